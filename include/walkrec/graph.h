@@ -1,0 +1,47 @@
+/* graph.h - weighted undirected item graph in CSR form with alias tables.
+ *
+ * Built straight from a merged pair set: each pair becomes two arcs, placed by a counting
+ * sort on the source (no per-node maps, no dense matrices). Rows are sorted by neighbour.
+ * Transition probability from u is proportional to arc weight; Vose alias tables give O(1)
+ * sampling. Memory: 16 bytes per arc plus 8 per node. */
+#ifndef WALKREC_GRAPH_H
+#define WALKREC_GRAPH_H
+
+#include <stdint.h>
+
+#include "walkrec/pairs.h"
+#include "walkrec/util.h"
+
+typedef struct wr_graph {
+    uint32_t n;          /* nodes = dict_size of the pair set */
+    uint64_t m;          /* arcs = 2 x pairs */
+    uint64_t *off;       /* n + 1 */
+    uint32_t *adj;       /* m, sorted within each row */
+    float *w;            /* m arc weights */
+    float *prob;         /* m alias acceptance probabilities */
+    uint32_t *alias;     /* m alias targets (row-local offsets) */
+} wr_graph;
+
+/* Builds g from a merged pair set (pairs_merge). Pairs naming an index outside the dict,
+ * self pairs or weights that are not finite and > 0 are an error. threads <= 0 means one
+ * per CPU. On error g is left empty (graph_free is still safe). */
+int graph_build(wr_graph *g, const wr_pairs *p, int threads, wr_err *err);
+void graph_free(wr_graph *g);
+
+static inline uint32_t graph_degree(const wr_graph *g, uint32_t u)
+{
+    return (uint32_t)(g->off[u + 1] - g->off[u]);
+}
+
+/* One step from u (deg(u) > 0). */
+static inline uint32_t graph_step(const wr_graph *g, uint32_t u, wr_rng *r)
+{
+    uint64_t o = g->off[u];
+    uint32_t d = (uint32_t)(g->off[u + 1] - o);
+    uint32_t k = rng_below(r, d);
+    return rng_float(r) < g->prob[o + k] ? g->adj[o + k] : g->adj[o + g->alias[o + k]];
+}
+/* 1 if v is adjacent to u (binary search). */
+int graph_has_edge(const wr_graph *g, uint32_t u, uint32_t v);
+
+#endif

@@ -1,0 +1,92 @@
+/* model.h - the binary model file: item ids + float32 vectors + JSON metadata.
+ *
+ * Layout (little-endian), designed to be memory-mapped:
+ *   header  64 bytes:
+ *      0  magic "WALKREC\0"
+ *      8  u32 version (1)          12  u32 dim (>= 1)
+ *     16  u64 n_items (< 2^32)     24  i64 created (unix seconds)
+ *     32  u32 n_sections (<= 64)   36  u32 reserved (0)
+ *     40  u64 file_size
+ *     48  u32 crc32 of every byte after the header (section table, sections, padding)
+ *     52  8 reserved bytes (0)
+ *     60  u32 crc32 of header bytes 0..59
+ *   section table at 64: n_sections x {u32 type, u32 reserved (0), u64 offset, u64 length}
+ *   sections, each starting on a 64-byte boundary, zero padding between them:
+ *     WR_SEC_META  JSON object (training parameters, learning curve, evaluation, ...),
+ *                  no NUL terminator
+ *     WR_SEC_IDS   n_items NUL-terminated ids, in index order: 1..WR_ID_MAX bytes of
+ *                  UTF-8, no duplicates
+ *     WR_SEC_VECS  n_items x dim float32, row-major, all finite
+ *     WR_SEC_BIAS  n_items float32 (optional, per-item bias)
+ *   META, IDS and VECS occur exactly once, BIAS at most once. Unknown section types are
+ *   skipped by readers (forward compatible within version 1).
+ * Writes go to a temporary file in the same directory, fsync, rename, fsync of the directory. */
+#ifndef WALKREC_MODEL_H
+#define WALKREC_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "walkrec/dict.h"
+#include "walkrec/util.h"
+
+#define WR_MODEL_VERSION 1
+
+enum { WR_SEC_META = 1, WR_SEC_IDS = 2, WR_SEC_VECS = 3, WR_SEC_BIAS = 4 };
+
+typedef struct wr_model {
+    uint32_t n, dim;
+    int64_t created;
+    wr_dict *ids;       /* index i <-> id of row i */
+    float *vecs;        /* n x dim, 64-byte aligned, owned (free()) */
+    float *bias;        /* n or NULL, owned (free()) */
+    char *meta_json;    /* NUL-terminated JSON object text, owned (free()); "{}" when none */
+} wr_model;
+
+/* An empty model of n rows x dim: `ids` is an empty dict the caller fills with the n ids
+ * in row order (dict_intern), `vecs` is zeroed, `bias` NULL, `meta_json` "{}", `created`
+ * now. */
+wr_model *model_new(uint32_t n, uint32_t dim);
+void model_free(wr_model *m);
+
+/* Refuses (returns -1) models that model_load would reject: id count != n, bad ids,
+ * non-finite values, metadata that is not a JSON object. */
+int model_save(const wr_model *m, const char *path, wr_err *err);
+/* Verifies magic, version, sizes, section bounds and checksums; errors name the file
+ * and the byte offset where the file stops making sense. */
+wr_model *model_load(const char *path, wr_err *err);
+/* Loads from memory (the fuzzer and tests use it); never reads outside data[0..len). */
+wr_model *model_load_mem(const void *data, size_t len, const char *name, wr_err *err);
+
+/* Row of an id, or -1. */
+int64_t model_find(const wr_model *m, const char *id);
+/* Copy of the vectors with every row scaled to unit length (zero rows stay zero);
+ * 64-byte aligned, caller frees with free(). */
+float *model_normalized(const wr_model *m);
+
+/* File helpers shared by the model and word2vec readers and writers. */
+
+/* A whole file in memory: mapped read-only when it is a regular file, read otherwise. */
+typedef struct wr_filemap {
+    const void *data;
+    size_t len;
+    int mapped;
+} wr_filemap;
+
+int filemap_open(wr_filemap *fm, const char *path, wr_err *err);
+void filemap_close(wr_filemap *fm);
+
+/* Streaming counterpart of write_file_atomic: write through `f`, then commit (flush,
+ * fsync, rename over path, fsync the directory) or abort (the temporary file is removed). */
+typedef struct wr_outfile {
+    FILE *f;
+    char *tmp;
+    char *path;
+} wr_outfile;
+
+int outfile_open(wr_outfile *o, const char *path, wr_err *err);
+int outfile_commit(wr_outfile *o, wr_err *err);
+void outfile_abort(wr_outfile *o);
+
+#endif

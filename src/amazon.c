@@ -1,0 +1,2 @@
+/* amazon.c - placeholder until written. */
+typedef int wr_placeholder_amazon;

@@ -1,0 +1,2 @@
+/* cmd_eval.c - placeholder until written. */
+typedef int wr_placeholder_eval;

@@ -1,0 +1,2 @@
+/* cmd_prepare.c - placeholder until written. */
+typedef int wr_placeholder_prepare;

@@ -1,0 +1,96 @@
+/* cmd_split.c - `walkrec split`: pairs -> training pairs + validation pairs with negatives. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "walkrec/split.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: walkrec split PAIRS --train T --val V [options]\n\n"
+            "Splits a pair file at random: T gets the training pairs (item_a, item_b, weight),\n"
+            "V the held-out pairs (label 1) plus as many random non-edges (label 0), with the\n"
+            "header item_a<TAB>item_b<TAB>label.\n\n"
+            "  --train PATH      training pairs to write (required)\n"
+            "  --val PATH        validation pairs to write (required)\n"
+            "  --val-frac X      fraction of pairs held out, in (0, 1) (default 0.33)\n"
+            "  --seed N          random seed (default 1); the split is a function of it\n"
+            "  --json            print a JSON summary on stdout\n"
+            "  --quiet           no summary or warnings on stderr\n"
+            "  -h, --help        this help\n");
+}
+
+static void print_json(const char *in, const wr_pairs *p, const wr_pairs *train,
+                       const wr_valset *val, const wr_split_opts *o)
+{
+    json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:I}", "input", in,
+                          "items", (json_int_t)dict_size(p->ids), "pairs", (json_int_t)p->n,
+                          "train_pairs", (json_int_t)train->n,
+                          "val_positives", (json_int_t)(val->n / 2),
+                          "val_negatives", (json_int_t)(val->n / 2),
+                          "val_frac", o->val_frac, "seed", (json_int_t)o->seed);
+    if (!j)
+        die("split: cannot build the JSON summary");
+    json_dumpf(j, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(j);
+}
+
+int cmd_split(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"train", required_argument, NULL, 't'}, {"val", required_argument, NULL, 'v'},
+        {"val-frac", required_argument, NULL, 'f'}, {"seed", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    wr_split_opts so = {.val_frac = 0.33, .seed = 1};
+    const char *train_path = NULL, *val_path = NULL;
+    int json = 0, c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': train_path = optarg; break;
+        case 'v': val_path = optarg; break;
+        case 'f': so.val_frac = cli_double("--val-frac", optarg, 1e-9, 1 - 1e-9); break;
+        case 's': so.seed = cli_uint("--seed", optarg, 0, UINT64_MAX); break;
+        case 'j': json = 1; break;
+        case 'q': wr_quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind + 1 != argc || !train_path || !val_path) {
+        usage(stderr);
+        return 2;
+    }
+    const char *in = argv[optind];
+
+    wr_err err;
+    wr_pairs p, train;
+    wr_valset val;
+    wr_read_stats st;
+    pairs_init(&p);
+    if (pairs_read(&p, in, NULL, &st, &err) < 0)
+        die("%s", err.msg);
+    if (split_pairs(&p, &so, &train, &val, &err) < 0)
+        die("%s", err.msg);
+    if (pairs_write(&train, train_path, &err) < 0 || valset_write(&val, p.ids, val_path, &err) < 0)
+        die("%s", err.msg);
+
+    if (json)
+        print_json(in, &p, &train, &val, &so);
+    if (!wr_quiet)
+        fprintf(stderr,
+                "split: %zu pairs over %u items -> %s: %zu training pairs, %s: %zu held-out + "
+                "%zu negative pairs (seed %llu)\n",
+                p.n, dict_size(p.ids), train_path, train.n, val_path, val.n / 2, val.n / 2,
+                (unsigned long long)so.seed);
+    valset_free(&val);
+    pairs_free(&train);
+    pairs_free(&p);
+    return 0;
+}

@@ -1,0 +1,2 @@
+/* cmd_synth.c - placeholder until written. */
+typedef int wr_placeholder_synth;

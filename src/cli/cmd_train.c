@@ -1,0 +1,2 @@
+/* cmd_train.c - placeholder until written. */
+typedef int wr_placeholder_train;

@@ -1,0 +1,2 @@
+/* knn.c - placeholder until written. */
+typedef int wr_placeholder_knn;

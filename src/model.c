@@ -1,0 +1,2 @@
+/* model.c - placeholder until written. */
+typedef int wr_placeholder_model;

@@ -1,0 +1,2 @@
+/* sgns.c - placeholder until written. */
+typedef int wr_placeholder_sgns;

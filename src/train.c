@@ -1,0 +1,2 @@
+/* train.c - placeholder until written. */
+typedef int wr_placeholder_train;

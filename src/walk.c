@@ -1,0 +1,2 @@
+/* walk.c - placeholder until written. */
+typedef int wr_placeholder_walk;
