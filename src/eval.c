@@ -361,12 +361,14 @@ static void score_query(const wr_hit *top, size_t k, const adjacency *pos, uint3
 static void retrieval(const wr_model *m, const wr_labeled *v, const wr_eval_opts *o,
                       const int64_t *row_a, const int64_t *row_b, wr_eval_result *r)
 {
+    r->recall_at_k = r->ndcg_at_k = NAN;
+    if (o->max_queries == 0)
+        return;
     adjacency train = {0}, pos;
     if (o->train)
         train_adjacency(m, o->train, &train);
     positive_adjacency(v, row_a, row_b, &train, &pos);
     r->query_rows = sample_queries(&pos, o->max_queries, o->seed, &r->queries);
-    r->recall_at_k = r->ndcg_at_k = NAN;
     if (r->queries > 0) {
         size_t nq = r->queries, dim = m->dim, k = o->k;
         float *base = model_normalized(m);

@@ -55,26 +55,27 @@ unsorted:
     }
 }
 
-/* Vose's method. q holds the scaled probabilities d * w_i / sum; `work` holds the small
- * stack growing up from 0 and the large stack growing down from d. Entries left over at
- * the end are 1 up to rounding, so they keep themselves. */
-static void alias_row(wr_graph *g, uint64_t o, uint32_t d, double *q, uint32_t *work)
+/* q holds the scaled probabilities n * w_i / sum; `work` holds the small stack growing up
+ * from 0 and the large stack growing down from n. Entries left over at the end are 1 up to
+ * rounding, so they keep themselves. */
+void alias_build(const float *w, uint32_t n, float *prob, uint32_t *alias, double *q,
+                 uint32_t *work)
 {
     double sum = 0;
-    for (uint32_t i = 0; i < d; i++)
-        sum += g->w[o + i];
-    uint32_t ns = 0, nl = d;
-    for (uint32_t i = 0; i < d; i++) {
-        q[i] = g->w[o + i] * (double)d / sum;
+    for (uint32_t i = 0; i < n; i++)
+        sum += w[i];
+    uint32_t ns = 0, nl = n;
+    for (uint32_t i = 0; i < n; i++) {
+        q[i] = w[i] * (double)n / sum;
         if (q[i] < 1)
             work[ns++] = i;
         else
             work[--nl] = i;
     }
-    while (ns > 0 && nl < d) {
+    while (ns > 0 && nl < n) {
         uint32_t s = work[--ns], l = work[nl];
-        g->prob[o + s] = (float)q[s];
-        g->alias[o + s] = l;
+        prob[s] = (float)q[s];
+        alias[s] = l;
         q[l] = (q[l] + q[s]) - 1;
         if (q[l] < 1) {
             nl++;
@@ -83,12 +84,24 @@ static void alias_row(wr_graph *g, uint64_t o, uint32_t d, double *q, uint32_t *
     }
     while (ns > 0) {
         uint32_t s = work[--ns];
-        g->prob[o + s] = 1;
-        g->alias[o + s] = s;
+        prob[s] = 1;
+        alias[s] = s;
     }
-    for (; nl < d; nl++) {
-        g->prob[o + work[nl]] = 1;
-        g->alias[o + work[nl]] = work[nl];
+    for (; nl < n; nl++) {
+        prob[work[nl]] = 1;
+        alias[work[nl]] = work[nl];
+    }
+}
+
+/* The row's alias table as cells: thresholds out of 2^32, aliases as node ids. */
+static void alias_row(wr_graph *g, uint64_t o, uint32_t d, float *prob, uint32_t *alias,
+                      double *q, uint32_t *work)
+{
+    alias_build(g->w + o, d, prob, alias, q, work);
+    for (uint32_t k = 0; k < d; k++) {
+        double t = prob[k] * 4294967296.0;
+        g->cell[o + k].thr = t >= 4294967295.0 ? UINT32_MAX : (uint32_t)t;
+        g->cell[o + k].alias = g->adj[o + alias[k]];
     }
 }
 
@@ -97,17 +110,22 @@ static void *rows_worker(void *arg)
     row_job *j = arg;
     wr_graph *g = j->g;
     uint32_t mx = max_degree(g, j->lo, j->hi);
-    double *q = xmalloc((size_t)mx * sizeof *q + 1);
-    uint32_t *work = xmalloc((size_t)mx * sizeof *work + 1);
-    arc *tmp = xmalloc((size_t)mx * sizeof *tmp + 1);
+    double *q = xmalloc((size_t)mx * sizeof *q);
+    uint32_t *work = xmalloc((size_t)mx * sizeof *work);
+    uint32_t *alias = xmalloc((size_t)mx * sizeof *alias);
+    float *prob = xmalloc((size_t)mx * sizeof *prob);
+    arc *tmp = xmalloc((size_t)mx * sizeof *tmp);
     for (uint32_t u = j->lo; u < j->hi; u++) {
         uint64_t o = g->off[u];
         uint32_t d = graph_degree(g, u);
         sort_row(g, o, d, tmp);
-        alias_row(g, o, d, q, work);
+        if (d > 0)
+            alias_row(g, o, d, prob, alias, q, work);
     }
     free(q);
     free(work);
+    free(alias);
+    free(prob);
     free(tmp);
     return NULL;
 }
@@ -161,10 +179,9 @@ int graph_build(wr_graph *g, const wr_pairs *p, int threads, wr_err *err)
     }
     for (uint32_t u = 0; u < n; u++)
         g->off[u + 1] += g->off[u];
-    g->adj = xmalloc(g->m * sizeof *g->adj + 1);
-    g->w = xmalloc(g->m * sizeof *g->w + 1);
-    g->prob = xmalloc(g->m * sizeof *g->prob + 1);
-    g->alias = xmalloc(g->m * sizeof *g->alias + 1);
+    g->adj = xmalloc(g->m * sizeof *g->adj);
+    g->w = xmalloc(g->m * sizeof *g->w);
+    g->cell = xmalloc(g->m * sizeof *g->cell);
     /* off[u] serves as row u's cursor, so afterwards it holds the start of row u + 1. */
     for (size_t i = 0; i < p->n; i++) {
         const wr_pair *e = &p->v[i];
@@ -206,8 +223,7 @@ void graph_free(wr_graph *g)
     free(g->off);
     free(g->adj);
     free(g->w);
-    free(g->prob);
-    free(g->alias);
+    free(g->cell);
     memset(g, 0, sizeof *g);
 }
 

@@ -1,2 +1,587 @@
-/* model.c - placeholder until written. */
-typedef int wr_placeholder_model;
+/* model.c - the binary model file (layout in model.h): build, save, load and verify it.
+ *
+ * Loading maps the file and checks it in the order that gives the most useful message:
+ * magic, version, header checksum, size, body checksum, then the structure (a file with
+ * valid checksums can still be hostile, so every offset and length is checked before use). */
+#include "walkrec/model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* Vectors are stored as the host's float32 bytes; the format is little-endian. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "model files are little-endian");
+
+#define HDR_SIZE 64
+#define SEC_ENTRY 24
+#define MAX_SECTIONS 64
+#define ALIGN 64
+
+static const char model_magic[8] = "WALKREC";
+
+static uint32_t get32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
+static uint64_t align_up(uint64_t x) { return (x + ALIGN - 1) & ~(uint64_t)(ALIGN - 1); }
+
+static uint32_t crc(const void *p, size_t len)
+{
+    return (uint32_t)crc32_z(crc32_z(0, NULL, 0), p, len);
+}
+
+wr_model *model_new(uint32_t n, uint32_t dim)
+{
+    wr_model *m = xcalloc(1, sizeof *m);
+    size_t bytes = (size_t)n * dim * sizeof(float);
+    m->n = n;
+    m->dim = dim;
+    m->created = (int64_t)time(NULL);
+    m->ids = dict_new(n);
+    m->vecs = xmalloc_aligned(bytes ? bytes : ALIGN);
+    memset(m->vecs, 0, bytes);
+    m->meta_json = xstrdup("{}");
+    return m;
+}
+
+void model_free(wr_model *m)
+{
+    if (!m)
+        return;
+    dict_free(m->ids);
+    free(m->vecs);
+    free(m->bias);
+    free(m->meta_json);
+    free(m);
+}
+
+int64_t model_find(const wr_model *m, const char *id)
+{
+    return dict_find(m->ids, id, strlen(id));
+}
+
+float *model_normalized(const wr_model *m)
+{
+    size_t dim = m->dim, bytes = (size_t)m->n * dim * sizeof(float);
+    float *out = xmalloc_aligned(bytes ? bytes : ALIGN);
+    for (size_t i = 0; i < m->n; i++) {
+        const float *v = m->vecs + i * dim;
+        float *o = out + i * dim;
+        double ss = 0;
+        for (size_t j = 0; j < dim; j++)
+            ss += (double)v[j] * v[j];
+        double inv = ss > 0 ? 1.0 / sqrt(ss) : 0.0;
+        for (size_t j = 0; j < dim; j++)
+            o[j] = (float)(v[j] * inv);
+    }
+    return out;
+}
+
+/* ---- checks shared by the writer and the reader ---- */
+
+static int id_ok(const char *s, size_t len)
+{
+    return len >= 1 && len <= WR_ID_MAX && !memchr(s, '\0', len) && utf8_valid(s, len);
+}
+
+/* Index of the first non-finite value, or n. */
+static size_t first_nonfinite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return i;
+    return n;
+}
+
+/* 0 when text[0..len) is a JSON object; otherwise fills why (jansson's message). */
+static int meta_check(const char *text, size_t len, char *why, size_t whylen, int *at)
+{
+    json_error_t je;
+    if (memchr(text, '\0', len)) {
+        snprintf(why, whylen, "contains a NUL byte");
+        *at = (int)((const char *)memchr(text, '\0', len) - text);
+        return -1;
+    }
+    json_t *j = json_loadb(text, len, 0, &je);
+    if (!j) {
+        snprintf(why, whylen, "not valid JSON: %s", je.text);
+        *at = je.position;
+        return -1;
+    }
+    int obj = json_is_object(j);
+    json_decref(j);
+    if (!obj) {
+        snprintf(why, whylen, "not a JSON object");
+        *at = 0;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- files ---- */
+
+int filemap_open(wr_filemap *fm, const char *path, wr_err *err)
+{
+    memset(fm, 0, sizeof *fm);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return wr_fail(err, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return wr_fail(err, "%s: %s", path, strerror(e));
+    }
+    if (S_ISREG(st.st_mode) && st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        int e = errno;
+        close(fd);
+        if (p == MAP_FAILED)
+            return wr_fail(err, "%s: mmap: %s", path, strerror(e));
+        madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+        fm->data = p;
+        fm->len = (size_t)st.st_size;
+        fm->mapped = 1;
+        return 0;
+    }
+    /* Pipes, terminals and empty files: read whatever comes. */
+    size_t cap = 1 << 16, len = 0;
+    char *buf = xmalloc(cap);
+    for (;;) {
+        if (len == cap)
+            buf = xrealloc(buf, cap *= 2);
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            free(buf);
+            close(fd);
+            return wr_fail(err, "%s: %s", path, strerror(e));
+        }
+        len += (size_t)r;
+    }
+    close(fd);
+    fm->data = buf;
+    fm->len = len;
+    return 0;
+}
+
+void filemap_close(wr_filemap *fm)
+{
+    if (fm->mapped)
+        munmap((void *)fm->data, fm->len);
+    else
+        free((void *)fm->data);
+    memset(fm, 0, sizeof *fm);
+}
+
+int outfile_open(wr_outfile *o, const char *path, wr_err *err)
+{
+    memset(o, 0, sizeof *o);
+    size_t n = strlen(path);
+    o->tmp = xmalloc(n + 16);
+    memcpy(o->tmp, path, n);
+    memcpy(o->tmp + n, ".tmp.XXXXXX", 12);
+    int fd = mkostemp(o->tmp, O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        free(o->tmp);
+        o->tmp = NULL;
+        return wr_fail(err, "%s: cannot create a temporary file beside it: %s", path, strerror(e));
+    }
+    fchmod(fd, 0644);
+    o->f = fdopen(fd, "wb");
+    if (!o->f) {
+        int e = errno;
+        close(fd);
+        unlink(o->tmp);
+        free(o->tmp);
+        o->tmp = NULL;
+        return wr_fail(err, "%s: %s", path, strerror(e));
+    }
+    o->buf = xmalloc(1 << 20);
+    setvbuf(o->f, o->buf, _IOFBF, 1 << 20);
+    o->path = xstrdup(path);
+    return 0;
+}
+
+static void outfile_release(wr_outfile *o)
+{
+    free(o->tmp);
+    free(o->path);
+    free(o->buf);
+    memset(o, 0, sizeof *o);
+}
+
+void outfile_abort(wr_outfile *o)
+{
+    if (o->f)
+        fclose(o->f);
+    if (o->tmp)
+        unlink(o->tmp);
+    outfile_release(o);
+}
+
+static int fsync_dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (fd < 0)
+        return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r;
+}
+
+int outfile_commit(wr_outfile *o, wr_err *err)
+{
+    int e = 0;
+    if (fflush(o->f) != 0 || ferror(o->f))
+        e = errno ? errno : EIO;
+    else if (fsync(fileno(o->f)) != 0)
+        e = errno;
+    if (fclose(o->f) != 0 && !e)
+        e = errno;
+    o->f = NULL;
+    if (!e && rename(o->tmp, o->path) != 0)
+        e = errno;
+    if (e) {
+        wr_fail(err, "%s: write failed: %s", o->path, strerror(e));
+        outfile_abort(o);
+        return -1;
+    }
+    if (fsync_dir_of(o->path) != 0) {
+        wr_fail(err, "%s: fsync of its directory failed: %s", o->path, strerror(errno));
+        outfile_release(o);
+        return -1;
+    }
+    outfile_release(o);
+    return 0;
+}
+
+/* ---- writing ---- */
+
+/* Everything after the header goes through put(), which keeps the body checksum. */
+typedef struct writer {
+    FILE *f;
+    uLong crc;
+    uint64_t pos;
+} writer;
+
+static void put(writer *w, const void *p, size_t len)
+{
+    fwrite(p, 1, len, w->f);
+    w->crc = crc32_z(w->crc, p, len);
+    w->pos += len;
+}
+
+static void pad_to(writer *w, uint64_t off)
+{
+    static const uint8_t zeros[ALIGN];
+    put(w, zeros, (size_t)(off - w->pos));
+}
+
+static int save_check(const wr_model *m, wr_err *err)
+{
+    if (m->dim == 0)
+        return wr_fail(err, "model has dimension 0");
+    if (m->n == UINT32_MAX)
+        return wr_fail(err, "model has too many items (%u)", m->n);
+    if (dict_size(m->ids) != m->n)
+        return wr_fail(err, "model has %u rows but %u ids", m->n, dict_size(m->ids));
+    for (uint32_t i = 0; i < m->n; i++)
+        if (!id_ok(dict_str(m->ids, i), dict_strlen(m->ids, i)))
+            return wr_fail(err, "id of row %u is empty, longer than %d bytes or not UTF-8", i,
+                           WR_ID_MAX);
+    size_t nv = (size_t)m->n * m->dim, bad = first_nonfinite(m->vecs, nv);
+    if (bad < nv)
+        return wr_fail(err, "row %zu (%s) has a non-finite value", bad / m->dim,
+                       dict_str(m->ids, (uint32_t)(bad / m->dim)));
+    if (m->bias && (bad = first_nonfinite(m->bias, m->n)) < m->n)
+        return wr_fail(err, "bias of row %zu (%s) is not finite", bad,
+                       dict_str(m->ids, (uint32_t)bad));
+    char why[256];
+    int at;
+    if (meta_check(m->meta_json, strlen(m->meta_json), why, sizeof why, &at) < 0)
+        return wr_fail(err, "model metadata: %s (at byte %d)", why, at);
+    return 0;
+}
+
+int model_save(const wr_model *m, const char *path, wr_err *err)
+{
+    wr_err why;
+    if (save_check(m, &why) < 0)
+        return wr_fail(err, "%s: not saved: %s", path, why.msg);
+
+    uint32_t nsec = m->bias ? 4 : 3;
+    uint64_t ids_len = 0;
+    for (uint32_t i = 0; i < m->n; i++)
+        ids_len += dict_strlen(m->ids, i) + 1;
+    struct { uint32_t type; uint64_t off, len; } sec[4] = {
+        {WR_SEC_META, 0, strlen(m->meta_json)},
+        {WR_SEC_IDS, 0, ids_len},
+        {WR_SEC_VECS, 0, (uint64_t)m->n * m->dim * sizeof(float)},
+        {WR_SEC_BIAS, 0, (uint64_t)m->n * sizeof(float)},
+    };
+    uint64_t end = HDR_SIZE + (uint64_t)nsec * SEC_ENTRY;
+    for (uint32_t s = 0; s < nsec; s++) {
+        sec[s].off = align_up(end);
+        end = sec[s].off + sec[s].len;
+    }
+
+    wr_outfile o;
+    if (outfile_open(&o, path, err) < 0)
+        return -1;
+    uint8_t hdr[HDR_SIZE] = {0};
+    fwrite(hdr, 1, HDR_SIZE, o.f);
+    writer w = {o.f, crc32_z(0, NULL, 0), HDR_SIZE};
+    for (uint32_t s = 0; s < nsec; s++) {
+        uint8_t e[SEC_ENTRY] = {0};
+        put32(e, sec[s].type);
+        put64(e + 8, sec[s].off);
+        put64(e + 16, sec[s].len);
+        put(&w, e, sizeof e);
+    }
+    pad_to(&w, sec[0].off);
+    put(&w, m->meta_json, sec[0].len);
+    pad_to(&w, sec[1].off);
+    for (uint32_t i = 0; i < m->n; i++)
+        put(&w, dict_str(m->ids, i), dict_strlen(m->ids, i) + 1);
+    pad_to(&w, sec[2].off);
+    put(&w, m->vecs, sec[2].len);
+    if (m->bias) {
+        pad_to(&w, sec[3].off);
+        put(&w, m->bias, sec[3].len);
+    }
+
+    memcpy(hdr, model_magic, 8);
+    put32(hdr + 8, WR_MODEL_VERSION);
+    put32(hdr + 12, m->dim);
+    put64(hdr + 16, m->n);
+    put64(hdr + 24, (uint64_t)m->created);
+    put32(hdr + 32, nsec);
+    put64(hdr + 40, w.pos);
+    put32(hdr + 48, (uint32_t)w.crc);
+    put32(hdr + 60, crc(hdr, 60));
+    if (fseek(o.f, 0, SEEK_SET) != 0 || fwrite(hdr, 1, HDR_SIZE, o.f) != HDR_SIZE) {
+        wr_fail(err, "%s: write failed: %s", path, strerror(errno));
+        outfile_abort(&o);
+        return -1;
+    }
+    return outfile_commit(&o, err);
+}
+
+/* ---- reading ---- */
+
+typedef struct section {
+    uint64_t off, len;
+    int present;
+} section;
+
+static const char *sec_name(uint32_t t)
+{
+    switch (t) {
+    case WR_SEC_META: return "metadata";
+    case WR_SEC_IDS: return "ids";
+    case WR_SEC_VECS: return "vectors";
+    case WR_SEC_BIAS: return "bias";
+    }
+    return "unknown";
+}
+
+static int check_header(const uint8_t *p, size_t len, const char *name, wr_err *err)
+{
+    if (len < HDR_SIZE)
+        return wr_fail(err, "%s: truncated: %zu bytes, the header alone needs %d", name, len,
+                       HDR_SIZE);
+    if (memcmp(p, model_magic, 8) != 0)
+        return wr_fail(err, "%s: not a walkrec model (bad magic at offset 0)", name);
+    if (get32(p + 8) != WR_MODEL_VERSION)
+        return wr_fail(err, "%s: offset 8: unsupported format version %u (this build reads %d)",
+                       name, get32(p + 8), WR_MODEL_VERSION);
+    if (crc(p, 60) != get32(p + 60))
+        return wr_fail(err, "%s: header checksum mismatch (bytes 0..59 are corrupted)", name);
+    if (get32(p + 36) != 0 || get64(p + 52) != 0)
+        return wr_fail(err, "%s: offset 36/52: reserved header fields are not zero", name);
+    uint64_t size = get64(p + 40);
+    if (size > len)
+        return wr_fail(err, "%s: truncated: the header says %llu bytes, the file ends at offset %zu",
+                       name, (unsigned long long)size, len);
+    if (size < len)
+        return wr_fail(err, "%s: %llu bytes of unexpected data after offset %llu", name,
+                       (unsigned long long)(len - size), (unsigned long long)size);
+    if (crc(p + HDR_SIZE, len - HDR_SIZE) != get32(p + 48))
+        return wr_fail(err, "%s: checksum mismatch over bytes %d..%zu (the contents are corrupted)",
+                       name, HDR_SIZE, len - 1);
+    if (get32(p + 12) == 0)
+        return wr_fail(err, "%s: offset 12: dimension is 0", name);
+    if (get64(p + 16) >= UINT32_MAX)
+        return wr_fail(err, "%s: offset 16: item count %llu is too large", name,
+                       (unsigned long long)get64(p + 16));
+    return 0;
+}
+
+/* Reads the section table into sec[type] for the known types and checks every entry. */
+static int read_sections(const uint8_t *p, size_t len, const char *name, section sec[5],
+                         wr_err *err)
+{
+    uint32_t nsec = get32(p + 32);
+    if (nsec > MAX_SECTIONS)
+        return wr_fail(err, "%s: offset 32: %u sections (at most %d)", name, nsec, MAX_SECTIONS);
+    uint64_t table_end = HDR_SIZE + (uint64_t)nsec * SEC_ENTRY;
+    if (table_end > len)
+        return wr_fail(err, "%s: the section table (%u entries) runs past the end of the file at "
+                       "offset %zu", name, nsec, len);
+    memset(sec, 0, 5 * sizeof *sec);
+    for (uint32_t s = 0; s < nsec; s++) {
+        const uint8_t *e = p + HDR_SIZE + (size_t)s * SEC_ENTRY;
+        size_t at = HDR_SIZE + (size_t)s * SEC_ENTRY;
+        uint32_t type = get32(e);
+        uint64_t off = get64(e + 8), slen = get64(e + 16);
+        if (get32(e + 4) != 0)
+            return wr_fail(err, "%s: offset %zu: reserved field of section entry %u is not zero",
+                           name, at + 4, s);
+        if (off % ALIGN || off < table_end)
+            return wr_fail(err, "%s: offset %zu: section %u (%s) starts at %llu, which is not a "
+                           "64-byte boundary after the section table", name, at + 8, s,
+                           sec_name(type), (unsigned long long)off);
+        if (off > len || slen > len - off)
+            return wr_fail(err, "%s: offset %zu: section %u (%s) spans bytes %llu..+%llu, past the "
+                           "end of the file at %zu", name, at + 16, s, sec_name(type),
+                           (unsigned long long)off, (unsigned long long)slen, len);
+        if (type < WR_SEC_META || type > WR_SEC_BIAS)
+            continue;
+        if (sec[type].present)
+            return wr_fail(err, "%s: offset %zu: a second %s section", name, at, sec_name(type));
+        sec[type] = (section){off, slen, 1};
+    }
+    for (uint32_t t = WR_SEC_META; t <= WR_SEC_VECS; t++)
+        if (!sec[t].present)
+            return wr_fail(err, "%s: the section table has no %s section", name, sec_name(t));
+    return 0;
+}
+
+static int read_ids(const uint8_t *p, const section *s, wr_model *m, const char *name,
+                    wr_err *err)
+{
+    uint64_t pos = s->off, end = s->off + s->len;
+    for (uint32_t i = 0; i < m->n; i++) {
+        const char *id = (const char *)p + pos;
+        const char *nul = memchr(id, '\0', (size_t)(end - pos));
+        if (!nul)
+            return wr_fail(err, "%s: offset %llu: id of row %u runs past the end of the ids section",
+                           name, (unsigned long long)pos, i);
+        size_t idlen = (size_t)(nul - id);
+        if (!id_ok(id, idlen))
+            return wr_fail(err, "%s: offset %llu: id of row %u is empty, longer than %d bytes or "
+                           "not UTF-8", name, (unsigned long long)pos, i, WR_ID_MAX);
+        uint32_t got = dict_intern(m->ids, id, idlen);
+        if (got != i)
+            return wr_fail(err, "%s: offset %llu: duplicate id '%s' (rows %u and %u)", name,
+                           (unsigned long long)pos, id, got, i);
+        pos += idlen + 1;
+    }
+    if (pos != end)
+        return wr_fail(err, "%s: offset %llu: %llu extra bytes in the ids section after %u ids",
+                       name, (unsigned long long)pos, (unsigned long long)(end - pos), m->n);
+    return 0;
+}
+
+/* Copies n floats from section s into dst (aligned, owned by the model), all finite. */
+static int read_floats(const uint8_t *p, const section *s, float *dst, size_t n, uint32_t per_row,
+                       const char *name, wr_err *err)
+{
+    memcpy(dst, p + s->off, n * sizeof(float));
+    size_t bad = first_nonfinite(dst, n);
+    if (bad < n)
+        return wr_fail(err, "%s: offset %llu: row %zu, value %zu of the %s section is not finite",
+                       name, (unsigned long long)(s->off + bad * sizeof(float)), bad / per_row,
+                       bad % per_row, per_row == 1 ? "bias" : "vectors");
+    return 0;
+}
+
+wr_model *model_load_mem(const void *data, size_t len, const char *name, wr_err *err)
+{
+    const uint8_t *p = data;
+    section sec[5];
+    if (check_header(p, len, name, err) < 0 || read_sections(p, len, name, sec, err) < 0)
+        return NULL;
+    uint32_t dim = get32(p + 12), n = (uint32_t)get64(p + 16);
+    uint64_t row = (uint64_t)dim * sizeof(float);
+    /* Sizes agree with the header before anything of size n is allocated. */
+    if (sec[WR_SEC_VECS].len % row || sec[WR_SEC_VECS].len / row != n) {
+        wr_fail(err, "%s: offset %llu: the vectors section has %llu bytes, %u items x %u floats "
+                "need %llu", name, (unsigned long long)sec[WR_SEC_VECS].off,
+                (unsigned long long)sec[WR_SEC_VECS].len, n, dim,
+                (unsigned long long)(n * row));
+        return NULL;
+    }
+    if (sec[WR_SEC_BIAS].present && sec[WR_SEC_BIAS].len != (uint64_t)n * sizeof(float)) {
+        wr_fail(err, "%s: offset %llu: the bias section has %llu bytes, %u items need %llu", name,
+                (unsigned long long)sec[WR_SEC_BIAS].off, (unsigned long long)sec[WR_SEC_BIAS].len,
+                n, (unsigned long long)n * sizeof(float));
+        return NULL;
+    }
+    const char *meta = (const char *)p + sec[WR_SEC_META].off;
+    size_t meta_len = (size_t)sec[WR_SEC_META].len;
+    char why[256];
+    int at;
+    if (meta_check(meta, meta_len, why, sizeof why, &at) < 0) {
+        wr_fail(err, "%s: offset %llu: metadata %s", name,
+                (unsigned long long)sec[WR_SEC_META].off + (unsigned)at, why);
+        return NULL;
+    }
+
+    wr_model *m = model_new(n, dim);
+    m->created = (int64_t)get64(p + 24);
+    free(m->meta_json);
+    m->meta_json = xstrndup(meta, meta_len);
+    if (read_ids(p, &sec[WR_SEC_IDS], m, name, err) < 0 ||
+        read_floats(p, &sec[WR_SEC_VECS], m->vecs, (size_t)n * dim, dim, name, err) < 0)
+        goto fail;
+    if (sec[WR_SEC_BIAS].present) {
+        m->bias = xmalloc_aligned(n ? (size_t)n * sizeof(float) : ALIGN);
+        if (read_floats(p, &sec[WR_SEC_BIAS], m->bias, n, 1, name, err) < 0)
+            goto fail;
+    }
+    return m;
+fail:
+    model_free(m);
+    return NULL;
+}
+
+wr_model *model_load(const char *path, wr_err *err)
+{
+    wr_filemap fm;
+    if (filemap_open(&fm, path, err) < 0)
+        return NULL;
+    wr_model *m = model_load_mem(fm.data, fm.len, path, err);
+    filemap_close(&fm);
+    return m;
+}

@@ -97,6 +97,8 @@ static int cmp_b(const void *x, const void *y)
 /* Sorts v by (a, b): a counting sort on a, then small sorts within each bucket. */
 static void sort_pairs(wr_pair *v, size_t n, uint32_t n_items)
 {
+    if (n == 0)
+        return;
     size_t *end = xcalloc((size_t)n_items + 1, sizeof *end);
     wr_pair *tmp = xmalloc((n ? n : 1) * sizeof *tmp);
     for (size_t i = 0; i < n; i++)
@@ -295,6 +297,16 @@ int pairs_read(wr_pairs *p, const char *path, const wr_read_opts *opts, wr_read_
 
 /* ---- writing ---- */
 
+/* The shortest of %.6g .. %.9g that reads back as the same float: 2.2, not 2.20000005. */
+static void format_weight(char *buf, size_t n, float w)
+{
+    for (int prec = 6; prec <= 9; prec++) {
+        snprintf(buf, n, "%.*g", prec, (double)w);
+        if (strtof(buf, NULL) == w)
+            return;
+    }
+}
+
 int pairs_write(const wr_pairs *p, const char *path, wr_err *err)
 {
     uint32_t n_items = dict_size(p->ids);
@@ -313,9 +325,12 @@ int pairs_write(const wr_pairs *p, const char *path, wr_err *err)
     int rc = afile_open(&af, path, err);
     if (rc == 0) {
         fputs("item_a\titem_b\tweight\n", af.f);
-        for (size_t i = 0; i < p->n; i++)
-            fprintf(af.f, "%s\t%s\t%g\n", dict_str(p->ids, item_of[v[i].a]),
-                    dict_str(p->ids, item_of[v[i].b]), (double)v[i].w);
+        for (size_t i = 0; i < p->n; i++) {
+            char w[32];
+            format_weight(w, sizeof w, v[i].w);
+            fprintf(af.f, "%s\t%s\t%s\n", dict_str(p->ids, item_of[v[i].a]),
+                    dict_str(p->ids, item_of[v[i].b]), w);
+        }
         rc = afile_commit(&af, err);
     }
     free(v);

@@ -1,2 +1,793 @@
-/* sgns.c - placeholder until written. */
-typedef int wr_placeholder_sgns;
+/* sgns.c - word2vec (skip-gram or CBOW, negative sampling) on a token corpus.
+ *
+ * The semantics are word2vec.c's and gensim's: frequent tokens are subsampled before
+ * windowing, each centre gets a reduced random window, skip-gram trains the context
+ * word's input vector against the centre's output vector and K negatives, CBOW trains the
+ * mean of the context, and the learning rate decays linearly with the processed tokens.
+ * Two things make it fast:
+ *  - HogBatch (Ji et al., "Parallelizing Word2Vec in Shared and Distributed Memory"): the
+ *    K negatives drawn for a centre are shared by every context word of its window, so a
+ *    centre touches C + K + 1 rows instead of C * (K + 2), and its update is two small
+ *    dense products (C x D times D x (K+1), then the two rank updates) for a SIMD kernel;
+ *  - tokens are handled in batches whose negatives are drawn up front, so the rows the
+ *    next centres need are prefetched while the current one computes. The matrices are
+ *    far larger than the caches: memory latency, not arithmetic, bounds word2vec.
+ * Workers are Hogwild: each takes a contiguous slice of the sequences every epoch and
+ * updates the shared matrices without locks. */
+#include "walkrec/sgns.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "walkrec/progress.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define WR_X86 1
+#include <immintrin.h>
+#endif
+
+#define MAX_OUT (WR_SGNS_MAX_NEGATIVE + 1)
+#define MAX_IN (2 * WR_SGNS_MAX_WINDOW)
+#define BATCH 4096   /* raw tokens per batch */
+#define AHEAD 3      /* centres prefetched ahead */
+
+void sgns_default_opts(wr_sgns_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->dim = 128;
+    o->window = 5;
+    o->negative = 5;
+    o->epochs = 5;
+    o->subsample = 1e-3;
+    o->lr = 0.025;
+    o->min_lr = 0.0001;
+    o->mode = WR_MODE_SG;
+    o->lr_schedule = WR_LR_LINEAR;
+    o->seed = 1;
+}
+
+double sgns_keep_prob(uint64_t count, uint64_t total, double sample)
+{
+    if (sample <= 0 || count == 0)
+        return 1;
+    double st = sample * (double)total;
+    double p = (sqrt((double)count / st) + 1) * st / (double)count;
+    return p < 1 ? p : 1;
+}
+
+/* ---- negative sampler: Vose's alias method ---- */
+
+int sampler_build(wr_sampler *s, const uint64_t *count, uint32_t n, double power, wr_err *err)
+{
+    memset(s, 0, sizeof *s);
+    double *p = xmalloc((size_t)n * sizeof *p), sum = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        p[k] = count[k] ? pow((double)count[k], power) : 0;
+        sum += p[k];
+    }
+    if (!(sum > 0)) {
+        free(p);
+        return wr_fail(err, "negative sampling: no token occurs");
+    }
+    uint32_t *small = xmalloc((size_t)n * sizeof *small), *large = xmalloc((size_t)n * sizeof *large);
+    uint32_t ns = 0, nl = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        p[k] = p[k] * n / sum;
+        if (p[k] < 1)
+            small[ns++] = k;
+        else
+            large[nl++] = k;
+    }
+    s->n = n;
+    s->thr = xmalloc((size_t)n * sizeof *s->thr);
+    s->alias = xmalloc((size_t)n * sizeof *s->alias);
+    while (ns && nl) {
+        uint32_t l = small[--ns], g = large[nl - 1];
+        s->thr[l] = (uint32_t)(p[l] * 4294967296.0);
+        s->alias[l] = g;
+        p[g] -= 1 - p[l];
+        if (p[g] < 1) {
+            nl--;
+            small[ns++] = g;
+        }
+    }
+    /* What is left has probability 1 up to rounding. */
+    while (nl) {
+        uint32_t g = large[--nl];
+        s->thr[g] = UINT32_MAX;
+        s->alias[g] = g;
+    }
+    while (ns) {
+        uint32_t l = small[--ns];
+        s->thr[l] = UINT32_MAX;
+        s->alias[l] = l;
+    }
+    free(small);
+    free(large);
+    free(p);
+    return 0;
+}
+
+void sampler_free(wr_sampler *s)
+{
+    free(s->thr);
+    free(s->alias);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- kernels ---- */
+
+static void dots_scalar(float *const *in, uint32_t nin, float *const *out, uint32_t nout,
+                        float *m, uint32_t n)
+{
+    for (uint32_t i = 0; i < nin; i++)
+        for (uint32_t k = 0; k < nout; k++) {
+            const float *a = in[i], *b = out[k];
+            float s = 0;
+            for (uint32_t d = 0; d < n; d++)
+                s += a[d] * b[d];
+            m[i * nout + k] = s;
+        }
+}
+
+/* Column by column so that every product uses the old values, whatever aliasing
+ * din == in brings. */
+static void update_scalar(float *const *in, float *const *din, uint32_t nin, float *const *out,
+                          uint32_t nout, const float *g, uint32_t n)
+{
+    float acc[MAX_OUT];
+    for (uint32_t d = 0; d < n; d++) {
+        for (uint32_t k = 0; k < nout; k++)
+            acc[k] = 0;
+        for (uint32_t i = 0; i < nin; i++) {
+            const float *gi = g + (size_t)i * nout;
+            float x = in[i][d], s = 0;
+            for (uint32_t k = 0; k < nout; k++) {
+                s += gi[k] * out[k][d];
+                acc[k] += gi[k] * x;
+            }
+            din[i][d] += s;
+        }
+        for (uint32_t k = 0; k < nout; k++)
+            out[k][d] += acc[k];
+    }
+}
+
+static void axpy_scalar(float a, const float *x, float *y, uint32_t n)
+{
+    for (uint32_t d = 0; d < n; d++)
+        y[d] += a * x[d];
+}
+
+#ifdef WR_X86
+#define AVX512 __attribute__((target("avx512f")))
+#define AVX2 __attribute__((target("avx2,fma")))
+
+AVX512 static void dots_avx512(float *const *in, uint32_t nin, float *const *out, uint32_t nout,
+                               float *m, uint32_t n)
+{
+    for (uint32_t i = 0; i < nin; i++) {
+        const float *a = in[i];
+        float *mi = m + (size_t)i * nout;
+        uint32_t k = 0;
+        /* four dots at a time hide the FMA latency */
+        for (; k + 4 <= nout; k += 4) {
+            const float *b0 = out[k], *b1 = out[k + 1], *b2 = out[k + 2], *b3 = out[k + 3];
+            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            for (uint32_t d = 0; d < n; d += 16) {
+                __m512 x = _mm512_load_ps(a + d);
+                s0 = _mm512_fmadd_ps(x, _mm512_load_ps(b0 + d), s0);
+                s1 = _mm512_fmadd_ps(x, _mm512_load_ps(b1 + d), s1);
+                s2 = _mm512_fmadd_ps(x, _mm512_load_ps(b2 + d), s2);
+                s3 = _mm512_fmadd_ps(x, _mm512_load_ps(b3 + d), s3);
+            }
+            mi[k] = _mm512_reduce_add_ps(s0);
+            mi[k + 1] = _mm512_reduce_add_ps(s1);
+            mi[k + 2] = _mm512_reduce_add_ps(s2);
+            mi[k + 3] = _mm512_reduce_add_ps(s3);
+        }
+        for (; k < nout; k++) {
+            const float *b = out[k];
+            __m512 s = _mm512_setzero_ps();
+            for (uint32_t d = 0; d < n; d += 16)
+                s = _mm512_fmadd_ps(_mm512_load_ps(a + d), _mm512_load_ps(b + d), s);
+            mi[k] = _mm512_reduce_add_ps(s);
+        }
+    }
+}
+
+AVX512 static void update_avx512(float *const *in, float *const *din, uint32_t nin,
+                                 float *const *out, uint32_t nout, const float *g, uint32_t n)
+{
+    __m512 acc[MAX_OUT];
+    for (uint32_t d = 0; d < n; d += 16) {
+        for (uint32_t k = 0; k < nout; k++)
+            acc[k] = _mm512_setzero_ps();
+        for (uint32_t i = 0; i < nin; i++) {
+            const float *gi = g + (size_t)i * nout;
+            __m512 x = _mm512_load_ps(in[i] + d), s = _mm512_setzero_ps();
+            for (uint32_t k = 0; k < nout; k++) {
+                __m512 gk = _mm512_set1_ps(gi[k]);
+                s = _mm512_fmadd_ps(gk, _mm512_load_ps(out[k] + d), s);
+                acc[k] = _mm512_fmadd_ps(gk, x, acc[k]);
+            }
+            _mm512_store_ps(din[i] + d, _mm512_add_ps(_mm512_load_ps(din[i] + d), s));
+        }
+        for (uint32_t k = 0; k < nout; k++)
+            _mm512_store_ps(out[k] + d, _mm512_add_ps(_mm512_load_ps(out[k] + d), acc[k]));
+    }
+}
+
+AVX512 static void axpy_avx512(float a, const float *x, float *y, uint32_t n)
+{
+    __m512 va = _mm512_set1_ps(a);
+    for (uint32_t d = 0; d < n; d += 16)
+        _mm512_store_ps(y + d, _mm512_fmadd_ps(va, _mm512_load_ps(x + d), _mm512_load_ps(y + d)));
+}
+
+AVX2 static inline float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static void dots_avx2(float *const *in, uint32_t nin, float *const *out, uint32_t nout,
+                           float *m, uint32_t n)
+{
+    for (uint32_t i = 0; i < nin; i++) {
+        const float *a = in[i];
+        float *mi = m + (size_t)i * nout;
+        uint32_t k = 0;
+        for (; k + 4 <= nout; k += 4) {
+            const float *b0 = out[k], *b1 = out[k + 1], *b2 = out[k + 2], *b3 = out[k + 3];
+            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            for (uint32_t d = 0; d < n; d += 8) {
+                __m256 x = _mm256_load_ps(a + d);
+                s0 = _mm256_fmadd_ps(x, _mm256_load_ps(b0 + d), s0);
+                s1 = _mm256_fmadd_ps(x, _mm256_load_ps(b1 + d), s1);
+                s2 = _mm256_fmadd_ps(x, _mm256_load_ps(b2 + d), s2);
+                s3 = _mm256_fmadd_ps(x, _mm256_load_ps(b3 + d), s3);
+            }
+            mi[k] = hsum256(s0);
+            mi[k + 1] = hsum256(s1);
+            mi[k + 2] = hsum256(s2);
+            mi[k + 3] = hsum256(s3);
+        }
+        for (; k < nout; k++) {
+            const float *b = out[k];
+            __m256 s = _mm256_setzero_ps();
+            for (uint32_t d = 0; d < n; d += 8)
+                s = _mm256_fmadd_ps(_mm256_load_ps(a + d), _mm256_load_ps(b + d), s);
+            mi[k] = hsum256(s);
+        }
+    }
+}
+
+AVX2 static void update_avx2(float *const *in, float *const *din, uint32_t nin,
+                             float *const *out, uint32_t nout, const float *g, uint32_t n)
+{
+    __m256 acc[MAX_OUT];
+    for (uint32_t d = 0; d < n; d += 8) {
+        for (uint32_t k = 0; k < nout; k++)
+            acc[k] = _mm256_setzero_ps();
+        for (uint32_t i = 0; i < nin; i++) {
+            const float *gi = g + (size_t)i * nout;
+            __m256 x = _mm256_load_ps(in[i] + d), s = _mm256_setzero_ps();
+            for (uint32_t k = 0; k < nout; k++) {
+                __m256 gk = _mm256_set1_ps(gi[k]);
+                s = _mm256_fmadd_ps(gk, _mm256_load_ps(out[k] + d), s);
+                acc[k] = _mm256_fmadd_ps(gk, x, acc[k]);
+            }
+            _mm256_store_ps(din[i] + d, _mm256_add_ps(_mm256_load_ps(din[i] + d), s));
+        }
+        for (uint32_t k = 0; k < nout; k++)
+            _mm256_store_ps(out[k] + d, _mm256_add_ps(_mm256_load_ps(out[k] + d), acc[k]));
+    }
+}
+
+AVX2 static void axpy_avx2(float a, const float *x, float *y, uint32_t n)
+{
+    __m256 va = _mm256_set1_ps(a);
+    for (uint32_t d = 0; d < n; d += 8)
+        _mm256_store_ps(y + d, _mm256_fmadd_ps(va, _mm256_load_ps(x + d), _mm256_load_ps(y + d)));
+}
+#endif
+
+static const wr_sgns_kernel k_scalar = {"scalar", dots_scalar, update_scalar, axpy_scalar};
+#ifdef WR_X86
+static const wr_sgns_kernel k_avx2 = {"avx2", dots_avx2, update_avx2, axpy_avx2};
+static const wr_sgns_kernel k_avx512 = {"avx512", dots_avx512, update_avx512, axpy_avx512};
+#endif
+
+static const wr_sgns_kernel *supported[3];
+static size_t nsupported;
+static const wr_sgns_kernel *chosen;
+static pthread_once_t kernels_once = PTHREAD_ONCE_INIT;
+
+static void kernels_init(void)
+{
+    supported[nsupported++] = &k_scalar;
+#ifdef WR_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        supported[nsupported++] = &k_avx2;
+    if (__builtin_cpu_supports("avx512f"))
+        supported[nsupported++] = &k_avx512;
+#endif
+    chosen = supported[nsupported - 1];
+    const char *want = getenv("WALKREC_SIMD");
+    if (!want || !*want)
+        return;
+    for (size_t i = 0; i < nsupported; i++)
+        if (!strcmp(want, supported[i]->name)) {
+            chosen = supported[i];
+            return;
+        }
+    wr_warn("WALKREC_SIMD=%s: not available here, using %s", want, chosen->name);
+}
+
+size_t sgns_kernels(const wr_sgns_kernel *const **list)
+{
+    pthread_once(&kernels_once, kernels_init);
+    *list = supported;
+    return nsupported;
+}
+
+const wr_sgns_kernel *sgns_kernel(void)
+{
+    pthread_once(&kernels_once, kernels_init);
+    return chosen;
+}
+
+/* ---- training ---- */
+
+typedef struct shared {
+    const wr_corpus *c;
+    const wr_sgns_opts *o;
+    const wr_sgns_kernel *k;
+    float *syn0, *syn1, *out;
+    uint32_t stride, vocab;
+    wr_sampler neg;
+    uint32_t *keep;        /* keep a token when 32 random bits < keep[t]; UINT32_MAX: always */
+    uint64_t total;        /* epochs x tokens: the linear schedule's clock */
+    _Atomic uint64_t done; /* tokens processed by all workers */
+    wr_progress prog;
+    pthread_barrier_t barrier;
+} shared;
+
+typedef struct worker {
+    shared *s;
+    pthread_t tid;
+    uint64_t seq0, seq1, slice; /* sequences [seq0, seq1) holding `slice` tokens */
+    wr_rng rng;
+    uint32_t evals_done;
+    /* the current batch: kept tokens, sentence bounds, a learning rate per sentence and
+     * K negatives per token */
+    uint32_t *tok, *sent, *negs;
+    float *lr;
+    uint32_t ntok, nsent;
+    float m[MAX_IN * MAX_OUT], g[MAX_IN * MAX_OUT];
+    float *neu1, *work; /* CBOW */
+} worker;
+
+static inline void prefetch_row(const float *row, uint32_t stride)
+{
+    for (uint32_t d = 0; d < stride; d += 16)
+        __builtin_prefetch(row + d, 1, 3);
+}
+
+/* Rows position p of the batch needs: its output row and negatives, and the input row of
+ * the token that enters the window there. */
+static void prefetch_pos(const worker *w, uint32_t p)
+{
+    const shared *s = w->s;
+    uint32_t K = s->o->negative, st = s->stride;
+    if (p < w->ntok) {
+        prefetch_row(s->syn1 + (size_t)w->tok[p] * st, st);
+        for (uint32_t j = 0; j < K; j++)
+            prefetch_row(s->syn1 + (size_t)w->negs[(size_t)p * K + j] * st, st);
+    }
+    if (p + s->o->window < w->ntok)
+        prefetch_row(s->syn0 + (size_t)w->tok[p + s->o->window] * st, st);
+}
+
+static inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* Output rows of a centre: its own (label 1) then its distinct negatives, counted. */
+static uint32_t outputs(const worker *w, uint32_t i, float **out, float *mult)
+{
+    const shared *s = w->s;
+    uint32_t K = s->o->negative, centre = w->tok[i], ids[MAX_OUT], n = 1;
+    const uint32_t *neg = w->negs + (size_t)i * K;
+    ids[0] = centre;
+    mult[0] = 1;
+    for (uint32_t j = 0; j < K; j++) {
+        if (neg[j] == centre) /* word2vec skips these */
+            continue;
+        uint32_t k = 1;
+        while (k < n && ids[k] != neg[j])
+            k++;
+        if (k == n) {
+            ids[n] = neg[j];
+            mult[n++] = 1;
+        } else {
+            mult[k] += 1;
+        }
+    }
+    for (uint32_t k = 0; k < n; k++)
+        out[k] = s->syn1 + (size_t)ids[k] * s->stride;
+    return n;
+}
+
+/* Skip-gram for centre i of the sentence [lo, hi): every context word's input row against
+ * the centre's output row and the shared negatives, in one batched update. */
+static void sg_centre(worker *w, uint32_t i, uint32_t lo, uint32_t hi, float lr)
+{
+    const shared *s = w->s;
+    uint32_t win = s->o->window, r = win - rng_below(&w->rng, win);
+    uint32_t j0 = i - lo > r ? i - r : lo, j1 = hi - i > r ? i + r + 1 : hi;
+    uint32_t nin = 0, nout;
+    float *in[MAX_IN], *out[MAX_OUT], cm[MAX_IN], om[MAX_OUT];
+    for (uint32_t j = j0; j < j1; j++) {
+        if (j == i)
+            continue;
+        float *row = s->syn0 + (size_t)w->tok[j] * s->stride;
+        uint32_t c = 0;
+        while (c < nin && in[c] != row)
+            c++;
+        if (c == nin) {
+            in[nin] = row;
+            cm[nin++] = 1;
+        } else {
+            cm[c] += 1;
+        }
+    }
+    if (nin == 0) /* unreachable: sentences hold 2+ tokens, windows 1+ */
+        return;
+    static int exp_mode = -1;
+    if (exp_mode < 0) exp_mode = getenv("WR_EXP") ? atoi(getenv("WR_EXP")) : 0;
+    if (exp_mode == 1) {
+        uint32_t K = s->o->negative;
+        for (uint32_t j = j0; j < j1; j++) {
+            if (j == i) continue;
+            float *row = s->syn0 + (size_t)w->tok[j] * s->stride;
+            uint32_t *neg = w->negs + (size_t)i * K;
+            for (uint32_t q = 0; q < K; q++) neg[q] = sampler_draw(&s->neg, &w->rng);
+            nout = outputs(w, i, out, om);
+            s->k->dots(&row, 1, out, nout, w->m, s->stride);
+            for (uint32_t k = 0; k < nout; k++)
+                w->g[k] = ((k == 0) - sigmoid(w->m[k])) * lr * om[k];
+            s->k->update(&row, &row, 1, out, nout, w->g, s->stride);
+        }
+        return;
+    }
+    nout = outputs(w, i, out, om);
+    s->k->dots(in, nin, out, nout, w->m, s->stride);
+    for (uint32_t c = 0; c < nin; c++)
+        for (uint32_t k = 0; k < nout; k++) {
+            size_t x = (size_t)c * nout + k;
+            w->g[x] = ((k == 0) - sigmoid(w->m[x])) * lr * cm[c] * om[k];
+        }
+    s->k->update(in, in, nin, out, nout, w->g, s->stride);
+}
+
+/* CBOW (gensim's cbow_mean=1): the mean of the context predicts the centre; every context
+ * row receives the whole error, as in word2vec.c. */
+static void cbow_centre(worker *w, uint32_t i, uint32_t lo, uint32_t hi, float lr)
+{
+    const shared *s = w->s;
+    const wr_sgns_kernel *k = s->k;
+    uint32_t st = s->stride, win = s->o->window, r = win - rng_below(&w->rng, win);
+    uint32_t j0 = i - lo > r ? i - r : lo, j1 = hi - i > r ? i + r + 1 : hi;
+    float *out[MAX_OUT], om[MAX_OUT], inv = 1.0f / (float)(j1 - j0 - 1);
+    memset(w->neu1, 0, st * sizeof(float));
+    memset(w->work, 0, st * sizeof(float));
+    for (uint32_t j = j0; j < j1; j++)
+        if (j != i)
+            k->axpy(inv, s->syn0 + (size_t)w->tok[j] * st, w->neu1, st);
+    uint32_t nout = outputs(w, i, out, om);
+    k->dots(&w->neu1, 1, out, nout, w->m, st);
+    for (uint32_t o = 0; o < nout; o++)
+        w->g[o] = ((o == 0) - sigmoid(w->m[o])) * lr * om[o];
+    k->update(&w->neu1, &w->work, 1, out, nout, w->g, st);
+    for (uint32_t j = j0; j < j1; j++)
+        if (j != i)
+            k->axpy(1, w->work, s->syn0 + (size_t)w->tok[j] * st, st);
+}
+
+static float lr_at(const shared *s, uint64_t global, uint64_t in_epoch, uint64_t slice)
+{
+    const wr_sgns_opts *o = s->o;
+    double f;
+    if (o->lr_schedule == WR_LR_COSINE) {
+        f = slice ? (double)in_epoch / (double)slice : 1;
+        return (float)(o->min_lr + 0.5 * (o->lr - o->min_lr) * (1 + cos(M_PI * (f < 1 ? f : 1))));
+    }
+    f = (double)global / (double)s->total;
+    return (float)(o->lr - (o->lr - o->min_lr) * (f < 1 ? f : 1));
+}
+
+/* Fills the batch from sequence q (< seq1) on until BATCH raw tokens, `limit` raw tokens or
+ * the end of the slice; returns the next sequence and sets *raw. Subsampling happens here, before
+ * windowing, as in word2vec. */
+static uint64_t batch_fill(worker *w, uint64_t q, uint64_t limit, uint64_t in_epoch,
+                           uint64_t *raw)
+{
+    const shared *s = w->s;
+    const wr_corpus *c = s->c;
+    uint64_t global = atomic_load_explicit(&w->s->done, memory_order_relaxed), n = 0;
+    uint32_t nt = 0, ns = 0, K = s->o->negative;
+    do {
+        const uint32_t *t = c->tok + c->off[q];
+        uint64_t len = c->off[q + 1] - c->off[q];
+        uint32_t start = nt;
+        for (uint64_t j = 0; j < len; j++) {
+            uint32_t x = t[j], keep = s->keep[x];
+            if (keep == UINT32_MAX || (uint32_t)(rng_next(&w->rng) >> 32) < keep)
+                w->tok[nt++] = x;
+        }
+        if (nt - start >= 2) {
+            w->sent[ns] = start;
+            w->lr[ns++] = lr_at(s, global + n, in_epoch + n, w->slice);
+        } else {
+            nt = start;
+        }
+        n += len;
+        q++;
+    } while (q < w->seq1 && n < BATCH && n < limit);
+    w->sent[ns] = nt;
+    w->nsent = ns;
+    w->ntok = nt;
+    for (size_t j = 0; j < (size_t)nt * K; j++)
+        w->negs[j] = sampler_draw(&s->neg, &w->rng);
+    *raw = n;
+    return q;
+}
+
+static void batch_train(worker *w)
+{
+    int sg = w->s->o->mode == WR_MODE_SG;
+    for (uint32_t p = 0; p < AHEAD; p++)
+        prefetch_pos(w, p);
+    for (uint32_t st = 0; st < w->nsent; st++) {
+        uint32_t lo = w->sent[st], hi = w->sent[st + 1];
+        for (uint32_t i = lo; i < hi; i++) {
+            prefetch_pos(w, i + AHEAD);
+            if (sg)
+                sg_centre(w, i, lo, hi, w->lr[st]);
+            else
+                cbow_centre(w, i, lo, hi, w->lr[st]);
+        }
+    }
+}
+
+/* Raw tokens this worker has processed at its j-th evaluation point. */
+static uint64_t eval_point(const worker *w, uint32_t j)
+{
+    uint64_t mine = w->slice * w->s->o->epochs, e = w->s->o->evals;
+    return j == e ? mine : (uint64_t)ceil((double)mine * j / (double)e);
+}
+
+static int evaluating(const shared *s) { return s->o->on_eval && s->o->evals; }
+
+/* Every worker stops at each evaluation point; one of them evaluates. */
+static void eval_until(worker *w, uint64_t local)
+{
+    shared *s = w->s;
+    const wr_sgns_opts *o = s->o;
+    while (evaluating(s) && w->evals_done < o->evals && local >= eval_point(w, w->evals_done + 1)) {
+        uint32_t j = ++w->evals_done;
+        if (pthread_barrier_wait(&s->barrier) == PTHREAD_BARRIER_SERIAL_THREAD) {
+            const float *vecs = s->syn0;
+            if (s->syn0 != s->out) {
+                uint32_t dim = o->dim;
+                for (uint32_t v = 0; v < s->vocab; v++)
+                    memcpy(s->out + (size_t)v * dim, s->syn0 + (size_t)v * s->stride,
+                           dim * sizeof(float));
+                vecs = s->out;
+            }
+            uint32_t epoch = (uint32_t)(((uint64_t)j * o->epochs + o->evals - 1) / o->evals);
+            o->on_eval((double)j / o->evals, epoch, vecs, o->eval_ctx);
+        }
+        pthread_barrier_wait(&s->barrier);
+    }
+}
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    shared *s = w->s;
+    const wr_sgns_opts *o = s->o;
+    uint64_t local = 0;
+    for (uint32_t e = 0; e < o->epochs; e++) {
+        uint64_t q = w->seq0, in_epoch = 0;
+        while (q < w->seq1) {
+            uint64_t limit = UINT64_MAX, raw;
+            if (evaluating(s) && w->evals_done < o->evals)
+                limit = eval_point(w, w->evals_done + 1) - local;
+            q = batch_fill(w, q, limit, in_epoch, &raw);
+            batch_train(w);
+            local += raw;
+            in_epoch += raw;
+            atomic_fetch_add_explicit(&s->done, raw, memory_order_relaxed);
+            progress_add(&s->prog, raw);
+            eval_until(w, local);
+        }
+    }
+    eval_until(w, UINT64_MAX);
+    return NULL;
+}
+
+static int check_opts(const wr_corpus *c, uint32_t vocab, const wr_sgns_opts *o, wr_err *err)
+{
+    if (o->dim < 1 || o->dim > 1u << 16)
+        return wr_fail(err, "word2vec: dim must be 1..65536, got %u", o->dim);
+    if (o->window < 1 || o->window > WR_SGNS_MAX_WINDOW)
+        return wr_fail(err, "word2vec: window must be 1..%d, got %u", WR_SGNS_MAX_WINDOW,
+                       o->window);
+    if (o->negative < 1 || o->negative > WR_SGNS_MAX_NEGATIVE)
+        return wr_fail(err, "word2vec: negative must be 1..%d, got %u", WR_SGNS_MAX_NEGATIVE,
+                       o->negative);
+    if (o->epochs < 1)
+        return wr_fail(err, "word2vec: epochs must be at least 1");
+    if (!(o->lr > 0) || !(o->min_lr >= 0) || o->min_lr > o->lr)
+        return wr_fail(err, "word2vec: need 0 <= min_lr <= lr and lr > 0, got lr %g, min_lr %g",
+                       o->lr, o->min_lr);
+    if (!(o->subsample >= 0))
+        return wr_fail(err, "word2vec: subsample must be >= 0, got %g", o->subsample);
+    if (o->mode != WR_MODE_SG && o->mode != WR_MODE_CBOW)
+        return wr_fail(err, "word2vec: unknown mode %d", o->mode);
+    if (o->lr_schedule != WR_LR_LINEAR && o->lr_schedule != WR_LR_COSINE)
+        return wr_fail(err, "word2vec: unknown learning-rate schedule %d", o->lr_schedule);
+    if (vocab == 0 || c->ntok == 0)
+        return wr_fail(err, "word2vec: the corpus is empty");
+    return 0;
+}
+
+/* Token counts and the longest sequence; fails on a token outside the vocabulary. */
+static int count_tokens(const wr_corpus *c, uint32_t vocab, uint64_t *count, uint64_t *maxlen,
+                        wr_err *err)
+{
+    *maxlen = 0;
+    for (uint64_t q = 0; q < c->nseq; q++) {
+        uint64_t len = c->off[q + 1] - c->off[q];
+        if (len > *maxlen)
+            *maxlen = len;
+        for (uint64_t j = c->off[q]; j < c->off[q + 1]; j++) {
+            if (c->tok[j] >= vocab)
+                return wr_fail(err, "word2vec: token %u in sequence %llu is outside the "
+                               "vocabulary of %u", c->tok[j], (unsigned long long)q, vocab);
+            count[c->tok[j]]++;
+        }
+    }
+    if (*maxlen > UINT32_MAX - 2 * BATCH)
+        return wr_fail(err, "word2vec: a sequence of %llu tokens is too long",
+                       (unsigned long long)*maxlen);
+    return 0;
+}
+
+/* word2vec's initialisation: inputs uniform in [-0.5, 0.5) / dim, outputs zero. Rows of
+ * tokens that never occur stay zero, or take the warm start. */
+static void init_rows(shared *s, const uint64_t *count)
+{
+    const wr_sgns_opts *o = s->o;
+    uint32_t dim = o->dim, st = s->stride;
+    wr_rng r;
+    rng_seed(&r, o->seed);
+    memset(s->syn1, 0, (size_t)s->vocab * st * sizeof(float));
+    for (uint32_t v = 0; v < s->vocab; v++) {
+        float *row = s->syn0 + (size_t)v * st;
+        memset(row, 0, st * sizeof(float));
+        if (o->init)
+            memcpy(row, o->init + (size_t)v * dim, dim * sizeof(float));
+        else if (count[v])
+            for (uint32_t d = 0; d < dim; d++)
+                row[d] = (rng_float(&r) - 0.5f) / (float)dim;
+    }
+}
+
+/* Contiguous slices of sequences with about the same number of tokens. */
+static void slice_corpus(const wr_corpus *c, worker *w, int n)
+{
+    uint64_t q = 0;
+    for (int t = 0; t < n; t++) {
+        uint64_t end = t == n - 1 ? c->ntok : c->ntok / n * (t + 1);
+        w[t].seq0 = q;
+        while (q < c->nseq && c->off[q + 1] <= end)
+            q++;
+        if (t == n - 1)
+            q = c->nseq;
+        w[t].seq1 = q;
+        w[t].slice = c->off[q] - c->off[w[t].seq0];
+    }
+}
+
+static void worker_init(worker *w, shared *s, int t, uint64_t maxlen)
+{
+    size_t cap = BATCH + maxlen + 1;
+    w->s = s;
+    w->evals_done = 0;
+    rng_seed(&w->rng, s->o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(t + 1)));
+    w->tok = xmalloc(cap * sizeof *w->tok);
+    w->sent = xmalloc((cap + 1) * sizeof *w->sent);
+    w->lr = xmalloc(cap * sizeof *w->lr);
+    w->negs = xmalloc(cap * s->o->negative * sizeof *w->negs);
+    w->neu1 = xmalloc_aligned(s->stride * sizeof(float));
+    w->work = xmalloc_aligned(s->stride * sizeof(float));
+}
+
+static void worker_free(worker *w)
+{
+    free(w->tok);
+    free(w->sent);
+    free(w->lr);
+    free(w->negs);
+    free(w->neu1);
+    free(w->work);
+}
+
+int sgns_train(const wr_corpus *c, uint32_t vocab, const wr_sgns_opts *o, float *out,
+               wr_err *err)
+{
+    if (check_opts(c, vocab, o, err) < 0)
+        return -1;
+    uint64_t *count = xcalloc(vocab, sizeof *count), maxlen;
+    shared s = {.c = c, .o = o, .k = sgns_kernel(), .out = out, .vocab = vocab};
+    if (count_tokens(c, vocab, count, &maxlen, err) < 0 ||
+        sampler_build(&s.neg, count, vocab, 0.75, err) < 0) {
+        free(count);
+        return -1;
+    }
+    s.keep = xmalloc((size_t)vocab * sizeof *s.keep);
+    for (uint32_t v = 0; v < vocab; v++) {
+        double p = sgns_keep_prob(count[v], c->ntok, o->subsample) * 4294967296.0;
+        s.keep[v] = p >= 4294967295.0 ? UINT32_MAX : (uint32_t)p;
+    }
+    s.stride = (o->dim + 15) & ~15u;
+    s.syn0 = s.stride == o->dim && !((uintptr_t)out & 63) ? out
+             : xmalloc_aligned((size_t)vocab * s.stride * sizeof(float));
+    s.syn1 = xmalloc_aligned((size_t)vocab * s.stride * sizeof(float));
+    init_rows(&s, count);
+    free(count);
+    s.total = c->ntok * o->epochs;
+    atomic_init(&s.done, 0);
+
+    int n = o->threads > 0 ? o->threads : wr_cpu_count();
+    if ((uint64_t)n > c->nseq)
+        n = (int)c->nseq;
+    worker *w = xcalloc((size_t)n, sizeof *w);
+    slice_corpus(c, w, n);
+    for (int t = 0; t < n; t++)
+        worker_init(&w[t], &s, t, maxlen);
+    if (evaluating(&s))
+        pthread_barrier_init(&s.barrier, NULL, (unsigned)n);
+    progress_start(&s.prog, "training", "tokens", s.total);
+    for (int t = 1; t < n; t++)
+        if (pthread_create(&w[t].tid, NULL, worker_run, &w[t]))
+            abort();
+    worker_run(&w[0]);
+    for (int t = 1; t < n; t++)
+        pthread_join(w[t].tid, NULL);
+    progress_end(&s.prog, s.k->name);
+
+    if (evaluating(&s))
+        pthread_barrier_destroy(&s.barrier);
+    if (s.syn0 != out) {
+        for (uint32_t v = 0; v < vocab; v++)
+            memcpy(out + (size_t)v * o->dim, s.syn0 + (size_t)v * s.stride,
+                   o->dim * sizeof(float));
+        free(s.syn0);
+    }
+    for (int t = 0; t < n; t++)
+        worker_free(&w[t]);
+    free(w);
+    free(s.syn1);
+    free(s.keep);
+    sampler_free(&s.neg);
+    return 0;
+}

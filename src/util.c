@@ -157,70 +157,76 @@ int lines_open(wr_lines *l, const char *path, size_t max_len, wr_err *err)
     }
     gzbuffer(gz, 1 << 17);
     l->gz = gz;
+    l->blk = xmalloc(WR_LINES_BLOCK);
     l->cap = 4096;
     l->buf = xmalloc(l->cap);
     return 0;
 }
 
-/* Reads one line into l->buf; sets too_long and discards the rest past max_len. */
+/* Refills the block buffer; returns bytes available, 0 at end of input, -1 on error. */
+static int fill(wr_lines *l, wr_err *err)
+{
+    if (l->eof)
+        return 0;
+    int n = gzread(l->gz, l->blk, WR_LINES_BLOCK);
+    if (n > 0) {
+        l->blk_pos = 0;
+        l->blk_len = (size_t)n;
+        return n;
+    }
+    l->eof = 1;
+    int errnum;
+    const char *msg = gzerror(l->gz, &errnum);
+    if (errnum == Z_BUF_ERROR || errnum == Z_DATA_ERROR) {
+        l->truncated = 1; /* cut off or damaged: what was read stands */
+        return 0;
+    }
+    if (n < 0 || (errnum != Z_OK && errnum != Z_STREAM_END))
+        return wr_fail(err, "%s: read error: %s", l->path, errnum == Z_ERRNO ? strerror(errno) : msg);
+    return 0;
+}
+
+/* Reads one line into l->buf. Bytes past max_len are dropped and flagged with too_long.
+ * NUL bytes stay in the line (l->len counts them). */
 int lines_next(wr_lines *l, wr_err *err)
 {
-    gzFile gz = l->gz;
     l->len = 0;
     l->too_long = 0;
     int any = 0;
     for (;;) {
-        if (l->cap - l->len < 2) {
-            size_t ncap = l->cap * 2;
-            if (ncap > l->max_len + 2)
-                ncap = l->max_len + 2;
-            if (ncap <= l->cap) {
-                l->too_long = 1;
-                /* discard the rest of the line */
-                int c;
-                while ((c = gzgetc(gz)) != -1 && c != '\n')
-                    ;
+        if (l->blk_pos == l->blk_len) {
+            int n = fill(l, err);
+            if (n < 0)
+                return -1;
+            if (n == 0)
                 break;
-            }
-            l->buf = xrealloc(l->buf, ncap);
-            l->cap = ncap;
         }
-        if (!gzgets(gz, l->buf + l->len, (int)((l->cap - l->len) > INT_MAX ? INT_MAX : (l->cap - l->len))))
-            break;
         any = 1;
-        size_t got = strlen(l->buf + l->len);
-        l->len += got;
-        if (l->len > 0 && l->buf[l->len - 1] == '\n')
-            break;
-        if (got == 0) /* NUL byte in the input: treat the rest as a new segment */
-            break;
-    }
-    if (!any && l->len == 0) {
-        int errnum;
-        const char *msg = gzerror(gz, &errnum);
-        if (errnum == Z_BUF_ERROR || errnum == Z_DATA_ERROR) {
-            l->truncated = 1;
-            return 0;
+        char *start = l->blk + l->blk_pos;
+        size_t avail = l->blk_len - l->blk_pos;
+        char *nl = memchr(start, '\n', avail);
+        size_t take = nl ? (size_t)(nl - start) : avail;
+        l->blk_pos += take + (nl != NULL);
+        size_t room = l->max_len - l->len;
+        size_t copy = take < room ? take : room;
+        if (copy < take)
+            l->too_long = 1;
+        if (l->len + copy + 1 > l->cap) {
+            while (l->len + copy + 1 > l->cap)
+                l->cap *= 2;
+            l->buf = xrealloc(l->buf, l->cap);
         }
-        if (errnum != Z_OK && errnum != Z_STREAM_END)
-            return wr_fail(err, "%s: read error: %s", l->path, msg);
+        memcpy(l->buf + l->len, start, copy);
+        l->len += copy;
+        if (nl)
+            break;
+    }
+    if (!any)
         return 0;
-    }
-    if (l->len > 0 && l->buf[l->len - 1] == '\n')
-        l->buf[--l->len] = 0;
     if (l->len > 0 && l->buf[l->len - 1] == '\r')
-        l->buf[--l->len] = 0;
-    if (l->len > l->max_len) {
-        l->too_long = 1;
-        l->len = l->max_len;
-        l->buf[l->len] = 0;
-    }
+        l->len--;
+    l->buf[l->len] = 0;
     l->lineno++;
-    /* A damaged stream can also end with a partial last line. */
-    int errnum;
-    gzerror(gz, &errnum);
-    if (errnum == Z_BUF_ERROR || errnum == Z_DATA_ERROR)
-        l->truncated = 1;
     return 1;
 }
 
@@ -229,8 +235,10 @@ void lines_close(wr_lines *l)
     if (l->gz)
         gzclose(l->gz);
     free(l->buf);
+    free(l->blk);
     l->gz = NULL;
     l->buf = NULL;
+    l->blk = NULL;
 }
 
 int split_fields(char *s, char sep, char **fields, int max)

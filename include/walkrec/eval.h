@@ -54,7 +54,7 @@ double auc_roc(const double *score, const uint8_t *label, size_t n);
 
 typedef struct wr_eval_opts {
     size_t k;            /* default 10 */
-    size_t max_queries;  /* default 2000 */
+    size_t max_queries;  /* default 2000; 0 = no retrieval (AUC only, recall/NDCG NaN) */
     uint64_t seed;       /* default 1 */
     const wr_pairs *train; /* optional: excluded from retrieval */
     int threads;         /* for the top-k search; <= 0 = all cores */

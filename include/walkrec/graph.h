@@ -12,14 +12,21 @@
 #include "walkrec/pairs.h"
 #include "walkrec/util.h"
 
+/* One alias cell per arc, sized for a single load: keep the arc itself when 32 random bits
+ * are below thr, else go to node `alias` (a cell that keeps itself has thr 2^32 - 1 and
+ * alias = its own node, so thr never needs to reach 2^32). */
+typedef struct wr_alias_cell {
+    uint32_t thr;
+    uint32_t alias;
+} wr_alias_cell;
+
 typedef struct wr_graph {
     uint32_t n;          /* nodes = dict_size of the pair set */
     uint64_t m;          /* arcs = 2 x pairs */
     uint64_t *off;       /* n + 1 */
     uint32_t *adj;       /* m, sorted within each row */
     float *w;            /* m arc weights */
-    float *prob;         /* m alias acceptance probabilities */
-    uint32_t *alias;     /* m alias targets (row-local offsets) */
+    wr_alias_cell *cell; /* m alias cells */
 } wr_graph;
 
 /* Builds g from a merged pair set (pairs_merge). Pairs naming an index outside the dict,
@@ -33,15 +40,30 @@ static inline uint32_t graph_degree(const wr_graph *g, uint32_t u)
     return (uint32_t)(g->off[u + 1] - g->off[u]);
 }
 
-/* One step from u (deg(u) > 0). */
+/* One step from u (deg(u) > 0): one random number, two independent loads (the cell and the
+ * arc of the same index) and no branch, so that steps of independent walks overlap. */
 static inline uint32_t graph_step(const wr_graph *g, uint32_t u, wr_rng *r)
 {
-    uint64_t o = g->off[u];
+    uint64_t x = rng_next(r), o = g->off[u];
     uint32_t d = (uint32_t)(g->off[u + 1] - o);
-    uint32_t k = rng_below(r, d);
-    return rng_float(r) < g->prob[o + k] ? g->adj[o + k] : g->adj[o + g->alias[o + k]];
+    uint64_t k = o + (((x >> 32) * d) >> 32);
+    wr_alias_cell c = g->cell[k];
+    uint32_t v = g->adj[k];
+    return (uint32_t)x < c.thr ? v : c.alias;
 }
 /* 1 if v is adjacent to u (binary search). */
 int graph_has_edge(const wr_graph *g, uint32_t u, uint32_t v);
+
+/* Vose's alias table for weights w[0..n), all > 0 (n > 0): draw k uniform in [0, n), keep
+ * it if a uniform float is < prob[k], else take alias[k]. q (n doubles) and work (n
+ * uint32) are scratch. */
+void alias_build(const float *w, uint32_t n, float *prob, uint32_t *alias, double *q,
+                 uint32_t *work);
+static inline uint32_t alias_draw(const float *prob, const uint32_t *alias, uint32_t n,
+                                  wr_rng *r)
+{
+    uint32_t k = rng_below(r, n);
+    return rng_float(r) < prob[k] ? k : alias[k];
+}
 
 #endif

@@ -81,8 +81,7 @@ void filemap_close(wr_filemap *fm);
  * fsync, rename over path, fsync the directory) or abort (the temporary file is removed). */
 typedef struct wr_outfile {
     FILE *f;
-    char *tmp;
-    char *path;
+    char *tmp, *path, *buf;
 } wr_outfile;
 
 int outfile_open(wr_outfile *o, const char *path, wr_err *err);

@@ -16,19 +16,23 @@
 enum { WR_MODE_SG = 0, WR_MODE_CBOW = 1 };
 enum { WR_LR_LINEAR = 0, WR_LR_COSINE = 1 };
 
+#define WR_SGNS_MAX_NEGATIVE 63
+#define WR_SGNS_MAX_WINDOW 64
+
 typedef struct wr_sgns_opts {
     uint32_t dim;       /* 128 */
-    uint32_t window;    /* 5 */
-    uint32_t negative;  /* 5 */
+    uint32_t window;    /* 5 (1..WR_SGNS_MAX_WINDOW) */
+    uint32_t negative;  /* 5 (1..WR_SGNS_MAX_NEGATIVE) */
     uint32_t epochs;    /* 5 */
-    double subsample;   /* 1e-3 */
+    double subsample;   /* 1e-3; 0 keeps every token */
     double lr, min_lr;  /* 0.025, 0.0001 */
     int mode;           /* WR_MODE_SG */
     int lr_schedule;    /* WR_LR_LINEAR */
-    int threads;
+    int threads;        /* 0 = all cores */
     uint64_t seed;      /* 1 */
-    /* Called from one thread `evals` times evenly over training (progress in 0..1, epoch);
-     * may read vecs. NULL = none. */
+    /* Called `evals` times evenly over training (progress j/evals, j = 1..evals, the last
+     * at the end) while every worker waits, so vecs (vocab x dim) is a consistent snapshot.
+     * epoch is the 1-based epoch the point falls in. NULL = none. */
     void (*on_eval)(double progress, uint32_t epoch, const float *vecs, void *ctx);
     void *eval_ctx;
     uint32_t evals;
@@ -38,8 +42,54 @@ typedef struct wr_sgns_opts {
 void sgns_default_opts(wr_sgns_opts *o);
 
 /* Trains vocab x dim input vectors into out (caller allocates, 64-byte aligned).
- * Returns 0, or -1 with err set. Tokens >= vocab are an error. */
+ * Tokens that never occur keep their `init` row, or zeros without init (so they have no
+ * neighbours rather than random ones). With threads = 1 the result is a function of the
+ * corpus, the options and the CPU's kernel (see sgns_kernels). Returns 0, or -1 with err
+ * set. Tokens >= vocab are an error. */
 int sgns_train(const wr_corpus *c, uint32_t vocab, const wr_sgns_opts *o, float *out,
                wr_err *err);
+
+/* word2vec's probability of keeping a token seen `count` times among `total`:
+ * (sqrt(f / (s * total)) + 1) * s * total / f, capped at 1; 1 when sample is 0. */
+double sgns_keep_prob(uint64_t count, uint64_t total, double sample);
+
+/* Walker's alias table over n outcomes with weight count^power: O(1) draws. */
+typedef struct wr_sampler {
+    uint32_t n;
+    uint32_t *thr;   /* accept outcome k when 32 random bits < thr[k] ... */
+    uint32_t *alias; /* ... else take alias[k] */
+} wr_sampler;
+
+/* Returns -1 with err set when every count is 0. */
+int sampler_build(wr_sampler *s, const uint64_t *count, uint32_t n, double power, wr_err *err);
+void sampler_free(wr_sampler *s);
+static inline uint32_t sampler_draw(const wr_sampler *s, wr_rng *r)
+{
+    uint64_t x = rng_next(r);
+    uint32_t k = (uint32_t)(((x >> 32) * s->n) >> 32);
+    return (uint32_t)x < s->thr[k] ? k : s->alias[k];
+}
+
+/* The inner kernels, exposed so tests can compare them. Rows are 64-byte aligned with n
+ * floats, n a multiple of 16. */
+typedef struct wr_sgns_kernel {
+    const char *name; /* "scalar", "avx2", "avx512" */
+    /* m[i * nout + k] = in[i] . out[k] */
+    void (*dots)(float *const *in, uint32_t nin, float *const *out, uint32_t nout, float *m,
+                 uint32_t n);
+    /* From the values before the call: out[k] += sum_i g[i * nout + k] in[i] and
+     * din[i] += sum_k g[i * nout + k] out[k]. din[i] may be in[i]; the rows of in (and of
+     * out) must be distinct; nout <= WR_SGNS_MAX_NEGATIVE + 1. */
+    void (*update)(float *const *in, float *const *din, uint32_t nin, float *const *out,
+                   uint32_t nout, const float *g, uint32_t n);
+    /* y += a x */
+    void (*axpy)(float a, const float *x, float *y, uint32_t n);
+} wr_sgns_kernel;
+
+/* The kernels this CPU runs, the portable scalar one first, the widest last. */
+size_t sgns_kernels(const wr_sgns_kernel *const **list);
+/* The one training uses: the widest, or the one named by WALKREC_SIMD (scalar, avx2,
+ * avx512) when this CPU runs it. */
+const wr_sgns_kernel *sgns_kernel(void);
 
 #endif

@@ -71,14 +71,20 @@ static inline uint32_t rng_below(wr_rng *r, uint32_t n)
  * A gzip stream cut off mid-way ends the input with `truncated` set. */
 typedef struct wr_lines {
     void *gz;            /* gzFile */
-    char *buf;           /* current line, NUL-terminated, without '\n' or "\r\n" */
+    char *buf;           /* current line, NUL-terminated, without '\n' or "\r\n"; it may
+                          * hold NUL bytes of its own: len is the true length */
     size_t len, cap;
     size_t max_len;      /* longer lines are skipped whole and reported via `too_long` */
     uint64_t lineno;     /* 1-based number of the current line */
     int too_long;        /* the current line exceeded max_len (buf holds its first max_len bytes) */
     int truncated;       /* input ended inside a damaged or cut-off gzip stream */
     const char *path;
+    char *blk;           /* decompressed block being cut into lines */
+    size_t blk_pos, blk_len;
+    int eof;
 } wr_lines;
+
+#define WR_LINES_BLOCK (1 << 16)
 
 int lines_open(wr_lines *l, const char *path, size_t max_len, wr_err *err);
 /* Returns 1 with a line, 0 at end of input, -1 on a read error. */

@@ -1,2 +1,206 @@
-/* cmd_model.c - placeholder until written. */
-typedef int wr_placeholder_model;
+/* cmd_model.c - `walkrec import`, `export` and `neighbors`: word2vec interchange and
+ * nearest-neighbour lookups on a model file. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "walkrec/knn.h"
+#include "walkrec/model.h"
+#include "walkrec/w2v.h"
+
+static void import_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: walkrec import VECTORS -o MODEL [--quiet]\n\n"
+            "Converts word2vec vectors (text or binary, detected from the content: gensim's\n"
+            "save_word2vec_format, fastText .vec, word2vec.c output) into a model file. The\n"
+            "model's metadata records the source file and its format.\n\n"
+            "  -o, --output PATH  model file to write (required)\n"
+            "  --quiet            no summary on stderr\n"
+            "  -h, --help         this help\n");
+}
+
+/* "word2vec" or "word2vec-binary", as w2v_load recorded it. */
+static char *source_format(const wr_model *m)
+{
+    json_t *j = json_loads(m->meta_json, 0, NULL);
+    const char *f = json_string_value(json_object_get(json_object_get(j, "source"), "format"));
+    char *out = xstrdup(f ? f : "word2vec");
+    json_decref(j);
+    return out;
+}
+
+int cmd_import(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    const char *out = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'q': wr_quiet = 1; break;
+        case 'h': import_usage(stdout); return 0;
+        default: import_usage(stderr); return 2;
+        }
+    }
+    if (optind + 1 != argc || !out) {
+        import_usage(stderr);
+        return 2;
+    }
+    wr_err err;
+    wr_model *m = w2v_load(argv[optind], &err);
+    if (!m)
+        die("%s", err.msg);
+    if (model_save(m, out, &err) < 0)
+        die("%s", err.msg);
+    if (!wr_quiet) {
+        char *fmt = source_format(m);
+        fprintf(stderr, "walkrec: imported %u items x %u dimensions (%s) from %s into %s\n", m->n,
+                m->dim, fmt, argv[optind], out);
+        free(fmt);
+    }
+    model_free(m);
+    return 0;
+}
+
+static void export_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: walkrec export MODEL [--format word2vec|word2vec-binary] -o OUT [--quiet]\n\n"
+            "Writes a model's vectors in word2vec format, readable by gensim\n"
+            "(KeyedVectors.load_word2vec_format) and word2vec.c. Text values round-trip\n"
+            "float32 exactly.\n\n"
+            "  -o, --output PATH  file to write (required)\n"
+            "  --format F         word2vec (text, default) or word2vec-binary\n"
+            "  --quiet            no summary on stderr\n"
+            "  -h, --help         this help\n");
+}
+
+int cmd_export(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
+        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out = NULL;
+    int binary = 0, c;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'f':
+            if (!strcmp(optarg, "word2vec"))
+                binary = 0;
+            else if (!strcmp(optarg, "word2vec-binary"))
+                binary = 1;
+            else
+                die("--format: expected word2vec or word2vec-binary, got '%s'", optarg);
+            break;
+        case 'q': wr_quiet = 1; break;
+        case 'h': export_usage(stdout); return 0;
+        default: export_usage(stderr); return 2;
+        }
+    }
+    if (optind + 1 != argc || !out) {
+        export_usage(stderr);
+        return 2;
+    }
+    wr_err err;
+    wr_model *m = model_load(argv[optind], &err);
+    if (!m)
+        die("%s", err.msg);
+    if (w2v_save(m, out, binary, &err) < 0)
+        die("%s", err.msg);
+    if (!wr_quiet)
+        fprintf(stderr, "walkrec: exported %u items x %u dimensions (%s) to %s\n", m->n, m->dim,
+                binary ? "word2vec-binary" : "word2vec", out);
+    model_free(m);
+    return 0;
+}
+
+static void neighbors_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: walkrec neighbors MODEL ITEM [-k N] [--json]\n\n"
+            "Prints the k items closest to ITEM by cosine (exact; ITEM itself excluded) as\n"
+            "rank<TAB>item<TAB>score lines, or with --json as\n"
+            "{\"item\": ITEM, \"neighbors\": [{\"item\": ..., \"score\": ...}, ...]}.\n\n"
+            "  -k N         how many neighbours (default 10)\n"
+            "  --json       JSON on stdout\n"
+            "  --quiet      no warnings on stderr\n"
+            "  -h, --help   this help\n");
+}
+
+static int exclude_self(size_t qi, uint32_t item, void *ctx)
+{
+    (void)qi;
+    return item == *(const uint32_t *)ctx;
+}
+
+static void print_json(const wr_model *m, const char *item, const wr_hit *hits, size_t k)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < k && hits[i].item != UINT32_MAX; i++)
+        json_array_append_new(list, json_pack("{s:s, s:f}", "item", dict_str(m->ids, hits[i].item),
+                                              "score", (double)hits[i].score));
+    json_t *j = json_pack("{s:s, s:o}", "item", item, "neighbors", list);
+    if (!j)
+        die("neighbors: cannot build the JSON output");
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+    putchar('\n');
+    json_decref(j);
+}
+
+int cmd_neighbors(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    size_t k = 10;
+    int json = 0, c;
+    while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k': k = (size_t)cli_uint("-k", optarg, 1, UINT32_MAX - 1); break;
+        case 'j': json = 1; break;
+        case 'q': wr_quiet = 1; break;
+        case 'h': neighbors_usage(stdout); return 0;
+        default: neighbors_usage(stderr); return 2;
+        }
+    }
+    if (optind + 2 != argc) {
+        neighbors_usage(stderr);
+        return 2;
+    }
+    const char *item = argv[optind + 1];
+    wr_err err;
+    wr_model *m = model_load(argv[optind], &err);
+    if (!m)
+        die("%s", err.msg);
+    int64_t row = model_find(m, item);
+    if (row < 0)
+        die("unknown item '%s'", item);
+    if (k > m->n)
+        k = m->n;
+    uint32_t self = (uint32_t)row;
+    float *base = model_normalized(m);
+    wr_hit *hits = xmalloc(k * sizeof *hits);
+    knn_topk(base, m->n, m->dim, base + (size_t)self * m->dim, 1, k, exclude_self, &self, 1, hits);
+    if (json) {
+        print_json(m, item, hits, k);
+    } else {
+        for (size_t i = 0; i < k && hits[i].item != UINT32_MAX; i++)
+            printf("%zu\t%s\t%.6f\n", i + 1, dict_str(m->ids, hits[i].item), hits[i].score);
+    }
+    free(hits);
+    free(base);
+    model_free(m);
+    return 0;
+}

@@ -35,7 +35,7 @@ static void print_json(const char *in, const wr_pairs *p, const wr_pairs *train,
                           "val_frac", o->val_frac, "seed", (json_int_t)o->seed);
     if (!j)
         die("split: cannot build the JSON summary");
-    json_dumpf(j, stdout, JSON_INDENT(2));
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
     putchar('\n');
     json_decref(j);
 }
@@ -55,7 +55,7 @@ int cmd_split(int argc, char **argv)
         switch (c) {
         case 't': train_path = optarg; break;
         case 'v': val_path = optarg; break;
-        case 'f': so.val_frac = cli_double("--val-frac", optarg, 1e-9, 1 - 1e-9); break;
+        case 'f': so.val_frac = cli_double("--val-frac", optarg, 0, 1); break;
         case 's': so.seed = cli_uint("--seed", optarg, 0, UINT64_MAX); break;
         case 'j': json = 1; break;
         case 'q': wr_quiet = 1; break;

@@ -1,2 +1,245 @@
-/* cmd_train.c - placeholder until written. */
-typedef int wr_placeholder_train;
+/* cmd_train.c - `walkrec train`: pairs (or sequences) -> model. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "walkrec/train.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: walkrec train PAIRS -o MODEL [options]\n"
+            "       walkrec train --sequences FILE -o MODEL [options]\n\n"
+            "Builds the item graph from the pairs, generates random walks and trains word2vec\n"
+            "(skip-gram or CBOW with negative sampling) on them; or trains on given sequences.\n\n"
+            "  -o, --output MODEL      model file to write\n"
+            "  --sequences FILE        train on these sequences (one per line, ids separated by\n"
+            "                          spaces or tabs) instead of walks over PAIRS\n"
+            "  --walks-out FILE        write the generated walks as text, one per line\n"
+            "  --dim N                 vector dimension (default 128)\n"
+            "  --walks-per-item N      walks started from each item (default 10)\n"
+            "  --walk-length N         items per walk (default 10)\n"
+            "  --p X, --q X            node2vec return and in-out parameters (default 1, 1)\n"
+            "  --mode sg|cbow          skip-gram or CBOW (default sg)\n"
+            "  --window N              context window (default 5)\n"
+            "  --negative N            negatives per centre word (default 5)\n"
+            "  --epochs N              passes over the walks (default 5)\n"
+            "  --subsample X           subsampling threshold, 0 = off (default 1e-3)\n"
+            "  --lr X                  initial learning rate (default 0.025)\n"
+            "  --min-lr X              final learning rate (default 0.0001)\n"
+            "  --lr-schedule S         linear (over all epochs) or cosine (restarting each\n"
+            "                          epoch) (default linear)\n"
+            "  --threads N             threads (default: all cores)\n"
+            "  --seed N                seed for walks and training (default 1); with\n"
+            "                          --threads 1 a run is repeatable bit for bit\n"
+            "  --val VAL               validation pairs (item_a, item_b, label): record the AUC\n"
+            "                          during training (the learning curve) in the model\n"
+            "  --eval-every N          evaluations per run with --val (default 10)\n"
+            "  --json                  print a summary object on stdout\n"
+            "  --quiet                 no progress or summary on stderr\n"
+            "  -h, --help              this help\n");
+}
+
+typedef struct args {
+    const char *pairs, *out, *sequences, *val;
+    int json;
+} args;
+
+static void print_point(double progress, uint32_t epoch, double auc_all, double auc_seen,
+                        void *ctx)
+{
+    if (!wr_quiet)
+        fprintf(stderr, "learning curve: %5.1f%% (epoch %u)  AUC all %.4f  seen %.4f\n",
+                100 * progress, epoch, auc_all, auc_seen);
+}
+
+static void parse(int argc, char **argv, args *a, wr_train_opts *o)
+{
+    enum { O_SEQ = 256, O_WALKS_OUT, O_DIM, O_WPI, O_LEN, O_P, O_Q, O_MODE, O_WINDOW, O_NEG,
+           O_EPOCHS, O_SUB, O_LR, O_MINLR, O_SCHED, O_THREADS, O_SEED, O_VAL, O_EVERY, O_JSON,
+           O_QUIET };
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"sequences", required_argument, NULL, O_SEQ},
+        {"walks-out", required_argument, NULL, O_WALKS_OUT},
+        {"dim", required_argument, NULL, O_DIM}, {"walks-per-item", required_argument, NULL, O_WPI},
+        {"walk-length", required_argument, NULL, O_LEN}, {"p", required_argument, NULL, O_P},
+        {"q", required_argument, NULL, O_Q}, {"mode", required_argument, NULL, O_MODE},
+        {"window", required_argument, NULL, O_WINDOW},
+        {"negative", required_argument, NULL, O_NEG},
+        {"epochs", required_argument, NULL, O_EPOCHS},
+        {"subsample", required_argument, NULL, O_SUB}, {"lr", required_argument, NULL, O_LR},
+        {"min-lr", required_argument, NULL, O_MINLR},
+        {"lr-schedule", required_argument, NULL, O_SCHED},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"seed", required_argument, NULL, O_SEED}, {"val", required_argument, NULL, O_VAL},
+        {"eval-every", required_argument, NULL, O_EVERY}, {"json", no_argument, NULL, O_JSON},
+        {"quiet", no_argument, NULL, O_QUIET}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    wr_sgns_opts *s = &o->sgns;
+    int c, threads = wr_cpu_count();
+    uint64_t seed = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': a->out = optarg; break;
+        case O_SEQ: a->sequences = optarg; break;
+        case O_WALKS_OUT: o->walks_out = optarg; break;
+        case O_DIM: s->dim = (uint32_t)cli_uint("--dim", optarg, 1, 65536); break;
+        case O_WPI: o->walk.walks_per_item = (uint32_t)cli_uint("--walks-per-item", optarg, 1, 1000000); break;
+        case O_LEN: o->walk.length = (uint32_t)cli_uint("--walk-length", optarg, 1, 1000000); break;
+        case O_P: o->walk.p = cli_double("--p", optarg, 1e-6, 1e6); break;
+        case O_Q: o->walk.q = cli_double("--q", optarg, 1e-6, 1e6); break;
+        case O_MODE:
+            if (!strcmp(optarg, "sg"))
+                s->mode = WR_MODE_SG;
+            else if (!strcmp(optarg, "cbow"))
+                s->mode = WR_MODE_CBOW;
+            else
+                die("--mode: expected sg or cbow, got '%s'", optarg);
+            break;
+        case O_WINDOW: s->window = (uint32_t)cli_uint("--window", optarg, 1, WR_SGNS_MAX_WINDOW); break;
+        case O_NEG: s->negative = (uint32_t)cli_uint("--negative", optarg, 1, WR_SGNS_MAX_NEGATIVE); break;
+        case O_EPOCHS: s->epochs = (uint32_t)cli_uint("--epochs", optarg, 1, 100000); break;
+        case O_SUB: s->subsample = cli_double("--subsample", optarg, 0, 1); break;
+        case O_LR: s->lr = cli_double("--lr", optarg, 1e-9, 10); break;
+        case O_MINLR: s->min_lr = cli_double("--min-lr", optarg, 0, 10); break;
+        case O_SCHED:
+            if (!strcmp(optarg, "linear"))
+                s->lr_schedule = WR_LR_LINEAR;
+            else if (!strcmp(optarg, "cosine"))
+                s->lr_schedule = WR_LR_COSINE;
+            else
+                die("--lr-schedule: expected linear or cosine, got '%s'", optarg);
+            break;
+        case O_THREADS: threads = (int)cli_uint("--threads", optarg, 1, 1024); break;
+        case O_SEED: seed = cli_uint("--seed", optarg, 0, UINT64_MAX); break;
+        case O_VAL: a->val = optarg; break;
+        case O_EVERY: o->eval_every = (uint32_t)cli_uint("--eval-every", optarg, 1, 10000); break;
+        case O_JSON: a->json = 1; break;
+        case O_QUIET: wr_quiet = 1; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); exit(2);
+        }
+    }
+    if (optind < argc)
+        a->pairs = argv[optind++];
+    if (optind < argc || (!a->pairs && !a->sequences)) {
+        usage(stderr);
+        exit(2);
+    }
+    if (a->pairs && a->sequences)
+        die("train: give either PAIRS or --sequences, not both");
+    if (!a->out)
+        die("train: -o MODEL is required");
+    if (a->sequences && o->walks_out)
+        die("train: --walks-out needs PAIRS (there are no walks with --sequences)");
+    if (s->min_lr > s->lr)
+        die("--min-lr %g is above --lr %g", s->min_lr, s->lr);
+    o->walk.threads = s->threads = threads;
+    o->walk.seed = s->seed = seed;
+    o->on_point = print_point;
+}
+
+/* Adds the times the pipeline cannot see to the model's metadata. */
+static void meta_times(wr_model *m, double load)
+{
+    json_t *meta = json_loads(m->meta_json, 0, NULL), *times;
+    if (!meta || !(times = json_object_get(meta, "times")))
+        die("train: the model metadata is not a JSON object with times");
+    json_object_set_new(times, "load", json_real(load));
+    char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    if (!text)
+        die("train: cannot format the metadata");
+    free(m->meta_json);
+    m->meta_json = text;
+    json_decref(meta);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    args a = {0};
+    wr_train_opts o;
+    train_default_opts(&o);
+    parse(argc, argv, &a, &o);
+
+    wr_err err;
+    double t0 = wr_now();
+    wr_labeled val;
+    if (a.val) {
+        if (labeled_read(&val, a.val, &err) < 0)
+            die("%s", err.msg);
+        o.val = &val;
+    }
+    wr_pairs p;
+    wr_corpus c;
+    wr_dict *ids = NULL;
+    pairs_init(&p);
+    if (a.sequences) {
+        ids = dict_new(1024);
+        if (corpus_read(&c, ids, a.sequences, &err) < 0)
+            die("%s", err.msg);
+    } else if (pairs_read(&p, a.pairs, NULL, NULL, &err) < 0) {
+        die("%s", err.msg);
+    }
+    double load = wr_now() - t0;
+
+    wr_train_times t;
+    wr_model *m = a.sequences ? train_corpus(&c, ids, &o, &t, &err) : train_pairs(&p, &o, &t, &err);
+    if (!m)
+        die("%s", err.msg);
+    meta_times(m, load);
+    double t1 = wr_now();
+    if (model_save(m, a.out, &err) < 0)
+        die("%s", err.msg);
+    double save = wr_now() - t1;
+
+    double trained = (double)t.tokens * o.sgns.epochs;
+    double rate = t.train > 0 ? trained / t.train : NAN;
+    size_t rss = wr_peak_rss_kib();
+    if (!wr_quiet) {
+        fprintf(stderr, "items %u, %llu sequences, %llu tokens\n", m->n,
+                (unsigned long long)t.sequences, (unsigned long long)t.tokens);
+        fprintf(stderr, "load %.2fs  graph %.2fs  walks %.2fs  train %.2fs (%.0f tokens/s)", load,
+                t.graph, t.walks, t.train, rate);
+        if (o.walks_out)
+            fprintf(stderr, "  walks-out %.2fs", t.write_walks);
+        if (o.val)
+            fprintf(stderr, "  learning curve %.2fs", t.eval);
+        fprintf(stderr, "  save %.2fs  peak RSS %zu MiB\n", save, rss / 1024);
+    }
+    if (a.json) {
+        json_t *meta = json_loads(m->meta_json, 0, NULL);
+        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:{s:f, s:f, s:f, s:f, s:f, s:f, s:f}, s:o, s:I}",
+                              "model", a.out, "items", (json_int_t)m->n,
+                              "sequences", (json_int_t)t.sequences, "tokens", (json_int_t)t.tokens,
+                              "times", "load", load, "graph", t.graph, "walks", t.walks,
+                              "train", t.train, "write_walks", t.write_walks,
+                              "learning_curve", t.eval, "save", save,
+                              "tokens_per_second", isfinite(rate) ? json_real(rate) : json_null(),
+                              "peak_rss_kib", (json_int_t)rss);
+        if (!j || !meta)
+            die("train: cannot build the JSON summary");
+        json_t *curve = json_object_get(meta, "learning_curve");
+        if (curve)
+            json_object_set(j, "learning_curve", curve);
+        json_object_set(j, "trainer", json_object_get(meta, "trainer"));
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        putchar('\n');
+        json_decref(j);
+        json_decref(meta);
+    }
+    model_free(m);
+    if (a.sequences) {
+        corpus_free(&c);
+        dict_free(ids);
+    }
+    pairs_free(&p);
+    if (a.val)
+        labeled_free(&val);
+    return 0;
+}

@@ -1,0 +1,26 @@
+/* api.h - the route handlers of walkrecd's REST API (docs/openapi.json describes it).
+ *
+ * Each handler reads a request view, queries the index and fills a reply with a status and
+ * a JSON document; none knows about sockets or libmicrohttpd, so tests can call them
+ * directly. http.c calls them inside a read section of the published index: `ix` stays
+ * valid for the call, and is NULL only for the routes that work without a model
+ * (healthz, readyz, metrics). Any thread. */
+#ifndef WALKREC_API_H
+#define WALKREC_API_H
+
+#include "walkrec/http.h"
+#include "walkrec/index.h"
+
+typedef void (*wr_handler)(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+
+void api_item_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp); /* GET /v1/items/{id}/neighbors */
+void api_item(const wr_request *rq, const wr_index *ix, wr_reply *rp);           /* GET /v1/items/{id} */
+void api_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp);      /* POST /v1/neighbors */
+void api_score(const wr_request *rq, const wr_index *ix, wr_reply *rp);          /* GET /v1/score */
+void api_score_batch(const wr_request *rq, const wr_index *ix, wr_reply *rp);    /* POST /v1/score */
+void api_model(const wr_request *rq, const wr_index *ix, wr_reply *rp);          /* GET /v1/model */
+void api_healthz(const wr_request *rq, const wr_index *ix, wr_reply *rp);        /* GET /healthz */
+void api_readyz(const wr_request *rq, const wr_index *ix, wr_reply *rp);         /* GET /readyz */
+void api_metrics(const wr_request *rq, const wr_index *ix, wr_reply *rp);        /* GET /metrics */
+
+#endif

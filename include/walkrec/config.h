@@ -1,0 +1,69 @@
+/* config.h - walkrecd's settings: one table read from a file, the environment and flags.
+ *
+ * Every setting has a name (file key), an environment variable WALKREC_<NAME in upper
+ * case>, and a flag --<name with '-' for '_'>. Precedence: flags > environment > file >
+ * defaults. The same table prints --help and the commented example (config/walkrecd.conf
+ * is `walkrecd --print-config` run with defaults).
+ *
+ * File syntax: one `key = value` per line; blank lines and lines starting with '#' are
+ * ignored; a value may be written in double quotes (\" and \\ escapes) to keep leading or
+ * trailing blanks. A later line for the same key wins. */
+#ifndef WALKREC_CONFIG_H
+#define WALKREC_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "walkrec/util.h"
+
+typedef struct wr_config {
+    char *bind;                       /* listen address */
+    uint32_t port;                    /* 0 = any free port (logged) */
+    uint32_t threads;                 /* HTTP worker threads */
+    char *data_dir;
+    char *model;                      /* "" = newest model-<gen>.wr in data_dir */
+    char *pairs;                      /* "" = none */
+    char *items_file;                 /* "" = none */
+    uint32_t train_threads;           /* 0 = all cores */
+    uint32_t index_k;                 /* neighbours precomputed per item */
+    uint32_t index_threads;           /* 0 = all cores */
+    uint64_t exact_index_max_items;   /* above: no precomputed lists */
+    uint32_t default_k, max_k, max_batch;
+    uint64_t max_body_bytes;
+    uint32_t connection_limit;
+    uint32_t connection_timeout;      /* seconds, 0 = none */
+    uint64_t connection_memory_limit; /* bytes */
+    char *cors_origins;               /* comma-separated; "*" = any; "" = no CORS */
+    uint32_t shutdown_grace;          /* seconds to let in-flight requests finish */
+} wr_config;
+
+/* What the command line asked for besides settings. */
+typedef enum wr_config_action {
+    WR_CONFIG_RUN,   /* serve */
+    WR_CONFIG_HELP,  /* --help */
+    WR_CONFIG_PRINT, /* --print-config */
+} wr_config_action;
+
+/* Fills *c with the defaults (strings are owned; free with config_free()). */
+void config_init(wr_config *c);
+void config_free(wr_config *c);
+
+/* Sets one setting from text, checking type and bounds. `where` prefixes the message
+ * ("walkrecd.conf:12", "WALKREC_PORT", "--port"). */
+int config_set(wr_config *c, const char *name, const char *value, const char *where,
+               wr_err *err);
+/* Reads a settings file over *c; errors name path:line and the reason. */
+int config_load_file(wr_config *c, const char *path, wr_err *err);
+/* Reads every WALKREC_<NAME> variable that is set. */
+int config_load_env(wr_config *c, wr_err *err);
+/* The whole start-up sequence over a config_init()ed *c: the file named by --config (else
+ * $WALKREC_CONFIG, else none), then the environment, then the flags. Returns -1 with err
+ * set on a bad value, an unknown flag or a stray argument. Not thread-safe (getopt). */
+int config_load(wr_config *c, int argc, char **argv, wr_config_action *action, wr_err *err);
+
+/* --help text: every flag with its variable, default, unit and meaning. */
+void config_usage(FILE *f);
+/* *c as a commented settings file (every key with meaning, unit, default and bounds). */
+void config_write(const wr_config *c, FILE *f);
+
+#endif

@@ -1,0 +1,98 @@
+/* index.h - the served model: ids, unit vectors, neighbour lists and side information.
+ *
+ * An index is built completely off to the side (index_build) and never changes after
+ * that, so any number of threads may query it at once without locks; live.h publishes it.
+ * Neighbours are exact top-k by cosine. Up to opts.k of them are precomputed per item at
+ * build time (knn_topk over all items, in parallel); larger k, filters that exhaust a list,
+ * and vector (basket) queries fall back to an exact scan of every item. */
+#ifndef WALKREC_INDEX_H
+#define WALKREC_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "walkrec/knn.h"
+#include "walkrec/model.h"
+#include "walkrec/util.h"
+
+typedef struct wr_index wr_index;
+
+typedef struct wr_index_opts {
+    uint32_t k;               /* neighbours precomputed per item; 0 = none (default 100) */
+    uint64_t exact_max_items; /* above this many items, none are precomputed (1,000,000) */
+    int threads;              /* build threads; <= 0 = every core */
+    const char *items_file;   /* side information TSV, NULL or "" = none */
+    const char *sidecar;      /* side information written beside the model by the daemon;
+                                 read first, and only when the file exists */
+} wr_index_opts;
+
+void index_default_opts(wr_index_opts *o);
+
+/* What /v1/model reports; plain data owned by the index. */
+typedef struct wr_index_info {
+    uint64_t generation;
+    uint32_t n, dim;
+    uint32_t k;               /* length of the precomputed lists, 0 when there are none */
+    int64_t created;          /* the model's creation time (unix seconds) */
+    char *source;             /* the model file */
+    char *meta_json;          /* the model's metadata (a JSON object) */
+    double build_seconds;     /* time spent on the neighbour lists */
+    double published_at;      /* unix seconds, set by index_set_published() */
+    uint64_t side_rows;       /* side information rows matched to a model item */
+    uint64_t side_unmatched;  /* ... and rows naming items the model does not have */
+} wr_index_info;
+
+/* Takes ownership of m (freed here even on error): normalises its vectors in place and
+ * builds the neighbour lists and side information. Progress of the lists on stderr. On
+ * error (unreadable side file, out of memory for the lists) returns NULL with err set.
+ * Any thread; it touches nothing shared. Free with index_free() (NULL is fine). */
+wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
+                      const wr_index_opts *o, wr_err *err);
+void index_free(wr_index *ix);
+
+const wr_index_info *index_info(const wr_index *ix);
+/* Stamps the publication time; only before the index is published. */
+void index_set_published(wr_index *ix, double unix_seconds);
+
+/* Row of an id, or -1. */
+int64_t index_find(const wr_index *ix, const char *id, size_t len);
+/* The id of a row (borrowed, lives as long as the index). */
+const char *index_id(const wr_index *ix, uint32_t row);
+
+/* Cosine similarity of two rows. */
+float index_score(const wr_index *ix, uint32_t a, uint32_t b);
+
+/* Which neighbours a query accepts. All-zero is not "no filter": start from
+ * index_filter_none(). */
+typedef struct wr_filter {
+    const uint32_t *exclude;  /* rows never returned, sorted ascending (may be NULL) */
+    size_t n_exclude;
+    float min_score;          /* drop neighbours scoring below; -INFINITY = keep all */
+    uint32_t category;        /* only this category (index_category); UINT32_MAX = any */
+} wr_filter;
+
+wr_filter index_filter_none(void);
+
+/* The k best rows other than `row` that pass f, best first (equal scores: lower row
+ * first), into out[0..k); returns how many were found (fewer than k only when fewer items
+ * pass the filter). */
+size_t index_neighbors(const wr_index *ix, uint32_t row, size_t k, const wr_filter *f,
+                       wr_hit *out);
+/* The same for a unit query vector of index_info()->dim floats (no row is left out unless
+ * excluded). Always an exact scan. */
+size_t index_neighbors_vec(const wr_index *ix, const float *q, size_t k, const wr_filter *f,
+                           wr_hit *out);
+/* q = the normalised sum of the rows' vectors (dim floats); -1 when the sum is zero. */
+int index_basket(const wr_index *ix, const uint32_t *rows, size_t n, float *q);
+
+/* Side information: named columns of text per row. */
+size_t index_side_columns(const wr_index *ix);
+const char *index_side_name(const wr_index *ix, size_t col);
+/* The value of a column for a row, or NULL when the row has none (borrowed). */
+const char *index_side_value(const wr_index *ix, uint32_t row, size_t col);
+/* 1 when the side information has a `category` column. */
+int index_has_categories(const wr_index *ix);
+/* The code of a category name for wr_filter.category; UINT32_MAX when no item has it. */
+uint32_t index_category(const wr_index *ix, const char *name, size_t len);
+
+#endif

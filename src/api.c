@@ -1,0 +1,573 @@
+/* api.c - walkrecd's route handlers: request view + index -> status + JSON document.
+ *
+ * Handlers validate everything they read (400 with the parameter's name), look items up
+ * (404 unknown_item), and copy what they answer into jansson values, which own their
+ * strings, so the document outlives the read section it was built in. Answers that depend
+ * on the model carry its generation in the body and in wr_reply.generation (the ETag). */
+#include "walkrec/api.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "walkrec/dict.h"
+#include "walkrec/metrics.h"
+
+/* ---- parameters ---- */
+
+/* Decodes a query parameter into a new string; NULL with a 400 reply when malformed. */
+static char *param(const wr_request *rq, const char *key, wr_reply *rp)
+{
+    const char *raw = request_param(rq, key);
+    if (!raw)
+        return NULL;
+    size_t len = strlen(raw);
+    char *v = xmalloc(len + 1);
+    if (http_decode(raw, len, 1, v) < 0) {
+        reply_error(rp, WR_E_BAD_REQUEST, "%s: bad percent-encoding or invalid UTF-8", key);
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+static int check_k(const wr_request *rq, uint64_t k, wr_reply *rp)
+{
+    if (k >= 1 && k <= rq->cfg->max_k)
+        return 0;
+    reply_error(rp, WR_E_BAD_REQUEST, "k: expected an integer from 1 to %u (max_k), got %llu",
+                rq->cfg->max_k, (unsigned long long)k);
+    return -1;
+}
+
+static int query_k(const wr_request *rq, size_t *k, wr_reply *rp)
+{
+    const char *raw = request_param(rq, "k");
+    uint64_t v = rq->cfg->default_k;
+    if (raw && parse_u64(raw, &v) < 0) {
+        reply_error(rp, WR_E_BAD_REQUEST, "k: expected an integer from 1 to %u (max_k)",
+                    rq->cfg->max_k);
+        return -1;
+    }
+    *k = (size_t)v;
+    return check_k(rq, v, rp);
+}
+
+/* A neighbour filter under construction: excluded rows, min_score, category. */
+typedef struct filt {
+    wr_filter f;
+    uint32_t *rows;
+    size_t n, cap;
+    int nothing; /* a category no item has: nothing can match */
+} filt;
+
+static void filt_init(filt *x)
+{
+    memset(x, 0, sizeof *x);
+    x->f = index_filter_none();
+}
+
+static void filt_free(filt *x) { free(x->rows); }
+
+/* Ids the model does not have cannot be returned anyway, so they are skipped. */
+static void filt_exclude(filt *x, const wr_index *ix, const char *id, size_t len)
+{
+    int64_t row = index_find(ix, id, len);
+    if (row < 0)
+        return;
+    if (x->n == x->cap) {
+        x->cap = x->cap ? 2 * x->cap : 16;
+        x->rows = xrealloc(x->rows, x->cap * sizeof *x->rows);
+    }
+    x->rows[x->n++] = (uint32_t)row;
+}
+
+static int filt_category(filt *x, const wr_index *ix, const char *name, wr_reply *rp)
+{
+    if (!index_has_categories(ix)) {
+        reply_error(rp, WR_E_BAD_REQUEST,
+                    "category: the model has no side information with a category column "
+                    "(setting items_file)");
+        return -1;
+    }
+    x->f.category = index_category(ix, name, strlen(name));
+    x->nothing = x->f.category == UINT32_MAX;
+    return 0;
+}
+
+static int filt_min_score(filt *x, double v, wr_reply *rp)
+{
+    if (!isfinite(v)) {
+        reply_error(rp, WR_E_BAD_REQUEST, "min_score: expected a finite number");
+        return -1;
+    }
+    x->f.min_score = (float)v;
+    return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static const wr_filter *filt_done(filt *x)
+{
+    if (x->n)
+        qsort(x->rows, x->n, sizeof *x->rows, cmp_u32);
+    x->f.exclude = x->rows;
+    x->f.n_exclude = x->n;
+    return &x->f;
+}
+
+/* exclude=a,b,c (each id percent-encoded on its own, so %2C is a comma inside an id),
+ * min_score=0.2, category=name. */
+static int query_filter(const wr_request *rq, const wr_index *ix, filt *x, wr_reply *rp)
+{
+    const char *raw = request_param(rq, "exclude");
+    int rc = -1;
+    char *v = NULL;
+    if (raw && *raw) {
+        size_t count = 0;
+        while (*raw) {
+            size_t len = strcspn(raw, ",");
+            char *id = xmalloc(len + 1);
+            long n = http_decode(raw, len, 1, id);
+            if (n > 0)
+                filt_exclude(x, ix, id, (size_t)n);
+            free(id);
+            if (n < 0) {
+                reply_error(rp, WR_E_BAD_REQUEST, "exclude: bad percent-encoding or invalid UTF-8");
+                return -1;
+            }
+            if (++count > rq->cfg->max_batch) {
+                reply_error(rp, WR_E_BATCH_TOO_LARGE, "exclude: more than %u ids (max_batch)",
+                            rq->cfg->max_batch);
+                return -1;
+            }
+            raw += len + (raw[len] == ',');
+        }
+    }
+    if (request_param(rq, "min_score")) {
+        double d;
+        if (!(v = param(rq, "min_score", rp)))
+            return -1;
+        if (parse_double(v, &d) < 0) {
+            reply_error(rp, WR_E_BAD_REQUEST, "min_score: expected a number");
+            goto out;
+        }
+        if (filt_min_score(x, d, rp) < 0)
+            goto out;
+        free(v);
+        v = NULL;
+    }
+    if (request_param(rq, "category")) {
+        if (!(v = param(rq, "category", rp)))
+            return -1;
+        if (filt_category(x, ix, v, rp) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    free(v);
+    return rc;
+}
+
+/* ---- JSON ---- */
+
+static json_t *hits_json(const wr_index *ix, const wr_hit *h, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new_nocheck(o, "item", json_string_nocheck(index_id(ix, h[i].item)));
+        json_object_set_new_nocheck(o, "score", json_real(h[i].score));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static json_t *error_json(wr_code code, const char *message)
+{
+    return json_pack("{s:s,s:s}", "code", http_code_str(code), "message", message);
+}
+
+/* The document for a model-dependent answer: {"generation": g} plus what the caller adds. */
+static json_t *model_doc(const wr_index *ix, wr_reply *rp)
+{
+    rp->generation = index_info(ix)->generation;
+    return json_pack("{s:I}", "generation", (json_int_t)rp->generation);
+}
+
+static json_t *parse_body(const wr_request *rq, wr_reply *rp)
+{
+    json_error_t e;
+    json_t *doc = json_loadb(rq->body ? rq->body : "", rq->body_len, 0, &e);
+    if (!doc) {
+        reply_error(rp, WR_E_BAD_REQUEST, "body: invalid JSON at line %d, column %d: %s",
+                    e.line, e.column, e.text);
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        reply_error(rp, WR_E_BAD_REQUEST, "body: expected a JSON object");
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* "items"/"pairs" arrays: present, an array, 1..max_batch entries. */
+static json_t *body_array(const wr_request *rq, json_t *doc, const char *key, wr_reply *rp)
+{
+    json_t *a = json_object_get(doc, key);
+    if (!json_is_array(a) || json_array_size(a) == 0) {
+        reply_error(rp, WR_E_BAD_REQUEST, "body: expected \"%s\": a non-empty array", key);
+        return NULL;
+    }
+    if (json_array_size(a) > rq->cfg->max_batch) {
+        reply_error(rp, WR_E_BATCH_TOO_LARGE, "%s: %zu entries, at most %u (max_batch)", key,
+                    json_array_size(a), rq->cfg->max_batch);
+        return NULL;
+    }
+    return a;
+}
+
+/* Optional body fields shared with the GET filter: exclude, min_score, category. */
+static int body_filter(const wr_request *rq, const wr_index *ix, json_t *doc, filt *x,
+                       wr_reply *rp)
+{
+    json_t *v = json_object_get(doc, "exclude");
+    if (v) {
+        size_t i;
+        json_t *e;
+        if (!json_is_array(v) || json_array_size(v) > rq->cfg->max_batch) {
+            reply_error(rp, WR_E_BAD_REQUEST,
+                        "exclude: expected an array of at most %u ids (max_batch)",
+                        rq->cfg->max_batch);
+            return -1;
+        }
+        json_array_foreach(v, i, e) {
+            if (!json_is_string(e)) {
+                reply_error(rp, WR_E_BAD_REQUEST, "exclude[%zu]: expected a string", i);
+                return -1;
+            }
+            filt_exclude(x, ix, json_string_value(e), json_string_length(e));
+        }
+    }
+    if ((v = json_object_get(doc, "min_score"))) {
+        if (!json_is_number(v)) {
+            reply_error(rp, WR_E_BAD_REQUEST, "min_score: expected a number");
+            return -1;
+        }
+        if (filt_min_score(x, json_number_value(v), rp) < 0)
+            return -1;
+    }
+    if ((v = json_object_get(doc, "category"))) {
+        if (!json_is_string(v)) {
+            reply_error(rp, WR_E_BAD_REQUEST, "category: expected a string");
+            return -1;
+        }
+        if (filt_category(x, ix, json_string_value(v), rp) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int64_t find_json(const wr_index *ix, const json_t *s)
+{
+    return json_is_string(s) ? index_find(ix, json_string_value(s), json_string_length(s)) : -1;
+}
+
+/* ---- handlers ---- */
+
+void api_item_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+{
+    size_t k;
+    filt x;
+    filt_init(&x);
+    if (query_k(rq, &k, rp) < 0 || query_filter(rq, ix, &x, rp) < 0)
+        goto out;
+    int64_t row = index_find(ix, rq->id, rq->id_len);
+    if (row < 0) {
+        reply_error(rp, WR_E_UNKNOWN_ITEM, "unknown item '%s'", rq->id);
+        goto out;
+    }
+    wr_hit *hits = xmalloc(k * sizeof *hits);
+    size_t n = x.nothing ? 0 : index_neighbors(ix, (uint32_t)row, k, filt_done(&x), hits);
+    json_t *doc = model_doc(ix, rp);
+    json_object_set_new(doc, "item", json_string(rq->id));
+    json_object_set_new(doc, "neighbors", hits_json(ix, hits, n));
+    free(hits);
+    reply_json(rp, 200, doc);
+out:
+    filt_free(&x);
+}
+
+void api_item(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+{
+    int64_t row = index_find(ix, rq->id, rq->id_len);
+    if (row < 0) {
+        reply_error(rp, WR_E_UNKNOWN_ITEM, "unknown item '%s'", rq->id);
+        return;
+    }
+    json_t *doc = model_doc(ix, rp), *side = json_object(), *degree = json_null();
+    json_object_set_new(doc, "item", json_string(rq->id));
+    for (size_t c = 0; c < index_side_columns(ix); c++) {
+        const char *name = index_side_name(ix, c), *v = index_side_value(ix, (uint32_t)row, c);
+        uint64_t d;
+        if (!v)
+            continue;
+        if (!strcmp(name, "degree") && parse_u64(v, &d) == 0) {
+            json_decref(degree);
+            degree = json_integer((json_int_t)d);
+        } else {
+            json_object_set_new(side, name, json_string(v));
+        }
+    }
+    json_object_set_new(doc, "degree", degree);
+    json_object_set_new(doc, "side", side);
+    reply_json(rp, 200, doc);
+}
+
+void api_score(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+{
+    char *a = NULL, *b = NULL;
+    if (!request_param(rq, "a") || !request_param(rq, "b")) {
+        reply_error(rp, WR_E_BAD_REQUEST, "expected the parameters a and b (item ids)");
+        return;
+    }
+    if (!(a = param(rq, "a", rp)) || !(b = param(rq, "b", rp)))
+        goto out;
+    int64_t ra = index_find(ix, a, strlen(a)), rb = index_find(ix, b, strlen(b));
+    json_t *known = json_pack("{s:b,s:b}", "a", ra >= 0, "b", rb >= 0);
+    if (ra < 0 || rb < 0) {
+        char msg[2 * WR_ID_MAX + 64];
+        if (ra < 0 && rb < 0)
+            snprintf(msg, sizeof msg, "unknown items: a '%s' and b '%s'", a, b);
+        else
+            snprintf(msg, sizeof msg, "unknown item: %s '%s'", ra < 0 ? "a" : "b",
+                     ra < 0 ? a : b);
+        reply_json(rp, 404, json_pack("{s:o,s:o}", "error", error_json(WR_E_UNKNOWN_ITEM, msg),
+                                      "known", known));
+        goto out;
+    }
+    json_t *doc = model_doc(ix, rp);
+    json_object_set_new(doc, "a", json_string(a));
+    json_object_set_new(doc, "b", json_string(b));
+    json_object_set_new(doc, "score", json_real(index_score(ix, (uint32_t)ra, (uint32_t)rb)));
+    json_object_set_new(doc, "known", known);
+    reply_json(rp, 200, doc);
+out:
+    free(a);
+    free(b);
+}
+
+void api_score_batch(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+{
+    json_t *doc = parse_body(rq, rp), *pairs, *p, *scores = NULL;
+    size_t i;
+    if (!doc || !(pairs = body_array(rq, doc, "pairs", rp)))
+        goto out;
+    scores = json_array();
+    json_array_foreach(pairs, i, p) {
+        if (!json_is_array(p) || json_array_size(p) != 2 ||
+            !json_is_string(json_array_get(p, 0)) || !json_is_string(json_array_get(p, 1))) {
+            reply_error(rp, WR_E_BAD_REQUEST, "pairs[%zu]: expected [\"a\", \"b\"]", i);
+            goto out;
+        }
+        int64_t a = find_json(ix, json_array_get(p, 0)), b = find_json(ix, json_array_get(p, 1));
+        json_array_append_new(scores, a < 0 || b < 0 ? json_null()
+                                                     : json_real(index_score(ix, (uint32_t)a,
+                                                                             (uint32_t)b)));
+    }
+    json_t *res = model_doc(ix, rp);
+    json_object_set_new(res, "scores", scores);
+    scores = NULL;
+    reply_json(rp, 200, res);
+out:
+    json_decref(scores);
+    json_decref(doc);
+}
+
+/* POST /v1/neighbors, mode "basket": one list for the normalised sum of the known items'
+ * vectors, leaving the items themselves out. */
+static void basket(const wr_request *rq, const wr_index *ix, json_t *items, size_t k, filt *x,
+                   wr_reply *rp)
+{
+    uint32_t *rows = xmalloc(json_array_size(items) * sizeof *rows);
+    float *q = xmalloc(index_info(ix)->dim * sizeof *q + 1);
+    wr_hit *hits = xmalloc(k * sizeof *hits);
+    json_t *known = json_array(), *unknown = json_array(), *e;
+    size_t i, nrows = 0, n = 0;
+    json_array_foreach(items, i, e) {
+        int64_t row = find_json(ix, e);
+        if (row < 0) {
+            json_array_append(unknown, e);
+            continue;
+        }
+        rows[nrows++] = (uint32_t)row;
+        json_array_append(known, e);
+        filt_exclude(x, ix, json_string_value(e), json_string_length(e));
+    }
+    if (nrows == 0) {
+        reply_error(rp, WR_E_UNKNOWN_ITEM, "none of the %zu items is known to the model",
+                    json_array_size(items));
+        json_decref(known);
+        json_decref(unknown);
+        goto out;
+    }
+    if (!x->nothing && index_basket(ix, rows, nrows, q) == 0)
+        n = index_neighbors_vec(ix, q, k, filt_done(x), hits);
+    json_t *doc = model_doc(ix, rp);
+    json_object_set_new(doc, "mode", json_string("basket"));
+    json_object_set_new(doc, "items", known);
+    json_object_set_new(doc, "unknown", unknown);
+    json_object_set_new(doc, "neighbors", hits_json(ix, hits, n));
+    reply_json(rp, 200, doc);
+out:
+    free(hits);
+    free(q);
+    free(rows);
+}
+
+/* Mode "each": one entry per item, an error entry for an unknown one. */
+static void each(const wr_index *ix, json_t *items, size_t k, filt *x, wr_reply *rp)
+{
+    wr_hit *hits = xmalloc(k * sizeof *hits);
+    const wr_filter *f = filt_done(x);
+    json_t *results = json_array(), *e;
+    size_t i;
+    json_array_foreach(items, i, e) {
+        json_t *r = json_pack("{s:O}", "item", e);
+        int64_t row = find_json(ix, e);
+        if (row < 0) {
+            char msg[WR_ID_MAX + 32];
+            snprintf(msg, sizeof msg, "unknown item '%s'", json_string_value(e));
+            json_object_set_new(r, "neighbors", json_null());
+            json_object_set_new(r, "error", error_json(WR_E_UNKNOWN_ITEM, msg));
+        } else {
+            size_t n = x->nothing ? 0 : index_neighbors(ix, (uint32_t)row, k, f, hits);
+            json_object_set_new(r, "neighbors", hits_json(ix, hits, n));
+        }
+        json_array_append_new(results, r);
+    }
+    json_t *doc = model_doc(ix, rp);
+    json_object_set_new(doc, "mode", json_string("each"));
+    json_object_set_new(doc, "results", results);
+    reply_json(rp, 200, doc);
+    free(hits);
+}
+
+void api_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+{
+    json_t *doc = parse_body(rq, rp), *items, *v, *e;
+    size_t k = rq->cfg->default_k, i;
+    const char *mode = "each";
+    filt x;
+    filt_init(&x);
+    if (!doc || !(items = body_array(rq, doc, "items", rp)))
+        goto out;
+    json_array_foreach(items, i, e) {
+        if (!json_is_string(e)) {
+            reply_error(rp, WR_E_BAD_REQUEST, "items[%zu]: expected a string", i);
+            goto out;
+        }
+    }
+    if ((v = json_object_get(doc, "k"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1) {
+            reply_error(rp, WR_E_BAD_REQUEST, "k: expected an integer from 1 to %u (max_k)",
+                        rq->cfg->max_k);
+            goto out;
+        }
+        if (check_k(rq, (uint64_t)json_integer_value(v), rp) < 0)
+            goto out;
+        k = (size_t)json_integer_value(v);
+    }
+    if ((v = json_object_get(doc, "mode"))) {
+        mode = json_string_value(v);
+        if (!mode || (strcmp(mode, "each") && strcmp(mode, "basket"))) {
+            reply_error(rp, WR_E_BAD_REQUEST, "mode: expected \"each\" or \"basket\"");
+            goto out;
+        }
+    }
+    if (body_filter(rq, ix, doc, &x, rp) < 0)
+        goto out;
+    if (!strcmp(mode, "basket"))
+        basket(rq, ix, items, k, &x, rp);
+    else
+        each(ix, items, k, &x, rp);
+out:
+    filt_free(&x);
+    json_decref(doc);
+}
+
+/* Seconds of training as the model's metadata records them, when it does. */
+static json_t *training_seconds(json_t *meta)
+{
+    json_t *t = json_object_get(meta, "times");
+    double sum = 0;
+    const char *key;
+    json_t *v;
+    if (json_is_number(json_object_get(meta, "train_seconds")))
+        return json_real(json_number_value(json_object_get(meta, "train_seconds")));
+    if (!json_is_object(t))
+        return json_null();
+    json_object_foreach(t, key, v) if (json_is_number(v)) sum += json_number_value(v);
+    return json_real(sum);
+}
+
+void api_model(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+{
+    const wr_index_info *in = index_info(ix);
+    json_t *meta = json_loads(in->meta_json, 0, NULL), *cols = json_array();
+    if (!json_is_object(meta)) {
+        json_decref(meta);
+        meta = json_object();
+    }
+    for (size_t c = 0; c < index_side_columns(ix); c++)
+        json_array_append_new(cols, json_string(index_side_name(ix, c)));
+    json_t *eval = json_object_get(meta, "eval");
+    if (!eval)
+        eval = json_object_get(meta, "evaluation");
+    json_t *doc = model_doc(ix, rp);
+    json_t *top = json_pack("{s:I,s:I,s:I,s:s,s:I}", "items", (json_int_t)in->n, "dim",
+                            (json_int_t)in->dim, "created", (json_int_t)in->created, "source",
+                            in->source, "published_at", (json_int_t)in->published_at);
+    json_object_update(doc, top);
+    json_decref(top);
+    json_object_set_new(doc, "index",
+                        json_pack("{s:I,s:b,s:f,s:I}", "k", (json_int_t)in->k, "precomputed",
+                                  in->k > 0, "build_seconds", in->build_seconds,
+                                  "exact_index_max_items",
+                                  (json_int_t)rq->cfg->exact_index_max_items));
+    json_object_set_new(doc, "side_info",
+                        json_pack("{s:o,s:I,s:I}", "columns", cols, "rows",
+                                  (json_int_t)in->side_rows, "unmatched",
+                                  (json_int_t)in->side_unmatched));
+    json_object_set_new(doc, "training_seconds", training_seconds(meta));
+    json_object_set(doc, "evaluation", eval ? eval : json_null());
+    json_object_set_new(doc, "training", meta);
+    reply_json(rp, 200, doc);
+}
+
+void api_healthz(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+{
+    reply_json(rp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void api_readyz(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+{
+    if (!ix) {
+        reply_error(rp, WR_E_NO_MODEL, "no model published yet (loading or training)");
+        return;
+    }
+    reply_json(rp, 200, json_pack("{s:s,s:I}", "status", "ready", "generation",
+                                  (json_int_t)index_info(ix)->generation));
+}
+
+void api_metrics(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+{
+    rp->status = 200;
+    rp->text = metrics_render(&rp->text_len);
+    rp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}

@@ -1,0 +1,460 @@
+/* config.c - the table of walkrecd's settings and everything that reads or prints it.
+ *
+ * One row per setting: key, type, field, default, bounds, unit, help. Loading a file,
+ * reading the environment, parsing flags, --help and the example file all walk this table,
+ * so a new setting is one new row (and a field in wr_config). Strings are bounded by
+ * length; a few settings also have a check function for their form (addresses, origins). */
+#include "walkrec/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "walkrec/util.h"
+
+typedef enum { T_STR, T_U32, T_U64 } type;
+
+typedef struct setting {
+    const char *name;
+    type type;
+    size_t off;
+    const char *def;
+    uint64_t min, max;  /* numbers: value bounds; strings: length bounds */
+    const char *unit;   /* printed after the value's description, may be NULL */
+    const char *meta;   /* placeholder in --help */
+    const char *help;
+    /* Further checks of a string's form; fills why and returns -1 when it is wrong. */
+    int (*check)(const char *v, char *why, size_t n);
+} setting;
+
+static int check_addr(const char *v, char *why, size_t n);
+static int check_origins(const char *v, char *why, size_t n);
+
+#define F(x) offsetof(wr_config, x)
+#define PATHMAX 4096
+
+static const setting table[] = {
+    {"bind", T_STR, F(bind), "127.0.0.1", 1, 64, NULL, "ADDR",
+     "Address to listen on: an IPv4 or IPv6 literal (0.0.0.0 or :: for every interface).",
+     check_addr},
+    {"port", T_U32, F(port), "8080", 0, 65535, NULL, "N",
+     "TCP port; 0 lets the kernel pick a free one (the log names it).", NULL},
+    {"threads", T_U32, F(threads), "2", 1, 256, "threads", "N",
+     "Worker threads of the HTTP server (a thread pool over epoll).", NULL},
+    {"data_dir", T_STR, F(data_dir), "./var", 1, PATHMAX, NULL, "DIR",
+     "Directory of model files named model-<generation>.wr; the newest is served, and a "
+     "model trained at start is saved there. SIGHUP reloads the newest one.", NULL},
+    {"model", T_STR, F(model), "", 0, PATHMAX, NULL, "FILE",
+     "Serve this model file instead of the newest in data_dir (SIGHUP reloads it).", NULL},
+    {"pairs", T_STR, F(pairs), "", 0, PATHMAX, NULL, "FILE",
+     "Pairs file (TSV/CSV, gzip ok) to train from when data_dir holds no model. With "
+     "neither, the built-in synthetic catalogue is generated and trained on.", NULL},
+    {"items_file", T_STR, F(items_file), "", 0, PATHMAX, NULL, "FILE",
+     "Side information: a TSV with a header, the item id first; a `category` column "
+     "enables the category filter. Empty: only what the daemon wrote beside the model.",
+     NULL},
+    {"train_threads", T_U32, F(train_threads), "1", 0, 1024, "threads", "N",
+     "Threads for training at start when there is no model (0 = every core).", NULL},
+    {"index_k", T_U32, F(index_k), "100", 1, 10000, "neighbours", "N",
+     "Neighbours precomputed per item when a model is published; queries for up to this "
+     "many are answered from the lists, larger ones by an exact scan.", NULL},
+    {"index_threads", T_U32, F(index_threads), "0", 0, 1024, "threads", "N",
+     "Threads that build the neighbour lists (0 = every core).", NULL},
+    {"exact_index_max_items", T_U64, F(exact_index_max_items), "1000000", 0, UINT32_MAX,
+     "items", "N",
+     "Largest catalogue whose neighbour lists are precomputed; above it every query is an "
+     "exact scan (there is no approximate index).", NULL},
+    {"default_k", T_U32, F(default_k), "10", 1, 100000, "neighbours", "N",
+     "Neighbours returned when a request does not say k.", NULL},
+    {"max_k", T_U32, F(max_k), "1000", 1, 100000, "neighbours", "N",
+     "Largest k a request may ask for (larger: 400 bad_request).", NULL},
+    {"max_batch", T_U32, F(max_batch), "1000", 1, 1000000, "entries", "N",
+     "Most items or pairs in one POST request (more: 400 batch_too_large).", NULL},
+    {"max_body_bytes", T_U64, F(max_body_bytes), "1048576", 64, (uint64_t)1 << 30, "bytes",
+     "N", "Largest request body (larger: 413 payload_too_large).", NULL},
+    {"connection_limit", T_U32, F(connection_limit), "1024", 1, 1000000, "connections", "N",
+     "Most open client connections; further ones wait in the listen queue until one closes.", NULL},
+    {"connection_timeout", T_U32, F(connection_timeout), "30", 0, 86400, "seconds", "N",
+     "Idle time after which a client connection is closed (0 = never).", NULL},
+    {"connection_memory_limit", T_U64, F(connection_memory_limit), "65536", 8192,
+     (uint64_t)1 << 26, "bytes", "N",
+     "Memory per connection for the request line, headers and buffers; longer URLs or "
+     "headers are refused (414/431).", NULL},
+    {"cors_origins", T_STR, F(cors_origins), "", 0, PATHMAX, NULL, "LIST",
+     "Origins allowed by CORS, comma-separated (http://host:port), or * for any; empty "
+     "sends no CORS headers.", check_origins},
+    {"shutdown_grace", T_U32, F(shutdown_grace), "10", 0, 3600, "seconds", "N",
+     "On SIGTERM/SIGINT, how long in-flight requests may take to finish before the "
+     "remaining connections are closed.", NULL},
+};
+
+#define NSET (sizeof table / sizeof table[0])
+
+static char **str_field(wr_config *c, const setting *s) { return (char **)((char *)c + s->off); }
+
+static const setting *find(const char *name)
+{
+    for (size_t i = 0; i < NSET; i++)
+        if (!strcmp(table[i].name, name))
+            return &table[i];
+    return NULL;
+}
+
+static int check_addr(const char *v, char *why, size_t n)
+{
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1)
+        return 0;
+    snprintf(why, n, "expected an IPv4 or IPv6 address, got '%s'", v);
+    return -1;
+}
+
+static int check_origins(const char *v, char *why, size_t n)
+{
+    char *copy = xstrdup(v), *fields[256];
+    int nf = *copy ? split_fields(copy, ',', fields, 256) : 0, rc = 0;
+    for (int i = 0; i < nf && !rc; i++) {
+        const char *o = fields[i];
+        if (!strcmp(o, "*") || (!strncmp(o, "http://", 7) && o[7]) ||
+            (!strncmp(o, "https://", 8) && o[8]))
+            continue;
+        snprintf(why, n, "expected origins like https://host:port or *, got '%s'", o);
+        rc = -1;
+    }
+    free(copy);
+    return rc;
+}
+
+static int set(wr_config *c, const setting *s, const char *v, const char *where, wr_err *err)
+{
+    char why[256];
+    uint64_t x;
+    if (s->type == T_STR) {
+        size_t len = strlen(v);
+        if (len < s->min)
+            return wr_fail(err, "%s: %s must not be empty", where, s->name);
+        if (len > s->max)
+            return wr_fail(err, "%s: %s is longer than %llu bytes", where, s->name,
+                           (unsigned long long)s->max);
+        if (s->check && s->check(v, why, sizeof why) < 0)
+            return wr_fail(err, "%s: %s: %s", where, s->name, why);
+        char **f = str_field(c, s);
+        free(*f);
+        *f = xstrdup(v);
+        return 0;
+    }
+    if (parse_u64(v, &x) < 0 || x < s->min || x > s->max)
+        return wr_fail(err, "%s: %s: expected an integer from %llu to %llu, got '%s'", where,
+                       s->name, (unsigned long long)s->min, (unsigned long long)s->max, v);
+    if (s->type == T_U32)
+        *(uint32_t *)((char *)c + s->off) = (uint32_t)x;
+    else
+        *(uint64_t *)((char *)c + s->off) = x;
+    return 0;
+}
+
+void config_init(wr_config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < NSET; i++)
+        if (set(c, &table[i], table[i].def, "default", NULL) < 0)
+            abort(); /* a default outside its own bounds is a bug in the table */
+}
+
+void config_free(wr_config *c)
+{
+    for (size_t i = 0; i < NSET; i++)
+        if (table[i].type == T_STR) {
+            free(*str_field(c, &table[i]));
+            *str_field(c, &table[i]) = NULL;
+        }
+}
+
+int config_set(wr_config *c, const char *name, const char *value, const char *where,
+               wr_err *err)
+{
+    const setting *s = find(name);
+    if (!s)
+        return wr_fail(err, "%s: unknown setting '%s'", where, name);
+    return set(c, s, value, where, err);
+}
+
+/* Settings that are fine alone but not together. */
+static int cross_check(const wr_config *c, wr_err *err)
+{
+    if (c->default_k > c->max_k)
+        return wr_fail(err, "default_k (%u) is larger than max_k (%u)", c->default_k, c->max_k);
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = 0;
+    return s;
+}
+
+/* Unquotes "..." in place (\" and \\ escapes); -1 if the quotes are unbalanced. */
+static int unquote(char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || v[0] != '"')
+        return strchr(v, '"') ? -1 : 0;
+    if (n < 2 || v[n - 1] != '"')
+        return -1;
+    char *w = v;
+    for (size_t i = 1; i < n - 1; i++) {
+        if (v[i] == '\\' && i + 1 < n - 1 && (v[i + 1] == '"' || v[i + 1] == '\\'))
+            i++;
+        else if (v[i] == '"')
+            return -1;
+        *w++ = v[i];
+    }
+    *w = 0;
+    return 0;
+}
+
+static int parse_line(wr_config *c, char *line, const char *where, wr_err *err)
+{
+    char *s = trim(line);
+    if (!*s || *s == '#')
+        return 0;
+    char *eq = strchr(s, '=');
+    if (!eq)
+        return wr_fail(err, "%s: expected `key = value`, got '%s'", where, s);
+    *eq = 0;
+    char *key = trim(s), *val = trim(eq + 1);
+    if (!*key)
+        return wr_fail(err, "%s: missing key before '='", where);
+    if (unquote(val) < 0)
+        return wr_fail(err, "%s: %s: unbalanced quotes", where, key);
+    return config_set(c, key, val, where, err);
+}
+
+int config_load_file(wr_config *c, const char *path, wr_err *err)
+{
+    wr_lines l;
+    int rc = 0, r;
+    if (lines_open(&l, path, 8192, err) < 0)
+        return -1;
+    while (rc == 0 && (r = lines_next(&l, err)) == 1) {
+        char where[PATHMAX + 32];
+        snprintf(where, sizeof where, "%s:%llu", path, (unsigned long long)l.lineno);
+        if (l.too_long)
+            rc = wr_fail(err, "%s: line longer than 8192 bytes", where);
+        else
+            rc = parse_line(c, l.buf, where, err);
+    }
+    if (rc == 0 && r < 0)
+        rc = -1;
+    lines_close(&l);
+    return rc;
+}
+
+static void env_name(const setting *s, char *buf, size_t n)
+{
+    size_t i = snprintf(buf, n, "WALKREC_");
+    for (const char *p = s->name; *p && i + 1 < n; p++)
+        buf[i++] = (char)toupper((unsigned char)*p);
+    buf[i] = 0;
+}
+
+int config_load_env(wr_config *c, wr_err *err)
+{
+    for (size_t i = 0; i < NSET; i++) {
+        char name[64];
+        env_name(&table[i], name, sizeof name);
+        const char *v = getenv(name);
+        if (v && set(c, &table[i], v, name, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void flag_name(const setting *s, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", s->name);
+    for (char *p = buf; *p; p++)
+        if (*p == '_')
+            *p = '-';
+}
+
+enum { OPT_HELP = 'h', OPT_CONFIG = 'c', OPT_PRINT = 1000, OPT_SETTING = 2000 };
+
+int config_load(wr_config *c, int argc, char **argv, wr_config_action *action, wr_err *err)
+{
+    struct option opts[NSET + 4];
+    char names[NSET][64];
+    /* Flags are applied after the file and the environment, so they are kept until then. */
+    int *which = xmalloc((size_t)argc * sizeof *which);
+    char **value = xmalloc((size_t)argc * sizeof *value);
+    int nflags = 0, rc = -1, o;
+    const char *path = getenv("WALKREC_CONFIG");
+
+    for (size_t i = 0; i < NSET; i++) {
+        flag_name(&table[i], names[i], sizeof names[i]);
+        opts[i] = (struct option){names[i], required_argument, NULL, OPT_SETTING + (int)i};
+    }
+    opts[NSET] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
+    opts[NSET + 1] = (struct option){"help", no_argument, NULL, OPT_HELP};
+    opts[NSET + 2] = (struct option){"print-config", no_argument, NULL, OPT_PRINT};
+    opts[NSET + 3] = (struct option){NULL, 0, NULL, 0};
+
+    *action = WR_CONFIG_RUN;
+    optind = 0; /* GNU: start afresh (tests call this more than once) */
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, ":hc:", opts, NULL)) != -1) {
+        if (o == OPT_HELP) {
+            *action = WR_CONFIG_HELP;
+        } else if (o == OPT_PRINT) {
+            *action = WR_CONFIG_PRINT;
+        } else if (o == OPT_CONFIG) {
+            path = optarg;
+        } else if (o >= OPT_SETTING) {
+            which[nflags] = o - OPT_SETTING;
+            value[nflags++] = optarg;
+        } else if (o == ':') {
+            wr_fail(err, "%s: missing value", argv[optind - 1]);
+            goto out;
+        } else {
+            wr_fail(err, "unknown flag '%s' (walkrecd --help lists them)", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        wr_fail(err, "unexpected argument '%s' (settings are given as --name value)",
+                argv[optind]);
+        goto out;
+    }
+    if (*action == WR_CONFIG_HELP) {
+        rc = 0;
+        goto out;
+    }
+    if (path && *path && config_load_file(c, path, err) < 0)
+        goto out;
+    if (config_load_env(c, err) < 0)
+        goto out;
+    for (int i = 0; i < nflags; i++) {
+        char where[80];
+        snprintf(where, sizeof where, "--%s", names[which[i]]);
+        if (set(c, &table[which[i]], value[i], where, err) < 0)
+            goto out;
+    }
+    rc = cross_check(c, err);
+out:
+    free(which);
+    free(value);
+    return rc;
+}
+
+/* Prints text word-wrapped to `width` columns, each line starting with `prefix`. */
+static void wrap(FILE *f, const char *prefix, const char *text, size_t width)
+{
+    size_t col = 0;
+    const char *p = text;
+    while (*p) {
+        size_t w = strcspn(p, " ");
+        if (col > 0 && col + 1 + w > width) {
+            fputc('\n', f);
+            col = 0;
+        }
+        if (col == 0)
+            col = (size_t)fprintf(f, "%s", prefix);
+        else
+            col += (size_t)fprintf(f, " ");
+        col += fwrite(p, 1, w, f);
+        p += w;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', f);
+}
+
+static void bounds(const setting *s, char *buf, size_t n)
+{
+    if (s->type == T_STR)
+        snprintf(buf, n, "%s", s->min ? "must not be empty" : "may be empty");
+    else
+        snprintf(buf, n, "range %llu..%llu", (unsigned long long)s->min,
+                 (unsigned long long)s->max);
+}
+
+void config_usage(FILE *f)
+{
+    fprintf(f, "usage: walkrecd [--config FILE] [--SETTING VALUE ...] [--print-config]\n\n"
+               "The walkrec REST daemon: serves item-to-item recommendations from a model.\n"
+               "SIGHUP reloads the newest model file; SIGTERM or SIGINT stop it cleanly.\n\n"
+               "  --config FILE     settings file (also $WALKREC_CONFIG); see config/walkrecd.conf\n"
+               "  --print-config    print the effective settings as a commented file, exit\n"
+               "  --help            this text\n\n"
+               "Settings: flag, environment variable, default. Precedence: flags > environment >\n"
+               "file > defaults.\n\n");
+    for (size_t i = 0; i < NSET; i++) {
+        const setting *s = &table[i];
+        char flag[64], env[64], b[64], head[160];
+        flag_name(s, flag, sizeof flag);
+        env_name(s, env, sizeof env);
+        bounds(s, b, sizeof b);
+        snprintf(head, sizeof head, "  --%s %s", flag, s->meta);
+        fprintf(f, "%-32s %s, default '%s'%s%s; %s\n", head, env, s->def,
+                s->unit ? "; unit: " : "", s->unit ? s->unit : "", b);
+        wrap(f, "      ", s->help, 88);
+    }
+}
+
+/* A value as the file syntax needs it: quoted when empty or when blanks or quotes would
+ * otherwise be lost. */
+static void put_value(FILE *f, const char *v)
+{
+    size_t n = strlen(v);
+    int quote = n == 0 || isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1]) ||
+                v[0] == '"';
+    if (!quote) {
+        fputs(v, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\')
+            fputc('\\', f);
+        fputc(*v, f);
+    }
+    fputc('"', f);
+}
+
+void config_write(const wr_config *c, FILE *f)
+{
+    fprintf(f, "# walkrecd.conf - settings of the walkrec REST daemon (walkrecd).\n"
+               "#\n"
+               "# Syntax: `key = value`, one per line; lines starting with '#' are comments;\n"
+               "# a value may be double-quoted (\\\" and \\\\ escapes). Each key can also be set\n"
+               "# by the environment variable WALKREC_<KEY> (upper case) or the flag --<key>\n"
+               "# (with '-' for '_'). Precedence: flags > environment > this file > defaults.\n"
+               "# Written by `walkrecd --print-config`.\n");
+    for (size_t i = 0; i < NSET; i++) {
+        const setting *s = &table[i];
+        char b[64];
+        bounds(s, b, sizeof b);
+        fputc('\n', f);
+        wrap(f, "# ", s->help, 88);
+        fprintf(f, "# Default: ");
+        put_value(f, s->def);
+        if (s->unit)
+            fprintf(f, "; unit: %s", s->unit);
+        fprintf(f, "; %s.\n", b);
+        fprintf(f, "%s = ", s->name);
+        if (s->type == T_STR)
+            put_value(f, *(char *const *)((const char *)c + s->off));
+        else if (s->type == T_U32)
+            fprintf(f, "%u", *(const uint32_t *)((const char *)c + s->off));
+        else
+            fprintf(f, "%llu", (unsigned long long)*(const uint64_t *)((const char *)c + s->off));
+        fputc('\n', f);
+    }
+}

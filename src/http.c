@@ -1,0 +1,604 @@
+/* http.c - the one file that knows libmicrohttpd: options, routing, bodies, limits, CORS,
+ * ETags, errors and request metrics.
+ *
+ * The server runs MHD's own threads (a pool over epoll). MHD calls on_request several
+ * times per request: first with the headers (per-request state is made, an announced body
+ * over max_body_bytes is refused at once), then once per chunk of body (collected into a
+ * buffer capped at max_body_bytes; past it the rest is read and dropped), then once with
+ * no data, when the request is dispatched. on_completed runs when the response is sent
+ * or the connection dies; it times the request and frees its state.
+ *
+ * Paths and query strings reach us still percent-encoded (keep_escaped): MHD would
+ * otherwise decode %2F before routing, and ids may contain '/' or ','. The {id} segment
+ * is decoded here, the query parameters by the handlers that read them.
+ *
+ * Shutdown: stop listening (MHD_quiesce_daemon), wait for requests in flight up to the
+ * grace period, then MHD_stop_daemon closes what is left. */
+#include "walkrec/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "walkrec/api.h"
+#include "walkrec/dict.h"
+#include "walkrec/live.h"
+#include "walkrec/metrics.h"
+
+typedef struct route {
+    const char *path; /* "{id}" matches one path segment */
+    wr_handler get;   /* also HEAD */
+    wr_handler post;
+    int needs_model;  /* 503 no_model while nothing is published */
+} route;
+
+static const route routes[] = {
+    {"/v1/items/{id}/neighbors", api_item_neighbors, NULL, 1},
+    {"/v1/items/{id}", api_item, NULL, 1},
+    {"/v1/neighbors", NULL, api_neighbors, 1},
+    {"/v1/score", api_score, api_score_batch, 1},
+    {"/v1/model", api_model, NULL, 1},
+    {"/healthz", api_healthz, NULL, 0},
+    {"/readyz", api_readyz, NULL, 0},
+    {"/metrics", api_metrics, NULL, 0},
+};
+#define NROUTES (sizeof routes / sizeof routes[0])
+#define UNMATCHED NROUTES /* metrics slot of requests no route took */
+
+static const char *route_names[NROUTES + 1];
+
+static const struct {
+    const char *name;
+    unsigned status;
+} codes[] = {
+    [WR_E_BAD_REQUEST] = {"bad_request", 400},
+    [WR_E_BATCH_TOO_LARGE] = {"batch_too_large", 400},
+    [WR_E_UNKNOWN_ITEM] = {"unknown_item", 404},
+    [WR_E_NOT_FOUND] = {"not_found", 404},
+    [WR_E_METHOD] = {"method_not_allowed", 405},
+    [WR_E_TOO_LARGE] = {"payload_too_large", 413},
+    [WR_E_INTERNAL] = {"internal", 500},
+    [WR_E_NO_MODEL] = {"no_model", 503},
+};
+
+struct wr_http {
+    struct MHD_Daemon *d;
+    const wr_config *cfg;
+    int fd;             /* listening socket (ours: MHD was given it) */
+    unsigned port;
+    char **origins;     /* CORS: allowed origins */
+    size_t norigins;
+    int any_origin;     /* "*" among them */
+    int stopping;       /* atomic: responses ask clients to close */
+    long inflight;      /* atomic: requests between first call and completion */
+};
+
+/* Per-request state (MHD's con_cls). */
+typedef struct req {
+    double start;
+    size_t route;       /* index in routes, UNMATCHED before routing or when none fits */
+    int method;
+    char *body;
+    size_t len, cap;
+    int over;           /* the body went past max_body_bytes */
+    unsigned status;    /* 0 until a response is queued */
+} req;
+
+const char *http_code_str(wr_code c) { return codes[c].name; }
+
+unsigned http_code_status(wr_code c) { return codes[c].status; }
+
+void reply_json(wr_reply *r, unsigned status, json_t *body)
+{
+    json_decref(r->json);
+    r->status = status;
+    r->json = body;
+}
+
+/* Bytes that are not UTF-8 become '?', so a message quoting raw input stays valid JSON. */
+static void scrub_utf8(char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        size_t n = 1;
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80)
+            n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (i + n > len || !utf8_valid(s + i, n)) {
+            s[i++] = '?';
+            continue;
+        }
+        i += n;
+    }
+}
+
+void reply_error(wr_reply *r, wr_code code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    scrub_utf8(msg);
+    r->generation = 0;
+    reply_json(r, codes[code].status,
+               json_pack("{s:{s:s,s:s}}", "error", "code", codes[code].name, "message", msg));
+}
+
+const char *request_param(const wr_request *rq, const char *key)
+{
+    for (size_t i = 0; i < rq->nquery; i++)
+        if (!strcmp(rq->query[i].key, key))
+            return rq->query[i].value;
+    return NULL;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long http_decode(const char *in, size_t len, int plus_is_space, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = in[i];
+        if (c == '%') {
+            if (i + 2 >= len)
+                return -1;
+            int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            c = ' ';
+        }
+        if (c == 0)
+            return -1;
+        out[o++] = c;
+    }
+    out[o] = 0;
+    return utf8_valid(out, o) ? (long)o : -1;
+}
+
+/* ---- routing ---- */
+
+static int match(const char *tmpl, const char *path, const char **id, size_t *id_len)
+{
+    while (*tmpl && *path) {
+        if (!strncmp(tmpl, "{id}", 4)) {
+            size_t n = strcspn(path, "/");
+            *id = path;
+            *id_len = n;
+            tmpl += 4;
+            path += n;
+        } else if (*tmpl++ != *path++) {
+            return 0;
+        }
+    }
+    return !*tmpl && !*path;
+}
+
+static size_t find_route(const char *url, const char **id, size_t *id_len)
+{
+    for (size_t i = 0; i < NROUTES; i++) {
+        *id = NULL;
+        *id_len = 0;
+        if (match(routes[i].path, url, id, id_len))
+            return i;
+    }
+    return UNMATCHED;
+}
+
+static void allow_list(const route *rt, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%sOPTIONS", rt->get ? "GET, HEAD, " : "", rt->post ? "POST, " : "");
+}
+
+/* ---- responses ---- */
+
+/* The allowed origin to echo, "*", or NULL when CORS headers are not sent. */
+static const char *cors_origin(const wr_http *h, struct MHD_Connection *c)
+{
+    const char *o = h->norigins ? MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin") : NULL;
+    if (!o)
+        return NULL;
+    if (h->any_origin)
+        return "*";
+    for (size_t i = 0; i < h->norigins; i++)
+        if (!strcmp(h->origins[i], o))
+            return o;
+    return NULL;
+}
+
+/* If-None-Match holds "*" or the tag of this generation (weak or strong). */
+static int etag_matches(const char *inm, const char *tag)
+{
+    size_t tl = strlen(tag);
+    while (*inm) {
+        inm += strspn(inm, " \t,");
+        size_t n = strcspn(inm, ","), e = n;
+        while (e > 0 && (inm[e - 1] == ' ' || inm[e - 1] == '\t'))
+            e--;
+        const char *t = inm;
+        if (e == 1 && *t == '*')
+            return 1;
+        if (e > 2 && t[0] == 'W' && t[1] == '/') {
+            t += 2;
+            e -= 2;
+        }
+        if (e == tl && !memcmp(t, tag, tl))
+            return 1;
+        inm += n;
+    }
+    return 0;
+}
+
+static void add_cors(const wr_http *h, struct MHD_Response *resp, const char *origin)
+{
+    if (h->norigins && !h->any_origin)
+        MHD_add_response_header(resp, "Vary", "Origin");
+    if (!origin)
+        return;
+    MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+    MHD_add_response_header(resp, "Access-Control-Expose-Headers", "ETag");
+}
+
+/* Serialises the reply (after the read section), adds the headers and queues it. */
+static enum MHD_Result send_reply(wr_http *h, struct MHD_Connection *c, req *q, wr_reply *rp,
+                                  const char *allow)
+{
+    char *body = NULL, tag[32] = "";
+    size_t len = 0;
+    unsigned status = rp->status;
+    const char *ctype = !rp->json && rp->content_type ? rp->content_type : "application/json";
+    if (rp->generation)
+        snprintf(tag, sizeof tag, "\"%llu\"", (unsigned long long)rp->generation);
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    if (status == 200 && *tag && inm && (q->method == WR_M_GET || q->method == WR_M_HEAD) &&
+        etag_matches(inm, tag)) {
+        status = 304;
+    } else if (rp->json) {
+        body = json_dumps(rp->json, JSON_COMPACT | JSON_REAL_PRECISION(7));
+        if (!body) {
+            status = 500;
+            body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"cannot serialise\"}}");
+        }
+        len = body ? strlen(body) : 0;
+    } else if (rp->text) {
+        body = rp->text;
+        len = rp->text_len;
+        rp->text = NULL;
+    }
+    json_decref(rp->json);
+    rp->json = NULL;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    if (status != 304 && status != 204)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (*tag) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, tag);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    }
+    if (allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    add_cors(h, resp, cors_origin(h, c));
+    if (__atomic_load_n(&h->stopping, __ATOMIC_RELAXED))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    q->status = status;
+    return ret;
+}
+
+/* OPTIONS: the methods of the path, and the CORS preflight answer when the origin may. */
+static enum MHD_Result preflight(wr_http *h, struct MHD_Connection *c, req *q, const route *rt)
+{
+    char allow[64];
+    allow_list(rt, allow, sizeof allow);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    const char *origin = cors_origin(h, c);
+    add_cors(h, resp, origin);
+    if (origin) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", allow);
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                "Content-Type, If-None-Match");
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+    }
+    enum MHD_Result ret = MHD_queue_response(c, 204, resp);
+    MHD_destroy_response(resp);
+    q->status = 204;
+    return ret;
+}
+
+typedef struct params {
+    wr_param *v;
+    size_t n, cap;
+} params;
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    params *p = cls;
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 8;
+        p->v = xrealloc(p->v, p->cap * sizeof *p->v);
+    }
+    p->v[p->n++] = (wr_param){key, value ? value : ""};
+    return MHD_YES;
+}
+
+/* Runs a handler inside a read section of the published index. */
+static void call(const route *rt, wr_handler fn, const wr_request *rq, wr_reply *rp)
+{
+    const wr_index *ix = live_acquire();
+    if (rt->needs_model && !ix)
+        reply_error(rp, WR_E_NO_MODEL, "no model published yet (loading or training)");
+    else
+        fn(rq, ix, rp);
+    live_release();
+}
+
+static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, const char *url)
+{
+    const char *raw_id;
+    size_t raw_len;
+    wr_reply rp = {0};
+    char allow[64], *id = NULL;
+    q->route = find_route(url, &raw_id, &raw_len);
+    if (q->route == UNMATCHED) {
+        reply_error(&rp, WR_E_NOT_FOUND, "no such route: %.200s", url);
+        return send_reply(h, c, q, &rp, NULL);
+    }
+    const route *rt = &routes[q->route];
+    if (q->method == WR_M_OPTIONS)
+        return preflight(h, c, q, rt);
+    wr_handler fn = q->method == WR_M_GET || q->method == WR_M_HEAD ? rt->get
+                    : q->method == WR_M_POST                        ? rt->post
+                                                                    : NULL;
+    if (!fn) {
+        allow_list(rt, allow, sizeof allow);
+        reply_error(&rp, WR_E_METHOD, "%s takes %s", rt->path, allow);
+        return send_reply(h, c, q, &rp, allow);
+    }
+    if (q->over) {
+        reply_error(&rp, WR_E_TOO_LARGE, "request body over %llu bytes (max_body_bytes)",
+                    (unsigned long long)h->cfg->max_body_bytes);
+        return send_reply(h, c, q, &rp, NULL);
+    }
+    wr_request rq = {.method = q->method, .body = q->body, .body_len = q->len, .cfg = h->cfg};
+    if (raw_id) {
+        long n = -1;
+        if (raw_len <= 3 * WR_ID_MAX) {
+            id = xmalloc(raw_len + 1);
+            n = http_decode(raw_id, raw_len, 0, id);
+        }
+        if (n <= 0 || n > WR_ID_MAX) {
+            reply_error(&rp, WR_E_BAD_REQUEST,
+                        n < 0 && raw_len <= 3 * WR_ID_MAX
+                            ? "item id: bad percent-encoding or invalid UTF-8"
+                            : "item id: expected 1 to %d bytes",
+                        WR_ID_MAX);
+            free(id);
+            return send_reply(h, c, q, &rp, NULL);
+        }
+        rq.id = id;
+        rq.id_len = (size_t)n;
+    }
+    params p = {0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &p);
+    rq.query = p.v;
+    rq.nquery = p.n;
+    call(rt, fn, &rq, &rp);
+    free(p.v);
+    free(id);
+    return send_reply(h, c, q, &rp, NULL);
+}
+
+/* ---- MHD callbacks ---- */
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    wr_http *h = cls;
+    req *q = *con_cls;
+    if (!q) {
+        q = xcalloc(1, sizeof *q);
+        q->start = wr_now();
+        q->route = UNMATCHED;
+        q->method = metrics_method(method);
+        *con_cls = q;
+        __atomic_fetch_add(&h->inflight, 1, __ATOMIC_RELAXED);
+        /* An announced body that is too large is refused before it is read. */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        uint64_t n;
+        if (cl && parse_u64(cl, &n) == 0 && n > h->cfg->max_body_bytes) {
+            q->over = 1;
+            return dispatch(h, c, q, url);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size, max = h->cfg->max_body_bytes;
+        *upload_data_size = 0;
+        if (q->over || q->len + n > max) {
+            q->over = 1;
+            return MHD_YES;
+        }
+        if (q->len + n + 1 > q->cap) {
+            size_t cap = q->cap ? q->cap : 4096;
+            while (cap < q->len + n + 1)
+                cap *= 2;
+            q->body = xrealloc(q->body, cap);
+            q->cap = cap;
+        }
+        memcpy(q->body + q->len, upload_data, n);
+        q->len += n;
+        q->body[q->len] = 0;
+        return MHD_YES;
+    }
+    return dispatch(h, c, q, url);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    wr_http *h = cls;
+    req *q = *con_cls;
+    if (!q)
+        return;
+    if (q->status)
+        metrics_request(q->route, q->method, q->status, wr_now() - q->start);
+    free(q->body);
+    free(q);
+    *con_cls = NULL;
+    __atomic_fetch_sub(&h->inflight, 1, __ATOMIC_RELAXED);
+}
+
+/* Leaves the URL and query strings percent-encoded (see the top of the file). */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s) { return strlen(s); }
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    fputs("walkrecd: http: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
+/* ---- start and stop ---- */
+
+static int listen_on(wr_http *h, const char *addr, unsigned port, wr_err *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        len = sizeof *v6;
+    } else {
+        return wr_fail(err, "bind: '%s' is not an IPv4 or IPv6 address", addr);
+    }
+    int one = 1, fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return wr_fail(err, "socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, SOMAXCONN) < 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+        wr_fail(err, "cannot listen on %s port %u: %s", addr, port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    h->fd = fd;
+    h->port = ntohs(ss.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+    return ss.ss_family == AF_INET6;
+}
+
+static void parse_origins(wr_http *h, const char *list)
+{
+    char *copy = xstrdup(list), *f[256];
+    int n = *copy ? split_fields(copy, ',', f, 256) : 0;
+    h->origins = xcalloc((size_t)n + 1, sizeof *h->origins);
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(f[i], "*"))
+            h->any_origin = 1;
+        h->origins[h->norigins++] = xstrdup(f[i]);
+    }
+    free(copy);
+}
+
+static void http_free(wr_http *h)
+{
+    for (size_t i = 0; i < h->norigins; i++)
+        free(h->origins[i]);
+    free(h->origins);
+    free(h);
+}
+
+wr_http *http_start(const wr_config *cfg, wr_err *err)
+{
+    wr_http *h = xcalloc(1, sizeof *h);
+    h->cfg = cfg;
+    h->fd = -1;
+    int v6 = listen_on(h, cfg->bind, cfg->port, err);
+    if (v6 < 0) {
+        http_free(h);
+        return NULL;
+    }
+    parse_origins(h, cfg->cors_origins);
+    for (size_t i = 0; i < NROUTES; i++)
+        route_names[i] = routes[i].path;
+    route_names[UNMATCHED] = "unmatched";
+    metrics_init(NROUTES + 1, route_names);
+
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, NULL}, /* first, to catch all */
+        {MHD_OPTION_LISTEN_SOCKET, h->fd, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cfg->connection_memory_limit, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)keep_escaped, NULL},
+        /* One thread is MHD's internal polling thread itself, without a pool. */
+        {cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, cfg->threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, opts,
+                            MHD_OPTION_END);
+    if (!h->d) {
+        wr_fail(err, "cannot start the HTTP server (see the message above)");
+        close(h->fd);
+        metrics_free();
+        http_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+unsigned http_port(const wr_http *h) { return h->port; }
+
+void http_stop(wr_http *h, unsigned grace)
+{
+    if (!h)
+        return;
+    __atomic_store_n(&h->stopping, 1, __ATOMIC_RELAXED);
+    MHD_socket fd = MHD_quiesce_daemon(h->d);
+    double end = wr_now() + grace;
+    while (__atomic_load_n(&h->inflight, __ATOMIC_RELAXED) > 0 && wr_now() < end)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    MHD_stop_daemon(h->d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    metrics_free();
+    http_free(h);
+}

@@ -1,0 +1,414 @@
+/* index.c - the served model object: unit vectors, neighbour lists, side information.
+ *
+ * Memory while serving is the unit vectors (n x dim floats; the model's own vectors are
+ * normalised in place, not copied), the neighbour lists (n x k item numbers and n x k
+ * scores), the ids, and the side information. Everything is written once in index_build
+ * and only read afterwards, from any number of threads.
+ *
+ * A neighbour query walks the item's precomputed list (best first) through the filter; it
+ * scans every item instead when k is larger than the lists or the filter left fewer than k
+ * of a list that does not hold every other item. */
+#include "walkrec/index.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "walkrec/dict.h"
+#include "walkrec/progress.h"
+
+/* Side information, by column: off[col][row] is 1 + the value's offset in the arena, 0 when
+ * the row has no value. */
+typedef struct side {
+    size_t ncol;
+    char **name;
+    uint32_t **off;
+    char *arena;
+    size_t len, cap;
+    uint32_t *cat;  /* per row: code in cats, UINT32_MAX = none; NULL without a category column */
+    wr_dict *cats;
+} side;
+
+struct wr_index {
+    wr_index_info info;
+    wr_dict *ids;
+    float *vecs;       /* n x dim, unit rows (zero rows stay zero) */
+    uint32_t *nb_item; /* n x k, best first */
+    float *nb_score;   /* n x k */
+    side side;
+};
+
+void index_default_opts(wr_index_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->k = 100;
+    o->exact_max_items = 1000000;
+}
+
+wr_filter index_filter_none(void)
+{
+    return (wr_filter){NULL, 0, -INFINITY, UINT32_MAX};
+}
+
+/* ---- side information ---- */
+
+static size_t side_column(side *s, const char *name, uint32_t n)
+{
+    for (size_t c = 0; c < s->ncol; c++)
+        if (!strcmp(s->name[c], name))
+            return c;
+    s->name = xrealloc(s->name, (s->ncol + 1) * sizeof *s->name);
+    s->off = xrealloc(s->off, (s->ncol + 1) * sizeof *s->off);
+    s->name[s->ncol] = xstrdup(name);
+    s->off[s->ncol] = xcalloc(n ? n : 1, sizeof(uint32_t));
+    return s->ncol++;
+}
+
+/* Appends a value to the arena; returns its offset + 1, or 0 when the arena is full. */
+static uint32_t side_store(side *s, const char *v, size_t len)
+{
+    if (s->len + len + 1 >= UINT32_MAX)
+        return 0;
+    if (s->len + len + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap : 1 << 16;
+        while (cap < s->len + len + 1)
+            cap *= 2;
+        char *a = realloc(s->arena, cap);
+        if (!a)
+            return 0;
+        s->arena = a;
+        s->cap = cap;
+    }
+    memcpy(s->arena + s->len, v, len);
+    s->arena[s->len + len] = 0;
+    uint32_t at = (uint32_t)s->len + 1;
+    s->len += len + 1;
+    return at;
+}
+
+#define SIDE_MAX_COLS 64
+
+/* Reads a TSV with a header whose first column is the item id. Later files override the
+ * values of earlier ones column by column. */
+static int side_load(wr_index *ix, const char *path, wr_err *err)
+{
+    side *s = &ix->side;
+    uint32_t n = ix->info.n;
+    size_t map[SIDE_MAX_COLS];
+    char *f[SIDE_MAX_COLS];
+    int ncols = 0, r, rc = -1;
+    wr_lines l;
+    if (lines_open(&l, path, 1 << 20, err) < 0)
+        return -1;
+    while ((r = lines_next(&l, err)) == 1) {
+        if (l.too_long)
+            continue;
+        int nf = split_fields(l.buf, '\t', f, SIDE_MAX_COLS);
+        if (ncols == 0) {
+            if (nf < 2) {
+                wr_fail(err, "%s:%llu: expected a header: item<TAB>column...", path,
+                        (unsigned long long)l.lineno);
+                goto out;
+            }
+            for (int c = 1; c < nf; c++)
+                map[c] = side_column(s, f[c], n);
+            ncols = nf;
+            continue;
+        }
+        int64_t row = dict_find(ix->ids, f[0], strlen(f[0]));
+        if (row < 0) {
+            ix->info.side_unmatched++;
+            continue;
+        }
+        ix->info.side_rows++;
+        for (int c = 1; c < nf && c < ncols; c++) {
+            size_t len = strlen(f[c]);
+            if (len == 0 || !utf8_valid(f[c], len))
+                continue;
+            uint32_t at = side_store(s, f[c], len);
+            if (!at) {
+                wr_fail(err, "%s:%llu: side information over 4 GiB or out of memory", path,
+                        (unsigned long long)l.lineno);
+                goto out;
+            }
+            s->off[map[c]][row] = at;
+        }
+    }
+    if (r < 0)
+        goto out;
+    if (ncols == 0) {
+        wr_fail(err, "%s: empty file (expected a header: item<TAB>column...)", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    lines_close(&l);
+    return rc;
+}
+
+static void side_categories(wr_index *ix)
+{
+    side *s = &ix->side;
+    for (size_t c = 0; c < s->ncol; c++) {
+        if (strcmp(s->name[c], "category"))
+            continue;
+        s->cats = dict_new(1024);
+        s->cat = xmalloc((ix->info.n ? ix->info.n : 1) * sizeof *s->cat);
+        for (uint32_t i = 0; i < ix->info.n; i++) {
+            uint32_t at = s->off[c][i];
+            const char *v = at ? s->arena + at - 1 : NULL;
+            s->cat[i] = v ? dict_intern(s->cats, v, strlen(v)) : UINT32_MAX;
+        }
+    }
+}
+
+static void side_free(side *s)
+{
+    for (size_t c = 0; c < s->ncol; c++) {
+        free(s->name[c]);
+        free(s->off[c]);
+    }
+    free(s->name);
+    free(s->off);
+    free(s->arena);
+    free(s->cat);
+    dict_free(s->cats);
+}
+
+/* ---- neighbour lists ---- */
+
+/* Who a scan must skip: the query row itself and what the filter rejects. */
+typedef struct reject_ctx {
+    const wr_index *ix;
+    const wr_filter *f;
+    uint32_t self;  /* UINT32_MAX = none */
+    size_t first;   /* row of query 0 when building lists */
+} reject_ctx;
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int rejected(const wr_index *ix, const wr_filter *f, uint32_t item)
+{
+    if (f->category != UINT32_MAX && (!ix->side.cat || ix->side.cat[item] != f->category))
+        return 1;
+    return f->n_exclude && bsearch(&item, f->exclude, f->n_exclude, sizeof item, cmp_u32);
+}
+
+static int reject_query(size_t qi, uint32_t item, void *arg)
+{
+    reject_ctx *c = arg;
+    (void)qi;
+    return item == c->self || rejected(c->ix, c->f, item);
+}
+
+static int reject_self(size_t qi, uint32_t item, void *arg)
+{
+    const reject_ctx *c = arg;
+    return item == c->first + qi;
+}
+
+static void normalize_rows(float *v, size_t n, size_t dim)
+{
+    for (size_t i = 0; i < n; i++) {
+        float *r = v + i * dim;
+        double ss = 0;
+        for (size_t j = 0; j < dim; j++)
+            ss += (double)r[j] * r[j];
+        double inv = ss > 0 ? 1.0 / sqrt(ss) : 0.0;
+        for (size_t j = 0; j < dim; j++)
+            r[j] = (float)(r[j] * inv);
+    }
+}
+
+/* Every item's k best other items, in blocks of queries so progress can be reported; the
+ * blocks are large enough that each thread still gets many of knn's query tiles. */
+static int build_lists(wr_index *ix, uint32_t k, int threads, wr_err *err)
+{
+    size_t n = ix->info.n, dim = ix->info.dim;
+    size_t chunk = (size_t)256 * 8 * (size_t)threads, bytes = n * k * sizeof(float);
+    wr_hit *hits = malloc(chunk * k * sizeof *hits);
+    ix->nb_item = malloc(bytes);
+    ix->nb_score = malloc(bytes);
+    if (!hits || !ix->nb_item || !ix->nb_score) {
+        free(hits);
+        return wr_fail(err, "out of memory for the neighbour lists (%zu items x %u: %zu MiB)",
+                       n, k, 2 * bytes >> 20);
+    }
+    ix->info.k = k;
+    wr_progress p;
+    progress_start(&p, "neighbour lists", "items", n);
+    for (size_t r0 = 0; r0 < n; r0 += chunk) {
+        size_t nq = n - r0 < chunk ? n - r0 : chunk;
+        reject_ctx c = {ix, NULL, UINT32_MAX, r0};
+        knn_topk(ix->vecs, n, dim, ix->vecs + r0 * dim, nq, k, reject_self, &c, threads, hits);
+        for (size_t i = 0; i < nq * k; i++) {
+            ix->nb_item[r0 * k + i] = hits[i].item;
+            ix->nb_score[r0 * k + i] = hits[i].score;
+        }
+        progress_add(&p, nq);
+    }
+    progress_end(&p, NULL);
+    free(hits);
+    return 0;
+}
+
+wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
+                      const wr_index_opts *o, wr_err *err)
+{
+    wr_index *ix = xcalloc(1, sizeof *ix);
+    wr_index_info *in = &ix->info;
+    in->generation = generation;
+    in->n = m->n;
+    in->dim = m->dim;
+    in->created = m->created;
+    in->source = xstrdup(source);
+    in->meta_json = m->meta_json;
+    ix->ids = m->ids;
+    ix->vecs = m->vecs;
+    m->meta_json = NULL;
+    m->ids = NULL;
+    m->vecs = NULL;
+    model_free(m);
+    normalize_rows(ix->vecs, in->n, in->dim);
+
+    if (o->sidecar && *o->sidecar && access(o->sidecar, F_OK) == 0 &&
+        side_load(ix, o->sidecar, err) < 0)
+        goto fail;
+    if (o->items_file && *o->items_file && side_load(ix, o->items_file, err) < 0)
+        goto fail;
+    side_categories(ix);
+
+    if (o->k > 0 && in->n >= 2 && in->n <= o->exact_max_items) {
+        int threads = o->threads > 0 ? o->threads : wr_cpu_count();
+        uint32_t k = o->k < in->n - 1 ? o->k : in->n - 1;
+        double t0 = wr_now();
+        if (build_lists(ix, k, threads, err) < 0)
+            goto fail;
+        in->build_seconds = wr_now() - t0;
+    }
+    return ix;
+fail:
+    index_free(ix);
+    return NULL;
+}
+
+void index_free(wr_index *ix)
+{
+    if (!ix)
+        return;
+    free(ix->info.source);
+    free(ix->info.meta_json);
+    dict_free(ix->ids);
+    free(ix->vecs);
+    free(ix->nb_item);
+    free(ix->nb_score);
+    side_free(&ix->side);
+    free(ix);
+}
+
+const wr_index_info *index_info(const wr_index *ix) { return &ix->info; }
+
+void index_set_published(wr_index *ix, double unix_seconds) { ix->info.published_at = unix_seconds; }
+
+int64_t index_find(const wr_index *ix, const char *id, size_t len)
+{
+    return dict_find(ix->ids, id, len);
+}
+
+const char *index_id(const wr_index *ix, uint32_t row) { return dict_str(ix->ids, row); }
+
+float index_score(const wr_index *ix, uint32_t a, uint32_t b)
+{
+    size_t dim = ix->info.dim;
+    const float *x = ix->vecs + a * dim, *y = ix->vecs + b * dim;
+    double s = 0;
+    for (size_t j = 0; j < dim; j++)
+        s += (double)x[j] * y[j];
+    return (float)s;
+}
+
+/* Exact scan of every row; the filter runs inside knn_topk so only accepted rows count. */
+static size_t scan(const wr_index *ix, const float *q, uint32_t self, size_t k,
+                   const wr_filter *f, wr_hit *out)
+{
+    reject_ctx c = {ix, f, self, 0};
+    int filtered = self != UINT32_MAX || f->n_exclude || f->category != UINT32_MAX;
+    knn_topk(ix->vecs, ix->info.n, ix->info.dim, q, 1, k, filtered ? reject_query : NULL, &c,
+             1, out);
+    size_t got = 0;
+    while (got < k && out[got].item != UINT32_MAX && out[got].score >= f->min_score)
+        got++;
+    return got;
+}
+
+size_t index_neighbors(const wr_index *ix, uint32_t row, size_t k, const wr_filter *f,
+                       wr_hit *out)
+{
+    size_t lk = ix->info.k;
+    if (k == 0)
+        return 0;
+    if (lk > 0 && k <= lk) {
+        const uint32_t *item = ix->nb_item + (size_t)row * lk;
+        const float *score = ix->nb_score + (size_t)row * lk;
+        size_t got = 0;
+        for (size_t i = 0; i < lk; i++) {
+            if (score[i] < f->min_score)
+                return got; /* best first: the rest score lower still */
+            if (rejected(ix, f, item[i]))
+                continue;
+            out[got++] = (wr_hit){item[i], score[i]};
+            if (got == k)
+                return got;
+        }
+        if (lk == ix->info.n - 1)
+            return got; /* the list held every other item */
+    }
+    return scan(ix, ix->vecs + (size_t)row * ix->info.dim, row, k, f, out);
+}
+
+size_t index_neighbors_vec(const wr_index *ix, const float *q, size_t k, const wr_filter *f,
+                           wr_hit *out)
+{
+    return k ? scan(ix, q, UINT32_MAX, k, f, out) : 0;
+}
+
+int index_basket(const wr_index *ix, const uint32_t *rows, size_t n, float *q)
+{
+    size_t dim = ix->info.dim;
+    memset(q, 0, dim * sizeof *q);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < dim; j++)
+            q[j] += ix->vecs[(size_t)rows[i] * dim + j];
+    double ss = 0;
+    for (size_t j = 0; j < dim; j++)
+        ss += (double)q[j] * q[j];
+    if (!(ss > 0))
+        return -1;
+    float inv = (float)(1.0 / sqrt(ss));
+    for (size_t j = 0; j < dim; j++)
+        q[j] *= inv;
+    return 0;
+}
+
+size_t index_side_columns(const wr_index *ix) { return ix->side.ncol; }
+
+const char *index_side_name(const wr_index *ix, size_t col) { return ix->side.name[col]; }
+
+const char *index_side_value(const wr_index *ix, uint32_t row, size_t col)
+{
+    uint32_t at = ix->side.off[col][row];
+    return at ? ix->side.arena + at - 1 : NULL;
+}
+
+int index_has_categories(const wr_index *ix) { return ix->side.cat != NULL; }
+
+uint32_t index_category(const wr_index *ix, const char *name, size_t len)
+{
+    int64_t c = ix->side.cats ? dict_find(ix->side.cats, name, len) : -1;
+    return c < 0 ? UINT32_MAX : (uint32_t)c;
+}

@@ -1,0 +1,393 @@
+"""api.py - every route of walkrecd and every error path, against a real daemon.
+
+The daemon starts on an empty data directory, so it trains on the built-in synthetic
+catalogue and saves model-1.wr (+ its side information); answers are checked against brute
+force over that file. Further daemons serve the same file with other settings (CORS,
+limits, no side information, ids that need percent-encoding)."""
+
+import os
+import shutil
+import socket
+import sys
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wrd  # noqa: E402
+
+D = M = None
+SIDE = {}
+
+
+def setUpModule():
+    global D, M
+    D = wrd.Daemon("--max-batch", "50", "--max-body-bytes", "65536", "--index-threads", "2")
+    M = wrd.Model(os.path.join(D.data_dir, "model-1.wr"))
+    header, rows = wrd.read_tsv(os.path.join(D.data_dir, "model-1.items.tsv"))
+    for r in rows:
+        SIDE[r[0]] = dict(zip(header[1:], r[1:]))
+
+
+def tearDownModule():
+    assert D.stop() == 0, D.log()
+
+
+def q(s):
+    return urllib.parse.quote(s, safe="")
+
+
+class Routes(unittest.TestCase):
+    def error(self, r, status, code):
+        self.assertEqual(r.status, status, r)
+        self.assertEqual(r.headers["content-type"], "application/json")
+        body = r.json()
+        self.assertEqual(body["error"]["code"], code, r)
+        self.assertIsInstance(body["error"]["message"], str)
+        return body
+
+    def test_health(self):
+        r = D.get("/healthz")
+        self.assertEqual((r.status, r.json()), (200, {"status": "ok"}))
+        r = D.get("/readyz")
+        self.assertEqual((r.status, r.json()), (200, {"status": "ready", "generation": 1}))
+
+    def test_neighbors_match_brute_force(self):
+        for item in M.ids[:3] + M.ids[-2:]:
+            for k in (1, 10, 100, 150):  # 150 > index_k: an exact scan
+                r = D.get("/v1/items/%s/neighbors?k=%d" % (item, k))
+                self.assertEqual(r.status, 200, r)
+                body = r.json()
+                self.assertEqual((body["item"], body["generation"]), (item, 1))
+                wrd.same_ranking(body["neighbors"], M.neighbors(item, k), "%s k=%d" % (item, k))
+        r = D.get("/v1/items/%s/neighbors" % M.ids[5])
+        self.assertEqual(len(r.json()["neighbors"]), 10)  # default_k
+
+    def test_neighbors_filters(self):
+        item = M.ids[7]
+        best = [i for i, _ in M.neighbors(item, 30)]
+        excl = best[:4] + ["not-an-item"]
+        r = D.get("/v1/items/%s/neighbors?k=10&exclude=%s" % (item, ",".join(map(q, excl))))
+        wrd.same_ranking(r.json()["neighbors"], M.neighbors(item, 10, exclude=excl), "exclude")
+        excl = [i for i, _ in M.neighbors(item, 51)]
+        r = D.get("/v1/items/%s/neighbors?exclude=%s" % (item, ",".join(excl)))
+        self.error(r, 400, "batch_too_large")
+        cut = M.neighbors(item, 30)[12][1] - 1e-4
+        r = D.get("/v1/items/%s/neighbors?k=30&min_score=%r" % (item, cut))
+        wrd.same_ranking(r.json()["neighbors"], M.neighbors(item, 30, min_score=cut), "min")
+        cat = SIDE[item]["category"]
+        in_cat = lambda i: SIDE[i].get("category") == cat  # noqa: E731
+        other = next(c["category"] for c in SIDE.values() if c["category"] != cat)
+        for c, keep in ((cat, in_cat), (other, lambda i: SIDE[i]["category"] == other)):
+            r = D.get("/v1/items/%s/neighbors?k=20&category=%s&exclude=%s" % (item, c, best[0]))
+            want = M.neighbors(item, 20, exclude=[best[0]], keep=keep)
+            wrd.same_ranking(r.json()["neighbors"], want, "category " + c)
+        r = D.get("/v1/items/%s/neighbors?category=no-such-category" % item)
+        self.assertEqual(r.json()["neighbors"], [])
+
+    def test_neighbors_errors(self):
+        item = M.ids[0]
+        for query in ("k=0", "k=abc", "k=1001", "k=-1", "k=", "min_score=abc", "min_score=nan",
+                      "exclude=%FF", "category=%C3"):
+            self.error(D.get("/v1/items/%s/neighbors?%s" % (item, query)), 400, "bad_request")
+        self.error(D.get("/v1/items/nope/neighbors"), 404, "unknown_item")
+        self.error(D.get("/v1/items/%FF%FE/neighbors"), 400, "bad_request")
+        self.error(D.get("/v1/items/a%00b/neighbors"), 400, "bad_request")
+        self.error(D.get("/v1/items/a%2/neighbors"), 400, "bad_request")
+        self.error(D.get("/v1/items//neighbors"), 400, "bad_request")
+        self.error(D.get("/v1/items/%s/neighbors" % ("x" * 513)), 400, "bad_request")
+        self.error(D.get("/v1/items/%s/neighbors" % ("x" * 512)), 404, "unknown_item")
+        self.error(D.get("/v1/items/%s/neighbors" % ("%C3%A9" * 300)), 400, "bad_request")
+
+    def test_item(self):
+        for item in M.ids[:5]:
+            r = D.get("/v1/items/" + item)
+            self.assertEqual(r.status, 200, r)
+            body = r.json()
+            self.assertEqual(body["item"], item)
+            self.assertEqual(body["generation"], 1)
+            self.assertEqual(body["degree"], int(SIDE[item]["degree"]))
+            self.assertEqual(body["side"], {"category": SIDE[item]["category"]})
+        self.error(D.get("/v1/items/nope"), 404, "unknown_item")
+
+    def test_score(self):
+        a, b = M.ids[3], M.ids[40]
+        r = D.get("/v1/score?a=%s&b=%s" % (a, b))
+        self.assertEqual(r.status, 200, r)
+        body = r.json()
+        self.assertEqual((body["a"], body["b"], body["generation"]), (a, b, 1))
+        self.assertEqual(body["known"], {"a": True, "b": True})
+        self.assertAlmostEqual(body["score"], M.score(a, b), places=5)
+        body = self.error(D.get("/v1/score?a=%s&b=zzz" % a), 404, "unknown_item")
+        self.assertEqual(body["known"], {"a": True, "b": False})
+        self.assertIn("zzz", body["error"]["message"])
+        body = self.error(D.get("/v1/score?a=yyy&b=zzz"), 404, "unknown_item")
+        self.assertEqual(body["known"], {"a": False, "b": False})
+        self.error(D.get("/v1/score?a=%s" % a), 400, "bad_request")
+        self.error(D.get("/v1/score?a=%s&b=%%FF" % a), 400, "bad_request")
+
+    def test_score_batch(self):
+        pairs = [[M.ids[1], M.ids[2]], [M.ids[3], "nope"], [M.ids[9], M.ids[900]]]
+        r = D.post("/v1/score", {"pairs": pairs})
+        self.assertEqual(r.status, 200, r)
+        body = r.json()
+        self.assertEqual(body["generation"], 1)
+        self.assertEqual(len(body["scores"]), 3)
+        self.assertIsNone(body["scores"][1])
+        self.assertAlmostEqual(body["scores"][0], M.score(*pairs[0]), places=5)
+        self.assertAlmostEqual(body["scores"][2], M.score(*pairs[2]), places=5)
+        for bad in ("{", "[]", "{}", '{"pairs": 3}', '{"pairs": []}', '{"pairs": [["a"]]}',
+                    '{"pairs": [["a", 1]]}', '{"pairs": [["a", "b", "c"]]}', "\xff"):
+            self.error(D.post("/v1/score", bad.encode("latin-1")), 400, "bad_request")
+        self.error(D.post("/v1/score", {"pairs": [["a", "b"]] * 51}), 400, "batch_too_large")
+        self.assertEqual(D.post("/v1/score", {"pairs": [["a", "b"]] * 50}).status, 200)
+
+    def test_body_limit(self):
+        big = '{"pairs": [], "pad": "%s"}' % ("x" * 70000)
+        self.error(D.post("/v1/score", big), 413, "payload_too_large")
+        # chunked: no Content-Length, the cap is found while collecting
+        c = D.connection()
+        c.putrequest("POST", "/v1/score")
+        c.putheader("Transfer-Encoding", "chunked")
+        c.endheaders()
+        for i in range(0, len(big), 8192):
+            part = big[i:i + 8192].encode()
+            c.send(b"%x\r\n%s\r\n" % (len(part), part))
+        c.send(b"0\r\n\r\n")
+        r = c.getresponse()
+        self.assertEqual(r.status, 413)
+        r.read()
+        c.close()
+        self.assertEqual(D.get("/healthz").status, 200)
+
+    def test_neighbors_batch(self):
+        items = [M.ids[11], "nope", M.ids[12]]
+        r = D.post("/v1/neighbors", {"items": items, "k": 7})
+        self.assertEqual(r.status, 200, r)
+        body = r.json()
+        self.assertEqual((body["generation"], body["mode"]), (1, "each"))
+        res = body["results"]
+        self.assertEqual([x["item"] for x in res], items)
+        wrd.same_ranking(res[0]["neighbors"], M.neighbors(items[0], 7), "batch 0")
+        wrd.same_ranking(res[2]["neighbors"], M.neighbors(items[2], 7), "batch 2")
+        self.assertIsNone(res[1]["neighbors"])
+        self.assertEqual(res[1]["error"]["code"], "unknown_item")
+        # filters apply to every entry
+        r = D.post("/v1/neighbors", {"items": [items[0]], "k": 5, "exclude": [items[2]],
+                                     "min_score": 0.1})
+        wrd.same_ranking(r.json()["results"][0]["neighbors"],
+                         M.neighbors(items[0], 5, exclude=[items[2]], min_score=0.1), "filtered")
+
+    def test_basket(self):
+        items = [M.ids[20], M.ids[21], M.ids[22]]
+        r = D.post("/v1/neighbors", {"items": items + ["nope"], "k": 12, "mode": "basket"})
+        self.assertEqual(r.status, 200, r)
+        body = r.json()
+        self.assertEqual(body["mode"], "basket")
+        self.assertEqual(body["items"], items)
+        self.assertEqual(body["unknown"], ["nope"])
+        wrd.same_ranking(body["neighbors"], M.basket(items, 12), "basket")
+        self.error(D.post("/v1/neighbors", {"items": ["x", "y"], "mode": "basket"}), 404,
+                   "unknown_item")
+
+    def test_neighbors_batch_errors(self):
+        for bad in ({}, {"items": []}, {"items": "a"}, {"items": [1]}, {"items": ["a"], "k": 0},
+                    {"items": ["a"], "k": 1001}, {"items": ["a"], "k": "3"},
+                    {"items": ["a"], "mode": "all"}, {"items": ["a"], "exclude": "b"},
+                    {"items": ["a"], "min_score": "x"}, {"items": ["a"], "category": 3}):
+            self.error(D.post("/v1/neighbors", bad), 400, "bad_request")
+        self.error(D.post("/v1/neighbors", {"items": ["a"] * 51}), 400, "batch_too_large")
+
+    def test_model(self):
+        r = D.get("/v1/model")
+        self.assertEqual(r.status, 200, r)
+        body = r.json()
+        self.assertEqual(body["generation"], 1)
+        self.assertEqual((body["items"], body["dim"]), (M.n, M.dim))
+        self.assertEqual(body["created"], M.created)
+        self.assertTrue(body["source"].endswith("model-1.wr"))
+        self.assertEqual(body["index"]["k"], 100)
+        self.assertTrue(body["index"]["precomputed"])
+        self.assertGreater(body["index"]["build_seconds"], 0)
+        self.assertEqual(body["training"]["trainer"], M.meta["trainer"])
+        self.assertGreater(body["training_seconds"], 0)
+        self.assertEqual(body["side_info"], {"columns": ["degree", "category"], "rows": M.n,
+                                             "unmatched": 0})
+        self.assertLessEqual(abs(body["published_at"] - time.time()), 600)
+
+    def test_etag(self):
+        path = "/v1/items/%s/neighbors?k=3" % M.ids[0]
+        r = D.get(path)
+        self.assertEqual(r.headers["etag"], '"1"')
+        self.assertEqual(r.headers["cache-control"], "no-cache")
+        for inm in ('"1"', 'W/"1"', '"7", "1"', "*"):
+            r = D.get(path, headers={"If-None-Match": inm})
+            self.assertEqual((r.status, r.body), (304, b""), inm)
+            self.assertEqual(r.headers["etag"], '"1"')
+        self.assertEqual(D.get(path, headers={"If-None-Match": '"2"'}).status, 200)
+        self.assertEqual(D.get("/v1/model", headers={"If-None-Match": '"1"'}).status, 304)
+        # errors are never "not modified"; POST answers carry the tag but are always sent
+        r = D.get("/v1/items/nope/neighbors", headers={"If-None-Match": '"1"'})
+        self.assertEqual(r.status, 404)
+        self.assertNotIn("etag", r.headers)
+        r = D.post("/v1/score", {"pairs": [[M.ids[0], M.ids[1]]]}, headers={"If-None-Match": "*"})
+        self.assertEqual((r.status, r.headers["etag"]), (200, '"1"'))
+
+    def test_methods_and_routes(self):
+        self.error(D.get("/nope"), 404, "not_found")
+        self.error(D.get("/v1/items"), 404, "not_found")
+        self.error(D.get("/healthz/"), 404, "not_found")
+        for method, path, allow in (("DELETE", "/v1/score", "GET, HEAD, POST, OPTIONS"),
+                                    ("POST", "/v1/model", "GET, HEAD, OPTIONS"),
+                                    ("GET", "/v1/neighbors", "POST, OPTIONS"),
+                                    ("PUT", "/v1/items/x/neighbors", "GET, HEAD, OPTIONS")):
+            r = D.request(method, path)
+            self.error(r, 405, "method_not_allowed")
+            self.assertEqual(r.headers["allow"], allow)
+        r = D.request("HEAD", "/v1/items/%s/neighbors" % M.ids[0])
+        self.assertEqual((r.status, r.body, r.headers["etag"]), (200, b"", '"1"'))
+        r = D.request("OPTIONS", "/v1/score")
+        self.assertEqual(r.status, 204)
+        self.assertEqual(r.headers["allow"], "GET, HEAD, POST, OPTIONS")
+        self.assertNotIn("access-control-allow-origin", r.headers)
+        r = D.get("/healthz", headers={"Origin": "https://a.example"})
+        self.assertNotIn("access-control-allow-origin", r.headers)
+
+    def test_metrics(self):
+        for _ in range(3):
+            D.get("/v1/score?a=%s&b=%s" % (M.ids[0], M.ids[1]))
+        D.get("/nope")
+        r = D.get("/metrics")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.headers["content-type"].startswith("text/plain; version=0.0.4"))
+        text = r.body.decode()
+        values = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                values[name] = float(value)
+        key = 'walkrec_http_requests_total{route="/v1/score",method="GET",code="200"}'
+        self.assertGreaterEqual(values[key], 3)
+        self.assertGreaterEqual(
+            values['walkrec_http_requests_total{route="unmatched",method="GET",code="404"}'], 1)
+        h = 'walkrec_http_request_duration_seconds_%s{route="/v1/score",method="GET"%s}'
+        self.assertEqual(values[h % ("bucket", ',le="+Inf"')], values[h % ("count", "")])
+        self.assertGreaterEqual(values[h % ("count", "")], 3)
+        self.assertGreater(values[h % ("sum", "")], 0)
+        self.assertEqual(values["walkrec_model_generation"], 1)
+        self.assertEqual(values["walkrec_model_items"], M.n)
+        self.assertEqual(values["walkrec_ready"], 1)
+        self.assertGreater(values["walkrec_index_build_seconds"], 0)
+        self.assertGreater(values["walkrec_model_publish_timestamp_seconds"], 1.6e9)
+
+
+class OtherSettings(unittest.TestCase):
+    def test_cors(self):
+        model = os.path.join(D.data_dir, "model-1.wr")
+        with wrd.Daemon("--model", model, "--cors-origins",
+                        "https://a.example,http://b.example:8080") as d:
+            path = "/v1/items/%s/neighbors" % M.ids[0]
+            r = d.get(path, headers={"Origin": "https://a.example"})
+            self.assertEqual(r.headers["access-control-allow-origin"], "https://a.example")
+            self.assertEqual(r.headers["vary"], "Origin")
+            self.assertEqual(r.headers["access-control-expose-headers"], "ETag")
+            r = d.get(path, headers={"Origin": "https://evil.example"})
+            self.assertNotIn("access-control-allow-origin", r.headers)
+            self.assertEqual(r.headers["vary"], "Origin")
+            r = d.request("OPTIONS", "/v1/neighbors", headers={
+                "Origin": "http://b.example:8080", "Access-Control-Request-Method": "POST"})
+            self.assertEqual(r.status, 204)
+            self.assertEqual(r.headers["access-control-allow-origin"], "http://b.example:8080")
+            self.assertEqual(r.headers["access-control-allow-methods"], "POST, OPTIONS")
+            self.assertIn("Content-Type", r.headers["access-control-allow-headers"])
+            self.assertEqual(d.request("OPTIONS", "/nope").status, 404)
+        with wrd.Daemon("--model", model, "--cors-origins", "*") as d:
+            r = d.get("/v1/model", headers={"Origin": "https://any.example"})
+            self.assertEqual(r.headers["access-control-allow-origin"], "*")
+            self.assertNotIn("vary", r.headers)
+
+    def test_no_side_information(self):
+        # the model alone, without the side file the daemon wrote beside it
+        model = os.path.join(wrd.tmpdir(), "plain.wr")
+        shutil.copy(os.path.join(D.data_dir, "model-1.wr"), model)
+        with wrd.Daemon("--model", model, "--index-k", "5") as d:
+            r = d.get("/v1/items/%s/neighbors?category=c0001" % M.ids[0])
+            self.assertEqual(r.status, 400)
+            self.assertIn("items_file", r.json()["error"]["message"])
+            body = d.get("/v1/items/" + M.ids[0]).json()
+            self.assertEqual((body["degree"], body["side"]), (None, {}))
+            self.assertEqual(d.get("/v1/model").json()["index"]["k"], 5)
+            for k in (5, 6, 40):  # lists, then exact scans
+                r = d.get("/v1/items/%s/neighbors?k=%d" % (M.ids[2], k))
+                wrd.same_ranking(r.json()["neighbors"], M.neighbors(M.ids[2], k), "k=%d" % k)
+            # excluding 3 of the 5 precomputed leaves too few for k=4: an exact scan
+            excl = [i for i, _ in M.neighbors(M.ids[2], 3)]
+            r = d.get("/v1/items/%s/neighbors?k=4&exclude=%s" % (M.ids[2], ",".join(excl)))
+            wrd.same_ranking(r.json()["neighbors"], M.neighbors(M.ids[2], 4, exclude=excl),
+                             "exhausted list")
+        # an items file adds columns; its categories enable the filter
+        items = os.path.join(wrd.tmpdir(), "items.tsv")
+        with open(items, "w") as f:
+            f.write("item\tcategory\ttitle\n%s\tshoes\tRed shoe\n%s\tshoes\tBlue shoe\n"
+                    "unknown-item\tshoes\tGhost\n" % (M.ids[0], M.ids[1]))
+        with wrd.Daemon("--model", model, "--items-file", items) as d:
+            body = d.get("/v1/items/" + M.ids[0]).json()
+            self.assertEqual(body["side"], {"category": "shoes", "title": "Red shoe"})
+            r = d.get("/v1/items/%s/neighbors?category=shoes" % M.ids[0]).json()
+            self.assertEqual([x["item"] for x in r["neighbors"]], [M.ids[1]])
+            self.assertEqual(d.get("/v1/model").json()["side_info"]["unmatched"], 1)
+
+    def test_escaped_ids(self):
+        ids = ["a/b", "c,d", "e%f", "é+ü", "g?h", "plain"]
+        vecs = os.path.join(wrd.tmpdir(), "v.txt")
+        with open(vecs, "w") as f:
+            f.write("%d 3\n" % len(ids))
+            for i, s in enumerate(ids):
+                f.write("%s %g %g %g\n" % (s, 1 + i, 2 - i, 0.5 * i))
+        model = os.path.join(wrd.tmpdir(), "esc.wr")
+        wrd.run(wrd.WALKREC, "import", vecs, "-o", model, "--quiet")
+        m = wrd.Model(model)
+        with wrd.Daemon("--model", model) as d:
+            for s in ids:
+                r = d.get("/v1/items/%s/neighbors?k=5&exclude=%s" % (q(s), q("c,d")))
+                self.assertEqual(r.status, 200, (s, r))
+                self.assertEqual(r.json()["item"], s)
+                wrd.same_ranking(r.json()["neighbors"], m.neighbors(s, 5, exclude=["c,d"]), s)
+            r = d.get("/v1/score?a=%s&b=%s" % (q("é+ü"), q("a/b")))
+            self.assertAlmostEqual(r.json()["score"], m.score("é+ü", "a/b"), places=5)
+            # '+' in a query string is a space; in a path it is itself
+            plus = urllib.parse.quote("é+ü", safe="+")
+            r = d.get("/v1/score?a=%s&b=%s" % (q("a/b"), plus))
+            self.assertEqual(r.status, 404)
+            self.assertIn("'é ü'", r.json()["error"]["message"])
+            self.assertEqual(d.get("/v1/items/%s" % plus).status, 200)
+
+    def test_connection_limits(self):
+        model = os.path.join(D.data_dir, "model-1.wr")
+        with wrd.Daemon("--model", model, "--connection-limit", "2", "--connection-timeout",
+                        "1", "--connection-memory-limit", "16384", "--threads", "1") as d:
+            # a URL longer than the connection's memory is refused, the daemon lives on
+            r = d.get("/v1/items/%s/neighbors?exclude=%s" % (M.ids[0], "x" * 20000))
+            self.assertIn(r.status, (400, 413, 414, 431))
+            self.assertEqual(d.get("/healthz").status, 200)
+            # two idle connections take the whole limit: a third waits unanswered ...
+            idle = [socket.create_connection(("127.0.0.1", d.port)) for _ in range(2)]
+            time.sleep(0.2)
+            third = socket.create_connection(("127.0.0.1", d.port))
+            third.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            third.settimeout(0.4)
+            with self.assertRaises(socket.timeout):
+                third.recv(100)
+            # ... until the idle ones time out (after a second) and are closed
+            third.settimeout(10)
+            self.assertTrue(third.recv(100).startswith(b"HTTP/1.1 200"))
+            third.close()
+            for s in idle:
+                s.settimeout(5)
+                self.assertEqual(s.recv(10), b"")
+                s.close()
+            self.assertEqual(d.get("/healthz").status, 200)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,337 @@
+/* test_eval.c - AUC against hand counts and a brute-force pair count, the median rule for
+ * unseen items, recall/NDCG on a tiny hand-built model, the validation file reader. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "walkrec/eval.h"
+
+/* cmocka's float comparison rounds to float; these checks need doubles. */
+#define assert_double_equal(got, want, eps) check_close((got), (want), (eps), __LINE__)
+
+static void check_close(double got, double want, double eps, int line)
+{
+    if (!(fabs(got - want) <= eps))
+        fail_msg("line %d: got %.17g, want %.17g (tolerance %g)", line, got, want, eps);
+}
+
+static void test_auc_hand(void **state)
+{
+    (void)state;
+    /* scikit-learn's documented example */
+    const double s1[] = {0.1, 0.4, 0.35, 0.8};
+    const uint8_t l1[] = {0, 0, 1, 1};
+    assert_double_equal(auc_roc(s1, l1, 4), 0.75, 1e-15);
+
+    /* with a tie between classes: pos {0.5, 0.9} vs neg {0.5, 0.1} -> (0.5 + 1 + 1 + 1) / 4 */
+    const double s2[] = {0.5, 0.5, 0.9, 0.1};
+    const uint8_t l2[] = {1, 0, 1, 0};
+    assert_double_equal(auc_roc(s2, l2, 4), 0.875, 1e-15);
+
+    /* all tied -> 0.5; perfect -> 1; inverted -> 0 */
+    const double s3[] = {2, 2, 2, 2, 2};
+    const uint8_t l3[] = {1, 0, 0, 1, 0};
+    assert_double_equal(auc_roc(s3, l3, 5), 0.5, 1e-15);
+    const double s4[] = {0.9, -0.3, 0.2, 0.7, 0.1};
+    assert_double_equal(auc_roc(s4, (const uint8_t[]){1, 0, 0, 1, 0}, 5), 1.0, 1e-15);
+    assert_double_equal(auc_roc(s4, (const uint8_t[]){0, 1, 1, 0, 1}, 5), 0.0, 1e-15);
+
+    /* one class only: undefined */
+    assert_true(isnan(auc_roc(s4, (const uint8_t[]){1, 1, 1, 1, 1}, 5)));
+    assert_true(isnan(auc_roc(s4, (const uint8_t[]){0, 0, 0, 0, 0}, 5)));
+
+    /* -0 and +0 are the same score: a tie */
+    const double s5[] = {-0.0, 0.0};
+    assert_double_equal(auc_roc(s5, (const uint8_t[]){1, 0}, 2), 0.5, 1e-15);
+}
+
+/* O(n^2) definition: fraction of (positive, negative) pairs ordered right, ties half. */
+static double auc_brute(const double *s, const uint8_t *l, size_t n)
+{
+    double good = 0, total = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            if (l[i] && !l[j]) {
+                total++;
+                good += s[i] > s[j] ? 1 : s[i] == s[j] ? 0.5 : 0;
+            }
+    return good / total;
+}
+
+static void test_auc_random(void **state)
+{
+    (void)state;
+    wr_rng rng;
+    rng_seed(&rng, 2024);
+    const size_t n = 3000;
+    double *s = malloc(n * sizeof *s);
+    uint8_t *l = malloc(n);
+    for (int round = 0; round < 4; round++) {
+        /* round 0: continuous scores; later rounds: few distinct values, many ties; the
+         * label is correlated with the score so the AUC is far from 0.5 */
+        uint32_t levels = round == 0 ? 0 : round == 1 ? 1000 : round == 2 ? 20 : 3;
+        for (size_t i = 0; i < n; i++) {
+            double x = rng_double(&rng);
+            s[i] = levels ? (double)(uint32_t)(x * levels) / levels : x;
+            l[i] = rng_double(&rng) < 0.2 + 0.6 * x;
+        }
+        double want = auc_brute(s, l, n), got = auc_roc(s, l, n);
+        assert_double_equal(got, want, 1e-12);
+        assert_true(want > 0.6);
+    }
+    free(s);
+    free(l);
+}
+
+/* Rows q, A..E on the unit circle at the given angles (degrees), scaled by 1 + row so the
+ * cosine must normalise. */
+static wr_model *circle_model(void)
+{
+    static const char *ids[] = {"q", "A", "B", "C", "D", "E"};
+    static const double deg[] = {0, 12, 20, 33, 100, 185};
+    wr_model *m = model_new(6, 2);
+    for (uint32_t i = 0; i < 6; i++) {
+        assert_int_equal(dict_intern(m->ids, ids[i], strlen(ids[i])), i);
+        double r = deg[i] * M_PI / 180;
+        m->vecs[2 * i] = (float)((1 + i) * cos(r));
+        m->vecs[2 * i + 1] = (float)((1 + i) * sin(r));
+    }
+    return m;
+}
+
+static void labeled_add(wr_labeled *v, const char *a, const char *b, int label)
+{
+    v->a = realloc(v->a, (v->n + 1) * sizeof *v->a);
+    v->b = realloc(v->b, (v->n + 1) * sizeof *v->b);
+    v->label = realloc(v->label, v->n + 1);
+    v->a[v->n] = strdup(a);
+    v->b[v->n] = strdup(b);
+    v->label[v->n++] = (uint8_t)label;
+}
+
+static void circle_validation(wr_labeled *v)
+{
+    memset(v, 0, sizeof *v);
+    labeled_add(v, "q", "B", 1); /* cos 20 */
+    labeled_add(v, "q", "D", 1); /* cos 100: the median of the seen scores */
+    labeled_add(v, "A", "C", 1); /* cos 21 */
+    labeled_add(v, "q", "E", 0); /* cos 175 */
+    labeled_add(v, "B", "E", 0); /* cos 165 */
+    labeled_add(v, "Z", "q", 1); /* unseen */
+    labeled_add(v, "A", "Z", 0); /* unseen */
+}
+
+static double cosd(double deg) { return cos(deg * M_PI / 180); }
+
+static void test_scores_median(void **state)
+{
+    (void)state;
+    wr_model *m = circle_model();
+    wr_labeled v;
+    circle_validation(&v);
+    wr_eval_opts o;
+    eval_default_opts(&o);
+    o.threads = 1;
+    wr_eval_result r;
+    wr_err err;
+    assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
+    assert_int_equal(r.pairs_seen, 5);
+    assert_int_equal(r.pairs_unseen, 2);
+    const double want[] = {cosd(20), cosd(100), cosd(21), cosd(175), cosd(165)};
+    for (int i = 0; i < 5; i++) {
+        assert_true(r.seen[i]);
+        assert_double_equal(r.scores[i], want[i], 1e-6);
+    }
+    /* unseen pairs get exactly the median of the seen scores: the q-D score */
+    assert_false(r.seen[5]);
+    assert_false(r.seen[6]);
+    assert_true(r.scores[5] == r.scores[1] && r.scores[6] == r.scores[1]);
+    /* seen: every positive above every negative. all: 4 positives x 3 negatives, the two
+     * pairs scored at the median tie with each other: (3 + 3 + 2.5 + 2.5) / 12 */
+    assert_double_equal(r.auc_seen, 1.0, 1e-15);
+    assert_double_equal(r.auc_all, 11.0 / 12.0, 1e-15);
+    eval_result_free(&r);
+
+    /* even count of seen scores: the median is the mean of the middle two */
+    labeled_add(&v, "C", "D", 0); /* cos 67 */
+    assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
+    assert_int_equal(r.pairs_seen, 6);
+    assert_double_equal(r.scores[5], (cosd(100) + cosd(67)) / 2, 1e-6);
+    eval_result_free(&r);
+    labeled_free(&v);
+    model_free(m);
+}
+
+/* Retrieval with k = 2. Angles: q 0, A 12, B 20, C 33, D 100, E 185. Queries (model items
+ * with positives in the model): q {B, D}, A {C}, B {q}, C {A}, D {q}.
+ *   q: top A, B     -> 1 hit at rank 2 of 2 positives: recall 1/2, NDCG (1/log2 3) / (1 + 1/log2 3)
+ *   A: top B, q     -> 0          B: top A, C -> 0        D: top C, B -> 0
+ *   C: top B, A     -> hit at rank 2: recall 1, NDCG 1/log2 3
+ * With training pair A-B, A ranks q, C (hit at 2) and B ranks C, q (hit at 2). */
+static void test_retrieval(void **state)
+{
+    (void)state;
+    wr_model *m = circle_model();
+    wr_labeled v;
+    circle_validation(&v);
+    wr_eval_opts o;
+    eval_default_opts(&o);
+    o.k = 2;
+    o.threads = 1;
+    wr_eval_result r;
+    wr_err err;
+    double g2 = 1 / log2(3.0);
+
+    assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
+    assert_int_equal(r.queries, 5);
+    for (uint32_t i = 0; i < 5; i++)
+        assert_int_equal(r.query_rows[i], i); /* q A B C D, not E */
+    assert_double_equal(r.recall_at_k, (0.5 + 1) / 5, 1e-12);
+    assert_double_equal(r.ndcg_at_k, (g2 / (1 + g2) + g2) / 5, 1e-12);
+    eval_result_free(&r);
+
+    wr_pairs train;
+    pairs_init(&train);
+    pairs_add(&train, "B", 1, "A", 1, 1);
+    pairs_add(&train, "Z", 1, "E", 1, 1); /* Z is not in the model: ignored */
+    pairs_merge(&train);
+    o.train = &train;
+    assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
+    assert_int_equal(r.queries, 5);
+    assert_double_equal(r.recall_at_k, (0.5 + 1 + 1 + 1) / 5, 1e-12);
+    assert_double_equal(r.ndcg_at_k, (g2 / (1 + g2) + 3 * g2) / 5, 1e-12);
+    eval_result_free(&r);
+    pairs_free(&train);
+
+    /* a held-out positive that is also a training pair is no positive: q keeps only D
+     * (ranked after A, C once B is excluded), B has none left and is no query */
+    pairs_init(&train);
+    pairs_add(&train, "q", 1, "B", 1, 1);
+    pairs_merge(&train);
+    assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
+    assert_int_equal(r.queries, 4);
+    assert_double_equal(r.recall_at_k, 1.0 / 4, 1e-12); /* only C finds A */
+    eval_result_free(&r);
+    pairs_free(&train);
+
+    /* sampling: at most 2 queries, a fixed subset for a fixed seed, ascending */
+    o.train = NULL;
+    o.max_queries = 2;
+    o.seed = 99;
+    assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
+    wr_eval_result r2;
+    assert_int_equal(eval_model(m, &v, &o, &r2, &err), 0);
+    assert_int_equal(r.queries, 2);
+    assert_true(r.query_rows[0] < r.query_rows[1] && r.query_rows[1] < 5);
+    assert_memory_equal(r.query_rows, r2.query_rows, 2 * sizeof *r.query_rows);
+    assert_double_equal(r.recall_at_k, r2.recall_at_k, 0);
+    eval_result_free(&r);
+    eval_result_free(&r2);
+
+    /* max_queries 0: AUC only (the training learning curve relies on it) */
+    o.max_queries = 0;
+    assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
+    assert_int_equal(r.queries, 0);
+    assert_true(isnan(r.recall_at_k) && isnan(r.ndcg_at_k));
+    assert_double_equal(r.auc_all, 11.0 / 12.0, 1e-15);
+    eval_result_free(&r);
+
+    /* recall is not capped at k: with q-A held out too and k = 1, q finds A, one of its
+     * three positives (1/3), the other four queries find nothing; NDCG of q is 1 */
+    labeled_add(&v, "q", "A", 1);
+    o.max_queries = 2000;
+    o.k = 1;
+    assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
+    assert_int_equal(r.queries, 5);
+    assert_double_equal(r.recall_at_k, 1.0 / 15, 1e-12);
+    assert_double_equal(r.ndcg_at_k, 1.0 / 5, 1e-12);
+    eval_result_free(&r);
+
+    labeled_free(&v);
+    model_free(m);
+}
+
+/* Nothing in the model: no AUC over seen pairs, every score the fallback 0, no queries. */
+static void test_nothing_seen(void **state)
+{
+    (void)state;
+    wr_model *m = circle_model();
+    wr_labeled v = {0};
+    labeled_add(&v, "x", "y", 1);
+    labeled_add(&v, "x", "z", 0);
+    wr_eval_opts o;
+    eval_default_opts(&o);
+    wr_eval_result r;
+    wr_err err;
+    assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
+    assert_int_equal(r.pairs_seen, 0);
+    assert_true(isnan(r.auc_seen));
+    assert_double_equal(r.auc_all, 0.5, 1e-15);
+    assert_int_equal(r.queries, 0);
+    assert_true(isnan(r.recall_at_k));
+    eval_result_free(&r);
+    labeled_free(&v);
+    model_free(m);
+}
+
+static const char *write_tmp(char *path, size_t size, const char *data)
+{
+    snprintf(path, size, "/tmp/wr_test_eval_%ld.tsv", (long)getpid());
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(data, f);
+    fclose(f);
+    return path;
+}
+
+static void test_labeled_read(void **state)
+{
+    (void)state;
+    char path[256];
+    wr_labeled v;
+    wr_err err;
+    write_tmp(path, sizeof path, "item_a\titem_b\tlabel\nx\ty\t1\r\n\nx\tz z\t0\n");
+    assert_int_equal(labeled_read(&v, path, &err), 0);
+    assert_int_equal(v.n, 2);
+    assert_string_equal(v.a[0], "x");
+    assert_string_equal(v.b[0], "y");
+    assert_string_equal(v.b[1], "z z");
+    assert_int_equal(v.label[0], 1);
+    assert_int_equal(v.label[1], 0);
+    labeled_free(&v);
+
+    write_tmp(path, sizeof path, "item_a\titem_b\tlabel\nx\ty\t1\nx\ty\t2\n");
+    assert_int_equal(labeled_read(&v, path, &err), -1);
+    assert_non_null(strstr(err.msg, ":3: label must be 0 or 1"));
+    assert_null(v.a);
+
+    write_tmp(path, sizeof path, "x\ty\n");
+    assert_int_equal(labeled_read(&v, path, &err), -1);
+    assert_non_null(strstr(err.msg, ":1: expected 3"));
+
+    write_tmp(path, sizeof path, "item_a\titem_b\tlabel\n");
+    assert_int_equal(labeled_read(&v, path, &err), -1);
+    assert_non_null(strstr(err.msg, "no validation pairs"));
+    unlink(path);
+
+    assert_int_equal(labeled_read(&v, "/nonexistent/val.tsv", &err), -1);
+    assert_non_null(strstr(err.msg, "/nonexistent/val.tsv"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auc_hand),       cmocka_unit_test(test_auc_random),
+        cmocka_unit_test(test_scores_median),  cmocka_unit_test(test_retrieval),
+        cmocka_unit_test(test_nothing_seen),   cmocka_unit_test(test_labeled_read),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,271 @@
+/* test_split.c - the random split: determinism, sizes, negatives, dense-graph corner cases. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "walkrec/split.h"
+
+/* A random graph: `items` ids "i0", "i1", ..., `edges` draws (duplicates merge away). */
+static void random_graph(wr_pairs *p, uint32_t items, size_t edges, uint64_t seed)
+{
+    wr_rng rng;
+    rng_seed(&rng, seed);
+    pairs_init(p);
+    char a[32], b[32];
+    for (uint32_t i = 0; i < items; i++) {
+        snprintf(a, sizeof a, "i%u", i);
+        dict_intern(p->ids, a, strlen(a));
+    }
+    for (size_t e = 0; e < edges; e++) {
+        uint32_t x = rng_below(&rng, items), y = rng_below(&rng, items);
+        snprintf(a, sizeof a, "i%u", x);
+        snprintf(b, sizeof b, "i%u", y);
+        pairs_add(p, a, strlen(a), b, strlen(b), 1.0f + (float)(e % 3));
+    }
+    pairs_merge(p);
+}
+
+static uint64_t key(uint32_t a, uint32_t b)
+{
+    return a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+static int has_edge(const wr_pairs *p, uint32_t a, uint32_t b)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (key(p->v[i].a, p->v[i].b) == key(a, b))
+            return 1;
+    return 0;
+}
+
+static void test_determinism(void **state)
+{
+    (void)state;
+    wr_pairs p, t1, t2, t3;
+    wr_valset v1, v2, v3;
+    wr_err err;
+    random_graph(&p, 300, 1500, 5);
+    wr_split_opts o = {.val_frac = 0.33, .seed = 42};
+    assert_int_equal(split_pairs(&p, &o, &t1, &v1, &err), 0);
+    assert_int_equal(split_pairs(&p, &o, &t2, &v2, &err), 0);
+    assert_int_equal(v1.n, v2.n);
+    assert_memory_equal(v1.a, v2.a, v1.n * sizeof *v1.a);
+    assert_memory_equal(v1.b, v2.b, v1.n * sizeof *v1.b);
+    assert_memory_equal(v1.label, v2.label, v1.n);
+    assert_int_equal(t1.n, t2.n);
+    assert_memory_equal(t1.v, t2.v, t1.n * sizeof *t1.v);
+
+    o.seed = 43;
+    assert_int_equal(split_pairs(&p, &o, &t3, &v3, &err), 0);
+    assert_int_equal(v3.n, v1.n);
+    assert_true(memcmp(v1.a, v3.a, v1.n * sizeof *v1.a) || memcmp(v1.b, v3.b, v1.n * sizeof *v1.b));
+
+    valset_free(&v1);
+    valset_free(&v2);
+    valset_free(&v3);
+    pairs_free(&t1);
+    pairs_free(&t2);
+    pairs_free(&t3);
+    pairs_free(&p);
+}
+
+static void test_sizes_and_contents(void **state)
+{
+    (void)state;
+    wr_pairs p, t;
+    wr_valset v;
+    wr_err err;
+    random_graph(&p, 400, 2000, 9);
+    const double fracs[] = {0.33, 0.1, 0.5};
+    for (size_t fi = 0; fi < 3; fi++) {
+        wr_split_opts o = {.val_frac = fracs[fi], .seed = 7};
+        assert_int_equal(split_pairs(&p, &o, &t, &v, &err), 0);
+        size_t npos = 0, nneg = 0;
+        for (size_t i = 0; i < v.n; i++)
+            v.label[i] ? npos++ : nneg++;
+        assert_int_equal(npos, (size_t)llround(fracs[fi] * (double)p.n));
+        assert_int_equal(nneg, npos);
+        assert_int_equal(t.n + npos, p.n);
+
+        /* the training set keeps the input's ids at the same indices */
+        assert_int_equal(dict_size(t.ids), dict_size(p.ids));
+        for (uint32_t i = 0; i < dict_size(p.ids); i++)
+            assert_string_equal(dict_str(t.ids, i), dict_str(p.ids, i));
+
+        /* train ∪ held-out positives == input, as sets of unordered pairs */
+        uint64_t *got = malloc((t.n + npos) * sizeof *got), *want = malloc(p.n * sizeof *want);
+        size_t g = 0;
+        for (size_t i = 0; i < t.n; i++)
+            got[g++] = key(t.v[i].a, t.v[i].b);
+        for (size_t i = 0; i < v.n; i++)
+            if (v.label[i])
+                got[g++] = key(v.a[i], v.b[i]);
+        for (size_t i = 0; i < p.n; i++)
+            want[i] = key(p.v[i].a, p.v[i].b);
+        qsort(got, g, sizeof *got, cmp_u64);
+        qsort(want, p.n, sizeof *want, cmp_u64);
+        assert_int_equal(g, p.n);
+        assert_memory_equal(got, want, p.n * sizeof *got);
+
+        /* negatives: no self pair, no true edge, no duplicate */
+        uint64_t *neg = malloc(nneg * sizeof *neg);
+        size_t k = 0;
+        for (size_t i = 0; i < v.n; i++) {
+            if (v.label[i])
+                continue;
+            assert_int_not_equal(v.a[i], v.b[i]);
+            assert_true(v.a[i] < dict_size(p.ids) && v.b[i] < dict_size(p.ids));
+            uint64_t kk = key(v.a[i], v.b[i]);
+            assert_null(bsearch(&kk, want, p.n, sizeof *want, cmp_u64));
+            neg[k++] = kk;
+        }
+        qsort(neg, k, sizeof *neg, cmp_u64);
+        for (size_t i = 1; i < k; i++)
+            assert_true(neg[i] != neg[i - 1]);
+        free(neg);
+        free(got);
+        free(want);
+        valset_free(&v);
+        pairs_free(&t);
+    }
+    pairs_free(&p);
+}
+
+/* Complete graph: no negative exists; the split must fail at once with a clear message. */
+static void test_complete_graph(void **state)
+{
+    (void)state;
+    wr_pairs p, t;
+    wr_valset v;
+    wr_err err;
+    pairs_init(&p);
+    char a[8], b[8];
+    for (int i = 0; i < 12; i++)
+        for (int j = i + 1; j < 12; j++) {
+            snprintf(a, sizeof a, "n%d", i);
+            snprintf(b, sizeof b, "n%d", j);
+            pairs_add(&p, a, strlen(a), b, strlen(b), 1);
+        }
+    pairs_merge(&p);
+    wr_split_opts o = {.val_frac = 0.33, .seed = 1};
+    assert_int_equal(split_pairs(&p, &o, &t, &v, &err), -1);
+    assert_non_null(strstr(err.msg, "negative"));
+    assert_null(v.a);
+    pairs_free(&p);
+}
+
+/* Dense but feasible: 30 items, 435 possible pairs, all but 40 are edges; 0.1 of the edges
+ * (40) must be drawn as negatives, i.e. every single non-edge. */
+static void test_dense_graph(void **state)
+{
+    (void)state;
+    wr_pairs p, t;
+    wr_valset v;
+    wr_err err;
+    pairs_init(&p);
+    char a[8], b[8];
+    int skipped = 0;
+    for (int i = 0; i < 30; i++)
+        for (int j = i + 1; j < 30; j++) {
+            if (skipped < 40 && (i * 31 + j) % 7 == 0) {
+                skipped++;
+                continue;
+            }
+            snprintf(a, sizeof a, "n%d", i);
+            snprintf(b, sizeof b, "n%d", j);
+            pairs_add(&p, a, strlen(a), b, strlen(b), 1);
+        }
+    pairs_merge(&p);
+    assert_int_equal(skipped, 40);
+    assert_int_equal(p.n, 395);
+    wr_split_opts o = {.val_frac = 40.0 / 395.0, .seed = 3};
+    assert_int_equal(split_pairs(&p, &o, &t, &v, &err), 0);
+    assert_int_equal(v.n, 80);
+    for (size_t i = 0; i < v.n; i++)
+        if (!v.label[i])
+            assert_false(has_edge(&p, v.a[i], v.b[i]));
+    valset_free(&v);
+    pairs_free(&t);
+
+    /* one more negative than there are non-edges: refused up front */
+    o.val_frac = 41.0 / 395.0;
+    assert_int_equal(split_pairs(&p, &o, &t, &v, &err), -1);
+    assert_non_null(strstr(err.msg, "not edges"));
+    pairs_free(&p);
+}
+
+static void test_bad_options(void **state)
+{
+    (void)state;
+    wr_pairs p, t;
+    wr_valset v;
+    wr_err err;
+    random_graph(&p, 50, 100, 1);
+    wr_split_opts o = {.val_frac = 1.5, .seed = 1};
+    assert_int_equal(split_pairs(&p, &o, &t, &v, &err), -1);
+    assert_non_null(strstr(err.msg, "fraction"));
+    o.val_frac = 0.001; /* rounds to zero held-out pairs */
+    assert_int_equal(split_pairs(&p, &o, &t, &v, &err), -1);
+    assert_non_null(strstr(err.msg, "empty"));
+    pairs_free(&p);
+}
+
+static void test_write(void **state)
+{
+    (void)state;
+    wr_pairs p, t;
+    wr_valset v;
+    wr_err err;
+    random_graph(&p, 40, 60, 2);
+    wr_split_opts o = {.val_frac = 0.25, .seed = 11};
+    assert_int_equal(split_pairs(&p, &o, &t, &v, &err), 0);
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/wr_test_split_%ld.tsv", (long)getpid());
+    assert_int_equal(valset_write(&v, p.ids, path, &err), 0);
+
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[256], a[64], b[64];
+    unsigned label;
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "item_a\titem_b\tlabel\n");
+    size_t i = 0;
+    while (fgets(line, sizeof line, f)) {
+        assert_true(i < v.n);
+        assert_int_equal(sscanf(line, "%63[^\t]\t%63[^\t]\t%u", a, b, &label), 3);
+        assert_string_equal(a, dict_str(p.ids, v.a[i]));
+        assert_string_equal(b, dict_str(p.ids, v.b[i]));
+        assert_int_equal(label, v.label[i]);
+        i++;
+    }
+    assert_int_equal(i, v.n);
+    fclose(f);
+    unlink(path);
+    valset_free(&v);
+    pairs_free(&t);
+    pairs_free(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_determinism), cmocka_unit_test(test_sizes_and_contents),
+        cmocka_unit_test(test_complete_graph), cmocka_unit_test(test_dense_graph),
+        cmocka_unit_test(test_bad_options), cmocka_unit_test(test_write),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
