@@ -4,8 +4,9 @@
 # usage: bench/walks.sh [BUILD_DIR] [PRESET] [WALKS_PER_ITEM] [LENGTH]
 #   BUILD_DIR defaults to build; PRESET (default electronics) is a `walkrec synth` preset.
 # Builds a small driver against BUILD_DIR/libwalkrec.a, generates the catalogue in memory,
-# then times graph_build and walks_generate (DeepWalk, and node2vec p=0.5 q=2) on 1 and 2
-# threads, printing steps per second and the peak RSS.
+# then times graph_build and walks_generate (DeepWalk, and node2vec p=0.5 q=2) on 2 and 1
+# threads, printing wall and CPU time, steps per second and the peak RSS. On a shared
+# machine the CPU time per step is the figure to compare; the load average is printed.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$SRC/build}" && pwd)
@@ -30,6 +31,18 @@ static double cpu_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static const char *load_average(void)
+{
+    static char buf[128] = "unknown\n";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f))
+            snprintf(buf, sizeof buf, "unknown\n");
+        fclose(f);
+    }
+    return buf;
+}
+
 static void die_err(const wr_err *e) { fprintf(stderr, "%s\n", e->msg); exit(1); }
 
 int main(int argc, char **argv)
@@ -44,16 +57,19 @@ int main(int argc, char **argv)
         return 2;
     }
     double t = wr_now();
+    pairs_init(&p);
     if (synth_generate(&so, &p, NULL, &err) < 0)
         die_err(&err);
     printf("synth %s: %u items, %zu pairs in %.2fs\n", argv[1], so.items, p.n, wr_now() - t);
+    printf("load average at start: %s", load_average());
     for (int threads = 2; threads >= 1; threads--) {
         wr_graph g;
         t = wr_now();
+        double cpu0 = cpu_now();
         if (graph_build(&g, &p, threads, &err) < 0)
             die_err(&err);
-        printf("graph_build, %d thread(s): %.3fs (%u nodes, %llu arcs)\n", threads,
-               wr_now() - t, g.n, (unsigned long long)g.m);
+        printf("graph_build, %d thread(s): %.3fs (%.3fs CPU; %u nodes, %llu arcs)\n", threads,
+               wr_now() - t, cpu_now() - cpu0, g.n, (unsigned long long)g.m);
         double pq[][2] = {{1, 1}, {0.5, 2}};
         for (int k = 0; k < 2; k++) {
             wr_walk_opts wo = {.walks_per_item = (uint32_t)atoi(argv[2]),

@@ -390,7 +390,7 @@ void config_usage(FILE *f)
     fprintf(f, "usage: walkrecd [--config FILE] [--SETTING VALUE ...] [--print-config]\n\n"
                "The walkrec REST daemon: serves item-to-item recommendations from a model.\n"
                "SIGHUP reloads the newest model file; SIGTERM or SIGINT stop it cleanly.\n\n"
-               "  --config FILE     settings file (also $WALKREC_CONFIG); see config/walkrecd.conf\n"
+               "  --config FILE     settings file (also $WALKREC_CONFIG), as config/walkrecd.conf\n"
                "  --print-config    print the effective settings as a commented file, exit\n"
                "  --help            this text\n\n"
                "Settings: flag, environment variable, default. Precedence: flags > environment >\n"

@@ -1,8 +1,10 @@
-/* eval.c - AUC-ROC, recall@k and NDCG@k of a model on a validation file.
+/* eval.c - AUC-ROC, recall@k and NDCG@k of a model on a validation file, beside the
+ * popularity baseline and, for calibrated models, the probability's AUC and calibration.
  *
  * The exact definitions are in eval.h. Pair scores are cosines in double precision so the
  * AUC agrees with an independent float64 computation (numpy + scikit-learn) to rounding;
- * retrieval reuses knn_topk (float32 BLAS) over the normalised vectors. */
+ * retrieval reuses knn_topk (float32 BLAS) over the normalised vectors, or calib_topk to
+ * rank by probability. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,25 @@ void labeled_free(wr_labeled *v)
     free(v->a);
     free(v->b);
     free(v->label);
+    free(v->kind);
     memset(v, 0, sizeof *v);
+}
+
+/* The fourth column: the kind of a negative, nothing on a positive. */
+static int labeled_kind(const wr_lines *l, int label, const char *f, uint8_t *kind, wr_err *err)
+{
+    *kind = WR_NEG_UNIFORM;
+    if (!f)
+        return 0;
+    if (label)
+        return *f ? wr_fail(err, "%s:%llu: a held-out pair (label 1) has no kind of negatives, "
+                            "got '%s'", l->path, (unsigned long long)l->lineno, f) : 0;
+    if (!strcmp(f, "degree"))
+        *kind = WR_NEG_DEGREE;
+    else if (strcmp(f, "uniform"))
+        return wr_fail(err, "%s:%llu: negatives must be uniform or degree, got '%s'", l->path,
+                       (unsigned long long)l->lineno, f);
+    return 0;
 }
 
 static int labeled_line(wr_labeled *v, size_t *cap, wr_lines *l, wr_err *err)
@@ -27,11 +47,12 @@ static int labeled_line(wr_labeled *v, size_t *cap, wr_lines *l, wr_err *err)
     if (l->too_long)
         return wr_fail(err, "%s:%llu: line longer than %zu bytes", l->path,
                        (unsigned long long)l->lineno, l->max_len);
-    char *f[4];
-    int nf = split_fields(l->buf, '\t', f, 4);
-    if (nf != 3)
-        return wr_fail(err, "%s:%llu: expected 3 tab-separated columns (item_a, item_b, label), "
-                       "got %d", l->path, (unsigned long long)l->lineno, nf);
+    char *f[5];
+    int nf = split_fields(l->buf, '\t', f, 5);
+    if (nf != 3 && nf != 4)
+        return wr_fail(err, "%s:%llu: expected 3 tab-separated columns (item_a, item_b, label) "
+                       "and maybe a 4th (negatives), got %d", l->path,
+                       (unsigned long long)l->lineno, nf);
     if (l->lineno == 1 && !strcmp(f[0], "item_a") && !strcmp(f[2], "label"))
         return 0;
     if (!*f[0] || !*f[1])
@@ -39,15 +60,21 @@ static int labeled_line(wr_labeled *v, size_t *cap, wr_lines *l, wr_err *err)
     if (strcmp(f[2], "0") && strcmp(f[2], "1"))
         return wr_fail(err, "%s:%llu: label must be 0 or 1, got '%s'", l->path,
                        (unsigned long long)l->lineno, f[2]);
+    int label = f[2][0] == '1';
+    uint8_t kind;
+    if (labeled_kind(l, label, nf == 4 ? f[3] : NULL, &kind, err) < 0)
+        return -1;
     if (v->n == *cap) {
         *cap = *cap ? *cap * 2 : 1024;
         v->a = xrealloc(v->a, *cap * sizeof *v->a);
         v->b = xrealloc(v->b, *cap * sizeof *v->b);
         v->label = xrealloc(v->label, *cap);
+        v->kind = xrealloc(v->kind, *cap);
     }
     v->a[v->n] = xstrdup(f[0]);
     v->b[v->n] = xstrdup(f[1]);
-    v->label[v->n++] = f[2][0] == '1';
+    v->kind[v->n] = kind;
+    v->label[v->n++] = (uint8_t)label;
     return 0;
 }
 
@@ -135,6 +162,18 @@ void eval_default_opts(wr_eval_opts *o)
     o->k = 10;
     o->max_queries = 2000;
     o->seed = 1;
+    o->rank = WR_RANK_AUTO;
+}
+
+int eval_rank_parse(const char *name)
+{
+    return !strcmp(name, "cosine") ? WR_RANK_COSINE
+           : !strcmp(name, "probability") ? WR_RANK_PROBABILITY : -1;
+}
+
+const char *eval_rank_name(int rank)
+{
+    return rank == WR_RANK_PROBABILITY ? "probability" : "cosine";
 }
 
 void eval_result_free(wr_eval_result *r)
@@ -142,6 +181,8 @@ void eval_result_free(wr_eval_result *r)
     free(r->scores);
     free(r->seen);
     free(r->query_rows);
+    free(r->popularity_scores);
+    free(r->probabilities);
     memset(r, 0, sizeof *r);
 }
 
@@ -180,37 +221,178 @@ static double median(const double *v, size_t n)
     return med;
 }
 
-/* Scores every pair, fills the median in for unseen ones, computes both AUCs. Model rows
- * of the pair items go to row_a/row_b (-1 when absent). */
-static void score_pairs(const wr_model *m, const wr_labeled *v, int64_t *row_a, int64_t *row_b,
-                        wr_eval_result *r)
+/* ---- evaluation sets: the positives with one kind of negatives ----------------------- */
+
+static int row_kind(const wr_labeled *v, size_t i)
+{
+    return v->kind ? v->kind[i] : WR_NEG_UNIFORM;
+}
+
+static int in_set(const wr_labeled *v, size_t i, int kind)
+{
+    return v->label[i] || row_kind(v, i) == kind;
+}
+
+/* AUCs of score s over one set. With fill, an unseen row scores the median of the set's
+ * seen rows (returned); without, every row is scored as it is. */
+static double set_auc(const wr_labeled *v, const uint8_t *seen, const double *s, int kind,
+                      int fill, double *all, double *seen_auc)
+{
+    size_t n = v->n, na = 0, ns = 0;
+    double *as = xmalloc(n * sizeof *as), *ss = xmalloc(n * sizeof *ss);
+    uint8_t *al = xmalloc(n), *sl = xmalloc(n);
+    for (size_t i = 0; i < n; i++)
+        if (in_set(v, i, kind) && seen[i]) {
+            ss[ns] = s[i];
+            sl[ns++] = v->label[i];
+        }
+    double med = fill ? median(ss, ns) : 0;
+    for (size_t i = 0; i < n; i++)
+        if (in_set(v, i, kind)) {
+            as[na] = seen[i] || !fill ? s[i] : med;
+            al[na++] = v->label[i];
+        }
+    *all = auc_roc(as, al, na);
+    *seen_auc = auc_roc(ss, sl, ns);
+    free(as);
+    free(ss);
+    free(al);
+    free(sl);
+    return med;
+}
+
+/* Both sets of one score into a; the degree set only when the file has degree negatives. */
+static void score_aucs(const wr_labeled *v, const uint8_t *seen, const double *s, int fill,
+                       const wr_eval_result *r, wr_eval_auc *a)
+{
+    set_auc(v, seen, s, r->primary, fill, &a->all, &a->seen);
+    a->degree_all = a->degree_seen = NAN;
+    if (r->negatives_degree)
+        set_auc(v, seen, s, WR_NEG_DEGREE, fill, &a->degree_all, &a->degree_seen);
+}
+
+static void count_kinds(const wr_labeled *v, wr_eval_result *r)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        if (v->label[i])
+            r->positives++;
+        else if (row_kind(v, i) == WR_NEG_DEGREE)
+            r->negatives_degree++;
+        else
+            r->negatives_uniform++;
+    }
+    r->primary = r->negatives_uniform || !r->negatives_degree ? WR_NEG_UNIFORM : WR_NEG_DEGREE;
+}
+
+/* ---- pair scores ---------------------------------------------------------------------- */
+
+/* Cosines of the seen pairs and their AUCs; unseen pairs get the primary set's median. */
+static void score_cosine(const wr_model *m, const wr_labeled *v, const int64_t *row_a,
+                         const int64_t *row_b, wr_eval_result *r)
 {
     double *inv = inverse_norms(m);
-    double *seen_scores = xmalloc(v->n * sizeof *seen_scores);
-    uint8_t *seen_labels = xmalloc(v->n);
     r->scores = xmalloc(v->n * sizeof *r->scores);
     r->seen = xmalloc(v->n);
     for (size_t i = 0; i < v->n; i++) {
-        row_a[i] = model_find(m, v->a[i]);
-        row_b[i] = model_find(m, v->b[i]);
         r->seen[i] = row_a[i] >= 0 && row_b[i] >= 0;
-        if (!r->seen[i])
-            continue;
-        r->scores[i] = cosine(m, inv, (uint32_t)row_a[i], (uint32_t)row_b[i]);
-        seen_scores[r->pairs_seen] = r->scores[i];
-        seen_labels[r->pairs_seen++] = v->label[i];
+        r->scores[i] = r->seen[i] ? cosine(m, inv, (uint32_t)row_a[i], (uint32_t)row_b[i]) : 0;
+        r->pairs_seen += r->seen[i];
     }
     r->pairs_unseen = v->n - r->pairs_seen;
-    double med = median(seen_scores, r->pairs_seen);
+    double med = set_auc(v, r->seen, r->scores, r->primary, 1, &r->auc_all, &r->auc_seen);
     for (size_t i = 0; i < v->n; i++)
         if (!r->seen[i])
             r->scores[i] = med;
-    r->auc_all = auc_roc(r->scores, v->label, v->n);
-    r->auc_seen = auc_roc(seen_scores, seen_labels, r->pairs_seen);
+    r->deg_auc_all = r->deg_auc_seen = NAN;
+    if (r->negatives_degree)
+        set_auc(v, r->seen, r->scores, WR_NEG_DEGREE, 1, &r->deg_auc_all, &r->deg_auc_seen);
     free(inv);
-    free(seen_scores);
-    free(seen_labels);
 }
+
+/* log1p of the training degree of an id; 0 when it has no training pair. */
+static double log_degree(const wr_pairs *t, const uint32_t *deg, const char *id)
+{
+    int64_t i = dict_find(t->ids, id, strlen(id));
+    return i < 0 ? 0 : log1p(deg[i]);
+}
+
+static void score_popularity(const wr_labeled *v, const wr_pairs *t, wr_eval_result *r)
+{
+    uint32_t *deg = pairs_degree(t);
+    r->popularity_scores = xmalloc(v->n * sizeof *r->popularity_scores);
+    for (size_t i = 0; i < v->n; i++)
+        r->popularity_scores[i] = log_degree(t, deg, v->a[i]) + log_degree(t, deg, v->b[i]);
+    free(deg);
+    /* auc_all: every pair has a score; auc_seen: the model's seen pairs */
+    score_aucs(v, r->seen, r->popularity_scores, 0, r, &r->popularity);
+}
+
+/* Weight of a row in the calibration population (eval.h): each class weighs the same,
+ * the negatives split 3:1 between uniform and degree-matched when both are there. */
+static double brier_weight(const wr_labeled *v, size_t i, const size_t count[3])
+{
+    if (v->label[i])
+        return 1.0 / (double)count[0];
+    int deg = row_kind(v, i) == WR_NEG_DEGREE;
+    double share = !count[1] || !count[2] ? 1
+                   : deg ? 1 - WR_CALIB_UNIFORM_WEIGHT : WR_CALIB_UNIFORM_WEIGHT;
+    return share / (double)count[1 + deg];
+}
+
+static void calibration_table(const wr_labeled *v, wr_eval_result *r)
+{
+    size_t count[3] = {0};
+    for (size_t i = 0; i < v->n; i++)
+        count[v->label[i] ? 0 : 1 + (row_kind(v, i) == WR_NEG_DEGREE)]++;
+    double bw[WR_EVAL_BINS] = {0}, bp[WR_EVAL_BINS] = {0}, by[WR_EVAL_BINS] = {0};
+    double sw = 0, swy = 0, sb = 0;
+    r->brier_pairs = 0;
+    for (size_t i = 0; i < v->n && count[0] && (count[1] || count[2]); i++) {
+        double w = brier_weight(v, i, count), p = r->probabilities[i], y = v->label[i] != 0;
+        int b = (int)(p * WR_EVAL_BINS);
+        b = b < 0 ? 0 : b >= WR_EVAL_BINS ? WR_EVAL_BINS - 1 : b;
+        r->reliability[b].count++;
+        bw[b] += w;
+        bp[b] += w * p;
+        by[b] += w * y;
+        sw += w;
+        swy += w * y;
+        sb += w * (p - y) * (p - y);
+        r->brier_pairs++;
+    }
+    for (int b = 0; b < WR_EVAL_BINS; b++) {
+        r->reliability[b].lo = (double)b / WR_EVAL_BINS;
+        r->reliability[b].hi = (double)(b + 1) / WR_EVAL_BINS;
+        r->reliability[b].mean_predicted = bw[b] > 0 ? bp[b] / bw[b] : NAN;
+        r->reliability[b].observed = bw[b] > 0 ? by[b] / bw[b] : NAN;
+    }
+    double base = sw > 0 ? swy / sw : NAN;
+    r->brier = sw > 0 ? sb / sw : NAN;
+    r->brier_constant = base * (1 - base);
+}
+
+/* Probabilities of all pairs from the cosines and the model's log degrees (an item missing
+ * from the model: log degree 0, the cosine at the calibration's mean, calib.h); AUCs on
+ * the logit, which keeps its order where the probability rounds to 0 or 1. */
+static void score_probability(const wr_model *m, const wr_labeled *v, const int64_t *row_a,
+                              const int64_t *row_b, wr_eval_result *r)
+{
+    const wr_calib *c = &r->calib;
+    double *z = xmalloc(v->n * sizeof *z);
+    r->probabilities = xmalloc(v->n * sizeof *r->probabilities);
+    for (size_t i = 0; i < v->n; i++) {
+        double la = row_a[i] >= 0 ? m->bias[row_a[i]] : 0;
+        double lb = row_b[i] >= 0 ? m->bias[row_b[i]] : 0;
+        double cos = r->seen[i] ? r->scores[i] : c->cos_mean;
+        z[i] = calib_logit(c, cos, la, lb);
+        r->probabilities[i] = calib_prob(c, cos, la, lb);
+    }
+    score_aucs(v, r->seen, z, 0, r, &r->probability);
+    calibration_table(v, r);
+    free(z);
+}
+
+/* ---- neighbour lists ------------------------------------------------------------------ */
 
 static int cmp_u32(const void *x, const void *y)
 {
@@ -267,8 +449,9 @@ static int adj_has(const adjacency *g, uint32_t a, uint32_t b)
     return i < g->n && g->key[i] == k;
 }
 
-/* Training neighbours over model rows (pairs whose items are both in the model). */
-static void train_adjacency(const wr_model *m, const wr_pairs *t, adjacency *g)
+/* Training neighbours over model rows (pairs whose items are both in the model), and the
+ * training degree of every model row into deg_row when it is not NULL. */
+static void train_adjacency(const wr_model *m, const wr_pairs *t, adjacency *g, uint32_t *deg_row)
 {
     g->key = xmalloc((2 * t->n + 1) * sizeof *g->key);
     g->n = 0;
@@ -278,6 +461,10 @@ static void train_adjacency(const wr_model *m, const wr_pairs *t, adjacency *g)
         row[i] = model_find(m, dict_str(t->ids, i));
     for (size_t i = 0; i < t->n; i++) {
         int64_t a = row[t->v[i].a], b = row[t->v[i].b];
+        if (deg_row && a >= 0)
+            deg_row[a]++;
+        if (deg_row && b >= 0)
+            deg_row[b]++;
         if (a >= 0 && b >= 0 && a != b)
             adj_add_both(g, (uint32_t)a, (uint32_t)b);
     }
@@ -358,38 +545,118 @@ static void score_query(const wr_hit *top, size_t k, const adjacency *pos, uint3
     *ndcg += dcg / idcg;
 }
 
-static void retrieval(const wr_model *m, const wr_labeled *v, const wr_eval_opts *o,
-                      const int64_t *row_a, const int64_t *row_b, wr_eval_result *r)
+/* Recall, NDCG, coverage and mean log degree of nq lists of k (deg_row NULL: no degrees). */
+static wr_eval_lists list_metrics(const wr_hit *top, size_t nq, size_t k, const adjacency *pos,
+                                  const uint32_t *query, uint32_t n_items, const uint32_t *deg_row)
 {
-    r->recall_at_k = r->ndcg_at_k = NAN;
-    if (o->max_queries == 0)
-        return;
-    adjacency train = {0}, pos;
-    if (o->train)
-        train_adjacency(m, o->train, &train);
-    positive_adjacency(v, row_a, row_b, &train, &pos);
-    r->query_rows = sample_queries(&pos, o->max_queries, o->seed, &r->queries);
-    if (r->queries > 0) {
-        size_t nq = r->queries, dim = m->dim, k = o->k;
-        float *base = model_normalized(m);
+    double recall = 0, ndcg = 0, logdeg = 0;
+    size_t listed = 0, covered = 0;
+    uint8_t *hit = xcalloc((size_t)n_items + 1, 1);
+    for (size_t i = 0; i < nq; i++) {
+        score_query(top + i * k, k, pos, query[i], &recall, &ndcg);
+        for (size_t j = 0; j < k; j++) {
+            uint32_t item = top[i * k + j].item;
+            if (item == UINT32_MAX)
+                continue;
+            covered += !hit[item];
+            hit[item] = 1;
+            listed++;
+            if (deg_row)
+                logdeg += log1p(deg_row[item]);
+        }
+    }
+    free(hit);
+    return (wr_eval_lists){recall / (double)nq, ndcg / (double)nq,
+                           (double)covered / (double)n_items,
+                           deg_row && listed ? logdeg / (double)listed : NAN};
+}
+
+/* Popularity lists: the model rows by training degree (highest first, then lower row), each
+ * query taking the first k it does not exclude. */
+static void popularity_topk(uint32_t n, const uint32_t *deg_row, const uint32_t *query,
+                            size_t nq, size_t k, const adjacency *train, wr_hit *out)
+{
+    uint64_t *order = xmalloc(((size_t)n + 1) * sizeof *order);
+    for (uint32_t r = 0; r < n; r++)
+        order[r] = (uint64_t)(UINT32_MAX - deg_row[r]) << 32 | r;
+    qsort(order, n, sizeof *order, cmp_u64);
+    for (size_t i = 0; i < nq; i++) {
+        size_t got = 0;
+        for (uint32_t s = 0; s < n && got < k; s++) {
+            uint32_t item = (uint32_t)order[s];
+            if (item != query[i] && !adj_has(train, query[i], item))
+                out[i * k + got++] = (wr_hit){item, (float)deg_row[item]};
+        }
+        for (; got < k; got++)
+            out[i * k + got] = (wr_hit){UINT32_MAX, -INFINITY};
+    }
+    free(order);
+}
+
+static void model_topk(const wr_model *m, const wr_eval_opts *o, const wr_eval_result *r,
+                       const adjacency *train, wr_hit *top)
+{
+    size_t nq = r->queries, dim = m->dim, k = o->k;
+    int threads = o->threads > 0 ? o->threads : wr_cpu_count();
+    float *base = model_normalized(m);
+    exclude_ctx ctx = {r->query_rows, train};
+    if (r->rank == WR_RANK_PROBABILITY) {
+        calib_topk(m, base, &r->calib, r->query_rows, nq, k, exclude_seen, &ctx, threads, top);
+    } else {
         float *qv = xmalloc(nq * dim * sizeof *qv);
         for (size_t i = 0; i < nq; i++)
             memcpy(qv + i * dim, base + (size_t)r->query_rows[i] * dim, dim * sizeof *qv);
-        wr_hit *top = xmalloc(nq * k * sizeof *top);
-        exclude_ctx ctx = {r->query_rows, &train};
-        knn_topk(base, m->n, dim, qv, nq, k, exclude_seen, &ctx,
-                 o->threads > 0 ? o->threads : wr_cpu_count(), top);
-        double recall = 0, ndcg = 0;
-        for (size_t i = 0; i < nq; i++)
-            score_query(top + i * k, k, &pos, r->query_rows[i], &recall, &ndcg);
-        r->recall_at_k = recall / (double)nq;
-        r->ndcg_at_k = ndcg / (double)nq;
-        free(top);
+        knn_topk(base, m->n, dim, qv, nq, k, exclude_seen, &ctx, threads, top);
         free(qv);
-        free(base);
     }
-    free(train.key);
+    free(base);
+}
+
+static double catalogue_log_degree(uint32_t n, const uint32_t *deg_row)
+{
+    double s = 0;
+    for (uint32_t r = 0; r < n; r++)
+        s += log1p(deg_row[r]);
+    return n ? s / n : NAN;
+}
+
+static void retrieval(const wr_model *m, const wr_labeled *v, const wr_eval_opts *o,
+                      const int64_t *row_a, const int64_t *row_b, wr_eval_result *r)
+{
+    const wr_eval_lists none = {NAN, NAN, NAN, NAN};
+    r->popularity_lists = none;
+    r->recall_at_k = r->ndcg_at_k = r->coverage_at_k = r->mean_log_degree = NAN;
+    r->catalogue_log_degree = NAN;
+    adjacency train = {0}, pos;
+    uint32_t *deg_row = NULL;
+    if (o->train) {
+        deg_row = xcalloc((size_t)m->n + 1, sizeof *deg_row);
+        train_adjacency(m, o->train, &train, deg_row);
+        r->catalogue_log_degree = catalogue_log_degree(m->n, deg_row);
+    }
+    if (o->max_queries == 0)
+        goto done;
+    positive_adjacency(v, row_a, row_b, &train, &pos);
+    r->query_rows = sample_queries(&pos, o->max_queries, o->seed, &r->queries);
+    if (r->queries > 0) {
+        size_t nq = r->queries, k = o->k;
+        wr_hit *top = xmalloc(nq * k * sizeof *top);
+        model_topk(m, o, r, &train, top);
+        wr_eval_lists l = list_metrics(top, nq, k, &pos, r->query_rows, m->n, deg_row);
+        r->recall_at_k = l.recall;
+        r->ndcg_at_k = l.ndcg;
+        r->coverage_at_k = l.coverage;
+        r->mean_log_degree = l.mean_log_degree;
+        if (deg_row) {
+            popularity_topk(m->n, deg_row, r->query_rows, nq, k, &train, top);
+            r->popularity_lists = list_metrics(top, nq, k, &pos, r->query_rows, m->n, deg_row);
+        }
+        free(top);
+    }
     free(pos.key);
+done:
+    free(train.key);
+    free(deg_row);
 }
 
 int eval_model(const wr_model *m, const wr_labeled *v, const wr_eval_opts *o,
@@ -400,8 +667,26 @@ int eval_model(const wr_model *m, const wr_labeled *v, const wr_eval_opts *o,
         return wr_fail(err, "eval: no validation pairs");
     if (o->k == 0)
         return wr_fail(err, "eval: k must be at least 1");
+    int has = calib_load(m, &r->calib, err);
+    if (has < 0)
+        return -1;
+    if (o->rank == WR_RANK_PROBABILITY && !has)
+        return wr_fail(err, "eval: ranking by probability needs a calibrated model (this one "
+                       "has no calibration in its metadata)");
+    r->has_probability = has;
+    r->has_popularity = o->train != NULL;
+    r->rank = o->rank == WR_RANK_AUTO ? (has ? WR_RANK_PROBABILITY : WR_RANK_COSINE) : o->rank;
+    count_kinds(v, r);
     int64_t *row_a = xmalloc(v->n * sizeof *row_a), *row_b = xmalloc(v->n * sizeof *row_b);
-    score_pairs(m, v, row_a, row_b, r);
+    for (size_t i = 0; i < v->n; i++) {
+        row_a[i] = model_find(m, v->a[i]);
+        row_b[i] = model_find(m, v->b[i]);
+    }
+    score_cosine(m, v, row_a, row_b, r);
+    if (o->train)
+        score_popularity(v, o->train, r);
+    if (has)
+        score_probability(m, v, row_a, row_b, r);
     retrieval(m, v, o, row_a, row_b, r);
     free(row_a);
     free(row_b);

@@ -39,13 +39,18 @@ static uint32_t max_degree(const wr_graph *g, uint32_t lo, uint32_t hi)
     return mx;
 }
 
-static void sort_row(wr_graph *g, uint64_t o, uint32_t d, arc *tmp)
+static int row_sorted(const uint32_t *a, uint32_t d)
 {
     for (uint32_t i = 1; i < d; i++)
-        if (g->adj[o + i] < g->adj[o + i - 1])
-            goto unsorted;
-    return;
-unsorted:
+        if (a[i] < a[i - 1])
+            return 0;
+    return 1;
+}
+
+static void sort_row(wr_graph *g, uint64_t o, uint32_t d, arc *tmp)
+{
+    if (row_sorted(g->adj + o, d))
+        return;
     for (uint32_t i = 0; i < d; i++)
         tmp[i] = (arc){g->adj[o + i], g->w[o + i]};
     qsort(tmp, d, sizeof *tmp, arc_cmp);
@@ -55,11 +60,15 @@ unsorted:
     }
 }
 
+static uint32_t threshold(double q)
+{
+    return q >= 1 ? UINT32_MAX : (uint32_t)(q * 4294967296.0);
+}
+
 /* q holds the scaled probabilities n * w_i / sum; `work` holds the small stack growing up
  * from 0 and the large stack growing down from n. Entries left over at the end are 1 up to
  * rounding, so they keep themselves. */
-void alias_build(const float *w, uint32_t n, float *prob, uint32_t *alias, double *q,
-                 uint32_t *work)
+void alias_build(const float *w, uint32_t n, wr_alias_cell *cell, double *q, uint32_t *work)
 {
     double sum = 0;
     for (uint32_t i = 0; i < n; i++)
@@ -74,8 +83,7 @@ void alias_build(const float *w, uint32_t n, float *prob, uint32_t *alias, doubl
     }
     while (ns > 0 && nl < n) {
         uint32_t s = work[--ns], l = work[nl];
-        prob[s] = (float)q[s];
-        alias[s] = l;
+        cell[s] = (wr_alias_cell){threshold(q[s]), l};
         q[l] = (q[l] + q[s]) - 1;
         if (q[l] < 1) {
             nl++;
@@ -84,25 +92,10 @@ void alias_build(const float *w, uint32_t n, float *prob, uint32_t *alias, doubl
     }
     while (ns > 0) {
         uint32_t s = work[--ns];
-        prob[s] = 1;
-        alias[s] = s;
+        cell[s] = (wr_alias_cell){UINT32_MAX, s};
     }
-    for (; nl < n; nl++) {
-        prob[work[nl]] = 1;
-        alias[work[nl]] = work[nl];
-    }
-}
-
-/* The row's alias table as cells: thresholds out of 2^32, aliases as node ids. */
-static void alias_row(wr_graph *g, uint64_t o, uint32_t d, float *prob, uint32_t *alias,
-                      double *q, uint32_t *work)
-{
-    alias_build(g->w + o, d, prob, alias, q, work);
-    for (uint32_t k = 0; k < d; k++) {
-        double t = prob[k] * 4294967296.0;
-        g->cell[o + k].thr = t >= 4294967295.0 ? UINT32_MAX : (uint32_t)t;
-        g->cell[o + k].alias = g->adj[o + alias[k]];
-    }
+    for (; nl < n; nl++)
+        cell[work[nl]] = (wr_alias_cell){UINT32_MAX, work[nl]};
 }
 
 static void *rows_worker(void *arg)
@@ -112,20 +105,19 @@ static void *rows_worker(void *arg)
     uint32_t mx = max_degree(g, j->lo, j->hi);
     double *q = xmalloc((size_t)mx * sizeof *q);
     uint32_t *work = xmalloc((size_t)mx * sizeof *work);
-    uint32_t *alias = xmalloc((size_t)mx * sizeof *alias);
-    float *prob = xmalloc((size_t)mx * sizeof *prob);
     arc *tmp = xmalloc((size_t)mx * sizeof *tmp);
     for (uint32_t u = j->lo; u < j->hi; u++) {
         uint64_t o = g->off[u];
         uint32_t d = graph_degree(g, u);
+        if (d == 0)
+            continue;
         sort_row(g, o, d, tmp);
-        if (d > 0)
-            alias_row(g, o, d, prob, alias, q, work);
+        alias_build(g->w + o, d, g->cell + o, q, work);
+        for (uint32_t k = 0; k < d; k++) /* row-local alias -> node */
+            g->cell[o + k].alias = g->adj[o + g->cell[o + k].alias];
     }
     free(q);
     free(work);
-    free(alias);
-    free(prob);
     free(tmp);
     return NULL;
 }

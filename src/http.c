@@ -214,7 +214,9 @@ static void allow_list(const route *rt, char *buf, size_t n)
 /* The allowed origin to echo, "*", or NULL when CORS headers are not sent. */
 static const char *cors_origin(const wr_http *h, struct MHD_Connection *c)
 {
-    const char *o = h->norigins ? MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin") : NULL;
+    if (!h->norigins)
+        return NULL;
+    const char *o = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     if (!o)
         return NULL;
     if (h->any_origin)
@@ -268,12 +270,12 @@ static enum MHD_Result send_reply(wr_http *h, struct MHD_Connection *c, req *q, 
     const char *ctype = !rp->json && rp->content_type ? rp->content_type : "application/json";
     if (rp->generation)
         snprintf(tag, sizeof tag, "\"%llu\"", (unsigned long long)rp->generation);
-    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
     if (status == 200 && *tag && inm && (q->method == WR_M_GET || q->method == WR_M_HEAD) &&
         etag_matches(inm, tag)) {
         status = 304;
     } else if (rp->json) {
-        body = json_dumps(rp->json, JSON_COMPACT | JSON_REAL_PRECISION(7));
+        body = json_dumps(rp->json, JSON_COMPACT | JSON_REAL_PRECISION(10));
         if (!body) {
             status = 500;
             body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"cannot serialise\"}}");
@@ -592,13 +594,15 @@ void http_stop(wr_http *h, unsigned grace)
     if (!h)
         return;
     __atomic_store_n(&h->stopping, 1, __ATOMIC_RELAXED);
+    /* MHD no longer polls the socket it hands back; closing it makes new clients see a
+     * refused connection rather than wait in the backlog of a server that is going away. */
     MHD_socket fd = MHD_quiesce_daemon(h->d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
     double end = wr_now() + grace;
     while (__atomic_load_n(&h->inflight, __ATOMIC_RELAXED) > 0 && wr_now() < end)
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     MHD_stop_daemon(h->d);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
     metrics_free();
     http_free(h);
 }

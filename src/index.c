@@ -313,7 +313,10 @@ void index_free(wr_index *ix)
 
 const wr_index_info *index_info(const wr_index *ix) { return &ix->info; }
 
-void index_set_published(wr_index *ix, double unix_seconds) { ix->info.published_at = unix_seconds; }
+void index_set_published(wr_index *ix, double unix_seconds)
+{
+    ix->info.published_at = unix_seconds;
+}
 
 int64_t index_find(const wr_index *ix, const char *id, size_t len)
 {

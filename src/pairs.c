@@ -300,6 +300,10 @@ int pairs_read(wr_pairs *p, const char *path, const wr_read_opts *opts, wr_read_
 /* The shortest of %.6g .. %.9g that reads back as the same float: 2.2, not 2.20000005. */
 static void format_weight(char *buf, size_t n, float w)
 {
+    if (w == (float)(int)w && w < 1e6f) {
+        snprintf(buf, n, "%d", (int)w);
+        return;
+    }
     for (int prec = 6; prec <= 9; prec++) {
         snprintf(buf, n, "%.*g", prec, (double)w);
         if (strtof(buf, NULL) == w)
@@ -328,8 +332,12 @@ int pairs_write(const wr_pairs *p, const char *path, wr_err *err)
         for (size_t i = 0; i < p->n; i++) {
             char w[32];
             format_weight(w, sizeof w, v[i].w);
-            fprintf(af.f, "%s\t%s\t%s\n", dict_str(p->ids, item_of[v[i].a]),
-                    dict_str(p->ids, item_of[v[i].b]), w);
+            fputs(dict_str(p->ids, item_of[v[i].a]), af.f);
+            putc('\t', af.f);
+            fputs(dict_str(p->ids, item_of[v[i].b]), af.f);
+            putc('\t', af.f);
+            fputs(w, af.f);
+            putc('\n', af.f);
         }
         rc = afile_commit(&af, err);
     }

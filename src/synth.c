@@ -4,12 +4,13 @@
  * sizes vary over a range of about sqrt(C). Items are dealt to categories by one seeded
  * shuffle and ranked by popularity by another, popularity being (rank + 1)^-alpha.
  * Pairs come in two phases. First every item that has no pair yet gets one, to a partner
- * drawn by popularity; then pairs whose first end is drawn by popularity over the whole
- * catalogue and whose second end by popularity within the first's category (an
- * in-category pair) or over the catalogue (a cross pair, redrawn if it lands in the same
- * category). Each kind is drawn until its quota of distinct pairs is met, so the counts and
- * the in-category share are exact. A hash set of pairs sums the weights of repeated draws,
- * which are frequent for popular items, as in real co-purchase data. */
+ * drawn by popularity inside or outside its category; then pairs whose first end is drawn
+ * by popularity over the whole catalogue and whose second end by popularity within the
+ * first's category (an in-category pair) or over the catalogue (a cross pair, dropped if
+ * both ends share a category). Each kind is drawn until its quota of distinct pairs is
+ * met, so the counts and the in-category share are exact. A hash set of pairs sums the
+ * weights of repeated draws, which are frequent for popular items, as in real co-purchase
+ * data. */
 #include "walkrec/synth.h"
 
 #include <math.h>
@@ -27,6 +28,7 @@
  * owns its category's popularity gets there). */
 #define PARTNER_TRIES 64
 #define EMPTY UINT64_MAX
+#define SYNTH_BATCH 512
 
 void synth_default_opts(wr_synth_opts *o)
 {
@@ -56,8 +58,8 @@ int synth_preset(wr_synth_opts *o, const char *name)
 /* ---- the set of distinct pairs (open addressing, linear probing) ---- */
 
 typedef struct pair_set {
-    uint64_t *key; /* a << 32 | b with a < b; EMPTY when free */
-    float *w;
+    uint64_t *key;  /* a << 32 | b with a < b; EMPTY when free */
+    uint32_t *w;    /* summed weight in tenths, exact */
     uint64_t mask, n;
     int shift;
 } pair_set;
@@ -82,11 +84,17 @@ static void set_free(pair_set *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Adds w to pair {a, b}; 1 if the pair is new. */
-static int set_add(pair_set *s, uint32_t a, uint32_t b, float w)
+static uint64_t set_slot(const pair_set *s, uint32_t a, uint32_t b)
 {
     uint64_t k = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
-    for (uint64_t i = (k * 0x9e3779b97f4a7c15ULL) >> s->shift;; i = (i + 1) & s->mask) {
+    return (k * 0x9e3779b97f4a7c15ULL) >> s->shift;
+}
+
+/* Adds w tenths to pair {a, b}; 1 if the pair is new. */
+static int set_add(pair_set *s, uint32_t a, uint32_t b, uint32_t w)
+{
+    uint64_t k = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+    for (uint64_t i = set_slot(s, a, b);; i = (i + 1) & s->mask) {
         if (s->key[i] == k) {
             s->w[i] += w;
             return 0;
@@ -107,23 +115,21 @@ typedef struct catalogue {
     uint32_t *cat;     /* category of each item */
     uint32_t *member;  /* items grouped by category */
     uint32_t *coff;    /* ncat + 1 offsets into member */
-    float *gprob;      /* alias table over all items by popularity */
-    uint32_t *galias;
-    float *cprob;      /* per category, over member[coff[c]..coff[c+1]) */
-    uint32_t *calias;
+    wr_alias_cell *gcell; /* alias table over all items by popularity */
+    wr_alias_cell *ccell; /* per category, over member[coff[c]..coff[c+1]) */
 } catalogue;
 
 static uint32_t csize(const catalogue *k, uint32_t c) { return k->coff[c + 1] - k->coff[c]; }
 
 static uint32_t draw_global(const catalogue *k, wr_rng *r)
 {
-    return alias_draw(k->gprob, k->galias, k->n, r);
+    return alias_draw(k->gcell, k->n, r);
 }
 
 static uint32_t draw_in(const catalogue *k, uint32_t c, wr_rng *r)
 {
     uint32_t o = k->coff[c];
-    return k->member[o + alias_draw(k->cprob + o, k->calias + o, csize(k, c), r)];
+    return k->member[o + alias_draw(k->ccell + o, csize(k, c), r)];
 }
 
 static void shuffle(uint32_t *v, uint32_t n, wr_rng *r)
@@ -163,10 +169,8 @@ static void catalogue_init(catalogue *k, const wr_synth_opts *o, wr_rng *r)
     k->cat = xmalloc((size_t)n * sizeof *k->cat);
     k->member = xmalloc((size_t)n * sizeof *k->member);
     k->coff = xmalloc(((size_t)k->ncat + 1) * sizeof *k->coff);
-    k->gprob = xmalloc((size_t)n * sizeof *k->gprob);
-    k->galias = xmalloc((size_t)n * sizeof *k->galias);
-    k->cprob = xmalloc((size_t)n * sizeof *k->cprob);
-    k->calias = xmalloc((size_t)n * sizeof *k->calias);
+    k->gcell = xmalloc((size_t)n * sizeof *k->gcell);
+    k->ccell = xmalloc((size_t)n * sizeof *k->ccell);
     category_sizes(k);
     for (uint32_t i = 0; i < n; i++)
         k->member[i] = i;
@@ -183,12 +187,12 @@ static void catalogue_init(catalogue *k, const wr_synth_opts *o, wr_rng *r)
     shuffle(rank, n, r);
     for (uint32_t i = 0; i < n; i++)
         pop[i] = (float)pow(rank[i] + 1.0, -o->alpha);
-    alias_build(pop, n, k->gprob, k->galias, q, work);
+    alias_build(pop, n, k->gcell, q, work);
     for (uint32_t j = 0; j < n; j++)
         mpop[j] = pop[k->member[j]];
     for (uint32_t c = 0; c < k->ncat; c++) {
         uint32_t o0 = k->coff[c];
-        alias_build(mpop + o0, csize(k, c), k->cprob + o0, k->calias + o0, q, work);
+        alias_build(mpop + o0, csize(k, c), k->ccell + o0, q, work);
     }
     free(rank);
     free(work);
@@ -202,10 +206,8 @@ static void catalogue_free(catalogue *k)
     free(k->cat);
     free(k->member);
     free(k->coff);
-    free(k->gprob);
-    free(k->galias);
-    free(k->cprob);
-    free(k->calias);
+    free(k->gcell);
+    free(k->ccell);
 }
 
 /* A partner for item i in its category, by popularity; uniform among the others if i all
@@ -236,12 +238,12 @@ static uint32_t partner_out(const catalogue *k, uint32_t i, wr_rng *r)
     return k->member[x < k->coff[c] ? x : x + csize(k, c)];
 }
 
-/* Relationship-like weights: also_viewed 0.5 (50%), also_bought 1.0 (35%),
+/* Relationship-like weights, in tenths: also_viewed 0.5 (50%), also_bought 1.0 (35%),
  * bought_together 1.2 (15%). */
-static float draw_weight(wr_rng *r)
+static uint32_t draw_weight(wr_rng *r)
 {
     uint32_t x = rng_below(r, 20);
-    return x < 10 ? 0.5f : x < 17 ? 1.0f : 1.2f;
+    return x < 10 ? 5 : x < 17 ? 10 : 12;
 }
 
 typedef struct quota {
@@ -274,30 +276,50 @@ static void cover_items(const catalogue *k, pair_set *set, quota *qt, wr_rng *r)
     free(covered);
 }
 
+typedef struct candidate {
+    uint32_t a, b, w;
+    int in;
+} candidate;
+
+/* Candidates come in batches, each stage a loop over independent draws so that their cache
+ * misses (alias tables, categories, hash slots) overlap. A candidate of a kind whose quota
+ * filled up earlier in its batch is dropped. */
 static int fill_pairs(const catalogue *k, pair_set *set, quota *qt, wr_rng *r, wr_progress *pr,
                       wr_err *err)
 {
-    uint64_t stale = 0, draws = 0;
+    candidate cb[SYNTH_BATCH];
+    uint64_t stale = 0;
     while (qt->in + qt->cross > 0) {
-        if ((++draws & 0xffff) == 0)
-            progress_set(pr, set->n);
-        int in = pick_kind(qt, r);
-        uint32_t a = draw_global(k, r);
-        uint32_t b = in ? draw_in(k, k->cat[a], r) : draw_global(k, r);
-        float w = draw_weight(r);
-        if (a != b && (in || k->cat[a] != k->cat[b]) && set_add(set, a, b, w)) {
-            *(in ? &qt->in : &qt->cross) -= 1;
-            stale = 0;
-        } else if (++stale == STALE_MAX) {
-            return wr_fail(err,
-                           "synth: no new %s pair in %u draws with %llu in-category and %llu "
-                           "cross pairs still missing: the catalogue is too dense (lower "
-                           "--pairs or --alpha, or raise --items)",
-                           in ? "in-category" : "cross", STALE_MAX,
-                           (unsigned long long)qt->in, (unsigned long long)qt->cross);
+        for (int i = 0; i < SYNTH_BATCH; i++) {
+            cb[i].in = pick_kind(qt, r);
+            cb[i].a = draw_global(k, r);
+            cb[i].w = draw_weight(r);
         }
+        for (int i = 0; i < SYNTH_BATCH; i++)
+            cb[i].b = cb[i].in ? draw_in(k, k->cat[cb[i].a], r) : draw_global(k, r);
+        for (int i = 0; i < SYNTH_BATCH; i++) {
+            uint64_t slot = set_slot(set, cb[i].a, cb[i].b);
+            __builtin_prefetch(&set->key[slot]);
+            __builtin_prefetch(&set->w[slot]);
+        }
+        for (int i = 0; i < SYNTH_BATCH; i++) {
+            candidate *c = &cb[i];
+            uint64_t *left = c->in ? &qt->in : &qt->cross;
+            if (*left && c->a != c->b && (c->in || k->cat[c->a] != k->cat[c->b]) &&
+                set_add(set, c->a, c->b, c->w)) {
+                --*left;
+                stale = 0;
+            } else if (++stale == STALE_MAX) {
+                return wr_fail(err,
+                               "synth: no new pair in %u draws with %llu in-category and %llu "
+                               "cross pairs still missing: the catalogue is too dense (lower "
+                               "--pairs or --alpha, or raise --items)",
+                               STALE_MAX, (unsigned long long)qt->in,
+                               (unsigned long long)qt->cross);
+            }
+        }
+        progress_set(pr, set->n);
     }
-    progress_set(pr, set->n);
     return 0;
 }
 
@@ -350,14 +372,16 @@ static void export_pairs(pair_set *set, uint32_t n, wr_pairs *out)
     for (uint64_t i = 0; i <= set->mask; i++)
         if (set->key[i] != EMPTY)
             out->v[out->n++] =
-                (wr_pair){(uint32_t)(set->key[i] >> 32), (uint32_t)set->key[i], set->w[i]};
+                (wr_pair){(uint32_t)(set->key[i] >> 32), (uint32_t)set->key[i],
+                          (float)(set->w[i] / 10.0)};
     set_free(set);
     pairs_merge(out); /* sorts; there is nothing to merge */
 }
 
 int synth_generate(const wr_synth_opts *o, wr_pairs *out, uint32_t **cat, wr_err *err)
 {
-    pairs_init(out);
+    if (dict_size(out->ids) || out->n)
+        return wr_fail(err, "synth: the pair set to fill is not empty");
     if (check_opts(o, err) < 0)
         return -1;
     wr_rng r;

@@ -64,77 +64,111 @@ static void shuffle_round(walk_ctx *c, uint32_t r)
     }
 }
 
-/* node2vec's step from cur having come from prev: propose by weight, accept with the
- * return / in-out bias relative to its largest value. A non-return proposal's bias is 1 or
- * 1/q, so the uniform often settles it without the adjacency search. */
-static uint32_t step2(const walk_ctx *c, uint32_t prev, uint32_t cur, wr_rng *r)
+/* node2vec's acceptance of x, proposed by weight from cur having come from prev: the return /
+ * in-out bias relative to its largest value. A non-return proposal's bias is 1 or 1/q, so
+ * the uniform often settles it without the adjacency search. */
+static int accept2(const walk_ctx *c, uint32_t prev, uint32_t x, wr_rng *r)
 {
     const wr_graph *g = c->g;
-    double lo = fmin(1, c->iq), hi = fmax(1, c->iq);
-    for (;;) {
-        uint32_t x = graph_step(g, cur, r);
-        double u = rng_double(r) * c->imax;
-        if (x == prev) {
-            if (u < c->ip)
-                return x;
-            continue;
-        }
-        if (u < lo)
-            return x;
-        if (u >= hi)
-            continue;
-        int near = graph_degree(g, prev) <= graph_degree(g, x) ? graph_has_edge(g, prev, x)
-                                                               : graph_has_edge(g, x, prev);
-        if (u < (near ? 1 : c->iq))
-            return x;
-    }
+    double u = rng_double(r) * c->imax;
+    if (x == prev)
+        return u < c->ip;
+    if (u < fmin(1, c->iq))
+        return 1;
+    if (u >= fmax(1, c->iq))
+        return 0;
+    return u < (graph_has_edge(g, prev, x) ? 1 : c->iq);
 }
 
-/* Walks nl <= LANES consecutive walks side by side; t points at the first, whose start
- * node is in place. The next row's offsets are prefetched as soon as the node is known. */
+/* First-order walks: nl <= LANES consecutive walks side by side, t pointing at the first,
+ * whose start node is in place. graph_step in two passes, so that each lane's arc and cell
+ * are fetched while the other lanes work, and the next row's offsets as soon as the node
+ * is known. */
 static void walk_lanes(const walk_ctx *c, uint32_t *t, uint32_t nl, wr_rng *rp)
 {
     const wr_graph *g = c->g;
-    uint64_t L = c->len;
-    uint32_t cur[LANES], prev[LANES];
+    uint64_t L = c->len, k[LANES];
+    uint32_t cur[LANES], x[LANES];
     wr_rng r = *rp;
     for (uint32_t l = 0; l < nl; l++)
         cur[l] = t[l * L];
-    if (c->first_order || L < 3) {
-        /* graph_step in two passes, so that each lane's arc and cell are fetched while the
-         * other lanes work */
-        uint64_t k[LANES];
-        uint32_t x[LANES];
-        for (uint64_t s = 1; s < L; s++) {
-            for (uint32_t l = 0; l < nl; l++) {
-                uint64_t o = g->off[cur[l]], z = rng_next(&r);
-                uint32_t d = (uint32_t)(g->off[cur[l] + 1] - o);
-                k[l] = o + (((z >> 32) * d) >> 32);
-                x[l] = (uint32_t)z;
-                __builtin_prefetch(&g->cell[k[l]]);
-                __builtin_prefetch(&g->adj[k[l]]);
-            }
-            for (uint32_t l = 0; l < nl; l++) {
-                wr_alias_cell cl = g->cell[k[l]];
-                uint32_t v = x[l] < cl.thr ? g->adj[k[l]] : cl.alias;
-                __builtin_prefetch(&g->off[v]);
-                t[l * L + s] = cur[l] = v;
-            }
-        }
-        *rp = r;
-        return;
-    }
-    for (uint32_t l = 0; l < nl; l++) {
-        prev[l] = cur[l];
-        t[l * L + 1] = cur[l] = graph_step(g, cur[l], &r);
-    }
-    for (uint64_t s = 2; s < L; s++)
+    for (uint64_t s = 1; s < L; s++) {
         for (uint32_t l = 0; l < nl; l++) {
-            uint32_t x = step2(c, prev[l], cur[l], &r);
-            __builtin_prefetch(&g->off[x]);
-            prev[l] = cur[l];
-            t[l * L + s] = cur[l] = x;
+            uint64_t o = g->off[cur[l]], z = rng_next(&r);
+            uint32_t d = (uint32_t)(g->off[cur[l] + 1] - o);
+            k[l] = o + (((z >> 32) * d) >> 32);
+            x[l] = (uint32_t)z;
+            __builtin_prefetch(&g->cell[k[l]]);
+            __builtin_prefetch(&g->adj[k[l]]);
         }
+        for (uint32_t l = 0; l < nl; l++) {
+            wr_alias_cell cl = g->cell[k[l]];
+            uint32_t v = x[l] < cl.thr ? g->adj[k[l]] : cl.alias;
+            __builtin_prefetch(&g->off[v]);
+            t[l * L + s] = cur[l] = v;
+        }
+    }
+    *rp = r;
+}
+
+/* A node2vec walk in progress: proposals are rejected a varying number of times, so each
+ * lane moves on its own and takes the block's next walk when done. */
+typedef struct lane {
+    uint32_t *t;       /* the walk's tokens */
+    uint32_t s;        /* next position */
+    uint32_t prev, cur;
+    uint32_t z;        /* random bits for the pending proposal's cell */
+    uint64_t k;        /* the pending proposal's arc */
+} lane;
+
+static void lane_start(lane *x, uint32_t *t)
+{
+    *x = (lane){.t = t, .s = 1, .cur = t[0], .prev = UINT32_MAX};
+}
+
+/* The nw walks of a block from t on, LANES at a time, in the same two passes as
+ * walk_lanes: propose for every lane, then settle every lane's proposal. */
+static void walk_block2(const walk_ctx *c, uint32_t *t, uint64_t nw, wr_rng *rp)
+{
+    const wr_graph *g = c->g;
+    uint32_t L = c->len, na = 0;
+    uint64_t next = 0;
+    lane ln[LANES];
+    wr_rng r = *rp;
+    while (na < LANES && next < nw)
+        lane_start(&ln[na++], t + next++ * L);
+    while (na > 0) {
+        for (uint32_t l = 0; l < na; l++) {
+            uint64_t o = g->off[ln[l].cur], z = rng_next(&r);
+            uint32_t d = (uint32_t)(g->off[ln[l].cur + 1] - o);
+            ln[l].k = o + (((z >> 32) * d) >> 32);
+            ln[l].z = (uint32_t)z;
+            __builtin_prefetch(&g->cell[ln[l].k]);
+            __builtin_prefetch(&g->adj[ln[l].k]);
+            if (ln[l].s > 1) /* the first probe of accept2's search in prev's row */
+                __builtin_prefetch(&g->adj[g->off[ln[l].prev] + graph_degree(g, ln[l].prev) / 2]);
+        }
+        for (uint32_t l = 0; l < na;) {
+            lane *x = &ln[l];
+            wr_alias_cell cl = g->cell[x->k];
+            uint32_t v = x->z < cl.thr ? g->adj[x->k] : cl.alias;
+            if (x->s == 1 || accept2(c, x->prev, v, &r)) {
+                __builtin_prefetch(&g->off[v]);
+                x->t[x->s++] = v;
+                x->prev = x->cur;
+                x->cur = v;
+                if (x->s == L) {
+                    if (next < nw) {
+                        lane_start(x, t + next++ * L);
+                    } else {
+                        *x = ln[--na]; /* settle the moved lane's proposal next */
+                        continue;
+                    }
+                }
+            }
+            l++;
+        }
+    }
     *rp = r;
 }
 
@@ -155,10 +189,12 @@ static void *block_worker(void *arg)
         wr_rng rng;
         rng_seed(&rng, stream_seed(c->seed, 2 * b));
         uint64_t w0 = b * BLOCK, w1 = w0 + BLOCK < c->nwalks ? w0 + BLOCK : c->nwalks;
-        for (uint64_t w = w0; w < w1; w += LANES) {
-            uint32_t nl = (uint32_t)(w1 - w < LANES ? w1 - w : LANES);
-            walk_lanes(c, c->tok + w * c->len, nl, &rng);
-        }
+        if (c->first_order || c->len < 3)
+            for (uint64_t w = w0; w < w1; w += LANES)
+                walk_lanes(c, c->tok + w * c->len, (uint32_t)(w1 - w < LANES ? w1 - w : LANES),
+                           &rng);
+        else
+            walk_block2(c, c->tok + w0 * c->len, w1 - w0, &rng);
         progress_add(&c->pr, (w1 - w0) * (c->len - 1));
     }
     return NULL;

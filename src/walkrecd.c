@@ -215,7 +215,7 @@ static int train_at_start(wr_err *err)
     char *path = NULL, *side = NULL;
     int rc = -1;
     uint64_t gen;
-    pairs_init(&p);
+    pairs_init(&p); /* synth_generate fills an empty set too */
     if (*cfg->pairs) {
         say("no model in %s: training on %s", cfg->data_dir, cfg->pairs);
         if (pairs_read(&p, cfg->pairs, NULL, NULL, err) < 0)
@@ -245,16 +245,17 @@ static int train_at_start(wr_err *err)
     if (write_sidecar(side, &p, cat, err) < 0 || model_save(m, path, err) < 0)
         goto out;
     say("saved %s", path);
-    pairs_free(&p);
-    pairs_init(&p);
-    rc = publish(m, path, gen + 1, err);
-    m = NULL; /* publish took it */
+    rc = 0;
 out:
-    model_free(m);
-    free(side);
-    free(path);
+    pairs_free(&p); /* before the index is built: it needs the memory more */
     free(cat);
-    pairs_free(&p);
+    free(side);
+    if (rc == 0) {
+        rc = publish(m, path, gen + 1, err);
+        m = NULL; /* publish took it */
+    }
+    model_free(m);
+    free(path);
     return rc;
 }
 

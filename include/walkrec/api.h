@@ -1,4 +1,4 @@
-/* api.h - the route handlers of walkrecd's REST API (docs/openapi.json describes it).
+/* api.h - the route handlers of walkrecd's REST API (docs/openapi.yaml describes it).
  *
  * Each handler reads a request view, queries the index and fills a reply with a status and
  * a JSON document; none knows about sockets or libmicrohttpd, so tests can call them
@@ -13,14 +13,21 @@
 
 typedef void (*wr_handler)(const wr_request *rq, const wr_index *ix, wr_reply *rp);
 
-void api_item_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp); /* GET /v1/items/{id}/neighbors */
-void api_item(const wr_request *rq, const wr_index *ix, wr_reply *rp);           /* GET /v1/items/{id} */
-void api_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp);      /* POST /v1/neighbors */
-void api_score(const wr_request *rq, const wr_index *ix, wr_reply *rp);          /* GET /v1/score */
-void api_score_batch(const wr_request *rq, const wr_index *ix, wr_reply *rp);    /* POST /v1/score */
-void api_model(const wr_request *rq, const wr_index *ix, wr_reply *rp);          /* GET /v1/model */
-void api_healthz(const wr_request *rq, const wr_index *ix, wr_reply *rp);        /* GET /healthz */
-void api_readyz(const wr_request *rq, const wr_index *ix, wr_reply *rp);         /* GET /readyz */
-void api_metrics(const wr_request *rq, const wr_index *ix, wr_reply *rp);        /* GET /metrics */
+/* GET /v1/items/{id}/neighbors */
+void api_item_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+/* GET /v1/items/{id} */
+void api_item(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+/* POST /v1/neighbors */
+void api_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+/* GET /v1/score */
+void api_score(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+/* POST /v1/score */
+void api_score_batch(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+/* GET /v1/model */
+void api_model(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+/* GET /healthz, GET /readyz, GET /metrics */
+void api_healthz(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+void api_readyz(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+void api_metrics(const wr_request *rq, const wr_index *ix, wr_reply *rp);
 
 #endif

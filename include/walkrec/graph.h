@@ -29,9 +29,11 @@ typedef struct wr_graph {
     wr_alias_cell *cell; /* m alias cells */
 } wr_graph;
 
-/* Builds g from a merged pair set (pairs_merge). Pairs naming an index outside the dict,
+/* Builds g from a merged pair set (pairs_merge); unsorted pairs work too, and a pair listed
+ * twice acts as one pair with the summed weight. Pairs naming an index outside the dict,
  * self pairs or weights that are not finite and > 0 are an error. threads <= 0 means one
- * per CPU. On error g is left empty (graph_free is still safe). */
+ * per CPU; the result does not depend on it. On error g is left empty (graph_free is still
+ * safe). */
 int graph_build(wr_graph *g, const wr_pairs *p, int threads, wr_err *err);
 void graph_free(wr_graph *g);
 
@@ -54,16 +56,16 @@ static inline uint32_t graph_step(const wr_graph *g, uint32_t u, wr_rng *r)
 /* 1 if v is adjacent to u (binary search). */
 int graph_has_edge(const wr_graph *g, uint32_t u, uint32_t v);
 
-/* Vose's alias table for weights w[0..n), all > 0 (n > 0): draw k uniform in [0, n), keep
- * it if a uniform float is < prob[k], else take alias[k]. q (n doubles) and work (n
- * uint32) are scratch. */
-void alias_build(const float *w, uint32_t n, float *prob, uint32_t *alias, double *q,
-                 uint32_t *work);
-static inline uint32_t alias_draw(const float *prob, const uint32_t *alias, uint32_t n,
-                                  wr_rng *r)
+/* Vose's alias table for weights w[0..n), all > 0 (n > 0), as cells whose alias is an index
+ * in [0, n). q (n doubles) and work (n uint32) are scratch. */
+void alias_build(const float *w, uint32_t n, wr_alias_cell *cell, double *q, uint32_t *work);
+/* An index in [0, n) drawn from a table of alias_build, without a branch. */
+static inline uint32_t alias_draw(const wr_alias_cell *cell, uint32_t n, wr_rng *r)
 {
-    uint32_t k = rng_below(r, n);
-    return rng_float(r) < prob[k] ? k : alias[k];
+    uint64_t x = rng_next(r);
+    uint32_t k = (uint32_t)(((x >> 32) * n) >> 32);
+    wr_alias_cell c = cell[k];
+    return (uint32_t)x < c.thr ? k : c.alias;
 }
 
 #endif

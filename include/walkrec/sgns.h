@@ -1,9 +1,8 @@
 /* sgns.h - word2vec on a token corpus: skip-gram or CBOW with negative sampling.
  *
  * Hogwild threads; negatives from unigram^0.75 with an alias table (O(1), memory linear in
- * the vocabulary); subsampling of frequent tokens; word2vec's reduced random window;
- * linear or per-epoch cosine learning rate. Skip-gram shares the negatives of a context
- * window so updates become small dense matrix products (HogBatch). */
+ * the vocabulary), shared by the context words of a centre; subsampling of frequent
+ * tokens; word2vec's reduced random window; linear or per-epoch cosine learning rate. */
 #ifndef WALKREC_SGNS_H
 #define WALKREC_SGNS_H
 
@@ -70,18 +69,16 @@ static inline uint32_t sampler_draw(const wr_sampler *s, wr_rng *r)
     return (uint32_t)x < s->thr[k] ? k : s->alias[k];
 }
 
-/* The inner kernels, exposed so tests can compare them. Rows are 64-byte aligned with n
- * floats, n a multiple of 16. */
+/* The inner kernels, exposed so tests can compare them: one input row against nout output
+ * rows. Rows are 64-byte aligned with n floats, n a multiple of 16. */
 typedef struct wr_sgns_kernel {
     const char *name; /* "scalar", "avx2", "avx512" */
-    /* m[i * nout + k] = in[i] . out[k] */
-    void (*dots)(float *const *in, uint32_t nin, float *const *out, uint32_t nout, float *m,
-                 uint32_t n);
-    /* From the values before the call: out[k] += sum_i g[i * nout + k] in[i] and
-     * din[i] += sum_k g[i * nout + k] out[k]. din[i] may be in[i]; the rows of in (and of
-     * out) must be distinct; nout <= WR_SGNS_MAX_NEGATIVE + 1. */
-    void (*update)(float *const *in, float *const *din, uint32_t nin, float *const *out,
-                   uint32_t nout, const float *g, uint32_t n);
+    /* m[k] = in . out[k] */
+    void (*dots)(const float *in, float *const *out, uint32_t nout, float *m, uint32_t n);
+    /* From the values before the call: out[k] += g[k] in and din += sum_k g[k] out[k].
+     * din may be in; the out rows must be distinct and apart from in and din. */
+    void (*update)(const float *in, float *din, float *const *out, uint32_t nout,
+                   const float *g, uint32_t n);
     /* y += a x */
     void (*axpy)(float a, const float *x, float *y, uint32_t n);
 } wr_sgns_kernel;

@@ -29,7 +29,7 @@ void synth_default_opts(wr_synth_opts *o);
  * of the Amazon electronics and books co-purchase graphs. -1 if the name is unknown. */
 int synth_preset(wr_synth_opts *o, const char *name);
 
-/* Initialises *out and fills it with a merged pair set of exactly o->items ids
+/* Fills *out (pairs_init'ed and empty) with a merged pair set of exactly o->items ids
  * ("P0000123": 'P' and at least 7 digits, fixed width, so byte order is index order) and
  * exactly o->pairs pairs, of which round(in_category * pairs) join items of one category.
  * If cat is not NULL, *cat gets a malloc'd array of each item's category (by dict index).

@@ -16,15 +16,26 @@ static void usage(FILE *f)
             "Scores the validation pairs (item_a, item_b, label from `walkrec split`) by cosine:\n"
             "AUC-ROC over all pairs (items missing from the model get the median score) and\n"
             "over pairs whose items are both in the model; recall@k and NDCG@k of ranking all\n"
-            "model items for a sample of query items with held-out positives (definitions in\n"
+            "model items for a sample of query items with held-out positives; coverage and\n"
+            "popularity of those lists. Beside them, on the same pairs and queries: the\n"
+            "popularity baseline (log1p(deg a) + log1p(deg b) with training degrees; its lists\n"
+            "are the best-sellers), and for a calibrated model the probability's AUC, Brier\n"
+            "score and reliability table. With degree-matched negatives in VAL (split\n"
+            "--negatives degree|both) every AUC is also given on those (definitions in\n"
             "include/walkrec/eval.h).\n\n"
             "  --train PATH        training pairs: the query's training neighbours are left out\n"
-            "                      of its ranking\n"
+            "                      of its ranking; their degrees make the popularity baseline\n"
+            "                      (without them the baseline is unavailable)\n"
+            "  --rank R            rank the model's lists by cosine or probability (calibrated\n"
+            "                      models only) (default: probability when the model is\n"
+            "                      calibrated, which gave the higher recall@10 on every data\n"
+            "                      set measured, else cosine)\n"
             "  -k N                cut-off for recall and NDCG (default 10)\n"
             "  --queries N         at most N sampled query items (default 2000)\n"
             "  --seed N            sampling seed (default 1)\n"
             "  --threads N         threads for the top-k search (default: all cores)\n"
-            "  --scores PATH       write item_a, item_b, label, score, seen per validation pair\n"
+            "  --scores PATH       write item_a, item_b, label, score, seen, negatives (and\n"
+            "                      popularity, probability when available) per validation pair\n"
             "  --queries-out PATH  write the sampled query ids, one per line\n"
             "  --json              print one JSON object on stdout\n"
             "  --quiet             no warnings on stderr\n"
@@ -36,37 +47,183 @@ static json_t *json_number(double x)
     return isfinite(x) ? json_real(x) : json_null();
 }
 
+static void jset(json_t *obj, const char *key, json_t *v)
+{
+    if (!v || json_object_set_new(obj, key, v) < 0)
+        die("eval: cannot build the JSON result");
+}
+
+static json_t *json_aucs(double all, double seen)
+{
+    json_t *j = json_object();
+    jset(j, "auc_all", json_number(all));
+    jset(j, "auc_seen", json_number(seen));
+    return j;
+}
+
+static json_t *json_bias(double recommended, double catalogue)
+{
+    if (!isfinite(catalogue))
+        return json_null();
+    json_t *j = json_object();
+    jset(j, "recommended", json_number(recommended));
+    jset(j, "catalogue", json_number(catalogue));
+    return j;
+}
+
+static json_t *json_unavailable(const char *reason)
+{
+    json_t *j = json_object();
+    jset(j, "available", json_false());
+    jset(j, "reason", json_string(reason));
+    return j;
+}
+
+#define NO_POPULARITY "needs the training pairs (--train) for the degrees"
+#define NO_PROBABILITY "the model carries no calibration"
+
+/* Sets the recall/NDCG/coverage keys for cut-off k. */
+static void json_lists(json_t *j, size_t k, double recall, double ndcg, double coverage)
+{
+    char key[48];
+    snprintf(key, sizeof key, "recall_at_%zu", k);
+    jset(j, key, json_number(recall));
+    snprintf(key, sizeof key, "ndcg_at_%zu", k);
+    jset(j, key, json_number(ndcg));
+    snprintf(key, sizeof key, "coverage_at_%zu", k);
+    jset(j, key, json_number(coverage));
+}
+
+static json_t *json_popularity(const wr_eval_opts *o, const wr_eval_result *r)
+{
+    if (!r->has_popularity)
+        return json_unavailable(NO_POPULARITY);
+    const wr_eval_auc *a = &r->popularity;
+    const wr_eval_lists *l = &r->popularity_lists;
+    json_t *j = json_aucs(a->all, a->seen);
+    jset(j, "available", json_true());
+    json_lists(j, o->k, l->recall, l->ndcg, l->coverage);
+    jset(j, "popularity_bias", json_bias(l->mean_log_degree, r->catalogue_log_degree));
+    if (r->negatives_degree)
+        jset(j, "degree_negatives", json_aucs(a->degree_all, a->degree_seen));
+    return j;
+}
+
+static json_t *json_probability(const wr_eval_result *r)
+{
+    if (!r->has_probability)
+        return json_unavailable(NO_PROBABILITY);
+    const wr_eval_auc *a = &r->probability;
+    json_t *j = json_aucs(a->all, a->seen), *bins = json_array();
+    jset(j, "available", json_true());
+    if (r->negatives_degree)
+        jset(j, "degree_negatives", json_aucs(a->degree_all, a->degree_seen));
+    jset(j, "brier", json_number(r->brier));
+    jset(j, "brier_constant", json_number(r->brier_constant));
+    jset(j, "brier_pairs", json_integer((json_int_t)r->brier_pairs));
+    for (int b = 0; b < WR_EVAL_BINS; b++) {
+        const wr_reliability_bin *x = &r->reliability[b];
+        json_t *bin = json_object();
+        jset(bin, "lo", json_real(x->lo));
+        jset(bin, "hi", json_real(x->hi));
+        jset(bin, "count", json_integer((json_int_t)x->count));
+        jset(bin, "mean_predicted", json_number(x->mean_predicted));
+        jset(bin, "observed", json_number(x->observed));
+        json_array_append_new(bins, bin);
+    }
+    jset(j, "reliability", bins);
+    json_t *coef = json_array();
+    for (int i = 0; i < WR_CALIB_NFEAT; i++)
+        json_array_append_new(coef, json_real(r->calib.coef[i]));
+    jset(j, "coef", coef);
+    return j;
+}
+
 static void print_json(const wr_eval_opts *o, size_t n, const wr_eval_result *r)
 {
-    char recall_key[32], ndcg_key[32];
-    snprintf(recall_key, sizeof recall_key, "recall_at_%zu", o->k);
-    snprintf(ndcg_key, sizeof ndcg_key, "ndcg_at_%zu", o->k);
-    json_t *j = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I}",
-                          "auc_all", json_number(r->auc_all), "auc_seen", json_number(r->auc_seen),
-                          recall_key, json_number(r->recall_at_k), ndcg_key,
-                          json_number(r->ndcg_at_k), "pairs", (json_int_t)n,
-                          "pairs_seen", (json_int_t)r->pairs_seen,
-                          "pairs_unseen", (json_int_t)r->pairs_unseen,
-                          "queries", (json_int_t)r->queries, "k", (json_int_t)o->k,
-                          "seed", (json_int_t)o->seed);
-    if (!j)
-        die("eval: cannot build the JSON result");
+    json_t *j = json_object(), *neg = json_object();
+    jset(j, "auc_all", json_number(r->auc_all));
+    jset(j, "auc_seen", json_number(r->auc_seen));
+    json_lists(j, o->k, r->recall_at_k, r->ndcg_at_k, r->coverage_at_k);
+    jset(j, "pairs", json_integer((json_int_t)n));
+    jset(j, "pairs_seen", json_integer((json_int_t)r->pairs_seen));
+    jset(j, "pairs_unseen", json_integer((json_int_t)r->pairs_unseen));
+    jset(j, "queries", json_integer((json_int_t)r->queries));
+    jset(j, "k", json_integer((json_int_t)o->k));
+    jset(j, "seed", json_integer((json_int_t)o->seed));
+    jset(j, "rank", json_string(eval_rank_name(r->rank)));
+    jset(neg, "primary", json_string(split_negatives_name(r->primary)));
+    jset(neg, "positives", json_integer((json_int_t)r->positives));
+    jset(neg, "uniform", json_integer((json_int_t)r->negatives_uniform));
+    jset(neg, "degree", json_integer((json_int_t)r->negatives_degree));
+    jset(j, "negatives", neg);
+    jset(j, "popularity_bias", json_bias(r->mean_log_degree, r->catalogue_log_degree));
+    if (r->negatives_degree)
+        jset(j, "degree_negatives", json_aucs(r->deg_auc_all, r->deg_auc_seen));
+    jset(j, "popularity", json_popularity(o, r));
+    jset(j, "probability", json_probability(r));
     json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
     putchar('\n');
     json_decref(j);
 }
 
+/* One table row: model, popularity and probability columns ("n/a" when not there). */
+static void row(const char *name, double model, int has_pop, double pop, int has_prob, double prob)
+{
+    char c[3][16];
+    const double v[3] = {model, pop, prob};
+    const int has[3] = {1, has_pop, has_prob};
+    for (int i = 0; i < 3; i++)
+        snprintf(c[i], sizeof c[i], has[i] && isfinite(v[i]) ? "%.6f" : "n/a", v[i]);
+    printf("%-26s %12s %12s %12s\n", name, c[0], c[1], c[2]);
+}
+
+static void print_reliability(const wr_eval_result *r)
+{
+    printf("\nprobability: Brier %.6f over %zu pairs (constant base rate: %.6f)\n", r->brier,
+           r->brier_pairs, r->brier_constant);
+    printf("%-12s %10s %14s %10s\n", "predicted", "pairs", "mean predicted", "observed");
+    for (int b = 0; b < WR_EVAL_BINS; b++) {
+        const wr_reliability_bin *x = &r->reliability[b];
+        printf("[%.1f, %.1f%c %10zu %14.4f %10.4f\n", x->lo, x->hi, b + 1 < WR_EVAL_BINS ? ')' : ']',
+               x->count, x->mean_predicted, x->observed);
+    }
+}
+
 static void print_table(const wr_eval_opts *o, size_t n, const wr_eval_result *r)
 {
-    char recall[32], ndcg[32];
-    snprintf(recall, sizeof recall, "recall@%zu", o->k);
-    snprintf(ndcg, sizeof ndcg, "NDCG@%zu", o->k);
-    printf("%-12s %zu (seen %zu, unseen %zu)\n", "pairs", n, r->pairs_seen, r->pairs_unseen);
-    printf("%-12s %.6f\n", "AUC all", r->auc_all);
-    printf("%-12s %.6f\n", "AUC seen", r->auc_seen);
-    printf("%-12s %.6f\n", recall, r->recall_at_k);
-    printf("%-12s %.6f\n", ndcg, r->ndcg_at_k);
-    printf("%-12s %zu\n", "queries", r->queries);
+    char name[64];
+    int pop = r->has_popularity, prob = r->has_probability, deg = r->negatives_degree > 0;
+    const wr_eval_auc *pa = &r->popularity, *qa = &r->probability;
+    const wr_eval_lists *pl = &r->popularity_lists;
+    printf("%-12s %zu (seen %zu, unseen %zu): %zu held-out, %zu uniform + %zu degree-matched "
+           "negatives\n", "pairs", n, r->pairs_seen, r->pairs_unseen, r->positives,
+           r->negatives_uniform, r->negatives_degree);
+    printf("%-26s %12s %12s %12s\n", "", "model", "popularity", "probability");
+    row("AUC all", r->auc_all, pop, pa->all, prob, qa->all);
+    row("AUC seen", r->auc_seen, pop, pa->seen, prob, qa->seen);
+    if (deg) {
+        row("AUC all (degree neg.)", r->deg_auc_all, pop, pa->degree_all, prob, qa->degree_all);
+        row("AUC seen (degree neg.)", r->deg_auc_seen, pop, pa->degree_seen, prob, qa->degree_seen);
+    }
+    snprintf(name, sizeof name, "recall@%zu", o->k);
+    row(name, r->recall_at_k, pop, pl->recall, 0, NAN);
+    snprintf(name, sizeof name, "NDCG@%zu", o->k);
+    row(name, r->ndcg_at_k, pop, pl->ndcg, 0, NAN);
+    snprintf(name, sizeof name, "coverage@%zu", o->k);
+    row(name, r->coverage_at_k, pop, pl->coverage, 0, NAN);
+    snprintf(name, sizeof name, "mean log-degree@%zu", o->k);
+    row(name, r->mean_log_degree, pop, pl->mean_log_degree, 0, NAN);
+    printf("%-12s %zu (lists ranked by %s", "queries", r->queries, eval_rank_name(r->rank));
+    if (isfinite(r->catalogue_log_degree))
+        printf("; catalogue mean log-degree %.6f", r->catalogue_log_degree);
+    printf(")\n");
+    if (!pop)
+        printf("popularity baseline: unavailable, it %s\n", NO_POPULARITY);
+    if (!prob)
+        printf("probability: unavailable, %s\n", NO_PROBABILITY);
+    else
+        print_reliability(r);
 }
 
 /* Writes the formatted text of `emit` atomically to path. */
@@ -95,10 +252,21 @@ typedef struct scores_out {
 static void emit_scores(FILE *f, const void *arg)
 {
     const scores_out *s = arg;
-    fputs("item_a\titem_b\tlabel\tscore\tseen\n", f);
-    for (size_t i = 0; i < s->v->n; i++)
-        fprintf(f, "%s\t%s\t%u\t%.17g\t%u\n", s->v->a[i], s->v->b[i], (unsigned)s->v->label[i],
-                s->r->scores[i], (unsigned)s->r->seen[i]);
+    const wr_eval_result *r = s->r;
+    fputs("item_a\titem_b\tlabel\tscore\tseen\tnegatives", f);
+    fputs(r->popularity_scores ? "\tpopularity" : "", f);
+    fputs(r->probabilities ? "\tprobability\n" : "\n", f);
+    for (size_t i = 0; i < s->v->n; i++) {
+        int label = s->v->label[i];
+        int kind = s->v->kind ? s->v->kind[i] : WR_NEG_UNIFORM;
+        fprintf(f, "%s\t%s\t%u\t%.17g\t%u\t%s", s->v->a[i], s->v->b[i], (unsigned)label,
+                r->scores[i], (unsigned)r->seen[i], label ? "" : split_negatives_name(kind));
+        if (r->popularity_scores)
+            fprintf(f, "\t%.17g", r->popularity_scores[i]);
+        if (r->probabilities)
+            fprintf(f, "\t%.17g", r->probabilities[i]);
+        putc('\n', f);
+    }
 }
 
 static void emit_queries(FILE *f, const void *arg)
@@ -114,6 +282,7 @@ int cmd_eval(int argc, char **argv)
         {"train", required_argument, NULL, 't'}, {"queries", required_argument, NULL, 'n'},
         {"seed", required_argument, NULL, 's'}, {"threads", required_argument, NULL, 'T'},
         {"scores", required_argument, NULL, 'S'}, {"queries-out", required_argument, NULL, 'Q'},
+        {"rank", required_argument, NULL, 'R'},
         {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
@@ -130,6 +299,10 @@ int cmd_eval(int argc, char **argv)
         case 'T': eo.threads = (int)cli_uint("--threads", optarg, 1, 1024); break;
         case 'S': scores_path = optarg; break;
         case 'Q': queries_path = optarg; break;
+        case 'R':
+            if ((eo.rank = eval_rank_parse(optarg)) < 0)
+                die("--rank: expected cosine or probability, got '%s'", optarg);
+            break;
         case 'j': json = 1; break;
         case 'q': wr_quiet = 1; break;
         case 'h': usage(stdout); return 0;

@@ -43,7 +43,7 @@ static void print_json(const wr_synth_opts *o, const char *out, const char *item
                           "peak_rss_kib", (json_int_t)wr_peak_rss_kib());
     if (!j)
         die("synth: cannot build the JSON result");
-    json_dumpf(j, stdout, JSON_INDENT(2));
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
     putchar('\n');
     json_decref(j);
 }
@@ -99,6 +99,7 @@ int cmd_synth(int argc, char **argv)
     wr_err err;
     wr_pairs p;
     uint32_t *cat;
+    pairs_init(&p);
     if (synth_generate(&so, &p, &cat, &err) < 0)
         die("%s", err.msg);
     if (pairs_write(&p, out, &err) < 0)

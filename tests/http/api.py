@@ -338,7 +338,7 @@ class OtherSettings(unittest.TestCase):
             self.assertEqual(d.get("/v1/model").json()["side_info"]["unmatched"], 1)
 
     def test_escaped_ids(self):
-        ids = ["a/b", "c,d", "e%f", "é+ü", "g?h", "plain"]
+        ids = ["a/b", "c,d", "e%f", "é+ü", "g?h", "q\"u\\o", "plain"]
         vecs = os.path.join(wrd.tmpdir(), "v.txt")
         with open(vecs, "w") as f:
             f.write("%d 3\n" % len(ids))

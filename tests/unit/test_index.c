@@ -187,7 +187,7 @@ static void test_neighbors_table(void **state)
             f.n_exclude = ne;
             f.min_score = cases[c].min_score;
             if (cases[c].category >= 0) {
-                char name[8];
+                char name[16];
                 snprintf(name, sizeof name, "c%d", cases[c].category);
                 f.category = index_category(ix, name, strlen(name));
                 assert_int_not_equal(f.category, UINT32_MAX);

@@ -20,6 +20,12 @@ static int cmp_u32(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
+static int gen(const wr_synth_opts *o, wr_pairs *p, uint32_t **cat, wr_err *err)
+{
+    pairs_init(p);
+    return synth_generate(o, p, cat, err);
+}
+
 /* Checks everything synth_generate promises about a catalogue made with o. */
 static void check_catalogue(const wr_synth_opts *o, const wr_pairs *p, const uint32_t *cat)
 {
@@ -83,7 +89,7 @@ static void test_default(void **state)
     wr_pairs p;
     uint32_t *cat;
     wr_err err;
-    assert_int_equal(synth_generate(&o, &p, &cat, &err), 0);
+    assert_int_equal(gen(&o, &p, &cat, &err), 0);
     check_catalogue(&o, &p, cat);
     free(cat);
     pairs_free(&p);
@@ -103,13 +109,13 @@ static void test_determinism_and_options(void **state)
     wr_pairs a, b, c;
     uint32_t *ca, *cb, *cc;
     wr_err err;
-    assert_int_equal(synth_generate(&o, &a, &ca, &err), 0);
-    assert_int_equal(synth_generate(&o, &b, &cb, &err), 0);
+    assert_int_equal(gen(&o, &a, &ca, &err), 0);
+    assert_int_equal(gen(&o, &b, &cb, &err), 0);
     check_catalogue(&o, &a, ca);
     assert_true(same(&a, &b));
     assert_memory_equal(ca, cb, o.items * sizeof *ca);
     o.seed = 10;
-    assert_int_equal(synth_generate(&o, &c, &cc, &err), 0);
+    assert_int_equal(gen(&o, &c, &cc, &err), 0);
     check_catalogue(&o, &c, cc);
     assert_false(same(&a, &c));
     assert_true(memcmp(ca, cc, o.items * sizeof *ca) != 0);
@@ -122,7 +128,7 @@ static void test_determinism_and_options(void **state)
 
     /* all pairs in category, flat popularity, and no category array asked for */
     o.in_category = 1, o.alpha = 0, o.categories = 5, o.items = 100, o.pairs = 500;
-    assert_int_equal(synth_generate(&o, &a, NULL, &err), 0);
+    assert_int_equal(gen(&o, &a, NULL, &err), 0);
     assert_int_equal(a.n, 500);
     pairs_free(&a);
 }
@@ -137,7 +143,7 @@ static void test_complete(void **state)
     wr_pairs p;
     uint32_t *cat;
     wr_err err;
-    assert_int_equal(synth_generate(&o, &p, &cat, &err), 0);
+    assert_int_equal(gen(&o, &p, &cat, &err), 0);
     check_catalogue(&o, &p, cat);
     free(cat);
     pairs_free(&p);
@@ -148,7 +154,7 @@ static void expect_error(const wr_synth_opts *o, const char *what)
     wr_pairs p;
     uint32_t *cat = NULL;
     wr_err err;
-    assert_int_equal(synth_generate(o, &p, &cat, &err), -1);
+    assert_int_equal(gen(o, &p, &cat, &err), -1);
     if (!strstr(err.msg, what))
         fail_msg("error '%s' lacks '%s'", err.msg, what);
     assert_int_equal(p.n, 0);
@@ -181,6 +187,14 @@ static void test_errors(void **state)
     synth_default_opts(&o);
     o.alpha = NAN;
     expect_error(&o, "exponent");
+    synth_default_opts(&o);
+    wr_pairs p;
+    wr_err err;
+    pairs_init(&p);
+    dict_intern(p.ids, "x", 1);
+    assert_int_equal(synth_generate(&o, &p, NULL, &err), -1); /* not empty */
+    assert_non_null(strstr(err.msg, "not empty"));
+    pairs_free(&p);
     synth_default_opts(&o);
     o.items = 1;
     expect_error(&o, "at least 2 items");
@@ -216,7 +230,7 @@ static void test_write_items(void **state)
     wr_pairs p;
     uint32_t *cat;
     wr_err err;
-    assert_int_equal(synth_generate(&o, &p, &cat, &err), 0);
+    assert_int_equal(gen(&o, &p, &cat, &err), 0);
     char path[256];
     snprintf(path, sizeof path, "/tmp/wr_test_synth_%ld_items.tsv", (long)getpid());
     assert_int_equal(synth_write_items(&p, cat, path, &err), 0);
