@@ -41,6 +41,13 @@ need nginx nginx
 [ -x "$WALKRECD" ] || { echo "bench: build first (meson compile -C $BUILD)" >&2; exit 1; }
 [ "$(nproc)" -ge 2 ] || { echo "bench: needs two cores (one for the server, one for wrk)" >&2; exit 1; }
 
+# Debian's OpenBLAS takes these virtual CPUs for a Prescott (SSE3 kernels, 15 GFLOP/s per
+# core for the neighbour lists' products against 74 with its AVX-512 ones): name the CPU.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+    if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
+    elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
+fi
+
 mkdir -p "$W"
 RUN=$(mktemp -d "$W/run.XXXXXX")
 DPID="" NPID="" WPID=""
@@ -193,7 +200,8 @@ PUB_FAIL=$(grep -E "Non-2xx|Socket errors" "$RUN/wrk-publish.txt" || true)
 echo
 echo "== walkrecd vs nginx, each server on core 0, wrk -t1 -c$CONNS -d${DURATION}s on core 1"
 echo "   model: $MODEL"
-echo "   at start: ${BUILD_LINE#*walkrecd: } (every core); RSS serving ${RSS} KiB"
+echo "   at start: ${BUILD_LINE#*walkrecd: } (every core, OpenBLAS ${OPENBLAS_CORETYPE:-auto});" \
+     "RSS serving ${RSS} KiB"
 printf "%-34s %10s %9s %9s  %s\n" "" "req/s" "p50 ms" "p99 ms" "errors"
 row "walkrecd neighbours k=10 ($NB_BYTES B)" "$d_nb_rps" "$d_nb_p50" "$d_nb_p99" "$d_nb_err"
 row "nginx static file ($NB_BYTES B)" "$n_nb_rps" "$n_nb_p50" "$n_nb_p99" "$n_nb_err"

@@ -660,9 +660,15 @@ void api_model(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     }
     for (size_t c = 0; c < index_side_columns(ix); c++)
         json_array_append_new(cols, json_string(index_side_name(ix, c)));
+    /* Evaluation results: recorded as such, else the learning curve's last point (the
+     * trained model against the validation pairs). */
     json_t *eval = json_object_get(meta, "eval");
     if (!eval)
         eval = json_object_get(meta, "evaluation");
+    if (!eval) {
+        json_t *curve = json_object_get(meta, "learning_curve");
+        eval = json_array_get(curve, json_array_size(curve) - 1);
+    }
     json_t *doc = model_doc(ix, rp);
     json_t *top = json_pack("{s:I,s:I,s:I,s:s,s:I}", "items", (json_int_t)in->n, "dim",
                             (json_int_t)in->dim, "created", (json_int_t)in->created, "source",

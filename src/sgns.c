@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "walkrec/progress.h"
 
@@ -33,6 +34,7 @@
 #endif
 
 #define MAX_OUT (WR_SGNS_MAX_NEGATIVE + 1)
+#define MAX_IN (2 * WR_SGNS_MAX_WINDOW)
 #define BATCH 1024   /* raw tokens per batch */
 #define AHEAD 3      /* centres prefetched ahead */
 
@@ -84,12 +86,10 @@ int sampler_build(wr_sampler *s, const uint64_t *count, uint32_t n, double power
             large[nl++] = k;
     }
     s->n = n;
-    s->thr = xmalloc((size_t)n * sizeof *s->thr);
-    s->alias = xmalloc((size_t)n * sizeof *s->alias);
+    s->cell = xmalloc((size_t)n * sizeof *s->cell);
     while (ns && nl) {
         uint32_t l = small[--ns], g = large[nl - 1];
-        s->thr[l] = (uint32_t)(p[l] * 4294967296.0);
-        s->alias[l] = g;
+        s->cell[l] = (wr_sampler_cell){(uint32_t)(p[l] * 4294967296.0), g};
         p[g] -= 1 - p[l];
         if (p[g] < 1) {
             nl--;
@@ -99,13 +99,11 @@ int sampler_build(wr_sampler *s, const uint64_t *count, uint32_t n, double power
     /* What is left has probability 1 up to rounding. */
     while (nl) {
         uint32_t g = large[--nl];
-        s->thr[g] = UINT32_MAX;
-        s->alias[g] = g;
+        s->cell[g] = (wr_sampler_cell){UINT32_MAX, g};
     }
     while (ns) {
         uint32_t l = small[--ns];
-        s->thr[l] = UINT32_MAX;
-        s->alias[l] = l;
+        s->cell[l] = (wr_sampler_cell){UINT32_MAX, l};
     }
     free(small);
     free(large);
@@ -115,8 +113,7 @@ int sampler_build(wr_sampler *s, const uint64_t *count, uint32_t n, double power
 
 void sampler_free(wr_sampler *s)
 {
-    free(s->thr);
-    free(s->alias);
+    free(s->cell);
     memset(s, 0, sizeof *s);
 }
 
@@ -166,6 +163,32 @@ static void update_scalar(const float *in, float *din, float *const *out, uint32
             out[k][d] += g[k] * x;
         }
         din[d] += s;
+    }
+}
+
+static void window_scalar(float *const *in, uint32_t nin, float *const *out, uint32_t nout,
+                          const float *g, const float *h, uint32_t n)
+{
+    float x[MAX_IN], o[MAX_OUT];
+    for (uint32_t d = 0; d < n; d++) {
+        for (uint32_t c = 0; c < nin; c++)
+            x[c] = in[c][d];
+        for (uint32_t k = 0; k < nout; k++)
+            o[k] = out[k][d];
+        for (uint32_t k = 0; k < nout; k++) {
+            float a = o[k];
+            for (uint32_t c = 0; c < nin; c++)
+                a += g[c * nout + k] * x[c];
+            out[k][d] = a;
+        }
+        for (uint32_t c = 0; c < nin; c++) {
+            float a = x[c];
+            for (uint32_t k = 0; k < nout; k++)
+                a += g[c * nout + k] * o[k];
+            for (uint32_t e = 0; e < c; e++)
+                a += h[c * nin + e] * x[e];
+            in[c][d] = a;
+        }
     }
 }
 
@@ -219,6 +242,32 @@ AVX512 static void update_avx512(const float *in, float *din, float *const *out,
             _mm512_store_ps(out[k] + d, _mm512_fmadd_ps(gk, x, o));
         }
         _mm512_store_ps(din + d, _mm512_add_ps(_mm512_load_ps(din + d), s));
+    }
+}
+
+AVX512 static void window_avx512(float *const *in, uint32_t nin, float *const *out,
+                                 uint32_t nout, const float *g, const float *h, uint32_t n)
+{
+    __m512 x[MAX_IN], o[MAX_OUT];
+    for (uint32_t d = 0; d < n; d += 16) {
+        for (uint32_t c = 0; c < nin; c++)
+            x[c] = _mm512_load_ps(in[c] + d);
+        for (uint32_t k = 0; k < nout; k++)
+            o[k] = _mm512_load_ps(out[k] + d);
+        for (uint32_t k = 0; k < nout; k++) {
+            __m512 a = o[k];
+            for (uint32_t c = 0; c < nin; c++)
+                a = _mm512_fmadd_ps(_mm512_set1_ps(g[c * nout + k]), x[c], a);
+            _mm512_store_ps(out[k] + d, a);
+        }
+        for (uint32_t c = 0; c < nin; c++) {
+            __m512 a = x[c];
+            for (uint32_t k = 0; k < nout; k++)
+                a = _mm512_fmadd_ps(_mm512_set1_ps(g[c * nout + k]), o[k], a);
+            for (uint32_t e = 0; e < c; e++)
+                a = _mm512_fmadd_ps(_mm512_set1_ps(h[c * nin + e]), x[e], a);
+            _mm512_store_ps(in[c] + d, a);
+        }
     }
 }
 
@@ -279,6 +328,32 @@ AVX2 static void update_avx2(const float *in, float *din, float *const *out, uin
     }
 }
 
+AVX2 static void window_avx2(float *const *in, uint32_t nin, float *const *out, uint32_t nout,
+                             const float *g, const float *h, uint32_t n)
+{
+    __m256 x[MAX_IN], o[MAX_OUT];
+    for (uint32_t d = 0; d < n; d += 8) {
+        for (uint32_t c = 0; c < nin; c++)
+            x[c] = _mm256_load_ps(in[c] + d);
+        for (uint32_t k = 0; k < nout; k++)
+            o[k] = _mm256_load_ps(out[k] + d);
+        for (uint32_t k = 0; k < nout; k++) {
+            __m256 a = o[k];
+            for (uint32_t c = 0; c < nin; c++)
+                a = _mm256_fmadd_ps(_mm256_set1_ps(g[c * nout + k]), x[c], a);
+            _mm256_store_ps(out[k] + d, a);
+        }
+        for (uint32_t c = 0; c < nin; c++) {
+            __m256 a = x[c];
+            for (uint32_t k = 0; k < nout; k++)
+                a = _mm256_fmadd_ps(_mm256_set1_ps(g[c * nout + k]), o[k], a);
+            for (uint32_t e = 0; e < c; e++)
+                a = _mm256_fmadd_ps(_mm256_set1_ps(h[c * nin + e]), x[e], a);
+            _mm256_store_ps(in[c] + d, a);
+        }
+    }
+}
+
 AVX2 static void axpy_avx2(float a, const float *x, float *y, uint32_t n)
 {
     __m256 va = _mm256_set1_ps(a);
@@ -287,10 +362,12 @@ AVX2 static void axpy_avx2(float a, const float *x, float *y, uint32_t n)
 }
 #endif
 
-static const wr_sgns_kernel k_scalar = {"scalar", dots_scalar, update_scalar, axpy_scalar};
+static const wr_sgns_kernel k_scalar = {"scalar", dots_scalar, update_scalar, window_scalar,
+                                        axpy_scalar};
 #ifdef WR_X86
-static const wr_sgns_kernel k_avx2 = {"avx2", dots_avx2, update_avx2, axpy_avx2};
-static const wr_sgns_kernel k_avx512 = {"avx512", dots_avx512, update_avx512, axpy_avx512};
+static const wr_sgns_kernel k_avx2 = {"avx2", dots_avx2, update_avx2, window_avx2, axpy_avx2};
+static const wr_sgns_kernel k_avx512 = {"avx512", dots_avx512, update_avx512, window_avx512,
+                                        axpy_avx512};
 #endif
 
 static const wr_sgns_kernel *supported[3];
@@ -360,10 +437,15 @@ typedef struct worker {
     uint32_t *tok, *win0, *win1;
     float *lr;
     uint32_t ntok;
-    /* K negatives for each of the centres i .. i + AHEAD, drawn ahead so that their rows
-     * are in cache by the time they are used. */
+    /* Negatives go through a two-stage pipeline, so that neither the alias cells nor the
+     * rows wait on memory: the random bits of centre i + 2 AHEAD are drawn (and its alias
+     * cells prefetched) while the negatives of centre i + AHEAD are resolved (and their
+     * rows prefetched); K of each per centre, in rings of RING centres. */
+    uint64_t *bits;
     uint32_t *ring;
     float *neu1, *work; /* CBOW */
+    /* skip-gram windows: logits, gradients, Gram matrix of the inputs and its weights */
+    float m[MAX_IN * MAX_OUT], g[MAX_IN * MAX_OUT], q[MAX_IN * MAX_IN], h[MAX_IN * MAX_IN];
 } worker;
 
 #define RING (AHEAD + 1)
@@ -379,17 +461,32 @@ static inline uint32_t *negatives(const worker *w, uint32_t p)
     return w->ring + (size_t)(p % RING) * w->s->o->negative;
 }
 
-/* Draws the negatives of position p and prefetches the rows it will need: its output row,
- * its negatives', and the input row of the token entering the window there. */
+/* Stage one for position p: the random bits of its negatives. */
+static void draw_ahead(worker *w, uint32_t p)
+{
+    const shared *s = w->s;
+    if (p >= w->ntok)
+        return;
+    uint32_t K = s->o->negative;
+    uint64_t *x = w->bits + (size_t)(p % RING) * K;
+    for (uint32_t q = 0; q < K; q++) {
+        x[q] = rng_next(&w->rng);
+        __builtin_prefetch(&s->neg.cell[sampler_index(&s->neg, x[q])], 0, 3);
+    }
+}
+
+/* Stage two for position p: its negatives, and prefetches of the rows it will need: its
+ * output row, its negatives', and the input row of the token entering the window there. */
 static void prepare(worker *w, uint32_t p)
 {
     const shared *s = w->s;
     uint32_t st = s->stride, win = s->o->window;
     if (p >= w->ntok)
         return;
-    uint32_t n = s->o->negative, *neg = negatives(w, p);
-    for (uint32_t q = 0; q < n; q++) {
-        neg[q] = sampler_draw(&s->neg, &w->rng);
+    uint32_t K = s->o->negative, *neg = negatives(w, p);
+    const uint64_t *x = w->bits + (size_t)(p % RING) * K;
+    for (uint32_t q = 0; q < K; q++) {
+        neg[q] = sampler_pick(&s->neg, x[q], sampler_index(&s->neg, x[q]));
         prefetch_row(s->syn1 + (size_t)neg[q] * st, st);
     }
     prefetch_row(s->syn1 + (size_t)w->tok[p] * st, st);
@@ -436,20 +533,62 @@ static void train_row(worker *w, const float *in, float *const *out, uint32_t no
     k->update(in, din, out, nout, g, w->s->stride);
 }
 
+/* The pairs of a window in one go, with the result of word2vec's pair-after-pair order:
+ * pair c sees out[k] + sum_{c' < c} g[c'][k] in[c'], so its logits are the products with
+ * the old rows plus corrections from the Gram matrix of the inputs, and the final
+ * updates are linear in the old rows. The input rows must be distinct. */
+static void sg_window(worker *w, float *const *in, uint32_t nin, float *const *out,
+                      uint32_t nout, const float *mult, float lr)
+{
+    const wr_sgns_kernel *k = w->s->k;
+    uint32_t st = w->s->stride;
+    float *m = w->m, *g = w->g, *q = w->q, *h = w->h;
+    for (uint32_t c = 0; c < nin; c++) {
+        k->dots(in[c], out, nout, m + c * nout, st);
+        k->dots(in[c], in, c, q + c * nin, st);
+    }
+    for (uint32_t c = 0; c < nin; c++) {
+        float *gc = g + c * nout;
+        for (uint32_t o = 0; o < nout; o++) {
+            float x = m[c * nout + o];
+            for (uint32_t e = 0; e < c; e++)
+                x += g[e * nout + o] * q[c * nin + e];
+            gc[o] = ((o == 0) - sigmoid(x)) * lr * mult[o];
+        }
+        for (uint32_t e = 0; e < c; e++) {
+            float x = 0;
+            for (uint32_t o = 0; o < nout; o++)
+                x += gc[o] * g[e * nout + o];
+            h[c * nin + e] = x;
+        }
+    }
+    k->window(in, nin, out, nout, g, h, st);
+}
+
 /* Skip-gram: each context word's input row against the centre's output row and the
- * centre's negatives, pair after pair as in word2vec.c, so each pair sees the output rows
- * the previous one updated. */
+ * centre's negatives, pair after pair as in word2vec.c (each pair sees the output rows
+ * the previous one updated). A window whose context repeats a token is done pair by
+ * pair; the others in one batched step. */
 static void sg_centre(worker *w, uint32_t i)
 {
     const shared *s = w->s;
-    float *out[MAX_OUT], om[MAX_OUT];
-    uint32_t nout = outputs(s, w->tok[i], negatives(w, i), out, om);
+    float *in[MAX_IN], *out[MAX_OUT], om[MAX_OUT];
+    uint32_t nout = outputs(s, w->tok[i], negatives(w, i), out, om), nin = 0;
+    int distinct = 1;
     for (uint32_t j = w->win0[i]; j < w->win1[i]; j++) {
         if (j == i)
             continue;
-        float *in = s->syn0 + (size_t)w->tok[j] * s->stride;
-        train_row(w, in, out, nout, om, w->lr[i], in);
+        float *row = s->syn0 + (size_t)w->tok[j] * s->stride;
+        for (uint32_t c = 0; c < nin; c++)
+            distinct &= in[c] != row;
+        in[nin++] = row;
     }
+    if (distinct && !getenv("WR_SEQ")) {
+        sg_window(w, in, nin, out, nout, om, w->lr[i]);
+        return;
+    }
+    for (uint32_t c = 0; c < nin; c++)
+        train_row(w, in[c], out, nout, om, w->lr[i], in[c]);
 }
 
 /* CBOW (gensim's cbow_mean=1): the mean of the context predicts the centre; every context
@@ -528,9 +667,12 @@ static void batch_train(worker *w)
     uint32_t st = s->stride;
     for (uint32_t p = 0; p < s->o->window && p < w->ntok; p++)
         prefetch_row(s->syn0 + (size_t)w->tok[p] * st, st);
+    for (uint32_t p = 0; p < 2 * AHEAD; p++)
+        draw_ahead(w, p);
     for (uint32_t p = 0; p < AHEAD; p++)
         prepare(w, p);
     for (uint32_t i = 0; i < w->ntok; i++) {
+        draw_ahead(w, i + 2 * AHEAD);
         prepare(w, i + AHEAD);
         if (s->o->mode == WR_MODE_SG)
             sg_centre(w, i);
@@ -548,6 +690,14 @@ static uint64_t eval_point(const worker *w, uint32_t j)
 
 static int evaluating(const shared *s) { return s->o->on_eval && s->o->evals; }
 
+/* The input rows, without their padding, into the caller's buffer. */
+static void copy_out(const shared *s)
+{
+    uint32_t dim = s->o->dim;
+    for (uint32_t v = 0; v < s->vocab; v++)
+        memcpy(s->out + (size_t)v * dim, s->syn0 + (size_t)v * s->stride, dim * sizeof(float));
+}
+
 /* Every worker stops at each evaluation point; one of them evaluates. */
 static void eval_until(worker *w, uint64_t local)
 {
@@ -556,16 +706,9 @@ static void eval_until(worker *w, uint64_t local)
     while (evaluating(s) && w->evals_done < o->evals && local >= eval_point(w, w->evals_done + 1)) {
         uint32_t j = ++w->evals_done;
         if (pthread_barrier_wait(&s->barrier) == PTHREAD_BARRIER_SERIAL_THREAD) {
-            const float *vecs = s->syn0;
-            if (s->syn0 != s->out) {
-                uint32_t dim = o->dim;
-                for (uint32_t v = 0; v < s->vocab; v++)
-                    memcpy(s->out + (size_t)v * dim, s->syn0 + (size_t)v * s->stride,
-                           dim * sizeof(float));
-                vecs = s->out;
-            }
             uint32_t epoch = (uint32_t)(((uint64_t)j * o->epochs + o->evals - 1) / o->evals);
-            o->on_eval((double)j / o->evals, epoch, vecs, o->eval_ctx);
+            copy_out(s);
+            o->on_eval((double)j / o->evals, epoch, s->out, o->eval_ctx);
         }
         pthread_barrier_wait(&s->barrier);
     }
@@ -664,6 +807,21 @@ static void init_rows(shared *s, const uint64_t *count)
     }
 }
 
+/* Room for the matrices, on huge pages where the kernel allows: rows are visited at
+ * random, so with 4 KiB pages nearly every row costs a TLB miss on top of a cache miss. */
+static float *alloc_rows(size_t bytes)
+{
+    void *p;
+    size_t huge = 2u << 20;
+    bytes = (bytes + huge - 1) / huge * huge;
+    if (posix_memalign(&p, huge, bytes) != 0)
+        return xmalloc_aligned(bytes);
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 /* Contiguous slices of sequences with about the same number of tokens. */
 static void slice_corpus(const wr_corpus *c, worker *w, int n)
 {
@@ -690,6 +848,7 @@ static void worker_init(worker *w, shared *s, int t, uint64_t maxlen)
     w->win0 = xmalloc(cap * sizeof *w->win0);
     w->win1 = xmalloc(cap * sizeof *w->win1);
     w->lr = xmalloc(cap * sizeof *w->lr);
+    w->bits = xmalloc((size_t)RING * s->o->negative * sizeof *w->bits);
     w->ring = xmalloc((size_t)RING * s->o->negative * sizeof *w->ring);
     w->neu1 = xmalloc_aligned(s->stride * sizeof(float));
     w->work = xmalloc_aligned(s->stride * sizeof(float));
@@ -701,6 +860,7 @@ static void worker_free(worker *w)
     free(w->win0);
     free(w->win1);
     free(w->lr);
+    free(w->bits);
     free(w->ring);
     free(w->neu1);
     free(w->work);
@@ -724,9 +884,8 @@ int sgns_train(const wr_corpus *c, uint32_t vocab, const wr_sgns_opts *o, float 
         s.keep[v] = p >= 4294967295.0 ? UINT32_MAX : (uint32_t)p;
     }
     s.stride = (o->dim + 15) & ~15u;
-    s.syn0 = s.stride == o->dim && !((uintptr_t)out & 63) ? out
-             : xmalloc_aligned((size_t)vocab * s.stride * sizeof(float));
-    s.syn1 = xmalloc_aligned((size_t)vocab * s.stride * sizeof(float));
+    s.syn0 = alloc_rows((size_t)vocab * s.stride * sizeof(float));
+    s.syn1 = alloc_rows((size_t)vocab * s.stride * sizeof(float));
     init_rows(&s, count);
     free(count);
     s.total = c->ntok * o->epochs;
@@ -752,12 +911,8 @@ int sgns_train(const wr_corpus *c, uint32_t vocab, const wr_sgns_opts *o, float 
 
     if (evaluating(&s))
         pthread_barrier_destroy(&s.barrier);
-    if (s.syn0 != out) {
-        for (uint32_t v = 0; v < vocab; v++)
-            memcpy(out + (size_t)v * o->dim, s.syn0 + (size_t)v * s.stride,
-                   o->dim * sizeof(float));
-        free(s.syn0);
-    }
+    copy_out(&s);
+    free(s.syn0);
     for (int t = 0; t < n; t++)
         worker_free(&w[t]);
     free(w);

@@ -53,20 +53,32 @@ int sgns_train(const wr_corpus *c, uint32_t vocab, const wr_sgns_opts *o, float 
 double sgns_keep_prob(uint64_t count, uint64_t total, double sample);
 
 /* Walker's alias table over n outcomes with weight count^power: O(1) draws. */
+typedef struct wr_sampler_cell {
+    uint32_t thr;   /* keep outcome k when 32 random bits < thr ... */
+    uint32_t alias; /* ... else take alias */
+} wr_sampler_cell;
+
 typedef struct wr_sampler {
     uint32_t n;
-    uint32_t *thr;   /* accept outcome k when 32 random bits < thr[k] ... */
-    uint32_t *alias; /* ... else take alias[k] */
+    wr_sampler_cell *cell; /* one cache access per draw */
 } wr_sampler;
 
 /* Returns -1 with err set when every count is 0. */
 int sampler_build(wr_sampler *s, const uint64_t *count, uint32_t n, double power, wr_err *err);
 void sampler_free(wr_sampler *s);
+/* The two halves of a draw, so that the cell can be prefetched between them. */
+static inline uint32_t sampler_index(const wr_sampler *s, uint64_t x)
+{
+    return (uint32_t)(((x >> 32) * s->n) >> 32);
+}
+static inline uint32_t sampler_pick(const wr_sampler *s, uint64_t x, uint32_t k)
+{
+    return (uint32_t)x < s->cell[k].thr ? k : s->cell[k].alias;
+}
 static inline uint32_t sampler_draw(const wr_sampler *s, wr_rng *r)
 {
     uint64_t x = rng_next(r);
-    uint32_t k = (uint32_t)(((x >> 32) * s->n) >> 32);
-    return (uint32_t)x < s->thr[k] ? k : s->alias[k];
+    return sampler_pick(s, x, sampler_index(s, x));
 }
 
 /* The inner kernels, exposed so tests can compare them: one input row against nout output
@@ -79,6 +91,12 @@ typedef struct wr_sgns_kernel {
      * din may be in; the out rows must be distinct and apart from in and din. */
     void (*update)(const float *in, float *din, float *const *out, uint32_t nout,
                    const float *g, uint32_t n);
+    /* A skip-gram window: from the values before the call,
+     * out[k] += sum_c g[c * nout + k] in[c] and
+     * in[c] += sum_k g[c * nout + k] out[k] + sum_{e < c} h[c * nin + e] in[e].
+     * Rows distinct; nin <= 2 WR_SGNS_MAX_WINDOW, nout <= WR_SGNS_MAX_NEGATIVE + 1. */
+    void (*window)(float *const *in, uint32_t nin, float *const *out, uint32_t nout,
+                   const float *g, const float *h, uint32_t n);
     /* y += a x */
     void (*axpy)(float a, const float *x, float *y, uint32_t n);
 } wr_sgns_kernel;

@@ -10,9 +10,10 @@
  *            a negative from a positive by its items one at a time. (Drawing in proportion
  *            to the training degree instead would be biased: a held-out pair's own edge is
  *            missing from its items' training degrees, so such negatives look more popular
- *            than the positives - popularity's AUC on them fell to 0.36 on the SNAP set,
- *            against 0.50 this way.) What remains for popularity is pair structure: where
- *            best-sellers are all linked to each other, no pair of them is a negative.
+ *            than the positives: popularity's AUC on them was 0.37 on the SNAP prefix at
+ *            seed 42, against 0.51 this way.) What remains for popularity is pair
+ *            structure: where best-sellers are all linked to each other, no pair of them
+ *            can be a negative (groceries: 0.89, online-retail: 0.83).
  * Both skip self pairs, true edges (of the whole set) and pairs already drawn for the same
  * kind (a pair may be drawn once per kind). When the file holds degree negatives it has a
  * fourth column "negatives": "uniform" or "degree" on negative rows, empty on positives. */

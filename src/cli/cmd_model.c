@@ -1,6 +1,7 @@
 /* cmd_model.c - `walkrec import`, `export` and `neighbors`: word2vec interchange and
  * nearest-neighbour lookups on a model file. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,8 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "walkrec/calib.h"
+#include "walkrec/eval.h"
 #include "walkrec/knn.h"
 #include "walkrec/model.h"
 #include "walkrec/w2v.h"
@@ -128,11 +131,15 @@ int cmd_export(int argc, char **argv)
 static void neighbors_usage(FILE *f)
 {
     fprintf(f,
-            "usage: walkrec neighbors MODEL ITEM [-k N] [--json]\n\n"
-            "Prints the k items closest to ITEM by cosine (exact; ITEM itself excluded) as\n"
-            "rank<TAB>item<TAB>score lines, or with --json as\n"
-            "{\"item\": ITEM, \"neighbors\": [{\"item\": ..., \"score\": ...}, ...]}.\n\n"
+            "usage: walkrec neighbors MODEL ITEM [-k N] [--rank R] [--json]\n\n"
+            "Prints the k items closest to ITEM by cosine, or most probably related to it for a\n"
+            "calibrated model (exact; ITEM itself excluded) as rank<TAB>item<TAB>score lines,\n"
+            "or with --json as {\"item\": ITEM, \"rank\": R, \"neighbors\": [{\"item\": ...,\n"
+            "\"score\": ...}, ...]}; the score is the cosine or the probability.\n\n"
             "  -k N         how many neighbours (default 10)\n"
+            "  --rank R     cosine or probability (calibrated models only); default probability\n"
+            "               when the model is calibrated (the higher recall@10 wherever we\n"
+            "               measured, see include/walkrec/eval.h), else cosine\n"
             "  --json       JSON on stdout\n"
             "  --quiet      no warnings on stderr\n"
             "  -h, --help   this help\n");
@@ -144,13 +151,15 @@ static int exclude_self(size_t qi, uint32_t item, void *ctx)
     return item == *(const uint32_t *)ctx;
 }
 
-static void print_json(const wr_model *m, const char *item, const wr_hit *hits, size_t k)
+static void print_json(const wr_model *m, const char *item, int rank, const wr_hit *hits,
+                       size_t k)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < k && hits[i].item != UINT32_MAX; i++)
         json_array_append_new(list, json_pack("{s:s, s:f}", "item", dict_str(m->ids, hits[i].item),
                                               "score", (double)hits[i].score));
-    json_t *j = json_pack("{s:s, s:o}", "item", item, "neighbors", list);
+    json_t *j = json_pack("{s:s, s:s, s:o}", "item", item, "rank", eval_rank_name(rank),
+                          "neighbors", list);
     if (!j)
         die("neighbors: cannot build the JSON output");
     json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
@@ -162,13 +171,18 @@ int cmd_neighbors(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
+        {"rank", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     size_t k = 10;
-    int json = 0, c;
+    int json = 0, rank = WR_RANK_AUTO, c;
     while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
         switch (c) {
         case 'k': k = (size_t)cli_uint("-k", optarg, 1, UINT32_MAX - 1); break;
+        case 'R':
+            if ((rank = eval_rank_parse(optarg)) < 0)
+                die("--rank: expected cosine or probability, got '%s'", optarg);
+            break;
         case 'j': json = 1; break;
         case 'q': wr_quiet = 1; break;
         case 'h': neighbors_usage(stdout); return 0;
@@ -189,12 +203,27 @@ int cmd_neighbors(int argc, char **argv)
         die("unknown item '%s'", item);
     if (k > m->n)
         k = m->n;
+    wr_calib cal;
+    int calibrated = calib_load(m, &cal, &err);
+    if (calibrated < 0)
+        die("%s", err.msg);
+    if (rank == WR_RANK_PROBABILITY && !calibrated)
+        die("neighbors: --rank probability needs a calibrated model (this one has none)");
+    if (rank == WR_RANK_AUTO)
+        rank = calibrated ? WR_RANK_PROBABILITY : WR_RANK_COSINE;
     uint32_t self = (uint32_t)row;
     float *base = model_normalized(m);
     wr_hit *hits = xmalloc(k * sizeof *hits);
-    knn_topk(base, m->n, m->dim, base + (size_t)self * m->dim, 1, k, exclude_self, &self, 1, hits);
+    if (rank == WR_RANK_PROBABILITY) {
+        calib_topk(m, base, &cal, &self, 1, k, exclude_self, &self, 1, hits);
+        for (size_t i = 0; i < k && hits[i].item != UINT32_MAX; i++)
+            hits[i].score = (float)(1 / (1 + exp(-(double)hits[i].score))); /* logit -> p */
+    } else {
+        knn_topk(base, m->n, m->dim, base + (size_t)self * m->dim, 1, k, exclude_self, &self, 1,
+                 hits);
+    }
     if (json) {
-        print_json(m, item, hits, k);
+        print_json(m, item, rank, hits, k);
     } else {
         for (size_t i = 0; i < k && hits[i].item != UINT32_MAX; i++)
             printf("%zu\t%s\t%.6f\n", i + 1, dict_str(m->ids, hits[i].item), hits[i].score);

@@ -87,6 +87,13 @@ if "$WALKREC" eval "$W/model.wr" "$W/val.tsv" --rank probability 2>"$W/err" >/de
     fail "eval --rank probability succeeded on a model without calibration"
 fi
 grep -q "calibrat" "$W/err" || fail "--rank probability: unclear error: $(cat "$W/err")"
+item=$(sed -n 2p "$W/vectors.txt" | cut -d' ' -f1)
+if "$WALKREC" neighbors "$W/model.wr" "$item" --rank probability 2>"$W/err" >/dev/null; then
+    fail "neighbors --rank probability succeeded on a model without calibration"
+fi
+grep -q "calibrat" "$W/err" || fail "neighbors --rank probability: unclear error: $(cat "$W/err")"
+"$WALKREC" neighbors "$W/model.wr" "$item" --json | grep -q '"rank": "cosine"' \
+    || fail "neighbors of an uncalibrated model are not ranked by cosine"
 
 # --- with them: every number beside the model's, cross-checked ------------------------------
 "$WALKREC" eval "$W/model.wr" "$W/val.tsv" --train "$W/train.tsv" --seed 5 --threads 1 --json \

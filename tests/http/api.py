@@ -337,6 +337,32 @@ class OtherSettings(unittest.TestCase):
             self.assertEqual([x["item"] for x in r["neighbors"]], [M.ids[1]])
             self.assertEqual(d.get("/v1/model").json()["side_info"]["unmatched"], 1)
 
+    def test_exact_scan_only(self):
+        model = os.path.join(D.data_dir, "model-1.wr")
+        with wrd.Daemon("--model", model, "--exact-index-max-items", "1999") as d:
+            self.assertIn("above exact_index_max_items (1999): no precomputed neighbour lists",
+                          d.log())
+            index = d.get("/v1/model").json()["index"]
+            self.assertEqual((index["k"], index["precomputed"]), (0, False))
+            for item in M.ids[:3]:
+                r = d.get("/v1/items/%s/neighbors?k=10" % item)
+                wrd.same_ranking(r.json()["neighbors"], M.neighbors(item, 10), "exact " + item)
+
+    def test_evaluation_from_learning_curve(self):
+        work = wrd.tmpdir()
+        pairs, val = os.path.join(work, "pairs.tsv"), os.path.join(work, "val.tsv")
+        wrd.run(wrd.WALKREC, "synth", "-o", pairs, "--items", "300", "--pairs", "3000",
+                "--categories", "5", "--quiet")
+        with open(val, "w") as f:
+            f.write("item_a\titem_b\tlabel\nP0000001\tP0000002\t1\nP0000003\tP0000200\t0\n")
+        model = os.path.join(work, "m.wr")
+        wrd.run(wrd.WALKREC, "train", pairs, "-o", model, "--val", val, "--threads", "1",
+                "--dim", "8", "--quiet")
+        with wrd.Daemon("--model", model) as d:
+            body = d.get("/v1/model").json()
+            self.assertEqual(body["evaluation"], body["training"]["learning_curve"][-1])
+            self.assertIn("auc_all", body["evaluation"])
+
     def test_escaped_ids(self):
         ids = ["a/b", "c,d", "e%f", "é+ü", "g?h", "q\"u\\o", "plain"]
         vecs = os.path.join(wrd.tmpdir(), "v.txt")
