@@ -8,6 +8,8 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "walkrec/calib.h"
+#include "walkrec/edgeweight.h"
 #include "walkrec/train.h"
 
 static void usage(FILE *f)
@@ -37,6 +39,10 @@ static void usage(FILE *f)
             "  --threads N             threads (default: all cores)\n"
             "  --seed N                seed for walks and training (default 1); with\n"
             "                          --threads 1 a run is repeatable bit for bit\n"
+            "  --edge-weight S         raw, pmi, lift or jaccard: re-weight pairs by the items'\n"
+            "                          totals before walking (default lift)\n"
+            "  --calibration X         share of training pairs held out to fit the pair\n"
+            "                          probability (default 0.05; 0 = no calibration)\n"
             "  --val VAL               validation pairs (item_a, item_b, label): record the AUC\n"
             "                          during training (the learning curve) in the model\n"
             "  --eval-every N          evaluations per run with --val (default 10)\n"
@@ -48,6 +54,8 @@ static void usage(FILE *f)
 typedef struct args {
     const char *pairs, *out, *sequences, *val;
     int json;
+    int edge_weight;    /* WR_EW_* */
+    double calib_frac;  /* 0 = uncalibrated */
 } args;
 
 static void print_point(double progress, uint32_t epoch, double auc_all, double auc_seen,
@@ -62,7 +70,7 @@ static void parse(int argc, char **argv, args *a, wr_train_opts *o)
 {
     enum { O_SEQ = 256, O_WALKS_OUT, O_DIM, O_WPI, O_LEN, O_P, O_Q, O_MODE, O_WINDOW, O_NEG,
            O_EPOCHS, O_SUB, O_LR, O_MINLR, O_SCHED, O_THREADS, O_SEED, O_VAL, O_EVERY, O_JSON,
-           O_QUIET };
+           O_QUIET, O_EDGE, O_CALIB };
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"sequences", required_argument, NULL, O_SEQ},
         {"walks-out", required_argument, NULL, O_WALKS_OUT},
@@ -79,6 +87,8 @@ static void parse(int argc, char **argv, args *a, wr_train_opts *o)
         {"seed", required_argument, NULL, O_SEED}, {"val", required_argument, NULL, O_VAL},
         {"eval-every", required_argument, NULL, O_EVERY}, {"json", no_argument, NULL, O_JSON},
         {"quiet", no_argument, NULL, O_QUIET}, {"help", no_argument, NULL, 'h'},
+        {"edge-weight", required_argument, NULL, O_EDGE},
+        {"calibration", required_argument, NULL, O_CALIB},
         {NULL, 0, NULL, 0},
     };
     wr_sgns_opts *s = &o->sgns;
@@ -122,6 +132,11 @@ static void parse(int argc, char **argv, args *a, wr_train_opts *o)
         case O_EVERY: o->eval_every = (uint32_t)cli_uint("--eval-every", optarg, 1, 10000); break;
         case O_JSON: a->json = 1; break;
         case O_QUIET: wr_quiet = 1; break;
+        case O_EDGE:
+            if ((a->edge_weight = edgeweight_parse(optarg)) < 0)
+                die("--edge-weight: expected raw, pmi, lift or jaccard, got '%s'", optarg);
+            break;
+        case O_CALIB: a->calib_frac = cli_double("--calibration", optarg, 0, 0.5); break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }
@@ -145,13 +160,15 @@ static void parse(int argc, char **argv, args *a, wr_train_opts *o)
     o->on_point = print_point;
 }
 
-/* Adds the times the pipeline cannot see to the model's metadata. */
-static void meta_times(wr_model *m, double load)
+/* Adds what the pipeline cannot see to the model's metadata: load time, edge weighting. */
+static void meta_times(wr_model *m, double load, const char *edge_weight)
 {
     json_t *meta = json_loads(m->meta_json, 0, NULL), *times;
     if (!meta || !(times = json_object_get(meta, "times")))
         die("train: the model metadata is not a JSON object with times");
     json_object_set_new(times, "load", json_real(load));
+    if (edge_weight)
+        json_object_set_new(meta, "edge_weight", json_string(edge_weight));
     char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(10));
     if (!text)
         die("train: cannot format the metadata");
@@ -162,7 +179,7 @@ static void meta_times(wr_model *m, double load)
 
 int cmd_train(int argc, char **argv)
 {
-    args a = {0};
+    args a = {.edge_weight = WR_EW_LIFT, .calib_frac = 0.05};
     wr_train_opts o;
     train_default_opts(&o);
     parse(argc, argv, &a, &o);
@@ -188,11 +205,29 @@ int cmd_train(int argc, char **argv)
     }
     double load = wr_now() - t0;
 
+    /* Pairs only: hold out the calibration slice, then re-weight what the walks see. */
+    wr_calib_data cd = {0};
+    wr_pairs *tp = &p;
+    int calibrate = !a.sequences && a.calib_frac > 0;
+    if (calibrate && calib_prepare(&p, a.calib_frac, o.walk.seed, &cd, &err) < 0) {
+        wr_warn("%s; training without a calibrated probability", err.msg);
+        calib_data_free(&cd);
+        memset(&cd, 0, sizeof cd);
+        calibrate = 0;
+    }
+    if (calibrate)
+        tp = &cd.train;
+    if (!a.sequences)
+        edgeweight_apply(tp, a.edge_weight);
+
     wr_train_times t;
-    wr_model *m = a.sequences ? train_corpus(&c, ids, &o, &t, &err) : train_pairs(&p, &o, &t, &err);
+    wr_model *m = a.sequences ? train_corpus(&c, ids, &o, &t, &err) : train_pairs(tp, &o, &t, &err);
     if (!m)
         die("%s", err.msg);
-    meta_times(m, load);
+    if (calibrate && calib_finish(m, &cd, NULL, &err) < 0)
+        die("%s", err.msg);
+    calib_data_free(&cd);
+    meta_times(m, load, a.sequences ? NULL : edgeweight_name(a.edge_weight));
     double t1 = wr_now();
     if (model_save(m, a.out, &err) < 0)
         die("%s", err.msg);
