@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # walkrec.sh - the two quick-start commands.
-#   ./walkrec.sh run    install what is missing, build, train on the built-in catalogue, serve
+#   ./walkrec.sh run    install what is missing, build, serve (training the built-in catalogue
+#                       when var/ holds no model); extra arguments go to walkrecd
 #   ./walkrec.sh test   install what is missing, build, run the whole test suite
 # Both are idempotent; they apt-get only packages that are absent (needs root or sudo).
 set -euo pipefail
@@ -54,16 +55,14 @@ PY
 }
 
 cmd_run() {
-    install_missing $BUILD_PKGS
+    install_missing $BUILD_PKGS curl
     build build
     mkdir -p var
-    [ -f var/pairs.tsv ] || build/walkrec synth -o var/pairs.tsv --items-out var/items.tsv
-    [ -f var/model.wr ] || build/walkrec train var/pairs.tsv -o var/model.wr
-    # Until the daemon lands, "serving" means answering from the model on the command line.
-    for item in $(sed -n '2p;3p;4p' var/pairs.tsv | cut -f1); do
-        echo "== neighbours of $item"
-        build/walkrec neighbors var/model.wr "$item" -k 5
-    done
+    # With no model in var/, walkrecd generates the built-in synthetic catalogue (2,000 items
+    # in 20 planted categories), trains on it in the background, saves var/model-1.wr and
+    # turns ready. Try: curl -s localhost:8080/v1/items/P0000001/neighbors?k=5
+    echo "walkrec.sh: starting walkrecd (it logs the address it listens on; Ctrl-C stops it)" >&2
+    exec build/walkrecd --data-dir var "$@"
 }
 
 cmd_test() {
@@ -81,7 +80,7 @@ cmd_test() {
 }
 
 case "${1:-}" in
-run) cmd_run ;;
+run) shift; cmd_run "$@" ;;
 test) cmd_test ;;
 *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac

@@ -284,10 +284,12 @@ static enum MHD_Result send_reply(wr_http *h, struct MHD_Connection *c, req *q, 
     } else if (rp->text) {
         body = rp->text;
         len = rp->text_len;
-        rp->text = NULL;
+        rp->text = NULL; /* the response frees it */
     }
     json_decref(rp->json);
+    free(rp->text); /* left over when not sent (304) */
     rp->json = NULL;
+    rp->text = NULL;
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(body);

@@ -34,7 +34,6 @@
 #endif
 
 #define MAX_OUT (WR_SGNS_MAX_NEGATIVE + 1)
-#define MAX_IN (2 * WR_SGNS_MAX_WINDOW)
 #define BATCH 1024   /* raw tokens per batch */
 #define AHEAD 3      /* centres prefetched ahead */
 
@@ -141,61 +140,49 @@ static inline float sigmoid(float x)
 
 /* ---- kernels: one input row against nout output rows ---- */
 
+/* The portable kernels work in blocks of 16 floats (n is a multiple of 16) so that the
+ * compiler can vectorise them for whatever the baseline of the target is. */
 static void dots_scalar(const float *in, float *const *out, uint32_t nout, float *m, uint32_t n)
 {
     for (uint32_t k = 0; k < nout; k++) {
         const float *b = out[k];
-        float s = 0;
-        for (uint32_t d = 0; d < n; d++)
-            s += in[d] * b[d];
+        float acc[16] = {0}, s = 0;
+        for (uint32_t d = 0; d < n; d += 16)
+            for (uint32_t e = 0; e < 16; e++)
+                acc[e] += in[d + e] * b[d + e];
+        for (uint32_t e = 0; e < 16; e++)
+            s += acc[e];
         m[k] = s;
     }
 }
 
-/* Element by element, so every product uses the old values even when din is in. */
+/* Block by block, so that every product uses the old values even when din is in. */
 static void update_scalar(const float *in, float *din, float *const *out, uint32_t nout,
                           const float *g, uint32_t n)
 {
-    for (uint32_t d = 0; d < n; d++) {
-        float x = in[d], s = 0;
+    for (uint32_t d = 0; d < n; d += 16) {
+        float x[16], s[16] = {0};
+        memcpy(x, in + d, sizeof x);
         for (uint32_t k = 0; k < nout; k++) {
-            s += g[k] * out[k][d];
-            out[k][d] += g[k] * x;
+            float *o = out[k] + d, gk = g[k];
+            for (uint32_t e = 0; e < 16; e++) {
+                s[e] += gk * o[e];
+                o[e] += gk * x[e];
+            }
         }
-        din[d] += s;
-    }
-}
-
-static void window_scalar(float *const *in, uint32_t nin, float *const *out, uint32_t nout,
-                          const float *g, const float *h, uint32_t n)
-{
-    float x[MAX_IN], o[MAX_OUT];
-    for (uint32_t d = 0; d < n; d++) {
-        for (uint32_t c = 0; c < nin; c++)
-            x[c] = in[c][d];
-        for (uint32_t k = 0; k < nout; k++)
-            o[k] = out[k][d];
-        for (uint32_t k = 0; k < nout; k++) {
-            float a = o[k];
-            for (uint32_t c = 0; c < nin; c++)
-                a += g[c * nout + k] * x[c];
-            out[k][d] = a;
-        }
-        for (uint32_t c = 0; c < nin; c++) {
-            float a = x[c];
-            for (uint32_t k = 0; k < nout; k++)
-                a += g[c * nout + k] * o[k];
-            for (uint32_t e = 0; e < c; e++)
-                a += h[c * nin + e] * x[e];
-            in[c][d] = a;
-        }
+        for (uint32_t e = 0; e < 16; e++)
+            din[d + e] += s[e];
     }
 }
 
 static void axpy_scalar(float a, const float *x, float *y, uint32_t n)
 {
-    for (uint32_t d = 0; d < n; d++)
-        y[d] += a * x[d];
+    for (uint32_t d = 0; d < n; d += 16) {
+        float t[16];
+        for (uint32_t e = 0; e < 16; e++)
+            t[e] = y[d + e] + a * x[d + e];
+        memcpy(y + d, t, sizeof t);
+    }
 }
 
 #ifdef WR_X86
@@ -242,32 +229,6 @@ AVX512 static void update_avx512(const float *in, float *din, float *const *out,
             _mm512_store_ps(out[k] + d, _mm512_fmadd_ps(gk, x, o));
         }
         _mm512_store_ps(din + d, _mm512_add_ps(_mm512_load_ps(din + d), s));
-    }
-}
-
-AVX512 static void window_avx512(float *const *in, uint32_t nin, float *const *out,
-                                 uint32_t nout, const float *g, const float *h, uint32_t n)
-{
-    __m512 x[MAX_IN], o[MAX_OUT];
-    for (uint32_t d = 0; d < n; d += 16) {
-        for (uint32_t c = 0; c < nin; c++)
-            x[c] = _mm512_load_ps(in[c] + d);
-        for (uint32_t k = 0; k < nout; k++)
-            o[k] = _mm512_load_ps(out[k] + d);
-        for (uint32_t k = 0; k < nout; k++) {
-            __m512 a = o[k];
-            for (uint32_t c = 0; c < nin; c++)
-                a = _mm512_fmadd_ps(_mm512_set1_ps(g[c * nout + k]), x[c], a);
-            _mm512_store_ps(out[k] + d, a);
-        }
-        for (uint32_t c = 0; c < nin; c++) {
-            __m512 a = x[c];
-            for (uint32_t k = 0; k < nout; k++)
-                a = _mm512_fmadd_ps(_mm512_set1_ps(g[c * nout + k]), o[k], a);
-            for (uint32_t e = 0; e < c; e++)
-                a = _mm512_fmadd_ps(_mm512_set1_ps(h[c * nin + e]), x[e], a);
-            _mm512_store_ps(in[c] + d, a);
-        }
     }
 }
 
@@ -328,32 +289,6 @@ AVX2 static void update_avx2(const float *in, float *din, float *const *out, uin
     }
 }
 
-AVX2 static void window_avx2(float *const *in, uint32_t nin, float *const *out, uint32_t nout,
-                             const float *g, const float *h, uint32_t n)
-{
-    __m256 x[MAX_IN], o[MAX_OUT];
-    for (uint32_t d = 0; d < n; d += 8) {
-        for (uint32_t c = 0; c < nin; c++)
-            x[c] = _mm256_load_ps(in[c] + d);
-        for (uint32_t k = 0; k < nout; k++)
-            o[k] = _mm256_load_ps(out[k] + d);
-        for (uint32_t k = 0; k < nout; k++) {
-            __m256 a = o[k];
-            for (uint32_t c = 0; c < nin; c++)
-                a = _mm256_fmadd_ps(_mm256_set1_ps(g[c * nout + k]), x[c], a);
-            _mm256_store_ps(out[k] + d, a);
-        }
-        for (uint32_t c = 0; c < nin; c++) {
-            __m256 a = x[c];
-            for (uint32_t k = 0; k < nout; k++)
-                a = _mm256_fmadd_ps(_mm256_set1_ps(g[c * nout + k]), o[k], a);
-            for (uint32_t e = 0; e < c; e++)
-                a = _mm256_fmadd_ps(_mm256_set1_ps(h[c * nin + e]), x[e], a);
-            _mm256_store_ps(in[c] + d, a);
-        }
-    }
-}
-
 AVX2 static void axpy_avx2(float a, const float *x, float *y, uint32_t n)
 {
     __m256 va = _mm256_set1_ps(a);
@@ -362,12 +297,10 @@ AVX2 static void axpy_avx2(float a, const float *x, float *y, uint32_t n)
 }
 #endif
 
-static const wr_sgns_kernel k_scalar = {"scalar", dots_scalar, update_scalar, window_scalar,
-                                        axpy_scalar};
+static const wr_sgns_kernel k_scalar = {"scalar", dots_scalar, update_scalar, axpy_scalar};
 #ifdef WR_X86
-static const wr_sgns_kernel k_avx2 = {"avx2", dots_avx2, update_avx2, window_avx2, axpy_avx2};
-static const wr_sgns_kernel k_avx512 = {"avx512", dots_avx512, update_avx512, window_avx512,
-                                        axpy_avx512};
+static const wr_sgns_kernel k_avx2 = {"avx2", dots_avx2, update_avx2, axpy_avx2};
+static const wr_sgns_kernel k_avx512 = {"avx512", dots_avx512, update_avx512, axpy_avx512};
 #endif
 
 static const wr_sgns_kernel *supported[3];
@@ -444,11 +377,9 @@ typedef struct worker {
     uint64_t *bits;
     uint32_t *ring;
     float *neu1, *work; /* CBOW */
-    /* skip-gram windows: logits, gradients, Gram matrix of the inputs and its weights */
-    float m[MAX_IN * MAX_OUT], g[MAX_IN * MAX_OUT], q[MAX_IN * MAX_IN], h[MAX_IN * MAX_IN];
 } worker;
 
-#define RING (AHEAD + 1)
+#define RING (2 * AHEAD + 1) /* positions in flight: drawn up to i + 2 AHEAD, used from i */
 
 static inline void prefetch_row(const float *row, uint32_t stride)
 {
@@ -533,62 +464,20 @@ static void train_row(worker *w, const float *in, float *const *out, uint32_t no
     k->update(in, din, out, nout, g, w->s->stride);
 }
 
-/* The pairs of a window in one go, with the result of word2vec's pair-after-pair order:
- * pair c sees out[k] + sum_{c' < c} g[c'][k] in[c'], so its logits are the products with
- * the old rows plus corrections from the Gram matrix of the inputs, and the final
- * updates are linear in the old rows. The input rows must be distinct. */
-static void sg_window(worker *w, float *const *in, uint32_t nin, float *const *out,
-                      uint32_t nout, const float *mult, float lr)
-{
-    const wr_sgns_kernel *k = w->s->k;
-    uint32_t st = w->s->stride;
-    float *m = w->m, *g = w->g, *q = w->q, *h = w->h;
-    for (uint32_t c = 0; c < nin; c++) {
-        k->dots(in[c], out, nout, m + c * nout, st);
-        k->dots(in[c], in, c, q + c * nin, st);
-    }
-    for (uint32_t c = 0; c < nin; c++) {
-        float *gc = g + c * nout;
-        for (uint32_t o = 0; o < nout; o++) {
-            float x = m[c * nout + o];
-            for (uint32_t e = 0; e < c; e++)
-                x += g[e * nout + o] * q[c * nin + e];
-            gc[o] = ((o == 0) - sigmoid(x)) * lr * mult[o];
-        }
-        for (uint32_t e = 0; e < c; e++) {
-            float x = 0;
-            for (uint32_t o = 0; o < nout; o++)
-                x += gc[o] * g[e * nout + o];
-            h[c * nin + e] = x;
-        }
-    }
-    k->window(in, nin, out, nout, g, h, st);
-}
-
 /* Skip-gram: each context word's input row against the centre's output row and the
- * centre's negatives, pair after pair as in word2vec.c (each pair sees the output rows
- * the previous one updated). A window whose context repeats a token is done pair by
- * pair; the others in one batched step. */
+ * centre's negatives, pair after pair as in word2vec.c, so each pair sees the output rows
+ * the previous one updated. */
 static void sg_centre(worker *w, uint32_t i)
 {
     const shared *s = w->s;
-    float *in[MAX_IN], *out[MAX_OUT], om[MAX_OUT];
-    uint32_t nout = outputs(s, w->tok[i], negatives(w, i), out, om), nin = 0;
-    int distinct = 1;
+    float *out[MAX_OUT], om[MAX_OUT];
+    uint32_t nout = outputs(s, w->tok[i], negatives(w, i), out, om);
     for (uint32_t j = w->win0[i]; j < w->win1[i]; j++) {
         if (j == i)
             continue;
-        float *row = s->syn0 + (size_t)w->tok[j] * s->stride;
-        for (uint32_t c = 0; c < nin; c++)
-            distinct &= in[c] != row;
-        in[nin++] = row;
+        float *in = s->syn0 + (size_t)w->tok[j] * s->stride;
+        train_row(w, in, out, nout, om, w->lr[i], in);
     }
-    if (distinct && !getenv("WR_SEQ")) {
-        sg_window(w, in, nin, out, nout, om, w->lr[i]);
-        return;
-    }
-    for (uint32_t c = 0; c < nin; c++)
-        train_row(w, in[c], out, nout, om, w->lr[i], in[c]);
 }
 
 /* CBOW (gensim's cbow_mean=1): the mean of the context predicts the centre; every context

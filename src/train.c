@@ -143,8 +143,22 @@ static wr_model *train_core(const wr_corpus *c, const wr_dict *ids, const wr_tra
     return m;
 }
 
+/* Ids with blanks cannot survive a whitespace-separated file: says so once. */
+static void warn_blank_ids(const wr_dict *ids, const char *path)
+{
+    uint32_t n = dict_size(ids), bad = 0, first = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (strpbrk(dict_str(ids, i), " \t\r\n") && !bad++)
+            first = i;
+    if (bad)
+        wr_warn("%s: %u ids contain blanks (e.g. '%s'); readers that split on whitespace "
+                "(walkrec train --sequences, gensim, fastText) will see several tokens",
+                path, bad, dict_str(ids, first));
+}
+
 static int write_walks(const wr_corpus *c, const wr_dict *ids, const char *path, wr_err *err)
 {
+    warn_blank_ids(ids, path);
     FILE *f = fopen(path, "w");
     if (!f)
         return wr_fail(err, "%s: %s", path, strerror(errno));

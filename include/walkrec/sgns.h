@@ -91,12 +91,6 @@ typedef struct wr_sgns_kernel {
      * din may be in; the out rows must be distinct and apart from in and din. */
     void (*update)(const float *in, float *din, float *const *out, uint32_t nout,
                    const float *g, uint32_t n);
-    /* A skip-gram window: from the values before the call,
-     * out[k] += sum_c g[c * nout + k] in[c] and
-     * in[c] += sum_k g[c * nout + k] out[k] + sum_{e < c} h[c * nin + e] in[e].
-     * Rows distinct; nin <= 2 WR_SGNS_MAX_WINDOW, nout <= WR_SGNS_MAX_NEGATIVE + 1. */
-    void (*window)(float *const *in, uint32_t nin, float *const *out, uint32_t nout,
-                   const float *g, const float *h, uint32_t n);
     /* y += a x */
     void (*axpy)(float a, const float *x, float *y, uint32_t n);
 } wr_sgns_kernel;

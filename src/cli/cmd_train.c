@@ -1,9 +1,11 @@
 /* cmd_train.c - `walkrec train`: pairs (or sequences) -> model. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -160,6 +162,20 @@ static void parse(int argc, char **argv, args *a, wr_train_opts *o)
     o->on_point = print_point;
 }
 
+/* Fails before the training rather than after it when an output cannot be written. */
+static void check_writable(const char *path)
+{
+    char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+    const char *d = ".";
+    if (slash) {
+        slash[slash == dir] = '\0';
+        d = dir;
+    }
+    if (access(d, W_OK | X_OK) != 0)
+        die("%s: cannot write into %s: %s", path, d, strerror(errno));
+    free(dir);
+}
+
 /* Adds what the pipeline cannot see to the model's metadata: load time, edge weighting. */
 static void meta_times(wr_model *m, double load, const char *edge_weight)
 {
@@ -183,6 +199,9 @@ int cmd_train(int argc, char **argv)
     wr_train_opts o;
     train_default_opts(&o);
     parse(argc, argv, &a, &o);
+    check_writable(a.out);
+    if (o.walks_out)
+        check_writable(o.walks_out);
 
     wr_err err;
     double t0 = wr_now();
