@@ -12,6 +12,8 @@ Run with Debian's /usr/bin/python3 (it has gensim 4.2). Subcommands:
                                              `fasttext skipgram` on the walks file; stage
                                              times (from its output, timestamped) on stdout
   strip-eos IN.vec OUT.vec                   drop fastText's end-of-line token </s>
+  safe-ids IN.tsv OUT.tsv                    write OUT with whitespace in item ids replaced
+                                             by '_' when IN has any; prints the file to use
   machine                                    machine info as JSON (nproc, CPU, load average)
   table DIR                                  the markdown table and the "Must show" checks
 """
@@ -142,6 +144,31 @@ def cmd_strip_eos(a):
         sys.exit("strip-eos: %s: expected one </s> row, found %d" % (a.src, dropped))
 
 
+def cmd_safe_ids(a):
+    """A walks file is whitespace-separated ids (walkrec --sequences, gensim's LineSentence,
+    fastText), so an id like "whole milk" would become two tokens: give such sets ids
+    without whitespace, one to one, before anything trains on them."""
+    space = re.compile(r"\s+")
+    with open(a.src, encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f]
+    ids = {x for r in rows[1:] for x in r[:2]}
+    bad = {x for x in ids if space.search(x)}
+    if not bad:
+        print(a.src)
+        return 0
+    new = {x: space.sub("_", x) if x in bad else x for x in ids}
+    if len(set(new.values())) != len(ids):
+        sys.exit("safe-ids: %s: replacing whitespace by '_' would merge ids" % a.src)
+    with open(a.dst, "w", encoding="utf-8") as g:
+        g.write("\t".join(rows[0]) + "\n")
+        for r in rows[1:]:
+            g.write("\t".join([new[r[0]], new[r[1]]] + r[2:]) + "\n")
+    sys.stderr.write("safe-ids: %s: %d of %d ids contain whitespace; renamed in %s\n" %
+                     (a.src, len(bad), len(ids), a.dst))
+    print(a.dst)
+    return 0
+
+
 # ---------------------------------------------------------------- machine
 
 def cpu_model():
@@ -234,12 +261,16 @@ def collect(root):
         if not split:
             continue
         seeds = sorted(int(s[4:]) for s in os.listdir(d) if re.fullmatch(r"seed\d+", s))
-        runs = {}
+        runs, failed = {}, {}
         for key, _, _ in SYSTEMS:
-            rs = [load_run(os.path.join(d, "seed%d" % s, key)) for s in seeds]
+            dirs = [os.path.join(d, "seed%d" % s, key) for s in seeds]
+            rs = [load_run(x) for x in dirs]
             runs[key] = [r for r in rs if r]
+            # started but without a result: the process failed or was stopped
+            failed[key] = [read_json(os.path.join(x, "proc.json")) or {}
+                           for x, r in zip(dirs, rs) if not r and os.path.isdir(x)]
         sets.append({"name": name, "split": split, "seeds": seeds, "runs": runs,
-                     "meta": read_json(os.path.join(d, "set.json")) or {}})
+                     "failed": failed, "meta": read_json(os.path.join(d, "set.json")) or {}})
     # the synthetic sets last, in the order of their size
     sets.sort(key=lambda s: (bool(s["meta"].get("synthetic")), s["split"]["pairs"], s["name"]))
     return sets
@@ -282,6 +313,13 @@ def print_table(sets):
                                                  "{:,}".format(sp["items"]))
         for key, name, ref in SYSTEMS:
             runs = s["runs"][key]
+            for f in s["failed"][key]:
+                what = ("exit %s" % f["exit"] if f.get("exit", 0) >= 0 else
+                        "killed by signal %d" % -f["exit"]) if "exit" in f else "no result"
+                print("| %s | %s | – | %s%s, no result (log.txt) |%s" %
+                      (label, name, what, " after %.0fs" % f["wall"] if "wall" in f else "",
+                       " |" * 11))
+                label = ""
             if not runs:
                 continue
             cells = [label, name, str(len(runs))]
@@ -411,9 +449,10 @@ def main():
     p.add_argument("out")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
-    p = sub.add_parser("strip-eos")
-    p.add_argument("src")
-    p.add_argument("dst")
+    for name in ("strip-eos", "safe-ids"):
+        p = sub.add_parser(name)
+        p.add_argument("src")
+        p.add_argument("dst")
     sub.add_parser("machine")
     p = sub.add_parser("table")
     p.add_argument("dir")
@@ -427,7 +466,7 @@ def main():
             ap.error("run: no command")
         return cmd_run(a)
     return {"gensim": cmd_gensim, "fasttext": cmd_fasttext, "strip-eos": cmd_strip_eos,
-            "machine": cmd_machine, "table": cmd_table}[a.cmd](a) or 0
+            "safe-ids": cmd_safe_ids, "machine": cmd_machine, "table": cmd_table}[a.cmd](a) or 0
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 # bench/trainer.sh - walkrec's trainer against gensim Word2Vec (sg=1, sg=0) and the fastText
 # CLI, all trained on the same walks, every model scored by `walkrec eval`.
 #
-# usage: bench/trainer.sh [--quick] [--books] [--sets NAMES] [--out DIR] [--threads N]
-#                         [--build DIR]
+# usage: bench/trainer.sh [--quick] [--books] [--sets NAMES] [--peers NAMES] [--out DIR]
+#                         [--threads N] [--build DIR]
 #   --quick        skip the electronics-scale synthetic catalogue
 #   --books        also train walkrec alone on the books preset (time, peak RSS < 8 GiB)
 #   --sets NAMES   comma-separated subset of the data folders and "electronics"
+#   --peers NAMES  comma-separated subset of gensim-sg,gensim-cbow,fasttext (default all)
 #   --out DIR      where the per-run JSON files go (default: a new temp dir, kept)
 #   --threads N    threads for every system (default 2)
 #   --build DIR    build directory holding walkrec (default: build; $WALKREC overrides)
@@ -15,7 +16,9 @@
 # electronics`. Per data set: `walkrec split --seed 42`; per seed (1, 2, 3 when the set has
 # under 100k pairs, else 1): `walkrec train TRAIN --walks-out walks.txt` (walkrec on its own
 # walks), then on that walks file walkrec sg and cbow (--sequences), gensim sg=1 and sg=0
-# (corpus_file=) and `fasttext skipgram`; peers' vectors go through `walkrec import`; every
+# (corpus_file=) and `fasttext skipgram` (a walks file is whitespace-separated, so a set
+# whose ids contain whitespace, like groceries, first gets them replaced by '_', one to
+# one, in DIR/NAME/pairs.tsv); peers' vectors go through `walkrec import`; every
 # model through `walkrec eval MODEL VAL --train TRAIN --json`. The markdown table and the
 # "Must show" PASS/FAIL lines go to stdout (and DIR/table.md); progress to stderr.
 set -euo pipefail
@@ -23,13 +26,14 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 HELPER=$ROOT/bench/trainer.py
 
-QUICK=0 BOOKS=0 SETS="" OUT="" THREADS=2 BUILD=$ROOT/build
-usage() { sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//'; }
+QUICK=0 BOOKS=0 SETS="" PEERS=gensim-sg,gensim-cbow,fasttext OUT="" THREADS=2 BUILD=$ROOT/build
+usage() { sed -n '4,12p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) QUICK=1 ;;
     --books) BOOKS=1 ;;
     --sets) SETS=${2:?--sets needs NAMES}; shift ;;
+    --peers) PEERS=${2:?--peers needs NAMES}; shift ;;
     --out) OUT=${2:?--out needs DIR}; shift ;;
     --threads) THREADS=${2:?--threads needs N}; shift ;;
     --build) BUILD=${2:?--build needs DIR}; shift ;;
@@ -39,6 +43,9 @@ while [ $# -gt 0 ]; do
     shift
 done
 [[ $THREADS =~ ^[1-9][0-9]*$ ]] || { echo "trainer: --threads: expected a positive integer" >&2; exit 2; }
+for p in ${PEERS//,/ }; do
+    case $p in gensim-sg | gensim-cbow | fasttext) ;; *) echo "trainer: --peers: unknown peer '$p'" >&2; exit 2 ;; esac
+done
 WALKREC=${WALKREC:-$BUILD/walkrec}
 DATA=${WALKREC_DATA:-$ROOT/../shared/data}
 [ -x "$WALKREC" ] || { echo "trainer: no $WALKREC (meson compile -C $BUILD first)" >&2; exit 1; }
@@ -111,6 +118,7 @@ fasttext_sg() { # DIR SEED
 system() { # NAME SEEDDIR SEED FUNCTION ARGS...: logs and carries on when a system fails
     local name=$1 dir=$2/$1 seed=$3 fn=$4
     shift 4
+    [[ $name != walkrec-* && ",$PEERS," != *",$name,"* ]] && return 0
     mkdir -p "$dir"
     log "  $name"
     "$fn" "$dir" "$seed" "$@" || log "  $name FAILED (seed $seed); see $LOG"
@@ -127,6 +135,7 @@ run_set() { # NAME PATH
         src=$dir/pairs.tsv
     else
         printf '{"synthetic": false, "path": "%s"}\n' "$src" >"$dir/set.json"
+        src=$($PY "$HELPER" safe-ids "$src" "$dir/pairs.tsv" 2> >(tee -a "$LOG" >&2))
     fi
     TRAIN=$dir/train.tsv VAL=$dir/val.tsv
     "$WALKREC" split "$src" --train "$TRAIN" --val "$VAL" --seed 42 --json --quiet \
@@ -135,6 +144,7 @@ run_set() { # NAME PATH
     seeds="1"
     [ "$pairs" -lt 100000 ] && seeds="1 2 3"
     for s in $seeds; do
+        table --partial
         local sd=$dir/seed$s
         mkdir -p "$sd"
         WALKS=$sd/walks.txt
@@ -156,17 +166,26 @@ run_set() { # NAME PATH
     if [[ $2 == synth:* ]]; then # regenerated from the seed in seconds; keep the JSON only
         rm -f "$dir/pairs.tsv" "$dir/items.tsv" "$TRAIN" "$VAL"
     fi
+    return 0
+}
+
+table() { # [--partial]: the table from the JSON files so far, to stdout or DIR/table.md
+    local args=(--threads "$THREADS")
+    [ $QUICK -eq 1 ] && args+=(--quick)
+    if [ "${1:-}" = --partial ]; then
+        $PY "$HELPER" table "$OUT" "${args[@]}" >"$OUT/table.md" 2>>"$LOG" || true
+    else
+        $PY "$HELPER" table "$OUT" "${args[@]}" | tee "$OUT/table.md"
+    fi
 }
 
 $PY "$HELPER" machine >"$OUT/machine-start.json"
-log "output in $OUT; walkrec $WALKREC ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')), $THREADS threads"
+log "output in $OUT; walkrec $WALKREC (source $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), binary sha256 $(sha256sum "$WALKREC" | cut -c1-12)), $THREADS threads"
 mapfile -t sets < <(list_sets)
 [ ${#sets[@]} -gt 0 ] || { log "no data set selected (--sets $SETS, data in $DATA)"; exit 1; }
 for line in "${sets[@]}"; do
     run_set "${line%% *}" "${line#* }"
 done
 $PY "$HELPER" machine >"$OUT/machine-end.json"
-table_args=(--threads "$THREADS")
-[ $QUICK -eq 1 ] && table_args+=(--quick)
-$PY "$HELPER" table "$OUT" "${table_args[@]}" | tee "$OUT/table.md"
+table
 log "done; per-run JSON files in $OUT"

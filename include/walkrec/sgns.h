@@ -40,7 +40,7 @@ typedef struct wr_sgns_opts {
 
 void sgns_default_opts(wr_sgns_opts *o);
 
-/* Trains vocab x dim input vectors into out (caller allocates, 64-byte aligned).
+/* Trains vocab x dim input vectors into out (caller allocates).
  * Tokens that never occur keep their `init` row, or zeros without init (so they have no
  * neighbours rather than random ones). With threads = 1 the result is a function of the
  * corpus, the options and the CPU's kernel (see sgns_kernels). Returns 0, or -1 with err
