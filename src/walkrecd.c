@@ -292,6 +292,13 @@ static int reload(wr_err *err)
     return rc;
 }
 
+static pthread_t main_thread;
+
+/* OpenBLAS starts its thread pool when the library loads, before main blocks the signals, so
+ * a process-directed SIGTERM may land on one of its threads and kill the process outright.
+ * There this handler passes the signal on to main, where it is blocked and sigwait takes it. */
+static void forward_signal(int sig) { pthread_kill(main_thread, sig); }
+
 static void *loader_main(void *arg)
 {
     wr_err err;
@@ -301,7 +308,7 @@ static void *loader_main(void *arg)
         loader.failed = 1;
         loader.busy = 0;
         pthread_mutex_unlock(&loader.mu);
-        kill(getpid(), SIGTERM);
+        pthread_kill(main_thread, SIGTERM);
         return NULL;
     }
     pthread_mutex_lock(&loader.mu);
@@ -369,6 +376,12 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
+    main_thread = pthread_self();
+    struct sigaction sa = {.sa_handler = forward_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
