@@ -7,9 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-BUILD_PKGS="gcc meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev libopenblas-dev
-  liburcu-dev zlib1g-dev"
-TEST_PKGS="libcmocka-dev python3-numpy python3-scipy python3-sklearn python3-gensim curl"
+BUILD_PKGS="gcc g++ meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev libopenblas-dev
+  liburcu-dev zlib1g-dev libhnswlib-dev"
+# chromium: the dashboard's end-to-end test drives it headless (tests/http/dashboard.py)
+TEST_PKGS="libcmocka-dev python3-numpy python3-scipy python3-sklearn python3-gensim curl chromium"
 
 install_missing() {
     local missing=()

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "walkrec/dict.h"
+#include "walkrec/live.h"
 #include "walkrec/metrics.h"
+#include "walkrec/provisional.h"
 
 /* ---- parameters ---- */
 
@@ -309,7 +311,7 @@ static json_t *model_doc(const wr_index *ix, wr_reply *rp)
     return json_pack("{s:I}", "generation", (json_int_t)rp->generation);
 }
 
-static json_t *parse_body(const wr_request *rq, wr_reply *rp)
+json_t *api_parse_body(const wr_request *rq, wr_reply *rp)
 {
     json_error_t e;
     json_t *doc = json_loadb(rq->body ? rq->body : "", rq->body_len, 0, &e);
@@ -327,7 +329,7 @@ static json_t *parse_body(const wr_request *rq, wr_reply *rp)
 }
 
 /* "items"/"pairs" arrays: present, an array, 1..max_batch entries. */
-static json_t *body_array(const wr_request *rq, json_t *doc, const char *key, wr_reply *rp)
+json_t *api_body_array(const wr_request *rq, json_t *doc, const char *key, wr_reply *rp)
 {
     json_t *a = json_object_get(doc, key);
     if (!json_is_array(a) || json_array_size(a) == 0) {
@@ -388,6 +390,43 @@ static int64_t find_json(const wr_index *ix, const json_t *s)
     return json_is_string(s) ? index_find(ix, json_string_value(s), json_string_length(s)) : -1;
 }
 
+/* An item as answers see it: a model row, or a provisional item of the overlay published
+ * with this index (provisional.h). */
+typedef struct itemref {
+    int64_t row;  /* model row, or -1 */
+    int64_t prov; /* overlay row, or -1 */
+} itemref;
+
+static int find_item(const wr_index *ix, const char *id, size_t len, itemref *r)
+{
+    r->row = index_find(ix, id, len);
+    r->prov = r->row < 0 ? overlay_find(live_overlay(), ix, id, len) : -1;
+    return r->row >= 0 || r->prov >= 0;
+}
+
+static float item_score(const wr_index *ix, const itemref *a, const itemref *b)
+{
+    if (a->row >= 0 && b->row >= 0)
+        return index_score(ix, (uint32_t)a->row, (uint32_t)b->row);
+    const wr_overlay *ov = live_overlay();
+    const float *x = a->row >= 0 ? index_vector(ix, (uint32_t)a->row)
+                                 : overlay_vector(ov, (uint32_t)a->prov),
+                *y = b->row >= 0 ? index_vector(ix, (uint32_t)b->row)
+                                 : overlay_vector(ov, (uint32_t)b->prov);
+    double sum = 0;
+    for (uint32_t d = 0; d < index_info(ix)->dim; d++)
+        sum += (double)x[d] * y[d];
+    return (float)sum;
+}
+
+static size_t item_neighbors(const wr_index *ix, const itemref *r, size_t k, const wr_filter *f,
+                             wr_hit *out)
+{
+    if (r->row >= 0)
+        return index_neighbors(ix, (uint32_t)r->row, k, f, out);
+    return overlay_neighbors(live_overlay(), ix, (uint32_t)r->prov, k, f, out);
+}
+
 /* ---- handlers ---- */
 
 void api_item_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp)
@@ -397,17 +436,21 @@ void api_item_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     filt_init(&x);
     if (query_k(rq, &k, rp) < 0 || query_filter(rq, ix, &x, rp) < 0)
         goto out;
-    int64_t row = index_find(ix, rq->id, rq->id_len);
-    if (row < 0) {
+    itemref it;
+    if (!find_item(ix, rq->id, rq->id_len, &it)) {
         reply_error(rp, WR_E_UNKNOWN_ITEM, "unknown item '%s'", rq->id);
         goto out;
     }
     wr_hit *hits = xmalloc(k * sizeof *hits);
-    size_t n = x.nothing ? 0 : index_neighbors(ix, (uint32_t)row, k, filt_done(&x), hits);
+    size_t n = x.nothing ? 0 : item_neighbors(ix, &it, k, filt_done(&x), hits);
     wbuf o = {0};
     begin(&o, ix, rp);
     put_lit(&o, ",\"item\":");
     put_str(&o, rq->id, rq->id_len);
+    if (it.prov >= 0) { /* the overlay changes within a generation: no ETag */
+        put_lit(&o, ",\"provisional\":true");
+        rp->generation = 0;
+    }
     put_lit(&o, ",\"neighbors\":");
     put_hits(&o, ix, hits, n);
     answer(&o, rp);
@@ -418,13 +461,23 @@ out:
 
 void api_item(const wr_request *rq, const wr_index *ix, wr_reply *rp)
 {
-    int64_t row = index_find(ix, rq->id, rq->id_len);
-    if (row < 0) {
+    itemref it;
+    if (!find_item(ix, rq->id, rq->id_len, &it)) {
         reply_error(rp, WR_E_UNKNOWN_ITEM, "unknown item '%s'", rq->id);
         return;
     }
     json_t *doc = model_doc(ix, rp), *side = json_object(), *degree = json_null();
     json_object_set_new(doc, "item", json_string(rq->id));
+    if (it.prov >= 0) { /* known from ingested pairs only */
+        json_object_set_new(doc, "provisional", json_true());
+        json_object_set_new(doc, "partners", json_integer(overlay_partners(
+                                                 live_overlay(), (uint32_t)it.prov)));
+        json_object_set_new(doc, "degree", degree);
+        json_object_set_new(doc, "side", side);
+        reply_json(rp, 200, doc);
+        return;
+    }
+    int64_t row = it.row;
     for (size_t c = 0; c < index_side_columns(ix); c++) {
         const char *name = index_side_name(ix, c), *v = index_side_value(ix, (uint32_t)row, c);
         uint64_t d;
@@ -451,7 +504,9 @@ void api_score(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     }
     if (!(a = param(rq, "a", rp)) || !(b = param(rq, "b", rp)))
         goto out;
-    int64_t ra = index_find(ix, a, strlen(a)), rb = index_find(ix, b, strlen(b));
+    itemref ia, ib;
+    int64_t ra = find_item(ix, a, strlen(a), &ia) ? 0 : -1,
+            rb = find_item(ix, b, strlen(b), &ib) ? 0 : -1;
     if (ra < 0 || rb < 0) {
         char msg[2 * WR_ID_MAX + 64];
         if (ra < 0 && rb < 0)
@@ -471,8 +526,13 @@ void api_score(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     put_lit(&o, ",\"b\":");
     put_str(&o, b, strlen(b));
     put_lit(&o, ",\"score\":");
-    put_score(&o, index_score(ix, (uint32_t)ra, (uint32_t)rb));
+    put_score(&o, item_score(ix, &ia, &ib));
     put_lit(&o, ",\"known\":{\"a\":true,\"b\":true}");
+    if (ia.prov >= 0 || ib.prov >= 0) {
+        rp->generation = 0;
+        put_lit(&o, ia.prov >= 0 ? ",\"provisional\":{\"a\":true" : ",\"provisional\":{\"a\":false");
+        put_lit(&o, ib.prov >= 0 ? ",\"b\":true}" : ",\"b\":false}");
+    }
     answer(&o, rp);
 out:
     free(a);
@@ -481,10 +541,10 @@ out:
 
 void api_score_batch(const wr_request *rq, const wr_index *ix, wr_reply *rp)
 {
-    json_t *doc = parse_body(rq, rp), *pairs, *p;
+    json_t *doc = api_parse_body(rq, rp), *pairs, *p;
     size_t i;
     wbuf o = {0};
-    if (!doc || !(pairs = body_array(rq, doc, "pairs", rp)))
+    if (!doc || !(pairs = api_body_array(rq, doc, "pairs", rp)))
         goto out;
     begin(&o, ix, rp);
     put_lit(&o, ",\"scores\":[");
@@ -495,13 +555,15 @@ void api_score_batch(const wr_request *rq, const wr_index *ix, wr_reply *rp)
             free(o.p);
             goto out;
         }
-        int64_t a = find_json(ix, json_array_get(p, 0)), b = find_json(ix, json_array_get(p, 1));
+        const json_t *ja = json_array_get(p, 0), *jb = json_array_get(p, 1);
+        itemref a, b;
         if (i)
             put(&o, ",", 1);
-        if (a < 0 || b < 0)
+        if (!find_item(ix, json_string_value(ja), json_string_length(ja), &a) ||
+            !find_item(ix, json_string_value(jb), json_string_length(jb), &b))
             put_lit(&o, "null");
         else
-            put_score(&o, index_score(ix, (uint32_t)a, (uint32_t)b));
+            put_score(&o, item_score(ix, &a, &b));
     }
     put(&o, "]", 1);
     answer(&o, rp);
@@ -571,15 +633,18 @@ static void each(const wr_index *ix, json_t *items, size_t k, filt *x, wr_reply 
     begin(&o, ix, rp);
     put_lit(&o, ",\"mode\":\"each\",\"results\":[");
     json_array_foreach(items, i, e) {
-        int64_t row = find_json(ix, e);
+        itemref it;
+        int known = find_item(ix, json_string_value(e), json_string_length(e), &it);
         put_lit(&o, i ? ",{\"item\":" : "{\"item\":");
         put_json_str(&o, e);
+        if (known && it.prov >= 0)
+            put_lit(&o, ",\"provisional\":true");
         put_lit(&o, ",\"neighbors\":");
-        if (row < 0) {
+        if (!known) {
             put_lit(&o, "null,\"error\":");
             put_error(&o, WR_E_UNKNOWN_ITEM, "the model has no such item");
         } else {
-            size_t n = x->nothing ? 0 : index_neighbors(ix, (uint32_t)row, k, f, hits);
+            size_t n = x->nothing ? 0 : item_neighbors(ix, &it, k, f, hits);
             put_hits(&o, ix, hits, n);
         }
         put(&o, "}", 1);
@@ -591,12 +656,12 @@ static void each(const wr_index *ix, json_t *items, size_t k, filt *x, wr_reply 
 
 void api_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp)
 {
-    json_t *doc = parse_body(rq, rp), *items, *v, *e;
+    json_t *doc = api_parse_body(rq, rp), *items, *v, *e;
     size_t k = rq->cfg->default_k, i;
     const char *mode = "each";
     filt x;
     filt_init(&x);
-    if (!doc || !(items = body_array(rq, doc, "items", rp)))
+    if (!doc || !(items = api_body_array(rq, doc, "items", rp)))
         goto out;
     json_array_foreach(items, i, e) {
         if (!json_is_string(e)) {
@@ -675,11 +740,20 @@ void api_model(const wr_request *rq, const wr_index *ix, wr_reply *rp)
                             in->source, "published_at", (json_int_t)in->published_at);
     json_object_update(doc, top);
     json_decref(top);
-    json_object_set_new(doc, "index",
-                        json_pack("{s:I,s:b,s:f,s:I}", "k", (json_int_t)in->k, "precomputed",
-                                  in->k > 0, "build_seconds", in->build_seconds,
-                                  "exact_index_max_items",
-                                  (json_int_t)rq->cfg->exact_index_max_items));
+    json_t *index = json_pack("{s:I,s:b,s:s,s:f,s:I}", "k", (json_int_t)in->k, "precomputed",
+                              in->k > 0, "kind", in->kind, "build_seconds", in->build_seconds,
+                              "exact_index_max_items",
+                              (json_int_t)rq->cfg->exact_index_max_items);
+    if (in->recall_sample)
+        json_object_set_new(index, "approximate",
+                            json_pack("{s:I,s:I,s:I,s:f,s:I,s:f,s:I}", "m", (json_int_t)in->ann_m,
+                                      "ef_construction", (json_int_t)in->ann_ef_construction,
+                                      "ef_search", (json_int_t)in->ann_ef_search,
+                                      "graph_seconds", in->ann_graph_seconds, "graph_bytes",
+                                      (json_int_t)in->ann_bytes, "recall_at_10",
+                                      in->recall_at_10, "recall_sample",
+                                      (json_int_t)in->recall_sample));
+    json_object_set_new(doc, "index", index);
     json_object_set_new(doc, "side_info",
                         json_pack("{s:o,s:I,s:I}", "columns", cols, "rows",
                                   (json_int_t)in->side_rows, "unmatched",

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 
 #include "walkrec/util.h"
 
-typedef enum { T_STR, T_U32, T_U64 } type;
+typedef enum { T_STR, T_U32, T_U64, T_F64 } type;
 
 typedef struct setting {
     const char *name;
@@ -28,10 +29,13 @@ typedef struct setting {
     const char *help;
     /* Further checks of a string's form; fills why and returns -1 when it is wrong. */
     int (*check)(const char *v, char *why, size_t n);
+    double lo, hi;      /* T_F64: value bounds */
 } setting;
 
 static int check_addr(const char *v, char *why, size_t n);
 static int check_origins(const char *v, char *why, size_t n);
+static int check_retrain_mode(const char *v, char *why, size_t n);
+static char *trim(char *s);
 
 #define F(x) offsetof(wr_config, x)
 #define PATHMAX 4096
@@ -39,56 +43,112 @@ static int check_origins(const char *v, char *why, size_t n);
 static const setting table[] = {
     {"bind", T_STR, F(bind), "127.0.0.1", 1, 64, NULL, "ADDR",
      "Address to listen on: an IPv4 or IPv6 literal (0.0.0.0 or :: for every interface).",
-     check_addr},
+     check_addr, 0, 0},
     {"port", T_U32, F(port), "8080", 0, 65535, NULL, "N",
-     "TCP port; 0 lets the kernel pick a free one (the log names it).", NULL},
+     "TCP port; 0 lets the kernel pick a free one (the log names it).", NULL, 0, 0},
     {"threads", T_U32, F(threads), "2", 1, 256, "threads", "N",
-     "Worker threads of the HTTP server (a thread pool over epoll).", NULL},
+     "Worker threads of the HTTP server (a thread pool over epoll).", NULL, 0, 0},
     {"data_dir", T_STR, F(data_dir), "./var", 1, PATHMAX, NULL, "DIR",
      "Directory of model files named model-<generation>.wr; the newest is served, and a "
-     "model trained at start is saved there. SIGHUP reloads the newest one.", NULL},
+     "model trained at start is saved there. SIGHUP reloads the newest one.", NULL, 0, 0},
     {"model", T_STR, F(model), "", 0, PATHMAX, NULL, "FILE",
-     "Serve this model file instead of the newest in data_dir (SIGHUP reloads it).", NULL},
+     "Serve this model file instead of the newest in data_dir (SIGHUP reloads it).", NULL, 0, 0},
     {"pairs", T_STR, F(pairs), "", 0, PATHMAX, NULL, "FILE",
      "Pairs file (TSV/CSV, gzip ok) to train from when data_dir holds no model. With "
-     "neither, the built-in synthetic catalogue is generated and trained on.", NULL},
+     "neither, the built-in synthetic catalogue is generated and trained on.", NULL, 0, 0},
     {"items_file", T_STR, F(items_file), "", 0, PATHMAX, NULL, "FILE",
      "Side information: a TSV with a header, the item id first; a `category` column "
      "enables the category filter. Empty: only what the daemon wrote beside the model.",
-     NULL},
+     NULL, 0, 0},
     {"train_threads", T_U32, F(train_threads), "1", 0, 1024, "threads", "N",
-     "Threads for training at start when there is no model (0 = every core).", NULL},
+     "Threads for training at start when there is no model (0 = every core).", NULL, 0, 0},
     {"index_k", T_U32, F(index_k), "100", 1, 10000, "neighbours", "N",
      "Neighbours precomputed per item when a model is published; queries for up to this "
-     "many are answered from the lists, larger ones by an exact scan.", NULL},
+     "many are answered from the lists, larger ones by an exact scan.", NULL, 0, 0},
     {"index_threads", T_U32, F(index_threads), "0", 0, 1024, "threads", "N",
-     "Threads that build the neighbour lists (0 = every core).", NULL},
+     "Threads that build the neighbour lists (0 = every core).", NULL, 0, 0},
     {"exact_index_max_items", T_U64, F(exact_index_max_items), "1000000", 0, UINT32_MAX,
      "items", "N",
-     "Largest catalogue whose neighbour lists are precomputed; above it every query is an "
-     "exact scan (there is no approximate index).", NULL},
+     "Largest catalogue whose neighbour lists are computed exactly; above it they are read "
+     "from an approximate index (an HNSW graph, freed once the lists are written), whose "
+     "recall@10 against an exact scan of 500 items /v1/model reports.", NULL, 0, 0},
+    {"ann_m", T_U32, F(ann_m), "16", 2, 100, "links", "N",
+     "Links per item in the approximate index's graph (HNSW M; twice as many on its bottom "
+     "layer): more finds more of the true neighbours, costs build time and, while building, "
+     "8 bytes per link per item.", NULL, 0, 0},
+    {"ann_ef_construction", T_U32, F(ann_ef_construction), "200", 1, 10000, "candidates", "N",
+     "Candidates kept per insertion while building the graph (HNSW efConstruction): more "
+     "builds slower and a better graph.", NULL, 0, 0},
+    {"ann_ef_search", T_U32, F(ann_ef_search), "128", 1, 10000, "candidates", "N",
+     "Candidates kept while searching the graph for each item's list (HNSW ef; raised to "
+     "index_k): more is slower and finds more of the true neighbours.", NULL, 0, 0},
     {"default_k", T_U32, F(default_k), "10", 1, 100000, "neighbours", "N",
-     "Neighbours returned when a request does not say k.", NULL},
+     "Neighbours returned when a request does not say k.", NULL, 0, 0},
     {"max_k", T_U32, F(max_k), "1000", 1, 100000, "neighbours", "N",
-     "Largest k a request may ask for (larger: 400 bad_request).", NULL},
+     "Largest k a request may ask for (larger: 400 bad_request).", NULL, 0, 0},
     {"max_batch", T_U32, F(max_batch), "1000", 1, 1000000, "entries", "N",
-     "Most items or pairs in one POST request (more: 400 batch_too_large).", NULL},
+     "Most items or pairs in one POST request (more: 400 batch_too_large).", NULL, 0, 0},
     {"max_body_bytes", T_U64, F(max_body_bytes), "1048576", 64, (uint64_t)1 << 30, "bytes",
-     "N", "Largest request body (larger: 413 payload_too_large).", NULL},
+     "N", "Largest request body (larger: 413 payload_too_large).", NULL, 0, 0},
     {"connection_limit", T_U32, F(connection_limit), "1024", 1, 1000000, "connections", "N",
-     "Most open client connections; further ones wait in the listen queue until one closes.", NULL},
+     "Most open client connections; further ones wait in the listen queue until one closes.", NULL, 0, 0},
     {"connection_timeout", T_U32, F(connection_timeout), "30", 0, 86400, "seconds", "N",
-     "Idle time after which a client connection is closed (0 = never).", NULL},
+     "Idle time after which a client connection is closed (0 = never).", NULL, 0, 0},
     {"connection_memory_limit", T_U64, F(connection_memory_limit), "65536", 8192,
      (uint64_t)1 << 26, "bytes", "N",
      "Memory per connection for the request line, headers and buffers; longer URLs or "
-     "headers are refused (414/431).", NULL},
+     "headers are refused (414/431).", NULL, 0, 0},
     {"cors_origins", T_STR, F(cors_origins), "", 0, PATHMAX, NULL, "LIST",
      "Origins allowed by CORS, comma-separated (http://host:port), or * for any; empty "
-     "sends no CORS headers.", check_origins},
+     "sends no CORS headers.", check_origins, 0, 0},
     {"shutdown_grace", T_U32, F(shutdown_grace), "10", 0, 3600, "seconds", "N",
      "On SIGTERM/SIGINT, how long in-flight requests may take to finish before the "
-     "remaining connections are closed.", NULL},
+     "remaining connections are closed.", NULL, 0, 0},
+    {"admin_token_file", T_STR, F(admin_token_file), "", 0, PATHMAX, NULL, "FILE",
+     "File holding the bearer token that ingestion and admin routes require (surrounding "
+     "blanks ignored); the environment variable WALKREC_ADMIN_TOKEN gives the token itself. "
+     "Without a token those routes are open, and binding to a non-loopback address is "
+     "refused.", NULL, 0, 0},
+    {"protect_reads", T_U32, F(protect_reads), "0", 0, 1, NULL, "0|1",
+     "1: read routes (neighbours, scores, items, model) also require the admin token; "
+     "/healthz, /readyz and /metrics never do.", NULL, 0, 0},
+    {"retrain_min_pairs", T_U64, F(retrain_min_pairs), "10000", 0, UINT64_MAX / 2, "pairs",
+     "N", "Retrain once this many pairs were ingested since the last run (0 = never by "
+     "count).", NULL, 0, 0},
+    {"retrain_interval", T_U32, F(retrain_interval), "3600", 0, 86400 * 365, "seconds", "N",
+     "Retrain when this long has passed since the last run and some pair arrived meanwhile "
+     "(0 = never by time).", NULL, 0, 0},
+    {"retrain_mode", T_STR, F(retrain_mode), "warm", 1, 16, NULL, "MODE",
+     "warm: a retrain starts from the live model's vectors (new items random) for "
+     "retrain_warm_epochs epochs; scratch: from random vectors for retrain_epochs. Warm "
+     "was faster, scored higher and changed the neighbour lists less on the three sets "
+     "measured with bench/retrain.sh (README).", check_retrain_mode, 0, 0},
+    {"retrain_epochs", T_U32, F(retrain_epochs), "5", 0, 1000, "epochs", "N",
+     "Epochs of a from-scratch retrain. 0 trains nothing and leaves random vectors: a "
+     "candidate the quality gate must refuse (for testing the gate).", NULL, 0, 0},
+    {"retrain_warm_epochs", T_U32, F(retrain_warm_epochs), "2", 1, 1000, "epochs", "N",
+     "Epochs of a warm-started retrain.", NULL, 0, 0},
+    {"validation_fraction", T_F64, F(validation_fraction), "0.05", 0, 0, NULL, "X",
+     "Share of the pairs held out to compare a candidate model with the live one. A pair "
+     "is held out by a hash of its two ids and validation_seed, so it stays held out as "
+     "the data grows and neither model ever trained on it.", NULL, 0.001, 0.5},
+    {"validation_seed", T_U64, F(validation_seed), "42", 0, UINT64_MAX, NULL, "N",
+     "Seed of the validation hash and of its negative pairs (recorded with each run).", NULL, 0, 0},
+    {"gate_max_auc_drop", T_F64, F(gate_max_auc_drop), "0.005", 0, 0, NULL, "X",
+     "A candidate whose validation AUC is below the live model's by more than this is not "
+     "published (kept as candidate-<generation>.wr; POST /v1/admin/publish can force it).",
+     NULL, 0, 1},
+    {"keep_generations", T_U32, F(keep_generations), "3", 1, 1000, "models", "N",
+     "Published model files kept in data_dir; older ones are deleted.", NULL, 0, 0},
+    {"follow", T_STR, F(follow), "", 0, PATHMAX, NULL, "DIR",
+     "Follower mode: serve the generations that a training instance publishes into DIR "
+     "(a shared volume), swapping each new one in; ingestion and admin writes answer 409.",
+     NULL, 0, 0},
+    {"follow_interval", T_U32, F(follow_interval), "1", 1, 3600, "seconds", "N",
+     "How often a follower looks for a new generation (polling: inotify does not see "
+     "writes made on another machine of a network volume).", NULL, 0, 0},
+    {"trainer_url", T_STR, F(trainer_url), "", 0, PATHMAX, NULL, "URL",
+     "Where writes should go, named in a follower's 409 answers.", NULL, 0, 0},
 };
 
 #define NSET (sizeof table / sizeof table[0])
@@ -109,6 +169,14 @@ static int check_addr(const char *v, char *why, size_t n)
     if (inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1)
         return 0;
     snprintf(why, n, "expected an IPv4 or IPv6 address, got '%s'", v);
+    return -1;
+}
+
+static int check_retrain_mode(const char *v, char *why, size_t n)
+{
+    if (!strcmp(v, "scratch") || !strcmp(v, "warm"))
+        return 0;
+    snprintf(why, n, "expected scratch or warm, got '%s'", v);
     return -1;
 }
 
@@ -146,6 +214,14 @@ static int set(wr_config *c, const setting *s, const char *v, const char *where,
         *f = xstrdup(v);
         return 0;
     }
+    if (s->type == T_F64) {
+        double d;
+        if (parse_double(v, &d) < 0 || !(d >= s->lo && d <= s->hi))
+            return wr_fail(err, "%s: %s: expected a number from %g to %g, got '%s'", where,
+                           s->name, s->lo, s->hi, v);
+        *(double *)((char *)c + s->off) = d;
+        return 0;
+    }
     if (parse_u64(v, &x) < 0 || x < s->min || x > s->max)
         return wr_fail(err, "%s: %s: expected an integer from %llu to %llu, got '%s'", where,
                        s->name, (unsigned long long)s->min, (unsigned long long)s->max, v);
@@ -166,6 +242,11 @@ void config_init(wr_config *c)
 
 void config_free(wr_config *c)
 {
+    if (c->admin_token) {
+        explicit_bzero(c->admin_token, strlen(c->admin_token));
+        free(c->admin_token);
+        c->admin_token = NULL;
+    }
     for (size_t i = 0; i < NSET; i++)
         if (table[i].type == T_STR) {
             free(*str_field(c, &table[i]));
@@ -182,11 +263,58 @@ int config_set(wr_config *c, const char *name, const char *value, const char *wh
     return set(c, s, value, where, err);
 }
 
+/* The admin token: $WALKREC_ADMIN_TOKEN, else the admin_token_file's content without
+ * surrounding blanks. Kept out of the table so that --print-config never shows it. */
+static int load_token(wr_config *c, wr_err *err)
+{
+    const char *env = getenv("WALKREC_ADMIN_TOKEN");
+    char *tok = NULL;
+    if (env && *env) {
+        tok = xstrdup(env);
+    } else if (*c->admin_token_file) {
+        char raw[4097];
+        FILE *f = fopen(c->admin_token_file, "r");
+        if (!f)
+            return wr_fail(err, "admin_token_file %s: %s", c->admin_token_file, strerror(errno));
+        size_t len = fread(raw, 1, sizeof raw - 1, f);
+        int bad = ferror(f) || !feof(f);
+        fclose(f);
+        raw[len] = 0;
+        if (!bad && strlen(raw) == len)
+            tok = xstrdup(trim(raw));
+        explicit_bzero(raw, sizeof raw);
+        if (!tok)
+            return wr_fail(err, "admin_token_file %s: unreadable, longer than 4096 bytes or "
+                           "holding a NUL byte", c->admin_token_file);
+    }
+    if (tok && (!*tok || strpbrk(tok, " \t\r\n"))) {
+        free(tok);
+        return wr_fail(err, "the admin token is empty or contains blanks");
+    }
+    free(c->admin_token);
+    c->admin_token = tok;
+    return 0;
+}
+
+static int loopback(const char *addr)
+{
+    return !strncmp(addr, "127.", 4) || !strcmp(addr, "::1") || !strcmp(addr, "localhost");
+}
+
 /* Settings that are fine alone but not together. */
-static int cross_check(const wr_config *c, wr_err *err)
+static int cross_check(wr_config *c, wr_err *err)
 {
     if (c->default_k > c->max_k)
         return wr_fail(err, "default_k (%u) is larger than max_k (%u)", c->default_k, c->max_k);
+    if (load_token(c, err) < 0)
+        return -1;
+    if (!c->admin_token && !loopback(c->bind))
+        return wr_fail(err, "bind = %s is not a loopback address, and no admin token is set: "
+                       "anyone could ingest pairs or publish models. Set admin_token_file (or "
+                       "WALKREC_ADMIN_TOKEN), or bind to 127.0.0.1", c->bind);
+    if (c->protect_reads && !c->admin_token)
+        return wr_fail(err, "protect_reads = 1 needs an admin token (admin_token_file or "
+                       "WALKREC_ADMIN_TOKEN)");
     return 0;
 }
 
@@ -380,6 +508,8 @@ static void bounds(const setting *s, char *buf, size_t n)
 {
     if (s->type == T_STR)
         snprintf(buf, n, "%s", s->min ? "must not be empty" : "may be empty");
+    else if (s->type == T_F64)
+        snprintf(buf, n, "range %g..%g", s->lo, s->hi);
     else
         snprintf(buf, n, "range %llu..%llu", (unsigned long long)s->min,
                  (unsigned long long)s->max);
@@ -453,6 +583,8 @@ void config_write(const wr_config *c, FILE *f)
             put_value(f, *(char *const *)((const char *)c + s->off));
         else if (s->type == T_U32)
             fprintf(f, "%u", *(const uint32_t *)((const char *)c + s->off));
+        else if (s->type == T_F64)
+            fprintf(f, "%g", *(const double *)((const char *)c + s->off));
         else
             fprintf(f, "%llu", (unsigned long long)*(const uint64_t *)((const char *)c + s->off));
         fputc('\n', f);

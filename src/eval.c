@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "walkrec/eval.h"
 #include "walkrec/knn.h"
 
@@ -221,6 +223,88 @@ static double median(const double *v, size_t n)
     return med;
 }
 
+/* ---- the model's own score ------------------------------------------------------------ */
+
+/* Models from mf_train (mf.h) say in their metadata how a pair is scored: "dot" (the dot
+ * product) or "dot+bias" (plus both item biases and the global bias). For binary labels
+ * that is the logit of the model's probability: pairs and lists are scored by it rather
+ * than by the sigmoid, which orders them the same but rounds large logits to one tie.
+ * Every other model is scored by cosine. */
+enum { SCORE_COSINE = 0, SCORE_DOT = 1, SCORE_DOT_BIAS = 2 };
+
+typedef struct model_score {
+    int kind;
+    double global; /* SCORE_DOT_BIAS */
+} model_score;
+
+static int model_score_read(const wr_model *m, model_score *ms, wr_err *err)
+{
+    ms->kind = SCORE_COSINE;
+    ms->global = 0;
+    json_t *meta = m->meta_json ? json_loads(m->meta_json, 0, NULL) : NULL;
+    json_t *sc = json_object_get(meta, "score");
+    const char *name = json_string_value(sc);
+    int rc = 0;
+    if (!sc || (name && !strcmp(name, "cosine")))
+        ms->kind = SCORE_COSINE;
+    else if (name && !strcmp(name, "dot"))
+        ms->kind = SCORE_DOT;
+    else if (name && !strcmp(name, "dot+bias"))
+        ms->kind = SCORE_DOT_BIAS;
+    else
+        rc = wr_fail(err, "eval: the model's metadata names an unknown score (expected "
+                     "cosine, dot or dot+bias)");
+    if (rc == 0 && ms->kind == SCORE_DOT_BIAS) {
+        json_t *g = json_object_get(meta, "global_bias");
+        if (!m->bias || json_object_get(meta, "calibration"))
+            rc = wr_fail(err, "eval: a model scored by dot+bias needs its item biases in the "
+                         "bias section and no calibration");
+        else if (!json_is_number(g) || !isfinite(ms->global = json_number_value(g)))
+            rc = wr_fail(err, "eval: a model scored by dot+bias needs a finite global_bias");
+    }
+    json_decref(meta);
+    return rc;
+}
+
+static double dot_score(const wr_model *m, const model_score *ms, uint32_t a, uint32_t b)
+{
+    const float *x = m->vecs + (size_t)a * m->dim, *y = m->vecs + (size_t)b * m->dim;
+    double s = 0;
+    for (uint32_t d = 0; d < m->dim; d++)
+        s += (double)x[d] * y[d];
+    if (ms->kind == SCORE_DOT_BIAS)
+        s += (double)m->bias[a] + m->bias[b] + ms->global;
+    return s;
+}
+
+/* Top k by the model's dot score with knn_topk: a base row is [v, bias, 1] and a query
+ * row [v, 1, bias + global], so that their product is the score. */
+static void dot_topk(const wr_model *m, const model_score *ms, const uint32_t *query, size_t nq,
+                     size_t k, wr_knn_exclude exclude, void *ctx, int threads, wr_hit *out)
+{
+    int bias = ms->kind == SCORE_DOT_BIAS;
+    size_t dim = m->dim, w = dim + 2 * (size_t)bias;
+    float *base = xmalloc(((size_t)m->n * w + 1) * sizeof *base);
+    float *qv = xmalloc((nq * w + 1) * sizeof *qv);
+    for (uint32_t i = 0; i < m->n; i++) {
+        memcpy(base + i * w, m->vecs + (size_t)i * dim, dim * sizeof *base);
+        if (bias) {
+            base[i * w + dim] = m->bias[i];
+            base[i * w + dim + 1] = 1;
+        }
+    }
+    for (size_t i = 0; i < nq; i++) {
+        memcpy(qv + i * w, base + (size_t)query[i] * w, dim * sizeof *qv);
+        if (bias) {
+            qv[i * w + dim] = 1;
+            qv[i * w + dim + 1] = (float)(m->bias[query[i]] + ms->global);
+        }
+    }
+    knn_topk(base, m->n, w, qv, nq, k, exclude, ctx, threads, out);
+    free(qv);
+    free(base);
+}
+
 /* ---- evaluation sets: the positives with one kind of negatives ----------------------- */
 
 static int row_kind(const wr_labeled *v, size_t i)
@@ -286,16 +370,20 @@ static void count_kinds(const wr_labeled *v, wr_eval_result *r)
 
 /* ---- pair scores ---------------------------------------------------------------------- */
 
-/* Cosines of the seen pairs and their AUCs; unseen pairs get the primary set's median. */
-static void score_cosine(const wr_model *m, const wr_labeled *v, const int64_t *row_a,
-                         const int64_t *row_b, wr_eval_result *r)
+/* Cosines (or the model's own scores) of the seen pairs and their AUCs; unseen pairs get
+ * the primary set's median. */
+static void score_cosine(const wr_model *m, const model_score *ms, const wr_labeled *v,
+                         const int64_t *row_a, const int64_t *row_b, wr_eval_result *r)
 {
     double *inv = inverse_norms(m);
     r->scores = xmalloc(v->n * sizeof *r->scores);
     r->seen = xmalloc(v->n);
     for (size_t i = 0; i < v->n; i++) {
         r->seen[i] = row_a[i] >= 0 && row_b[i] >= 0;
-        r->scores[i] = r->seen[i] ? cosine(m, inv, (uint32_t)row_a[i], (uint32_t)row_b[i]) : 0;
+        if (r->seen[i] && ms->kind != SCORE_COSINE)
+            r->scores[i] = dot_score(m, ms, (uint32_t)row_a[i], (uint32_t)row_b[i]);
+        else
+            r->scores[i] = r->seen[i] ? cosine(m, inv, (uint32_t)row_a[i], (uint32_t)row_b[i]) : 0;
         r->pairs_seen += r->seen[i];
     }
     r->pairs_unseen = v->n - r->pairs_seen;
@@ -593,13 +681,17 @@ static void popularity_topk(uint32_t n, const uint32_t *deg_row, const uint32_t 
     free(order);
 }
 
-static void model_topk(const wr_model *m, const wr_eval_opts *o, const wr_eval_result *r,
-                       const adjacency *train, wr_hit *top)
+static void model_topk(const wr_model *m, const model_score *ms, const wr_eval_opts *o,
+                       const wr_eval_result *r, const adjacency *train, wr_hit *top)
 {
     size_t nq = r->queries, dim = m->dim, k = o->k;
     int threads = o->threads > 0 ? o->threads : wr_cpu_count();
-    float *base = model_normalized(m);
     exclude_ctx ctx = {r->query_rows, train};
+    if (ms->kind != SCORE_COSINE) {
+        dot_topk(m, ms, r->query_rows, nq, k, exclude_seen, &ctx, threads, top);
+        return;
+    }
+    float *base = model_normalized(m);
     if (r->rank == WR_RANK_PROBABILITY) {
         calib_topk(m, base, &r->calib, r->query_rows, nq, k, exclude_seen, &ctx, threads, top);
     } else {
@@ -620,8 +712,9 @@ static double catalogue_log_degree(uint32_t n, const uint32_t *deg_row)
     return n ? s / n : NAN;
 }
 
-static void retrieval(const wr_model *m, const wr_labeled *v, const wr_eval_opts *o,
-                      const int64_t *row_a, const int64_t *row_b, wr_eval_result *r)
+static void retrieval(const wr_model *m, const model_score *ms, const wr_labeled *v,
+                      const wr_eval_opts *o, const int64_t *row_a, const int64_t *row_b,
+                      wr_eval_result *r)
 {
     const wr_eval_lists none = {NAN, NAN, NAN, NAN};
     r->popularity_lists = none;
@@ -641,7 +734,7 @@ static void retrieval(const wr_model *m, const wr_labeled *v, const wr_eval_opts
     if (r->queries > 0) {
         size_t nq = r->queries, k = o->k;
         wr_hit *top = xmalloc(nq * k * sizeof *top);
-        model_topk(m, o, r, &train, top);
+        model_topk(m, ms, o, r, &train, top);
         wr_eval_lists l = list_metrics(top, nq, k, &pos, r->query_rows, m->n, deg_row);
         r->recall_at_k = l.recall;
         r->ndcg_at_k = l.ndcg;
@@ -667,6 +760,9 @@ int eval_model(const wr_model *m, const wr_labeled *v, const wr_eval_opts *o,
         return wr_fail(err, "eval: no validation pairs");
     if (o->k == 0)
         return wr_fail(err, "eval: k must be at least 1");
+    model_score ms;
+    if (model_score_read(m, &ms, err) < 0)
+        return -1;
     int has = calib_load(m, &r->calib, err);
     if (has < 0)
         return -1;
@@ -682,12 +778,12 @@ int eval_model(const wr_model *m, const wr_labeled *v, const wr_eval_opts *o,
         row_a[i] = model_find(m, v->a[i]);
         row_b[i] = model_find(m, v->b[i]);
     }
-    score_cosine(m, v, row_a, row_b, r);
+    score_cosine(m, &ms, v, row_a, row_b, r);
     if (o->train)
         score_popularity(v, o->train, r);
     if (has)
         score_probability(m, v, row_a, row_b, r);
-    retrieval(m, v, o, row_a, row_b, r);
+    retrieval(m, &ms, v, o, row_a, row_b, r);
     free(row_a);
     free(row_b);
     return 0;

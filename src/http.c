@@ -23,31 +23,48 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "walkrec/api.h"
+#include "walkrec/dashboard.h"
 #include "walkrec/dict.h"
 #include "walkrec/live.h"
 #include "walkrec/metrics.h"
+
+/* Who may call a route: anyone; readers (anyone unless protect_reads); admin-token holders
+ * (anyone when no token is configured, which only loopback binding allows). */
+enum { OPEN, READ, ADMIN };
 
 typedef struct route {
     const char *path; /* "{id}" matches one path segment */
     wr_handler get;   /* also HEAD */
     wr_handler post;
     int needs_model;  /* 503 no_model while nothing is published */
+    int access;
+    int writer;       /* runs outside any read section (it may publish) */
 } route;
 
 static const route routes[] = {
-    {"/v1/items/{id}/neighbors", api_item_neighbors, NULL, 1},
-    {"/v1/items/{id}", api_item, NULL, 1},
-    {"/v1/neighbors", NULL, api_neighbors, 1},
-    {"/v1/score", api_score, api_score_batch, 1},
-    {"/v1/model", api_model, NULL, 1},
-    {"/healthz", api_healthz, NULL, 0},
-    {"/readyz", api_readyz, NULL, 0},
-    {"/metrics", api_metrics, NULL, 0},
+    {"/v1/items/{id}/neighbors", api_item_neighbors, NULL, 1, READ, 0},
+    {"/v1/items/{id}", api_item, NULL, 1, READ, 0},
+    {"/v1/items", api_items_prefix, NULL, 1, READ, 0},
+    {"/v1/neighbors", NULL, api_neighbors, 1, READ, 0},
+    {"/v1/score", api_score, api_score_batch, 1, READ, 0},
+    {"/v1/model", api_model, NULL, 1, READ, 0},
+    {"/v1/pairs", NULL, api_ingest, 0, ADMIN, 1},
+    {"/v1/admin/retrain", NULL, api_admin_retrain, 0, ADMIN, 1},
+    {"/v1/admin/publish", NULL, api_admin_publish, 0, ADMIN, 1},
+    {"/v1/admin/rollback", NULL, api_admin_rollback, 0, ADMIN, 1},
+    {"/v1/admin/status", api_admin_status, NULL, 0, ADMIN, 1},
+    {"/healthz", api_healthz, NULL, 0, OPEN, 0},
+    {"/readyz", api_readyz, NULL, 0, OPEN, 0},
+    {"/metrics", api_metrics, NULL, 0, OPEN, 0},
+    {"/", api_dashboard, NULL, 0, OPEN, 0},
+    {"/ui/{id}", api_dashboard_file, NULL, 0, OPEN, 0},
+    {"/openapi.yaml", api_openapi, NULL, 0, OPEN, 0},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 #define UNMATCHED NROUTES /* metrics slot of requests no route took */
@@ -66,6 +83,10 @@ static const struct {
     [WR_E_TOO_LARGE] = {"payload_too_large", 413},
     [WR_E_INTERNAL] = {"internal", 500},
     [WR_E_NO_MODEL] = {"no_model", 503},
+    [WR_E_UNAUTHORIZED] = {"unauthorized", 401},
+    [WR_E_FOLLOWER] = {"follower", 409},
+    [WR_E_UNKNOWN_GENERATION] = {"unknown_generation", 404},
+    [WR_E_UNAVAILABLE] = {"unavailable", 503},
 };
 
 struct wr_http {
@@ -260,6 +281,13 @@ static void add_cors(const wr_http *h, struct MHD_Response *resp, const char *or
     MHD_add_response_header(resp, "Access-Control-Expose-Headers", "ETag");
 }
 
+/* What the dashboard (the only page) may do: run its own script and style sheet, call this
+ * server, draw inline SVG; nothing inline in the markup, nothing from elsewhere, no
+ * framing. */
+#define PAGE_POLICY                                                                           \
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "            \
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 /* Serialises the reply (after the read section), adds the headers and queues it. */
 static enum MHD_Result send_reply(wr_http *h, struct MHD_Connection *c, req *q, wr_reply *rp,
                                   const char *allow)
@@ -297,12 +325,17 @@ static enum MHD_Result send_reply(wr_http *h, struct MHD_Connection *c, req *q, 
     }
     if (status != 304 && status != 204)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (!strncmp(ctype, "text/html", 9))
+        MHD_add_response_header(resp, "Content-Security-Policy", PAGE_POLICY);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (*tag) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, tag);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     }
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"walkrecd\"");
     add_cors(h, resp, cors_origin(h, c));
     if (__atomic_load_n(&h->stopping, __ATOMIC_RELAXED))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -326,7 +359,7 @@ static enum MHD_Result preflight(wr_http *h, struct MHD_Connection *c, req *q, c
     if (origin) {
         MHD_add_response_header(resp, "Access-Control-Allow-Methods", allow);
         MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                                "Content-Type, If-None-Match");
+                                "Authorization, Content-Type, If-None-Match");
         MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
     }
     enum MHD_Result ret = MHD_queue_response(c, 204, resp);
@@ -352,15 +385,43 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* Runs a handler inside a read section of the published index. */
+/* Runs a handler inside a read section of the published index (writers outside one). */
 static void call(const route *rt, wr_handler fn, const wr_request *rq, wr_reply *rp)
 {
+    if (rt->writer) {
+        fn(rq, NULL, rp);
+        return;
+    }
     const wr_index *ix = live_acquire();
     if (rt->needs_model && !ix)
         reply_error(rp, WR_E_NO_MODEL, "no model published yet (loading or training)");
     else
         fn(rq, ix, rp);
     live_release();
+}
+
+/* Equal strings in a time that depends on the lengths only, not on where they differ. */
+static int same_secret(const char *a, size_t alen, const char *b, size_t blen)
+{
+    volatile unsigned char diff = alen != blen;
+    for (size_t i = 0; i < alen; i++)
+        diff |= (unsigned char)(a[i] ^ b[i % (blen ? blen : 1)]);
+    return diff == 0 && blen > 0;
+}
+
+/* The route's access rule against "Authorization: Bearer <token>". */
+static int authorized(const wr_http *h, struct MHD_Connection *c, const route *rt)
+{
+    const char *tok = h->cfg->admin_token;
+    if (!tok || rt->access == OPEN || (rt->access == READ && !h->cfg->protect_reads))
+        return 1;
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!v || strncasecmp(v, "Bearer ", 7))
+        return 0;
+    v += 7;
+    while (*v == ' ')
+        v++;
+    return same_secret(v, strlen(v), tok, strlen(tok));
 }
 
 static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, const char *url)
@@ -384,6 +445,11 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
         allow_list(rt, allow, sizeof allow);
         reply_error(&rp, WR_E_METHOD, "%s takes %s", rt->path, allow);
         return send_reply(h, c, q, &rp, allow);
+    }
+    if (!authorized(h, c, rt)) {
+        reply_error(&rp, WR_E_UNAUTHORIZED, "%s needs the header Authorization: Bearer <admin "
+                    "token>", rt->path);
+        return send_reply(h, c, q, &rp, NULL);
     }
     if (q->over) {
         reply_error(&rp, WR_E_TOO_LARGE, "request body over %llu bytes (max_body_bytes)",

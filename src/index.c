@@ -5,16 +5,26 @@
  * scores), the ids, and the side information. Everything is written once in index_build
  * and only read afterwards, from any number of threads.
  *
+ * Above exact_max_items the lists come from an HNSW graph instead of exact products. The
+ * graph only serves to write them and is freed afterwards: searching it per request
+ * would cost a fraction of a millisecond where reading a list costs microseconds, for
+ * about the same memory (it holds a copy of the vectors plus 2m links per item). Their
+ * scores are recomputed exactly, and their recall against an exact scan of a sample of
+ * items is measured and reported.
+ *
  * A neighbour query walks the item's precomputed list (best first) through the filter; it
  * scans every item instead when k is larger than the lists or the filter left fewer than k
  * of a list that does not hold every other item. */
 #include "walkrec/index.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "walkrec/ann.h"
 #include "walkrec/dict.h"
 #include "walkrec/progress.h"
 
@@ -34,8 +44,10 @@ struct wr_index {
     wr_index_info info;
     wr_dict *ids;
     float *vecs;       /* n x dim, unit rows (zero rows stay zero) */
-    uint32_t *nb_item; /* n x k, best first */
+    uint32_t *nb_item; /* n x k, best first; approximate lists may end in UINT32_MAX */
     float *nb_score;   /* n x k */
+    int complete;      /* the lists are exact and hold every other item */
+    uint32_t *by_id;   /* rows in byte order of their ids (index_prefix) */
     side side;
 };
 
@@ -44,6 +56,9 @@ void index_default_opts(wr_index_opts *o)
     memset(o, 0, sizeof *o);
     o->k = 100;
     o->exact_max_items = 1000000;
+    o->ann_m = 16;
+    o->ann_ef_construction = 200;
+    o->ann_ef_search = 128;
 }
 
 wr_filter index_filter_none(void)
@@ -225,21 +240,27 @@ static void normalize_rows(float *v, size_t n, size_t dim)
     }
 }
 
+static int alloc_lists(wr_index *ix, uint32_t k, wr_err *err)
+{
+    size_t bytes = (size_t)ix->info.n * k * sizeof(float);
+    ix->nb_item = malloc(bytes);
+    ix->nb_score = malloc(bytes);
+    if (!ix->nb_item || !ix->nb_score)
+        return wr_fail(err, "out of memory for the neighbour lists (%u items x %u: %zu MiB)",
+                       ix->info.n, k, 2 * bytes >> 20);
+    ix->info.k = k;
+    return 0;
+}
+
 /* Every item's k best other items, in blocks of queries so progress can be reported; the
  * blocks are large enough that each thread still gets many of knn's query tiles. */
 static int build_lists(wr_index *ix, uint32_t k, int threads, wr_err *err)
 {
     size_t n = ix->info.n, dim = ix->info.dim;
-    size_t chunk = (size_t)256 * 8 * (size_t)threads, bytes = n * k * sizeof(float);
-    wr_hit *hits = malloc(chunk * k * sizeof *hits);
-    ix->nb_item = malloc(bytes);
-    ix->nb_score = malloc(bytes);
-    if (!hits || !ix->nb_item || !ix->nb_score) {
-        free(hits);
-        return wr_fail(err, "out of memory for the neighbour lists (%zu items x %u: %zu MiB)",
-                       n, k, 2 * bytes >> 20);
-    }
-    ix->info.k = k;
+    size_t chunk = (size_t)256 * 8 * (size_t)threads;
+    if (alloc_lists(ix, k, err) < 0)
+        return -1;
+    wr_hit *hits = xmalloc(chunk * k * sizeof *hits);
     wr_progress p;
     progress_start(&p, "neighbour lists", "items", n);
     for (size_t r0 = 0; r0 < n; r0 += chunk) {
@@ -254,7 +275,181 @@ static int build_lists(wr_index *ix, uint32_t k, int threads, wr_err *err)
     }
     progress_end(&p, NULL);
     free(hits);
+    ix->complete = k == n - 1;
     return 0;
+}
+
+/* ---- approximate lists ---- */
+
+/* The list-writing threads share the graph and a row counter; the first error stops them. */
+typedef struct ann_job {
+    wr_index *ix;
+    const wr_ann *ann;
+    uint32_t k, ef;
+    atomic_size_t next;
+    atomic_int failed;
+    pthread_mutex_t mu;
+    wr_err err;
+    wr_progress progress;
+} ann_job;
+
+#define ANN_BLOCK 256
+
+static int cmp_hit(const void *a, const void *b)
+{
+    const wr_hit *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
+/* One row's list: the graph's answer, rescored like index_score so list and pair scores
+ * agree, re-sorted, padded with UINT32_MAX when the search came back short. */
+static int ann_list(ann_job *j, uint32_t row, wr_hit *hits, wr_err *err)
+{
+    wr_index *ix = j->ix;
+    long got = ann_search_row(j->ann, row, j->k, j->ef, hits, err);
+    if (got < 0)
+        return -1;
+    for (long i = 0; i < got; i++)
+        hits[i].score = index_score(ix, row, hits[i].item);
+    qsort(hits, (size_t)got, sizeof *hits, cmp_hit);
+    size_t at = (size_t)row * j->k;
+    for (uint32_t i = 0; i < j->k; i++) {
+        ix->nb_item[at + i] = i < got ? hits[i].item : UINT32_MAX;
+        ix->nb_score[at + i] = i < got ? hits[i].score : -INFINITY;
+    }
+    return 0;
+}
+
+static void *ann_worker(void *arg)
+{
+    ann_job *j = arg;
+    size_t n = j->ix->info.n;
+    wr_hit *hits = xmalloc(j->k * sizeof *hits);
+    wr_err err;
+    for (;;) {
+        size_t r0 = atomic_fetch_add(&j->next, ANN_BLOCK);
+        if (r0 >= n || atomic_load(&j->failed))
+            break;
+        size_t r1 = r0 + ANN_BLOCK < n ? r0 + ANN_BLOCK : n;
+        for (size_t r = r0; r < r1; r++) {
+            if (ann_list(j, (uint32_t)r, hits, &err) < 0) {
+                pthread_mutex_lock(&j->mu);
+                if (!atomic_exchange(&j->failed, 1))
+                    j->err = err;
+                pthread_mutex_unlock(&j->mu);
+                break;
+            }
+        }
+        progress_add(&j->progress, r1 - r0);
+    }
+    free(hits);
+    return NULL;
+}
+
+/* Builds the graph, writes every item's list from it with `threads` threads, frees it. */
+static int build_ann_lists(wr_index *ix, uint32_t k, int threads, const wr_index_opts *o,
+                           wr_err *err)
+{
+    wr_index_info *in = &ix->info;
+    wr_ann_opts ao;
+    ann_default_opts(&ao);
+    ao.m = o->ann_m;
+    ao.ef_construction = o->ann_ef_construction;
+    ao.threads = threads;
+    double t0 = wr_now();
+    wr_ann *a = ann_build(ix->vecs, in->n, in->dim, &ao, err);
+    if (!a)
+        return -1;
+    in->ann_graph_seconds = wr_now() - t0;
+    in->ann_bytes = ann_memory(a);
+    in->ann_m = o->ann_m;
+    in->ann_ef_construction = o->ann_ef_construction;
+    in->ann_ef_search = o->ann_ef_search > k ? o->ann_ef_search : k;
+    if (alloc_lists(ix, k, err) < 0) {
+        ann_free(a);
+        return -1;
+    }
+    ann_job j = {.ix = ix, .ann = a, .k = k, .ef = in->ann_ef_search};
+    atomic_init(&j.next, 0);
+    atomic_init(&j.failed, 0);
+    pthread_mutex_init(&j.mu, NULL);
+    progress_start(&j.progress, "neighbour lists (approximate)", "items", in->n);
+    pthread_t *tid = xmalloc((size_t)threads * sizeof *tid);
+    int started = 0;
+    while (started < threads - 1 && pthread_create(&tid[started], NULL, ann_worker, &j) == 0)
+        started++;
+    ann_worker(&j);
+    for (int t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    progress_end(&j.progress, NULL);
+    free(tid);
+    pthread_mutex_destroy(&j.mu);
+    ann_free(a);
+    if (atomic_load(&j.failed)) {
+        if (err)
+            *err = j.err;
+        return -1;
+    }
+    return 0;
+}
+
+/* Rows of the recall sample, which knn_topk leaves out of their own answers. */
+static int reject_sample_self(size_t qi, uint32_t item, void *arg)
+{
+    const uint32_t *rows = arg;
+    return item == rows[qi];
+}
+
+#define RECALL_SAMPLE 500
+#define RECALL_K 10
+
+/* The share of the true 10 best (exact scan) found among the first 10 of the lists, over
+ * RECALL_SAMPLE rows spread evenly over the catalogue: one batch of products, seconds
+ * even at millions of items. */
+static void measure_recall(wr_index *ix, int threads)
+{
+    wr_index_info *in = &ix->info;
+    size_t n = in->n, dim = in->dim, k = in->k < RECALL_K ? in->k : RECALL_K;
+    size_t ns = n < RECALL_SAMPLE ? n : RECALL_SAMPLE;
+    uint32_t *rows = xmalloc(ns * sizeof *rows);
+    float *q = xmalloc(ns * dim * sizeof *q);
+    wr_hit *truth = xmalloc(ns * k * sizeof *truth);
+    wr_rng rng;
+    rng_seed(&rng, in->generation);
+    for (size_t i = 0; i < ns; i++) {
+        size_t lo = i * n / ns, hi = (i + 1) * n / ns;
+        rows[i] = (uint32_t)(lo + rng_below(&rng, (uint32_t)(hi - lo)));
+        memcpy(q + i * dim, ix->vecs + (size_t)rows[i] * dim, dim * sizeof *q);
+    }
+    knn_topk(ix->vecs, n, dim, q, ns, k, reject_sample_self, rows, threads, truth);
+    size_t found = 0;
+    for (size_t i = 0; i < ns; i++) {
+        const uint32_t *list = ix->nb_item + (size_t)rows[i] * in->k;
+        for (size_t t = 0; t < k; t++)
+            for (size_t l = 0; l < k; l++)
+                if (list[l] == truth[i * k + t].item) {
+                    found++;
+                    break;
+                }
+    }
+    in->recall_at_10 = (double)found / (double)(ns * k);
+    in->recall_sample = (uint32_t)ns;
+    free(rows);
+    free(q);
+    free(truth);
+}
+
+/* ---- ids in byte order ---- */
+
+static void sort_ids(wr_index *ix)
+{
+    uint32_t *rank = dict_sorted_rank(ix->ids);
+    ix->by_id = xmalloc((size_t)ix->info.n * sizeof *ix->by_id);
+    for (uint32_t i = 0; i < ix->info.n; i++)
+        ix->by_id[rank[i]] = i;
+    free(rank);
 }
 
 wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
@@ -282,14 +477,21 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
     if (o->items_file && *o->items_file && side_load(ix, o->items_file, err) < 0)
         goto fail;
     side_categories(ix);
+    sort_ids(ix);
 
-    if (o->k > 0 && in->n >= 2 && in->n <= o->exact_max_items) {
+    in->kind = "none";
+    int exact = in->n <= o->exact_max_items;
+    if (o->k > 0 && in->n >= 2 && (exact || o->ann_m > 0)) {
         int threads = o->threads > 0 ? o->threads : wr_cpu_count();
         uint32_t k = o->k < in->n - 1 ? o->k : in->n - 1;
         double t0 = wr_now();
-        if (build_lists(ix, k, threads, err) < 0)
+        int rc = exact ? build_lists(ix, k, threads, err) : build_ann_lists(ix, k, threads, o, err);
+        if (rc < 0)
             goto fail;
         in->build_seconds = wr_now() - t0;
+        in->kind = exact ? "exact" : "hnsw";
+        if (!exact)
+            measure_recall(ix, threads);
     }
     return ix;
 fail:
@@ -307,6 +509,7 @@ void index_free(wr_index *ix)
     free(ix->vecs);
     free(ix->nb_item);
     free(ix->nb_score);
+    free(ix->by_id);
     side_free(&ix->side);
     free(ix);
 }
@@ -324,6 +527,31 @@ int64_t index_find(const wr_index *ix, const char *id, size_t len)
 }
 
 const char *index_id(const wr_index *ix, uint32_t row) { return dict_str(ix->ids, row); }
+
+/* Cutting sorted ids to their first len bytes keeps them sorted, so the ids starting with p
+ * are one run of by_id, found by a binary search for its first. */
+size_t index_prefix(const wr_index *ix, const char *p, size_t len, uint32_t *rows, size_t max)
+{
+    size_t lo = 0, hi = ix->info.n, got = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strncmp(index_id(ix, ix->by_id[mid]), p, len) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < ix->info.n && got < max; lo++) {
+        if (strncmp(index_id(ix, ix->by_id[lo]), p, len))
+            break;
+        rows[got++] = ix->by_id[lo];
+    }
+    return got;
+}
+
+const float *index_vector(const wr_index *ix, uint32_t row)
+{
+    return ix->vecs + (size_t)row * ix->info.dim;
+}
 
 float index_score(const wr_index *ix, uint32_t a, uint32_t b)
 {
@@ -359,7 +587,7 @@ size_t index_neighbors(const wr_index *ix, uint32_t row, size_t k, const wr_filt
         const uint32_t *item = ix->nb_item + (size_t)row * lk;
         const float *score = ix->nb_score + (size_t)row * lk;
         size_t got = 0;
-        for (size_t i = 0; i < lk; i++) {
+        for (size_t i = 0; i < lk && item[i] != UINT32_MAX; i++) {
             if (score[i] < f->min_score)
                 return got; /* best first: the rest score lower still */
             if (rejected(ix, f, item[i]))
@@ -368,7 +596,7 @@ size_t index_neighbors(const wr_index *ix, uint32_t row, size_t k, const wr_filt
             if (got == k)
                 return got;
         }
-        if (lk == ix->info.n - 1)
+        if (ix->complete)
             return got; /* the list held every other item */
     }
     return scan(ix, ix->vecs + (size_t)row * ix->info.dim, row, k, f, out);

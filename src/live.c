@@ -15,8 +15,10 @@
 #include <urcu-bp.h> /* maps rcu_read_lock() etc. to the urcu_bp_ flavour */
 
 #include "walkrec/metrics.h"
+#include "walkrec/provisional.h"
 
 static wr_index *current;
+static wr_overlay *overlay;
 static pthread_mutex_t publish_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const wr_index *live_acquire(void)
@@ -34,7 +36,7 @@ static double unix_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-void live_publish(wr_index *ix)
+wr_index *live_swap(wr_index *ix)
 {
     const wr_index_info *in = index_info(ix);
     double now = unix_now();
@@ -43,7 +45,20 @@ void live_publish(wr_index *ix)
     wr_index *old = rcu_xchg_pointer(&current, ix);
     metrics_model(in->generation, in->n, in->dim, in->build_seconds, now);
     synchronize_rcu();
-    index_free(old);
+    pthread_mutex_unlock(&publish_lock);
+    return old;
+}
+
+void live_publish(wr_index *ix) { index_free(live_swap(ix)); }
+
+const wr_overlay *live_overlay(void) { return rcu_dereference(overlay); }
+
+void live_publish_overlay(wr_overlay *ov)
+{
+    pthread_mutex_lock(&publish_lock);
+    wr_overlay *old = rcu_xchg_pointer(&overlay, ov);
+    synchronize_rcu();
+    overlay_free(old);
     pthread_mutex_unlock(&publish_lock);
 }
 
@@ -51,7 +66,9 @@ void live_shutdown(void)
 {
     pthread_mutex_lock(&publish_lock);
     wr_index *old = rcu_xchg_pointer(&current, NULL);
+    wr_overlay *ov = rcu_xchg_pointer(&overlay, NULL);
     synchronize_rcu();
     index_free(old);
+    overlay_free(ov);
     pthread_mutex_unlock(&publish_lock);
 }

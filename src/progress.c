@@ -1,6 +1,7 @@
-/* progress.c - progress lines on stderr for long steps. */
+/* progress.c - progress lines on stderr for long steps, and the running step for status. */
 #include "walkrec/progress.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,8 +20,26 @@ static void human(char *buf, size_t n, double v)
         snprintf(buf, n, "%.0f", v);
 }
 
+/* The step started last: its counter is read through `running`, which progress_end clears
+ * under the lock, so a snapshot never reads a step whose stack frame is gone. */
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static wr_progress *running;
+
+int progress_snapshot(wr_progress_snap *s)
+{
+    pthread_mutex_lock(&running_lock);
+    wr_progress *p = running;
+    if (p)
+        *s = (wr_progress_snap){p->what, p->unit, __atomic_load_n(&p->done, __ATOMIC_RELAXED),
+                                p->total, p->start};
+    pthread_mutex_unlock(&running_lock);
+    return p != NULL;
+}
+
 void progress_start(wr_progress *p, const char *what, const char *unit, uint64_t total)
 {
+    pthread_mutex_lock(&running_lock);
+    running = p;
     memset(p, 0, sizeof *p);
     p->what = what;
     p->unit = unit;
@@ -28,6 +47,7 @@ void progress_start(wr_progress *p, const char *what, const char *unit, uint64_t
     p->start = wr_now();
     p->last_draw_ms = (uint64_t)(p->start * 1000);
     p->tty = !wr_quiet && isatty(2);
+    pthread_mutex_unlock(&running_lock);
 }
 
 static void draw(wr_progress *p, double t)
@@ -71,6 +91,10 @@ void progress_add(wr_progress *p, uint64_t n)
 
 void progress_end(wr_progress *p, const char *extra)
 {
+    pthread_mutex_lock(&running_lock);
+    if (running == p)
+        running = NULL;
+    pthread_mutex_unlock(&running_lock);
     if (wr_quiet)
         return;
     double el = wr_now() - p->start;

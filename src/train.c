@@ -51,24 +51,35 @@ static void curve_point(double progress, uint32_t epoch, const float *vecs, void
     double t0 = wr_now();
     /* a view of the vectors being trained; eval_model only reads */
     wr_model m = {.n = c->n, .dim = c->dim, .ids = (wr_dict *)c->ids, .vecs = (float *)vecs};
-    wr_eval_opts eo;
-    eval_default_opts(&eo);
-    eo.max_queries = 0; /* AUC only: ranking every item would dominate training time */
-    eo.threads = c->threads;
-    wr_eval_result r;
     wr_err err;
-    if (eval_model(&m, c->o->val, &eo, &r, &err) == 0) {
-        json_t *pt = json_object();
-        jset(pt, "progress", json_real(progress));
-        jset(pt, "epoch", json_integer(epoch));
-        jset(pt, "auc_all", jnum(r.auc_all));
-        jset(pt, "auc_seen", jnum(r.auc_seen));
-        json_array_append_new(c->points, pt);
-        if (c->o->on_point)
-            c->o->on_point(progress, epoch, r.auc_all, r.auc_seen, c->o->point_ctx);
-        eval_result_free(&r);
-    }
+    if (train_curve_point(&m, c->o->val, c->threads, progress, epoch, c->points, c->o->on_point,
+                          c->o->point_ctx, &err) < 0)
+        wr_warn("learning curve: %s", err.msg);
     c->seconds += wr_now() - t0;
+}
+
+int train_curve_point(const wr_model *m, const wr_labeled *val, int threads, double progress,
+                      uint32_t epoch, json_t *points,
+                      void (*on_point)(double, uint32_t, double, double, void *), void *ctx,
+                      wr_err *err)
+{
+    wr_eval_opts eo;
+    wr_eval_result r;
+    eval_default_opts(&eo);
+    eo.max_queries = 0;
+    eo.threads = threads;
+    if (eval_model(m, val, &eo, &r, err) < 0)
+        return -1;
+    json_t *pt = json_object();
+    jset(pt, "progress", json_real(progress));
+    jset(pt, "epoch", json_integer(epoch));
+    jset(pt, "auc_all", jnum(r.auc_all));
+    jset(pt, "auc_seen", jnum(r.auc_seen));
+    json_array_append_new(points, pt);
+    if (on_point)
+        on_point(progress, epoch, r.auc_all, r.auc_seen, ctx);
+    eval_result_free(&r);
+    return 0;
 }
 
 static const char *mode_name(int mode) { return mode == WR_MODE_CBOW ? "cbow" : "sg"; }

@@ -97,6 +97,22 @@ void wr_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+void wr_log(const char *fmt, ...)
+{
+    char line[2048];
+    struct tm tm;
+    time_t now = time(NULL);
+    gmtime_r(&now, &tm);
+    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ walkrecd: ", &tm);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    va_end(ap);
+    n = m < 0 ? n : n + (size_t)m < sizeof line - 1 ? n + (size_t)m : sizeof line - 2;
+    line[n++] = '\n';
+    fwrite(line, 1, n, stderr);
+}
+
 double wr_now(void)
 {
     struct timespec ts;

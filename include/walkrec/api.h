@@ -30,4 +30,20 @@ void api_healthz(const wr_request *rq, const wr_index *ix, wr_reply *rp);
 void api_readyz(const wr_request *rq, const wr_index *ix, wr_reply *rp);
 void api_metrics(const wr_request *rq, const wr_index *ix, wr_reply *rp);
 
+/* Ingestion and administration (src/api_admin.c). They run outside any read section, as
+ * they may publish; `ix` is NULL. */
+/* POST /v1/pairs */
+void api_ingest(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+/* POST /v1/admin/retrain, /v1/admin/publish?generation=N, /v1/admin/rollback */
+void api_admin_retrain(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+void api_admin_publish(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+void api_admin_rollback(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+/* GET /v1/admin/status */
+void api_admin_status(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+
+/* Body helpers shared by the handlers: the body as a JSON object, and its member `key` as
+ * a non-empty array of at most max_batch entries; NULL with the error reply set. */
+json_t *api_parse_body(const wr_request *rq, wr_reply *rp);
+json_t *api_body_array(const wr_request *rq, json_t *doc, const char *key, wr_reply *rp);
+
 #endif

@@ -27,7 +27,8 @@ typedef struct wr_config {
     uint32_t train_threads;           /* 0 = all cores */
     uint32_t index_k;                 /* neighbours precomputed per item */
     uint32_t index_threads;           /* 0 = all cores */
-    uint64_t exact_index_max_items;   /* above: no precomputed lists */
+    uint64_t exact_index_max_items;   /* above: approximate lists (HNSW) */
+    uint32_t ann_m, ann_ef_construction, ann_ef_search; /* the HNSW graph's parameters */
     uint32_t default_k, max_k, max_batch;
     uint64_t max_body_bytes;
     uint32_t connection_limit;
@@ -35,6 +36,22 @@ typedef struct wr_config {
     uint64_t connection_memory_limit; /* bytes */
     char *cors_origins;               /* comma-separated; "*" = any; "" = no CORS */
     uint32_t shutdown_grace;          /* seconds to let in-flight requests finish */
+    char *admin_token_file;           /* "" = none */
+    char *admin_token;                /* not a setting: from the file or WALKREC_ADMIN_TOKEN;
+                                         NULL = ingestion and admin routes are open */
+    uint32_t protect_reads;           /* 1 = read routes need the token too */
+    uint64_t retrain_min_pairs;       /* ingested pairs that trigger a retrain (0 = never) */
+    uint32_t retrain_interval;        /* seconds (0 = never by time) */
+    char *retrain_mode;               /* "scratch" or "warm" */
+    uint32_t retrain_epochs;          /* 0 = random vectors (tests the gate) */
+    uint32_t retrain_warm_epochs;
+    double validation_fraction;       /* held out by hash to gate candidates */
+    uint64_t validation_seed;
+    double gate_max_auc_drop;
+    uint32_t keep_generations;
+    char *follow;                     /* "" = trainer; else follow this directory */
+    uint32_t follow_interval;         /* seconds */
+    char *trainer_url;                /* named in a follower's 409 answers */
 } wr_config;
 
 /* What the command line asked for besides settings. */

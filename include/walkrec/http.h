@@ -27,6 +27,10 @@ typedef enum wr_code {
     WR_E_TOO_LARGE,       /* 413 payload_too_large: body over max_body_bytes */
     WR_E_INTERNAL,        /* 500 internal */
     WR_E_NO_MODEL,        /* 503 no_model: nothing published yet */
+    WR_E_UNAUTHORIZED,    /* 401 unauthorized: missing or wrong bearer token */
+    WR_E_FOLLOWER,        /* 409 follower: writes go to the trainer */
+    WR_E_UNKNOWN_GENERATION, /* 404 unknown_generation: no such model file */
+    WR_E_UNAVAILABLE,     /* 503 unavailable: the pair log could not store the batch */
 } wr_code;
 
 const char *http_code_str(wr_code c);

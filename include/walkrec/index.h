@@ -2,9 +2,11 @@
  *
  * An index is built completely off to the side (index_build) and never changes after
  * that, so any number of threads may query it at once without locks; live.h publishes it.
- * Neighbours are exact top-k by cosine. Up to opts.k of them are precomputed per item at
- * build time (knn_topk over all items, in parallel); larger k, filters that exhaust a list,
- * and vector (basket) queries fall back to an exact scan of every item. */
+ * Neighbours are top-k by cosine. Up to opts.k of them are precomputed per item at build
+ * time: exactly (knn_topk over all items, in parallel) for catalogues of at most
+ * opts.exact_max_items items, else approximately, by searching an HNSW graph (ann.h) that
+ * is freed once the lists are written. Larger k, filters that exhaust a list, and vector
+ * (basket) queries fall back to an exact scan of every item. */
 #ifndef WALKREC_INDEX_H
 #define WALKREC_INDEX_H
 
@@ -19,7 +21,11 @@ typedef struct wr_index wr_index;
 
 typedef struct wr_index_opts {
     uint32_t k;               /* neighbours precomputed per item; 0 = none (default 100) */
-    uint64_t exact_max_items; /* above this many items, none are precomputed (1,000,000) */
+    uint64_t exact_max_items; /* above this many items, the lists are approximate (1,000,000) */
+    uint32_t ann_m;           /* HNSW links per node; 0 = no approximate lists: above
+                                 exact_max_items every query is an exact scan (16) */
+    uint32_t ann_ef_construction; /* HNSW candidates while inserting (200) */
+    uint32_t ann_ef_search;   /* HNSW candidates per list search, raised to k (128) */
     int threads;              /* build threads; <= 0 = every core */
     const char *items_file;   /* side information TSV, NULL or "" = none */
     const char *sidecar;      /* side information written beside the model by the daemon;
@@ -33,10 +39,17 @@ typedef struct wr_index_info {
     uint64_t generation;
     uint32_t n, dim;
     uint32_t k;               /* length of the precomputed lists, 0 when there are none */
+    const char *kind;         /* the lists: "exact", "hnsw" (approximate) or "none" */
     int64_t created;          /* the model's creation time (unix seconds) */
     char *source;             /* the model file */
     char *meta_json;          /* the model's metadata (a JSON object) */
-    double build_seconds;     /* time spent on the neighbour lists */
+    double build_seconds;     /* time spent on the neighbour lists (graph included) */
+    /* "hnsw" only (else 0): */
+    uint32_t ann_m, ann_ef_construction, ann_ef_search;
+    double ann_graph_seconds; /* of build_seconds, building the graph */
+    uint64_t ann_bytes;       /* the graph's memory while it existed */
+    double recall_at_10;      /* the lists' first 10 against an exact scan, over ... */
+    uint32_t recall_sample;   /* ... this many items spread over the catalogue */
     double published_at;      /* unix seconds, set by index_set_published() */
     uint64_t side_rows;       /* side information rows matched to a model item */
     uint64_t side_unmatched;  /* ... and rows naming items the model does not have */
@@ -58,9 +71,14 @@ void index_set_published(wr_index *ix, double unix_seconds);
 int64_t index_find(const wr_index *ix, const char *id, size_t len);
 /* The id of a row (borrowed, lives as long as the index). */
 const char *index_id(const wr_index *ix, uint32_t row);
+/* The rows of the first max ids (in byte order) that start with p[0..len) (no NUL bytes;
+ * len 0: every id) into rows; returns how many. O(log n + max). */
+size_t index_prefix(const wr_index *ix, const char *p, size_t len, uint32_t *rows, size_t max);
 
 /* Cosine similarity of two rows. */
 float index_score(const wr_index *ix, uint32_t a, uint32_t b);
+/* The unit vector of a row (index_info()->dim floats, borrowed). */
+const float *index_vector(const wr_index *ix, uint32_t row);
 
 /* Which neighbours a query accepts. All-zero is not "no filter": start from
  * index_filter_none(). */

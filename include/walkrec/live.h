@@ -20,6 +20,17 @@ void live_release(void);
  * for as long as the longest read section in progress; never call it inside one.
  * Publishers are serialised. Any thread that is not reading. */
 void live_publish(wr_index *ix);
+/* The same, but hands back the previous index (NULL before the first publication) instead
+ * of freeing it: no reader can see it any more, so the caller may keep it (walkrecd keeps it
+ * for an instant rollback) and publish it again later. */
+wr_index *live_swap(wr_index *ix);
+
+/* The overlay of provisional items (provisional.h) published beside the index, or NULL;
+ * only inside a read section, which it shares with live_acquire(). */
+struct wr_overlay;
+const struct wr_overlay *live_overlay(void);
+/* Publishes an overlay (takes ownership) and frees the previous one after the grace period. */
+void live_publish_overlay(struct wr_overlay *ov);
 
 /* Unpublishes and frees the current index (at shutdown, after the readers stopped). */
 void live_shutdown(void);

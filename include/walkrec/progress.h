@@ -24,4 +24,14 @@ void progress_set(wr_progress *p, uint64_t done);
 /* Prints the summary line; `extra` (may be NULL) is appended, e.g. "loss 0.41". */
 void progress_end(wr_progress *p, const char *extra);
 
+/* The step started last and not yet ended, as a copy, for a status report from another
+ * thread (walkrecd's /v1/admin/status): 1 when a step is running, else 0. `what` and `unit`
+ * must be string literals (they outlive the step). */
+typedef struct wr_progress_snap {
+    const char *what, *unit;
+    uint64_t done, total;
+    double start;
+} wr_progress_snap;
+int progress_snapshot(wr_progress_snap *s);
+
 #endif

@@ -2,6 +2,8 @@
 #ifndef WALKREC_TRAIN_H
 #define WALKREC_TRAIN_H
 
+#include <jansson.h>
+
 #include "walkrec/eval.h"
 #include "walkrec/model.h"
 #include "walkrec/pairs.h"
@@ -21,6 +23,15 @@ typedef struct wr_train_opts {
 } wr_train_opts;
 
 void train_default_opts(wr_train_opts *o);
+
+/* One point of a trainer's learning curve: the AUC (only: ranking every item would dominate
+ * training time) of the model view m on val, appended to points as {progress, epoch,
+ * auc_all, auc_seen} and handed to on_point (may be NULL). -1 with err set when the
+ * evaluation fails. Every trainer (sgns, mf, eges) records its curve this way. */
+int train_curve_point(const wr_model *m, const wr_labeled *val, int threads, double progress,
+                      uint32_t epoch, json_t *points,
+                      void (*on_point)(double, uint32_t, double, double, void *), void *ctx,
+                      wr_err *err);
 
 typedef struct wr_train_times {
     double graph, walks, train; /* seconds; train leaves out the learning-curve evaluations */

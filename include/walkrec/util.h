@@ -31,6 +31,9 @@ void *xmalloc_aligned(size_t n);
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Warning on stderr unless quiet. */
 void wr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The daemon's log: one line "<UTC time> walkrecd: msg" on stderr, written in one piece so
+ * that lines of several threads never interleave. */
+void wr_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 extern int wr_quiet; /* set by --quiet: silences progress and warnings */
 

@@ -3,11 +3,13 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
 #include "cli.h"
 #include "walkrec/eval.h"
+#include "walkrec/report.h"
 
 static void usage(FILE *f)
 {
@@ -37,6 +39,12 @@ static void usage(FILE *f)
             "  --scores PATH       write item_a, item_b, label, score, seen, negatives (and\n"
             "                      popularity, probability when available) per validation pair\n"
             "  --queries-out PATH  write the sampled query ids, one per line\n"
+            "  --report PATH       write an HTML report: ROC, precision and recall against the\n"
+            "                      threshold, score histograms, the learning curve stored by\n"
+            "                      `train --val`, and these numbers (one file, no scripts)\n"
+            "  --compare M2[,M3]   more models to overlay in the report, each evaluated like\n"
+            "                      MODEL (repeatable; needs --report; the table and --json stay\n"
+            "                      MODEL's)\n"
             "  --json              print one JSON object on stdout\n"
             "  --quiet             no warnings on stderr\n"
             "  -h, --help          this help\n");
@@ -276,19 +284,93 @@ static void emit_queries(FILE *f, const void *arg)
         fprintf(f, "%s\n", dict_str(s->m->ids, s->r->query_rows[i]));
 }
 
+/* Appends the comma-separated paths of one --compare to models; returns the new count. */
+static size_t compare_add(const char ***models, size_t n, char *arg)
+{
+    char *save = NULL;
+    for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        *models = xrealloc(*models, (n + 1) * sizeof **models);
+        (*models)[n++] = tok;
+    }
+    return n;
+}
+
+/* A model's label in the report: its file name, or its path when two file names agree. */
+static const char *model_label(const char **paths, size_t n, size_t i)
+{
+    const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
+    for (size_t j = 0; j < n; j++) {
+        const char *b = strrchr(paths[j], '/') ? strrchr(paths[j], '/') + 1 : paths[j];
+        if (j != i && !strcmp(b, base) && strcmp(paths[j], paths[i]))
+            return paths[i];
+    }
+    return base;
+}
+
+static void write_report(const char *path, const wr_report *rep)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    wr_err err;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        die("%s: cannot allocate the output buffer", path);
+    int rc = report_write(f, rep, &err);
+    if (fclose(f) != 0 || rc < 0)
+        die("%s: cannot format the report", path);
+    if (write_file_atomic(path, buf, len, &err) < 0)
+        die("%s", err.msg);
+    free(buf);
+}
+
+/* The report of the main model (already evaluated) and the --compare models, each loaded
+ * and evaluated on the same pairs with the same options. */
+static void report(const char *out, const char **paths, size_t n, const wr_model *main_m,
+                   const wr_eval_result *main_r, const char *val_path, const wr_labeled *v,
+                   const char *train_path, const wr_eval_opts *eo)
+{
+    wr_report_model *rm = xcalloc(n, sizeof *rm);
+    wr_model **ms = xcalloc(n, sizeof *ms);
+    wr_eval_result *rs = xcalloc(n, sizeof *rs);
+    wr_err err;
+    for (size_t i = 1; i < n; i++) {
+        if (!(ms[i] = model_load(paths[i], &err)))
+            die("%s", err.msg);
+        if (eval_model(ms[i], v, eo, &rs[i], &err) < 0)
+            die("%s: %s", paths[i], err.msg);
+        if (rs[i].pairs_seen == 0)
+            wr_warn("eval: %s: no validation pair has both items in the model", paths[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        rm[i] = (wr_report_model){model_label(paths, n, i), i ? ms[i] : main_m,
+                                  i ? &rs[i] : main_r};
+    wr_report rep = {val_path, train_path, v, eo, rm, n};
+    write_report(out, &rep);
+    for (size_t i = 1; i < n; i++) {
+        model_free(ms[i]);
+        eval_result_free(&rs[i]);
+    }
+    free(rs);
+    free(ms);
+    free(rm);
+}
+
 int cmd_eval(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"train", required_argument, NULL, 't'}, {"queries", required_argument, NULL, 'n'},
         {"seed", required_argument, NULL, 's'}, {"threads", required_argument, NULL, 'T'},
         {"scores", required_argument, NULL, 'S'}, {"queries-out", required_argument, NULL, 'Q'},
-        {"rank", required_argument, NULL, 'R'},
+        {"rank", required_argument, NULL, 'R'}, {"report", required_argument, NULL, 'P'},
+        {"compare", required_argument, NULL, 'C'},
         {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     wr_eval_opts eo;
     eval_default_opts(&eo);
-    const char *train_path = NULL, *scores_path = NULL, *queries_path = NULL;
+    const char *train_path = NULL, *scores_path = NULL, *queries_path = NULL, *report_path = NULL;
+    const char **models = xmalloc(sizeof *models); /* MODEL, then the --compare ones */
+    size_t n_models = 1;
     int json = 0, c;
     while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
         switch (c) {
@@ -299,6 +381,8 @@ int cmd_eval(int argc, char **argv)
         case 'T': eo.threads = (int)cli_uint("--threads", optarg, 1, 1024); break;
         case 'S': scores_path = optarg; break;
         case 'Q': queries_path = optarg; break;
+        case 'P': report_path = optarg; break;
+        case 'C': n_models = compare_add(&models, n_models, optarg); break;
         case 'R':
             if ((eo.rank = eval_rank_parse(optarg)) < 0)
                 die("--rank: expected cosine or probability, got '%s'", optarg);
@@ -313,6 +397,9 @@ int cmd_eval(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (n_models > 1 && !report_path)
+        die("--compare overlays models in the report: it needs --report PATH");
+    models[0] = argv[optind];
 
     wr_err err;
     wr_model *m = model_load(argv[optind], &err);
@@ -341,6 +428,8 @@ int cmd_eval(int argc, char **argv)
         write_text(scores_path, emit_scores, &so);
     if (queries_path)
         write_text(queries_path, emit_queries, &so);
+    if (report_path)
+        report(report_path, models, n_models, m, &r, argv[optind + 1], &v, train_path, &eo);
     if (json)
         print_json(&eo, v.n, &r);
     else
@@ -351,5 +440,6 @@ int cmd_eval(int argc, char **argv)
         pairs_free(&train);
     labeled_free(&v);
     model_free(m);
+    free(models);
     return 0;
 }

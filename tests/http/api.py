@@ -235,7 +235,7 @@ class Routes(unittest.TestCase):
 
     def test_methods_and_routes(self):
         self.error(D.get("/nope"), 404, "not_found")
-        self.error(D.get("/v1/items"), 404, "not_found")
+        self.error(D.get("/v1/item"), 404, "not_found")
         self.error(D.get("/healthz/"), 404, "not_found")
         for method, path, allow in (("DELETE", "/v1/score", "GET, HEAD, POST, OPTIONS"),
                                     ("POST", "/v1/model", "GET, HEAD, OPTIONS"),
@@ -337,16 +337,31 @@ class OtherSettings(unittest.TestCase):
             self.assertEqual([x["item"] for x in r["neighbors"]], [M.ids[1]])
             self.assertEqual(d.get("/v1/model").json()["side_info"]["unmatched"], 1)
 
-    def test_exact_scan_only(self):
+    def test_approximate_lists(self):
+        """Above exact_index_max_items the lists come from an HNSW graph built with the
+        ann_* settings; longer answers are still exact scans."""
         model = os.path.join(D.data_dir, "model-1.wr")
-        with wrd.Daemon("--model", model, "--exact-index-max-items", "1999") as d:
-            self.assertIn("above exact_index_max_items (1999): no precomputed neighbour lists",
-                          d.log())
+        with wrd.Daemon("--model", model, "--exact-index-max-items", "1999", "--index-k", "30",
+                        "--ann-m", "12", "--ann-ef-construction", "100",
+                        "--ann-ef-search", "64") as d:
             index = d.get("/v1/model").json()["index"]
-            self.assertEqual((index["k"], index["precomputed"]), (0, False))
+            self.assertEqual((index["kind"], index["k"], index["precomputed"]), ("hnsw", 30, True))
+            a = index["approximate"]
+            self.assertEqual((a["m"], a["ef_construction"], a["ef_search"], a["recall_sample"]),
+                             (12, 100, 64, 500))
+            self.assertGreaterEqual(a["recall_at_10"], 0.98)
+            found = 0
+            for item in M.ids[:100]:
+                got = d.get("/v1/items/%s/neighbors?k=10" % item).json()["neighbors"]
+                want = M.neighbors(item, 10)
+                found += len({g["item"] for g in got} & {w[0] for w in want})
+                for g in got:  # exact scores, whatever the graph's arithmetic
+                    pair = d.get("/v1/score?a=%s&b=%s" % (q(item), q(g["item"]))).json()
+                    self.assertAlmostEqual(g["score"], pair["score"], places=5)
+            self.assertGreaterEqual(found, 980, "recall@10 over 100 items: %d / 1000" % found)
             for item in M.ids[:3]:
-                r = d.get("/v1/items/%s/neighbors?k=10" % item)
-                wrd.same_ranking(r.json()["neighbors"], M.neighbors(item, 10), "exact " + item)
+                r = d.get("/v1/items/%s/neighbors?k=40" % item)
+                wrd.same_ranking(r.json()["neighbors"], M.neighbors(item, 40), "exact " + item)
 
     def test_evaluation_from_learning_curve(self):
         work = wrd.tmpdir()

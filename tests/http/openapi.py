@@ -221,7 +221,7 @@ def routes_in_source():
         src = f.read()
     table = re.search(r"static const route routes\[\] = \{(.*?)\n\};", src, re.S).group(1)
     out = {}
-    for path, get, post in re.findall(r'\{"([^"]+)", (\w+), (\w+), \d\}', table):
+    for path, get, post in re.findall(r'\{"([^"]+)", (\w+), (\w+), \d, \w+, \d\}', table):
         out[path] = {m for m, fn in (("get", get), ("post", post)) if fn != "NULL"}
     return out
 
@@ -260,17 +260,19 @@ class OpenAPI(unittest.TestCase):
         for path, item in SPEC["paths"].items():
             for method, op in item.items():
                 self.assertIn("operationId", op, path)
-                self.assertIn("200", op["responses"], (path, method))
+                self.assertTrue(any(c.startswith("2") for c in op["responses"]), (path, method))
 
     def test_routes_match_source(self):
         source = routes_in_source()
-        self.assertEqual(len(source), 8)
+        self.assertEqual(len(source), 17)
         documented = {p: set(item) for p, item in SPEC["paths"].items()}
         self.assertEqual(documented, source)
 
     def test_operations_answer_as_documented(self):
         for path, item in SPEC["paths"].items():
             for method, op in item.items():
+                if op.get("x-side-effects"):
+                    continue  # retrain, publish, rollback: tests/http/retrain.py
                 url, body = build_request(op, path)
                 r = D.request(method.upper(), url, body=body)
                 ok = sorted(c for c in op["responses"] if c.startswith("2"))[0]
@@ -288,7 +290,10 @@ class OpenAPI(unittest.TestCase):
                  ("get", "/v1/items/{id}", "/v1/items/nope", "404"),
                  ("get", "/v1/score", "/v1/score?a=P0000001&b=nope", "404"),
                  ("post", "/v1/neighbors", "/v1/neighbors", "400"),
-                 ("post", "/v1/score", "/v1/score", "400")]
+                 ("post", "/v1/score", "/v1/score", "400"),
+                 ("get", "/v1/items", "/v1/items?limit=0", "400"),
+                 ("get", "/v1/items", "/v1/items?prefix=%FF", "400"),
+                 ("get", "/ui/{id}", "/ui/nope.js", "404")]
         for method, path, url, status in cases:
             r = D.request(method.upper(), url, body="{}" if method == "post" else None)
             self.assertEqual(str(r.status), status, (url, r))

@@ -119,6 +119,7 @@ static wr_index *build(wr_model *m, uint32_t k, uint64_t exact_max, const char *
     index_default_opts(&o);
     o.k = k;
     o.exact_max_items = exact_max;
+    o.ann_m = 0; /* above exact_max: no lists at all (test_ann covers approximate ones) */
     o.threads = 2;
     o.items_file = items;
     o.sidecar = sidecar;
@@ -329,12 +330,82 @@ static void test_side_information(void **state)
     free(items);
 }
 
+/* Ids inserted out of byte order: "B" < "a" < "aa" < "ab" < "abc" < "b" < "b/2" < "été". */
+static void test_prefix(void **state)
+{
+    (void)state;
+    static const char *ids[] = {"b/2", "abc", "\xc3\xa9t\xc3\xa9", "a", "B", "ab", "b", "aa"};
+    const uint32_t n = sizeof ids / sizeof ids[0];
+    wr_model *m = model_new(n, 2);
+    for (uint32_t i = 0; i < n; i++) {
+        dict_intern(m->ids, ids[i], strlen(ids[i]));
+        m->vecs[2 * i] = 1;
+        m->vecs[2 * i + 1] = (float)i;
+    }
+    wr_index *ix = build(m, 3, 1000, NULL, NULL);
+    static const struct {
+        const char *prefix;
+        size_t max;
+        const char *want; /* the ids found, space-separated */
+    } cases[] = {
+        {"a", 10, "a aa ab abc"},
+        {"ab", 10, "ab abc"},
+        {"abc", 10, "abc"},
+        {"abcd", 10, ""},
+        {"a", 2, "a aa"},
+        {"b", 10, "b b/2"},
+        {"B", 10, "B"},
+        {"", 100, "B a aa ab abc b b/2 \xc3\xa9t\xc3\xa9"},
+        {"", 3, "B a aa"},
+        {"\xc3", 10, "\xc3\xa9t\xc3\xa9"},
+        {"A", 10, ""},
+        {"zz", 10, ""},
+        {"a", 0, ""},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint32_t rows[16];
+        size_t got = index_prefix(ix, cases[c].prefix, strlen(cases[c].prefix), rows,
+                                  cases[c].max);
+        char joined[256] = "";
+        for (size_t i = 0; i < got; i++) {
+            assert_true(rows[i] < n);
+            if (i)
+                strcat(joined, " ");
+            strcat(joined, index_id(ix, rows[i]));
+        }
+        if (strcmp(joined, cases[c].want))
+            fail_msg("prefix '%s', max %zu: '%s', expected '%s'", cases[c].prefix,
+                     cases[c].max, joined, cases[c].want);
+    }
+    index_free(ix);
+
+    /* Against a linear scan over a larger catalogue. */
+    ix = build(random_model(1000, 2, 3, 99), 0, 1000, NULL, NULL);
+    static const char *prefixes[] = {"it", "it0", "it05", "it123", "it99", "it999", "iu"};
+    for (size_t c = 0; c < sizeof prefixes / sizeof prefixes[0]; c++) {
+        uint32_t rows[1000];
+        size_t len = strlen(prefixes[c]), want = 0;
+        for (uint32_t r = 0; r < 1000; r++)
+            want += !strncmp(index_id(ix, r), prefixes[c], len);
+        size_t got = index_prefix(ix, prefixes[c], len, rows, 1000);
+        if (got != want)
+            fail_msg("prefix '%s': %zu ids, expected %zu", prefixes[c], got, want);
+        for (size_t i = 0; i < got; i++) {
+            assert_int_equal(strncmp(index_id(ix, rows[i]), prefixes[c], len), 0);
+            if (i)
+                assert_true(strcmp(index_id(ix, rows[i - 1]), index_id(ix, rows[i])) < 0);
+        }
+    }
+    index_free(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_neighbors_table),
         cmocka_unit_test(test_basket_and_score),
         cmocka_unit_test(test_side_information),
+        cmocka_unit_test(test_prefix),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,132 @@
+/* wal.h - the write-ahead log of ingested pairs: append-only, checksummed, durable.
+ *
+ * One file, <dir>/pairs.wal, holds every accepted batch of pairs as one record.
+ * wal_append returns only once its record is on disk (fdatasync), so the ingestion handler
+ * may acknowledge the batch as soon as it returns; on restart the base pairs plus every
+ * record of the log are the training data.
+ *
+ * File format, all integers little-endian:
+ *
+ *   file header, 16 bytes
+ *     0   8  magic "WRPAIRS\n"
+ *     8   4  u32 version, 1
+ *    12   4  u32 crc32 of bytes 0..12
+ *   records, back to back to the end of the file, each
+ *     0   4  u32 crc32 of the rest of the record: bytes 4 .. 24+len
+ *     4   4  u32 len, payload bytes: WR_WAL_PAYLOAD_MIN .. WR_WAL_RECORD_MAX
+ *     8   8  u64 off, the byte offset of this record in the file
+ *    16   8  u64 durable, how much of the log was known to be on disk when this record was
+ *            written (<= off; equal to off unless other appends were waiting for one fsync)
+ *    24 len  payload: u32 n >= 1 pairs, then n times
+ *              u16 alen, u16 blen, f32 weight, alen bytes of id a, blen bytes of id b
+ *
+ * Ids are 1..WR_ID_MAX bytes of UTF-8 without NUL, tab, CR or LF (so that every stored id
+ * can be written to a pair TSV file); weights are finite, > 0 and fit a float. A record whose
+ * checksum is right but whose content breaks these rules is corruption.
+ *
+ * Recovery. wal_open reads the whole log. The first record that is bad (cut short, a length
+ * out of range, a wrong stored offset, a checksum mismatch, malformed content) at offset X is
+ * classified:
+ *   - torn tail: no valid record after X claims that X was already durable (durable > X).
+ *     That covers a record cut off by a crash (it runs past the end of the file, or its
+ *     pages never reached the disk and read as zeros or garbage), and also unsynced records
+ *     of one group commit reaching the disk out of order after a power loss: none of them was
+ *     acknowledged. The file is truncated at X and the cut is reported in wr_wal_info.
+ *   - corrupt middle: a valid record after X (one whose checksum and stored offset match its
+ *     position) says X was durable when it was written, or the bad record's own checksum is
+ *     right. Acknowledged data was damaged: wal_open fails naming X, and changes nothing
+ *     unless WR_WAL_REPAIR asks it to cut the log at X (losing every record from X on).
+ * Damage to the last record of the log (bit rot after it was synced) cannot be told from a
+ * torn write, so it is cut too; info->cut_why says what was wrong with it.
+ *
+ * The log position returned by wal_append is the byte offset just past the record, i.e.
+ * the end of the log after it: positions grow with every append and each one is a record
+ * boundary that wal_scan can start from.
+ *
+ * Thread safety: wal_append and wal_scan may be called from any number of threads; appends
+ * are serialised by a mutex inside, and appends waiting at the same moment share one
+ * fdatasync (group commit). A process holds an exclusive flock on the file while it is open,
+ * so a second opener fails instead of interleaving records. */
+#ifndef WALKREC_WAL_H
+#define WALKREC_WAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "walkrec/pairs.h"
+#include "walkrec/util.h"
+
+#define WR_WAL_FILE "pairs.wal"
+#define WR_WAL_HEADER 16                 /* bytes of the file header: the first record's offset */
+#define WR_WAL_RECORD_HEADER 24
+#define WR_WAL_PAYLOAD_MIN 14            /* one pair of one-byte ids */
+#define WR_WAL_RECORD_MAX (64u << 20)    /* payload bytes of one record (one batch) */
+
+/* One pair, as given to wal_append and as handed back by wal_scan (where a and b point into
+ * the log, are not NUL-terminated and stay valid during the callback only). */
+typedef struct wr_wal_pair {
+    const char *a, *b;
+    size_t alen, blen;
+    double w;
+} wr_wal_pair;
+
+typedef struct wr_wal wr_wal;
+
+/* wal_open flags */
+#define WR_WAL_REPAIR 1 /* cut the log at a corrupt record instead of failing */
+
+/* What wal_open found. */
+typedef struct wr_wal_info {
+    int created;               /* the file was new (or empty, or only part of a header) */
+    uint64_t records, pairs;   /* whole records kept */
+    uint64_t end;              /* log position after recovery */
+    uint64_t cut_at;           /* offset the file was truncated at, or 0 */
+    uint64_t cut_bytes;        /* bytes removed there (a torn tail, or with WR_WAL_REPAIR) */
+    uint64_t corrupt_at;       /* offset of a corrupt record (failure or repair), or 0 */
+    char cut_why[WR_ERR_MAX];  /* what was wrong with the record at cut_at / corrupt_at */
+} wr_wal_info;
+
+/* Opens (creating if missing) dir and dir/pairs.wal, validates the log and cuts a torn tail
+ * (see above; the truncation is fsynced before returning). Creating the directory or the
+ * file fsyncs its parent directory. Returns NULL with err set on I/O errors, a bad header
+ * (magic, version, checksum), a corrupt record (info->corrupt_at names it) or when another
+ * process has the log open. info may be NULL. */
+wr_wal *wal_open(const char *dir, int flags, wr_wal_info *info, wr_err *err);
+void wal_close(wr_wal *w);
+const char *wal_path(const wr_wal *w);
+
+/* Checks a batch against the limits above without writing: 0 if it may be appended, else -1
+ * with *bad (may be NULL) the index of the first bad pair and err "pair I: reason". An empty
+ * batch gives *bad = 0; an oversized one the index of the pair that crosses
+ * WR_WAL_RECORD_MAX. Self pairs (a == b) are allowed: reading drops them. */
+int wal_check(const wr_wal_pair *p, size_t n, size_t *bad, wr_err *err);
+
+/* Appends the batch as one record and returns once it is on disk, with *pos (may be NULL)
+ * the log position after it. A batch that fails wal_check writes nothing. After a failed
+ * fdatasync the log refuses further appends (the kernel may have dropped the unsynced pages;
+ * reopening re-reads what is really there). A failed append may still have reached the
+ * disk: an unacknowledged batch can appear in the log after a restart (at-least-once). */
+int wal_append(wr_wal *w, const wr_wal_pair *p, size_t n, uint64_t *pos, wr_err *err);
+
+/* Calls fn for each record that starts at or after `from` (0 or WR_WAL_HEADER: the first
+ * record; else a position returned by wal_append, wal_scan or wal_open) and is on disk when
+ * the scan starts. A non-zero return from fn stops the scan and is returned. *end (may be
+ * NULL) is where the scan stopped: pass it as `from` to read only the records that came
+ * after. Runs concurrently with appends; each record's checksum is verified again. */
+typedef int (*wr_wal_fn)(void *ud, uint64_t off, const wr_wal_pair *p, size_t n);
+int wal_scan(wr_wal *w, uint64_t from, wr_wal_fn fn, void *ud, uint64_t *end, wr_err *err);
+
+/* Adds the pairs of every record from `from` on to *out (with pairs_add: self pairs dropped,
+ * not merged). *end as for wal_scan. */
+int wal_load(wr_wal *w, uint64_t from, wr_pairs *out, uint64_t *end, wr_err *err);
+
+typedef struct wr_wal_stats {
+    uint64_t end;             /* log position of the last written record */
+    uint64_t durable;         /* log position known to be on disk */
+    uint64_t records, pairs;  /* in the log, recovered ones included */
+    uint64_t appends, syncs;  /* by this process: appends/syncs > 1 means group commits */
+} wr_wal_stats;
+
+void wal_stats(wr_wal *w, wr_wal_stats *st);
+
+#endif

@@ -1,0 +1,1232 @@
+/* eges.c - skip-gram over random walks with side information (EGES, see eges.h).
+ *
+ * Two halves: reading the side-information table into per-item value lists, and the
+ * trainer. The trainer follows sgns.c's semantics (subsampling before windowing, reduced
+ * random window, K negatives per centre shared by its context words, each context word's
+ * input vector trained against the centre's output row and the negatives, Hogwild threads
+ * over contiguous slices of the walks), with the input vector H_v composed from the item's
+ * terms once per position of the walk and its gradient spread back once (see train_walk).
+ * It reuses sgns.h's alias sampler and SIMD kernels; items whose only term is their id row
+ * are trained in place pair by pair, exactly like plain skip-gram. */
+#include "walkrec/eges.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "walkrec/graph.h"
+#include "walkrec/progress.h"
+#include "walkrec/sgns.h"
+#include "walkrec/walk.h"
+
+#define MAX_OUT (WR_SGNS_MAX_NEGATIVE + 1)
+#define SIDE_MAX_LINE ((size_t)16 << 20)
+#define BUCKETS 10 /* deciles */
+
+/* ---- reading the side-information table ---- */
+
+static const char *const kind_names[] = {"value", "path", "bucket", "words"};
+
+int side_kind_parse(const char *name)
+{
+    for (int k = 0; k < 4; k++)
+        if (!strcmp(name, kind_names[k]))
+            return k;
+    return -1;
+}
+
+const char *side_kind_name(int kind)
+{
+    return kind >= 0 && kind < 4 ? kind_names[kind] : "auto";
+}
+
+void side_free(wr_side *s)
+{
+    if (s->items)
+        dict_free(s->items);
+    for (uint32_t c = 0; c < s->ncols; c++) {
+        free(s->col[c].name);
+        free(s->col[c].cuts);
+    }
+    free(s->col);
+    free(s->field_col);
+    free(s->value_field);
+    free(s->off);
+    free(s->val);
+    memset(s, 0, sizeof *s);
+}
+
+void side_field_name(const wr_side *s, uint32_t field, char *buf, size_t len)
+{
+    const wr_side_column *c = &s->col[s->field_col[field]];
+    if (c->kind == WR_SIDE_PATH)
+        snprintf(buf, len, "%s[%u]", c->name, field - c->field0 + 1);
+    else
+        snprintf(buf, len, "%s", c->name);
+}
+
+/* A number in a price-like cell: "$1,250.00", "12.5", "£3", "$5.00 - $10.00" (the low end). */
+static int cell_number(const char *s, double *out)
+{
+    char buf[64];
+    size_t n = 0;
+    while (*s == ' ' || *s == '$')
+        s++;
+    if (!strncmp(s, "\xc2\xa3", 2) || !strncmp(s, "\xe2\x82\xac", 3)) /* £, € */
+        s += s[0] == '\xc2' ? 2 : 3;
+    for (; *s && *s != ' '; s++)
+        if (*s != ',') {
+            if (n + 1 >= sizeof buf)
+                return -1;
+            buf[n++] = *s;
+        }
+    buf[n] = 0;
+    while (*s == ' ')
+        s++;
+    if (*s && *s != '-')
+        return -1;
+    return parse_double(buf, out) < 0 || !isfinite(*out) ? -1 : 0;
+}
+
+/* The path separator of a cell: " > " when it has one, else "|", else none. */
+static const char *path_sep(const char *cell)
+{
+    return strstr(cell, " > ") ? " > " : strchr(cell, '|') ? "|" : NULL;
+}
+
+static int levels_of(const char *cell)
+{
+    const char *sep = path_sep(cell);
+    int n = 1;
+    if (sep)
+        for (const char *p = strstr(cell, sep); p; p = strstr(p + strlen(sep), sep))
+            n++;
+    return n;
+}
+
+static int name_is(const char *name, const char *const *list)
+{
+    for (; *list; list++)
+        if (!strcasecmp(name, *list))
+            return 1;
+    return 0;
+}
+
+/* The kind of a column given without one (see eges.h). */
+static int infer_kind(const char *name, char **cells, uint32_t n, uint32_t ncols)
+{
+    static const char *const words[] = {"title", "description", "name", NULL};
+    if (!strncasecmp(name, "price", 5))
+        return WR_SIDE_BUCKET;
+    if (name_is(name, words))
+        return WR_SIDE_WORDS;
+    uint32_t filled = 0, numbers = 0, paths = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *v = cells[(size_t)i * ncols];
+        double x;
+        if (!v)
+            continue;
+        filled++;
+        numbers += cell_number(v, &x) == 0;
+        paths += path_sep(v) != NULL;
+    }
+    if (filled && numbers == filled)
+        return WR_SIDE_BUCKET;
+    return 2 * paths > filled ? WR_SIDE_PATH : WR_SIDE_VALUE;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Decile cut points of log(number) over the column's positive numbers, duplicates merged. */
+static void bucket_cuts(wr_side_column *col, char **cells, uint32_t n, uint32_t ncols)
+{
+    double *x = xmalloc(((size_t)n + 1) * sizeof *x), v;
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *cell = cells[(size_t)i * ncols];
+        if (cell && cell_number(cell, &v) == 0 && v > 0)
+            x[m++] = log(v);
+    }
+    qsort(x, m, sizeof *x, cmp_double);
+    col->cuts = xmalloc(BUCKETS * sizeof *col->cuts);
+    col->ncuts = 0;
+    for (uint32_t k = 1; m && k < BUCKETS; k++) {
+        double c = x[(size_t)k * m / BUCKETS];
+        if (c > x[0] && (!col->ncuts || c > col->cuts[col->ncuts - 1]))
+            col->cuts[col->ncuts++] = c;
+    }
+    free(x);
+}
+
+static uint32_t bucket_of(const wr_side_column *col, double logv)
+{
+    uint32_t b = 0;
+    while (b < col->ncuts && col->cuts[b] <= logv)
+        b++;
+    return b;
+}
+
+/* Builds the interning keys of values: "field \x1f parent \x1f text". */
+typedef struct keybuf {
+    char *p;
+    size_t len, cap;
+} keybuf;
+
+static void key_set(keybuf *k, uint32_t field, int64_t parent, const char *text, size_t len)
+{
+    if (k->cap < len + 48) {
+        k->cap = 2 * (len + 48);
+        k->p = xrealloc(k->p, k->cap);
+    }
+    k->len = (size_t)snprintf(k->p, 48, "%u\x1f%lld\x1f", field, (long long)parent);
+    memcpy(k->p + k->len, text, len);
+    k->len += len;
+}
+
+/* What side_read accumulates. */
+typedef struct builder {
+    wr_side *s;
+    wr_dict *values;
+    keybuf key;
+    uint32_t vcap;
+    uint64_t ncap, nval;
+} builder;
+
+static uint32_t intern_value(builder *b, uint32_t field, int64_t parent, const char *text,
+                             size_t len)
+{
+    wr_side *s = b->s;
+    key_set(&b->key, field, parent, text, len);
+    uint32_t v = dict_intern(b->values, b->key.p, b->key.len);
+    if (v == s->nvalues) {
+        if (s->nvalues == b->vcap) {
+            b->vcap = b->vcap ? 2 * b->vcap : 1024;
+            s->value_field = xrealloc(s->value_field, (size_t)b->vcap * sizeof *s->value_field);
+        }
+        s->value_field[s->nvalues++] = field;
+    }
+    return v;
+}
+
+static void push_value(builder *b, uint32_t v)
+{
+    if (b->nval == b->ncap) {
+        b->ncap = b->ncap ? 2 * b->ncap : 4096;
+        b->s->val = xrealloc(b->s->val, b->ncap * sizeof *b->s->val);
+    }
+    b->s->val[b->nval++] = v;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The words of a cell as values of `field`, each once. */
+static void add_words(builder *b, uint32_t field, const char *cell)
+{
+    uint64_t first = b->nval;
+    char w[WR_ID_MAX];
+    size_t n = 0;
+    for (const char *p = cell;; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch && (isalnum(ch) || ch >= 0x80)) {
+            if (n < sizeof w)
+                w[n++] = (char)tolower(ch);
+            continue;
+        }
+        if (n)
+            push_value(b, intern_value(b, field, -1, w, n));
+        n = 0;
+        if (!ch)
+            break;
+    }
+    uint32_t *v = b->s->val + first;
+    size_t m = b->nval - first, u = 0;
+    qsort(v, m, sizeof *v, cmp_u32);
+    for (size_t i = 0; i < m; i++)
+        if (!u || v[i] != v[u - 1])
+            v[u++] = v[i];
+    b->nval = first + u;
+}
+
+static void add_path(builder *b, const wr_side_column *col, const char *cell)
+{
+    const char *sep = path_sep(cell), *p = cell;
+    size_t seplen = sep ? strlen(sep) : 0;
+    int64_t parent = -1;
+    for (uint32_t level = 0; level < col->levels; level++) {
+        const char *end = sep ? strstr(p, sep) : NULL;
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && p[0] == ' ')
+            p++, len--;
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (!len)
+            break; /* the levels below an empty one have no parent */
+        uint32_t v = intern_value(b, col->field0 + level, parent, p, len);
+        push_value(b, v);
+        parent = v;
+        if (!end)
+            break;
+        p = end + seplen;
+    }
+}
+
+static void add_cell(builder *b, const wr_side_column *col, const char *cell)
+{
+    double x;
+    char tag[16];
+    switch (col->kind) {
+    case WR_SIDE_PATH:
+        add_path(b, col, cell);
+        break;
+    case WR_SIDE_WORDS:
+        add_words(b, col->field0, cell);
+        break;
+    case WR_SIDE_BUCKET:
+        if (cell_number(cell, &x) == 0 && x > 0) {
+            int n = snprintf(tag, sizeof tag, "%u", bucket_of(col, log(x)));
+            push_value(b, intern_value(b, col->field0, -1, tag, (size_t)n));
+        }
+        break;
+    default:
+        push_value(b, intern_value(b, col->field0, -1, cell, strlen(cell)));
+    }
+}
+
+/* The selected columns: header index and kind of each. */
+static int select_columns(wr_side *s, const char *path, const char *spec, char **hdr, int nhdr,
+                          int *idx, wr_err *err)
+{
+    char *list = xstrdup(spec && *spec ? spec : ""), *save = NULL;
+    int n = 0;
+    s->col = xcalloc((size_t)nhdr, sizeof *s->col);
+    if (!spec || !*spec) {
+        for (int h = 1; h < nhdr; h++) {
+            s->col[n] = (wr_side_column){.name = xstrdup(hdr[h]), .kind = WR_SIDE_AUTO};
+            idx[n++] = h;
+        }
+    }
+    for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *colon = strrchr(tok, ':');
+        int kind = WR_SIDE_AUTO, h = 1;
+        if (colon) {
+            *colon = 0;
+            if ((kind = side_kind_parse(colon + 1)) < 0) {
+                int rc = wr_fail(err, "%s: column '%s': unknown kind '%s' (value, path, "
+                                 "bucket or words)", path, tok, colon + 1);
+                free(list);
+                return rc;
+            }
+        }
+        while (h < nhdr && strcmp(hdr[h], tok))
+            h++;
+        int dup = 0;
+        for (int c = 0; c < n; c++)
+            dup |= idx[c] == h;
+        if (h == nhdr || dup) {
+            int rc = wr_fail(err, "%s: %s column '%s'", path,
+                             h == nhdr ? "no side-information" : "repeated", tok);
+            free(list);
+            return rc;
+        }
+        s->col[n] = (wr_side_column){.name = xstrdup(tok), .kind = kind};
+        idx[n++] = h;
+        s->ncols = (uint32_t)n; /* so that side_free frees the names on an error */
+    }
+    free(list);
+    s->ncols = (uint32_t)n;
+    return n ? 0 : wr_fail(err, "%s: no side-information columns (only the item column)", path);
+}
+
+static char *trimmed_copy(const char *v)
+{
+    while (*v == ' ')
+        v++;
+    size_t len = strlen(v);
+    while (len && (v[len - 1] == ' ' || v[len - 1] == '\r'))
+        len--;
+    return len ? xstrndup(v, len) : NULL;
+}
+
+/* Reads the table: item ids into s->items, the selected cells (NULL when empty) row-major
+ * into *cells. */
+static int read_cells(wr_side *s, wr_lines *l, const char *path, const int *idx, int nhdr,
+                      char ***cells, wr_err *err)
+{
+    char **f = xmalloc((size_t)nhdr * sizeof *f);
+    size_t cap = 0;
+    int rc;
+    while ((rc = lines_next(l, err)) == 1) {
+        if (l->too_long) {
+            rc = wr_fail(err, "%s:%llu: line longer than %zu bytes", path,
+                         (unsigned long long)l->lineno, l->max_len);
+            break;
+        }
+        if (!l->len || memchr(l->buf, 0, l->len))
+            continue;
+        int nf = split_fields(l->buf, '\t', f, nhdr);
+        size_t idlen = strlen(f[0]);
+        if (!idlen || idlen > WR_ID_MAX || !utf8_valid(f[0], idlen)) {
+            rc = wr_fail(err, "%s:%llu: item id empty, longer than %d bytes or not UTF-8", path,
+                         (unsigned long long)l->lineno, WR_ID_MAX);
+            break;
+        }
+        uint32_t n = dict_size(s->items);
+        if (dict_intern(s->items, f[0], idlen) != n) {
+            rc = wr_fail(err, "%s:%llu: item '%s' listed twice", path,
+                         (unsigned long long)l->lineno, f[0]);
+            break;
+        }
+        if ((size_t)n + 1 > cap) {
+            cap = cap ? 2 * cap : 1024;
+            *cells = xrealloc(*cells, cap * s->ncols * sizeof **cells);
+        }
+        for (uint32_t c = 0; c < s->ncols; c++)
+            (*cells)[(size_t)n * s->ncols + c] = idx[c] < nf ? trimmed_copy(f[idx[c]]) : NULL;
+    }
+    free(f);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Kinds, field layout and bucket cuts of the columns. */
+static void lay_out(wr_side *s, char **cells, uint32_t n)
+{
+    for (uint32_t c = 0; c < s->ncols; c++) {
+        wr_side_column *col = &s->col[c];
+        if (col->kind == WR_SIDE_AUTO)
+            col->kind = infer_kind(col->name, cells + c, n, s->ncols);
+        col->field0 = s->nfields;
+        col->levels = 1;
+        if (col->kind == WR_SIDE_PATH)
+            for (uint32_t i = 0; i < n; i++) {
+                const char *v = cells[(size_t)i * s->ncols + c];
+                uint32_t d = v ? (uint32_t)levels_of(v) : 0;
+                col->levels = d > col->levels ? d : col->levels;
+            }
+        if (col->kind == WR_SIDE_BUCKET)
+            bucket_cuts(col, cells + c, n, s->ncols);
+        s->nfields += col->levels;
+    }
+    s->field_col = xmalloc((size_t)s->nfields * sizeof *s->field_col);
+    for (uint32_t c = 0; c < s->ncols; c++)
+        for (uint32_t k = 0; k < s->col[c].levels; k++)
+            s->field_col[s->col[c].field0 + k] = c;
+}
+
+int side_read(wr_side *s, const char *path, const char *columns, wr_err *err)
+{
+    memset(s, 0, sizeof *s);
+    wr_lines l;
+    if (lines_open(&l, path, SIDE_MAX_LINE, err) < 0)
+        return -1;
+    int rc = lines_next(&l, err);
+    if (rc <= 0) {
+        lines_close(&l);
+        return rc < 0 ? -1 : wr_fail(err, "%s: empty file (expected a header line)", path);
+    }
+    int nhdr = 1;
+    for (size_t i = 0; i < l.len; i++)
+        nhdr += l.buf[i] == '\t';
+    char **hdr = xmalloc((size_t)nhdr * sizeof *hdr), *hline = xstrndup(l.buf, l.len);
+    split_fields(hline, '\t', hdr, nhdr);
+    int *idx = xmalloc((size_t)nhdr * sizeof *idx);
+    char **cells = NULL;
+    s->items = dict_new(1024);
+    rc = select_columns(s, path, columns, hdr, nhdr, idx, err);
+    if (rc == 0)
+        rc = read_cells(s, &l, path, idx, nhdr, &cells, err);
+    lines_close(&l);
+    free(hdr);
+    free(hline);
+    free(idx);
+    uint32_t n = dict_size(s->items);
+    if (rc == 0) {
+        lay_out(s, cells, n);
+        builder b = {.s = s, .values = dict_new(4096)};
+        s->off = xmalloc(((size_t)n + 1) * sizeof *s->off);
+        for (uint32_t i = 0; i < n; i++) {
+            s->off[i] = b.nval;
+            for (uint32_t c = 0; c < s->ncols; c++) {
+                const char *v = cells[(size_t)i * s->ncols + c];
+                uint64_t before = b.nval;
+                if (v)
+                    add_cell(&b, &s->col[c], v);
+                s->col[c].items += b.nval > before;
+            }
+        }
+        s->off[n] = b.nval;
+        for (uint32_t v = 0; v < s->nvalues; v++)
+            s->col[s->field_col[s->value_field[v]]].values++;
+        dict_free(b.values);
+        free(b.key.p);
+    }
+    for (size_t i = 0; cells && i < (size_t)n * s->ncols; i++)
+        free(cells[i]);
+    free(cells);
+    if (rc < 0)
+        side_free(s);
+    return rc;
+}
+
+/* ---- the model: rows, terms and their weights ---- */
+
+/* A term of an item: field (0 = the id row, j + 1 = side field j) and its rows. */
+typedef struct term {
+    uint32_t field, first, count; /* rows trow[first .. first + count) */
+} term;
+
+typedef struct net {
+    uint32_t n, vocab, dim, stride, nfields; /* nfields counts field 0 */
+    float *in, *out;  /* input rows (ids, then side values), output rows (vocab) */
+    uint64_t *toff;   /* n + 1: item r's terms term[toff[r] .. toff[r + 1]) */
+    term *term;
+    float *a;         /* per term: a_vj (trained items only) */
+    uint32_t *trow;
+    float *abar;      /* per field: what cold items use for a (field_means) */
+    uint32_t maxterms;
+} net;
+
+static void net_free(net *m)
+{
+    free(m->in);
+    free(m->out);
+    free(m->toff);
+    free(m->term);
+    free(m->a);
+    free(m->trow);
+    free(m->abar);
+}
+
+/* The values some trained item (some token of the walks) has: 0 for those, UINT32_MAX
+ * for the others, which are never trained. side_of maps the vocab's rows to side items. */
+static uint32_t *trained_values(const wr_side *s, const int64_t *side_of, const uint64_t *count,
+                                uint32_t vocab)
+{
+    uint32_t *vrow = xmalloc(((size_t)s->nvalues + 1) * sizeof *vrow);
+    for (uint32_t v = 0; v < s->nvalues; v++)
+        vrow[v] = UINT32_MAX;
+    for (uint32_t r = 0; r < vocab; r++)
+        if (count[r] && side_of[r] >= 0)
+            for (uint64_t k = s->off[side_of[r]]; k < s->off[side_of[r] + 1]; k++)
+                vrow[s->val[k]] = 0;
+    return vrow;
+}
+
+static int has_trained_value(const wr_side *s, uint32_t item, const uint32_t *vrow)
+{
+    for (uint64_t k = s->off[item]; k < s->off[item + 1]; k++)
+        if (vrow[s->val[k]] != UINT32_MAX)
+            return 1;
+    return 0;
+}
+
+/* Terms of every model row: the id row for items in the walks, then a term per side field
+ * with the trained values (vrow from trained_values, turned into input rows here). side_of
+ * maps rows to side items (-1 none). Returns the number of input rows. */
+static uint32_t build_terms(net *m, const wr_side *s, const int64_t *side_of,
+                            const uint64_t *count, uint32_t *vrow)
+{
+    uint32_t rows = m->n;
+    for (uint32_t v = 0; v < s->nvalues; v++)
+        if (vrow[v] != UINT32_MAX)
+            vrow[v] = rows++;
+    size_t tcap = (size_t)m->n + (s->items ? s->off[dict_size(s->items)] : 0) + 1;
+    m->toff = xmalloc(((size_t)m->n + 1) * sizeof *m->toff);
+    m->term = xmalloc(tcap * sizeof *m->term);
+    m->trow = xmalloc(tcap * sizeof *m->trow);
+    uint64_t nt = 0;
+    uint32_t nr = 0;
+    for (uint32_t r = 0; r < m->n; r++) {
+        m->toff[r] = nt;
+        if (r < m->vocab && count[r]) {
+            m->term[nt++] = (term){0, nr, 1};
+            m->trow[nr++] = r;
+        }
+        if (side_of[r] < 0)
+            continue;
+        for (uint64_t k = s->off[side_of[r]]; k < s->off[side_of[r] + 1]; k++) {
+            uint32_t v = s->val[k], f = s->value_field[v] + 1;
+            if (vrow[v] == UINT32_MAX)
+                continue;
+            if (m->toff[r] == nt || m->term[nt - 1].field != f)
+                m->term[nt++] = (term){f, nr, 0};
+            m->trow[nr++] = vrow[v];
+            m->term[nt - 1].count++;
+        }
+        if (nt - m->toff[r] > m->maxterms)
+            m->maxterms = (uint32_t)(nt - m->toff[r]);
+    }
+    m->toff[m->n] = nt;
+    m->a = xcalloc(nt + 1, sizeof *m->a);
+    m->abar = xcalloc(m->nfields, sizeof *m->abar);
+    if (!m->maxterms)
+        m->maxterms = 1;
+    return rows;
+}
+
+static int trained(const net *m, uint32_t r)
+{
+    return m->toff[r] < m->toff[r + 1] && m->term[m->toff[r]].field == 0;
+}
+
+/* abar: the mean a_vj per field over the trained items with side information (an item
+ * with its id alone keeps a = 0: the softmax of one term has no gradient). */
+static void field_means(net *m)
+{
+    double *sum = xcalloc(m->nfields, sizeof *sum);
+    uint64_t *cnt = xcalloc(m->nfields, sizeof *cnt);
+    for (uint32_t r = 0; r < m->n; r++)
+        if (trained(m, r) && m->toff[r + 1] - m->toff[r] > 1)
+            for (uint64_t t = m->toff[r]; t < m->toff[r + 1]; t++) {
+                sum[m->term[t].field] += m->a[t];
+                cnt[m->term[t].field]++;
+            }
+    for (uint32_t f = 0; f < m->nfields; f++)
+        m->abar[f] = cnt[f] ? (float)(sum[f] / (double)cnt[f]) : 0;
+    free(sum);
+    free(cnt);
+}
+
+/* Softmax weights of item r's terms: its own a for a trained item, abar for a cold one. */
+static void term_weights(const net *m, uint32_t r, float *alpha)
+{
+    uint64_t t0 = m->toff[r], nt = m->toff[r + 1] - t0;
+    int own = trained(m, r);
+    float top = -INFINITY, sum = 0;
+    for (uint64_t t = 0; t < nt; t++) {
+        alpha[t] = own ? m->a[t0 + t] : m->abar[m->term[t0 + t].field];
+        top = alpha[t] > top ? alpha[t] : top;
+    }
+    for (uint64_t t = 0; t < nt; t++)
+        sum += alpha[t] = expf(alpha[t] - top);
+    for (uint64_t t = 0; t < nt; t++)
+        alpha[t] /= sum;
+}
+
+/* h = sum_t alpha_t (mean of term t's rows), stride floats. */
+static void compose(const net *m, const wr_sgns_kernel *k, uint32_t r, const float *alpha,
+                    float *h)
+{
+    memset(h, 0, m->stride * sizeof *h);
+    for (uint64_t t = m->toff[r]; t < m->toff[r + 1]; t++) {
+        const term *tm = &m->term[t];
+        float c = alpha[t - m->toff[r]] / (float)tm->count;
+        for (uint32_t q = 0; q < tm->count; q++)
+            k->axpy(c, m->in + (size_t)m->trow[tm->first + q] * m->stride, h, m->stride);
+    }
+}
+
+/* The vectors of all rows (n x dim) into vecs; rows without terms are zero. */
+static void final_vectors(net *m, float *vecs)
+{
+    const wr_sgns_kernel *k = sgns_kernel();
+    float *h = xmalloc_aligned(m->stride * sizeof *h), *alpha = xmalloc(m->maxterms * sizeof *alpha);
+    field_means(m);
+    for (uint32_t r = 0; r < m->n; r++) {
+        term_weights(m, r, alpha);
+        compose(m, k, r, alpha, h);
+        memcpy(vecs + (size_t)r * m->dim, h, m->dim * sizeof *h);
+    }
+    free(h);
+    free(alpha);
+}
+
+/* ---- training ---- */
+
+typedef struct curve curve;
+
+typedef struct shared {
+    const wr_corpus *c;
+    const wr_sgns_opts *o;
+    const wr_sgns_kernel *k;
+    net *m;
+    wr_sampler neg;
+    uint32_t *keep;        /* keep a token when 32 random bits < keep[t] */
+    uint64_t total;        /* epochs x tokens: the linear schedule's clock */
+    _Atomic uint64_t done;
+    wr_progress prog;
+    curve *cv;             /* learning curve, NULL = none */
+    uint32_t evals;
+    pthread_barrier_t barrier;
+} shared;
+
+typedef struct worker {
+    shared *s;
+    pthread_t tid;
+    uint64_t seq0, seq1, slice; /* sequences [seq0, seq1) holding `slice` tokens */
+    wr_rng rng;
+    uint32_t evals_done;
+    uint32_t *tok, *radius, *negs; /* the walk being trained: tokens, windows, negatives */
+    float *h, *dh, *alpha;
+} worker;
+
+static inline float sigmoid(float x) { return 1 / (1 + expf(-x)); }
+
+/* Output rows of a centre: its own (label 1), then its distinct negatives with their
+ * multiplicity (the kernel wants distinct rows); negatives equal to the centre are skipped
+ * as word2vec does. */
+static uint32_t outputs(const shared *s, uint32_t centre, const uint32_t *neg, float **out,
+                        float *mult)
+{
+    uint32_t K = s->o->negative, ids[MAX_OUT], n = 1;
+    ids[0] = centre;
+    mult[0] = 1;
+    for (uint32_t j = 0; j < K; j++) {
+        if (neg[j] == centre)
+            continue;
+        uint32_t k = 1;
+        while (k < n && ids[k] != neg[j])
+            k++;
+        if (k == n) {
+            ids[n] = neg[j];
+            mult[n++] = 1;
+        } else {
+            mult[k] += 1;
+        }
+    }
+    for (uint32_t k = 0; k < n; k++)
+        out[k] = s->m->out + (size_t)ids[k] * s->m->stride;
+    return n;
+}
+
+static void train_row(const shared *s, const float *in, float *const *out, uint32_t nout,
+                      const float *mult, float lr, float *din)
+{
+    float dot[MAX_OUT], g[MAX_OUT];
+    s->k->dots(in, out, nout, dot, s->m->stride);
+    for (uint32_t o = 0; o < nout; o++)
+        g[o] = ((o == 0) - sigmoid(dot[o])) * lr * mult[o];
+    s->k->update(in, din, out, nout, g, s->m->stride);
+}
+
+/* The input vector of item v for its pairs: its id row itself when it has no side terms
+ * (updated in place pair by pair, as in plain skip-gram), else H_v composed into w->h, its
+ * gradient summed into w->dh until input_end. */
+static float *input_begin(worker *w, uint32_t v, float **din)
+{
+    net *m = w->s->m;
+    if (m->toff[v + 1] - m->toff[v] == 1) {
+        *din = m->in + (size_t)v * m->stride;
+        return *din;
+    }
+    term_weights(m, v, w->alpha);
+    compose(m, w->s->k, v, w->alpha, w->h);
+    memset(w->dh, 0, m->stride * sizeof *w->dh);
+    *din = w->dh;
+    return w->h;
+}
+
+/* Spreads the summed gradient dH of a composed input: each term's rows get
+ * alpha_t / count dH, and a_t gets alpha_t (e_t - H) . dH. */
+static void input_end(worker *w, uint32_t v)
+{
+    net *m = w->s->m;
+    const wr_sgns_kernel *k = w->s->k;
+    uint32_t st = m->stride;
+    uint64_t t0 = m->toff[v], nt = m->toff[v + 1] - t0;
+    if (nt == 1)
+        return;
+    float hd, e, *dh = w->dh;
+    k->dots(dh, &w->h, 1, &hd, st);
+    for (uint64_t t = 0; t < nt; t++) {
+        const term *tm = &m->term[t0 + t];
+        float c = w->alpha[t] / (float)tm->count, sum = 0;
+        for (uint32_t q = 0; q < tm->count; q++) {
+            float *row = m->in + (size_t)m->trow[tm->first + q] * st;
+            k->dots(dh, &row, 1, &e, st);
+            sum += e;
+            k->axpy(c, dh, row, st);
+        }
+        m->a[t0 + t] += w->alpha[t] * (sum / (float)tm->count - hd);
+    }
+}
+
+static float lr_at(const shared *s, uint64_t global, uint64_t in_epoch, uint64_t slice)
+{
+    const wr_sgns_opts *o = s->o;
+    double f;
+    if (o->lr_schedule == WR_LR_COSINE) {
+        f = slice ? (double)in_epoch / (double)slice : 1;
+        return (float)(o->min_lr + 0.5 * (o->lr - o->min_lr) * (1 + cos(M_PI * (f < 1 ? f : 1))));
+    }
+    f = (double)global / (double)s->total;
+    return (float)(o->lr - (o->lr - o->min_lr) * (f < 1 ? f : 1));
+}
+
+/* One walk: subsampled, each centre's reduced window and K negatives drawn, then input by
+ * input: the same (context, centre) pairs as sgns.c, grouped by context so that H_v is
+ * composed and its gradient spread once per position rather than once per pair (the
+ * output rows are still updated pair by pair). */
+static void train_walk(worker *w, const uint32_t *t, uint64_t len, float lr)
+{
+    const shared *s = w->s;
+    uint32_t nt = 0, win = s->o->window, K = s->o->negative;
+    for (uint64_t j = 0; j < len; j++)
+        if (s->keep[t[j]] == UINT32_MAX || (uint32_t)(rng_next(&w->rng) >> 32) < s->keep[t[j]])
+            w->tok[nt++] = t[j];
+    if (nt < 2)
+        return;
+    for (uint32_t i = 0; i < nt; i++) {
+        w->radius[i] = win - rng_below(&w->rng, win);
+        for (uint32_t q = 0; q < K; q++)
+            w->negs[(size_t)i * K + q] = sampler_draw(&s->neg, &w->rng);
+    }
+    for (uint32_t j = 0; j < nt; j++) {
+        float *din, *in = input_begin(w, w->tok[j], &din);
+        uint32_t i0 = j > win ? j - win : 0, i1 = nt - j > win ? j + win + 1 : nt;
+        for (uint32_t i = i0; i < i1; i++) {
+            if (i == j || (i < j ? j - i : i - j) > w->radius[i])
+                continue;
+            float *out[MAX_OUT], mult[MAX_OUT];
+            uint32_t nout = outputs(s, w->tok[i], w->negs + (size_t)i * K, out, mult);
+            train_row(s, in, out, nout, mult, lr, din);
+        }
+        input_end(w, w->tok[j]);
+    }
+}
+
+/* The learning curve: AUC of the current vectors at evenly spaced points, as train.c. */
+struct curve {
+    const wr_train_opts *o;
+    const wr_dict *ids;
+    float *vecs;
+    json_t *points;
+    double seconds;
+};
+
+static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+static void jset(json_t *obj, const char *key, json_t *v)
+{
+    if (!v || json_object_set_new(obj, key, v) < 0)
+        abort(); /* only allocation fails here */
+}
+
+static void curve_point(shared *s, uint32_t j)
+{
+    curve *c = s->cv;
+    const wr_sgns_opts *o = s->o;
+    double t0 = wr_now(), progress = (double)j / s->evals;
+    uint32_t epoch = (uint32_t)(((uint64_t)j * o->epochs + s->evals - 1) / s->evals);
+    final_vectors(s->m, c->vecs);
+    wr_model view = {.n = s->m->n, .dim = s->m->dim, .ids = (wr_dict *)c->ids, .vecs = c->vecs};
+    wr_err err;
+    if (train_curve_point(&view, c->o->val, o->threads, progress, epoch, c->points,
+                          c->o->on_point, c->o->point_ctx, &err) < 0)
+        wr_warn("learning curve: %s", err.msg);
+    c->seconds += wr_now() - t0;
+}
+
+/* Raw tokens this worker has processed at its j-th evaluation point. */
+static uint64_t eval_point(const worker *w, uint32_t j)
+{
+    uint64_t mine = w->slice * w->s->o->epochs, e = w->s->evals;
+    return j == e ? mine : (uint64_t)ceil((double)mine * j / (double)e);
+}
+
+/* Every worker stops at each evaluation point; one of them evaluates. */
+static void eval_until(worker *w, uint64_t local)
+{
+    shared *s = w->s;
+    while (w->evals_done < s->evals && local >= eval_point(w, w->evals_done + 1)) {
+        uint32_t j = ++w->evals_done;
+        if (pthread_barrier_wait(&s->barrier) == PTHREAD_BARRIER_SERIAL_THREAD)
+            curve_point(s, j);
+        pthread_barrier_wait(&s->barrier);
+    }
+}
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    shared *s = w->s;
+    const wr_corpus *c = s->c;
+    uint64_t local = 0, unreported = 0;
+    for (uint32_t e = 0; e < s->o->epochs; e++) {
+        uint64_t in_epoch = 0;
+        for (uint64_t q = w->seq0; q < w->seq1; q++) {
+            uint64_t len = c->off[q + 1] - c->off[q];
+            uint64_t global = atomic_load_explicit(&s->done, memory_order_relaxed);
+            train_walk(w, c->tok + c->off[q], len, lr_at(s, global, in_epoch, w->slice));
+            local += len;
+            in_epoch += len;
+            if ((unreported += len) >= 1024 || q + 1 == w->seq1) {
+                atomic_fetch_add_explicit(&s->done, unreported, memory_order_relaxed);
+                progress_add(&s->prog, unreported);
+                unreported = 0;
+            }
+            eval_until(w, local);
+        }
+    }
+    eval_until(w, UINT64_MAX);
+    return NULL;
+}
+
+/* Contiguous slices of sequences with about the same number of tokens. */
+static void slice_corpus(const wr_corpus *c, worker *w, int n)
+{
+    uint64_t q = 0;
+    for (int t = 0; t < n; t++) {
+        uint64_t end = t == n - 1 ? c->ntok : c->ntok / n * (t + 1);
+        w[t].seq0 = q;
+        while (q < c->nseq && c->off[q + 1] <= end)
+            q++;
+        if (t == n - 1)
+            q = c->nseq;
+        w[t].seq1 = q;
+        w[t].slice = c->off[q] - c->off[w[t].seq0];
+    }
+}
+
+static int check_opts(const wr_corpus *c, const wr_train_opts *to, wr_err *err)
+{
+    const wr_sgns_opts *o = &to->sgns;
+    if (o->mode != WR_MODE_SG)
+        return wr_fail(err, "side information: only skip-gram is supported (not CBOW)");
+    if (o->init || to->walks_out)
+        return wr_fail(err, "side information: %s is not supported",
+                       o->init ? "a warm start" : "writing the walks");
+    if (o->dim < 1 || o->dim > 1u << 16 || o->window < 1 || o->window > WR_SGNS_MAX_WINDOW ||
+        o->negative < 1 || o->negative > WR_SGNS_MAX_NEGATIVE || o->epochs < 1)
+        return wr_fail(err, "side information: dim, window, negative or epochs out of range");
+    if (!(o->lr > 0) || !(o->min_lr >= 0) || o->min_lr > o->lr || !(o->subsample >= 0) ||
+        (o->lr_schedule != WR_LR_LINEAR && o->lr_schedule != WR_LR_COSINE))
+        return wr_fail(err, "side information: bad learning rate or subsampling options");
+    if (c->ntok == 0)
+        return wr_fail(err, "side information: the corpus is empty");
+    return 0;
+}
+
+/* word2vec's initialisation: used input rows uniform in [-0.5, 0.5) / dim, outputs zero. */
+static void init_rows(net *m, uint32_t rows, uint64_t seed)
+{
+    wr_rng r;
+    rng_seed(&r, seed);
+    uint8_t *used = xcalloc(rows, 1);
+    for (uint64_t q = 0; q < m->toff[m->n]; q++)
+        for (uint32_t k = 0; k < m->term[q].count; k++)
+            used[m->trow[m->term[q].first + k]] = 1;
+    m->in = xmalloc_aligned((size_t)rows * m->stride * sizeof *m->in);
+    m->out = xmalloc_aligned(((size_t)m->vocab + 1) * m->stride * sizeof *m->out);
+    memset(m->in, 0, (size_t)rows * m->stride * sizeof *m->in);
+    memset(m->out, 0, ((size_t)m->vocab + 1) * m->stride * sizeof *m->out);
+    for (uint32_t v = 0; v < rows; v++)
+        if (used[v])
+            for (uint32_t d = 0; d < m->dim; d++)
+                m->in[(size_t)v * m->stride + d] = (rng_float(&r) - 0.5f) / (float)m->dim;
+    free(used);
+}
+
+/* Runs the workers over the corpus; the vectors end up in vecs. */
+static int run(const wr_corpus *c, net *m, const uint64_t *count, const wr_train_opts *to,
+               curve *cv, float *vecs, wr_err *err)
+{
+    const wr_sgns_opts *o = &to->sgns;
+    shared s = {.c = c, .o = o, .k = sgns_kernel(), .m = m, .total = c->ntok * o->epochs,
+                .cv = cv, .evals = cv ? to->eval_every : 0};
+    if (sampler_build(&s.neg, count, m->vocab, 0.75, err) < 0)
+        return -1;
+    s.keep = xmalloc(((size_t)m->vocab + 1) * sizeof *s.keep);
+    for (uint32_t v = 0; v < m->vocab; v++) {
+        double p = sgns_keep_prob(count[v], c->ntok, o->subsample) * 4294967296.0;
+        s.keep[v] = p >= 4294967295.0 ? UINT32_MAX : (uint32_t)p;
+    }
+    atomic_init(&s.done, 0);
+    int n = o->threads > 0 ? o->threads : wr_cpu_count();
+    if ((uint64_t)n > c->nseq)
+        n = (int)c->nseq;
+    uint64_t maxlen = 0;
+    for (uint64_t q = 0; q < c->nseq; q++)
+        maxlen = c->off[q + 1] - c->off[q] > maxlen ? c->off[q + 1] - c->off[q] : maxlen;
+    worker *w = xcalloc((size_t)n, sizeof *w);
+    slice_corpus(c, w, n);
+    for (int t = 0; t < n; t++) {
+        w[t].s = &s;
+        rng_seed(&w[t].rng, o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(t + 1)));
+        w[t].tok = xmalloc((maxlen + 1) * sizeof *w[t].tok);
+        w[t].radius = xmalloc((maxlen + 1) * sizeof *w[t].radius);
+        w[t].negs = xmalloc((maxlen + 1) * o->negative * sizeof *w[t].negs);
+        w[t].h = xmalloc_aligned(m->stride * sizeof(float));
+        w[t].dh = xmalloc_aligned(m->stride * sizeof(float));
+        w[t].alpha = xmalloc(m->maxterms * sizeof(float));
+    }
+    if (s.evals)
+        pthread_barrier_init(&s.barrier, NULL, (unsigned)n);
+    progress_start(&s.prog, "training", "tokens", s.total);
+    for (int t = 1; t < n; t++)
+        if (pthread_create(&w[t].tid, NULL, worker_run, &w[t]))
+            abort();
+    worker_run(&w[0]);
+    for (int t = 1; t < n; t++)
+        pthread_join(w[t].tid, NULL);
+    progress_end(&s.prog, "side information");
+    if (s.evals)
+        pthread_barrier_destroy(&s.barrier);
+    final_vectors(m, vecs);
+    for (int t = 0; t < n; t++) {
+        free(w[t].tok);
+        free(w[t].radius);
+        free(w[t].negs);
+        free(w[t].h);
+        free(w[t].dh);
+        free(w[t].alpha);
+    }
+    free(w);
+    free(s.keep);
+    sampler_free(&s.neg);
+    return 0;
+}
+
+/* ---- the metadata ---- */
+
+static json_t *trainer_params(const wr_sgns_opts *s, int threads)
+{
+    json_t *j = json_object();
+    jset(j, "mode", json_string("sg"));
+    jset(j, "side_info", json_true());
+    jset(j, "dim", json_integer(s->dim));
+    jset(j, "window", json_integer(s->window));
+    jset(j, "negative", json_integer(s->negative));
+    jset(j, "epochs", json_integer(s->epochs));
+    jset(j, "subsample", json_real(s->subsample));
+    jset(j, "lr", json_real(s->lr));
+    jset(j, "min_lr", json_real(s->min_lr));
+    jset(j, "lr_schedule", json_string(s->lr_schedule == WR_LR_COSINE ? "cosine" : "linear"));
+    jset(j, "threads", json_integer(threads));
+    jset(j, "seed", json_integer((json_int_t)s->seed));
+    jset(j, "kernel", json_string(sgns_kernel()->name));
+    jset(j, "warm_start", json_false());
+    return j;
+}
+
+/* The side file's columns, the kinds of rows, and the learned weights per field. */
+static json_t *side_meta(const net *m, const wr_side *s, uint32_t left_out)
+{
+    json_t *j = json_object(), *cols = json_array(), *fields = json_array();
+    for (uint32_t c = 0; c < s->ncols; c++) {
+        const wr_side_column *col = &s->col[c];
+        json_t *o = json_object();
+        jset(o, "name", json_string(col->name));
+        jset(o, "kind", json_string(side_kind_name(col->kind)));
+        jset(o, "fields", json_integer(col->levels));
+        jset(o, "items", json_integer(col->items));
+        jset(o, "values", json_integer(col->values));
+        if (col->kind == WR_SIDE_BUCKET) {
+            json_t *cuts = json_array();
+            for (uint32_t k = 0; k < col->ncuts; k++)
+                json_array_append_new(cuts, json_real(exp(col->cuts[k])));
+            jset(o, "bucket_bounds", cuts);
+        }
+        json_array_append_new(cols, o);
+    }
+    uint32_t nf = m->nfields, n_trained = 0, n_cold = 0, n_plain = 0, n_empty = 0;
+    double *wsum = xcalloc(nf, sizeof *wsum);
+    uint32_t *cnt = xcalloc(nf, sizeof *cnt);
+    float *alpha = xmalloc(m->maxterms * sizeof *alpha);
+    for (uint32_t r = 0; r < m->n; r++) {
+        uint64_t nt = m->toff[r + 1] - m->toff[r];
+        if (!trained(m, r)) {
+            n_cold += nt > 0;
+            n_empty += nt == 0;
+            continue;
+        }
+        n_trained++;
+        n_plain += nt == 1;
+        if (nt == 1)
+            continue; /* the id's weight is 1: it tells nothing */
+        term_weights(m, r, alpha);
+        for (uint64_t t = 0; t < nt; t++) {
+            wsum[m->term[m->toff[r] + t].field] += alpha[t];
+            cnt[m->term[m->toff[r] + t].field]++;
+        }
+    }
+    for (uint32_t f = 0; f < nf; f++) {
+        char name[WR_ID_MAX + 16];
+        json_t *o = json_object();
+        if (f == 0)
+            snprintf(name, sizeof name, "id");
+        else
+            side_field_name(s, f - 1, name, sizeof name);
+        jset(o, "name", json_string(name));
+        jset(o, "items", json_integer(cnt[f]));
+        jset(o, "mean_a", json_real(m->abar[f]));
+        jset(o, "mean_weight", jnum(cnt[f] ? wsum[f] / cnt[f] : NAN));
+        json_array_append_new(fields, o);
+    }
+    free(wsum);
+    free(cnt);
+    free(alpha);
+    jset(j, "items", json_integer(s->items ? dict_size(s->items) : 0));
+    jset(j, "columns", cols);
+    jset(j, "trained_items", json_integer(n_trained));
+    jset(j, "trained_without_side_info", json_integer(n_plain));
+    jset(j, "cold_items", json_integer(n_cold));
+    jset(j, "items_without_vector", json_integer(n_empty));
+    jset(j, "side_items_left_out", json_integer(left_out));
+    jset(j, "cold_weights", json_string("softmax of the mean a of each field over trained items"));
+    jset(j, "fields", fields);
+    return j;
+}
+
+/* ---- the pipeline ---- */
+
+static wr_model *train_net(const wr_pairs *p, const wr_side *s, const wr_corpus *c,
+                           const wr_train_opts *o, wr_train_times *t, json_t *meta, wr_err *err)
+{
+    uint32_t vocab = dict_size(p->ids);
+    wr_dict *ids = dict_new((size_t)vocab + (s->items ? dict_size(s->items) : 0));
+    for (uint32_t i = 0; i < vocab; i++)
+        dict_intern(ids, dict_str(p->ids, i), dict_strlen(p->ids, i));
+    uint32_t nside = s->items ? dict_size(s->items) : 0;
+    int64_t *side_of = xmalloc(((size_t)vocab + nside + 1) * sizeof *side_of);
+    for (uint32_t r = 0; r < vocab; r++)
+        side_of[r] = nside ? dict_find(s->items, dict_str(ids, r), dict_strlen(ids, r)) : -1;
+    uint64_t *count = xcalloc((size_t)vocab + 1, sizeof *count);
+    for (uint64_t j = 0; j < c->ntok; j++)
+        count[c->tok[j]]++;
+    /* side items outside the pairs are rows when they have something trained */
+    uint32_t *vrow = trained_values(s, side_of, count, vocab);
+    for (uint32_t i = 0; i < nside; i++)
+        if (dict_find(ids, dict_str(s->items, i), dict_strlen(s->items, i)) < 0 &&
+            has_trained_value(s, i, vrow)) {
+            side_of[dict_size(ids)] = i;
+            dict_intern(ids, dict_str(s->items, i), dict_strlen(s->items, i));
+        }
+    uint32_t n = dict_size(ids);
+    uint64_t side_rows = 0;
+    for (uint32_t r = 0; r < n; r++)
+        side_rows += side_of[r] >= 0;
+
+    net m = {.n = n, .vocab = vocab, .dim = o->sgns.dim, .stride = (o->sgns.dim + 15) & ~15u,
+             .nfields = s->nfields + 1};
+    uint32_t rows = build_terms(&m, s, side_of, count, vrow);
+    init_rows(&m, rows, o->sgns.seed);
+    free(side_of);
+    free(vrow);
+
+    wr_model *model = model_new(n, m.dim);
+    for (uint32_t i = 0; i < n; i++)
+        dict_intern(model->ids, dict_str(ids, i), dict_strlen(ids, i));
+    dict_free(ids);
+    curve cv = {.o = o, .ids = model->ids, .points = json_array()};
+    int curving = o->val && o->eval_every;
+    if (curving)
+        cv.vecs = xmalloc_aligned((size_t)n * m.dim * sizeof(float));
+    double t0 = wr_now();
+    int rc = run(c, &m, count, o, curving ? &cv : NULL, model->vecs, err);
+    free(count);
+    free(cv.vecs);
+    if (rc < 0) {
+        json_decref(cv.points);
+        net_free(&m);
+        model_free(model);
+        return NULL;
+    }
+    t->eval = cv.seconds;
+    t->train = wr_now() - t0 - cv.seconds;
+    t->sequences = c->nseq;
+    t->tokens = c->ntok;
+
+    int threads = o->sgns.threads > 0 ? o->sgns.threads : wr_cpu_count();
+    jset(meta, "trainer", trainer_params(&o->sgns, threads));
+    jset(meta, "items", json_integer(n));
+    jset(meta, "sequences", json_integer((json_int_t)c->nseq));
+    jset(meta, "tokens", json_integer((json_int_t)c->ntok));
+    json_t *times = json_object_get(meta, "times");
+    jset(times, "train", json_real(t->train));
+    if (curving)
+        jset(times, "learning_curve", json_real(t->eval));
+    jset(meta, "tokens_per_second",
+         jnum((double)c->ntok * o->sgns.epochs / (t->train > 0 ? t->train : NAN)));
+    if (curving)
+        jset(meta, "learning_curve", cv.points);
+    else
+        json_decref(cv.points);
+    json_t *side = side_meta(&m, s, nside - (uint32_t)side_rows);
+    json_object_update(json_object_get(meta, "side_info"), side);
+    json_decref(side);
+    net_free(&m);
+    return model;
+}
+
+static wr_model *eges_train_meta(const wr_pairs *p, const wr_side *s, const wr_train_opts *o,
+                                 wr_train_times *t, const char *side_path, wr_err *err)
+{
+    wr_train_times local;
+    if (!t)
+        t = &local;
+    memset(t, 0, sizeof *t);
+    wr_graph g;
+    double t0 = wr_now();
+    if (graph_build(&g, p, o->walk.threads, err) < 0)
+        return NULL;
+    double t1 = wr_now();
+    wr_corpus c;
+    int rc = walks_generate(&g, &o->walk, &c, err);
+    graph_free(&g);
+    if (rc < 0)
+        return NULL;
+    t->graph = t1 - t0;
+    t->walks = wr_now() - t1;
+    if (check_opts(&c, o, err) < 0) {
+        corpus_free(&c);
+        return NULL;
+    }
+
+    json_t *meta = json_object(), *walks = json_object(), *times = json_object();
+    jset(walks, "walks_per_item", json_integer(o->walk.walks_per_item));
+    jset(walks, "length", json_integer(o->walk.length));
+    jset(walks, "p", json_real(o->walk.p));
+    jset(walks, "q", json_real(o->walk.q));
+    jset(walks, "seed", json_integer((json_int_t)o->walk.seed));
+    jset(meta, "source", json_string("pairs"));
+    jset(meta, "walks", walks);
+    jset(meta, "pairs", json_integer((json_int_t)p->n));
+    jset(times, "graph", json_real(t->graph));
+    jset(times, "walks", json_real(t->walks));
+    jset(meta, "times", times);
+    json_t *side = json_object();
+    if (side_path)
+        jset(side, "file", json_string(side_path));
+    jset(meta, "side_info", side);
+    wr_model *m = train_net(p, s, &c, o, t, meta, err);
+    corpus_free(&c);
+    if (m) {
+        char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        if (!text)
+            abort();
+        free(m->meta_json);
+        m->meta_json = text;
+    }
+    json_decref(meta);
+    return m;
+}
+
+wr_model *eges_train(const wr_pairs *p, const wr_side *s, const wr_train_opts *o,
+                     wr_train_times *t, wr_err *err)
+{
+    return eges_train_meta(p, s, o, t, NULL, err);
+}
+
+wr_model *eges_train_file(const wr_pairs *p, const char *side_path, const char *columns,
+                          const wr_train_opts *o, wr_train_times *t, wr_err *err)
+{
+    wr_side s;
+    if (side_read(&s, side_path, columns, err) < 0)
+        return NULL;
+    wr_model *m = eges_train_meta(p, &s, o, t, side_path, err);
+    side_free(&s);
+    return m;
+}

@@ -1,0 +1,573 @@
+/* mf.c - matrix-factorisation baselines (mf.h): SGD on pairs scored by dot product.
+ *
+ * Work is cut into one contiguous slice of training units per worker (directed pairs for
+ * mf, walks for mf-seq), fixed for the run: a worker reshuffles its own pairs each epoch,
+ * so the order a worker sees depends on the seed and its slice only. Workers run between
+ * synchronisation points (the learning-curve evaluations, or the end) without locks, each
+ * stopping at its own share of the point as in sgns.c; the vectors are shared Hogwild
+ * style. The global bias is a single scalar every pair would touch: the first worker
+ * alone learns it (its slice is a random sample of the data) and the others read it. */
+#include "walkrec/mf.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "walkrec/graph.h"
+#include "walkrec/progress.h"
+
+void mf_default_opts(wr_mf_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->dim = 128;
+    o->negative = 5;
+    o->epochs = 5;
+    o->lr = 0.01;
+    o->l2 = 1e-6;
+    o->window = 5;
+    o->walk.walks_per_item = 10;
+    o->walk.length = 10;
+    o->walk.p = 1;
+    o->walk.q = 1;
+    o->walk.seed = 1;
+    o->seed = 1;
+    o->eval_every = 10;
+}
+
+const char *mf_algo_name(const wr_mf_opts *o)
+{
+    return o->source == WR_MF_WALKS ? "mf-seq" : "mf";
+}
+
+static int check_opts(const wr_pairs *p, const wr_mf_opts *o, wr_err *err)
+{
+    if (o->source != WR_MF_PAIRS && o->source != WR_MF_WALKS)
+        return wr_fail(err, "mf: unknown source %d", o->source);
+    if (o->labels != WR_MF_BINARY && o->labels != WR_MF_CONTINUOUS)
+        return wr_fail(err, "mf: unknown labels %d", o->labels);
+    if (o->labels == WR_MF_CONTINUOUS && o->source == WR_MF_WALKS)
+        return wr_fail(err, "mf-seq: continuous labels need pair weights; the pairs of "
+                       "walks have none (use binary labels)");
+    if (o->dim < 1 || o->dim > 1u << 16)
+        return wr_fail(err, "mf: dim must be 1..65536, got %u", o->dim);
+    if (o->negative > WR_MF_MAX_NEGATIVE)
+        return wr_fail(err, "mf: negative must be 0..%d, got %u", WR_MF_MAX_NEGATIVE,
+                       o->negative);
+    if (o->epochs < 1)
+        return wr_fail(err, "mf: epochs must be at least 1");
+    if (!(o->lr > 0) || !(o->min_lr >= 0) || o->min_lr > o->lr)
+        return wr_fail(err, "mf: need 0 <= min_lr <= lr and lr > 0, got lr %g, min_lr %g",
+                       o->lr, o->min_lr);
+    if (!(o->l2 >= 0) || !isfinite(o->l2))
+        return wr_fail(err, "mf: l2 must be a finite number >= 0, got %g", o->l2);
+    if (o->source == WR_MF_WALKS && (o->window < 1 || o->window > WR_SGNS_MAX_WINDOW))
+        return wr_fail(err, "mf-seq: window must be 1..%d, got %u", WR_SGNS_MAX_WINDOW,
+                       o->window);
+    if (p->n == 0)
+        return wr_fail(err, "mf: no training pairs");
+    if (p->n >= 1ull << 31)
+        return wr_fail(err, "mf: %zu pairs are more than this trainer handles (2^31)", p->n);
+    return 0;
+}
+
+/* Frequency of each item in the pairs: its degree. */
+static void pair_counts(const wr_pairs *p, uint64_t *count)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        count[p->v[i].a]++;
+        count[p->v[i].b]++;
+    }
+}
+
+int mf_sampler(wr_sampler *s, const wr_pairs *p, wr_err *err)
+{
+    uint32_t n = dict_size(p->ids);
+    uint64_t *count = xcalloc((size_t)n + 1, sizeof *count);
+    pair_counts(p, count);
+    int rc = n ? sampler_build(s, count, n, 1.0, err) : wr_fail(err, "mf: no items");
+    free(count);
+    return rc;
+}
+
+/* ---- training ---------------------------------------------------------------------- */
+
+typedef struct shared {
+    const wr_mf_opts *o;
+    const wr_sgns_kernel *k;
+    const wr_pairs *p;
+    const wr_corpus *c;       /* mf-seq */
+    uint64_t *order;          /* mf: directed pairs (pair << 1 | reversed), sliced */
+    float *vec, *bias;        /* n x stride; n or NULL */
+    _Atomic double gbias;     /* written by worker 0 only */
+    double target_scale;      /* continuous labels: the mean pair weight; else 1 */
+    uint32_t n, stride;
+    wr_sampler neg;
+    wr_progress prog;
+} shared;
+
+typedef struct worker {
+    shared *s;
+    int id;
+    pthread_t tid;
+    uint64_t u0, slice;       /* units [u0, u0 + slice) of each epoch */
+    uint64_t pos, stop;       /* units done over the run; run until stop */
+    wr_rng rng;
+    float *grad;              /* stride floats: the left row's gradient */
+} worker;
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* One left item against its right items (the first with target y, the rest 0): the loss
+ * of each (left, right) term and its L2 pull, l2/2 (|v_left|^2 + |v_right|^2 + both
+ * biases^2). Each right row is updated at once, the left row after all of them, as
+ * word2vec does with its input row. */
+static void train_left(worker *w, uint32_t left, const uint32_t *right, uint32_t nr, float y,
+                       float lr)
+{
+    shared *s = w->s;
+    const wr_mf_opts *o = s->o;
+    const wr_sgns_kernel *k = s->k;
+    uint32_t st = s->stride;
+    float *a = s->vec + (size_t)left * st, decay = (float)(lr * o->l2), bias_grad = 0;
+    float g0 = s->bias ? (float)atomic_load_explicit(&s->gbias, memory_order_relaxed) : 0;
+    memset(w->grad, 0, st * sizeof(float));
+    uint32_t terms = 0;
+    for (uint32_t j = 0; j < nr; j++) {
+        if (right[j] == left || (j > 0 && right[j] == right[0]))
+            continue; /* a pair with itself, or a "negative" that is the positive */
+        float *b = s->vec + (size_t)right[j] * st, score;
+        k->dots(a, &b, 1, &score, st);
+        if (s->bias)
+            score += s->bias[left] + s->bias[right[j]] + g0;
+        float target = j == 0 ? y : 0;
+        /* minus the derivative of the loss by the score, times the learning rate */
+        float ge = lr * (o->labels == WR_MF_BINARY ? target - sigmoidf(score) : target - score);
+        if (decay > 0)
+            k->axpy(-decay, b, b, st);
+        k->update(a, w->grad, &b, 1, &ge, st);
+        if (s->bias) {
+            s->bias[right[j]] += ge - decay * s->bias[right[j]];
+            bias_grad += ge;
+        }
+        terms++;
+    }
+    if (terms == 0)
+        return;
+    if (decay > 0)
+        k->axpy(-decay * (float)terms, a, w->grad, st);
+    k->axpy(1, w->grad, a, st);
+    if (s->bias) {
+        s->bias[left] += bias_grad - decay * (float)terms * s->bias[left];
+        if (w->id == 0)
+            atomic_store_explicit(&s->gbias, g0 + bias_grad, memory_order_relaxed);
+    }
+}
+
+static void draw_negatives(worker *w, uint32_t *right)
+{
+    for (uint32_t j = 1; j <= w->s->o->negative; j++)
+        right[j] = sampler_draw(&w->s->neg, &w->rng);
+}
+
+/* Cosine annealing from lr to min_lr over each epoch. */
+static float lr_at(const wr_mf_opts *o, uint64_t in_epoch, uint64_t slice)
+{
+    double f = slice ? (double)in_epoch / (double)slice : 0;
+    return (float)(o->min_lr + 0.5 * (o->lr - o->min_lr) * (1 + cos(M_PI * f)));
+}
+
+static void shuffle(uint64_t *v, uint64_t n, wr_rng *r)
+{
+    for (uint64_t i = n; i > 1; i--) {
+        uint64_t j = rng_below(r, (uint32_t)i), t = v[i - 1];
+        v[i - 1] = v[j];
+        v[j] = t;
+    }
+}
+
+/* mf: the directed pair at position u of this worker's slice. */
+static void pair_unit(worker *w, uint64_t u, float lr)
+{
+    const shared *s = w->s;
+    uint64_t d = s->order[w->u0 + u];
+    const wr_pair *pr = &s->p->v[d >> 1];
+    uint32_t right[WR_MF_MAX_NEGATIVE + 1], left = d & 1 ? pr->b : pr->a;
+    right[0] = d & 1 ? pr->a : pr->b;
+    draw_negatives(w, right);
+    float y = s->o->labels == WR_MF_BINARY ? 1.0f : (float)(pr->w / s->target_scale);
+    train_left(w, left, right, 1 + s->o->negative, y, lr);
+}
+
+/* mf-seq: every (centre, context) pair of one walk, word2vec's reduced window. */
+static uint64_t walk_unit(worker *w, uint64_t u, float lr)
+{
+    const shared *s = w->s;
+    const wr_corpus *c = s->c;
+    const uint32_t *t = c->tok + c->off[w->u0 + u];
+    uint32_t len = (uint32_t)(c->off[w->u0 + u + 1] - c->off[w->u0 + u]), win = s->o->window;
+    uint32_t right[WR_MF_MAX_NEGATIVE + 1];
+    for (uint32_t i = 0; i < len; i++) {
+        uint32_t r = win - rng_below(&w->rng, win);
+        uint32_t j0 = i > r ? i - r : 0, j1 = len - i > r ? i + r + 1 : len;
+        for (uint32_t j = j0; j < j1; j++) {
+            if (j == i)
+                continue;
+            right[0] = t[j];
+            draw_negatives(w, right);
+            train_left(w, t[i], right, 1 + s->o->negative, 1.0f, lr);
+        }
+    }
+    return len;
+}
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    shared *s = w->s;
+    uint64_t pending = 0;
+    while (w->pos < w->stop) {
+        uint64_t in_epoch = w->pos % w->slice;
+        if (in_epoch == 0 && s->order)
+            shuffle(s->order + w->u0, w->slice, &w->rng);
+        float lr = lr_at(s->o, in_epoch, w->slice);
+        if (s->order) {
+            pair_unit(w, in_epoch, lr);
+            pending++;
+        } else {
+            pending += walk_unit(w, in_epoch, lr);
+        }
+        w->pos++;
+        if (pending >= 4096) {
+            progress_add(&s->prog, pending);
+            pending = 0;
+        }
+    }
+    progress_add(&s->prog, pending);
+    return NULL;
+}
+
+/* Runs every worker up to its share of progress j / evals of the run. */
+static void run_until(worker *w, int nw, uint32_t j, uint32_t evals, uint32_t epochs)
+{
+    for (int t = 0; t < nw; t++) {
+        uint64_t mine = w[t].slice * epochs;
+        w[t].stop = j == evals ? mine : (uint64_t)ceil((double)mine * j / (double)evals);
+    }
+    for (int t = 1; t < nw; t++)
+        if (pthread_create(&w[t].tid, NULL, worker_run, &w[t]))
+            abort();
+    worker_run(&w[0]);
+    for (int t = 1; t < nw; t++)
+        pthread_join(w[t].tid, NULL);
+}
+
+/* ---- the learning curve ------------------------------------------------------------- */
+
+static void jset(json_t *obj, const char *key, json_t *v)
+{
+    if (!v || json_object_set_new(obj, key, v) < 0)
+        abort(); /* only allocation fails here */
+}
+
+/* The scoring part of the metadata, which eval_model reads. */
+static void score_meta(json_t *meta, const shared *s)
+{
+    const wr_mf_opts *o = s->o;
+    jset(meta, "score", json_string(o->bias ? "dot+bias" : "dot"));
+    jset(meta, "labels", json_string(o->labels == WR_MF_BINARY ? "binary" : "continuous"));
+    if (o->bias)
+        jset(meta, "global_bias", json_real(atomic_load(&s->gbias)));
+    if (o->labels == WR_MF_CONTINUOUS)
+        jset(meta, "target_scale", json_real(s->target_scale));
+}
+
+/* The rows without their padding. */
+static void copy_out(const shared *s, float *out)
+{
+    uint32_t dim = s->o->dim;
+    for (uint32_t v = 0; v < s->n; v++)
+        memcpy(out + (size_t)v * dim, s->vec + (size_t)v * s->stride, dim * sizeof(float));
+}
+
+/* One point of the curve, scored exactly as eval will score the finished model. */
+static void curve_point(const shared *s, const wr_dict *ids, float *snap, json_t *points,
+                        double progress, uint32_t epoch, int threads)
+{
+    copy_out(s, snap);
+    json_t *meta = json_object();
+    score_meta(meta, s);
+    char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(meta);
+    if (!text)
+        abort();
+    wr_model m = {.n = s->n, .dim = s->o->dim, .ids = (wr_dict *)ids, .vecs = snap,
+                  .bias = s->bias, .meta_json = text};
+    wr_err err;
+    if (train_curve_point(&m, s->o->val, threads, progress, epoch, points, s->o->on_point,
+                          s->o->point_ctx, &err) < 0)
+        wr_warn("learning curve: %s", err.msg);
+    free(text);
+}
+
+/* ---- setup -------------------------------------------------------------------------- */
+
+/* Rows uniform with variance 0.01 / dim per coordinate, so |v| is about 0.1: measured on
+ * the shared data sets, rows of length 1 bury what an item with a handful of pairs learns
+ * in the noise of its start. Items that never occur keep a zero row. The item biases start
+ * at 0 and the global bias at the score that fits the share of positives, -ln(negative)
+ * (binary) or the mean target (continuous): else the biases of the most frequent items,
+ * which move fastest, would take the whole common shift and rank rare items first. */
+static void init_rows(shared *s, const uint64_t *count)
+{
+    const wr_mf_opts *o = s->o;
+    uint32_t dim = o->dim;
+    float a = 0.1f * sqrtf(3.0f / (float)dim);
+    wr_rng r;
+    rng_seed(&r, s->o->seed);
+    memset(s->vec, 0, (size_t)s->n * s->stride * sizeof(float));
+    for (uint32_t v = 0; v < s->n; v++)
+        if (count[v])
+            for (uint32_t d = 0; d < dim; d++)
+                s->vec[(size_t)v * s->stride + d] = a * (2 * rng_float(&r) - 1);
+    if (!s->bias)
+        return;
+    memset(s->bias, 0, ((size_t)s->n + 1) * sizeof(float));
+    double g = 0;
+    if (o->labels == WR_MF_CONTINUOUS)
+        g = 1.0 / (1 + o->negative); /* the targets' mean is 1 */
+    else if (o->negative > 0)
+        g = -log((double)o->negative);
+    atomic_store(&s->gbias, g);
+}
+
+/* Contiguous slices of about equal size: of the directed pairs (mf) or, by tokens, of the
+ * walks (mf-seq). Returns the number of workers that got work. */
+static int slice_units(const shared *s, uint64_t units, worker *w, int nw)
+{
+    const wr_corpus *c = s->c;
+    uint64_t q = 0;
+    int used = 0;
+    for (int t = 0; t < nw; t++) {
+        uint64_t end = t == nw - 1 ? units : units / nw * (t + 1);
+        if (c) {
+            uint64_t tok_end = t == nw - 1 ? c->ntok : c->ntok / nw * (t + 1);
+            end = q;
+            while (end < c->nseq && c->off[end + 1] <= tok_end)
+                end++;
+            if (t == nw - 1)
+                end = c->nseq;
+        }
+        if (end > q) {
+            w[used].u0 = q;
+            w[used++].slice = end - q;
+        }
+        q = end;
+    }
+    return used;
+}
+
+/* mf-seq: the walks over the pair graph, as train_pairs makes them. */
+static int make_walks(const wr_pairs *p, const wr_mf_opts *o, wr_corpus *c, wr_train_times *t,
+                      wr_err *err)
+{
+    wr_graph g;
+    double t0 = wr_now();
+    if (graph_build(&g, p, o->walk.threads, err) < 0)
+        return -1;
+    double t1 = wr_now();
+    int rc = walks_generate(&g, &o->walk, c, err);
+    graph_free(&g);
+    t->graph = t1 - t0;
+    t->walks = wr_now() - t1;
+    return rc;
+}
+
+static json_t *trainer_meta(const wr_mf_opts *o, int threads)
+{
+    json_t *j = json_object();
+    jset(j, "algo", json_string(mf_algo_name(o)));
+    jset(j, "dim", json_integer(o->dim));
+    jset(j, "negative", json_integer(o->negative));
+    jset(j, "negatives", json_string("frequency"));
+    jset(j, "epochs", json_integer(o->epochs));
+    jset(j, "lr", json_real(o->lr));
+    jset(j, "min_lr", json_real(o->min_lr));
+    jset(j, "lr_schedule", json_string("cosine"));
+    jset(j, "l2", json_real(o->l2));
+    jset(j, "bias", json_boolean(o->bias));
+    jset(j, "labels", json_string(o->labels == WR_MF_BINARY ? "binary" : "continuous"));
+    if (o->source == WR_MF_WALKS)
+        jset(j, "window", json_integer(o->window));
+    jset(j, "threads", json_integer(threads));
+    jset(j, "seed", json_integer((json_int_t)o->seed));
+    jset(j, "kernel", json_string(sgns_kernel()->name));
+    return j;
+}
+
+static json_t *walks_meta(const wr_walk_opts *w)
+{
+    json_t *j = json_object();
+    jset(j, "walks_per_item", json_integer(w->walks_per_item));
+    jset(j, "length", json_integer(w->length));
+    jset(j, "p", json_real(w->p));
+    jset(j, "q", json_real(w->q));
+    jset(j, "seed", json_integer((json_int_t)w->seed));
+    return j;
+}
+
+static char *model_meta(const shared *s, const wr_pairs *p, const wr_train_times *t,
+                        json_t *curve, int threads)
+{
+    const wr_mf_opts *o = s->o;
+    json_t *meta = json_object(), *times = json_object();
+    jset(meta, "source", json_string("pairs"));
+    jset(meta, "algo", json_string(mf_algo_name(o)));
+    score_meta(meta, s);
+    if (o->source == WR_MF_WALKS)
+        jset(meta, "walks", walks_meta(&o->walk));
+    jset(meta, "pairs", json_integer((json_int_t)p->n));
+    jset(meta, "trainer", trainer_meta(o, threads));
+    jset(meta, "items", json_integer(s->n));
+    if (o->source == WR_MF_WALKS) {
+        jset(meta, "sequences", json_integer((json_int_t)t->sequences));
+        jset(meta, "tokens", json_integer((json_int_t)t->tokens));
+        jset(times, "graph", json_real(t->graph));
+        jset(times, "walks", json_real(t->walks));
+    } else {
+        jset(meta, "directed_pairs", json_integer((json_int_t)t->tokens));
+    }
+    jset(times, "train", json_real(t->train));
+    if (curve)
+        jset(times, "learning_curve", json_real(t->eval));
+    jset(meta, "times", times);
+    if (curve)
+        json_object_set(meta, "learning_curve", curve);
+    char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(meta);
+    if (!text)
+        abort();
+    return text;
+}
+
+/* Continuous targets are the weights over their mean, so that one learning rate suits
+ * weights of any scale (plain SGD on raw counts in the hundreds diverges). */
+static double mean_weight(const wr_pairs *p)
+{
+    double sum = 0;
+    for (size_t i = 0; i < p->n; i++)
+        sum += p->v[i].w;
+    return sum > 0 ? sum / (double)p->n : 1;
+}
+
+static void corpus_counts(const wr_corpus *c, uint64_t *count)
+{
+    for (uint64_t j = 0; j < c->ntok; j++)
+        count[c->tok[j]]++;
+}
+
+wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr_err *err)
+{
+    wr_train_times local;
+    if (!t)
+        t = &local;
+    memset(t, 0, sizeof *t);
+    if (check_opts(p, o, err) < 0)
+        return NULL;
+    uint32_t n = dict_size(p->ids);
+    wr_corpus c = {0};
+    if (o->source == WR_MF_WALKS && make_walks(p, o, &c, t, err) < 0)
+        return NULL;
+    shared s = {.o = o, .k = sgns_kernel(), .p = p, .n = n, .stride = (o->dim + 15) & ~15u,
+                .target_scale = 1};
+    atomic_init(&s.gbias, 0.0);
+    if (o->labels == WR_MF_CONTINUOUS)
+        s.target_scale = mean_weight(p);
+    /* frequency in training: pair degrees (mf), walk tokens (mf-seq) */
+    uint64_t *count = xcalloc((size_t)n + 1, sizeof *count), units;
+    if (o->source == WR_MF_WALKS) {
+        s.c = &c;
+        units = c.nseq;
+        corpus_counts(&c, count);
+        t->sequences = c.nseq;
+        t->tokens = c.ntok;
+    } else {
+        units = 2 * (uint64_t)p->n;
+        s.order = xmalloc(units * sizeof *s.order);
+        for (uint64_t u = 0; u < units; u++)
+            s.order[u] = u;
+        pair_counts(p, count);
+        t->tokens = units;
+    }
+    int rc = s.c ? sampler_build(&s.neg, count, n, 1.0, err) : mf_sampler(&s.neg, p, err);
+    if (rc < 0) {
+        free(count);
+        free(s.order);
+        corpus_free(&c);
+        return NULL;
+    }
+    s.vec = xmalloc_aligned((size_t)n * s.stride * sizeof(float));
+    s.bias = o->bias ? xmalloc_aligned(((size_t)n + 1) * sizeof(float)) : NULL;
+    init_rows(&s, count);
+    free(count);
+
+    int threads = o->threads > 0 ? o->threads : wr_cpu_count();
+    worker *w = xcalloc((size_t)threads, sizeof *w);
+    int nw = slice_units(&s, units, w, threads);
+    /* one seeded shuffle of all pairs first, so that every slice is a random sample */
+    wr_rng r;
+    rng_seed(&r, o->seed ^ 0x6D66u);
+    if (s.order)
+        shuffle(s.order, units, &r);
+    for (int i = 0; i < nw; i++) {
+        w[i].s = &s;
+        w[i].id = i;
+        rng_seed(&w[i].rng, o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)));
+        w[i].grad = xmalloc_aligned(s.stride * sizeof(float));
+    }
+
+    int curve = o->val && o->eval_every;
+    uint32_t evals = curve ? o->eval_every : 1;
+    json_t *points = curve ? json_array() : NULL;
+    float *snap = curve ? xmalloc_aligned((size_t)n * o->dim * sizeof(float) + 64) : NULL;
+    uint64_t total = o->epochs * (s.c ? c.ntok : units);
+    progress_start(&s.prog, "training", s.c ? "tokens" : "pairs", total);
+    double t0 = wr_now();
+    for (uint32_t j = 1; j <= evals; j++) {
+        run_until(w, nw, j, evals, o->epochs);
+        if (curve) {
+            double e0 = wr_now();
+            uint32_t epoch = (uint32_t)(((uint64_t)j * o->epochs + evals - 1) / evals);
+            curve_point(&s, p->ids, snap, points, (double)j / evals, epoch, threads);
+            t->eval += wr_now() - e0;
+        }
+    }
+    t->train = wr_now() - t0 - t->eval;
+    progress_end(&s.prog, s.k->name);
+
+    wr_model *m = model_new(n, o->dim);
+    for (uint32_t i = 0; i < n; i++)
+        dict_intern(m->ids, dict_str(p->ids, i), dict_strlen(p->ids, i));
+    copy_out(&s, m->vecs);
+    if (s.bias) {
+        m->bias = xmalloc_aligned(((size_t)n + 1) * sizeof(float));
+        memcpy(m->bias, s.bias, (size_t)n * sizeof(float));
+    }
+    free(m->meta_json);
+    m->meta_json = model_meta(&s, p, t, points, threads);
+
+    json_decref(points);
+    free(snap);
+    for (int i = 0; i < nw; i++)
+        free(w[i].grad);
+    free(w);
+    free(s.vec);
+    free(s.bias);
+    free(s.order);
+    sampler_free(&s.neg);
+    corpus_free(&c);
+    return m;
+}

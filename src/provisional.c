@@ -1,0 +1,368 @@
+/* provisional.c - the overlay of provisional items (see provisional.h).
+ *
+ * The thread keeps, for every ingested item the live model does not know, the summed
+ * weight of each partner it was ingested with. Whenever pairs arrive or a generation is
+ * published it builds a new overlay from scratch against the live index — the items the
+ * index now knows are dropped for good — and publishes it. Building takes one short read
+ * section per item (a vector sum and one exact scan), so publishers never wait long; if
+ * the generation changes meanwhile, the build starts over. */
+#include "walkrec/provisional.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "walkrec/dict.h"
+#include "walkrec/live.h"
+
+struct wr_overlay {
+    uint64_t generation;
+    uint32_t n, dim, k;
+    wr_dict *ids;
+    float *vecs;        /* n x dim, unit */
+    uint32_t *nb;       /* n x k index rows, UINT32_MAX padded */
+    float *score;       /* n x k */
+    uint32_t *partners; /* known partners each vector was averaged from */
+};
+
+typedef struct partner {
+    char *id;
+    double w;
+} partner;
+
+typedef struct item {
+    partner *p;
+    size_t n, cap;
+    int dirty; /* partners changed since the last overlay */
+} item;
+
+static struct {
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int started, stop, dirty;
+    uint32_t k;
+    wr_dict *ids; /* unknown items seen in ingested pairs */
+    item *items;
+    size_t cap;
+    wr_overlay *last; /* the overlay this thread published last (live.c frees it only when
+                         this thread publishes the next one, so reading it here is safe) */
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* ---- reading ---- */
+
+int64_t overlay_find(const wr_overlay *ov, const wr_index *ix, const char *id, size_t len)
+{
+    if (!ov || !ix || ov->generation != index_info(ix)->generation)
+        return -1;
+    return dict_find(ov->ids, id, len);
+}
+
+const float *overlay_vector(const wr_overlay *ov, uint32_t row)
+{
+    return ov->vecs + (size_t)row * ov->dim;
+}
+
+uint32_t overlay_partners(const wr_overlay *ov, uint32_t row) { return ov->partners[row]; }
+
+size_t overlay_size(const wr_overlay *ov) { return ov ? ov->n : 0; }
+
+static int no_filter(const wr_filter *f)
+{
+    return !f->n_exclude && f->category == UINT32_MAX && isinf(f->min_score) && f->min_score < 0;
+}
+
+size_t overlay_neighbors(const wr_overlay *ov, const wr_index *ix, uint32_t row, size_t k,
+                         const wr_filter *f, wr_hit *out)
+{
+    if (k <= ov->k && no_filter(f)) {
+        size_t got = 0;
+        for (size_t i = 0; i < k && ov->nb[(size_t)row * ov->k + i] != UINT32_MAX; i++)
+            out[got++] = (wr_hit){ov->nb[(size_t)row * ov->k + i], ov->score[(size_t)row * ov->k + i]};
+        return got;
+    }
+    return index_neighbors_vec(ix, overlay_vector(ov, row), k, f, out);
+}
+
+void overlay_free(wr_overlay *ov)
+{
+    if (!ov)
+        return;
+    dict_free(ov->ids);
+    free(ov->vecs);
+    free(ov->nb);
+    free(ov->score);
+    free(ov->partners);
+    free(ov);
+}
+
+/* ---- ingestion's side ---- */
+
+static void add_partner(uint32_t u, const char *id, size_t len, double w)
+{
+    if (u >= P.cap) {
+        size_t cap = P.cap ? 2 * P.cap : 64;
+        while (cap <= u)
+            cap *= 2;
+        P.items = xrealloc(P.items, cap * sizeof *P.items);
+        memset(P.items + P.cap, 0, (cap - P.cap) * sizeof *P.items);
+        P.cap = cap;
+    }
+    item *it = &P.items[u];
+    it->dirty = 1;
+    for (size_t i = 0; i < it->n; i++)
+        if (strlen(it->p[i].id) == len && !memcmp(it->p[i].id, id, len)) {
+            it->p[i].w += w;
+            return;
+        }
+    if (it->n == it->cap) {
+        it->cap = it->cap ? 2 * it->cap : 4;
+        it->p = xrealloc(it->p, it->cap * sizeof *it->p);
+    }
+    it->p[it->n++] = (partner){xstrndup(id, len), w};
+}
+
+void provisional_note(const wr_wal_pair *p, size_t n)
+{
+    if (!P.started)
+        return;
+    int any = 0;
+    const wr_index *ix = live_acquire();
+    pthread_mutex_lock(&P.mu);
+    for (size_t i = 0; i < n; i++) {
+        int ka = ix && index_find(ix, p[i].a, p[i].alen) >= 0,
+            kb = ix && index_find(ix, p[i].b, p[i].blen) >= 0;
+        if (ka && kb)
+            continue;
+        if (p[i].alen == p[i].blen && !memcmp(p[i].a, p[i].b, p[i].alen))
+            continue;
+        if (!ka)
+            add_partner(dict_intern(P.ids, p[i].a, p[i].alen), p[i].b, p[i].blen, p[i].w);
+        if (!kb)
+            add_partner(dict_intern(P.ids, p[i].b, p[i].blen), p[i].a, p[i].alen, p[i].w);
+        any = 1;
+    }
+    if (any) {
+        P.dirty = 1;
+        pthread_cond_signal(&P.cv);
+    }
+    pthread_mutex_unlock(&P.mu);
+    live_release();
+}
+
+void provisional_refresh(void)
+{
+    pthread_mutex_lock(&P.mu);
+    if (P.ids && dict_size(P.ids)) {
+        P.dirty = 1;
+        pthread_cond_signal(&P.cv);
+    }
+    pthread_mutex_unlock(&P.mu);
+}
+
+/* ---- building ---- */
+
+/* A copy of one item's partners, taken under the lock. */
+static item copy_item(uint32_t u)
+{
+    item c = {0};
+    if (u >= P.cap)
+        return c;
+    c.dirty = P.items[u].dirty;
+    P.items[u].dirty = 0;
+    c.n = c.cap = P.items[u].n;
+    c.p = xmalloc((c.n ? c.n : 1) * sizeof *c.p);
+    for (size_t i = 0; i < c.n; i++)
+        c.p[i] = (partner){xstrdup(P.items[u].p[i].id), P.items[u].p[i].w};
+    return c;
+}
+
+static void item_free(item *it)
+{
+    for (size_t i = 0; i < it->n; i++)
+        free(it->p[i].id);
+    free(it->p);
+}
+
+/* Row u of the new overlay from the published index ix: 0 when it has a vector, 1 when the
+ * index itself knows the item now, -1 when no partner is known. */
+static int place(const wr_index *ix, const char *id, const item *it, wr_overlay *ov)
+{
+    if (index_find(ix, id, strlen(id)) >= 0)
+        return 1;
+    uint32_t dim = ov->dim, n = ov->n, known = 0;
+    float *v = ov->vecs + (size_t)n * dim;
+    memset(v, 0, dim * sizeof *v);
+    for (size_t i = 0; i < it->n; i++) {
+        int64_t r = index_find(ix, it->p[i].id, strlen(it->p[i].id));
+        if (r < 0)
+            continue;
+        const float *x = index_vector(ix, (uint32_t)r);
+        for (uint32_t d = 0; d < dim; d++)
+            v[d] += (float)it->p[i].w * x[d];
+        known++;
+    }
+    double ss = 0;
+    for (uint32_t d = 0; d < dim; d++)
+        ss += (double)v[d] * v[d];
+    if (!known || !(ss > 0))
+        return -1;
+    for (uint32_t d = 0; d < dim; d++)
+        v[d] = (float)(v[d] / sqrt(ss));
+    wr_hit *h = xmalloc(ov->k * sizeof *h);
+    wr_filter f = index_filter_none();
+    size_t got = index_neighbors_vec(ix, v, ov->k, &f, h);
+    for (size_t i = 0; i < ov->k; i++) {
+        ov->nb[(size_t)n * ov->k + i] = i < got ? h[i].item : UINT32_MAX;
+        ov->score[(size_t)n * ov->k + i] = i < got ? h[i].score : -INFINITY;
+    }
+    free(h);
+    ov->partners[n] = known;
+    dict_intern(ov->ids, id, strlen(id));
+    ov->n++;
+    return 0;
+}
+
+/* Row `from` of overlay `src` as the next row of ov. */
+static void copy_row(wr_overlay *ov, const wr_overlay *src, uint32_t from, const char *id)
+{
+    uint32_t n = ov->n;
+    memcpy(ov->vecs + (size_t)n * ov->dim, src->vecs + (size_t)from * src->dim,
+           ov->dim * sizeof *ov->vecs);
+    memcpy(ov->nb + (size_t)n * ov->k, src->nb + (size_t)from * src->k, ov->k * sizeof *ov->nb);
+    memcpy(ov->score + (size_t)n * ov->k, src->score + (size_t)from * src->k,
+           ov->k * sizeof *ov->score);
+    ov->partners[n] = src->partners[from];
+    dict_intern(ov->ids, id, strlen(id));
+    ov->n++;
+}
+
+/* One overlay for the published generation (there is one), or NULL when it changed under
+ * us. Items the index knows are forgotten. Rows of the last overlay whose partners did not
+ * change are copied: only new or changed items cost a scan. */
+static wr_overlay *build(void)
+{
+    const wr_index *ix = live_acquire();
+    if (!ix) {
+        live_release();
+        return NULL;
+    }
+    uint64_t gen = index_info(ix)->generation;
+    uint32_t dim = index_info(ix)->dim;
+    live_release();
+    pthread_mutex_lock(&P.mu);
+    uint32_t total = dict_size(P.ids);
+    pthread_mutex_unlock(&P.mu);
+    wr_overlay *ov = xcalloc(1, sizeof *ov);
+    ov->generation = gen;
+    ov->dim = dim;
+    ov->k = P.k;
+    ov->ids = dict_new(total + 1);
+    ov->vecs = xmalloc(((size_t)total * dim + 1) * sizeof *ov->vecs);
+    ov->nb = xmalloc(((size_t)total * P.k + 1) * sizeof *ov->nb);
+    ov->score = xmalloc(((size_t)total * P.k + 1) * sizeof *ov->score);
+    ov->partners = xmalloc(((size_t)total + 1) * sizeof *ov->partners);
+    for (uint32_t u = 0; u < total; u++) {
+        pthread_mutex_lock(&P.mu);
+        char *id = xstrdup(dict_str(P.ids, u));
+        item it = copy_item(u);
+        pthread_mutex_unlock(&P.mu);
+        const wr_overlay *last = P.last && P.last->generation == gen ? P.last : NULL;
+        int64_t was = last ? dict_find(last->ids, id, strlen(id)) : -1;
+        int r = 0;
+        if (last && !it.dirty) {
+            if (was >= 0)
+                copy_row(ov, last, (uint32_t)was, id);
+        } else {
+            ix = live_acquire();
+            r = ix && index_info(ix)->generation == gen ? place(ix, id, &it, ov) : 2;
+            live_release();
+        }
+        if (r == 1) { /* placed by a retrain: nothing more to remember */
+            pthread_mutex_lock(&P.mu);
+            if (u < P.cap)
+                item_free(&P.items[u]), memset(&P.items[u], 0, sizeof P.items[u]);
+            pthread_mutex_unlock(&P.mu);
+        }
+        item_free(&it);
+        free(id);
+        if (r == 2) {
+            overlay_free(ov);
+            pthread_mutex_lock(&P.mu);
+            for (uint32_t v = 0; v <= u && v < P.cap; v++) /* not placed after all */
+                P.items[v].dirty = 1;
+            pthread_mutex_unlock(&P.mu);
+            return NULL;
+        }
+    }
+    return ov;
+}
+
+static void *provisional_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&P.mu);
+    for (;;) {
+        while (!P.stop && !P.dirty)
+            pthread_cond_wait(&P.cv, &P.mu);
+        if (P.stop)
+            break;
+        P.dirty = 0;
+        pthread_mutex_unlock(&P.mu);
+        int ready = live_acquire() != NULL;
+        live_release();
+        if (!ready) { /* the first publication calls provisional_refresh() */
+            pthread_mutex_lock(&P.mu);
+            continue;
+        }
+        double t0 = wr_now();
+        wr_overlay *ov = build();
+        if (ov) {
+            size_t n = ov->n;
+            uint64_t gen = ov->generation;
+            live_publish_overlay(ov);
+            P.last = ov;
+            if (n)
+                wr_log("provisional items: %zu over generation %llu in %.3f s", n,
+                       (unsigned long long)gen, wr_now() - t0);
+        } else {
+            provisional_refresh(); /* the generation changed: again */
+        }
+        pthread_mutex_lock(&P.mu);
+    }
+    pthread_mutex_unlock(&P.mu);
+    return NULL;
+}
+
+int provisional_start(uint32_t k, wr_err *err)
+{
+    P.k = k ? k : 1;
+    P.ids = dict_new(1024);
+    if (pthread_create(&P.tid, NULL, provisional_main, NULL) != 0) {
+        dict_free(P.ids);
+        P.ids = NULL;
+        return wr_fail(err, "cannot start the provisional items thread");
+    }
+    P.started = 1;
+    return 0;
+}
+
+void provisional_stop(void)
+{
+    if (!P.started)
+        return;
+    pthread_mutex_lock(&P.mu);
+    P.stop = 1;
+    pthread_cond_signal(&P.cv);
+    pthread_mutex_unlock(&P.mu);
+    pthread_join(P.tid, NULL);
+    for (size_t u = 0; u < P.cap; u++)
+        item_free(&P.items[u]);
+    free(P.items);
+    dict_free(P.ids);
+    P.items = NULL;
+    P.ids = NULL;
+    P.cap = 0;
+    P.started = 0;
+}

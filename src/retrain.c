@@ -1,0 +1,1130 @@
+/* retrain.c - the trainer thread of walkrecd: generations, ingestion, retraining behind a
+ * quality gate, rollback, followers (see retrain.h for the whole story).
+ *
+ * Everything here is module state, as walkrecd runs one trainer per process. The lock `mu`
+ * guards the mailbox (triggers and requests), the status fields and the kept previous
+ * index; it is never held during I/O, training or a publication. `pub` serialises the
+ * publications themselves (the trainer's and an instant rollback from an HTTP thread). */
+#include "walkrec/retrain.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "walkrec/eval.h"
+#include "walkrec/index.h"
+#include "walkrec/knn.h"
+#include "walkrec/live.h"
+#include "walkrec/model.h"
+#include "walkrec/pairs.h"
+#include "walkrec/progress.h"
+#include "walkrec/provisional.h"
+#include "walkrec/synth.h"
+#include "walkrec/train.h"
+
+#define OVERLAP_SAMPLE 500
+#define EVAL_QUERIES 1000
+
+typedef enum { S_STARTING, S_IDLE, S_LOADING, S_TRAINING, S_EVALUATING, S_INDEXING } state;
+static const char *state_names[] = {"starting", "idle", "loading", "training", "evaluating",
+                                    "indexing"};
+
+/* What a run found, for the status route and the log. */
+typedef struct run_report {
+    int done;
+    uint64_t generation;
+    char trigger[32], mode[16], decision[16], reason[WR_ERR_MAX + 128];
+    double started, seconds, train_seconds;
+    size_t train_pairs, val_pairs, items;
+    double cand_auc_all, cand_auc_seen, cand_recall;
+    double live_auc_all, live_auc_seen, live_recall;
+    double overlap;
+    uint64_t live_generation;
+} run_report;
+
+static struct {
+    const wr_config *cfg;
+    const char *dir;       /* where model files live: data_dir, or follow */
+    int follower;
+    void (*on_fatal)(void);
+    wr_wal *wal;
+    pthread_t tid;
+    int started;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop, reload, requested, busy;
+    uint64_t publish_gen;  /* queued forced publication, 0 = none */
+    uint64_t pending;      /* pairs ingested since the last run began */
+    double last_run;       /* monotonic time the last run began (or start) */
+    state st;
+    double st_since;
+    uint64_t live_gen;
+    char live_path[4096];
+    wr_index *previous;    /* the index published before the live one, for rollback */
+    uint64_t previous_gen;
+    run_report last;
+    char last_error[WR_ERR_MAX + 64];
+    double last_error_at;
+    uint64_t runs, published, refused;
+} T = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static pthread_mutex_t pub = PTHREAD_MUTEX_INITIALIZER;
+
+static double unix_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void set_state(state s)
+{
+    pthread_mutex_lock(&T.mu);
+    T.st = s;
+    T.st_since = wr_now();
+    pthread_mutex_unlock(&T.mu);
+}
+
+static void record_error(const char *what, const wr_err *err)
+{
+    wr_log("%s: %s", what, err->msg);
+    pthread_mutex_lock(&T.mu);
+    snprintf(T.last_error, sizeof T.last_error, "%s: %s", what, err->msg);
+    T.last_error_at = unix_now();
+    pthread_mutex_unlock(&T.mu);
+}
+
+/* ---- files ---- */
+
+static char *path_in(const char *dir, const char *fmt, uint64_t gen)
+{
+    char name[64];
+    snprintf(name, sizeof name, fmt, (unsigned long long)gen);
+    char *p = xmalloc(strlen(dir) + strlen(name) + 2);
+    sprintf(p, "%s/%s", dir, name);
+    return p;
+}
+
+/* N of a name "<prefix>N.wr" (N >= 1, digits only), else 0. */
+static uint64_t number_of(const char *name, const char *prefix)
+{
+    size_t len = strlen(name), pl = strlen(prefix);
+    uint64_t g;
+    char digits[32];
+    if (len <= pl + 3 || strncmp(name, prefix, pl) || strcmp(name + len - 3, ".wr") ||
+        len - pl - 3 >= sizeof digits)
+        return 0;
+    memcpy(digits, name + pl, len - pl - 3);
+    digits[len - pl - 3] = 0;
+    return parse_u64(digits, &g) == 0 ? g : 0;
+}
+
+static uint64_t generation_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return number_of(slash ? slash + 1 : path, "model-");
+}
+
+/* Generations in dir, ascending: published ones (model-N.wr) into *models, refused ones
+ * (candidate-N.wr) into *cands (may be NULL). */
+static size_t list_generations(const char *dir, uint64_t **models, uint64_t **cands,
+                               size_t *ncands)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t n = 0, nc = 0;
+    *models = NULL;
+    if (cands)
+        *cands = NULL;
+    while (d && (e = readdir(d))) {
+        uint64_t g = number_of(e->d_name, "model-"), c = number_of(e->d_name, "candidate-");
+        if (g) {
+            *models = xrealloc(*models, (n + 1) * sizeof **models);
+            (*models)[n++] = g;
+        } else if (c && cands) {
+            *cands = xrealloc(*cands, (nc + 1) * sizeof **cands);
+            (*cands)[nc++] = c;
+        }
+    }
+    if (d)
+        closedir(d);
+    for (size_t i = 1; i < n; i++) /* few files: insertion sort */
+        for (size_t j = i; j > 0 && (*models)[j - 1] > (*models)[j]; j--) {
+            uint64_t t = (*models)[j];
+            (*models)[j] = (*models)[j - 1];
+            (*models)[j - 1] = t;
+        }
+    if (ncands)
+        *ncands = nc;
+    return n;
+}
+
+/* The generation data_dir/CURRENT names, 0 when there is no such file (or it is bad). */
+static uint64_t read_current(const char *dir)
+{
+    char *p = path_in(dir, "CURRENT", 0), buf[32];
+    FILE *f = fopen(p, "r");
+    uint64_t g = 0;
+    free(p);
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    buf[strcspn(buf, "\n")] = 0;
+    return parse_u64(buf, &g) == 0 ? g : 0;
+}
+
+static int write_current(uint64_t gen, wr_err *err)
+{
+    char *p = path_in(T.dir, "CURRENT", 0), buf[32];
+    int n = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)gen);
+    int rc = write_file_atomic(p, buf, (size_t)n, err);
+    free(p);
+    return rc;
+}
+
+/* The generation to serve from dir: CURRENT's when its file exists, else the newest. */
+static uint64_t serving_generation(const char *dir)
+{
+    uint64_t cur = read_current(dir), *g, best = 0;
+    size_t n = list_generations(dir, &g, NULL, NULL);
+    for (size_t i = 0; i < n; i++)
+        if (g[i] == cur || (!cur && g[i] > best))
+            best = g[i];
+    if (cur && best != cur)
+        for (size_t i = 0; i < n; i++)
+            best = g[i] > best ? g[i] : best;
+    free(g);
+    return best;
+}
+
+/* One more than every generation on disk, published or refused. */
+static uint64_t next_generation(void)
+{
+    uint64_t *g, *c, next = T.live_gen + 1;
+    size_t nc, n = list_generations(T.dir, &g, &c, &nc);
+    for (size_t i = 0; i < n; i++)
+        next = g[i] >= next ? g[i] + 1 : next;
+    for (size_t i = 0; i < nc; i++)
+        next = c[i] >= next ? c[i] + 1 : next;
+    free(g);
+    free(c);
+    return next;
+}
+
+/* Side information the daemon writes beside a model it trained: <model>.items.tsv. */
+static char *sidecar_path(const char *model)
+{
+    size_t len = strlen(model);
+    if (len > 3 && !strcmp(model + len - 3, ".wr"))
+        len -= 3;
+    char *p = xmalloc(len + 11);
+    memcpy(p, model, len);
+    strcpy(p + len, ".items.tsv");
+    return p;
+}
+
+static int make_dirs(const char *dir, wr_err *err)
+{
+    char *p = xstrdup(dir);
+    int rc = 0;
+    for (char *s = p + 1; rc == 0; s++) {
+        int end = *s == 0;
+        if (*s != '/' && !end)
+            continue;
+        *s = 0;
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+            rc = wr_fail(err, "cannot create %s: %s", p, strerror(errno));
+        if (end)
+            break;
+        *s = '/';
+    }
+    free(p);
+    return rc;
+}
+
+/* item, its number of pairs (validation and ingested ones included), and the category
+ * where the catalogue has one (the first ncat ids: the synthetic catalogue's; ingested
+ * items have none). */
+static int write_sidecar(const char *path, const wr_pairs *p, const uint32_t *cat,
+                         uint32_t ncat, wr_err *err)
+{
+    wr_afile a;
+    uint32_t *deg = pairs_degree(p);
+    if (afile_open(&a, path, err) < 0) {
+        free(deg);
+        return -1;
+    }
+    fprintf(a.f, "item\tdegree%s\n", cat ? "\tcategory" : "");
+    for (uint32_t i = 0; i < dict_size(p->ids); i++) {
+        fprintf(a.f, "%s\t%u", dict_str(p->ids, i), deg[i]);
+        if (cat && i < ncat)
+            fprintf(a.f, "\tc%04u", cat[i]); /* synth_write_items' category names */
+        else if (cat)
+            fputc('\t', a.f);
+        fputc('\n', a.f);
+    }
+    free(deg);
+    return afile_commit(&a, err);
+}
+
+/* Deletes published generations beyond the newest keep_generations, never the live one
+ * nor the one kept for rollback. */
+static void prune(void)
+{
+    uint64_t *g;
+    size_t n = list_generations(T.dir, &g, NULL, NULL), keep = T.cfg->keep_generations;
+    for (size_t i = 0; i + keep < n; i++) {
+        if (g[i] == T.live_gen || g[i] == T.previous_gen)
+            continue;
+        char *m = path_in(T.dir, "model-%llu.wr", g[i]), *s = sidecar_path(m);
+        if (unlink(m) == 0)
+            wr_log("deleted generation %llu (keep_generations = %zu)",
+                   (unsigned long long)g[i], keep);
+        unlink(s);
+        free(m);
+        free(s);
+    }
+    free(g);
+}
+
+/* ---- publishing ---- */
+
+static wr_index *build_index(wr_model *m, const char *path, uint64_t gen, wr_err *err)
+{
+    wr_index_opts o;
+    index_default_opts(&o);
+    o.k = T.cfg->index_k;
+    o.exact_max_items = T.cfg->exact_index_max_items;
+    o.ann_m = T.cfg->ann_m;
+    o.ann_ef_construction = T.cfg->ann_ef_construction;
+    o.ann_ef_search = T.cfg->ann_ef_search;
+    o.threads = (int)T.cfg->index_threads;
+    o.items_file = T.cfg->items_file;
+    char *side = sidecar_path(path);
+    o.sidecar = side;
+    wr_index *ix = index_build(m, gen, path, &o, err);
+    free(side);
+    if (!ix)
+        return NULL;
+    const wr_index_info *in = index_info(ix);
+    if (in->k)
+        wr_log("neighbour lists (%s): %u items x %u in %.2f s", in->kind, in->n, in->k,
+               in->build_seconds);
+    if (in->recall_sample)
+        wr_log("approximate lists: graph %.2f s (%.0f MiB, freed), recall@10 %.4f against an "
+               "exact scan of %u items", in->ann_graph_seconds, in->ann_bytes / 1048576.0,
+               in->recall_at_10, in->recall_sample);
+    if (in->side_rows || in->side_unmatched)
+        wr_log("side information: %llu items described, %llu rows for items not in the model",
+               (unsigned long long)in->side_rows, (unsigned long long)in->side_unmatched);
+    return ix;
+}
+
+/* Publishes ix; the index it replaces is kept for rollback (the one kept before is freed).
+ * current: also record the generation in CURRENT (trainers). */
+static void publish_index(wr_index *ix, const char *path, int current)
+{
+    uint64_t gen = index_info(ix)->generation;
+    uint32_t n = index_info(ix)->n, dim = index_info(ix)->dim;
+    wr_err err;
+    pthread_mutex_lock(&pub);
+    wr_index *old = live_swap(ix);
+    pthread_mutex_lock(&T.mu);
+    wr_index *drop = T.previous;
+    if (T.follower) { /* a follower keeps no second copy: rollback is the trainer's */
+        T.previous = NULL;
+        T.previous_gen = 0;
+        index_free(old);
+    } else {
+        T.previous = old;
+        T.previous_gen = old ? index_info(old)->generation : 0;
+    }
+    T.live_gen = gen;
+    snprintf(T.live_path, sizeof T.live_path, "%s", path);
+    pthread_mutex_unlock(&T.mu);
+    pthread_mutex_unlock(&pub);
+    index_free(drop);
+    wr_log("published generation %llu: %u items x %u dimensions from %s",
+           (unsigned long long)gen, n, dim, path);
+    provisional_refresh();
+    if (current && write_current(gen, &err) < 0)
+        record_error("CURRENT", &err);
+}
+
+static int load_and_publish(const char *path, uint64_t gen, int current, wr_err *err)
+{
+    wr_log("loading %s", path);
+    set_state(S_LOADING);
+    wr_model *m = model_load(path, err);
+    if (!m)
+        return -1;
+    set_state(S_INDEXING);
+    wr_index *ix = build_index(m, path, gen, err);
+    if (!ix)
+        return -1;
+    publish_index(ix, path, current);
+    return 0;
+}
+
+/* ---- training data ---- */
+
+/* The base pairs plus every pair of the log, merged. *cat: categories of the first *ncat
+ * ids when the base is the synthetic catalogue, else NULL. */
+static int gather(wr_pairs *p, uint32_t **cat, uint32_t *ncat, wr_err *err)
+{
+    *cat = NULL;
+    *ncat = 0;
+    pairs_init(p);
+    if (*T.cfg->pairs) {
+        if (pairs_read(p, T.cfg->pairs, NULL, NULL, err) < 0)
+            return -1;
+    } else {
+        wr_synth_opts so;
+        synth_default_opts(&so);
+        if (synth_generate(&so, p, cat, err) < 0)
+            return -1;
+        *ncat = dict_size(p->ids);
+    }
+    if (T.wal) {
+        size_t before = p->n;
+        if (wal_load(T.wal, 0, p, NULL, err) < 0)
+            return -1;
+        if (p->n > before)
+            pairs_merge(p);
+    }
+    return 0;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return mix64(h);
+}
+
+/* Held out when a hash of the pair's two ids (in byte order) and the seed falls below the
+ * fraction: the same pairs whatever else the data holds. */
+static int held_out(const char *a, const char *b, uint64_t seed, double frac)
+{
+    if (strcmp(a, b) > 0) {
+        const char *t = a;
+        a = b;
+        b = t;
+    }
+    uint64_t h = hash_str(hash_str(mix64(seed) ^ 0xcbf29ce484222325ULL, a) ^ 0x2f, b);
+    return (double)(h >> 11) * 0x1.0p-53 < frac;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static uint64_t edge_key(uint32_t a, uint32_t b)
+{
+    return a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+}
+
+/* Splits p: training pairs into *train (its own ids), the held-out pairs and as many
+ * uniform negatives (seeded; no self pairs, no pair of p) into *val (ids borrowed from p). */
+static void split_stable(const wr_pairs *p, wr_pairs *train, wr_labeled *val)
+{
+    uint64_t seed = T.cfg->validation_seed;
+    double frac = T.cfg->validation_fraction;
+    uint32_t nid = dict_size(p->ids);
+    uint64_t *keys = xmalloc((p->n ? p->n : 1) * sizeof *keys);
+    size_t npos = 0;
+    uint8_t *out = xcalloc(p->n ? p->n : 1, 1);
+    uint32_t *deg = xcalloc(nid ? nid : 1, sizeof *deg);
+    pairs_init(train);
+    for (size_t i = 0; i < p->n; i++) {
+        const wr_pair *e = &p->v[i];
+        keys[i] = edge_key(e->a, e->b);
+        out[i] = held_out(dict_str(p->ids, e->a), dict_str(p->ids, e->b), seed, frac);
+        if (!out[i])
+            deg[e->a]++, deg[e->b]++;
+    }
+    /* An item whose every pair was drawn would have no vector at all: its pairs go back to
+     * training (so a pair's side can change as its items gain pairs; rarely, and only
+     * ever from validation to training). */
+    for (size_t i = 0; i < p->n; i++) {
+        const wr_pair *e = &p->v[i];
+        if (out[i] && (!deg[e->a] || !deg[e->b])) {
+            out[i] = 0;
+            deg[e->a]++, deg[e->b]++;
+        }
+        if (out[i])
+            npos++;
+        else
+            pairs_add(train, dict_str(p->ids, e->a), dict_strlen(p->ids, e->a),
+                      dict_str(p->ids, e->b), dict_strlen(p->ids, e->b), e->w);
+    }
+    free(deg);
+    pairs_merge(train);
+    qsort(keys, p->n, sizeof *keys, cmp_u64);
+    memset(val, 0, sizeof *val);
+    val->a = xmalloc((2 * npos + 1) * sizeof *val->a);
+    val->b = xmalloc((2 * npos + 1) * sizeof *val->b);
+    val->label = xmalloc(2 * npos + 1);
+    for (size_t i = 0; i < p->n; i++)
+        if (out[i]) {
+            val->a[val->n] = (char *)dict_str(p->ids, p->v[i].a);
+            val->b[val->n] = (char *)dict_str(p->ids, p->v[i].b);
+            val->label[val->n++] = 1;
+        }
+    wr_rng r;
+    rng_seed(&r, seed ^ 0x6e6567ULL);
+    for (size_t tries = 0; val->n < 2 * npos && nid >= 2 && tries < 100 * npos + 1000; tries++) {
+        uint32_t a = rng_below(&r, nid), b = rng_below(&r, nid);
+        uint64_t k = edge_key(a, b);
+        if (a == b || bsearch(&k, keys, p->n, sizeof *keys, cmp_u64))
+            continue;
+        val->a[val->n] = (char *)dict_str(p->ids, a);
+        val->b[val->n] = (char *)dict_str(p->ids, b);
+        val->label[val->n++] = 0;
+    }
+    free(out);
+    free(keys);
+}
+
+static void labeled_release(wr_labeled *v) /* the strings are borrowed */
+{
+    free(v->a);
+    free(v->b);
+    free(v->label);
+    memset(v, 0, sizeof *v);
+}
+
+/* ---- a run ---- */
+
+static wr_model *train_candidate(const wr_pairs *train, const wr_model *live, wr_err *err)
+{
+    wr_train_opts to;
+    train_default_opts(&to);
+    to.walk.threads = to.sgns.threads = (int)T.cfg->train_threads;
+    float *init = NULL;
+    if (live && !strcmp(T.cfg->retrain_mode, "warm")) {
+        uint32_t n = dict_size(train->ids), dim = to.sgns.dim;
+        if (live->dim == dim) {
+            wr_rng r;
+            rng_seed(&r, to.sgns.seed);
+            init = xmalloc((size_t)n * dim * sizeof *init);
+            for (uint32_t i = 0; i < n; i++) {
+                int64_t row = model_find(live, dict_str(train->ids, i));
+                for (uint32_t d = 0; d < dim; d++)
+                    init[(size_t)i * dim + d] = row >= 0 ? live->vecs[(size_t)row * dim + d]
+                                                         : (rng_float(&r) - 0.5f) / (float)dim;
+            }
+            to.sgns.init = init;
+            to.sgns.epochs = T.cfg->retrain_warm_epochs;
+        }
+    }
+    wr_model *m;
+    if (!init && T.cfg->retrain_epochs == 0) { /* no training: the gate's test case */
+        wr_rng r;
+        rng_seed(&r, to.sgns.seed);
+        m = model_new(dict_size(train->ids), to.sgns.dim);
+        for (uint32_t i = 0; i < m->n; i++)
+            dict_intern(m->ids, dict_str(train->ids, i), dict_strlen(train->ids, i));
+        for (size_t j = 0; j < (size_t)m->n * m->dim; j++)
+            m->vecs[j] = rng_float(&r) - 0.5f;
+    } else {
+        if (!init)
+            to.sgns.epochs = T.cfg->retrain_epochs;
+        m = train_pairs(train, &to, NULL, err);
+    }
+    free(init);
+    return m;
+}
+
+/* Mean share of the 10 nearest neighbours that the live index and the candidate agree on,
+ * over a sample of items both know. */
+static double overlap_at_10(const wr_model *cand, const float *unit)
+{
+    const wr_index *ix = live_acquire();
+    double sum = 0;
+    size_t nq = 0;
+    if (ix && cand->n > 11) {
+        uint32_t step = cand->n > OVERLAP_SAMPLE ? cand->n / OVERLAP_SAMPLE : 1;
+        wr_hit *hc = xmalloc(11 * sizeof *hc), hl[10];
+        wr_filter f = index_filter_none();
+        for (uint32_t r = 0; r < cand->n && nq < OVERLAP_SAMPLE; r += step) {
+            const char *id = dict_str(cand->ids, r);
+            int64_t lr = index_find(ix, id, strlen(id));
+            if (lr < 0)
+                continue;
+            size_t nl = index_neighbors(ix, (uint32_t)lr, 10, &f, hl);
+            knn_topk(unit, cand->n, cand->dim, unit + (size_t)r * cand->dim, 1, 11, NULL, NULL,
+                     1, hc);
+            size_t same = 0;
+            for (size_t i = 0; i < 11; i++) {
+                if (hc[i].item == r || hc[i].item == UINT32_MAX)
+                    continue;
+                const char *cid = dict_str(cand->ids, hc[i].item);
+                for (size_t j = 0; j < nl; j++)
+                    same += !strcmp(cid, index_id(ix, hl[j].item));
+            }
+            sum += (double)same / 10;
+            nq++;
+        }
+        free(hc);
+    }
+    live_release();
+    return nq ? sum / (double)nq : NAN;
+}
+
+static int evaluate(const wr_model *m, const wr_labeled *val, const wr_pairs *train,
+                    double *all, double *seen, double *recall, wr_err *err)
+{
+    wr_eval_opts eo;
+    wr_eval_result r;
+    eval_default_opts(&eo);
+    eo.train = train;
+    eo.max_queries = EVAL_QUERIES;
+    eo.seed = T.cfg->validation_seed;
+    eo.threads = (int)T.cfg->train_threads;
+    eo.rank = WR_RANK_COSINE;
+    if (eval_model(m, val, &eo, &r, err) < 0)
+        return -1;
+    *all = r.auc_all;
+    *seen = r.auc_seen;
+    *recall = r.recall_at_k;
+    eval_result_free(&r);
+    return 0;
+}
+
+static void finish_report(run_report *rep)
+{
+    rep->seconds = unix_now() - rep->started;
+    rep->done = 1;
+    pthread_mutex_lock(&T.mu);
+    T.last = *rep;
+    T.runs++;
+    T.published += !strcmp(rep->decision, "published");
+    T.refused += !strcmp(rep->decision, "refused");
+    pthread_mutex_unlock(&T.mu);
+}
+
+/* Trains a candidate on everything but the validation pairs, compares it with the live
+ * model on them, and publishes it or keeps it aside. */
+static int run(const char *trigger, wr_err *err)
+{
+    run_report rep = {.started = unix_now(), .cand_auc_all = NAN, .live_auc_all = NAN};
+    snprintf(rep.trigger, sizeof rep.trigger, "%s", trigger);
+    snprintf(rep.mode, sizeof rep.mode, "%s", T.cfg->retrain_mode);
+    snprintf(rep.decision, sizeof rep.decision, "failed");
+    wr_pairs all = {0}, train = {0};
+    wr_labeled val = {0};
+    uint32_t *cat = NULL, ncat = 0;
+    wr_model *cand = NULL, *live = NULL;
+    char *path = NULL, *side = NULL, live_path[sizeof T.live_path];
+    int rc = -1;
+
+    set_state(S_LOADING);
+    if (gather(&all, &cat, &ncat, err) < 0)
+        goto out;
+    split_stable(&all, &train, &val);
+    rep.train_pairs = train.n;
+    rep.val_pairs = val.n;
+    pthread_mutex_lock(&T.mu);
+    snprintf(live_path, sizeof live_path, "%s", T.live_path);
+    rep.live_generation = T.live_gen;
+    pthread_mutex_unlock(&T.mu);
+    if (*live_path && !(live = model_load(live_path, err)))
+        goto out;
+    wr_log("retraining (%s, %s): %zu training pairs, %zu validation pairs", trigger,
+           T.cfg->retrain_mode, train.n, val.n);
+
+    set_state(S_TRAINING);
+    double t0 = wr_now();
+    if (!(cand = train_candidate(&train, live, err)))
+        goto out;
+    rep.train_seconds = wr_now() - t0;
+    rep.items = cand->n;
+
+    set_state(S_EVALUATING);
+    if (evaluate(cand, &val, &train, &rep.cand_auc_all, &rep.cand_auc_seen, &rep.cand_recall,
+                 err) < 0)
+        goto out;
+    if (live && evaluate(live, &val, &train, &rep.live_auc_all, &rep.live_auc_seen,
+                         &rep.live_recall, err) < 0)
+        goto out;
+    float *unit = model_normalized(cand);
+    rep.overlap = live ? overlap_at_10(cand, unit) : NAN;
+    free(unit);
+    model_free(live);
+    live = NULL;
+
+    rep.generation = next_generation();
+    int pass = !isfinite(rep.live_auc_all) ||
+               rep.cand_auc_all >= rep.live_auc_all - T.cfg->gate_max_auc_drop;
+    wr_log("candidate %llu: AUC %.4f (seen %.4f, recall@10 %.4f) against live %.4f (seen %.4f, "
+           "recall@10 %.4f), overlap@10 %.3f: %s",
+           (unsigned long long)rep.generation, rep.cand_auc_all, rep.cand_auc_seen,
+           rep.cand_recall, rep.live_auc_all, rep.live_auc_seen, rep.live_recall, rep.overlap,
+           pass ? "publishing" : "refused by the gate");
+    path = path_in(T.dir, pass ? "model-%llu.wr" : "candidate-%llu.wr", rep.generation);
+    side = sidecar_path(path);
+    if (write_sidecar(side, &all, cat, ncat, err) < 0 || model_save(cand, path, err) < 0)
+        goto out;
+    if (!pass) {
+        snprintf(rep.decision, sizeof rep.decision, "refused");
+        snprintf(rep.reason, sizeof rep.reason,
+                 "AUC %.4f is more than %g below the live model's %.4f; kept as %s",
+                 rep.cand_auc_all, T.cfg->gate_max_auc_drop, rep.live_auc_all, path);
+        rc = 0;
+        goto out;
+    }
+    pairs_free(&train); /* the index needs the memory more */
+    pairs_free(&all);
+    labeled_release(&val);
+    set_state(S_INDEXING);
+    wr_index *ix = build_index(cand, path, rep.generation, err);
+    cand = NULL; /* the index took it */
+    if (!ix)
+        goto out;
+    publish_index(ix, path, 1);
+    prune();
+    snprintf(rep.decision, sizeof rep.decision, "published");
+    rc = 0;
+out:
+    if (rc < 0)
+        snprintf(rep.reason, sizeof rep.reason, "%s", err->msg);
+    finish_report(&rep);
+    model_free(cand);
+    model_free(live);
+    labeled_release(&val);
+    pairs_free(&train);
+    pairs_free(&all);
+    free(cat);
+    free(path);
+    free(side);
+    return rc;
+}
+
+/* No model at all: train on everything (no gate: there is nothing to compare with). */
+static int train_first(wr_err *err)
+{
+    wr_pairs all = {0}, p = {0};
+    wr_labeled val;
+    uint32_t *cat = NULL, ncat = 0;
+    wr_model *m = NULL;
+    char *path = NULL, *side = NULL;
+    int rc = -1;
+    set_state(S_LOADING);
+    if (*T.cfg->pairs)
+        wr_log("no model in %s: training on %s%s", T.dir, T.cfg->pairs,
+               T.wal ? " and the ingested pairs" : "");
+    else
+        wr_log("no model in %s and no pairs file: training on the built-in synthetic catalogue",
+               T.dir);
+    if (gather(&all, &cat, &ncat, err) < 0)
+        goto out;
+    /* The validation pairs stay out of every model, this one included, so that the gate
+     * compares candidates with it fairly later. */
+    split_stable(&all, &p, &val);
+    labeled_release(&val);
+    set_state(S_TRAINING);
+    double t0 = wr_now();
+    if (!(m = train_candidate(&p, NULL, err)))
+        goto out;
+    wr_log("trained %u items x %u dimensions in %.1f s", m->n, m->dim, wr_now() - t0);
+    if (make_dirs(T.dir, err) < 0)
+        goto out;
+    uint64_t gen = next_generation();
+    path = path_in(T.dir, "model-%llu.wr", gen);
+    side = sidecar_path(path);
+    if (write_sidecar(side, &all, cat, ncat, err) < 0 || model_save(m, path, err) < 0)
+        goto out;
+    wr_log("saved %s", path);
+    pairs_free(&all);
+    pairs_free(&p);
+    set_state(S_INDEXING);
+    wr_index *ix = build_index(m, path, gen, err);
+    m = NULL;
+    if (!ix)
+        goto out;
+    publish_index(ix, path, 1);
+    rc = 0;
+out:
+    pairs_free(&all);
+    pairs_free(&p);
+    model_free(m);
+    free(cat);
+    free(path);
+    free(side);
+    return rc;
+}
+
+/* The model to serve at start, or after SIGHUP. */
+static int load_serving(int first, wr_err *err)
+{
+    const char *model = T.cfg->model;
+    if (*model && !T.follower) {
+        uint64_t gen = generation_of(model);
+        return load_and_publish(model, gen ? gen : T.live_gen + 1, 0, err);
+    }
+    uint64_t gen = serving_generation(T.dir);
+    if (!gen) {
+        if (T.follower) {
+            if (first)
+                wr_log("following %s: no generation there yet", T.dir);
+            return 0;
+        }
+        if (!first)
+            return wr_fail(err, "no model-<generation>.wr file in %s", T.dir);
+        return train_first(err);
+    }
+    char *path = path_in(T.dir, "model-%llu.wr", gen);
+    int rc = load_and_publish(path, gen, 0, err);
+    free(path);
+    return rc;
+}
+
+/* Follower: publish the generation the trainer's CURRENT names once it differs. */
+static void follow_once(void)
+{
+    wr_err err;
+    uint64_t gen = serving_generation(T.dir);
+    pthread_mutex_lock(&T.mu);
+    uint64_t live = T.live_gen;
+    pthread_mutex_unlock(&T.mu);
+    if (!gen || gen == live)
+        return;
+    char *path = path_in(T.dir, "model-%llu.wr", gen);
+    if (load_and_publish(path, gen, 0, &err) < 0)
+        record_error("follow", &err);
+    free(path);
+}
+
+/* A refused candidate becomes a published generation by renaming it (with its side file). */
+static int force_publish(uint64_t gen, wr_err *err)
+{
+    char *m = path_in(T.dir, "model-%llu.wr", gen), *c = path_in(T.dir, "candidate-%llu.wr", gen);
+    char *ms = sidecar_path(m), *cs = sidecar_path(c);
+    int rc = 0;
+    if (access(m, F_OK) < 0) {
+        if (rename(c, m) < 0)
+            rc = wr_fail(err, "generation %llu: %s: %s", (unsigned long long)gen, c,
+                         strerror(errno));
+        else if (rename(cs, ms) < 0 && errno != ENOENT)
+            wr_log("warning: %s: %s", cs, strerror(errno));
+    }
+    if (rc == 0)
+        rc = load_and_publish(m, gen, 1, err);
+    free(m);
+    free(c);
+    free(ms);
+    free(cs);
+    return rc;
+}
+
+static int due(double now)
+{
+    const wr_config *c = T.cfg;
+    if (T.follower)
+        return 0;
+    return T.requested || (c->retrain_min_pairs && T.pending >= c->retrain_min_pairs) ||
+           (c->retrain_interval && T.pending && now - T.last_run >= c->retrain_interval);
+}
+
+static void *trainer_main(void *arg)
+{
+    (void)arg;
+    wr_err err;
+    if (load_serving(1, &err) < 0) {
+        record_error("error", &err);
+        T.on_fatal();
+        return NULL;
+    }
+    pthread_mutex_lock(&T.mu);
+    for (;;) {
+        T.busy = 0;
+        T.st = S_IDLE;
+        while (!T.stop && !T.reload && !T.publish_gen && !due(wr_now())) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += T.follower ? T.cfg->follow_interval : 1;
+            if (pthread_cond_timedwait(&T.cv, &T.mu, &ts) == ETIMEDOUT && T.follower)
+                break;
+        }
+        if (T.stop)
+            break;
+        T.busy = 1;
+        if (T.follower) {
+            T.reload = 0;
+            pthread_mutex_unlock(&T.mu);
+            follow_once();
+        } else if (T.reload) {
+            T.reload = 0;
+            pthread_mutex_unlock(&T.mu);
+            if (load_serving(0, &err) < 0) {
+                char what[64];
+                snprintf(what, sizeof what, "reload failed, still serving generation %llu",
+                         (unsigned long long)T.live_gen);
+                record_error(what, &err);
+            }
+        } else if (T.publish_gen) {
+            uint64_t gen = T.publish_gen;
+            T.publish_gen = 0;
+            pthread_mutex_unlock(&T.mu);
+            if (force_publish(gen, &err) < 0)
+                record_error("publish", &err);
+        } else {
+            const char *why = T.requested ? "requested"
+                              : T.cfg->retrain_min_pairs && T.pending >= T.cfg->retrain_min_pairs
+                                  ? "new pairs"
+                                  : "interval";
+            T.requested = 0;
+            T.pending = 0;
+            T.last_run = wr_now();
+            pthread_mutex_unlock(&T.mu);
+            if (run(why, &err) < 0)
+                record_error("retrain", &err);
+        }
+        pthread_mutex_lock(&T.mu);
+    }
+    pthread_mutex_unlock(&T.mu);
+    return NULL;
+}
+
+/* ---- the API ---- */
+
+int retrain_start(const wr_config *cfg, void (*on_fatal)(void), wr_err *err)
+{
+    T.cfg = cfg;
+    T.follower = *cfg->follow != 0;
+    T.dir = T.follower ? cfg->follow : cfg->data_dir;
+    T.on_fatal = on_fatal;
+    T.last_run = wr_now();
+    T.st_since = wr_now();
+    if (!T.follower) {
+        wr_wal_info wi;
+        if (!(T.wal = wal_open(cfg->data_dir, 0, &wi, err)))
+            return -1;
+        if (wi.cut_bytes)
+            wr_log("pair log: cut a torn tail of %llu bytes at offset %llu (%s)",
+                   (unsigned long long)wi.cut_bytes, (unsigned long long)wi.cut_at, wi.cut_why);
+        if (wi.pairs)
+            wr_log("pair log: %llu ingested pairs in %llu batches",
+                   (unsigned long long)wi.pairs, (unsigned long long)wi.records);
+    }
+    T.busy = 1;
+    if (pthread_create(&T.tid, NULL, trainer_main, NULL) != 0) {
+        wal_close(T.wal);
+        T.wal = NULL;
+        return wr_fail(err, "cannot start the trainer thread");
+    }
+    T.started = 1;
+    return 0;
+}
+
+int retrain_stop(void)
+{
+    if (!T.started)
+        return 0;
+    pthread_mutex_lock(&T.mu);
+    T.stop = 1;
+    int busy = T.busy;
+    pthread_cond_signal(&T.cv);
+    pthread_mutex_unlock(&T.mu);
+    if (busy)
+        return 1;
+    pthread_join(T.tid, NULL);
+    wal_close(T.wal);
+    T.wal = NULL;
+    pthread_mutex_lock(&T.mu);
+    index_free(T.previous);
+    T.previous = NULL;
+    pthread_mutex_unlock(&T.mu);
+    T.started = 0;
+    return 0;
+}
+
+static void wake(int *flag)
+{
+    pthread_mutex_lock(&T.mu);
+    if (flag)
+        *flag = 1;
+    pthread_cond_signal(&T.cv);
+    pthread_mutex_unlock(&T.mu);
+}
+
+void retrain_reload(void) { wake(&T.reload); }
+
+void retrain_request(void) { wake(&T.requested); }
+
+int retrain_is_follower(void) { return T.follower; }
+
+int retrain_ingest(const wr_wal_pair *p, size_t n, uint64_t *pos, uint64_t *pending,
+                   wr_err *err)
+{
+    if (!T.wal)
+        return wr_fail(err, "this instance has no pair log (follower)");
+    if (wal_append(T.wal, p, n, pos, err) < 0)
+        return -1;
+    pthread_mutex_lock(&T.mu);
+    T.pending += n;
+    *pending = T.pending;
+    if (due(wr_now()))
+        pthread_cond_signal(&T.cv);
+    pthread_mutex_unlock(&T.mu);
+    return 0;
+}
+
+int retrain_force_publish(uint64_t generation, wr_err *err)
+{
+    char *m = path_in(T.dir, "model-%llu.wr", generation),
+         *c = path_in(T.dir, "candidate-%llu.wr", generation);
+    int ok = access(m, R_OK) == 0 || access(c, R_OK) == 0;
+    free(m);
+    free(c);
+    if (!ok)
+        return wr_fail(err, "no model-%llu.wr or candidate-%llu.wr in %s",
+                       (unsigned long long)generation, (unsigned long long)generation, T.dir);
+    pthread_mutex_lock(&T.mu);
+    T.publish_gen = generation;
+    pthread_cond_signal(&T.cv);
+    pthread_mutex_unlock(&T.mu);
+    return 0;
+}
+
+int retrain_rollback(uint64_t *generation, int *queued, wr_err *err)
+{
+    pthread_mutex_lock(&pub);
+    pthread_mutex_lock(&T.mu);
+    wr_index *prev = T.previous;
+    uint64_t live = T.live_gen, target = 0;
+    if (prev && T.previous_gen < live) {
+        T.previous = NULL;
+        T.previous_gen = 0;
+        pthread_mutex_unlock(&T.mu);
+        char path[sizeof T.live_path];
+        snprintf(path, sizeof path, "%s", index_info(prev)->source);
+        wr_index *newer = live_swap(prev);
+        pthread_mutex_lock(&T.mu);
+        T.live_gen = index_info(prev)->generation;
+        snprintf(T.live_path, sizeof T.live_path, "%s", path);
+        pthread_mutex_unlock(&T.mu);
+        pthread_mutex_unlock(&pub);
+        index_free(newer);
+        *generation = index_info(prev)->generation;
+        *queued = 0;
+        wr_log("rolled back from generation %llu to %llu", (unsigned long long)live,
+               (unsigned long long)*generation);
+        provisional_refresh();
+        if (write_current(*generation, err) < 0) /* served now; a restart may not know it */
+            record_error("rollback: CURRENT", err);
+        return 0;
+    }
+    pthread_mutex_unlock(&T.mu);
+    pthread_mutex_unlock(&pub);
+    uint64_t *g;
+    size_t n = list_generations(T.dir, &g, NULL, NULL);
+    for (size_t i = 0; i < n; i++)
+        if (g[i] < live)
+            target = g[i];
+    free(g);
+    if (!target)
+        return wr_fail(err, "no generation older than %llu in %s", (unsigned long long)live,
+                       T.dir);
+    *generation = target;
+    *queued = 1;
+    return retrain_force_publish(target, err);
+}
+
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static json_t *report_json(const run_report *r)
+{
+    if (!r->done)
+        return json_null();
+    return json_pack(
+        "{s:I,s:s,s:s,s:s,s:s,s:f,s:f,s:f,s:I,s:I,s:I,s:{s:o,s:o,s:o},s:{s:I,s:o,s:o,s:o},s:o,s:f}",
+        "generation", (json_int_t)r->generation, "trigger", r->trigger, "mode", r->mode,
+        "decision", r->decision, "reason", r->reason, "started_at", r->started, "seconds",
+        r->seconds, "train_seconds", r->train_seconds, "train_pairs", (json_int_t)r->train_pairs,
+        "validation_pairs", (json_int_t)r->val_pairs, "items", (json_int_t)r->items,
+        "candidate", "auc_all", num(r->cand_auc_all), "auc_seen", num(r->cand_auc_seen),
+        "recall_at_10", num(r->cand_recall), "live", "generation",
+        (json_int_t)r->live_generation, "auc_all", num(r->live_auc_all), "auc_seen",
+        num(r->live_auc_seen), "recall_at_10", num(r->live_recall), "overlap_at_10",
+        num(r->overlap), "gate_max_auc_drop", T.cfg->gate_max_auc_drop);
+}
+
+json_t *retrain_status(void)
+{
+    json_t *doc = json_object(), *hist = json_array();
+    wr_progress_snap ps;
+    int running = progress_snapshot(&ps);
+    pthread_mutex_lock(&T.mu);
+    double now = wr_now();
+    json_object_set_new(doc, "role", json_string(T.follower ? "follower" : "trainer"));
+    json_object_set_new(doc, "state", json_string(state_names[T.st]));
+    json_object_set_new(doc, "state_seconds", json_real(now - T.st_since));
+    json_object_set_new(doc, "generation", json_integer((json_int_t)T.live_gen));
+    json_object_set_new(doc, "rollback_ready", json_boolean(T.previous != NULL));
+    json_object_set_new(doc, "pending_pairs", json_integer((json_int_t)T.pending));
+    json_object_set_new(doc, "runs", json_integer((json_int_t)T.runs));
+    json_object_set_new(doc, "published", json_integer((json_int_t)T.published));
+    json_object_set_new(doc, "refused", json_integer((json_int_t)T.refused));
+    json_object_set_new(doc, "last_run", report_json(&T.last));
+    json_object_set_new(doc, "last_error", *T.last_error ? json_pack("{s:s,s:f}", "message",
+                        T.last_error, "at", T.last_error_at) : json_null());
+    json_object_set_new(doc, "retrain_mode", json_string(T.cfg->retrain_mode));
+    json_object_set_new(doc, "validation_seed", json_integer((json_int_t)T.cfg->validation_seed));
+    int idle = T.st == S_IDLE;
+    uint64_t live_gen = T.live_gen;
+    pthread_mutex_unlock(&T.mu);
+    if (running && !idle) {
+        double el = now - ps.start, rate = el > 0 ? (double)ps.done / el : 0;
+        json_object_set_new(doc, "progress", json_pack("{s:s,s:s,s:I,s:I,s:o,s:f,s:o}",
+            "step", ps.what, "unit", ps.unit, "done", (json_int_t)ps.done, "total",
+            (json_int_t)ps.total, "fraction", ps.total ? json_real((double)ps.done / ps.total)
+                                                       : json_null(),
+            "per_second", rate, "seconds_left", ps.total && rate > 0 && ps.done < ps.total
+                ? json_real((double)(ps.total - ps.done) / rate) : json_null()));
+    } else {
+        json_object_set_new(doc, "progress", json_null());
+    }
+    if (T.wal) {
+        wr_wal_stats ws;
+        wal_stats(T.wal, &ws);
+        json_object_set_new(doc, "log", json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "path",
+            wal_path(T.wal), "position", (json_int_t)ws.end, "durable", (json_int_t)ws.durable,
+            "records", (json_int_t)ws.records, "pairs", (json_int_t)ws.pairs, "syncs",
+            (json_int_t)ws.syncs));
+    }
+    uint64_t *g, *c;
+    size_t nc, n = list_generations(T.dir, &g, &c, &nc);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(hist, json_pack("{s:I,s:s}", "generation", (json_int_t)g[i],
+                                              "state", g[i] == live_gen ? "live" : "published"));
+    for (size_t i = 0; i < nc; i++)
+        json_array_append_new(hist, json_pack("{s:I,s:s}", "generation", (json_int_t)c[i],
+                                              "state", "refused"));
+    free(g);
+    free(c);
+    json_object_set_new(doc, "generations", hist);
+    return doc;
+}

@@ -1,0 +1,605 @@
+/* wal.c - the write-ahead log of ingested pairs: encoding, group-committed appends, recovery
+ * of a torn tail, scanning. The file format and the recovery rules are in wal.h. */
+#include "walkrec/wal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <libgen.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define WAL_VERSION 1
+#define PAIR_FIXED 8 /* u16 alen, u16 blen, f32 weight */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static const char wal_magic[8] = {'W', 'R', 'P', 'A', 'I', 'R', 'S', '\n'};
+
+struct wr_wal {
+    pthread_mutex_t mu;
+    pthread_cond_t synced; /* signalled when an fdatasync ends */
+    int fd;
+    char *path;
+    uint64_t end;          /* where the next record goes */
+    uint64_t durable;      /* everything before it is on disk */
+    uint64_t records, pairs, appends, syncs;
+    int syncing;           /* a thread is in fdatasync with the mutex released */
+    int failed;            /* errno that made the log refuse appends, or 0 */
+};
+
+/* ---- little-endian fields ---- */
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
+static float getf(const uint8_t *p)
+{
+    uint32_t u = get32(p);
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> 8 * i);
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t)v);
+    put32(p + 4, (uint32_t)(v >> 32));
+}
+static void putf(uint8_t *p, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    put32(p, u);
+}
+
+static uint32_t crc(const uint8_t *p, size_t n) { return (uint32_t)crc32(0, p, (uInt)n); }
+
+/* ---- the rules for one pair ---- */
+
+/* Why an id breaks the rules ("is empty", ...), or NULL. */
+static const char *check_id(const char *s, size_t len)
+{
+    if (len == 0)
+        return "is empty";
+    if (len > WR_ID_MAX)
+        return "is longer than " STR(WR_ID_MAX) " bytes";
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '\0' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
+            return "contains NUL, tab, CR or LF";
+    if (!utf8_valid(s, len))
+        return "is not valid UTF-8";
+    return NULL;
+}
+
+static const char *check_weight(double w)
+{
+    if (!isfinite(w) || !(w > 0))
+        return "weight must be a finite number > 0";
+    if (w > FLT_MAX)
+        return "weight is too large for a float";
+    if ((float)w == 0)
+        return "weight is too small for a float";
+    return NULL;
+}
+
+int wal_check(const wr_wal_pair *p, size_t n, size_t *bad, wr_err *err)
+{
+    size_t unused;
+    if (!bad)
+        bad = &unused;
+    *bad = 0;
+    if (n == 0)
+        return wr_fail(err, "empty batch: no pairs");
+    uint64_t len = 4;
+    for (size_t i = 0; i < n; i++) {
+        const char *why, *which = "a";
+        *bad = i;
+        if (!(why = check_id(p[i].a, p[i].alen))) {
+            which = "b";
+            why = check_id(p[i].b, p[i].blen);
+        }
+        if (why)
+            return wr_fail(err, "pair %zu: id %s %s", i, which, why);
+        if ((why = check_weight(p[i].w)))
+            return wr_fail(err, "pair %zu: %s", i, why);
+        len += PAIR_FIXED + p[i].alen + p[i].blen;
+        if (len > WR_WAL_RECORD_MAX)
+            return wr_fail(err, "pair %zu: batch too large (a record holds at most %u bytes)",
+                           i, WR_WAL_RECORD_MAX);
+    }
+    return 0;
+}
+
+/* ---- records ---- */
+
+/* Record header and payload of a checked batch; the header is filled under the lock. */
+static uint8_t *encode(const wr_wal_pair *p, size_t n, uint32_t *len)
+{
+    size_t l = 4;
+    for (size_t i = 0; i < n; i++)
+        l += PAIR_FIXED + p[i].alen + p[i].blen;
+    uint8_t *rec = xmalloc(WR_WAL_RECORD_HEADER + l), *q = rec + WR_WAL_RECORD_HEADER;
+    put32(q, (uint32_t)n);
+    q += 4;
+    for (size_t i = 0; i < n; i++) {
+        put16(q, (uint16_t)p[i].alen);
+        put16(q + 2, (uint16_t)p[i].blen);
+        putf(q + 4, (float)p[i].w);
+        q += PAIR_FIXED;
+        memcpy(q, p[i].a, p[i].alen);
+        memcpy(q + p[i].alen, p[i].b, p[i].blen);
+        q += p[i].alen + p[i].blen;
+    }
+    *len = (uint32_t)l;
+    return rec;
+}
+
+/* Checks a payload; fills out[0..n) when out is not NULL. NULL, or what is wrong written
+ * into why[WHY_MAX]. */
+#define WHY_MAX 96
+static const char *decode(const uint8_t *p, uint32_t len, wr_wal_pair *out, uint32_t *npairs,
+                          char *why)
+{
+    uint32_t n = get32(p);
+    size_t at = 4;
+    if (n == 0)
+        return "record holds no pairs";
+    if (n > (len - at) / (PAIR_FIXED + 2))
+        return "pair count does not fit the record length";
+    for (uint32_t i = 0; i < n; i++) {
+        if (len - at < PAIR_FIXED)
+            return "pair runs past the end of the record";
+        size_t alen = get16(p + at), blen = get16(p + at + 2);
+        float w = getf(p + at + 4);
+        at += PAIR_FIXED;
+        if (alen + blen > len - at)
+            return "pair runs past the end of the record";
+        const char *a = (const char *)p + at, *b = a + alen, *bad;
+        if ((bad = check_id(a, alen)) || (bad = check_id(b, blen))) {
+            snprintf(why, WHY_MAX, "pair %u: id %s", i, bad);
+            return why;
+        }
+        if ((bad = check_weight(w))) {
+            snprintf(why, WHY_MAX, "pair %u: %s", i, bad);
+            return why;
+        }
+        if (out)
+            out[i] = (wr_wal_pair){a, b, alen, blen, w};
+        at += alen + blen;
+    }
+    if (at != len)
+        return "bytes after the last pair of the record";
+    *npairs = n;
+    return NULL;
+}
+
+/* A read-only window [lo, hi) of the file. */
+typedef struct view {
+    const uint8_t *p;
+    uint64_t lo, hi;
+} view;
+
+typedef struct rec_info {
+    uint32_t len, n;
+    uint64_t durable;
+    int sum_ok; /* the checksum matched: a bad record is then corruption, never a torn write */
+    char why[WHY_MAX];
+} rec_info;
+
+/* NULL if a whole valid record starts at off, else what is wrong with it. */
+static const char *check_record(const view *v, uint64_t off, rec_info *r)
+{
+    const uint8_t *h = v->p + (off - v->lo);
+    r->sum_ok = 0;
+    if (v->hi - off < WR_WAL_RECORD_HEADER)
+        return "record header cut short by the end of the file";
+    r->len = get32(h + 4);
+    r->durable = get64(h + 16);
+    if (r->len < WR_WAL_PAYLOAD_MIN || r->len > WR_WAL_RECORD_MAX)
+        return "record length out of range";
+    if (r->len > v->hi - off - WR_WAL_RECORD_HEADER)
+        return "record runs past the end of the file";
+    if (crc(h + 4, WR_WAL_RECORD_HEADER - 4 + r->len) != get32(h))
+        return "checksum mismatch";
+    r->sum_ok = 1;
+    if (get64(h + 8) != off)
+        return "stored offset differs from the record's position";
+    if (r->durable > off || r->durable < WR_WAL_HEADER)
+        return "stored durable position is impossible";
+    return decode(h + WR_WAL_RECORD_HEADER, r->len, NULL, &r->n, r->why);
+}
+
+/* A cheap filter before check_record when hunting for records at arbitrary offsets. */
+static int plausible(const view *v, uint64_t off)
+{
+    const uint8_t *h = v->p + (off - v->lo);
+    uint32_t len = get32(h + 4);
+    return get64(h + 8) == off && len >= WR_WAL_PAYLOAD_MIN && len <= WR_WAL_RECORD_MAX &&
+           len <= v->hi - off - WR_WAL_RECORD_HEADER;
+}
+
+/* After a bad record at x: the offset of a valid later record that was written when x was
+ * already durable (so x was acknowledged data, now damaged), or 0 if there is none (x
+ * starts a torn tail). */
+static uint64_t durable_successor(const view *v, uint64_t x)
+{
+    uint64_t y = x + 1;
+    while (y + WR_WAL_RECORD_HEADER <= v->hi) {
+        rec_info r;
+        if (!plausible(v, y) || check_record(v, y, &r)) {
+            y++;
+            continue;
+        }
+        if (r.durable > x)
+            return y;
+        y += WR_WAL_RECORD_HEADER + r.len;
+    }
+    return 0;
+}
+
+/* ---- opening and recovery ---- */
+
+static void make_header(uint8_t h[WR_WAL_HEADER])
+{
+    memcpy(h, wal_magic, 8);
+    put32(h + 8, WAL_VERSION);
+    put32(h + 12, crc(h, 12));
+}
+
+static int fsync_dir(const char *dir, wr_err *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return wr_fail(err, "%s: %s", dir, strerror(errno));
+    int rc = fsync(fd) < 0 && errno != EINVAL ? wr_fail(err, "%s: fsync: %s", dir, strerror(errno))
+                                              : 0;
+    close(fd);
+    return rc;
+}
+
+static int parent_fsync(const char *path, wr_err *err)
+{
+    char *copy = xstrdup(path);
+    int rc = fsync_dir(dirname(copy), err);
+    free(copy);
+    return rc;
+}
+
+static int make_dir(const char *dir, wr_err *err)
+{
+    if (mkdir(dir, 0755) == 0)
+        return parent_fsync(dir, err);
+    if (errno == EEXIST)
+        return 0;
+    return wr_fail(err, "%s: mkdir: %s", dir, strerror(errno));
+}
+
+static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+    while (n) {
+        ssize_t k = pwrite(fd, p, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        p += k, n -= (size_t)k, off += (uint64_t)k;
+    }
+    return 0;
+}
+
+/* Writes the file header over an empty file or a torn prefix of a header. */
+static int create_log(int fd, const char *path, wr_err *err)
+{
+    uint8_t h[WR_WAL_HEADER];
+    make_header(h);
+    if (pwrite_all(fd, h, sizeof h, 0) < 0)
+        return wr_fail(err, "%s: write: %s", path, strerror(errno));
+    if (fsync(fd) < 0)
+        return wr_fail(err, "%s: fsync: %s", path, strerror(errno));
+    return parent_fsync(path, err);
+}
+
+/* 1 if the file needs a header (empty or a torn one), 0 if its header is good, -1 if bad. */
+static int check_header(int fd, const char *path, uint64_t size, wr_err *err)
+{
+    uint8_t want[WR_WAL_HEADER], h[WR_WAL_HEADER];
+    size_t n = size < WR_WAL_HEADER ? (size_t)size : WR_WAL_HEADER;
+    make_header(want);
+    if (pread(fd, h, n, 0) != (ssize_t)n)
+        return wr_fail(err, "%s: read: %s", path, strerror(errno));
+    if (n < WR_WAL_HEADER) {
+        if (memcmp(h, want, n) == 0)
+            return 1;
+        return wr_fail(err, "%s: not a walkrec pair log (%zu-byte file with a wrong header)",
+                       path, n);
+    }
+    if (memcmp(h, wal_magic, 8))
+        return wr_fail(err, "%s: not a walkrec pair log (bad magic)", path);
+    if (get32(h + 8) != WAL_VERSION)
+        return wr_fail(err, "%s: pair log format version %u; this build reads version %d", path,
+                       get32(h + 8), WAL_VERSION);
+    if (get32(h + 12) != crc(h, 12))
+        return wr_fail(err, "%s: file header checksum mismatch", path);
+    return 0;
+}
+
+/* Reads the records after the header, cuts a torn tail; *end = the recovered log end. */
+static int recover(int fd, const char *path, uint64_t size, int flags, wr_wal_info *info,
+                   uint64_t *end, wr_err *err)
+{
+    uint64_t off = WR_WAL_HEADER;
+    const char *why = NULL;
+    *end = off;
+    if (size == off)
+        return 0;
+    void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED)
+        return wr_fail(err, "%s: mmap: %s", path, strerror(errno));
+    madvise(map, (size_t)size, MADV_SEQUENTIAL);
+    view v = {map, 0, size};
+    rec_info r;
+    while (off < size && !(why = check_record(&v, off, &r))) {
+        off += WR_WAL_RECORD_HEADER + r.len;
+        info->records++;
+        info->pairs += r.n;
+    }
+    int rc = 0;
+    if (off < size) {
+        uint64_t follow = r.sum_ok ? off : durable_successor(&v, off);
+        snprintf(info->cut_why, sizeof info->cut_why, "%s", why);
+        if (follow) {
+            info->corrupt_at = off;
+            if (!(flags & WR_WAL_REPAIR) && follow == off)
+                rc = wr_fail(err, "%s: corrupt record at byte offset %llu: %s (its checksum is "
+                                  "right: not a torn write)",
+                             path, (unsigned long long)off, why);
+            else if (!(flags & WR_WAL_REPAIR))
+                rc = wr_fail(err, "%s: corrupt record at byte offset %llu: %s; the record at "
+                                  "offset %llu was written after it was on disk, so acknowledged "
+                                  "data is damaged and the log is not cut",
+                             path, (unsigned long long)off, why, (unsigned long long)follow);
+        }
+        if (rc == 0) {
+            info->cut_at = off;
+            info->cut_bytes = size - off;
+            if (ftruncate(fd, (off_t)off) < 0 || fsync(fd) < 0)
+                rc = wr_fail(err, "%s: truncating at %llu: %s", path, (unsigned long long)off,
+                             strerror(errno));
+        }
+    }
+    munmap(map, (size_t)size);
+    *end = off;
+    return rc;
+}
+
+static int open_log(const char *path, int flags, wr_wal_info *info, uint64_t *end, wr_err *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return wr_fail(err, "%s: %s", path, strerror(errno));
+    struct stat st;
+    int rc;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+        rc = wr_fail(err, "%s: %s", path,
+                     errno == EWOULDBLOCK ? "in use: another process (or another wal_open) holds its lock"
+                                           : strerror(errno));
+    else if (fstat(fd, &st) < 0)
+        rc = wr_fail(err, "%s: %s", path, strerror(errno));
+    else if ((rc = check_header(fd, path, (uint64_t)st.st_size, err)) == 1) {
+        info->created = 1;
+        *end = WR_WAL_HEADER;
+        rc = create_log(fd, path, err);
+    } else if (rc == 0) {
+        rc = recover(fd, path, (uint64_t)st.st_size, flags, info, end, err);
+    }
+    if (rc < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+wr_wal *wal_open(const char *dir, int flags, wr_wal_info *info, wr_err *err)
+{
+    wr_wal_info unused;
+    if (!info)
+        info = &unused;
+    memset(info, 0, sizeof *info);
+    if (make_dir(dir, err) < 0)
+        return NULL;
+    size_t len = strlen(dir) + sizeof WR_WAL_FILE + 1;
+    char *path = xmalloc(len);
+    snprintf(path, len, "%s/%s", dir, WR_WAL_FILE);
+    uint64_t end = WR_WAL_HEADER;
+    int fd = open_log(path, flags, info, &end, err);
+    if (fd < 0) {
+        free(path);
+        return NULL;
+    }
+    info->end = end;
+    wr_wal *w = xcalloc(1, sizeof *w);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->synced, NULL);
+    w->fd = fd;
+    w->path = path;
+    w->end = w->durable = end;
+    w->records = info->records;
+    w->pairs = info->pairs;
+    return w;
+}
+
+void wal_close(wr_wal *w)
+{
+    if (!w)
+        return;
+    close(w->fd);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->synced);
+    free(w->path);
+    free(w);
+}
+
+const char *wal_path(const wr_wal *w) { return w->path; }
+
+/* ---- appending ---- */
+
+static int refuse(wr_wal *w, wr_err *err)
+{
+    return wr_fail(err, "%s: the log refuses appends after an earlier I/O error (%s); reopen it",
+                   w->path, strerror(w->failed));
+}
+
+/* Group commit: with the mutex held, waits until `pos` is durable. The first waiter runs
+ * fdatasync with the mutex released, covering every record written so far; the records that
+ * arrive meanwhile are covered by the next one. */
+static int wait_durable(wr_wal *w, uint64_t pos, wr_err *err)
+{
+    while (w->durable < pos && !w->failed) {
+        if (w->syncing) {
+            pthread_cond_wait(&w->synced, &w->mu);
+            continue;
+        }
+        uint64_t target = w->end;
+        w->syncing = 1;
+        pthread_mutex_unlock(&w->mu);
+        int rc = fdatasync(w->fd), e = errno;
+        pthread_mutex_lock(&w->mu);
+        w->syncing = 0;
+        w->syncs++;
+        if (rc < 0)
+            w->failed = e; /* the kernel may have dropped the dirty pages: never retry */
+        else
+            w->durable = target;
+        pthread_cond_broadcast(&w->synced);
+    }
+    return w->durable >= pos ? 0 : refuse(w, err);
+}
+
+int wal_append(wr_wal *w, const wr_wal_pair *p, size_t n, uint64_t *pos, wr_err *err)
+{
+    if (wal_check(p, n, NULL, err) < 0)
+        return -1;
+    uint32_t len;
+    uint8_t *rec = encode(p, n, &len);
+    uint32_t body = crc(rec + WR_WAL_RECORD_HEADER, len);
+    size_t total = WR_WAL_RECORD_HEADER + (size_t)len;
+    int rc;
+    uint64_t at = 0;
+    pthread_mutex_lock(&w->mu);
+    if (w->failed) {
+        rc = refuse(w, err);
+        goto out;
+    }
+    at = w->end;
+    put32(rec + 4, len);
+    put64(rec + 8, at);
+    put64(rec + 16, w->durable);
+    put32(rec, (uint32_t)crc32_combine(crc(rec + 4, WR_WAL_RECORD_HEADER - 4), body, (z_off_t)len));
+    if (pwrite_all(w->fd, rec, total, at) < 0) {
+        rc = wr_fail(err, "%s: write: %s", w->path, strerror(errno));
+        if (ftruncate(w->fd, (off_t)at) < 0) /* drop the partial record */
+            w->failed = errno;
+        goto out;
+    }
+    w->end = at + total;
+    w->records++;
+    w->pairs += n;
+    w->appends++;
+    rc = wait_durable(w, at + total, err);
+out:
+    pthread_mutex_unlock(&w->mu);
+    free(rec);
+    if (rc == 0 && pos)
+        *pos = at + total;
+    return rc;
+}
+
+void wal_stats(wr_wal *w, wr_wal_stats *st)
+{
+    pthread_mutex_lock(&w->mu);
+    *st = (wr_wal_stats){w->end, w->durable, w->records, w->pairs, w->appends, w->syncs};
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- reading ---- */
+
+int wal_scan(wr_wal *w, uint64_t from, wr_wal_fn fn, void *ud, uint64_t *end, wr_err *err)
+{
+    pthread_mutex_lock(&w->mu);
+    uint64_t stop = w->durable;
+    pthread_mutex_unlock(&w->mu);
+    if (from < WR_WAL_HEADER)
+        from = WR_WAL_HEADER;
+    if (end)
+        *end = from;
+    if (from > stop)
+        return wr_fail(err, "%s: position %llu is past the end of the log (%llu)", w->path,
+                       (unsigned long long)from, (unsigned long long)stop);
+    if (from == stop)
+        return 0;
+    /* map from the page holding `from`: a late start does not touch the whole log */
+    uint64_t lo = from & ~(uint64_t)(sysconf(_SC_PAGESIZE) - 1);
+    void *map = mmap(NULL, (size_t)(stop - lo), PROT_READ, MAP_SHARED, w->fd, (off_t)lo);
+    if (map == MAP_FAILED)
+        return wr_fail(err, "%s: mmap: %s", w->path, strerror(errno));
+    madvise(map, (size_t)(stop - lo), MADV_SEQUENTIAL);
+    view v = {map, lo, stop};
+    wr_wal_pair *pp = NULL;
+    size_t cap = 0;
+    uint64_t off = from;
+    int rc = 0;
+    while (off < stop) {
+        rec_info r;
+        const char *why = check_record(&v, off, &r);
+        if (why) {
+            rc = wr_fail(err, "%s: bad record at byte offset %llu: %s%s", w->path,
+                         (unsigned long long)off, why,
+                         off == from && from != WR_WAL_HEADER ? " (is the start a record boundary?)" : "");
+            break;
+        }
+        if (r.n > cap) {
+            cap = r.n;
+            pp = xrealloc(pp, cap * sizeof *pp);
+        }
+        decode(v.p + (off - lo) + WR_WAL_RECORD_HEADER, r.len, pp, &r.n, r.why);
+        uint64_t at = off;
+        off += WR_WAL_RECORD_HEADER + r.len;
+        if ((rc = fn(ud, at, pp, r.n)))
+            break;
+    }
+    if (end)
+        *end = off;
+    free(pp);
+    munmap(map, (size_t)(stop - lo));
+    return rc;
+}
+
+static int add_pairs(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
+{
+    wr_pairs *out = ud;
+    for (size_t i = 0; i < n; i++)
+        pairs_add(out, p[i].a, p[i].alen, p[i].b, p[i].blen, (float)p[i].w);
+    return 0;
+}
+
+int wal_load(wr_wal *w, uint64_t from, wr_pairs *out, uint64_t *end, wr_err *err)
+{
+    return wal_scan(w, from, add_pairs, out, end, err);
+}
