@@ -259,8 +259,11 @@ static void put_score(wbuf *o, float s)
     put(o, d, (size_t)n + 1);
 }
 
-static void put_hits(wbuf *o, const wr_index *ix, const wr_hit *h, size_t n)
+/* Hits as [{"item", "score" (the cosine), "probability" (calibrated models, when the
+ * query is a model row)}]. */
+static void put_hits(wbuf *o, const wr_index *ix, int64_t row, const wr_hit *h, size_t n)
 {
+    int prob = row >= 0 && index_info(ix)->calibrated;
     put(o, "[", 1);
     for (size_t i = 0; i < n; i++) {
         const char *id = index_id(ix, h[i].item);
@@ -268,9 +271,42 @@ static void put_hits(wbuf *o, const wr_index *ix, const wr_hit *h, size_t n)
         put_str(o, id, strlen(id));
         put_lit(o, ",\"score\":");
         put_score(o, h[i].score);
+        if (prob) {
+            put_lit(o, ",\"probability\":");
+            put_score(o, (float)index_probability(ix, (uint32_t)row, h[i].item));
+        }
         put(o, "}", 1);
     }
     put(o, "]", 1);
+}
+
+/* The rank of a query: "cosine", "probability" (calibrated models only) or the lists'. */
+static int parse_rank(const wr_index *ix, const char *v, size_t len, int *rank, wr_reply *rp)
+{
+    if (!v) {
+        *rank = index_info(ix)->rank;
+        return 0;
+    }
+    if (len == 6 && !memcmp(v, "cosine", 6)) {
+        *rank = WR_RANK_COSINE;
+        return 0;
+    }
+    if (len == 11 && !memcmp(v, "probability", 11)) {
+        if (!index_info(ix)->calibrated) {
+            reply_error(rp, WR_E_BAD_REQUEST, "rank=probability: this model has no calibrated "
+                        "probability (train it with walkrec train --calibration)");
+            return -1;
+        }
+        *rank = WR_RANK_PROBABILITY;
+        return 0;
+    }
+    reply_error(rp, WR_E_BAD_REQUEST, "rank: expected cosine or probability");
+    return -1;
+}
+
+static void put_rank(wbuf *o, int rank)
+{
+    put_lit(o, rank == WR_RANK_PROBABILITY ? ",\"rank\":\"probability\"" : ",\"rank\":\"cosine\"");
 }
 
 static void put_error(wbuf *o, wr_code code, const char *message)
@@ -419,11 +455,20 @@ static float item_score(const wr_index *ix, const itemref *a, const itemref *b)
     return (float)sum;
 }
 
+/* The calibrated probability of a pair of model items, else null. */
+static void put_probability(wbuf *o, const wr_index *ix, const itemref *a, const itemref *b)
+{
+    if (index_info(ix)->calibrated && a->row >= 0 && b->row >= 0)
+        put_score(o, (float)index_probability(ix, (uint32_t)a->row, (uint32_t)b->row));
+    else
+        put_lit(o, "null");
+}
+
 static size_t item_neighbors(const wr_index *ix, const itemref *r, size_t k, const wr_filter *f,
-                             wr_hit *out)
+                             int rank, wr_hit *out)
 {
     if (r->row >= 0)
-        return index_neighbors(ix, (uint32_t)r->row, k, f, out);
+        return index_neighbors_by(ix, (uint32_t)r->row, k, f, rank, out);
     return overlay_neighbors(live_overlay(), ix, (uint32_t)r->prov, k, f, out);
 }
 
@@ -434,7 +479,10 @@ void api_item_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     size_t k;
     filt x;
     filt_init(&x);
-    if (query_k(rq, &k, rp) < 0 || query_filter(rq, ix, &x, rp) < 0)
+    const char *rv = request_param(rq, "rank");
+    int rank;
+    if (query_k(rq, &k, rp) < 0 || query_filter(rq, ix, &x, rp) < 0 ||
+        parse_rank(ix, rv, rv ? strlen(rv) : 0, &rank, rp) < 0)
         goto out;
     itemref it;
     if (!find_item(ix, rq->id, rq->id_len, &it)) {
@@ -442,17 +490,20 @@ void api_item_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp)
         goto out;
     }
     wr_hit *hits = xmalloc(k * sizeof *hits);
-    size_t n = x.nothing ? 0 : item_neighbors(ix, &it, k, filt_done(&x), hits);
+    if (it.prov >= 0)
+        rank = WR_RANK_COSINE; /* a provisional item has no degree yet */
+    size_t n = x.nothing ? 0 : item_neighbors(ix, &it, k, filt_done(&x), rank, hits);
     wbuf o = {0};
     begin(&o, ix, rp);
     put_lit(&o, ",\"item\":");
     put_str(&o, rq->id, rq->id_len);
+    put_rank(&o, rank);
     if (it.prov >= 0) { /* the overlay changes within a generation: no ETag */
         put_lit(&o, ",\"provisional\":true");
         rp->generation = 0;
     }
     put_lit(&o, ",\"neighbors\":");
-    put_hits(&o, ix, hits, n);
+    put_hits(&o, ix, it.row, hits, n);
     answer(&o, rp);
     free(hits);
 out:
@@ -527,6 +578,8 @@ void api_score(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     put_str(&o, b, strlen(b));
     put_lit(&o, ",\"score\":");
     put_score(&o, item_score(ix, &ia, &ib));
+    put_lit(&o, ",\"probability\":");
+    put_probability(&o, ix, &ia, &ib);
     put_lit(&o, ",\"known\":{\"a\":true,\"b\":true}");
     if (ia.prov >= 0 || ib.prov >= 0) {
         rp->generation = 0;
@@ -543,11 +596,12 @@ void api_score_batch(const wr_request *rq, const wr_index *ix, wr_reply *rp)
 {
     json_t *doc = api_parse_body(rq, rp), *pairs, *p;
     size_t i;
-    wbuf o = {0};
+    wbuf o = {0}, probs = {0}; /* "probabilities" in parallel with "scores" */
     if (!doc || !(pairs = api_body_array(rq, doc, "pairs", rp)))
         goto out;
     begin(&o, ix, rp);
     put_lit(&o, ",\"scores\":[");
+    put_lit(&probs, ",\"probabilities\":[");
     json_array_foreach(pairs, i, p) {
         if (!json_is_array(p) || json_array_size(p) != 2 ||
             !json_is_string(json_array_get(p, 0)) || !json_is_string(json_array_get(p, 1))) {
@@ -557,17 +611,25 @@ void api_score_batch(const wr_request *rq, const wr_index *ix, wr_reply *rp)
         }
         const json_t *ja = json_array_get(p, 0), *jb = json_array_get(p, 1);
         itemref a, b;
-        if (i)
+        if (i) {
             put(&o, ",", 1);
+            put(&probs, ",", 1);
+        }
         if (!find_item(ix, json_string_value(ja), json_string_length(ja), &a) ||
-            !find_item(ix, json_string_value(jb), json_string_length(jb), &b))
+            !find_item(ix, json_string_value(jb), json_string_length(jb), &b)) {
             put_lit(&o, "null");
-        else
+            put_lit(&probs, "null");
+        } else {
             put_score(&o, item_score(ix, &a, &b));
+            put_probability(&probs, ix, &a, &b);
+        }
     }
+    put(&o, "]", 1);
+    put(&o, probs.p, probs.len);
     put(&o, "]", 1);
     answer(&o, rp);
 out:
+    free(probs.p);
     json_decref(doc);
 }
 
@@ -612,7 +674,7 @@ static void basket(const wr_request *rq, const wr_index *ix, json_t *items, size
         put(&o, unknown.p, unknown.len);
     put_lit(&o, unknown.len ? "]" : "[]");
     put_lit(&o, ",\"neighbors\":");
-    put_hits(&o, ix, hits, n);
+    put_hits(&o, ix, -1, hits, n);
     answer(&o, rp);
 out:
     free(known.p);
@@ -623,7 +685,7 @@ out:
 }
 
 /* Mode "each": one entry per item, an error entry for an unknown one. */
-static void each(const wr_index *ix, json_t *items, size_t k, filt *x, wr_reply *rp)
+static void each(const wr_index *ix, json_t *items, size_t k, filt *x, int rank, wr_reply *rp)
 {
     wr_hit *hits = xmalloc(k * sizeof *hits);
     const wr_filter *f = filt_done(x);
@@ -631,7 +693,9 @@ static void each(const wr_index *ix, json_t *items, size_t k, filt *x, wr_reply 
     json_t *e;
     size_t i;
     begin(&o, ix, rp);
-    put_lit(&o, ",\"mode\":\"each\",\"results\":[");
+    put_lit(&o, ",\"mode\":\"each\"");
+    put_rank(&o, rank);
+    put_lit(&o, ",\"results\":[");
     json_array_foreach(items, i, e) {
         itemref it;
         int known = find_item(ix, json_string_value(e), json_string_length(e), &it);
@@ -644,8 +708,9 @@ static void each(const wr_index *ix, json_t *items, size_t k, filt *x, wr_reply 
             put_lit(&o, "null,\"error\":");
             put_error(&o, WR_E_UNKNOWN_ITEM, "the model has no such item");
         } else {
-            size_t n = x->nothing ? 0 : item_neighbors(ix, &it, k, f, hits);
-            put_hits(&o, ix, hits, n);
+            int r = it.prov >= 0 ? WR_RANK_COSINE : rank;
+            size_t n = x->nothing ? 0 : item_neighbors(ix, &it, k, f, r, hits);
+            put_hits(&o, ix, it.row, hits, n);
         }
         put(&o, "}", 1);
     }
@@ -688,10 +753,24 @@ void api_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     }
     if (body_filter(rq, ix, doc, &x, rp) < 0)
         goto out;
+    int rank;
+    v = json_object_get(doc, "rank");
+    if (v && !json_is_string(v)) {
+        reply_error(rp, WR_E_BAD_REQUEST, "rank: expected cosine or probability");
+        goto out;
+    }
+    if (parse_rank(ix, v ? json_string_value(v) : NULL, v ? json_string_length(v) : 0, &rank,
+                   rp) < 0)
+        goto out;
+    if (!strcmp(mode, "basket") && v && rank == WR_RANK_PROBABILITY) {
+        reply_error(rp, WR_E_BAD_REQUEST, "rank probability: a basket has no single item to "
+                    "take the popularity of; baskets rank by cosine");
+        goto out;
+    }
     if (!strcmp(mode, "basket"))
         basket(rq, ix, items, k, &x, rp);
     else
-        each(ix, items, k, &x, rp);
+        each(ix, items, k, &x, rank, rp);
 out:
     filt_free(&x);
     json_decref(doc);
@@ -740,8 +819,10 @@ void api_model(const wr_request *rq, const wr_index *ix, wr_reply *rp)
                             in->source, "published_at", (json_int_t)in->published_at);
     json_object_update(doc, top);
     json_decref(top);
-    json_t *index = json_pack("{s:I,s:b,s:s,s:f,s:I}", "k", (json_int_t)in->k, "precomputed",
-                              in->k > 0, "kind", in->kind, "build_seconds", in->build_seconds,
+    json_t *index = json_pack("{s:I,s:b,s:s,s:s,s:b,s:f,s:I}", "k", (json_int_t)in->k,
+                              "precomputed", in->k > 0, "kind", in->kind, "rank",
+                              in->rank == WR_RANK_PROBABILITY ? "probability" : "cosine",
+                              "calibrated", in->calibrated, "build_seconds", in->build_seconds,
                               "exact_index_max_items",
                               (json_int_t)rq->cfg->exact_index_max_items);
     if (in->recall_sample)

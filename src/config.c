@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "walkrec/edgeweight.h"
 #include "walkrec/util.h"
 
 typedef enum { T_STR, T_U32, T_U64, T_F64 } type;
@@ -35,6 +36,8 @@ typedef struct setting {
 static int check_addr(const char *v, char *why, size_t n);
 static int check_origins(const char *v, char *why, size_t n);
 static int check_retrain_mode(const char *v, char *why, size_t n);
+static int check_rank(const char *v, char *why, size_t n);
+static int check_edge_weight(const char *v, char *why, size_t n);
 static char *trim(char *s);
 
 #define F(x) offsetof(wr_config, x)
@@ -82,6 +85,12 @@ static const setting table[] = {
     {"ann_ef_search", T_U32, F(ann_ef_search), "128", 1, 10000, "candidates", "N",
      "Candidates kept while searching the graph for each item's list (HNSW ef; raised to "
      "index_k): more is slower and finds more of the true neighbours.", NULL, 0, 0},
+    {"rank", T_STR, F(rank), "auto", 1, 16, NULL, "RANK",
+     "What neighbour lists rank by unless a request says rank=: cosine, or probability (the "
+     "model's calibrated pair probability, which also knows popularity: higher recall@10 "
+     "on every data set measured, README), or auto: probability when the model is "
+     "calibrated and its lists are exact, else cosine. The lists are precomputed in this "
+     "order; the other order costs an exact scan per request.", check_rank, 0, 0},
     {"default_k", T_U32, F(default_k), "10", 1, 100000, "neighbours", "N",
      "Neighbours returned when a request does not say k.", NULL, 0, 0},
     {"max_k", T_U32, F(max_k), "1000", 1, 100000, "neighbours", "N",
@@ -123,6 +132,13 @@ static const setting table[] = {
      "retrain_warm_epochs epochs; scratch: from random vectors for retrain_epochs. Warm "
      "was faster, scored higher and changed the neighbour lists less on the three sets "
      "measured with bench/retrain.sh (README).", check_retrain_mode, 0, 0},
+    {"edge_weight", T_STR, F(edge_weight), "lift", 1, 16, NULL, "SCHEME",
+     "How the daemon's training re-weights pairs before walking: raw, pmi, lift or jaccard "
+     "(as walkrec train --edge-weight; lift is its measured default).", check_edge_weight,
+     0, 0},
+    {"calibration", T_F64, F(calibration), "0.05", 0, 0, NULL, "X",
+     "Share of the training pairs the daemon's training holds out to fit the calibrated "
+     "pair probability (as walkrec train --calibration); 0 = no probability.", NULL, 0, 0.5},
     {"retrain_epochs", T_U32, F(retrain_epochs), "5", 0, 1000, "epochs", "N",
      "Epochs of a from-scratch retrain. 0 trains nothing and leaves random vectors: a "
      "candidate the quality gate must refuse (for testing the gate).", NULL, 0, 0},
@@ -177,6 +193,22 @@ static int check_retrain_mode(const char *v, char *why, size_t n)
     if (!strcmp(v, "scratch") || !strcmp(v, "warm"))
         return 0;
     snprintf(why, n, "expected scratch or warm, got '%s'", v);
+    return -1;
+}
+
+static int check_edge_weight(const char *v, char *why, size_t n)
+{
+    if (edgeweight_parse(v) >= 0)
+        return 0;
+    snprintf(why, n, "expected raw, pmi, lift or jaccard, got '%s'", v);
+    return -1;
+}
+
+static int check_rank(const char *v, char *why, size_t n)
+{
+    if (!strcmp(v, "auto") || !strcmp(v, "cosine") || !strcmp(v, "probability"))
+        return 0;
+    snprintf(why, n, "expected auto, cosine or probability, got '%s'", v);
     return -1;
 }
 

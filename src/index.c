@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "walkrec/ann.h"
+#include "walkrec/calib.h"
 #include "walkrec/dict.h"
 #include "walkrec/progress.h"
 
@@ -49,12 +50,15 @@ struct wr_index {
     int complete;      /* the lists are exact and hold every other item */
     uint32_t *by_id;   /* rows in byte order of their ids (index_prefix) */
     side side;
+    wr_calib calib;    /* with info.calibrated: the pair probability ... */
+    float *logdeg;     /* ... and log1p(degree) of every row */
 };
 
 void index_default_opts(wr_index_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->k = 100;
+    o->rank = WR_RANK_AUTO;
     o->exact_max_items = 1000000;
     o->ann_m = 16;
     o->ann_ef_construction = 200;
@@ -261,20 +265,34 @@ static int build_lists(wr_index *ix, uint32_t k, int threads, wr_err *err)
     if (alloc_lists(ix, k, err) < 0)
         return -1;
     wr_hit *hits = xmalloc(chunk * k * sizeof *hits);
+    uint32_t *rows = xmalloc(chunk * sizeof *rows);
+    /* calib_topk reads the log degrees as a model's bias section */
+    wr_model view = {.n = (uint32_t)n, .dim = (uint32_t)dim, .vecs = ix->vecs, .bias = ix->logdeg};
     wr_progress p;
     progress_start(&p, "neighbour lists", "items", n);
     for (size_t r0 = 0; r0 < n; r0 += chunk) {
         size_t nq = n - r0 < chunk ? n - r0 : chunk;
         reject_ctx c = {ix, NULL, UINT32_MAX, r0};
-        knn_topk(ix->vecs, n, dim, ix->vecs + r0 * dim, nq, k, reject_self, &c, threads, hits);
+        if (ix->info.rank == WR_RANK_PROBABILITY) {
+            for (size_t i = 0; i < nq; i++)
+                rows[i] = (uint32_t)(r0 + i);
+            calib_topk(&view, ix->vecs, &ix->calib, rows, nq, k, reject_self, &c, threads, hits);
+        } else {
+            knn_topk(ix->vecs, n, dim, ix->vecs + r0 * dim, nq, k, reject_self, &c, threads,
+                     hits);
+        }
         for (size_t i = 0; i < nq * k; i++) {
             ix->nb_item[r0 * k + i] = hits[i].item;
-            ix->nb_score[r0 * k + i] = hits[i].score;
+            ix->nb_score[r0 * k + i] =
+                ix->info.rank == WR_RANK_PROBABILITY && hits[i].item != UINT32_MAX
+                    ? index_score(ix, (uint32_t)(r0 + i / k), hits[i].item) /* the cosine */
+                    : hits[i].score;
         }
         progress_add(&p, nq);
     }
     progress_end(&p, NULL);
     free(hits);
+    free(rows);
     ix->complete = k == n - 1;
     return 0;
 }
@@ -462,6 +480,12 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
     in->dim = m->dim;
     in->created = m->created;
     in->source = xstrdup(source);
+    int cal = calib_load(m, &ix->calib, err);
+    if (cal == 1) {
+        in->calibrated = 1;
+        ix->logdeg = m->bias;
+        m->bias = NULL;
+    }
     in->meta_json = m->meta_json;
     ix->ids = m->ids;
     ix->vecs = m->vecs;
@@ -469,6 +493,8 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
     m->ids = NULL;
     m->vecs = NULL;
     model_free(m);
+    if (cal < 0)
+        goto fail;
     normalize_rows(ix->vecs, in->n, in->dim);
 
     if (o->sidecar && *o->sidecar && access(o->sidecar, F_OK) == 0 &&
@@ -481,6 +507,8 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
 
     in->kind = "none";
     int exact = in->n <= o->exact_max_items;
+    in->rank = in->calibrated && exact && o->rank != WR_RANK_COSINE ? WR_RANK_PROBABILITY
+                                                                    : WR_RANK_COSINE;
     if (o->k > 0 && in->n >= 2 && (exact || o->ann_m > 0)) {
         int threads = o->threads > 0 ? o->threads : wr_cpu_count();
         uint32_t k = o->k < in->n - 1 ? o->k : in->n - 1;
@@ -510,6 +538,7 @@ void index_free(wr_index *ix)
     free(ix->nb_item);
     free(ix->nb_score);
     free(ix->by_id);
+    free(ix->logdeg);
     side_free(&ix->side);
     free(ix);
 }
@@ -577,6 +606,24 @@ static size_t scan(const wr_index *ix, const float *q, uint32_t self, size_t k,
     return got;
 }
 
+/* Every row by the calibrated logit against `row` (calib_topk), then the cosines. */
+static size_t scan_probability(const wr_index *ix, uint32_t row, size_t k, const wr_filter *f,
+                               wr_hit *out)
+{
+    if (k == 0)
+        return 0;
+    reject_ctx c = {ix, f, row, 0};
+    wr_model view = {.n = ix->info.n, .dim = ix->info.dim, .vecs = ix->vecs, .bias = ix->logdeg};
+    calib_topk(&view, ix->vecs, &ix->calib, &row, 1, k, reject_query, &c, 1, out);
+    size_t got = 0;
+    for (size_t i = 0; i < k && out[i].item != UINT32_MAX; i++) {
+        float cos = index_score(ix, row, out[i].item);
+        if (cos >= f->min_score)
+            out[got++] = (wr_hit){out[i].item, cos};
+    }
+    return got;
+}
+
 size_t index_neighbors(const wr_index *ix, uint32_t row, size_t k, const wr_filter *f,
                        wr_hit *out)
 {
@@ -588,8 +635,11 @@ size_t index_neighbors(const wr_index *ix, uint32_t row, size_t k, const wr_filt
         const float *score = ix->nb_score + (size_t)row * lk;
         size_t got = 0;
         for (size_t i = 0; i < lk && item[i] != UINT32_MAX; i++) {
-            if (score[i] < f->min_score)
-                return got; /* best first: the rest score lower still */
+            if (score[i] < f->min_score) {
+                if (ix->info.rank == WR_RANK_COSINE)
+                    return got; /* best first: the rest score lower still */
+                continue;
+            }
             if (rejected(ix, f, item[i]))
                 continue;
             out[got++] = (wr_hit){item[i], score[i]};
@@ -599,7 +649,26 @@ size_t index_neighbors(const wr_index *ix, uint32_t row, size_t k, const wr_filt
         if (ix->complete)
             return got; /* the list held every other item */
     }
+    if (ix->info.rank == WR_RANK_PROBABILITY)
+        return scan_probability(ix, row, k, f, out);
     return scan(ix, ix->vecs + (size_t)row * ix->info.dim, row, k, f, out);
+}
+
+size_t index_neighbors_by(const wr_index *ix, uint32_t row, size_t k, const wr_filter *f,
+                          int rank, wr_hit *out)
+{
+    if (rank == ix->info.rank)
+        return index_neighbors(ix, row, k, f, out);
+    if (rank == WR_RANK_PROBABILITY)
+        return ix->info.calibrated ? scan_probability(ix, row, k, f, out) : 0;
+    return k ? scan(ix, ix->vecs + (size_t)row * ix->info.dim, row, k, f, out) : 0;
+}
+
+double index_probability(const wr_index *ix, uint32_t a, uint32_t b)
+{
+    if (!ix->info.calibrated)
+        return NAN;
+    return calib_prob(&ix->calib, index_score(ix, a, b), ix->logdeg[a], ix->logdeg[b]);
 }
 
 size_t index_neighbors_vec(const wr_index *ix, const float *q, size_t k, const wr_filter *f,

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "walkrec/calib.h"
+#include "walkrec/edgeweight.h"
 #include "walkrec/eval.h"
 #include "walkrec/index.h"
 #include "walkrec/knn.h"
@@ -309,6 +311,7 @@ static wr_index *build_index(wr_model *m, const char *path, uint64_t gen, wr_err
     o.ann_ef_construction = T.cfg->ann_ef_construction;
     o.ann_ef_search = T.cfg->ann_ef_search;
     o.threads = (int)T.cfg->index_threads;
+    o.rank = !strcmp(T.cfg->rank, "auto") ? WR_RANK_AUTO : eval_rank_parse(T.cfg->rank);
     o.items_file = T.cfg->items_file;
     char *side = sidecar_path(path);
     o.sidecar = side;
@@ -517,7 +520,9 @@ static void labeled_release(wr_labeled *v) /* the strings are borrowed */
 
 /* ---- a run ---- */
 
-static wr_model *train_candidate(const wr_pairs *train, const wr_model *live, wr_err *err)
+/* Walks and skip-gram on pairs already re-weighted: warm-started from the live vectors
+ * (retrain_mode warm), or from random ones. */
+static wr_model *train_weighted(const wr_pairs *train, const wr_model *live, wr_err *err)
 {
     wr_train_opts to;
     train_default_opts(&to);
@@ -554,6 +559,32 @@ static wr_model *train_candidate(const wr_pairs *train, const wr_model *live, wr
         m = train_pairs(train, &to, NULL, err);
     }
     free(init);
+    return m;
+}
+
+
+/* The pipeline of `walkrec train PAIRS`: a calibration slice held out (calib.h), the rest
+ * re-weighted (edgeweight.h) and walked, the probability fitted on the slice. Without a
+ * calibration the caller's pairs are re-weighted in place. */
+static wr_model *train_candidate(wr_pairs *train, const wr_model *live, wr_err *err)
+{
+    wr_calib_data cd = {0};
+    int calibrate = T.cfg->calibration > 0;
+    if (calibrate && calib_prepare(train, T.cfg->calibration, 1, &cd, err) < 0) {
+        wr_log("training without a calibrated probability: %s", err->msg);
+        calib_data_free(&cd);
+        memset(&cd, 0, sizeof cd);
+        calibrate = 0;
+    }
+    if (calibrate)
+        train = &cd.train;
+    edgeweight_apply(train, edgeweight_parse(T.cfg->edge_weight));
+    wr_model *m = train_weighted(train, live, err);
+    if (m && calibrate && calib_finish(m, &cd, NULL, err) < 0) {
+        model_free(m);
+        m = NULL;
+    }
+    calib_data_free(&cd);
     return m;
 }
 

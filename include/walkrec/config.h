@@ -29,6 +29,7 @@ typedef struct wr_config {
     uint32_t index_threads;           /* 0 = all cores */
     uint64_t exact_index_max_items;   /* above: approximate lists (HNSW) */
     uint32_t ann_m, ann_ef_construction, ann_ef_search; /* the HNSW graph's parameters */
+    char *rank;                       /* "auto", "cosine" or "probability" */
     uint32_t default_k, max_k, max_batch;
     uint64_t max_body_bytes;
     uint32_t connection_limit;
@@ -43,6 +44,8 @@ typedef struct wr_config {
     uint64_t retrain_min_pairs;       /* ingested pairs that trigger a retrain (0 = never) */
     uint32_t retrain_interval;        /* seconds (0 = never by time) */
     char *retrain_mode;               /* "scratch" or "warm" */
+    char *edge_weight;                /* the daemon's training: raw, pmi, lift, jaccard */
+    double calibration;               /* share held out for the probability, 0 = none */
     uint32_t retrain_epochs;          /* 0 = random vectors (tests the gate) */
     uint32_t retrain_warm_epochs;
     double validation_fraction;       /* held out by hash to gate candidates */

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "walkrec/eval.h"
 #include "walkrec/knn.h"
 #include "walkrec/model.h"
 #include "walkrec/util.h"
@@ -26,6 +27,9 @@ typedef struct wr_index_opts {
                                  exact_max_items every query is an exact scan (16) */
     uint32_t ann_ef_construction; /* HNSW candidates while inserting (200) */
     uint32_t ann_ef_search;   /* HNSW candidates per list search, raised to k (128) */
+    int rank;                 /* WR_RANK_* (eval.h): what the precomputed lists rank by;
+                                 AUTO (default): the calibrated probability when the model
+                                 carries one and the lists are exact, else the cosine */
     int threads;              /* build threads; <= 0 = every core */
     const char *items_file;   /* side information TSV, NULL or "" = none */
     const char *sidecar;      /* side information written beside the model by the daemon;
@@ -40,6 +44,8 @@ typedef struct wr_index_info {
     uint32_t n, dim;
     uint32_t k;               /* length of the precomputed lists, 0 when there are none */
     const char *kind;         /* the lists: "exact", "hnsw" (approximate) or "none" */
+    int calibrated;           /* the model carries a pair probability (calib.h) */
+    int rank;                 /* WR_RANK_COSINE or WR_RANK_PROBABILITY: the lists' order */
     int64_t created;          /* the model's creation time (unix seconds) */
     char *source;             /* the model file */
     char *meta_json;          /* the model's metadata (a JSON object) */
@@ -79,6 +85,9 @@ size_t index_prefix(const wr_index *ix, const char *p, size_t len, uint32_t *row
 float index_score(const wr_index *ix, uint32_t a, uint32_t b);
 /* The unit vector of a row (index_info()->dim floats, borrowed). */
 const float *index_vector(const wr_index *ix, uint32_t row);
+/* The calibrated probability that two rows are related (calib.h); NaN when the model
+ * carries no calibration. */
+double index_probability(const wr_index *ix, uint32_t a, uint32_t b);
 
 /* Which neighbours a query accepts. All-zero is not "no filter": start from
  * index_filter_none(). */
@@ -100,6 +109,11 @@ size_t index_neighbors(const wr_index *ix, uint32_t row, size_t k, const wr_filt
  * excluded). Always an exact scan. */
 size_t index_neighbors_vec(const wr_index *ix, const float *q, size_t k, const wr_filter *f,
                            wr_hit *out);
+/* index_neighbors ranked by `rank` (WR_RANK_COSINE or WR_RANK_PROBABILITY; the latter only
+ * for calibrated models): from the lists when they are in that order, else by an exact
+ * scan. The hits' scores are cosines either way; min_score filters on the cosine. */
+size_t index_neighbors_by(const wr_index *ix, uint32_t row, size_t k, const wr_filter *f,
+                          int rank, wr_hit *out);
 /* q = the normalised sum of the rows' vectors (dim floats); -1 when the sum is zero. */
 int index_basket(const wr_index *ix, const uint32_t *rows, size_t n, float *q);
 

@@ -18,6 +18,9 @@ import wrd  # noqa: E402
 
 D = M = None
 SIDE = {}
+# The lists here are checked against a brute-force cosine ranking; the calibrated order,
+# which the daemon's own (calibrated) models get by default, is probability.py's subject.
+os.environ["WALKREC_RANK"] = "cosine"
 
 
 def setUpModule():

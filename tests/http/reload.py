@@ -59,7 +59,7 @@ class Reload(unittest.TestCase):
         wrd.run(wrd.WALKREC, "synth", "-o", pairs, "--quiet")
         train = [wrd.WALKREC, "train", pairs, "--threads", "1", "--dim", "32", "--quiet"]
         wrd.run(*train, "-o", os.path.join(data, "model-1.wr"), "--seed", "1")
-        d = wrd.Daemon("--threads", "2", data_dir=data)
+        d = wrd.Daemon("--threads", "2", "--rank", "cosine", data_dir=data)
         m1 = wrd.Model(os.path.join(data, "model-1.wr"))
         hammers = [Hammer(d, m1.ids, seed) for seed in range(3)]
         for h in hammers:

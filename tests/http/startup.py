@@ -124,7 +124,7 @@ class Models(unittest.TestCase):
             with open(os.path.join(data, junk), "w") as f:
                 f.write("junk")
         m = wrd.Model(SMALL[2])
-        with wrd.Daemon(data_dir=data) as d:
+        with wrd.Daemon("--rank", "cosine", data_dir=data) as d:
             body = d.get("/v1/model").json()
             self.assertEqual(body["generation"], 10)
             self.assertTrue(body["source"].endswith("/model-10.wr"))
@@ -179,7 +179,7 @@ class Models(unittest.TestCase):
 class Stopping(unittest.TestCase):
     def stop_with_request_in_flight(self, sig):
         """A request whose body is still arriving when the signal comes must be answered."""
-        d = wrd.Daemon("--model", SMALL[1], "--shutdown-grace", "20")
+        d = wrd.Daemon("--model", SMALL[1], "--shutdown-grace", "20", "--rank", "cosine")
         m = wrd.Model(SMALL[1])
         body = json.dumps({"items": m.ids[:20], "k": 5}).encode()
         c = socket.create_connection(("127.0.0.1", d.port), timeout=30)
