@@ -13,6 +13,9 @@
 # Each run is judged by the daemon's own gate on the same validation pairs; the table
 # shows its seconds (all, training alone), AUC all/seen and recall@10 of candidate and
 # live model, overlap@10, and wrk's failed requests during the run.
+# Environment: BENCH_MODEL=FILE serves FILE as generation 1 instead of training it (for
+# large sets, e.g. the electronics-scale catalogue); BENCH_MODES="warm" (default "scratch
+# warm") picks the runs; BENCH_FLAGS adds walkrecd flags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -27,6 +30,7 @@ command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)" >&2
 
 rm -rf "$W"
 mkdir -p "$W/var"
+[ -n "${BENCH_MODEL:-}" ] && cp "$BENCH_MODEL" "$W/var/model-1.wr"
 total=$(($(wc -l <"$PAIRS") - 1))
 keep=$($PY -c "print(int($total * (1 - $FRAC)))")
 head -n $((keep + 1)) "$PAIRS" >"$W/base.tsv"
@@ -37,7 +41,7 @@ start() { # DATA_DIR extra flags...
     local dir=$1
     shift
     "$WALKRECD" --port "$PORT" --data-dir "$dir" --pairs "$W/base.tsv" \
-        --retrain-min-pairs 0 --retrain-interval 0 --train-threads 1 "$@" \
+        --retrain-min-pairs 0 --retrain-interval 0 --train-threads 1 ${BENCH_FLAGS:-} "$@" \
         2>>"$W/walkrecd.log" &
     PID=$!
     until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do
@@ -49,7 +53,8 @@ stop() { kill $PID; wait $PID || true; }
 trap 'kill $PID 2>/dev/null || true' EXIT
 status() { curl -s "http://127.0.0.1:$PORT/v1/admin/status"; }
 
-start "$W/var"
+MODES=(${BENCH_MODES:-scratch warm})
+if [ ${#MODES[@]} -eq 1 ]; then start "$W/var" --retrain-mode "${MODES[0]}"; else start "$W/var"; fi
 ITEM=$(head -2 "$W/base.tsv" | tail -1 | cut -f1)
 $PY - "$W/new.tsv" "$PORT" <<'EOF'
 import json, sys, urllib.request
@@ -72,7 +77,7 @@ EOF
 run() { # MODE: one run under wrk load; prints a table row
     local mode=$1 runs
     runs=$(status | $PY -c 'import json,sys; print(json.load(sys.stdin)["runs"])')
-    wrk -t1 -c4 -d600s -s "$W/nb.lua" "http://127.0.0.1:$PORT" >"$W/wrk-$mode.txt" &
+    wrk -t1 -c4 -d7200s -s "$W/nb.lua" "http://127.0.0.1:$PORT" >"$W/wrk-$mode.txt" &
     local wpid=$!
     curl -s -XPOST "http://127.0.0.1:$PORT/v1/admin/retrain" >/dev/null
     until status | $PY -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if d['runs'] > $runs and d['state'] == 'idle' else 1)"; do
@@ -96,11 +101,16 @@ echo "$(basename "$(dirname "$PAIRS")"): $keep base pairs, $((total - keep)) ing
 echo
 echo "| mode | run s | train s | candidate AUC all / seen | recall@10 | live AUC all / seen | recall@10 | overlap@10 | gate | failed reads |"
 echo "|---|---:|---:|---|---:|---|---:|---:|---|---|"
-# Both runs start from generation 1 and the same log: the warm one from a copy.
+# Each run starts from generation 1 and the same log, in a copy of the data directory
+# (one mode alone: in the daemon already running, sparing a second index build).
+if [ ${#MODES[@]} -eq 1 ]; then
+    run "${MODES[0]}"
+    exit 0
+fi
 stop
-cp -a "$W/var" "$W/var-warm"
-start "$W/var"
-run scratch
-stop
-start "$W/var-warm" --retrain-mode warm
-run warm
+for mode in "${MODES[@]}"; do
+    cp -a "$W/var" "$W/var-$mode"
+    start "$W/var-$mode" --retrain-mode "$mode"
+    run "$mode"
+    stop
+done

@@ -223,6 +223,27 @@ static uint64_t next_generation(void)
     return next;
 }
 
+/* Files are written as <name>.tmp.<suffix> and renamed into place (model.h, util.h), so a
+ * crash mid-write leaves only such a file behind, never a torn model: removed at start. */
+static void remove_temporaries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t n = 0;
+    while (d && (e = readdir(d))) {
+        if (!strstr(e->d_name, ".tmp."))
+            continue;
+        char *p = xmalloc(strlen(dir) + strlen(e->d_name) + 2);
+        sprintf(p, "%s/%s", dir, e->d_name);
+        n += unlink(p) == 0;
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    if (n)
+        wr_log("removed %zu temporary files left by an interrupted write in %s", n, dir);
+}
+
 /* Side information the daemon writes beside a model it trained: <model>.items.tsv. */
 static char *sidecar_path(const char *model)
 {
@@ -950,6 +971,7 @@ int retrain_start(const wr_config *cfg, void (*on_fatal)(void), wr_err *err)
     T.last_run = wr_now();
     T.st_since = wr_now();
     if (!T.follower) {
+        remove_temporaries(cfg->data_dir);
         wr_wal_info wi;
         if (!(T.wal = wal_open(cfg->data_dir, 0, &wi, err)))
             return -1;
