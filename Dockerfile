@@ -12,11 +12,11 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       gcc g++ meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev libopenblas-dev \
       liburcu-dev zlib1g-dev libhnswlib-dev libcmocka-dev \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the build reads (meson.build names bench/ and tests/ too), so that edits
 # elsewhere keep the cached layers.
-COPY meson.build ./
+COPY meson.build meson_options.txt ./
 COPY include include
 COPY src src
 COPY tools tools
@@ -41,8 +41,9 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libmicrohttpd12 libjansson4 libopenblas0-pthread liburcu8 zlib1g \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --home-dir /var/lib/walkrec --no-create-home \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 walkrec \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/walkrec --no-create-home \
       --shell /usr/sbin/nologin walkrec \
  && install -d -o walkrec -g walkrec -m 0750 /var/lib/walkrec
 COPY --from=build /out/ /

@@ -60,9 +60,9 @@ void index_default_opts(wr_index_opts *o)
     o->k = 100;
     o->rank = WR_RANK_AUTO;
     o->exact_max_items = 1000000;
-    o->ann_m = 16;
+    o->ann_m = 32;
     o->ann_ef_construction = 200;
-    o->ann_ef_search = 128;
+    o->ann_ef_search = 256;
 }
 
 wr_filter index_filter_none(void)
@@ -366,6 +366,20 @@ static void *ann_worker(void *arg)
     return NULL;
 }
 
+/* Runs fn(arg) on `threads` threads, the calling one included (on fewer when one cannot
+ * be created), and waits for them all. */
+static void run_threads(void *(*fn)(void *), void *arg, int threads)
+{
+    pthread_t *tid = xmalloc((size_t)threads * sizeof *tid);
+    int started = 0;
+    while (started < threads - 1 && pthread_create(&tid[started], NULL, fn, arg) == 0)
+        started++;
+    fn(arg);
+    for (int t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    free(tid);
+}
+
 /* Builds the graph, writes every item's list from it with `threads` threads, frees it. */
 static int build_ann_lists(wr_index *ix, uint32_t k, int threads, const wr_index_opts *o,
                            wr_err *err)
@@ -394,15 +408,8 @@ static int build_ann_lists(wr_index *ix, uint32_t k, int threads, const wr_index
     atomic_init(&j.failed, 0);
     pthread_mutex_init(&j.mu, NULL);
     progress_start(&j.progress, "neighbour lists (approximate)", "items", in->n);
-    pthread_t *tid = xmalloc((size_t)threads * sizeof *tid);
-    int started = 0;
-    while (started < threads - 1 && pthread_create(&tid[started], NULL, ann_worker, &j) == 0)
-        started++;
-    ann_worker(&j);
-    for (int t = 0; t < started; t++)
-        pthread_join(tid[t], NULL);
+    run_threads(ann_worker, &j, threads);
     progress_end(&j.progress, NULL);
-    free(tid);
     pthread_mutex_destroy(&j.mu);
     ann_free(a);
     if (atomic_load(&j.failed)) {

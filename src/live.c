@@ -6,7 +6,15 @@
  * either the old index or the new one, whole; synchronize_rcu() then returns once every
  * read section that could have seen the old one has ended, and the old index is freed
  * outside any read section. A mutex keeps two publishers from freeing the same index.
- * _LGPL_SOURCE is left undefined: the read-side calls go through the shared library. */
+ * _LGPL_SOURCE is left undefined: the read-side calls go through the shared library.
+ *
+ * ThreadSanitizer cannot see the ordering liburcu provides (the library is not built for
+ * it): it would report every read of a published index as racing with the index's
+ * construction, and every free after a grace period as racing with the reads before it.
+ * In a -fsanitize=thread build the calls below tell it what liburcu guarantees: a
+ * publication happens before the reads of what it published, and the end of each read
+ * section before the end of the grace period that waits for it. Elsewhere they are
+ * nothing. */
 #include "walkrec/live.h"
 
 #include <pthread.h>
@@ -17,17 +25,41 @@
 #include "walkrec/metrics.h"
 #include "walkrec/provisional.h"
 
+#if defined(__SANITIZE_THREAD__)
+#define WR_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WR_TSAN 1
+#endif
+#endif
+#ifdef WR_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define happens_before(sync) __tsan_release(sync)
+#define happens_after(sync) __tsan_acquire(sync)
+#else
+#define happens_before(sync) ((void)(sync))
+#define happens_after(sync) ((void)(sync))
+#endif
+
 static wr_index *current;
 static wr_overlay *overlay;
 static pthread_mutex_t publish_lock = PTHREAD_MUTEX_INITIALIZER;
+static char grace; /* sync object: read sections end before the grace period does */
 
 const wr_index *live_acquire(void)
 {
     rcu_read_lock();
-    return rcu_dereference(current);
+    wr_index *ix = rcu_dereference(current);
+    happens_after(&current);
+    return ix;
 }
 
-void live_release(void) { rcu_read_unlock(); }
+void live_release(void)
+{
+    happens_before(&grace);
+    rcu_read_unlock();
+}
 
 static double unix_now(void)
 {
@@ -42,22 +74,31 @@ wr_index *live_swap(wr_index *ix)
     double now = unix_now();
     index_set_published(ix, now);
     pthread_mutex_lock(&publish_lock);
+    happens_before(&current);
     wr_index *old = rcu_xchg_pointer(&current, ix);
     metrics_model(in->generation, in->n, in->dim, in->build_seconds, now);
     synchronize_rcu();
+    happens_after(&grace);
     pthread_mutex_unlock(&publish_lock);
     return old;
 }
 
 void live_publish(wr_index *ix) { index_free(live_swap(ix)); }
 
-const wr_overlay *live_overlay(void) { return rcu_dereference(overlay); }
+const wr_overlay *live_overlay(void)
+{
+    const wr_overlay *ov = rcu_dereference(overlay);
+    happens_after(&overlay);
+    return ov;
+}
 
 void live_publish_overlay(wr_overlay *ov)
 {
     pthread_mutex_lock(&publish_lock);
+    happens_before(&overlay);
     wr_overlay *old = rcu_xchg_pointer(&overlay, ov);
     synchronize_rcu();
+    happens_after(&grace);
     overlay_free(old);
     pthread_mutex_unlock(&publish_lock);
 }
@@ -68,6 +109,7 @@ void live_shutdown(void)
     wr_index *old = rcu_xchg_pointer(&current, NULL);
     wr_overlay *ov = rcu_xchg_pointer(&overlay, NULL);
     synchronize_rcu();
+    happens_after(&grace);
     index_free(old);
     overlay_free(ov);
     pthread_mutex_unlock(&publish_lock);

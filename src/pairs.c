@@ -1,6 +1,7 @@
 /* pairs.c - weighted unordered pairs: the TSV/CSV reader, merging, the writer. */
 #include "walkrec/pairs.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,7 +135,8 @@ void pairs_merge(wr_pairs *p)
         double w = 0;
         while (j < p->n && p->v[j].a == p->v[i].a && p->v[j].b == p->v[i].b)
             w += p->v[j++].w;
-        p->v[out++] = (wr_pair){p->v[i].a, p->v[i].b, (float)w};
+        /* a sum past the float range saturates rather than becoming infinite */
+        p->v[out++] = (wr_pair){p->v[i].a, p->v[i].b, w < FLT_MAX ? (float)w : FLT_MAX};
         i = j;
     }
     p->n = out;
@@ -206,6 +208,8 @@ static const char *check_id(const char *s)
         return "item id longer than the limit (WR_ID_MAX bytes)";
     if (!utf8_valid(s, len))
         return "item id is not valid UTF-8";
+    if (memchr(s, '\t', len)) /* a quoted CSV field: no pair file (TSV) could hold it */
+        return "item id contains a tab";
     return NULL;
 }
 
@@ -231,7 +235,9 @@ int pairs_read(wr_pairs *p, const char *path, const wr_read_opts *opts, wr_read_
         char *line = l.buf, *f[4];
         const char *why = NULL;
         stats->lines++;
-        if (l.len == 0 || line[0] == '#')
+        /* '#' starts a comment, except on a TSV line with a tab: ids may start with '#',
+         * and pairs_write writes their pairs like any other. */
+        if (l.len == 0 || (line[0] == '#' && (csv || !memchr(line, '\t', l.len))))
             continue;
         int first = !sniffed;
         if (first) {
@@ -253,8 +259,9 @@ int pairs_read(wr_pairs *p, const char *path, const wr_read_opts *opts, wr_read_
             ;
         else if (nf >= 3 && f[2][0]) {
             if (parse_double(f[2], &w) == 0) {
-                if (!isfinite(w) || w <= 0)
-                    why = "weight must be a finite number > 0";
+                /* stored as a float: 1e-50 would become 0, 1e39 infinity */
+                if (!isfinite((float)w) || (float)w <= 0)
+                    why = "weight must be a number > 0 within float range (1e-45 to 3e38)";
             } else if (weights_lookup(wt, f[2], &w) < 0) {
                 why = "third column is neither a weight nor a known relationship";
             } else if (w == 0) {
@@ -300,7 +307,7 @@ int pairs_read(wr_pairs *p, const char *path, const wr_read_opts *opts, wr_read_
 /* The shortest of %.6g .. %.9g that reads back as the same float: 2.2, not 2.20000005. */
 static void format_weight(char *buf, size_t n, float w)
 {
-    if (w == (float)(int)w && w < 1e6f) {
+    if (w < 1e6f && w == (float)(int)w) { /* in that order: (int) of a larger float is UB */
         snprintf(buf, n, "%d", (int)w);
         return;
     }

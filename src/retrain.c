@@ -95,6 +95,18 @@ static void set_state(state s)
     pthread_mutex_unlock(&T.mu);
 }
 
+/* The published generation and the one kept for rollback (a rollback from an HTTP thread
+ * may change them at any time). */
+static uint64_t live_generation(uint64_t *previous)
+{
+    pthread_mutex_lock(&T.mu);
+    uint64_t g = T.live_gen;
+    if (previous)
+        *previous = T.previous_gen;
+    pthread_mutex_unlock(&T.mu);
+    return g;
+}
+
 static void record_error(const char *what, const wr_err *err)
 {
     wr_log("%s: %s", what, err->msg);
@@ -212,7 +224,7 @@ static uint64_t serving_generation(const char *dir)
 /* One more than every generation on disk, published or refused. */
 static uint64_t next_generation(void)
 {
-    uint64_t *g, *c, next = T.live_gen + 1;
+    uint64_t *g, *c, next = live_generation(NULL) + 1;
     size_t nc, n = list_generations(T.dir, &g, &c, &nc);
     for (size_t i = 0; i < n; i++)
         next = g[i] >= next ? g[i] + 1 : next;
@@ -250,9 +262,8 @@ static char *sidecar_path(const char *model)
     size_t len = strlen(model);
     if (len > 3 && !strcmp(model + len - 3, ".wr"))
         len -= 3;
-    char *p = xmalloc(len + 11);
-    memcpy(p, model, len);
-    strcpy(p + len, ".items.tsv");
+    char *p = xmalloc(len + sizeof ".items.tsv");
+    snprintf(p, len + sizeof ".items.tsv", "%.*s.items.tsv", (int)len, model);
     return p;
 }
 
@@ -304,10 +315,10 @@ static int write_sidecar(const char *path, const wr_pairs *p, const uint32_t *ca
  * nor the one kept for rollback. */
 static void prune(void)
 {
-    uint64_t *g;
+    uint64_t *g, prev, live = live_generation(&prev);
     size_t n = list_generations(T.dir, &g, NULL, NULL), keep = T.cfg->keep_generations;
     for (size_t i = 0; i + keep < n; i++) {
-        if (g[i] == T.live_gen || g[i] == T.previous_gen)
+        if (g[i] == live || g[i] == prev)
             continue;
         char *m = path_in(T.dir, "model-%llu.wr", g[i]), *s = sidecar_path(m);
         if (unlink(m) == 0)
@@ -834,7 +845,7 @@ static int load_serving(int first, wr_err *err)
     const char *model = T.cfg->model;
     if (*model && !T.follower) {
         uint64_t gen = generation_of(model);
-        return load_and_publish(model, gen ? gen : T.live_gen + 1, 0, err);
+        return load_and_publish(model, gen ? gen : live_generation(NULL) + 1, 0, err);
     }
     uint64_t gen = serving_generation(T.dir);
     if (!gen) {
@@ -858,10 +869,7 @@ static void follow_once(void)
 {
     wr_err err;
     uint64_t gen = serving_generation(T.dir);
-    pthread_mutex_lock(&T.mu);
-    uint64_t live = T.live_gen;
-    pthread_mutex_unlock(&T.mu);
-    if (!gen || gen == live)
+    if (!gen || gen == live_generation(NULL))
         return;
     char *path = path_in(T.dir, "model-%llu.wr", gen);
     if (load_and_publish(path, gen, 0, &err) < 0)
@@ -933,7 +941,7 @@ static void *trainer_main(void *arg)
             if (load_serving(0, &err) < 0) {
                 char what[64];
                 snprintf(what, sizeof what, "reload failed, still serving generation %llu",
-                         (unsigned long long)T.live_gen);
+                         (unsigned long long)live_generation(NULL));
                 record_error(what, &err);
             }
         } else if (T.publish_gen) {

@@ -155,6 +155,7 @@ static void category_sizes(catalogue *k)
         given += extra;
         k->coff[c + 1] = 2 + extra; /* sizes for now */
     }
+    /* NOLINTNEXTLINE(clang-analyzer-core.DivideZero): ncat >= 1 (check_opts) */
     for (uint32_t c = 0; given < spare; c = (c + 1) % k->ncat, given++)
         k->coff[c + 1]++;
     for (uint32_t c = 0; c < k->ncat; c++)

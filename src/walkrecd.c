@@ -38,7 +38,8 @@ static volatile sig_atomic_t failed;
 static void on_fatal(void)
 {
     failed = 1;
-    pthread_kill(main_thread, SIGTERM);
+    /* main blocks SIGTERM and takes it with sigwait(): this stops nothing by itself */
+    pthread_kill(main_thread, SIGTERM); /* NOLINT(bugprone-bad-signal-to-kill-thread,cert-pos44-c) */
 }
 
 
@@ -102,23 +103,27 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The trainer and the provisional items first: the HTTP threads, started after them,
+     * then see their state set up (a request can come the moment the server listens). */
+    if (provisional_start(c.index_k < 100 ? c.index_k : 100, &err) < 0 ||
+        retrain_start(&c, on_fatal, &err) < 0) {
+        wr_log("error: %s", err.msg);
+        provisional_stop();
+        config_free(&c);
+        return 1;
+    }
     wr_http *h = http_start(&c, &err);
     if (!h) {
         wr_log("error: %s", err.msg);
+        if (retrain_stop())
+            _exit(1);
+        provisional_stop();
         config_free(&c);
         return 1;
     }
     check_blas();
     wr_log("listening on http://%s%s%s:%u/ with %u threads", strchr(c.bind, ':') ? "[" : "", c.bind,
         strchr(c.bind, ':') ? "]" : "", http_port(h), c.threads);
-
-    if (provisional_start(c.index_k < 100 ? c.index_k : 100, &err) < 0 ||
-        retrain_start(&c, on_fatal, &err) < 0) {
-        wr_log("error: %s", err.msg);
-        http_stop(h, 0);
-        config_free(&c);
-        return 1;
-    }
 
     for (;;) {
         if (sigwait(&sigs, &sig) != 0)
@@ -133,11 +138,12 @@ int main(int argc, char **argv)
         wr_log("%s: stopping (requests in flight get up to %u s)",
                sig == SIGINT ? "SIGINT" : "SIGTERM", c.shutdown_grace);
     http_stop(h, failed ? 0 : c.shutdown_grace);
-    provisional_stop();
+    /* The trainer before the provisional items: a publication wakes their thread. */
     if (retrain_stop()) {
         wr_log("stopped (the trainer's run in progress was abandoned)");
         _exit(failed);
     }
+    provisional_stop();
     live_shutdown();
     config_free(&c);
     wr_log("stopped");

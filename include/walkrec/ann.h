@@ -40,8 +40,7 @@ void ann_free(wr_ann *a);
  * many were found (fewer than k only when the graph holds fewer rows), or -1 with err set. */
 long ann_search(const wr_ann *a, const float *q, size_t k, size_t ef, uint32_t skip,
                 wr_hit *out, wr_err *err);
-/* The same for the stored vector of `row`, which is left out of its own answer. The search
- * starts at the row's own node rather than at the graph's entry point. */
+/* The same for the stored vector of `row`, which is left out of its own answer. */
 long ann_search_row(const wr_ann *a, uint32_t row, size_t k, size_t ef, wr_hit *out,
                     wr_err *err);
 

@@ -24,9 +24,9 @@ typedef struct wr_index_opts {
     uint32_t k;               /* neighbours precomputed per item; 0 = none (default 100) */
     uint64_t exact_max_items; /* above this many items, the lists are approximate (1,000,000) */
     uint32_t ann_m;           /* HNSW links per node; 0 = no approximate lists: above
-                                 exact_max_items every query is an exact scan (16) */
+                                 exact_max_items every query is an exact scan (32) */
     uint32_t ann_ef_construction; /* HNSW candidates while inserting (200) */
-    uint32_t ann_ef_search;   /* HNSW candidates per list search, raised to k (128) */
+    uint32_t ann_ef_search;   /* HNSW candidates per list search, raised to k (256) */
     int rank;                 /* WR_RANK_* (eval.h): what the precomputed lists rank by;
                                  AUTO (default): the calibrated probability when the model
                                  carries one and the lists are exact, else the cosine */

@@ -330,7 +330,7 @@ static void report(const char *out, const char **paths, size_t n, const wr_model
                    const char *train_path, const wr_eval_opts *eo)
 {
     wr_report_model *rm = xcalloc(n, sizeof *rm);
-    wr_model **ms = xcalloc(n, sizeof *ms);
+    wr_model **ms = xcalloc(n, sizeof *ms); /* NOLINT(bugprone-sizeof-expression): pointers */
     wr_eval_result *rs = xcalloc(n, sizeof *rs);
     wr_err err;
     for (size_t i = 1; i < n; i++) {

@@ -174,9 +174,14 @@ static void test_index_above_exact_max(void **state)
     wr_index_opts o;
     wr_err err;
     index_default_opts(&o);
+    assert_int_equal(o.ann_m, 32);
+    assert_int_equal(o.ann_ef_construction, 200);
+    assert_int_equal(o.ann_ef_search, 256);
     o.k = K;
     o.exact_max_items = N - 1;
     o.threads = 2;
+    o.ann_m = 16;         /* lighter than the defaults: quick under the sanitizers too */
+    o.ann_ef_search = 8;  /* raised to K */
     wr_index *ix = index_build(model_of(v, N, DIM), 3, "mem", &o, &err);
     if (!ix)
         fail_msg("index_build: %s", err.msg);
@@ -184,7 +189,8 @@ static void test_index_above_exact_max(void **state)
     assert_string_equal(in->kind, "hnsw");
     assert_int_equal(in->k, K);
     assert_int_equal(in->ann_m, 16);
-    assert_int_equal(in->ann_ef_search, 128);
+    assert_int_equal(in->ann_ef_construction, 200);
+    assert_int_equal(in->ann_ef_search, K);
     assert_true(in->ann_bytes > 0 && in->build_seconds >= in->ann_graph_seconds);
     assert_int_equal(in->recall_sample, 500);
     print_message("index: recall@10 %.4f over %u items\n", in->recall_at_10, in->recall_sample);

@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# bench/compare.sh - every walkrec trainer (and gensim sg=1, sg=0) on the same split of every
+# data set, scored by `walkrec eval`: the comparison table of issue 6.
+#
+# usage: bench/compare.sh [--quick] [--sets NAMES] [--skip ALGOS] [--out DIR] [--threads N]
+#                         [--build DIR]
+#   --quick        skip the electronics-scale synthetic catalogue
+#   --sets NAMES   comma-separated subset of the data folders and "electronics"
+#   --skip ALGOS   comma-separated algorithms to leave out (names as in the table's keys:
+#                  sgns,cbow,mf,mf-bias,mf-cont,mf-seq,sgns-side,gensim-sg,gensim-cbow)
+#   --out DIR      where the per-run JSON files go (default: a new temp dir, kept)
+#   --threads N    threads for training and evaluation (default 2)
+#   --build DIR    build directory holding walkrec (default: build; $WALKREC overrides)
+#
+# Data: every pairs.tsv under ${WALKREC_DATA:-../shared/data} and `walkrec synth --preset
+# electronics --items-out` (category side information). Per data set: `walkrec split
+# --seed 42`, then on the training pairs, seed 1: sgns (defaults; its walks go to a file),
+# cbow, mf, mf --bias, mf --labels continuous, mf-seq, sgns --side-info ITEMS (where the
+# set has an items.tsv; the columns per set are chosen below), and gensim Word2Vec sg=1 and
+# sg=0 on sgns's walks file (bench/trainer.py gensim, then `walkrec import`). Every model:
+# `walkrec eval MODEL VAL --train TRAIN --rank cosine --json` (mf models are scored by their
+# own dot product whatever --rank says). Also per set: an HTML report of mf against
+# mf --bias (eval --report --compare) and their precision at fixed recall levels. Every
+# training process runs under `trainer.py run` (wall time, peak RSS). The markdown table and
+# the "Must show" lines go to stdout and DIR/table.md; progress to stderr and DIR/log.txt.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=/usr/bin/python3
+HELPER=$ROOT/bench/trainer.py
+TABLE=$ROOT/bench/compare.py
+ALGOS=sgns,cbow,mf,mf-bias,mf-cont,mf-seq,sgns-side,gensim-sg,gensim-cbow
+
+QUICK=0 SETS="" SKIP="" OUT="" THREADS=2 BUILD=$ROOT/build
+usage() { sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick) QUICK=1 ;;
+    --sets) SETS=${2:?--sets needs NAMES}; shift ;;
+    --skip) SKIP=${2:?--skip needs ALGOS}; shift ;;
+    --out) OUT=${2:?--out needs DIR}; shift ;;
+    --threads) THREADS=${2:?--threads needs N}; shift ;;
+    --build) BUILD=${2:?--build needs DIR}; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ $THREADS =~ ^[1-9][0-9]*$ ]] || { echo "compare: --threads: expected a positive integer" >&2; exit 2; }
+for a in ${SKIP//,/ }; do
+    [[ ",$ALGOS," == *",$a,"* ]] || { echo "compare: --skip: unknown algorithm '$a'" >&2; exit 2; }
+done
+WALKREC=${WALKREC:-$BUILD/walkrec}
+DATA=${WALKREC_DATA:-$ROOT/../shared/data}
+[ -x "$WALKREC" ] || { echo "compare: no $WALKREC (meson compile -C $BUILD first)" >&2; exit 1; }
+$PY -c 'import gensim' 2>/dev/null || { echo "compare: $PY lacks gensim" >&2; exit 1; }
+if [ -z "$OUT" ]; then
+    OUT=$(mktemp -d "${TMPDIR:-/tmp}/walkrec-compare.XXXXXX")
+fi
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+LOG=$OUT/log.txt
+: >"$LOG"
+
+log() { echo "[compare $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)] $*" | tee -a "$LOG" >&2; }
+
+# Side-information columns per data set. The Amazon sets: category path, brand, price
+# bucket (title and rank left out: rank is a sales rank, i.e. popularity). Online Retail:
+# price and title words; its n_invoices column counts invoices over the whole file, the
+# validation pairs' included, so it would leak them. Synthetic: the planted category.
+# Any other set with an items.tsv: every column (walkrec's default).
+side_columns() { # NAME
+    case $1 in
+    amazon-*) echo category,brand,price ;;
+    online-retail) echo price_mode,title ;;
+    electronics) echo category ;;
+    *) echo "" ;;
+    esac
+}
+
+wanted() { [ -z "$SETS" ] || [[ ",$SETS," == *",$1,"* ]]; }
+skipped() { [[ ",$SKIP," == *",$1,"* ]]; }
+list_sets() {
+    local f name
+    for f in "$DATA"/*/pairs.tsv; do
+        [ -f "$f" ] || continue
+        name=$(basename "$(dirname "$f")")
+        wanted "$name" && echo "$name $f"
+    done
+    if [ $QUICK -eq 0 ] && wanted electronics; then echo "electronics synth:electronics"; fi
+    return 0
+}
+
+# measure PROC STDOUT CMD...: CMD under the helper (wall time, peak RSS, CPU time of the
+# child); CMD's stderr goes to the log.
+measure() {
+    local proc=$1 stdout=$2
+    shift 2
+    $PY "$HELPER" run --proc "$proc" --stdout "$stdout" -- "$@" 2>>"$LOG"
+}
+
+evaluate() { # DIR MODEL [EVAL OPTIONS...]
+    local dir=$1 model=$2
+    shift 2
+    "$WALKREC" eval "$model" "$VAL" --train "$TRAIN" --rank cosine --threads "$THREADS" \
+        --json --quiet "$@" >"$dir/eval.json" 2>>"$LOG"
+}
+
+# One walkrec trainer: DIR/{proc,train,eval}.json; the model stays as DIR/model.wr.
+walkrec_train() { # DIR TRAIN-OPTIONS...
+    local dir=$1
+    shift
+    measure "$dir/proc.json" "$dir/train.json" "$WALKREC" train "$TRAIN" -o "$dir/model.wr" \
+        --seed 1 --threads "$THREADS" --json --quiet "$@" && evaluate "$dir" "$dir/model.wr"
+}
+
+gensim() { # DIR SG
+    [ -s "$WALKS" ] || { log "  no walks file (sgns failed or skipped)"; return 1; }
+    measure "$1/proc.json" "$1/train.json" $PY "$HELPER" gensim "$WALKS" "$1/vectors.bin" \
+        --sg "$2" --seed 1 --threads "$THREADS" &&
+        "$WALKREC" import "$1/vectors.bin" -o "$1/model.wr" --quiet 2>>"$LOG" &&
+        rm -f "$1/vectors.bin" && evaluate "$1" "$1/model.wr"
+}
+
+# mf against mf --bias: the HTML report with both curves, and precision at fixed recall
+# from each one's scored validation pairs.
+mf_bias_report() { # SETDIR
+    local d=$1
+    [ -f "$d/mf/model.wr" ] && [ -f "$d/mf-bias/model.wr" ] || return 0
+    log "  report: mf vs mf --bias"
+    "$WALKREC" eval "$d/mf/model.wr" "$VAL" --train "$TRAIN" --threads "$THREADS" --quiet \
+        --report "$d/report-mf-vs-mf-bias.html" --compare "$d/mf-bias/model.wr" \
+        >/dev/null 2>>"$LOG" || log "  report FAILED; see $LOG"
+    for a in mf mf-bias; do
+        "$WALKREC" eval "$d/$a/model.wr" "$VAL" --train "$TRAIN" --threads "$THREADS" --quiet \
+            --scores "$d/$a/scores.tsv" >/dev/null 2>>"$LOG" &&
+            $PY "$TABLE" pr "$d/$a/scores.tsv" >"$d/$a/pr.json" 2>>"$LOG" ||
+            log "  precision-recall of $a FAILED; see $LOG"
+        rm -f "$d/$a/scores.tsv"
+    done
+}
+
+algo() { # SETDIR KEY FUNCTION ARGS...: logs and carries on when one fails
+    local dir=$1/$2 key=$2 fn=$3
+    shift 3
+    skipped "$key" && return 0
+    mkdir -p "$dir"
+    log "  $key"
+    "$fn" "$dir" "$@" || log "  $key FAILED; see $LOG"
+    table --partial
+}
+
+run_set() { # NAME PATH
+    local name=$1 src=$2 dir=$OUT/$1 items="" cols
+    mkdir -p "$dir"
+    if [[ $src == synth:* ]]; then
+        log "$name: walkrec synth --preset ${src#synth:}"
+        "$WALKREC" synth --preset "${src#synth:}" -o "$dir/pairs.tsv" --items-out "$dir/items.tsv" \
+            --json --quiet >"$dir/synth.json" 2>>"$LOG"
+        printf '{"synthetic": true, "preset": "%s"}\n' "${src#synth:}" >"$dir/set.json"
+        src=$dir/pairs.tsv items=$dir/items.tsv
+    else
+        printf '{"synthetic": false, "path": "%s"}\n' "$src" >"$dir/set.json"
+        [ -f "$(dirname "$src")/items.tsv" ] && items=$(dirname "$src")/items.tsv
+        # gensim reads whitespace-separated walks: ids with whitespace get '_' (one to one)
+        local orig=$src
+        src=$($PY "$HELPER" safe-ids "$src" "$dir/pairs.tsv" 2> >(tee -a "$LOG" >&2))
+        if [ "$src" != "$orig" ] && [ -n "$items" ]; then
+            log "$name: ids renamed, items.tsv no longer matches: no side information"
+            items=""
+        fi
+    fi
+    TRAIN=$dir/train.tsv VAL=$dir/val.tsv WALKS=$dir/walks.txt
+    "$WALKREC" split "$src" --train "$TRAIN" --val "$VAL" --seed 42 --json --quiet \
+        >"$dir/split.json" 2>>"$LOG"
+    log "$name: $(tr -d ' \n' <"$dir/split.json" | grep -o '"train_pairs":[0-9]*') (threads $THREADS)"
+    algo "$dir" sgns walkrec_train --walks-out "$WALKS"
+    algo "$dir" cbow walkrec_train --algo cbow
+    algo "$dir" mf walkrec_train --algo mf
+    algo "$dir" mf-bias walkrec_train --algo mf --bias
+    mf_bias_report "$dir"
+    algo "$dir" mf-cont walkrec_train --algo mf --labels continuous
+    algo "$dir" mf-seq walkrec_train --algo mf-seq
+    if [ -n "$items" ]; then
+        cols=$(side_columns "$name")
+        printf '{"items": "%s", "columns": "%s"}\n' "$items" "${cols:-all}" >"$dir/side.json"
+        local side=(--side-info "$items")
+        [ -n "$cols" ] && side+=(--side-columns "$cols")
+        algo "$dir" sgns-side walkrec_train "${side[@]}"
+    fi
+    algo "$dir" gensim-sg gensim 1
+    algo "$dir" gensim-cbow gensim 0
+    rm -f "$WALKS" "$dir"/*/model.wr
+    [ "$src" = "$dir/pairs.tsv" ] && rm -f "$dir/pairs.tsv"
+    if [[ $2 == synth:* ]]; then # regenerated from the seed in seconds; keep the JSON only
+        rm -f "$dir/items.tsv" "$TRAIN" "$VAL"
+    fi
+    return 0
+}
+
+table() { # [--partial]: the table from the JSON files so far, to stdout or DIR/table.md
+    local args=(--threads "$THREADS")
+    [ $QUICK -eq 1 ] && args+=(--quick)
+    if [ "${1:-}" = --partial ]; then
+        $PY "$TABLE" table "$OUT" "${args[@]}" >"$OUT/table.md" 2>>"$LOG" || true
+    else
+        $PY "$TABLE" table "$OUT" "${args[@]}" | tee "$OUT/table.md"
+    fi
+}
+
+$PY "$HELPER" machine >"$OUT/machine-start.json"
+log "output in $OUT; walkrec $WALKREC (source $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), binary sha256 $(sha256sum "$WALKREC" | cut -c1-12)), $THREADS threads"
+mapfile -t sets < <(list_sets)
+[ ${#sets[@]} -gt 0 ] || { log "no data set selected (--sets $SETS, data in $DATA)"; exit 1; }
+for line in "${sets[@]}"; do
+    run_set "${line%% *}" "${line#* }"
+done
+$PY "$HELPER" machine >"$OUT/machine-end.json"
+table
+log "done; per-run JSON files in $OUT"

@@ -1,0 +1,52 @@
+/* fuzz_api_body.c - JSON request bodies of every POST route that reads one: POST
+ * /v1/neighbors (api_neighbors), POST /v1/score (api_score_batch), POST /v1/pairs
+ * (api_ingest).
+ *
+ * Each input is the body of all three, called as http.c calls them: the read routes inside
+ * a read section of the published fixture index (daemon.c), ingestion outside one. Every
+ * reply must pass daemon_check_reply: above all, the JSON the query routes write by hand
+ * must parse. Ingestion runs into a real log behind trainer_stub.c, which checks that
+ * every batch acknowledged reads back. (The admin POST routes read no body: fuzz_url.c
+ * reaches them with their query strings.) */
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "fuzz.h"
+#include "walkrec/live.h"
+#include "walkrec/metrics.h"
+
+static const wr_config *cfg;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    cfg = daemon_start();
+    return 0;
+}
+
+static void post(wr_handler fn, int writer, const char *body, size_t len, const char *what)
+{
+    wr_request rq = {.method = WR_M_POST, .body = body, .body_len = len, .cfg = cfg};
+    wr_reply rp = {0};
+    const wr_index *ix = writer ? NULL : live_acquire();
+    fn(&rq, ix, &rp);
+    if (!writer)
+        live_release();
+    daemon_check_reply(&rp, what);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* http.c hands over the body NUL-terminated, or NULL when there was none. */
+    char *body = NULL;
+    if (size) {
+        body = xmalloc(size + 1);
+        memcpy(body, data, size);
+        body[size] = 0;
+    }
+    post(api_neighbors, 0, body, size, "POST /v1/neighbors");
+    post(api_score_batch, 0, body, size, "POST /v1/score");
+    post(api_ingest, 1, body, size, "POST /v1/pairs");
+    free(body);
+    return 0;
+}
