@@ -43,7 +43,7 @@ while [ $# -gt 1 ]; do
     esac
     shift 2
 done
-[ $# -eq 1 ] || { sed -n '2,30p' "$0" >&2; exit 2; }
+[ $# -eq 1 ] || { sed -n '2,25p' "$0" >&2; exit 2; }
 MODEL=$1
 BUILD=$(cd "$BUILD" && pwd)
 if [ -z "$OUT" ]; then

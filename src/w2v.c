@@ -259,7 +259,17 @@ wr_model *w2v_load_mem(const void *data, size_t len, const char *name, wr_err *e
     }
 
     wr_model *m = model_new((uint32_t)n, (uint32_t)dim);
-    if ((binary ? load_binary(&s, pos, m, err) : load_text(&s, pos, m, err)) < 0) {
+    int rc = binary ? load_binary(&s, pos, m, err) : load_text(&s, pos, m, err);
+    if (rc < 0 && !binary) {
+        /* Text by its first row, not as a whole: maybe binary floats whose bytes happen to
+         * read as numbers (w2v_save wrote such a file). The text error stands otherwise. */
+        wr_err ignored;
+        model_free(m);
+        m = model_new((uint32_t)n, (uint32_t)dim);
+        if ((rc = load_binary(&s, pos, m, &ignored)) == 0)
+            binary = 1;
+    }
+    if (rc < 0) {
         model_free(m);
         return NULL;
     }
