@@ -119,7 +119,7 @@ cmd_test() {
     local sanitize=""
     while [ $# -gt 0 ]; do
         case $1 in
-        --sanitize) sanitize=${2:-}; shift $(( $# > 1 ? 2 : 1 )) ;;
+        --sanitize) sanitize=${2:-bad}; shift $(( $# > 1 ? 2 : 1 )) ;;
         --sanitize=*) sanitize=${1#*=}; shift ;;
         *) sanitize=bad; shift ;;
         esac

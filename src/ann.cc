@@ -3,7 +3,9 @@
  * hnswlib is header-only C++ that throws on failure (std::runtime_error, std::bad_alloc),
  * so every entry point catches everything and turns it into a wr_err; no exception may
  * unwind into C. Parallel build: addPoint is safe from several threads (per-node locks),
- * so threads take blocks of rows from a shared counter. Searches pass ef as their k: with
+ * so threads take blocks of rows from a shared counter; only its draw of a node's level
+ * reads the shared random generator unlocked, which can repeat a level but nothing worse
+ * (ThreadSanitizer reports it; upstream's own parallel build does the same). Searches pass ef as their k: with
  * ef_ left at its default, searchKnn(q, ef) explores max(ef_, ef) candidates, which gives
  * every query its own ef without touching the shared setEf(). */
 #include <algorithm>
@@ -12,7 +14,6 @@
 #include <exception>
 #include <mutex>
 #include <new>
-#include <string>
 #include <thread>
 #include <vector>
 

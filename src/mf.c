@@ -144,8 +144,12 @@ static void train_left(worker *w, uint32_t left, const uint32_t *right, uint32_t
         if (s->bias)
             score += s->bias[left] + s->bias[right[j]] + g0;
         float target = j == 0 ? y : 0;
-        /* minus the derivative of the loss by the score, times the learning rate */
-        float ge = lr * (o->labels == WR_MF_BINARY ? target - sigmoidf(score) : target - score);
+        /* minus the derivative of the loss by the score, times the learning rate. The
+         * squared error's residual is clipped to +-1 (Huber loss): unclipped, a heavy pair
+         * on a large catalogue overshoots and the rows grow without bound (electronics
+         * scale reached non-finite values within the first epoch). */
+        float ge = lr * (o->labels == WR_MF_BINARY ? target - sigmoidf(score)
+                                                   : fminf(1, fmaxf(-1, target - score)));
         if (decay > 0)
             k->axpy(-decay, b, b, st);
         k->update(a, w->grad, &b, 1, &ge, st);
