@@ -10,8 +10,8 @@
 FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      gcc g++ meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev libopenblas-dev \
-      liburcu-dev zlib1g-dev libhnswlib-dev libcmocka-dev \
+      gcc meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev libopenblas-dev \
+      liburcu-dev zlib1g-dev libcmocka-dev \
  && apt-get clean && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the build reads (meson.build names bench/ and tests/ too), so that edits

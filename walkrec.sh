@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 BUILD_PKGS="gcc g++ meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev libopenblas-dev
-  liburcu-dev zlib1g-dev libhnswlib-dev"
+  liburcu-dev zlib1g-dev"
 # chromium: the dashboard's end-to-end test drives it headless (tests/http/dashboard.py)
 TEST_PKGS="libcmocka-dev python3-numpy python3-scipy python3-sklearn python3-gensim curl chromium
   python3-yaml"
@@ -111,9 +111,8 @@ sanitized() {
 
 # The concurrency tests: publishing under load, retraining while serving and the follower's
 # swaps (HTTP), and the unit tests of modules that run threads of their own. Not the
-# Hogwild trainers (sgns, train, mf, eges), which race on purpose (sgns.c), nor ann, whose
-# hnswlib graph ThreadSanitizer runs for longer than its timeout.
-TSAN_TESTS="http_reload http_retrain wal index knn walk graph calib"
+# Hogwild trainers (sgns, train, mf, eges), which race on purpose (sgns.c).
+TSAN_TESTS="http_reload http_retrain wal index knn walk graph calib ann"
 
 cmd_test() {
     local sanitize=""

@@ -6,7 +6,7 @@
 #
 # 1. walkrecd serves MODEL (or trains the built-in catalogue), retraining off, its data
 #    directory (and so the pair log) in $BENCH_WORK (default /tmp/walkrec-ingest) on the
-#    disk /tmp is on. With a large MODEL, pass --exact-index-max-items 0 --ann-m 0 in
+#    disk /tmp is on. With a large MODEL, pass --exact-index-max-items 0 --ann-probe 0 in
 #    BENCH_FLAGS to skip building neighbour lists (the provisional lists scan anyway).
 # 2. wrk POSTs /v1/pairs for DURATION seconds: batches of 1 pair and of 1000 pairs, from 1
 #    connection (every request waits for its own fdatasync) and from 8 (requests waiting at

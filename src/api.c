@@ -827,12 +827,13 @@ void api_model(const wr_request *rq, const wr_index *ix, wr_reply *rp)
                               (json_int_t)rq->cfg->exact_index_max_items);
     if (in->recall_sample)
         json_object_set_new(index, "approximate",
-                            json_pack("{s:I,s:I,s:I,s:f,s:I,s:f,s:I}", "m", (json_int_t)in->ann_m,
-                                      "ef_construction", (json_int_t)in->ann_ef_construction,
-                                      "ef_search", (json_int_t)in->ann_ef_search,
-                                      "graph_seconds", in->ann_graph_seconds, "graph_bytes",
-                                      (json_int_t)in->ann_bytes, "recall_at_10",
-                                      in->recall_at_10, "recall_sample",
+                            json_pack("{s:I,s:I,s:I,s:f,s:f,s:I,s:f,s:I}", "cells",
+                                      (json_int_t)in->ann_cells, "probe",
+                                      (json_int_t)in->ann_probe, "builds",
+                                      (json_int_t)in->ann_rounds, "kmeans_seconds",
+                                      in->ann_kmeans_seconds, "candidates_mean",
+                                      in->ann_candidates, "bytes", (json_int_t)in->ann_bytes,
+                                      "recall_at_10", in->recall_at_10, "recall_sample",
                                       (json_int_t)in->recall_sample));
     json_object_set_new(doc, "index", index);
     json_object_set_new(doc, "side_info",

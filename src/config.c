@@ -73,19 +73,20 @@ static const setting table[] = {
     {"exact_index_max_items", T_U64, F(exact_index_max_items), "1000000", 0, UINT32_MAX,
      "items", "N",
      "Largest catalogue whose neighbour lists are computed exactly; above it they are read "
-     "from an approximate index (an HNSW graph, freed once the lists are written), whose "
+     "from an approximate index (k-means cells, freed once the lists are written), whose "
      "recall@10 against an exact scan of 500 items /v1/model reports.", NULL, 0, 0},
-    {"ann_m", T_U32, F(ann_m), "32", 2, 100, "links", "N",
-     "Links per item in the approximate index's graph (HNSW M; twice as many on its bottom "
-     "layer): more finds more of the true neighbours and costs build time. The graph lives "
-     "only while the lists are built, in about 4 x dim + 8 x M + 100 bytes per item.", NULL,
-     0, 0},
-    {"ann_ef_construction", T_U32, F(ann_ef_construction), "200", 1, 10000, "candidates", "N",
-     "Candidates kept per insertion while building the graph (HNSW efConstruction): more "
-     "builds slower and a better graph.", NULL, 0, 0},
-    {"ann_ef_search", T_U32, F(ann_ef_search), "256", 1, 10000, "candidates", "N",
-     "Candidates kept while searching the graph for each item's list (HNSW ef; raised to "
-     "index_k): more is slower and finds more of the true neighbours.", NULL, 0, 0},
+    {"ann_cells", T_U32, F(ann_cells), "0", 0, UINT32_MAX, "cells", "N",
+     "Cells of the approximate lists: k-means on the unit vectors splits the catalogue into "
+     "this many; 0 = min(3 x sqrt(items), items / 64).", NULL, 0, 0},
+    {"ann_probe", T_U32, F(ann_probe), "8", 0, 4096, "cells", "N",
+     "Cells each cell's items are compared with for their approximate lists, the nearest "
+     "first: more finds more of the true neighbours and builds slower (in proportion). 0 = "
+     "no approximate lists: above exact_index_max_items every query is an exact scan.",
+     NULL, 0, 0},
+    {"ann_min_recall", T_F64, F(ann_min_recall), "0.98", 0, 0, NULL, "X",
+     "Recall@10 the approximate lists must reach on a sample of 500 items against an exact "
+     "scan; below it they are built again probing twice the cells, until it holds or every "
+     "cell is probed (exact). 0 = accept the first build.", NULL, 0, 1},
     {"rank", T_STR, F(rank), "auto", 1, 16, NULL, "RANK",
      "What neighbour lists rank by unless a request says rank=: cosine, or probability (the "
      "model's calibrated pair probability, which also knows popularity: higher recall@10 "

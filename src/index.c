@@ -5,12 +5,11 @@
  * scores), the ids, and the side information. Everything is written once in index_build
  * and only read afterwards, from any number of threads.
  *
- * Above exact_max_items the lists come from an HNSW graph instead of exact products. The
- * graph only serves to write them and is freed afterwards: searching it per request
- * would cost a fraction of a millisecond where reading a list costs microseconds, for
- * about the same memory (it holds a copy of the vectors plus 2m links per item). Their
- * scores are recomputed exactly, and their recall against an exact scan of a sample of
- * items is measured and reported.
+ * Above exact_max_items the lists come from k-means cells (ann.h) instead of products
+ * with every item. The cells only serve to write them and are freed afterwards: reading a
+ * list costs microseconds, searching cells per request a fraction of a millisecond. The
+ * scores are the exact cosines, and the lists' recall against an exact scan of a sample
+ * of items is measured, enforced (ann_min_recall) and reported.
  *
  * A neighbour query walks the item's precomputed list (best first) through the filter; it
  * scans every item instead when k is larger than the lists or the filter left fewer than k
@@ -60,9 +59,8 @@ void index_default_opts(wr_index_opts *o)
     o->k = 100;
     o->rank = WR_RANK_AUTO;
     o->exact_max_items = 1000000;
-    o->ann_m = 32;
-    o->ann_ef_construction = 200;
-    o->ann_ef_search = 256;
+    o->ann_probe = 8;
+    o->ann_min_recall = 0.98;
 }
 
 wr_filter index_filter_none(void)
@@ -297,129 +295,6 @@ static int build_lists(wr_index *ix, uint32_t k, int threads, wr_err *err)
     return 0;
 }
 
-/* ---- approximate lists ---- */
-
-/* The list-writing threads share the graph and a row counter; the first error stops them. */
-typedef struct ann_job {
-    wr_index *ix;
-    const wr_ann *ann;
-    uint32_t k, ef;
-    atomic_size_t next;
-    atomic_int failed;
-    pthread_mutex_t mu;
-    wr_err err;
-    wr_progress progress;
-} ann_job;
-
-#define ANN_BLOCK 256
-
-static int cmp_hit(const void *a, const void *b)
-{
-    const wr_hit *x = a, *y = b;
-    if (x->score != y->score)
-        return x->score > y->score ? -1 : 1;
-    return x->item < y->item ? -1 : x->item > y->item;
-}
-
-/* One row's list: the graph's answer, rescored like index_score so list and pair scores
- * agree, re-sorted, padded with UINT32_MAX when the search came back short. */
-static int ann_list(ann_job *j, uint32_t row, wr_hit *hits, wr_err *err)
-{
-    wr_index *ix = j->ix;
-    long got = ann_search_row(j->ann, row, j->k, j->ef, hits, err);
-    if (got < 0)
-        return -1;
-    for (long i = 0; i < got; i++)
-        hits[i].score = index_score(ix, row, hits[i].item);
-    qsort(hits, (size_t)got, sizeof *hits, cmp_hit);
-    size_t at = (size_t)row * j->k;
-    for (uint32_t i = 0; i < j->k; i++) {
-        ix->nb_item[at + i] = i < got ? hits[i].item : UINT32_MAX;
-        ix->nb_score[at + i] = i < got ? hits[i].score : -INFINITY;
-    }
-    return 0;
-}
-
-static void *ann_worker(void *arg)
-{
-    ann_job *j = arg;
-    size_t n = j->ix->info.n;
-    wr_hit *hits = xmalloc(j->k * sizeof *hits);
-    wr_err err;
-    for (;;) {
-        size_t r0 = atomic_fetch_add(&j->next, ANN_BLOCK);
-        if (r0 >= n || atomic_load(&j->failed))
-            break;
-        size_t r1 = r0 + ANN_BLOCK < n ? r0 + ANN_BLOCK : n;
-        for (size_t r = r0; r < r1; r++) {
-            if (ann_list(j, (uint32_t)r, hits, &err) < 0) {
-                pthread_mutex_lock(&j->mu);
-                if (!atomic_exchange(&j->failed, 1))
-                    j->err = err;
-                pthread_mutex_unlock(&j->mu);
-                break;
-            }
-        }
-        progress_add(&j->progress, r1 - r0);
-    }
-    free(hits);
-    return NULL;
-}
-
-/* Runs fn(arg) on `threads` threads, the calling one included (on fewer when one cannot
- * be created), and waits for them all. */
-static void run_threads(void *(*fn)(void *), void *arg, int threads)
-{
-    pthread_t *tid = xmalloc((size_t)threads * sizeof *tid);
-    int started = 0;
-    while (started < threads - 1 && pthread_create(&tid[started], NULL, fn, arg) == 0)
-        started++;
-    fn(arg);
-    for (int t = 0; t < started; t++)
-        pthread_join(tid[t], NULL);
-    free(tid);
-}
-
-/* Builds the graph, writes every item's list from it with `threads` threads, frees it. */
-static int build_ann_lists(wr_index *ix, uint32_t k, int threads, const wr_index_opts *o,
-                           wr_err *err)
-{
-    wr_index_info *in = &ix->info;
-    wr_ann_opts ao;
-    ann_default_opts(&ao);
-    ao.m = o->ann_m;
-    ao.ef_construction = o->ann_ef_construction;
-    ao.threads = threads;
-    double t0 = wr_now();
-    wr_ann *a = ann_build(ix->vecs, in->n, in->dim, &ao, err);
-    if (!a)
-        return -1;
-    in->ann_graph_seconds = wr_now() - t0;
-    in->ann_bytes = ann_memory(a);
-    in->ann_m = o->ann_m;
-    in->ann_ef_construction = o->ann_ef_construction;
-    in->ann_ef_search = o->ann_ef_search > k ? o->ann_ef_search : k;
-    if (alloc_lists(ix, k, err) < 0) {
-        ann_free(a);
-        return -1;
-    }
-    ann_job j = {.ix = ix, .ann = a, .k = k, .ef = in->ann_ef_search};
-    atomic_init(&j.next, 0);
-    atomic_init(&j.failed, 0);
-    pthread_mutex_init(&j.mu, NULL);
-    progress_start(&j.progress, "neighbour lists (approximate)", "items", in->n);
-    run_threads(ann_worker, &j, threads);
-    progress_end(&j.progress, NULL);
-    pthread_mutex_destroy(&j.mu);
-    ann_free(a);
-    if (atomic_load(&j.failed)) {
-        if (err)
-            *err = j.err;
-        return -1;
-    }
-    return 0;
-}
-
 /* Rows of the recall sample, which knn_topk leaves out of their own answers. */
 static int reject_sample_self(size_t qi, uint32_t item, void *arg)
 {
@@ -464,6 +339,43 @@ static void measure_recall(wr_index *ix, int threads)
     free(rows);
     free(q);
     free(truth);
+}
+
+/* ---- approximate lists ---- */
+
+/* Every item's list from the inverted file (ann.h), by cosine; then their recall@10 on a
+ * sample against an exact scan. Below o->ann_min_recall the lists are built again with
+ * twice the cells probed, until it holds or every cell is probed (which is exact). */
+static int build_ann_lists(wr_index *ix, uint32_t k, int threads, const wr_index_opts *o,
+                           wr_err *err)
+{
+    wr_index_info *in = &ix->info;
+    wr_ann_opts ao;
+    ann_default_opts(&ao);
+    ao.cells = o->ann_cells;
+    ao.probe = o->ann_probe;
+    ao.threads = threads;
+    if (alloc_lists(ix, k, err) < 0)
+        return -1;
+    for (in->ann_rounds = 1;; in->ann_rounds++) {
+        wr_ann_stats st;
+        if (ann_topk_all(ix->vecs, in->n, in->dim, k, &ao, ix->nb_item, ix->nb_score, &st,
+                         err) < 0)
+            return -1;
+        in->ann_cells = st.cells;
+        in->ann_probe = st.probe;
+        in->ann_kmeans_seconds += st.kmeans_seconds;
+        in->ann_candidates = st.candidates_mean;
+        in->ann_bytes = st.bytes;
+        measure_recall(ix, threads);
+        if (in->recall_at_10 >= o->ann_min_recall || st.probe >= st.cells)
+            return 0;
+        wr_log("approximate lists: recall@10 %.4f with %u of %u cells probed, below %g: "
+               "probing %u", in->recall_at_10, st.probe, st.cells, o->ann_min_recall,
+               st.probe * 2 < st.cells ? st.probe * 2 : st.cells);
+        ao.cells = st.cells;
+        ao.probe = st.probe * 2;
+    }
 }
 
 /* ---- ids in byte order ---- */
@@ -516,7 +428,7 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
     int exact = in->n <= o->exact_max_items;
     in->rank = in->calibrated && exact && o->rank != WR_RANK_COSINE ? WR_RANK_PROBABILITY
                                                                     : WR_RANK_COSINE;
-    if (o->k > 0 && in->n >= 2 && (exact || o->ann_m > 0)) {
+    if (o->k > 0 && in->n >= 2 && (exact || o->ann_probe > 0)) {
         int threads = o->threads > 0 ? o->threads : wr_cpu_count();
         uint32_t k = o->k < in->n - 1 ? o->k : in->n - 1;
         double t0 = wr_now();
@@ -524,9 +436,7 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
         if (rc < 0)
             goto fail;
         in->build_seconds = wr_now() - t0;
-        in->kind = exact ? "exact" : "hnsw";
-        if (!exact)
-            measure_recall(ix, threads);
+        in->kind = exact ? "exact" : "ivf";
     }
     return ix;
 fail:

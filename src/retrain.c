@@ -339,9 +339,9 @@ static wr_index *build_index(wr_model *m, const char *path, uint64_t gen, wr_err
     index_default_opts(&o);
     o.k = T.cfg->index_k;
     o.exact_max_items = T.cfg->exact_index_max_items;
-    o.ann_m = T.cfg->ann_m;
-    o.ann_ef_construction = T.cfg->ann_ef_construction;
-    o.ann_ef_search = T.cfg->ann_ef_search;
+    o.ann_cells = T.cfg->ann_cells;
+    o.ann_probe = T.cfg->ann_probe;
+    o.ann_min_recall = T.cfg->ann_min_recall;
     o.threads = (int)T.cfg->index_threads;
     o.rank = !strcmp(T.cfg->rank, "auto") ? WR_RANK_AUTO : eval_rank_parse(T.cfg->rank);
     o.items_file = T.cfg->items_file;
@@ -356,9 +356,10 @@ static wr_index *build_index(wr_model *m, const char *path, uint64_t gen, wr_err
         wr_log("neighbour lists (%s): %u items x %u in %.2f s", in->kind, in->n, in->k,
                in->build_seconds);
     if (in->recall_sample)
-        wr_log("approximate lists: graph %.2f s (%.0f MiB, freed), recall@10 %.4f against an "
-               "exact scan of %u items", in->ann_graph_seconds, in->ann_bytes / 1048576.0,
-               in->recall_at_10, in->recall_sample);
+        wr_log("approximate lists: %u cells, %u probed per cell (%u build%s), %.0f candidates "
+               "per item; recall@10 %.4f against an exact scan of %u items", in->ann_cells,
+               in->ann_probe, in->ann_rounds, in->ann_rounds == 1 ? "" : "s",
+               in->ann_candidates, in->recall_at_10, in->recall_sample);
     if (in->side_rows || in->side_unmatched)
         wr_log("side information: %llu items described, %llu rows for items not in the model",
                (unsigned long long)in->side_rows, (unsigned long long)in->side_unmatched);

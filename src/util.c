@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -124,6 +125,18 @@ int wr_cpu_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+}
+
+void wr_run_threads(void *(*fn)(void *), void *arg, int threads)
+{
+    pthread_t *tid = xmalloc((size_t)(threads > 1 ? threads : 1) * sizeof *tid);
+    int started = 0;
+    while (started < threads - 1 && pthread_create(&tid[started], NULL, fn, arg) == 0)
+        started++;
+    fn(arg);
+    for (int t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    free(tid);
 }
 
 size_t wr_peak_rss_kib(void)

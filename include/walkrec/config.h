@@ -27,8 +27,9 @@ typedef struct wr_config {
     uint32_t train_threads;           /* 0 = all cores */
     uint32_t index_k;                 /* neighbours precomputed per item */
     uint32_t index_threads;           /* 0 = all cores */
-    uint64_t exact_index_max_items;   /* above: approximate lists (HNSW) */
-    uint32_t ann_m, ann_ef_construction, ann_ef_search; /* the HNSW graph's parameters */
+    uint64_t exact_index_max_items;   /* above: approximate lists (ann.h) */
+    uint32_t ann_cells, ann_probe; /* the approximate lists (ann.h) */
+    double ann_min_recall;
     char *rank;                       /* "auto", "cosine" or "probability" */
     uint32_t default_k, max_k, max_batch;
     uint64_t max_body_bytes;

@@ -4,8 +4,8 @@
  * that, so any number of threads may query it at once without locks; live.h publishes it.
  * Neighbours are top-k by cosine. Up to opts.k of them are precomputed per item at build
  * time: exactly (knn_topk over all items, in parallel) for catalogues of at most
- * opts.exact_max_items items, else approximately, by searching an HNSW graph (ann.h) that
- * is freed once the lists are written. Larger k, filters that exhaust a list, and vector
+ * opts.exact_max_items items, else approximately, from an inverted file of k-means cells
+ * (ann.h) that is freed once the lists are written. Larger k, filters that exhaust a list, and vector
  * (basket) queries fall back to an exact scan of every item. */
 #ifndef WALKREC_INDEX_H
 #define WALKREC_INDEX_H
@@ -23,10 +23,11 @@ typedef struct wr_index wr_index;
 typedef struct wr_index_opts {
     uint32_t k;               /* neighbours precomputed per item; 0 = none (default 100) */
     uint64_t exact_max_items; /* above this many items, the lists are approximate (1,000,000) */
-    uint32_t ann_m;           /* HNSW links per node; 0 = no approximate lists: above
-                                 exact_max_items every query is an exact scan (32) */
-    uint32_t ann_ef_construction; /* HNSW candidates while inserting (200) */
-    uint32_t ann_ef_search;   /* HNSW candidates per list search, raised to k (256) */
+    uint32_t ann_cells;       /* k-means cells of the approximate lists; 0 = by size (0) */
+    uint32_t ann_probe;       /* cells searched per cell; 0 = no approximate lists: above
+                                 exact_max_items every query is an exact scan (8) */
+    double ann_min_recall;    /* the lists are rebuilt probing twice the cells while their
+                                 recall@10 on a sample is below this (0.98; 0 = never) */
     int rank;                 /* WR_RANK_* (eval.h): what the precomputed lists rank by;
                                  AUTO (default): the calibrated probability when the model
                                  carries one and the lists are exact, else the cosine */
@@ -43,17 +44,19 @@ typedef struct wr_index_info {
     uint64_t generation;
     uint32_t n, dim;
     uint32_t k;               /* length of the precomputed lists, 0 when there are none */
-    const char *kind;         /* the lists: "exact", "hnsw" (approximate) or "none" */
+    const char *kind;         /* the lists: "exact", "ivf" (approximate) or "none" */
     int calibrated;           /* the model carries a pair probability (calib.h) */
     int rank;                 /* WR_RANK_COSINE or WR_RANK_PROBABILITY: the lists' order */
     int64_t created;          /* the model's creation time (unix seconds) */
     char *source;             /* the model file */
     char *meta_json;          /* the model's metadata (a JSON object) */
-    double build_seconds;     /* time spent on the neighbour lists (graph included) */
-    /* "hnsw" only (else 0): */
-    uint32_t ann_m, ann_ef_construction, ann_ef_search;
-    double ann_graph_seconds; /* of build_seconds, building the graph */
-    uint64_t ann_bytes;       /* the graph's memory while it existed */
+    double build_seconds;     /* time spent on the neighbour lists (k-means included) */
+    /* "ivf" only (else 0): */
+    uint32_t ann_cells, ann_probe; /* the probe the lists were built with at last */
+    uint32_t ann_rounds;      /* builds it took to reach ann_min_recall (1 = the first) */
+    double ann_kmeans_seconds; /* of build_seconds, placing the cells (every round) */
+    double ann_candidates;    /* items each item was compared with, on average */
+    uint64_t ann_bytes;       /* the cells' memory while they existed */
     double recall_at_10;      /* the lists' first 10 against an exact scan, over ... */
     uint32_t recall_sample;   /* ... this many items spread over the catalogue */
     double published_at;      /* unix seconds, set by index_set_published() */

@@ -39,6 +39,9 @@ extern int wr_quiet; /* set by --quiet: silences progress and warnings */
 
 double wr_now(void);      /* monotonic seconds */
 int wr_cpu_count(void);
+/* Runs fn(arg) on `threads` threads, the calling one included (on fewer when one cannot be
+ * created), and returns when they have all returned. */
+void wr_run_threads(void *(*fn)(void *), void *arg, int threads);
 size_t wr_peak_rss_kib(void); /* VmHWM of this process */
 
 /* xoshiro256** seeded through splitmix64. Not for cryptography. */

@@ -82,7 +82,6 @@ const wr_config *daemon_start(void)
     index_default_opts(&o);
     o.k = 5;
     o.exact_max_items = 16; /* approximate lists (ann.h) over the 40 items */
-    o.ann_ef_construction = 40;
     o.threads = 1;
     o.items_file = items;
     wr_index *ix = index_build(m, FUZZ_GENERATION, "fuzz.wr", &o, &err);

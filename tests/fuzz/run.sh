@@ -22,7 +22,7 @@ ALL="pairs amazon api_body url model w2v wal config"
 DRIVERS=${*:-$ALL}
 
 if [ ! -f "$BUILD/build.ninja" ]; then
-    CC=clang CXX=clang++ meson setup "$BUILD" -Dfuzz=true -Db_sanitize=address,undefined \
+    CC=clang meson setup "$BUILD" -Dfuzz=true -Db_sanitize=address,undefined \
         -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
 fi
 targets=()

@@ -341,24 +341,24 @@ class OtherSettings(unittest.TestCase):
             self.assertEqual(d.get("/v1/model").json()["side_info"]["unmatched"], 1)
 
     def test_approximate_lists(self):
-        """Above exact_index_max_items the lists come from an HNSW graph built with the
+        """Above exact_index_max_items the lists come from k-means cells built with the
         ann_* settings; longer answers are still exact scans."""
         model = os.path.join(D.data_dir, "model-1.wr")
         with wrd.Daemon("--model", model, "--exact-index-max-items", "1999", "--index-k", "30",
-                        "--ann-m", "12", "--ann-ef-construction", "100",
-                        "--ann-ef-search", "64") as d:
+                        "--ann-cells", "10", "--ann-probe", "3") as d:
             index = d.get("/v1/model").json()["index"]
-            self.assertEqual((index["kind"], index["k"], index["precomputed"]), ("hnsw", 30, True))
+            self.assertEqual((index["kind"], index["k"], index["precomputed"]), ("ivf", 30, True))
             a = index["approximate"]
-            self.assertEqual((a["m"], a["ef_construction"], a["ef_search"], a["recall_sample"]),
-                             (12, 100, 64, 500))
+            self.assertEqual((a["cells"], a["recall_sample"]), (10, 500))
+            # probe 3 of 10 cells, doubled while the sampled recall stays under 0.98
+            self.assertEqual(a["probe"], min(3 << (a["builds"] - 1), 10))
             self.assertGreaterEqual(a["recall_at_10"], 0.98)
             found = 0
             for item in M.ids[:100]:
                 got = d.get("/v1/items/%s/neighbors?k=10" % item).json()["neighbors"]
                 want = M.neighbors(item, 10)
                 found += len({g["item"] for g in got} & {w[0] for w in want})
-                for g in got:  # exact scores, whatever the graph's arithmetic
+                for g in got:  # the lists' scores are the pairs' scores
                     pair = d.get("/v1/score?a=%s&b=%s" % (q(item), q(g["item"]))).json()
                     self.assertAlmostEqual(g["score"], pair["score"], places=5)
             self.assertGreaterEqual(found, 980, "recall@10 over 100 items: %d / 1000" % found)

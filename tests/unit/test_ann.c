@@ -1,6 +1,6 @@
-/* test_ann.c - the HNSW shim against exact top-k on clustered unit vectors (recall@10,
- * vector and row queries, a graph built by several threads), its error paths, and
- * index_build above exact_max_items: approximate lists with their measured recall, exact
+/* test_ann.c - the inverted file against exact top-k on clustered unit vectors (recall@10,
+ * order and padding, independence of the thread count, the probe setting), its error
+ * paths, and index_build above exact_max_items: approximate lists with their measured recall, exact
  * scores, and the exact-scan fallbacks. Includes index.c. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -64,65 +64,94 @@ static size_t overlap(const wr_hit *want, const wr_hit *got, size_t k)
     return found;
 }
 
+/* ann_topk_all with o into fresh arrays; fails the test on error. */
+static void all_topk(const float *v, size_t n, size_t k, const wr_ann_opts *o, uint32_t **item,
+                     float **score, wr_ann_stats *st)
+{
+    wr_err err;
+    *item = xmalloc(n * k * sizeof **item);
+    *score = xmalloc(n * k * sizeof **score);
+    if (ann_topk_all(v, n, DIM, k, o, *item, *score, st, &err) < 0)
+        fail_msg("ann_topk_all: %s", err.msg);
+}
+
+static double recall_of(const wr_hit *truth, const uint32_t *item, const float *score, size_t k)
+{
+    size_t found = 0;
+    wr_hit *got = xmalloc(k * sizeof *got);
+    for (uint32_t row = 0; row < N; row++) {
+        for (size_t i = 0; i < k; i++)
+            got[i] = (wr_hit){item[row * k + i], score[row * k + i]};
+        found += overlap(truth + row * k, got, k);
+    }
+    free(got);
+    return (double)found / (N * k);
+}
+
 static void test_recall(void **state)
 {
     (void)state;
     const size_t k = 10;
     float *v = clustered(N, DIM, 1);
-    wr_hit *truth = exact_all(v, N, DIM, k), got[10];
+    wr_hit *truth = exact_all(v, N, DIM, k);
     wr_ann_opts o;
-    wr_err err;
+    wr_ann_stats st;
     ann_default_opts(&o);
+    assert_int_equal(o.probe, 8);
     o.threads = 3; /* more threads than this machine's cores is fine too */
-    wr_ann *a = ann_build(v, N, DIM, &o, &err);
-    if (!a)
-        fail_msg("ann_build: %s", err.msg);
-    assert_int_equal(ann_size(a), N);
-    assert_true(ann_memory(a) > (size_t)N * DIM * sizeof(float));
-    size_t found = 0;
-    for (uint32_t row = 0; row < N; row++) {
-        long n = ann_search_row(a, row, k, 64, got, &err);
-        assert_int_equal(n, (long)k);
+    uint32_t *item, *item1;
+    float *score, *score1;
+    all_topk(v, N, k, &o, &item, &score, &st);
+    assert_int_equal(st.cells, 46); /* min(3 sqrt(3000), 3000 / 64) */
+    assert_int_equal(st.probe, 8);
+    assert_true(st.candidates_mean > 8 * 3000 / 46 / 2 && st.candidates_mean < N);
+    assert_true(st.bytes > 0);
+    for (uint32_t row = 0; row < N; row++)
         for (size_t i = 0; i < k; i++) {
-            assert_int_not_equal(got[i].item, row); /* left out of its own answer */
-            assert_true(i == 0 || got[i - 1].score >= got[i].score);
+            uint32_t it = item[row * k + i];
+            assert_true(it < N && it != row); /* never itself, never padding here */
+            /* the exact cosine of the pair, best first, ties by row */
+            float dot = 0;
+            for (size_t d = 0; d < DIM; d++)
+                dot += v[row * DIM + d] * v[(size_t)it * DIM + d];
+            assert_true(fabsf(dot - score[row * k + i]) < 1e-5f);
+            if (i > 0)
+                assert_true(score[row * k + i - 1] > score[row * k + i] ||
+                            (score[row * k + i - 1] == score[row * k + i] &&
+                             item[row * k + i - 1] < it));
         }
-        found += overlap(truth + row * k, got, k);
-    }
-    double recall = (double)found / (N * k);
-    print_message("recall@10 at ef 64: %.4f\n", recall);
+    double recall = recall_of(truth, item, score, k);
+    print_message("recall@10, %u cells, probe 8: %.4f\n", st.cells, recall);
     assert_true(recall >= 0.98);
 
-    /* A vector query finds the row it was taken from first, scored ~1. */
-    assert_int_equal(ann_search(a, v + 123 * DIM, k, 64, UINT32_MAX, got, &err), (long)k);
-    assert_int_equal(got[0].item, 123);
-    assert_true(fabsf(got[0].score - 1.0f) < 1e-4f);
-    /* ef below k is raised to k; k = 0 finds nothing. */
-    assert_int_equal(ann_search(a, v, k, 1, UINT32_MAX, got, &err), (long)k);
-    assert_int_equal(ann_search(a, v, 0, 64, UINT32_MAX, got, &err), 0);
-    /* More than there are: every other row. */
-    wr_hit *all = xmalloc(N * sizeof *all);
-    assert_int_equal(ann_search_row(a, 5, N, N, all, &err), N - 1);
-    free(all);
-    assert_int_equal(ann_search_row(a, N, k, 64, got, &err), -1);
-    assert_non_null(strstr(err.msg, "no row"));
-    ann_free(a);
+    /* The same lists whatever the number of threads. */
+    o.threads = 1;
+    all_topk(v, N, k, &o, &item1, &score1, &st);
+    assert_memory_equal(item, item1, N * k * sizeof *item);
+    assert_memory_equal(score, score1, N * k * sizeof *score);
+    free(item1);
+    free(score1);
 
-    /* The parameters reach the graph: a sparse one built in a hurry misses most of them
-     * (measured here: 0.19). */
-    o.m = 2;
-    o.ef_construction = 8;
-    a = ann_build(v, N, DIM, &o, &err);
-    assert_non_null(a);
-    found = 0;
-    for (uint32_t row = 0; row < N; row++) {
-        assert_true(ann_search_row(a, row, k, k, got, &err) >= 0);
-        found += overlap(truth + row * k, got, k);
-    }
-    print_message("recall@10 of m 2, ef_construction 8, ef 10: %.4f\n",
-                  (double)found / (N * k));
-    assert_true(found < N * k * 6 / 10);
-    ann_free(a);
+    /* The probe setting reaches the lists: one cell per cell (its own) misses many. */
+    o.probe = 1;
+    all_topk(v, N, k, &o, &item1, &score1, &st);
+    double r1 = recall_of(truth, item1, score1, k);
+    print_message("recall@10, probe 1: %.4f\n", r1);
+    assert_true(r1 < recall - 0.02);
+    free(item1);
+    free(score1);
+
+    /* Every cell probed: exact. */
+    o.cells = 20;
+    o.probe = 20;
+    all_topk(v, N, k, &o, &item1, &score1, &st);
+    assert_int_equal(st.cells, 20);
+    assert_true(st.candidates_mean == N - 1);
+    assert_true(recall_of(truth, item1, score1, k) == 1.0);
+    free(item1);
+    free(score1);
+    free(item);
+    free(score);
     free(truth);
     free(v);
 }
@@ -130,27 +159,32 @@ static void test_recall(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    float v[4] = {1, 0, 0, 1};
+    float v[8] = {1, 0, 0, 1, 0.6f, 0.8f, 1, 0};
+    uint32_t item[8];
+    float score[8];
     wr_ann_opts o;
+    wr_ann_stats st;
     wr_err err;
     ann_default_opts(&o);
     err.msg[0] = 0;
-    assert_null(ann_build(v, 0, 2, &o, &err));
-    assert_non_null(strstr(err.msg, "no vectors"));
-    err.msg[0] = 0;
-    assert_null(ann_build(v, 2, 0, &o, &err));
-    assert_non_null(strstr(err.msg, "no vectors"));
-    o.m = 1;
-    assert_null(ann_build(v, 2, 2, &o, &err));
-    assert_non_null(strstr(err.msg, "m must be at least 2"));
-    /* A single row: a graph, and nothing besides the row itself. */
+    assert_int_equal(ann_topk_all(v, 0, 2, 1, &o, item, score, &st, &err), -1);
+    assert_non_null(strstr(err.msg, "approximate lists"));
+    assert_int_equal(ann_topk_all(v, 2, 0, 1, &o, item, score, &st, &err), -1);
+    assert_int_equal(ann_topk_all(v, 2, 2, 0, &o, item, score, &st, &err), -1);
+    o.probe = 0;
+    assert_int_equal(ann_topk_all(v, 2, 2, 1, &o, item, score, &st, &err), -1);
+    /* A single row: one cell, and nothing but padding. */
     ann_default_opts(&o);
-    wr_ann *a = ann_build(v, 1, 4, &o, &err);
-    assert_non_null(a);
-    wr_hit h[2];
-    assert_int_equal(ann_search_row(a, 0, 2, 10, h, &err), 0);
-    assert_int_equal(ann_search(a, v, 2, 10, UINT32_MAX, h, &err), 1);
-    ann_free(a);
+    assert_int_equal(ann_topk_all(v, 1, 2, 2, &o, item, score, &st, &err), 0);
+    assert_int_equal(st.cells, 1);
+    assert_int_equal(item[0], UINT32_MAX);
+    assert_true(isinf(score[1]) && score[1] < 0);
+    /* More cells asked for than rows: one row per cell at most; k above n - 1 pads. */
+    o.cells = 100;
+    assert_int_equal(ann_topk_all(v, 4, 2, 2, &o, item, score, &st, &err), 0);
+    assert_int_equal(st.cells, 4);
+    for (uint32_t r = 0; r < 4; r++)
+        assert_true(item[r * 2] < 4 && item[r * 2] != r);
 }
 
 static wr_model *model_of(const float *v, uint32_t n, uint32_t dim)
@@ -174,24 +208,21 @@ static void test_index_above_exact_max(void **state)
     wr_index_opts o;
     wr_err err;
     index_default_opts(&o);
-    assert_int_equal(o.ann_m, 32);
-    assert_int_equal(o.ann_ef_construction, 200);
-    assert_int_equal(o.ann_ef_search, 256);
+    assert_int_equal(o.ann_cells, 0);
+    assert_int_equal(o.ann_probe, 8);
     o.k = K;
     o.exact_max_items = N - 1;
     o.threads = 2;
-    o.ann_m = 16;         /* lighter than the defaults: quick under the sanitizers too */
-    o.ann_ef_search = 8;  /* raised to K */
     wr_index *ix = index_build(model_of(v, N, DIM), 3, "mem", &o, &err);
     if (!ix)
         fail_msg("index_build: %s", err.msg);
     const wr_index_info *in = index_info(ix);
-    assert_string_equal(in->kind, "hnsw");
+    assert_string_equal(in->kind, "ivf");
     assert_int_equal(in->k, K);
-    assert_int_equal(in->ann_m, 16);
-    assert_int_equal(in->ann_ef_construction, 200);
-    assert_int_equal(in->ann_ef_search, K);
-    assert_true(in->ann_bytes > 0 && in->build_seconds >= in->ann_graph_seconds);
+    assert_int_equal(in->ann_cells, 46);
+    assert_int_equal(in->ann_probe, 8);
+    assert_true(in->ann_candidates > 0 && in->ann_candidates < N);
+    assert_true(in->ann_bytes > 0 && in->build_seconds >= in->ann_kmeans_seconds);
     assert_int_equal(in->recall_sample, 500);
     print_message("index: recall@10 %.4f over %u items\n", in->recall_at_10, in->recall_sample);
     assert_true(in->recall_at_10 >= 0.98);
@@ -204,7 +235,7 @@ static void test_index_above_exact_max(void **state)
         assert_int_equal(index_neighbors(ix, row, 10, &none, got), 10);
         first_right += got[0].item == want[0].item;
         for (size_t i = 0; i < 10; i++) {
-            /* Scores are exact, whatever the graph's arithmetic. */
+            /* Scores are the pairs' scores. */
             assert_true(fabsf(got[i].score - index_score(ix, row, got[i].item)) < 1e-6f);
             assert_true(i == 0 || got[i - 1].score >= got[i].score);
         }
@@ -232,8 +263,28 @@ static void test_index_above_exact_max(void **state)
                     fabsf(got[i].score - truth[row * 40 + 20 + i].score) < 1e-6f);
     index_free(ix);
 
-    /* ann_m 0: above exact_max_items nothing is precomputed. */
-    o.ann_m = 0;
+    /* Below ann_min_recall the lists are built again, probing twice the cells each time. */
+    o.ann_probe = 1;
+    o.ann_min_recall = 0.999;
+    ix = index_build(model_of(v, N, DIM), 5, "mem", &o, &err);
+    assert_non_null(ix);
+    in = index_info(ix);
+    print_message("probe 1, min recall 0.999: %u builds, probe %u, recall@10 %.4f\n",
+                  in->ann_rounds, in->ann_probe, in->recall_at_10);
+    assert_true(in->ann_rounds >= 2);
+    assert_int_equal(in->ann_probe, 1u << (in->ann_rounds - 1));
+    assert_true(in->recall_at_10 >= 0.999 || in->ann_probe == in->ann_cells);
+    index_free(ix);
+    /* ... and with 0, the first build stands, whatever its recall. */
+    o.ann_min_recall = 0;
+    ix = index_build(model_of(v, N, DIM), 6, "mem", &o, &err);
+    assert_non_null(ix);
+    assert_int_equal(index_info(ix)->ann_rounds, 1);
+    assert_int_equal(index_info(ix)->ann_probe, 1);
+    index_free(ix);
+
+    /* ann_probe 0: above exact_max_items nothing is precomputed. */
+    o.ann_probe = 0;
     ix = index_build(model_of(v, N, DIM), 4, "mem", &o, &err);
     assert_non_null(ix);
     assert_string_equal(index_info(ix)->kind, "none");

@@ -119,7 +119,7 @@ static wr_index *build(wr_model *m, uint32_t k, uint64_t exact_max, const char *
     index_default_opts(&o);
     o.k = k;
     o.exact_max_items = exact_max;
-    o.ann_m = 0; /* above exact_max: no lists at all (test_ann covers approximate ones) */
+    o.ann_probe = 0; /* above exact_max: no lists at all (test_ann covers approximate ones) */
     o.threads = 2;
     o.items_file = items;
     o.sidecar = sidecar;
