@@ -94,7 +94,7 @@ until [ -n "$PORT" ]; do
     PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$RUN/walkrecd.log" | cut -d: -f3 || true)
 done
 until ready 1; do sleep 1; kill -0 $DPID || { cat "$RUN/walkrecd.log" >&2; exit 1; }; done
-BUILD_LINE=$(grep "neighbour lists: .* items x" "$RUN/walkrecd.log" | tail -1)
+BUILD_LINE=$(grep -E "neighbour lists( \([a-z]+\))?: .* items x" "$RUN/walkrecd.log" | tail -1)
 RSS=$(grep VmRSS /proc/$DPID/status | awk '{print $2}')
 
 # ---- 3. pinned load: walkrecd vs nginx ----
@@ -193,7 +193,7 @@ sleep 2
 kill -INT $WPID
 wait $WPID || true
 WPID=""
-PUB_LINE=$(grep "neighbour lists: .* items x" "$RUN/walkrecd.log" | tail -1)
+PUB_LINE=$(grep -E "neighbour lists( \([a-z]+\))?: .* items x" "$RUN/walkrecd.log" | tail -1)
 PUB_REQS=$(awk '/requests in/ {print $1}' "$RUN/wrk-publish.txt")
 PUB_FAIL=$(grep -E "Non-2xx|Socket errors" "$RUN/wrk-publish.txt" || true)
 
