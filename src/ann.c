@@ -2,6 +2,7 @@
  * against the rows of its nearest cells by knn_topk (ann.h). */
 #include "walkrec/ann.h"
 
+#include <assert.h>
 #include <cblas.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -191,6 +192,7 @@ static void *lists_worker(void *arg)
             hcap = nq * k;
             hits = xrealloc(hits, hcap * sizeof *hits);
         }
+        assert(base && base_rows && hits); /* nb >= nq > 0: the buffers exist */
         nb = 0;
         for (size_t p = 0; p < np; p++)
             for (size_t i = j->start[probe[p].item]; i < j->start[probe[p].item + 1]; i++) {

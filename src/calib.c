@@ -1,7 +1,8 @@
-/* calib.c - the calibrated pair probability: fitting, storing in a model, reading back.
+/* calib.c - the calibrated pair probability: fitting, choosing the lists' order, storing in a
+ * model, reading back.
  *
- * Four coefficients and a few thousand pairs: Newton's method on the exact Hessian
- * converges in a handful of steps, and a 4 x 4 Cholesky solve is all the linear algebra
+ * Five coefficients and a few thousand pairs: Newton's method on the exact Hessian
+ * converges in a handful of steps, and a 5 x 5 Cholesky solve is all the linear algebra
  * needed. The model and definitions are in calib.h. Ranking by probability needs every
  * candidate's logit, so it scans blocked products itself rather than using knn_topk. */
 #include "walkrec/calib.h"
@@ -15,22 +16,31 @@
 
 #include <jansson.h>
 
+#include "walkrec/eval.h"
+
 #define NF WR_CALIB_NFEAT
 
-static const char *feature_names[NF] = {"1", "cos", "logdeg_sum", "logdeg_absdiff"};
+static const char *feature_names[NF] = {"1", "cos", "logpop_sum", "logpop_absdiff",
+                                        "hub_product"};
+#define BIAS_NAME "log1p_weighted_degree"
+/* Models written before the hub term: the same first four features over plain degrees. */
+#define OLD_NF 4
+static const char *old_feature_names[OLD_NF] = {"1", "cos", "logdeg_sum", "logdeg_absdiff"};
+#define OLD_BIAS_NAME "log1p_degree"
 
-void calib_features(double cos, double la, double lb, double x[NF])
+void calib_features(double cos, double la, double lb, double hub_ab, double x[NF])
 {
     x[0] = 1;
     x[1] = cos;
     x[2] = la + lb;
     x[3] = fabs(la - lb);
+    x[4] = hub_ab;
 }
 
-double calib_logit(const wr_calib *c, double cos, double la, double lb)
+double calib_logit(const wr_calib *c, double cos, double la, double lb, double hub_ab)
 {
     double x[NF], z = 0;
-    calib_features(cos, la, lb, x);
+    calib_features(cos, la, lb, hub_ab, x);
     for (int i = 0; i < NF; i++)
         z += c->coef[i] * x[i];
     return z;
@@ -45,9 +55,28 @@ static double sigmoid(double z)
     return e / (1 + e);
 }
 
-double calib_prob(const wr_calib *c, double cos, double la, double lb)
+double calib_prob(const wr_calib *c, double cos, double la, double lb, double hub_ab)
 {
-    return sigmoid(calib_logit(c, cos, la, lb));
+    return sigmoid(calib_logit(c, cos, la, lb, hub_ab));
+}
+
+/* Cosine of row r to the centre (0 without one). */
+static double row_hub(const wr_calib *c, uint32_t r)
+{
+    return c->hub ? c->hub[r] : 0;
+}
+
+double calib_prob_rows(const wr_calib *c, double cos, const float *logdeg, uint32_t a,
+                       uint32_t b)
+{
+    return calib_prob(c, cos, logdeg[a], logdeg[b], row_hub(c, a) * row_hub(c, b));
+}
+
+void calib_free(wr_calib *c)
+{
+    free(c->center);
+    free(c->hub);
+    c->center = c->hub = NULL;
 }
 
 /* Solves A s = b for a symmetric positive definite A (NF x NF, destroyed); -1 when A is
@@ -131,9 +160,10 @@ static int newton_step(const double *coef, const double *x, const uint8_t *y, co
 
 static void fit_brier(wr_calib *c, const double *x, const uint8_t *y, const double *w, size_t n)
 {
-    double sw = 0, swy = 0, b = 0, sc = 0;
+    double sw = 0, swy = 0, b = 0, sc = 0, sh = 0;
     for (size_t i = 0; i < n; i++) {
         sc += w[i] * x[i * NF + 1];
+        sh += w[i] * x[i * NF + 4];
         double z = 0;
         for (int j = 0; j < NF; j++)
             z += c->coef[j] * x[i * NF + j];
@@ -144,6 +174,7 @@ static void fit_brier(wr_calib *c, const double *x, const uint8_t *y, const doub
     }
     double base = swy / sw;
     c->cos_mean = sc / sw;
+    c->hub_mean = sh / sw;
     c->brier = b / sw;
     c->brier_constant = base * (1 - base);
 }
@@ -245,7 +276,7 @@ int calib_prepare(const wr_pairs *p, double frac, uint64_t seed, wr_calib_data *
     if (split_pairs(p, &so, &cd->train, &cd->held, &why) < 0)
         return wr_fail(err, "calibration slice: %s", why.msg);
     keep_items_trained(p, cd);
-    cd->deg = pairs_degree(&cd->train);
+    cd->weight = pairs_weighted_degree(&cd->train);
     return 0;
 }
 
@@ -253,8 +284,20 @@ void calib_data_free(wr_calib_data *cd)
 {
     pairs_free(&cd->train);
     valset_free(&cd->held);
-    free(cd->deg);
+    free(cd->weight);
     memset(cd, 0, sizeof *cd);
+}
+
+/* Cosine of model row r to the vector x of unit length (double precision). */
+static double cosine_to(const wr_model *m, uint32_t r, const float *x)
+{
+    const float *v = m->vecs + (size_t)r * m->dim;
+    double s = 0, nv = 0;
+    for (uint32_t d = 0; d < m->dim; d++) {
+        s += (double)v[d] * x[d];
+        nv += (double)v[d] * v[d];
+    }
+    return nv > 0 ? s / sqrt(nv) : 0;
 }
 
 static double cosine_rows(const wr_model *m, int64_t a, int64_t b)
@@ -269,29 +312,145 @@ static double cosine_rows(const wr_model *m, int64_t a, int64_t b)
     return nx > 0 && ny > 0 ? s / sqrt(nx * ny) : 0;
 }
 
-int calib_finish(wr_model *m, const wr_calib_data *cd, wr_calib *out, wr_err *err)
+/* The centre: the mean of the model's unit rows, scaled to unit length; NULL when it is 0
+ * (no direction to speak of). */
+static float *mean_direction(const wr_model *m)
+{
+    double *sum = xcalloc(m->dim, sizeof *sum), len = 0;
+    for (uint32_t r = 0; r < m->n; r++) {
+        const float *v = m->vecs + (size_t)r * m->dim;
+        double nv = 0;
+        for (uint32_t d = 0; d < m->dim; d++)
+            nv += (double)v[d] * v[d];
+        for (uint32_t d = 0; nv > 0 && d < m->dim; d++)
+            sum[d] += v[d] / sqrt(nv);
+    }
+    for (uint32_t d = 0; d < m->dim; d++)
+        len += sum[d] * sum[d];
+    float *center = NULL;
+    if (len > 0) {
+        center = xmalloc(m->dim * sizeof *center);
+        for (uint32_t d = 0; d < m->dim; d++)
+            center[d] = (float)(sum[d] / sqrt(len));
+    }
+    free(sum);
+    return center;
+}
+
+/* Every row's cosine to c->center into c->hub (left NULL without a centre). */
+static void compute_hubs(const wr_model *m, wr_calib *c)
+{
+    c->n = m->n;
+    if (!c->center)
+        return;
+    c->hub = xmalloc(((size_t)m->n + 1) * sizeof *c->hub);
+    for (uint32_t r = 0; r < m->n; r++)
+        c->hub[r] = (float)cosine_to(m, r, c->center);
+}
+
+/* The slice as eval reads it: strings of cd->train's ids, borrowed (not labeled_free'd). */
+static void slice_labeled(const wr_calib_data *cd, wr_labeled *v)
 {
     const wr_valset *h = &cd->held;
-    double *x = xmalloc((h->n + 1) * NF * sizeof *x), *w = xmalloc((h->n + 1) * sizeof *w);
-    uint8_t *y = xmalloc(h->n + 1), *kind = xmalloc(h->n + 1);
-    size_t n = 0, count[3] = {0};
+    v->n = h->n;
+    v->a = xmalloc((h->n + 1) * sizeof *v->a);
+    v->b = xmalloc((h->n + 1) * sizeof *v->b);
+    v->label = h->label;
+    v->kind = h->kind;
+    for (size_t i = 0; i < h->n; i++) {
+        v->a[i] = (char *)dict_str(cd->train.ids, h->a[i]);
+        v->b[i] = (char *)dict_str(cd->train.ids, h->b[i]);
+    }
+}
+
+/* The slice's lists ranked by `rank`: mean and per-query recall@10 (r, to free). */
+static int slice_lists(const wr_model *m, const wr_calib_data *cd, const wr_labeled *v,
+                       int rank, wr_eval_result *r, wr_err *err)
+{
+    wr_eval_opts o;
+    eval_default_opts(&o);
+    o.max_queries = WR_CALIB_RANK_QUERIES;
+    o.train = &cd->train;
+    o.rank = rank;
+    return eval_model(m, v, &o, r, err);
+}
+
+/* Cosine wins when its recall exceeds the probability's by more than two standard errors
+ * of the per-query difference (the same queries either way). */
+static int cosine_wins(const wr_eval_result *rc, const wr_eval_result *rp)
+{
+    size_t n = rc->queries;
+    if (n < 2)
+        return 0;
+    double mean = 0, ss = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += rc->query_recall[i] - rp->query_recall[i];
+    mean /= (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double d = rc->query_recall[i] - rp->query_recall[i] - mean;
+        ss += d * d;
+    }
+    return mean > 2 * sqrt(ss / (double)(n - 1) / (double)n);
+}
+
+/* Which order finds more of the slice's held-out pairs (the model carries the fit). */
+static int choose_rank(const wr_model *m, const wr_calib_data *cd, wr_calib *c, wr_err *err)
+{
+    wr_labeled v;
+    slice_labeled(cd, &v);
+    wr_eval_result rc, rp;
+    int rc_ok = slice_lists(m, cd, &v, WR_RANK_COSINE, &rc, err) == 0;
+    int rp_ok = rc_ok && slice_lists(m, cd, &v, WR_RANK_PROBABILITY, &rp, err) == 0;
+    free(v.a);
+    free(v.b);
+    if (rp_ok) {
+        c->rank_queries = rc.queries;
+        c->rank_recall_cosine = rc.recall_at_k;
+        c->rank_recall_probability = rp.recall_at_k;
+        c->rank = cosine_wins(&rc, &rp) ? WR_RANK_COSINE : WR_RANK_PROBABILITY;
+        eval_result_free(&rp);
+    }
+    if (rc_ok)
+        eval_result_free(&rc);
+    return rp_ok ? 0 : -1;
+}
+
+/* The features of the slice's pairs whose items are both in the model (x, y, kind: 0
+ * related, 1 uniform, 2 degree-matched negative); returns how many. */
+static size_t slice_features(const wr_model *m, const wr_calib_data *cd, const float *center,
+                             double *x, uint8_t *y, uint8_t *kind, size_t count[3])
+{
+    const wr_valset *h = &cd->held;
+    size_t n = 0;
     for (size_t i = 0; i < h->n; i++) {
         const char *ia = dict_str(cd->train.ids, h->a[i]), *ib = dict_str(cd->train.ids, h->b[i]);
         int64_t ra = model_find(m, ia), rb = model_find(m, ib);
         if (ra < 0 || rb < 0)
             continue;
-        calib_features(cosine_rows(m, ra, rb), log1p(cd->deg[h->a[i]]), log1p(cd->deg[h->b[i]]),
-                       x + n * NF);
+        double hub = center ? cosine_to(m, (uint32_t)ra, center) *
+                              cosine_to(m, (uint32_t)rb, center) : 0;
+        calib_features(cosine_rows(m, ra, rb), log1p(cd->weight[h->a[i]]),
+                       log1p(cd->weight[h->b[i]]), hub, x + n * NF);
         y[n] = h->label[i];
         kind[n] = h->label[i] ? 0 : 1 + (h->kind[i] == WR_NEG_DEGREE);
         count[kind[n++]]++;
     }
+    return n;
+}
+
+int calib_finish(wr_model *m, const wr_calib_data *cd, wr_calib *out, wr_err *err)
+{
+    const wr_valset *h = &cd->held;
+    double *x = xmalloc((h->n + 1) * NF * sizeof *x), *w = xmalloc((h->n + 1) * sizeof *w);
+    uint8_t *y = xmalloc(h->n + 1), *kind = xmalloc(h->n + 1);
+    size_t count[3] = {0};
+    wr_calib c = {.center = mean_direction(m)};
+    size_t n = slice_features(m, cd, c.center, x, y, kind, count);
     /* each class weighs its count of positives, the negatives split 3:1 by kind, whatever
      * the counts left after keep_items_trained */
     const double share[3] = {1, WR_CALIB_UNIFORM_WEIGHT, 1 - WR_CALIB_UNIFORM_WEIGHT};
     for (size_t i = 0; i < n; i++)
         w[i] = share[kind[i]] * (double)count[0] / (double)count[kind[i]];
-    wr_calib c;
     int rc = count[0] && count[1] && count[2] ? calib_fit(&c, x, y, w, n, err)
              : wr_fail(err, "calibration: the held-out slice lacks %s",
                        !count[0] ? "related pairs" : "negatives of both kinds");
@@ -299,15 +458,22 @@ int calib_finish(wr_model *m, const wr_calib_data *cd, wr_calib *out, wr_err *er
     free(w);
     free(y);
     free(kind);
-    if (rc < 0)
-        return -1;
     c.positives = count[0];
     c.uniform = count[1];
     c.degree = count[2];
-    calib_store(m, &c, cd->train.ids, cd->deg);
-    if (out)
+    c.rank = WR_RANK_PROBABILITY;
+    c.rank_recall_cosine = c.rank_recall_probability = NAN;
+    if (rc == 0) {
+        calib_store(m, &c, cd->train.ids, cd->weight);
+        rc = choose_rank(m, cd, &c, err);
+    }
+    if (rc == 0)
+        calib_store(m, &c, cd->train.ids, cd->weight);
+    if (rc == 0 && out)
         *out = c;
-    return 0;
+    else
+        free(c.center);
+    return rc;
 }
 
 static void jset(json_t *obj, const char *key, json_t *v)
@@ -316,20 +482,46 @@ static void jset(json_t *obj, const char *key, json_t *v)
         abort(); /* only allocation fails here */
 }
 
-void calib_store(wr_model *m, const wr_calib *c, const wr_dict *ids, const uint32_t *deg)
+static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+static json_t *fit_json(const wr_calib *c)
+{
+    json_t *fit = json_object();
+    jset(fit, "positives", json_integer((json_int_t)c->positives));
+    jset(fit, "uniform_negatives", json_integer((json_int_t)c->uniform));
+    jset(fit, "degree_negatives", json_integer((json_int_t)c->degree));
+    jset(fit, "uniform_weight", json_real(WR_CALIB_UNIFORM_WEIGHT));
+    jset(fit, "brier", jnum(c->brier));
+    jset(fit, "brier_constant", jnum(c->brier_constant));
+    jset(fit, "iterations", json_integer(c->iterations));
+    return fit;
+}
+
+static json_t *ranking_json(const wr_calib *c)
+{
+    json_t *r = json_object(), *rec = json_object();
+    jset(r, "best", json_string(eval_rank_name(c->rank)));
+    jset(r, "queries", json_integer((json_int_t)c->rank_queries));
+    jset(rec, "cosine", jnum(c->rank_recall_cosine));
+    jset(rec, "probability", jnum(c->rank_recall_probability));
+    jset(r, "recall_at_10", rec);
+    return r;
+}
+
+void calib_store(wr_model *m, const wr_calib *c, const wr_dict *ids, const double *weight)
 {
     free(m->bias);
     m->bias = xmalloc_aligned(((size_t)m->n + 1) * sizeof *m->bias);
     for (uint32_t r = 0; r < m->n; r++) {
         int64_t i = dict_find(ids, dict_str(m->ids, r), dict_strlen(m->ids, r));
-        m->bias[r] = i < 0 ? 0.0f : (float)log1p(deg[i]);
+        m->bias[r] = i < 0 ? 0.0f : (float)log1p(weight[i]);
     }
     json_t *meta = json_loads(m->meta_json ? m->meta_json : "{}", 0, NULL);
     if (!json_is_object(meta)) {
         json_decref(meta);
         meta = json_object();
     }
-    json_t *cal = json_object(), *names = json_array(), *coef = json_array(), *fit = json_object();
+    json_t *cal = json_object(), *names = json_array(), *coef = json_array();
     for (int j = 0; j < NF; j++) {
         json_array_append_new(names, json_string(feature_names[j]));
         json_array_append_new(coef, json_real(c->coef[j]));
@@ -337,15 +529,16 @@ void calib_store(wr_model *m, const wr_calib *c, const wr_dict *ids, const uint3
     jset(cal, "features", names);
     jset(cal, "coef", coef);
     jset(cal, "cos_mean", json_real(c->cos_mean));
-    jset(cal, "bias", json_string("log1p_degree"));
-    jset(fit, "positives", json_integer((json_int_t)c->positives));
-    jset(fit, "uniform_negatives", json_integer((json_int_t)c->uniform));
-    jset(fit, "degree_negatives", json_integer((json_int_t)c->degree));
-    jset(fit, "uniform_weight", json_real(WR_CALIB_UNIFORM_WEIGHT));
-    jset(fit, "brier", json_real(c->brier));
-    jset(fit, "brier_constant", json_real(c->brier_constant));
-    jset(fit, "iterations", json_integer(c->iterations));
-    jset(cal, "fit", fit);
+    jset(cal, "hub_product_mean", json_real(c->hub_mean));
+    if (c->center) {
+        json_t *center = json_array();
+        for (uint32_t d = 0; d < m->dim; d++)
+            json_array_append_new(center, json_real(c->center[d]));
+        jset(cal, "center", center);
+    }
+    jset(cal, "bias", json_string(BIAS_NAME));
+    jset(cal, "fit", fit_json(c));
+    jset(cal, "ranking", ranking_json(c));
     jset(meta, "calibration", cal);
     char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(17));
     if (!text)
@@ -353,6 +546,100 @@ void calib_store(wr_model *m, const wr_calib *c, const wr_dict *ids, const uint3
     json_decref(meta);
     free(m->meta_json);
     m->meta_json = text;
+}
+
+/* A finite number from obj[key] into *out; -1 (with err) otherwise. */
+static int get_number(json_t *obj, const char *key, double *out, wr_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_number(v) || !isfinite(*out = json_number_value(v)))
+        return wr_fail(err, "model calibration: %s is not a finite number", key);
+    return 0;
+}
+
+/* The feature list and coefficients: this build's five, or the four of the first models
+ * (whose hub coefficient is then 0). Returns the feature count, -1 on error. */
+static int load_coef(json_t *cal, wr_calib *c, wr_err *err)
+{
+    json_t *names = json_object_get(cal, "features"), *coef = json_object_get(cal, "coef");
+    size_t nf = json_array_size(names);
+    const char **known = nf == OLD_NF ? old_feature_names : feature_names;
+    if ((nf != NF && nf != OLD_NF) || json_array_size(coef) != nf)
+        return wr_fail(err, "model calibration: expected %d (or, from older models, %d) "
+                       "features and as many coefficients", NF, OLD_NF);
+    for (size_t j = 0; j < nf; j++) {
+        const char *name = json_string_value(json_array_get(names, j));
+        json_t *v = json_array_get(coef, j);
+        if (!name || strcmp(name, known[j]))
+            return wr_fail(err, "model calibration: feature %zu is '%s', this walkrec knows "
+                           "'%s'", j, name ? name : "(not a string)", known[j]);
+        if (!json_is_number(v) || !isfinite(c->coef[j] = json_number_value(v)))
+            return wr_fail(err, "model calibration: coefficient %zu is not a finite number", j);
+    }
+    const char *bias = json_string_value(json_object_get(cal, "bias"));
+    const char *want = nf == OLD_NF ? OLD_BIAS_NAME : BIAS_NAME;
+    if (!bias || strcmp(bias, want))
+        return wr_fail(err, "model calibration: the bias section must hold %s with these "
+                       "features, the model says '%s'", want, bias ? bias : "(nothing)");
+    return (int)nf;
+}
+
+/* The centre: dim unit-length numbers; required when the hub coefficient is not 0. */
+static int load_center(json_t *cal, const wr_model *m, wr_calib *c, wr_err *err)
+{
+    json_t *center = json_object_get(cal, "center");
+    if (!center)
+        return c->coef[4] == 0 ? 0 : wr_fail(err, "model calibration: no center");
+    if (json_array_size(center) != m->dim)
+        return wr_fail(err, "model calibration: center has %zu numbers, the vectors %u",
+                       json_array_size(center), m->dim);
+    c->dim = m->dim;
+    c->center = xmalloc(m->dim * sizeof *c->center);
+    double len = 0;
+    for (uint32_t d = 0; d < m->dim; d++) {
+        json_t *v = json_array_get(center, d);
+        if (!json_is_number(v) || !isfinite(json_number_value(v)))
+            return wr_fail(err, "model calibration: center[%u] is not a finite number", d);
+        c->center[d] = (float)json_number_value(v);
+        len += (double)c->center[d] * c->center[d];
+    }
+    if (fabs(len - 1) > 1e-4)
+        return wr_fail(err, "model calibration: center is not of unit length (%g)", sqrt(len));
+    return 0;
+}
+
+/* The recorded choice of the lists' order; models from before it rank by probability. */
+static int load_ranking(json_t *cal, wr_calib *c, wr_err *err)
+{
+    json_t *r = json_object_get(cal, "ranking");
+    c->rank = WR_RANK_PROBABILITY;
+    c->rank_recall_cosine = c->rank_recall_probability = NAN;
+    if (!r)
+        return 0;
+    const char *best = json_string_value(json_object_get(r, "best"));
+    int rank = best ? eval_rank_parse(best) : -1;
+    if (rank != WR_RANK_COSINE && rank != WR_RANK_PROBABILITY)
+        return wr_fail(err, "model calibration: ranking.best must be cosine or probability");
+    c->rank = rank;
+    c->rank_queries = (size_t)json_integer_value(json_object_get(r, "queries"));
+    json_t *rec = json_object_get(r, "recall_at_10");
+    json_t *rc = json_object_get(rec, "cosine"), *rp = json_object_get(rec, "probability");
+    if (json_is_number(rc))
+        c->rank_recall_cosine = json_number_value(rc);
+    if (json_is_number(rp))
+        c->rank_recall_probability = json_number_value(rp);
+    return 0;
+}
+
+static void load_fit(json_t *cal, wr_calib *c)
+{
+    json_t *fit = json_object_get(cal, "fit");
+    c->positives = (size_t)json_integer_value(json_object_get(fit, "positives"));
+    c->uniform = (size_t)json_integer_value(json_object_get(fit, "uniform_negatives"));
+    c->degree = (size_t)json_integer_value(json_object_get(fit, "degree_negatives"));
+    c->brier = json_number_value(json_object_get(fit, "brier"));
+    c->brier_constant = json_number_value(json_object_get(fit, "brier_constant"));
+    c->iterations = (int)json_integer_value(json_object_get(fit, "iterations"));
 }
 
 int calib_load(const wr_model *m, wr_calib *c, wr_err *err)
@@ -366,43 +653,25 @@ int calib_load(const wr_model *m, wr_calib *c, wr_err *err)
     if (!cal)
         goto done;
     rc = -1;
-    json_t *names = json_object_get(cal, "features"), *coef = json_object_get(cal, "coef");
-    if (json_array_size(names) != NF || json_array_size(coef) != NF) {
-        wr_fail(err, "model calibration: expected %d features and coefficients", NF);
+    int nf = load_coef(cal, c, err);
+    if (nf < 0 || get_number(cal, "cos_mean", &c->cos_mean, err) < 0)
         goto done;
-    }
-    for (int j = 0; j < NF; j++) {
-        const char *name = json_string_value(json_array_get(names, j));
-        json_t *v = json_array_get(coef, j);
-        if (!name || strcmp(name, feature_names[j])) {
-            wr_fail(err, "model calibration: feature %d is '%s', this walkrec knows '%s'", j,
-                    name ? name : "(not a string)", feature_names[j]);
-            goto done;
-        }
-        if (!json_is_number(v) || !isfinite(c->coef[j] = json_number_value(v))) {
-            wr_fail(err, "model calibration: coefficient %d is not a finite number", j);
-            goto done;
-        }
-    }
-    json_t *cm = json_object_get(cal, "cos_mean");
-    if (!json_is_number(cm) || !isfinite(c->cos_mean = json_number_value(cm))) {
-        wr_fail(err, "model calibration: cos_mean is not a finite number");
+    if (nf == NF && (get_number(cal, "hub_product_mean", &c->hub_mean, err) < 0 ||
+                     load_center(cal, m, c, err) < 0))
         goto done;
-    }
+    if (load_ranking(cal, c, err) < 0)
+        goto done;
     if (!m->bias) {
         wr_fail(err, "model calibration: the model has no bias section (the log degrees)");
         goto done;
     }
-    json_t *fit = json_object_get(cal, "fit");
-    c->positives = (size_t)json_integer_value(json_object_get(fit, "positives"));
-    c->uniform = (size_t)json_integer_value(json_object_get(fit, "uniform_negatives"));
-    c->degree = (size_t)json_integer_value(json_object_get(fit, "degree_negatives"));
-    c->brier = json_number_value(json_object_get(fit, "brier"));
-    c->brier_constant = json_number_value(json_object_get(fit, "brier_constant"));
-    c->iterations = (int)json_integer_value(json_object_get(fit, "iterations"));
+    load_fit(cal, c);
+    compute_hubs(m, c);
     rc = 1;
 done:
     json_decref(meta);
+    if (rc < 0)
+        calib_free(c);
     return rc;
 }
 
@@ -463,10 +732,12 @@ static void *topk_worker(void *arg)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qb, (int)nb, (int)dim,
                         1.0f, qv, (int)dim, j->base + r0 * dim, (int)dim, 0.0f, tile, (int)nb);
             for (size_t i = 0; i < qb; i++) {
-                double la = m->bias[j->query[q0 + i]];
+                uint32_t q = j->query[q0 + i];
+                double la = m->bias[q], ha = row_hub(j->c, q);
                 for (size_t c = 0; c < nb; c++) {
                     uint32_t item = (uint32_t)(r0 + c);
-                    double z = calib_logit(j->c, tile[i * nb + c], la, m->bias[item]);
+                    double z = calib_logit(j->c, tile[i * nb + c], la, m->bias[item],
+                                           ha * row_hub(j->c, item));
                     offer(j, q0 + i, item, z, best + i * k, j->out + (q0 + i) * k);
                 }
             }

@@ -10,6 +10,7 @@
  * are trained in place pair by pair, exactly like plain skip-gram. */
 #include "walkrec/eges.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <math.h>
 #include <pthread.h>
@@ -452,6 +453,9 @@ int side_read(wr_side *s, const char *path, const char *columns, wr_err *err)
     free(hline);
     free(idx);
     uint32_t n = dict_size(s->items);
+    /* read_cells grows the table with every item it adds: there are cells for every row
+     * (a fact of two functions the static analyzer does not connect) */
+    assert(cells || n == 0);
     if (rc == 0) {
         lay_out(s, cells, n);
         builder b = {.s = s, .values = dict_new(4096)};

@@ -183,8 +183,10 @@ void eval_result_free(wr_eval_result *r)
     free(r->scores);
     free(r->seen);
     free(r->query_rows);
+    free(r->query_recall);
     free(r->popularity_scores);
     free(r->probabilities);
+    calib_free(&r->calib);
     memset(r, 0, sizeof *r);
 }
 
@@ -459,9 +461,10 @@ static void calibration_table(const wr_labeled *v, wr_eval_result *r)
     r->brier_constant = base * (1 - base);
 }
 
-/* Probabilities of all pairs from the cosines and the model's log degrees (an item missing
- * from the model: log degree 0, the cosine at the calibration's mean, calib.h); AUCs on
- * the logit, which keeps its order where the probability rounds to 0 or 1. */
+/* Probabilities of all pairs from the cosines, the model's log degrees and the rows' cosines
+ * to the centre (an item missing from the model: log degree 0, the cosine and the hub
+ * product at the calibration's means, calib.h); AUCs on the logit, which keeps its order
+ * where the probability rounds to 0 or 1. */
 static void score_probability(const wr_model *m, const wr_labeled *v, const int64_t *row_a,
                               const int64_t *row_b, wr_eval_result *r)
 {
@@ -471,9 +474,13 @@ static void score_probability(const wr_model *m, const wr_labeled *v, const int6
     for (size_t i = 0; i < v->n; i++) {
         double la = row_a[i] >= 0 ? m->bias[row_a[i]] : 0;
         double lb = row_b[i] >= 0 ? m->bias[row_b[i]] : 0;
-        double cos = r->seen[i] ? r->scores[i] : c->cos_mean;
-        z[i] = calib_logit(c, cos, la, lb);
-        r->probabilities[i] = calib_prob(c, cos, la, lb);
+        double cos = c->cos_mean, hub = c->hub_mean;
+        if (r->seen[i]) {
+            cos = r->scores[i];
+            hub = c->hub ? (double)c->hub[row_a[i]] * c->hub[row_b[i]] : 0;
+        }
+        z[i] = calib_logit(c, cos, la, lb, hub);
+        r->probabilities[i] = calib_prob(c, cos, la, lb, hub);
     }
     score_aucs(v, r->seen, z, 0, r, &r->probability);
     calibration_table(v, r);
@@ -613,9 +620,9 @@ static int exclude_seen(size_t qi, uint32_t item, void *arg)
     return item == c->query[qi] || adj_has(c->train, c->query[qi], item);
 }
 
-/* Adds recall and NDCG of one query's top-k list. */
-static void score_query(const wr_hit *top, size_t k, const adjacency *pos, uint32_t q,
-                        double *recall, double *ndcg)
+/* Adds NDCG of one query's top-k list; returns its recall. */
+static double score_query(const wr_hit *top, size_t k, const adjacency *pos, uint32_t q,
+                          double *ndcg)
 {
     size_t first = adj_lower(pos, (uint64_t)q << 32);
     size_t npos = adj_lower(pos, ((uint64_t)q + 1) << 32) - first;
@@ -629,19 +636,24 @@ static void score_query(const wr_hit *top, size_t k, const adjacency *pos, uint3
         if (i < npos)
             idcg += 1.0 / log2((double)i + 2);
     }
-    *recall += (double)hits / (double)npos;
     *ndcg += dcg / idcg;
+    return (double)hits / (double)npos;
 }
 
-/* Recall, NDCG, coverage and mean log degree of nq lists of k (deg_row NULL: no degrees). */
+/* Recall, NDCG, coverage and mean log degree of nq lists of k (deg_row NULL: no degrees);
+ * each query's recall into per_query unless it is NULL. */
 static wr_eval_lists list_metrics(const wr_hit *top, size_t nq, size_t k, const adjacency *pos,
-                                  const uint32_t *query, uint32_t n_items, const uint32_t *deg_row)
+                                  const uint32_t *query, uint32_t n_items, const uint32_t *deg_row,
+                                  double *per_query)
 {
     double recall = 0, ndcg = 0, logdeg = 0;
     size_t listed = 0, covered = 0;
     uint8_t *hit = xcalloc((size_t)n_items + 1, 1);
     for (size_t i = 0; i < nq; i++) {
-        score_query(top + i * k, k, pos, query[i], &recall, &ndcg);
+        double rq = score_query(top + i * k, k, pos, query[i], &ndcg);
+        recall += rq;
+        if (per_query)
+            per_query[i] = rq;
         for (size_t j = 0; j < k; j++) {
             uint32_t item = top[i * k + j].item;
             if (item == UINT32_MAX)
@@ -735,14 +747,17 @@ static void retrieval(const wr_model *m, const model_score *ms, const wr_labeled
         size_t nq = r->queries, k = o->k;
         wr_hit *top = xmalloc(nq * k * sizeof *top);
         model_topk(m, ms, o, r, &train, top);
-        wr_eval_lists l = list_metrics(top, nq, k, &pos, r->query_rows, m->n, deg_row);
+        r->query_recall = xmalloc(nq * sizeof *r->query_recall);
+        wr_eval_lists l = list_metrics(top, nq, k, &pos, r->query_rows, m->n, deg_row,
+                                       r->query_recall);
         r->recall_at_k = l.recall;
         r->ndcg_at_k = l.ndcg;
         r->coverage_at_k = l.coverage;
         r->mean_log_degree = l.mean_log_degree;
         if (deg_row) {
             popularity_topk(m->n, deg_row, r->query_rows, nq, k, &train, top);
-            r->popularity_lists = list_metrics(top, nq, k, &pos, r->query_rows, m->n, deg_row);
+            r->popularity_lists = list_metrics(top, nq, k, &pos, r->query_rows, m->n, deg_row,
+                                               NULL);
         }
         free(top);
     }
@@ -771,7 +786,7 @@ int eval_model(const wr_model *m, const wr_labeled *v, const wr_eval_opts *o,
                        "has no calibration in its metadata)");
     r->has_probability = has;
     r->has_popularity = o->train != NULL;
-    r->rank = o->rank == WR_RANK_AUTO ? (has ? WR_RANK_PROBABILITY : WR_RANK_COSINE) : o->rank;
+    r->rank = o->rank != WR_RANK_AUTO ? o->rank : has ? r->calib.rank : WR_RANK_COSINE;
     count_kinds(v, r);
     int64_t *row_a = xmalloc(v->n * sizeof *row_a), *row_b = xmalloc(v->n * sizeof *row_b);
     for (size_t i = 0; i < v->n; i++) {

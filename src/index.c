@@ -426,8 +426,10 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
 
     in->kind = "none";
     int exact = in->n <= o->exact_max_items;
-    in->rank = in->calibrated && exact && o->rank != WR_RANK_COSINE ? WR_RANK_PROBABILITY
-                                                                    : WR_RANK_COSINE;
+    /* auto: the order the model's trainer found the better on its held-out slice */
+    int want = o->rank == WR_RANK_AUTO && in->calibrated ? ix->calib.rank : o->rank;
+    in->rank = in->calibrated && exact && want == WR_RANK_PROBABILITY ? WR_RANK_PROBABILITY
+                                                                     : WR_RANK_COSINE;
     if (o->k > 0 && in->n >= 2 && (exact || o->ann_probe > 0)) {
         int threads = o->threads > 0 ? o->threads : wr_cpu_count();
         uint32_t k = o->k < in->n - 1 ? o->k : in->n - 1;
@@ -456,6 +458,7 @@ void index_free(wr_index *ix)
     free(ix->nb_score);
     free(ix->by_id);
     free(ix->logdeg);
+    calib_free(&ix->calib);
     side_free(&ix->side);
     free(ix);
 }
@@ -585,7 +588,7 @@ double index_probability(const wr_index *ix, uint32_t a, uint32_t b)
 {
     if (!ix->info.calibrated)
         return NAN;
-    return calib_prob(&ix->calib, index_score(ix, a, b), ix->logdeg[a], ix->logdeg[b]);
+    return calib_prob_rows(&ix->calib, index_score(ix, a, b), ix->logdeg, a, b);
 }
 
 size_t index_neighbors_vec(const wr_index *ix, const float *q, size_t k, const wr_filter *f,

@@ -4,17 +4,28 @@
  * Everything here is module state, as walkrecd runs one trainer per process. The lock `mu`
  * guards the mailbox (triggers and requests), the status fields and the kept previous
  * index; it is never held during I/O, training or a publication. `pub` serialises the
- * publications themselves (the trainer's and an instant rollback from an HTTP thread). */
+ * publications themselves (the trainer's and an instant rollback from an HTTP thread).
+ *
+ * Training, evaluating and writing a model happen in a child process (see "the trainer
+ * process" below), so that a run which cannot get memory or disk kills that process, not
+ * the daemon: the live model keeps serving and a later run may succeed. */
 #include "walkrec/retrain.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +48,15 @@
 typedef enum { S_STARTING, S_IDLE, S_LOADING, S_TRAINING, S_EVALUATING, S_INDEXING } state;
 static const char *state_names[] = {"starting", "idle", "loading", "training", "evaluating",
                                     "indexing"};
+#define NSTATES (sizeof state_names / sizeof *state_names)
+
+/* The step a trainer process is in, as progress_snapshot gives it there; the strings are
+ * copied because the parent must not follow the child's pointers. what[0] = 0: none. */
+typedef struct child_progress {
+    char what[48], unit[16];
+    uint64_t done, total;
+    double start;
+} child_progress;
 
 /* What a run found, for the status route and the log. */
 typedef struct run_report {
@@ -76,9 +96,22 @@ static struct {
     char last_error[WR_ERR_MAX + 64];
     double last_error_at;
     uint64_t runs, published, refused;
-} T = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    pid_t child;           /* the trainer process while one runs (not yet reaped), else 0 */
+    child_progress cprog;  /* its running step */
+    pthread_cond_t gone;   /* signalled when the child is gone and when the thread is idle */
+} T = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+       .gone = PTHREAD_COND_INITIALIZER};
 
 static pthread_mutex_t pub = PTHREAD_MUTEX_INITIALIZER;
+
+/* Held around fork() and around every progress_snapshot() of another thread: the child
+ * then never inherits progress.c's lock held by a thread that does not exist there. */
+static pthread_mutex_t fork_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* In a trainer process: its end of the pipe to the daemon; -1 in the daemon itself. */
+static int child_fd = -1;
+static void child_send(uint32_t type, const void *data, size_t len);
+enum { REC_STATE = 1, REC_PROGRESS, REC_LOG, REC_RESULT };
 
 static double unix_now(void)
 {
@@ -89,6 +122,11 @@ static double unix_now(void)
 
 static void set_state(state s)
 {
+    if (child_fd >= 0) { /* a trainer process: the daemon's state is the daemon's to set */
+        unsigned char b = (unsigned char)s;
+        child_send(REC_STATE, &b, 1);
+        return;
+    }
     pthread_mutex_lock(&T.mu);
     T.st = s;
     T.st_since = wr_now();
@@ -105,6 +143,23 @@ static uint64_t live_generation(uint64_t *previous)
         *previous = T.previous_gen;
     pthread_mutex_unlock(&T.mu);
     return g;
+}
+
+/* wr_log, or in a trainer process a line the daemon logs for it: wr_log's gmtime_r takes
+ * glibc's time zone lock, which an HTTP thread may have held at the fork. */
+static void tlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void tlog(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    n = n < 0 ? 0 : n >= (int)sizeof line ? (int)sizeof line - 1 : n;
+    if (child_fd >= 0)
+        child_send(REC_LOG, line, (size_t)n);
+    else
+        wr_log("%s", line);
 }
 
 static void record_error(const char *what, const wr_err *err)
@@ -551,7 +606,7 @@ static void labeled_release(wr_labeled *v) /* the strings are borrowed */
     memset(v, 0, sizeof *v);
 }
 
-/* ---- a run ---- */
+/* ---- training a candidate ---- */
 
 /* Walks and skip-gram on pairs already re-weighted: warm-started from the live vectors
  * (retrain_mode warm), or from random ones. */
@@ -604,7 +659,7 @@ static wr_model *train_candidate(wr_pairs *train, const wr_model *live, wr_err *
     wr_calib_data cd = {0};
     int calibrate = T.cfg->calibration > 0;
     if (calibrate && calib_prepare(train, T.cfg->calibration, 1, &cd, err) < 0) {
-        wr_log("training without a calibrated probability: %s", err->msg);
+        tlog("training without a calibrated probability: %s", err->msg);
         calib_data_free(&cd);
         memset(&cd, 0, sizeof cd);
         calibrate = 0;
@@ -619,42 +674,6 @@ static wr_model *train_candidate(wr_pairs *train, const wr_model *live, wr_err *
     }
     calib_data_free(&cd);
     return m;
-}
-
-/* Mean share of the 10 nearest neighbours that the live index and the candidate agree on,
- * over a sample of items both know. */
-static double overlap_at_10(const wr_model *cand, const float *unit)
-{
-    const wr_index *ix = live_acquire();
-    double sum = 0;
-    size_t nq = 0;
-    if (ix && cand->n > 11) {
-        uint32_t step = cand->n > OVERLAP_SAMPLE ? cand->n / OVERLAP_SAMPLE : 1;
-        wr_hit *hc = xmalloc(11 * sizeof *hc), hl[10];
-        wr_filter f = index_filter_none();
-        for (uint32_t r = 0; r < cand->n && nq < OVERLAP_SAMPLE; r += step) {
-            const char *id = dict_str(cand->ids, r);
-            int64_t lr = index_find(ix, id, strlen(id));
-            if (lr < 0)
-                continue;
-            size_t nl = index_neighbors(ix, (uint32_t)lr, 10, &f, hl);
-            knn_topk(unit, cand->n, cand->dim, unit + (size_t)r * cand->dim, 1, 11, NULL, NULL,
-                     1, hc);
-            size_t same = 0;
-            for (size_t i = 0; i < 11; i++) {
-                if (hc[i].item == r || hc[i].item == UINT32_MAX)
-                    continue;
-                const char *cid = dict_str(cand->ids, hc[i].item);
-                for (size_t j = 0; j < nl; j++)
-                    same += !strcmp(cid, index_id(ix, hl[j].item));
-            }
-            sum += (double)same / 10;
-            nq++;
-        }
-        free(hc);
-    }
-    live_release();
-    return nq ? sum / (double)nq : NAN;
 }
 
 static int evaluate(const wr_model *m, const wr_labeled *val, const wr_pairs *train,
@@ -689,6 +708,497 @@ static void finish_report(run_report *rep)
     pthread_mutex_unlock(&T.mu);
 }
 
+/* ---- the trainer process ----
+ *
+ * The trainer thread forks a child for the heavy part of a run: training, evaluation and
+ * writing the model file and its side file. When that part cannot get memory (xmalloc
+ * aborts; the kernel's OOM killer picks the biggest process) or disk (a full disk, a file
+ * size limit: walkrecd ignores SIGXFSZ, so a write fails with EFBIG), the child dies or
+ * fails, and the daemon reports it, removes what the child left, keeps serving and may
+ * retrain later. The gathering of the pairs before and the index after stay here.
+ *
+ * The child is a copy of the daemon with only the forking thread running, so it must not
+ * take a lock another thread may have held at that moment: no liburcu and no live index
+ * (the overlap of neighbour lists is finished here, see cand_lists), no T.mu (set_state and
+ * tlog send records instead), no wr_log (the time zone lock of gmtime_r), no pair log.
+ * glibc's malloc and stdio and OpenBLAS restore their own locks in a child; progress.c's
+ * lock is never held at a fork (fork_mu). The child dies with the daemon
+ * (PR_SET_PDEATHSIG), so kill -9 leaves no trainer behind; retrain_stop kills it.
+ *
+ * The child talks through a pipe: records of a rec_head and a payload. States, progress
+ * and log lines are each written by one write() of at most PIPE_BUF bytes, which a pipe
+ * never interleaves with another writer's (the child's progress thread); the result comes
+ * last, once that thread has stopped. */
+
+typedef struct rec_head {
+    uint32_t type, len;
+} rec_head;
+
+/* What the child does: trains on `train` (warm-started from the model at live_path, if
+ * any), evaluates the candidate and that live model on `val` (none for the first model:
+ * there is no gate then) and writes the candidate, with the side file of `all`'s items,
+ * to model_path when it passes the gate, else to cand_path. */
+typedef struct child_job {
+    const wr_pairs *all;
+    wr_pairs *train;
+    const wr_labeled *val;
+    const uint32_t *cat;
+    uint32_t ncat;
+    const char *live_path, *model_path, *cand_path;
+} child_job;
+
+/* What it found. The record carries the candidate's neighbour lists after it. */
+typedef struct child_result {
+    int32_t rc, pass;
+    uint32_t items, dim, nlists;
+    double train_seconds, cand_auc_all, cand_auc_seen, cand_recall;
+    double live_auc_all, live_auc_seen, live_recall;
+    char msg[WR_ERR_MAX];
+} child_result;
+
+typedef struct wbuf {
+    unsigned char *p;
+    size_t n, cap;
+} wbuf;
+
+static void wbuf_put(wbuf *b, const void *data, size_t n)
+{
+    if (!n)
+        return;
+    if (b->n + n > b->cap) {
+        b->cap = 2 * (b->n + n) + 256;
+        b->p = xrealloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+}
+
+static void wbuf_str(wbuf *b, const char *s, size_t len)
+{
+    uint32_t l = (uint32_t)len;
+    wbuf_put(b, &l, sizeof l);
+    wbuf_put(b, s, len);
+}
+
+/* The next length-prefixed string of [*p, end); -1 when it does not fit. */
+static int take_str(const unsigned char **p, const unsigned char *end, const char **s,
+                    uint32_t *len)
+{
+    if (end - *p < 4)
+        return -1;
+    memcpy(len, *p, 4);
+    *p += 4;
+    if ((size_t)(end - *p) < *len)
+        return -1;
+    *s = (const char *)*p;
+    *p += *len;
+    return 0;
+}
+
+static int write_all(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Bytes read, fewer than n only at the end of the pipe or on an error. */
+static size_t read_full(int fd, void *data, size_t n)
+{
+    char *p = data;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, p + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
+/* One record in one write(), so whole (len is cut to fit PIPE_BUF). */
+static void child_send(uint32_t type, const void *data, size_t len)
+{
+    unsigned char buf[PIPE_BUF];
+    rec_head h = {type, 0};
+    if (len > sizeof buf - sizeof h)
+        len = sizeof buf - sizeof h;
+    h.len = (uint32_t)len;
+    memcpy(buf, &h, sizeof h);
+    memcpy(buf + sizeof h, data, len);
+    if (write_all(child_fd, buf, sizeof h + len) < 0) /* the daemon is gone */
+        _exit(1);
+}
+
+/* The child's progress thread: the running step, four times a second. */
+static int relay_stop;
+
+static void *relay_main(void *arg)
+{
+    (void)arg;
+    const struct timespec pause = {0, 250000000L};
+    while (!__atomic_load_n(&relay_stop, __ATOMIC_ACQUIRE)) {
+        nanosleep(&pause, NULL);
+        wr_progress_snap s;
+        child_progress m;
+        memset(&m, 0, sizeof m);
+        if (progress_snapshot(&s)) {
+            snprintf(m.what, sizeof m.what, "%s", s.what);
+            snprintf(m.unit, sizeof m.unit, "%s", s.unit);
+            m.done = s.done;
+            m.total = s.total;
+            m.start = s.start;
+        }
+        child_send(REC_PROGRESS, &m, sizeof m);
+    }
+    return NULL;
+}
+
+/* The candidate's 10 nearest neighbours (cosine, exact) for a sample of the items the live
+ * model knows, appended to out as [id, count, ids...]: overlap_at_10 compares them with
+ * the live index's lists in the daemon. Returns the number of lists. */
+static uint32_t cand_lists(const wr_model *cand, const wr_model *live, wbuf *out)
+{
+    uint32_t nq = 0;
+    if (!live || cand->n <= 11)
+        return 0;
+    float *unit = model_normalized(cand);
+    uint32_t step = cand->n > OVERLAP_SAMPLE ? cand->n / OVERLAP_SAMPLE : 1;
+    wr_hit hc[11];
+    for (uint32_t r = 0; r < cand->n && nq < OVERLAP_SAMPLE; r += step) {
+        const char *id = dict_str(cand->ids, r);
+        if (model_find(live, id) < 0)
+            continue;
+        knn_topk(unit, cand->n, cand->dim, unit + (size_t)r * cand->dim, 1, 11, NULL, NULL, 1,
+                 hc);
+        uint32_t m = 0, rows[10];
+        for (size_t i = 0; i < 11 && m < 10; i++)
+            if (hc[i].item != r && hc[i].item != UINT32_MAX)
+                rows[m++] = hc[i].item;
+        wbuf_str(out, id, dict_strlen(cand->ids, r));
+        wbuf_put(out, &m, sizeof m);
+        for (uint32_t i = 0; i < m; i++)
+            wbuf_str(out, dict_str(cand->ids, rows[i]), dict_strlen(cand->ids, rows[i]));
+        nq++;
+    }
+    free(unit);
+    return nq;
+}
+
+/* Mean share of the 10 nearest neighbours that the live index and the candidate agree on,
+ * over the sample cand_lists sent (n bytes at p); NAN when none is in the live index. */
+static double overlap_at_10(const unsigned char *p, size_t n, uint32_t nlists)
+{
+    const unsigned char *end = p + n;
+    const wr_index *ix = live_acquire();
+    wr_filter f = index_filter_none();
+    double sum = 0;
+    size_t nq = 0;
+    for (uint32_t q = 0; ix && q < nlists; q++) {
+        const char *id, *cid[10];
+        uint32_t len, m, clen[10];
+        int bad = take_str(&p, end, &id, &len) < 0 || end - p < 4;
+        if (!bad) {
+            memcpy(&m, p, 4);
+            p += 4;
+            bad = m > 10;
+        }
+        for (uint32_t i = 0; !bad && i < m; i++)
+            bad = take_str(&p, end, &cid[i], &clen[i]) < 0;
+        if (bad)
+            break;
+        int64_t lr = index_find(ix, id, len);
+        if (lr < 0)
+            continue;
+        wr_hit hl[10];
+        size_t nl = index_neighbors(ix, (uint32_t)lr, 10, &f, hl), same = 0;
+        for (size_t j = 0; j < nl; j++) {
+            const char *lid = index_id(ix, hl[j].item);
+            for (uint32_t i = 0; i < m; i++)
+                same += strlen(lid) == clen[i] && !memcmp(lid, cid[i], clen[i]);
+        }
+        sum += (double)same / 10;
+        nq++;
+    }
+    live_release();
+    return nq ? sum / (double)nq : NAN;
+}
+
+/* The child's part of a run (see child_job); -1 with err when it fails. */
+static int child_train(const child_job *j, child_result *res, wbuf *lists, wr_err *err)
+{
+    wr_model *live = NULL, *cand = NULL;
+    int rc = -1;
+    if (*j->live_path && !(live = model_load(j->live_path, err)))
+        goto out;
+    set_state(S_TRAINING);
+    double t0 = wr_now();
+    if (!(cand = train_candidate(j->train, live, err)))
+        goto out;
+    res->train_seconds = wr_now() - t0;
+    res->items = cand->n;
+    res->dim = cand->dim;
+    res->pass = 1;
+    if (j->val) {
+        set_state(S_EVALUATING);
+        if (evaluate(cand, j->val, j->train, &res->cand_auc_all, &res->cand_auc_seen,
+                     &res->cand_recall, err) < 0)
+            goto out;
+        if (live && evaluate(live, j->val, j->train, &res->live_auc_all, &res->live_auc_seen,
+                             &res->live_recall, err) < 0)
+            goto out;
+        res->nlists = cand_lists(cand, live, lists);
+        res->pass = !isfinite(res->live_auc_all) ||
+                    res->cand_auc_all >= res->live_auc_all - T.cfg->gate_max_auc_drop;
+    }
+    model_free(live); /* the file needs the memory more */
+    live = NULL;
+    const char *path = res->pass ? j->model_path : j->cand_path;
+    char *side = sidecar_path(path);
+    rc = write_sidecar(side, j->all, j->cat, j->ncat, err) < 0 || model_save(cand, path, err) < 0
+             ? -1
+             : 0;
+    free(side);
+out:
+    model_free(live);
+    model_free(cand);
+    return rc;
+}
+
+/* Closes every descriptor from lo to hi. */
+static void close_fds(unsigned lo, unsigned hi)
+{
+    if (lo > hi || close_range(lo, hi, 0) == 0)
+        return;
+    long max = sysconf(_SC_OPEN_MAX); /* a kernel older than 5.9 */
+    for (long fd = lo; fd <= (long)hi && fd < (max > 0 ? max : 65536); fd++)
+        close((int)fd);
+}
+
+static _Noreturn void child_main(const child_job *j, int fd, pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) /* the daemon died before the line above */
+        _exit(1);
+    /* An abort for want of memory would dump a core as big as the daemon onto a disk that
+     * may be short too. */
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    /* The daemon's sockets and files are its own: a client must see its connection close
+     * when the daemon closes it, not when this process ends. */
+    if (fd >= 3) {
+        close_fds(3, (unsigned)fd - 1);
+        close_fds((unsigned)fd + 1, ~0U);
+    } else {
+        close_fds(3, ~0U);
+    }
+    child_fd = fd;
+    pthread_t relay;
+    int relaying = pthread_create(&relay, NULL, relay_main, NULL) == 0;
+    child_result res;
+    memset(&res, 0, sizeof res);
+    res.cand_auc_all = res.live_auc_all = NAN;
+    wbuf lists = {0};
+    wr_err err;
+    if ((res.rc = child_train(j, &res, &lists, &err)) < 0)
+        snprintf(res.msg, sizeof res.msg, "%s", err.msg);
+    if (relaying) {
+        __atomic_store_n(&relay_stop, 1, __ATOMIC_RELEASE);
+        pthread_join(relay, NULL);
+    }
+    rec_head h = {REC_RESULT, (uint32_t)(sizeof res + lists.n)};
+    int ok = write_all(fd, &h, sizeof h) == 0 && write_all(fd, &res, sizeof res) == 0 &&
+             write_all(fd, lists.p, lists.n) == 0;
+    _exit(ok ? 0 : 1);
+}
+
+/* Reads the child's records until it closes the pipe; 1 when its result came. */
+static int read_child(int fd, child_result *res, wbuf *lists)
+{
+    rec_head h;
+    int got = 0;
+    while (read_full(fd, &h, sizeof h) == sizeof h) {
+        if (h.type == REC_RESULT) {
+            if (h.len < sizeof *res || h.len > (256u << 20) ||
+                read_full(fd, res, sizeof *res) != sizeof *res)
+                break;
+            res->msg[sizeof res->msg - 1] = 0;
+            size_t n = h.len - sizeof *res;
+            lists->n = 0;
+            if (n > lists->cap) {
+                lists->p = xrealloc(lists->p, n);
+                lists->cap = n;
+            }
+            if (read_full(fd, lists->p, n) != n)
+                break;
+            lists->n = n;
+            got = 1;
+            continue;
+        }
+        unsigned char data[PIPE_BUF];
+        if (h.len > sizeof data || read_full(fd, data, h.len) != h.len)
+            break;
+        if (h.type == REC_STATE && h.len == 1 && data[0] < NSTATES) {
+            set_state((state)data[0]);
+        } else if (h.type == REC_PROGRESS && h.len == sizeof(child_progress)) {
+            pthread_mutex_lock(&T.mu);
+            memcpy(&T.cprog, data, sizeof T.cprog);
+            T.cprog.what[sizeof T.cprog.what - 1] = T.cprog.unit[sizeof T.cprog.unit - 1] = 0;
+            pthread_mutex_unlock(&T.mu);
+        } else if (h.type == REC_LOG) {
+            wr_log("%.*s", (int)h.len, (const char *)data);
+        }
+    }
+    return got;
+}
+
+/* Waits for the child's end and reaps it. T.child is cleared while the zombie still holds
+ * the pid, so that retrain_stop never kills a process that reused it. */
+static int reap(pid_t pid)
+{
+    siginfo_t si;
+    int status = 0;
+    while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+        ;
+    pthread_mutex_lock(&T.mu);
+    T.child = 0;
+    T.cprog.what[0] = 0;
+    pthread_cond_broadcast(&T.gone);
+    pthread_mutex_unlock(&T.mu);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return status;
+}
+
+/* What a failed child may have left: temporaries (killed in the middle of a write) and
+ * the files of a generation it wrote but that was never announced. */
+static void remove_outputs(const child_job *j, pid_t pid)
+{
+    const char *paths[2] = {j->model_path, j->cand_path};
+    size_t n = 0;
+    for (int i = 0; i < 2 && (i == 0 || strcmp(paths[0], paths[1])); i++) {
+        char *side = sidecar_path(paths[i]);
+        const char *files[2] = {paths[i], side};
+        for (int k = 0; k < 2; k++) {
+            size_t len = strlen(files[k]) + 32;
+            char *tmp = xmalloc(len);
+            snprintf(tmp, len, "%s.tmp.%ld", files[k], (long)pid); /* util.c's names */
+            n += unlink(files[k]) == 0;
+            n += unlink(tmp) == 0;
+            free(tmp);
+        }
+        free(side);
+    }
+    if (n)
+        wr_log("removed %zu files left by the failed trainer process", n);
+}
+
+static const char *signal_hint(int sig)
+{
+    switch (sig) {
+    case SIGABRT:
+        return ": out of memory?";
+    case SIGKILL:
+        return ": the kernel's out-of-memory killer?";
+    case SIGXFSZ:
+        return ": file size limit";
+    default:
+        return "";
+    }
+}
+
+/* ThreadSanitizer cannot follow a fork of a threaded process whose child starts threads
+ * (it dies: "starting new threads after multi-threaded fork", or with die_after_fork=0
+ * "dup thread with used id"), so a TSan build does the child's part in the trainer thread:
+ * its checks then cover that thread against the HTTP threads. Every other build forks. */
+#if defined(__SANITIZE_THREAD__)
+#define WR_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WR_TSAN 1
+#endif
+#endif
+#ifndef WR_TSAN
+#define WR_TSAN 0
+#endif
+
+static int in_thread(const child_job *j, child_result *res, wbuf *lists, wr_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->cand_auc_all = res->live_auc_all = NAN;
+    lists->n = 0;
+    if ((res->rc = child_train(j, res, lists, err)) == 0)
+        return 0;
+    remove_outputs(j, getpid());
+    return -1;
+}
+
+/* Runs j in a trainer process and fills *res and *lists from its result. -1 with err when
+ * it failed, whichever way, once what it left is removed. */
+static int in_child(const child_job *j, child_result *res, wbuf *lists, wr_err *err)
+{
+    if (WR_TSAN)
+        return in_thread(j, res, lists, err);
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return wr_fail(err, "cannot start a trainer process: pipe: %s", strerror(errno));
+    pid_t parent = getpid();
+    pthread_mutex_lock(&fork_mu);
+    pid_t pid = fork();
+    if (pid == 0)
+        child_main(j, fds[1], parent);
+    int fork_errno = errno;
+    pthread_mutex_unlock(&fork_mu);
+    close(fds[1]);
+    if (pid < 0) {
+        close(fds[0]);
+        return wr_fail(err, "cannot start a trainer process: %s", strerror(fork_errno));
+    }
+    pthread_mutex_lock(&T.mu);
+    T.child = pid;
+    int stopping = T.stop;
+    if (stopping) /* retrain_stop came between the fork and here */
+        kill(pid, SIGKILL);
+    pthread_mutex_unlock(&T.mu);
+    memset(res, 0, sizeof *res);
+    int got = read_child(fds[0], res, lists);
+    close(fds[0]);
+    int status = reap(pid);
+    pthread_mutex_lock(&T.mu);
+    stopping = T.stop;
+    pthread_mutex_unlock(&T.mu);
+    if (got && WIFEXITED(status) && WEXITSTATUS(status) == 0 && res->rc == 0)
+        return 0;
+    if (stopping)
+        wr_fail(err, "trainer process %ld stopped with the daemon", (long)pid);
+    else if (got && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        wr_fail(err, "%s", res->msg);
+    else if (WIFSIGNALED(status))
+        wr_fail(err, "trainer process %ld killed by signal %d (SIG%s%s)", (long)pid,
+                WTERMSIG(status), sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status))
+                                                                 : "?",
+                signal_hint(WTERMSIG(status)));
+    else if (WIFEXITED(status) && WEXITSTATUS(status))
+        wr_fail(err, "trainer process %ld exited with status %d", (long)pid,
+                WEXITSTATUS(status));
+    else
+        wr_fail(err, "trainer process %ld ended without a result", (long)pid);
+    remove_outputs(j, pid);
+    return -1;
+}
+
+/* ---- a run ---- */
+
 /* Trains a candidate on everything but the validation pairs, compares it with the live
  * model on them, and publishes it or keeps it aside. */
 static int run(const char *trigger, wr_err *err)
@@ -700,8 +1210,9 @@ static int run(const char *trigger, wr_err *err)
     wr_pairs all = {0}, train = {0};
     wr_labeled val = {0};
     uint32_t *cat = NULL, ncat = 0;
-    wr_model *cand = NULL, *live = NULL;
-    char *path = NULL, *side = NULL, live_path[sizeof T.live_path];
+    char *path = NULL, *cpath = NULL, live_path[sizeof T.live_path];
+    wbuf lists = {0};
+    child_result res;
     int rc = -1;
 
     set_state(S_LOADING);
@@ -714,60 +1225,41 @@ static int run(const char *trigger, wr_err *err)
     snprintf(live_path, sizeof live_path, "%s", T.live_path);
     rep.live_generation = T.live_gen;
     pthread_mutex_unlock(&T.mu);
-    if (*live_path && !(live = model_load(live_path, err)))
-        goto out;
+    rep.generation = next_generation();
+    path = path_in(T.dir, "model-%llu.wr", rep.generation);
+    cpath = path_in(T.dir, "candidate-%llu.wr", rep.generation);
     wr_log("retraining (%s, %s): %zu training pairs, %zu validation pairs", trigger,
            T.cfg->retrain_mode, train.n, val.n);
-
-    set_state(S_TRAINING);
-    double t0 = wr_now();
-    if (!(cand = train_candidate(&train, live, err)))
+    child_job job = {&all, &train, &val, cat, ncat, live_path, path, cpath};
+    if (in_child(&job, &res, &lists, err) < 0)
         goto out;
-    rep.train_seconds = wr_now() - t0;
-    rep.items = cand->n;
-
-    set_state(S_EVALUATING);
-    if (evaluate(cand, &val, &train, &rep.cand_auc_all, &rep.cand_auc_seen, &rep.cand_recall,
-                 err) < 0)
-        goto out;
-    if (live && evaluate(live, &val, &train, &rep.live_auc_all, &rep.live_auc_seen,
-                         &rep.live_recall, err) < 0)
-        goto out;
-    float *unit = model_normalized(cand);
-    rep.overlap = live ? overlap_at_10(cand, unit) : NAN;
-    free(unit);
-    model_free(live);
-    live = NULL;
-
-    rep.generation = next_generation();
-    int pass = !isfinite(rep.live_auc_all) ||
-               rep.cand_auc_all >= rep.live_auc_all - T.cfg->gate_max_auc_drop;
+    pairs_free(&train); /* the index needs the memory more */
+    pairs_free(&all);
+    labeled_release(&val);
+    rep.train_seconds = res.train_seconds;
+    rep.items = res.items;
+    rep.cand_auc_all = res.cand_auc_all;
+    rep.cand_auc_seen = res.cand_auc_seen;
+    rep.cand_recall = res.cand_recall;
+    rep.live_auc_all = res.live_auc_all;
+    rep.live_auc_seen = res.live_auc_seen;
+    rep.live_recall = res.live_recall;
+    rep.overlap = *live_path ? overlap_at_10(lists.p, lists.n, res.nlists) : NAN;
     wr_log("candidate %llu: AUC %.4f (seen %.4f, recall@10 %.4f) against live %.4f (seen %.4f, "
            "recall@10 %.4f), overlap@10 %.3f: %s",
            (unsigned long long)rep.generation, rep.cand_auc_all, rep.cand_auc_seen,
            rep.cand_recall, rep.live_auc_all, rep.live_auc_seen, rep.live_recall, rep.overlap,
-           pass ? "publishing" : "refused by the gate");
-    path = path_in(T.dir, pass ? "model-%llu.wr" : "candidate-%llu.wr", rep.generation);
-    side = sidecar_path(path);
-    if (write_sidecar(side, &all, cat, ncat, err) < 0 || model_save(cand, path, err) < 0)
-        goto out;
-    if (!pass) {
+           res.pass ? "publishing" : "refused by the gate");
+    if (!res.pass) {
         snprintf(rep.decision, sizeof rep.decision, "refused");
         snprintf(rep.reason, sizeof rep.reason,
                  "AUC %.4f is more than %g below the live model's %.4f; kept as %s",
-                 rep.cand_auc_all, T.cfg->gate_max_auc_drop, rep.live_auc_all, path);
+                 rep.cand_auc_all, T.cfg->gate_max_auc_drop, rep.live_auc_all, cpath);
         rc = 0;
         goto out;
     }
-    pairs_free(&train); /* the index needs the memory more */
-    pairs_free(&all);
-    labeled_release(&val);
-    set_state(S_INDEXING);
-    wr_index *ix = build_index(cand, path, rep.generation, err);
-    cand = NULL; /* the index took it */
-    if (!ix)
+    if (load_and_publish(path, rep.generation, 1, err) < 0)
         goto out;
-    publish_index(ix, path, 1);
     prune();
     snprintf(rep.decision, sizeof rep.decision, "published");
     rc = 0;
@@ -775,14 +1267,13 @@ out:
     if (rc < 0)
         snprintf(rep.reason, sizeof rep.reason, "%s", err->msg);
     finish_report(&rep);
-    model_free(cand);
-    model_free(live);
     labeled_release(&val);
     pairs_free(&train);
     pairs_free(&all);
+    free(lists.p);
     free(cat);
     free(path);
-    free(side);
+    free(cpath);
     return rc;
 }
 
@@ -792,8 +1283,9 @@ static int train_first(wr_err *err)
     wr_pairs all = {0}, p = {0};
     wr_labeled val;
     uint32_t *cat = NULL, ncat = 0;
-    wr_model *m = NULL;
-    char *path = NULL, *side = NULL;
+    char *path = NULL;
+    wbuf lists = {0};
+    child_result res;
     int rc = -1;
     set_state(S_LOADING);
     if (*T.cfg->pairs)
@@ -808,35 +1300,26 @@ static int train_first(wr_err *err)
      * compares candidates with it fairly later. */
     split_stable(&all, &p, &val);
     labeled_release(&val);
-    set_state(S_TRAINING);
-    double t0 = wr_now();
-    if (!(m = train_candidate(&p, NULL, err)))
-        goto out;
-    wr_log("trained %u items x %u dimensions in %.1f s", m->n, m->dim, wr_now() - t0);
     if (make_dirs(T.dir, err) < 0)
         goto out;
     uint64_t gen = next_generation();
     path = path_in(T.dir, "model-%llu.wr", gen);
-    side = sidecar_path(path);
-    if (write_sidecar(side, &all, cat, ncat, err) < 0 || model_save(m, path, err) < 0)
+    child_job job = {&all, &p, NULL, cat, ncat, "", path, path};
+    if (in_child(&job, &res, &lists, err) < 0)
         goto out;
+    wr_log("trained %u items x %u dimensions in %.1f s", res.items, res.dim, res.train_seconds);
     wr_log("saved %s", path);
     pairs_free(&all);
     pairs_free(&p);
-    set_state(S_INDEXING);
-    wr_index *ix = build_index(m, path, gen, err);
-    m = NULL;
-    if (!ix)
+    if (load_and_publish(path, gen, 1, err) < 0)
         goto out;
-    publish_index(ix, path, 1);
     rc = 0;
 out:
     pairs_free(&all);
     pairs_free(&p);
-    model_free(m);
+    free(lists.p);
     free(cat);
     free(path);
-    free(side);
     return rc;
 }
 
@@ -915,6 +1398,10 @@ static void *trainer_main(void *arg)
     wr_err err;
     if (load_serving(1, &err) < 0) {
         record_error("error", &err);
+        pthread_mutex_lock(&T.mu);
+        T.busy = 0; /* nothing left to abandon: retrain_stop may join */
+        pthread_cond_broadcast(&T.gone);
+        pthread_mutex_unlock(&T.mu);
         T.on_fatal();
         return NULL;
     }
@@ -922,6 +1409,7 @@ static void *trainer_main(void *arg)
     for (;;) {
         T.busy = 0;
         T.st = S_IDLE;
+        pthread_cond_broadcast(&T.gone);
         while (!T.stop && !T.reload && !T.publish_gen && !due(wr_now())) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -963,6 +1451,10 @@ static void *trainer_main(void *arg)
             if (run(why, &err) < 0)
                 record_error("retrain", &err);
         }
+        /* The pairs a run gathered and the scratch of an index build are freed, but glibc
+         * keeps the freed pages of a thread's arena: the daemon's RSS would follow the
+         * largest run so far rather than what it serves (bench/soak.sh). */
+        malloc_trim(0);
         pthread_mutex_lock(&T.mu);
     }
     pthread_mutex_unlock(&T.mu);
@@ -1007,8 +1499,20 @@ int retrain_stop(void)
         return 0;
     pthread_mutex_lock(&T.mu);
     T.stop = 1;
-    int busy = T.busy;
     pthread_cond_signal(&T.cv);
+    if (T.child) {
+        /* A trainer process is killed and reaped; the thread then only reports the failure
+         * and goes idle, which is worth a moment's wait to join it. */
+        kill(T.child, SIGKILL);
+        while (T.child)
+            pthread_cond_wait(&T.gone, &T.mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 2;
+        while (T.busy && pthread_cond_timedwait(&T.gone, &T.mu, &until) != ETIMEDOUT)
+            ;
+    }
+    int busy = T.busy;
     pthread_mutex_unlock(&T.mu);
     if (busy)
         return 1;
@@ -1138,8 +1642,16 @@ json_t *retrain_status(void)
 {
     json_t *doc = json_object(), *hist = json_array();
     wr_progress_snap ps;
+    child_progress cp;
+    pthread_mutex_lock(&fork_mu);
     int running = progress_snapshot(&ps);
+    pthread_mutex_unlock(&fork_mu);
     pthread_mutex_lock(&T.mu);
+    if (T.child && *T.cprog.what) { /* the trainer process's step, relayed */
+        cp = T.cprog;
+        ps = (wr_progress_snap){cp.what, cp.unit, cp.done, cp.total, cp.start};
+        running = 1;
+    }
     double now = wr_now();
     json_object_set_new(doc, "role", json_string(T.follower ? "follower" : "trainer"));
     json_object_set_new(doc, "state", json_string(state_names[T.st]));

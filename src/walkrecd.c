@@ -13,9 +13,10 @@
  *      and free the published index.
  * A start-up that fails in the trainer (bad model file, unreadable pairs) stops the daemon
  * with status 1. Stopping while the trainer is in the middle of a run exits without
- * waiting for it: every acknowledged pair is already in the log, and model files are only
- * ever renamed into place whole. */
+ * waiting for it (a trainer process is killed and reaped first): every acknowledged pair
+ * is already in the log, and model files are only ever renamed into place whole. */
 #include <cblas.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,12 +33,12 @@
 #include "walkrec/util.h"
 
 static pthread_t main_thread;
-static volatile sig_atomic_t failed;
+static int failed; /* atomic: set by the trainer thread, read by main */
 
 /* The trainer could not bring the first model: stop with status 1. */
 static void on_fatal(void)
 {
-    failed = 1;
+    __atomic_store_n(&failed, 1, __ATOMIC_RELEASE);
     /* main blocks SIGTERM and takes it with sigwait(): this stops nothing by itself */
     pthread_kill(main_thread, SIGTERM); /* NOLINT(bugprone-bad-signal-to-kill-thread,cert-pos44-c) */
 }
@@ -102,6 +103,15 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit then makes a write fail with EFBIG, which the trainer reports like a
+     * full disk, instead of killing the daemon (its trainer processes inherit this). */
+    signal(SIGXFSZ, SIG_IGN);
+    /* Fixed thresholds: glibc's adaptive ones rise to 32 MiB of mmap threshold and 64 MiB
+     * of untrimmed heap top after the first large free, so the pairs every retrain gathers
+     * stayed resident in the trainer thread's arena, more as the pair log grew (RSS +50%
+     * in 10 minutes of bench/soak.sh). Large blocks now go back to the system when freed. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    mallopt(M_TRIM_THRESHOLD, 4 << 20);
 
     /* The trainer and the provisional items first: the HTTP threads, started after them,
      * then see their state set up (a request can come the moment the server listens). */
@@ -134,18 +144,21 @@ int main(int argc, char **argv)
         retrain_reload();
     }
 
-    if (!failed)
+    int fatal = __atomic_load_n(&failed, __ATOMIC_ACQUIRE);
+    if (!fatal)
         wr_log("%s: stopping (requests in flight get up to %u s)",
                sig == SIGINT ? "SIGINT" : "SIGTERM", c.shutdown_grace);
-    http_stop(h, failed ? 0 : c.shutdown_grace);
+    http_stop(h, fatal ? 0 : c.shutdown_grace);
     /* The trainer before the provisional items: a publication wakes their thread. */
-    if (retrain_stop()) {
+    int abandoned = retrain_stop();
+    fatal = __atomic_load_n(&failed, __ATOMIC_ACQUIRE); /* stopping may fail the first model */
+    if (abandoned) {
         wr_log("stopped (the trainer's run in progress was abandoned)");
-        _exit(failed);
+        _exit(fatal);
     }
     provisional_stop();
     live_shutdown();
     config_free(&c);
     wr_log("stopped");
-    return failed;
+    return fatal;
 }

@@ -3,7 +3,7 @@
 # configuration, .clang-tidy at the top of the tree (what it checks, and why some checks
 # are off, is written there).
 #
-#   tests/lint.sh [FILE...]          default: every src/*.c, src/*.cc and src/cli/*.c
+#   tests/lint.sh [FILE...]          default: every src/*.c and src/cli/*.c
 #
 # Reads the compile flags from build/compile_commands.json (LINT_BUILD overrides; a missing
 # build directory is set up), runs LINT_JOBS (default 2) files at a time, prints every
@@ -20,7 +20,7 @@ command -v clang-tidy >/dev/null || { echo "lint.sh: clang-tidy is not installed
 if [ $# -gt 0 ]; then
     files=("$@")
 else
-    files=(src/*.c src/*.cc src/cli/*.c)
+    files=(src/*.c src/cli/*.c)
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

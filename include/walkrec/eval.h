@@ -40,11 +40,12 @@
  *                the model sees (the model's auc_seen pairs). Its neighbour list for q: the
  *                model items by training degree, highest first (equal degree: lower row
  *                first), leaving out what the model's list leaves out.
- *   probability  models that carry a calibration (calib.h): calib_prob of the cosine and
- *                the log degrees stored in the model. Like popularity it scores every pair:
- *                an item missing from the model has log degree 0 and the cosine is taken
- *                at the calibration's cos_mean; so auc_all needs no median, and auc_seen is
- *                over the model's seen pairs. brier and the reliability table are over all
+ *   probability  models that carry a calibration (calib.h): calib_prob of the cosine, the
+ *                log (weighted) degrees stored in the model and the two rows' cosines to the
+ *                calibration's centre. Like popularity it scores every pair: an item missing
+ *                from the model has log degree 0 and the cosine and hub product are taken at
+ *                the calibration's means; so auc_all needs no median, and auc_seen is over
+ *                the model's seen pairs. brier and the reliability table are over all
  *                pairs of the positives and all negatives, weighted like the population the
  *                probability is fitted for: negatives weigh as much as positives, split 3:1
  *                between uniform and degree-matched when both are present (calib.h).
@@ -53,9 +54,9 @@
  *   lists        coverage_at_k = share of the model items that are in the top k of some
  *                sampled query; mean_log_degree = mean log1p(training degree) over all
  *                listed items, against catalogue_log_degree, the mean over the model items
- *                (both NaN without training pairs). The model's lists are ranked by o->rank:
- *                cosine (knn_topk) or probability (descending calib_logit, equal values:
- *                lower row first). */
+ *                (both NaN without training pairs). The model's lists are ranked by o->rank
+ *                (resolved into `rank`): cosine (knn_topk) or probability (descending
+ *                calib_logit, equal values: lower row first). */
 #ifndef WALKREC_EVAL_H
 #define WALKREC_EVAL_H
 
@@ -96,9 +97,10 @@ typedef struct wr_eval_opts {
     int rank;            /* WR_RANK_*: how the model's neighbour lists are ranked */
 } wr_eval_opts;
 
-/* WR_RANK_AUTO (the default): probability when the model carries a calibration, else
- * cosine. Measured on the five shared data sets (split --seed 42, four edge weightings),
- * ranking by probability gave the higher recall@10 in all twenty cases. */
+/* WR_RANK_AUTO (the default): for a calibrated model, the order its trainer found the
+ * better on the held-out calibration slice (calib.h: recall@10 by cosine against by
+ * probability; models from before that choice: probability), else cosine. On the five
+ * shared data sets the probability won every time (bench/quality.sh). */
 enum { WR_RANK_COSINE = 0, WR_RANK_PROBABILITY = 1, WR_RANK_AUTO = 2 };
 /* "cosine", "probability" -> WR_RANK_*, or -1. */
 int eval_rank_parse(const char *name);
@@ -132,6 +134,7 @@ typedef struct wr_eval_result {
     double *scores;       /* per validation pair, median filled in for unseen (owned) */
     uint8_t *seen;        /* per validation pair (owned) */
     uint32_t *query_rows; /* the sampled queries (model rows, ascending), `queries` of them (owned) */
+    double *query_recall; /* recall@k of the model's list for each of them (owned) */
 
     int primary;          /* WR_NEG_UNIFORM or WR_NEG_DEGREE: the negatives of auc_all/seen */
     size_t positives, negatives_uniform, negatives_degree;
@@ -146,7 +149,7 @@ typedef struct wr_eval_result {
     double *popularity_scores;             /* per validation pair (owned), NULL without */
 
     int has_probability;                   /* the model carries a calibration */
-    wr_calib calib;
+    wr_calib calib;                        /* (owned) */
     wr_eval_auc probability;
     double brier, brier_constant;
     size_t brier_pairs;

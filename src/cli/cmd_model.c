@@ -137,9 +137,9 @@ static void neighbors_usage(FILE *f)
             "or with --json as {\"item\": ITEM, \"rank\": R, \"neighbors\": [{\"item\": ...,\n"
             "\"score\": ...}, ...]}; the score is the cosine or the probability.\n\n"
             "  -k N         how many neighbours (default 10)\n"
-            "  --rank R     cosine or probability (calibrated models only); default probability\n"
-            "               when the model is calibrated (the higher recall@10 wherever we\n"
-            "               measured, see include/walkrec/eval.h), else cosine\n"
+            "  --rank R     cosine or probability (calibrated models only); default: for a\n"
+            "               calibrated model the order chosen on its held-out slice when it\n"
+            "               was trained (include/walkrec/calib.h), else cosine\n"
             "  --json       JSON on stdout\n"
             "  --quiet      no warnings on stderr\n"
             "  -h, --help   this help\n");
@@ -210,7 +210,7 @@ int cmd_neighbors(int argc, char **argv)
     if (rank == WR_RANK_PROBABILITY && !calibrated)
         die("neighbors: --rank probability needs a calibrated model (this one has none)");
     if (rank == WR_RANK_AUTO)
-        rank = calibrated ? WR_RANK_PROBABILITY : WR_RANK_COSINE;
+        rank = calibrated ? cal.rank : WR_RANK_COSINE;
     uint32_t self = (uint32_t)row;
     float *base = model_normalized(m);
     wr_hit *hits = xmalloc(k * sizeof *hits);
@@ -230,6 +230,8 @@ int cmd_neighbors(int argc, char **argv)
     }
     free(hits);
     free(base);
+    if (calibrated)
+        calib_free(&cal);
     model_free(m);
     return 0;
 }

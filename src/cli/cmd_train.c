@@ -321,6 +321,17 @@ static void meta_times(wr_model *m, double load, const char *edge_weight, const 
     json_decref(meta);
 }
 
+/* What the calibration slice showed: the fit, and which list order found more of it. */
+static void print_calibration(wr_calib *c)
+{
+    if (!wr_quiet)
+        fprintf(stderr, "calibration: %zu held-out pairs, Brier %.4f (constant %.4f); lists "
+                "rank by %s (slice recall@10 by probability %.4f, by cosine %.4f)\n",
+                c->positives, c->brier, c->brier_constant, eval_rank_name(c->rank),
+                c->rank_recall_probability, c->rank_recall_cosine);
+    calib_free(c);
+}
+
 int cmd_train(int argc, char **argv)
 {
     args a = {.edge_weight = -1, .calib_frac = -1, .labels = WR_MF_BINARY};
@@ -376,8 +387,11 @@ int cmd_train(int argc, char **argv)
                                : train_pairs(tp, &o, &t, &err);
     if (!m)
         die("%s", err.msg);
-    if (calibrate && calib_finish(m, &cd, NULL, &err) < 0)
+    wr_calib cal;
+    if (calibrate && calib_finish(m, &cd, &cal, &err) < 0)
         die("%s", err.msg);
+    if (calibrate)
+        print_calibration(&cal);
     calib_data_free(&cd);
     meta_times(m, load, a.sequences ? NULL : edgeweight_name(a.edge_weight), &a);
     double t1 = wr_now();

@@ -219,4 +219,58 @@ check('catalogue mean log-degree', r['popularity_bias']['catalogue'], float(np.m
 if bad:
     sys.exit('differs: ' + ', '.join(bad))
 EOF
+
+# --- a calibrated model: its probabilities recomputed from the model file alone, and its lists
+# ranked in the order its training slice chose (include/walkrec/calib.h) --------------------
+"$WALKREC" train "$W/train.tsv" -o "$W/cal.wr" --dim 32 --epochs 2 --threads 1 2>"$W/train.err" \
+    || fail "train (calibrated) exited non-zero"
+grep -q "^calibration: .* lists rank by \(probability\|cosine\)" "$W/train.err" \
+    || fail "train does not say how the lists rank: $(cat "$W/train.err")"
+"$WALKREC" eval "$W/cal.wr" "$W/val.tsv" --train "$W/train.tsv" --threads 1 --json \
+    --scores "$W/cal_scores.tsv" >"$W/cal.json" || fail "eval (calibrated) exited non-zero"
+item=$(sed -n 2p "$W/train.tsv" | cut -f1)
+"$WALKREC" neighbors "$W/cal.wr" "$item" --json >"$W/cal_nb.json" || fail "neighbors (calibrated)"
+"$PY" - "$W" <<'EOF' || fail "calibrated probabilities"
+import json, math, struct, sys
+w = sys.argv[1]
+data = open(f'{w}/cal.wr', 'rb').read()
+_, _, dim, n, _, nsec = struct.unpack_from('<8sIIQqI', data, 0)
+sec = {}
+for i in range(nsec):
+    typ, _, off, length = struct.unpack_from('<IIQQ', data, 64 + 24 * i)
+    sec[typ] = data[off:off + length]
+meta = json.loads(sec[1])
+ids = [s.decode() for s in sec[2].split(b'\0')[:n]]
+row = {s: i for i, s in enumerate(ids)}
+flat = struct.unpack('<%df' % (n * dim), sec[3])
+logpop = struct.unpack('<%df' % n, sec[4])
+unit = []
+for i in range(n):
+    v = flat[i * dim:(i + 1) * dim]
+    norm = math.sqrt(sum(x * x for x in v))
+    unit.append([x / norm for x in v])
+cal = meta['calibration']
+assert cal['features'] == ['1', 'cos', 'logpop_sum', 'logpop_absdiff', 'hub_product'], cal
+assert abs(sum(x * x for x in cal['center']) - 1) < 1e-6
+hub = [sum(x * y for x, y in zip(u, cal['center'])) for u in unit]
+c = cal['coef']
+worst = 0
+for l in list(open(f'{w}/cal_scores.tsv'))[1:]:
+    a, b, label, score, seen, kind, pop, prob = l.rstrip('\n').split('\t')
+    la, lb = (logpop[row[x]] if x in row else 0 for x in (a, b))
+    if a in row and b in row:
+        cos = sum(x * y for x, y in zip(unit[row[a]], unit[row[b]]))
+        h = hub[row[a]] * hub[row[b]]
+    else:
+        cos, h = cal['cos_mean'], cal['hub_product_mean']
+    z = c[0] + c[1] * cos + c[2] * (la + lb) + c[3] * abs(la - lb) + c[4] * h
+    worst = max(worst, abs(float(prob) - 1 / (1 + math.exp(-z))))
+print(f'probability column against the model file: max |diff| {worst:.2e}')
+assert worst < 1e-6, worst
+best = cal['ranking']['best']
+r, nb = json.load(open(f'{w}/cal.json')), json.load(open(f'{w}/cal_nb.json'))
+print(f"lists: slice recall@10 {cal['ranking']['recall_at_10']} -> {best}; eval ranks by "
+      f"{r['rank']}, neighbors by {nb['rank']}")
+assert r['rank'] == best and nb['rank'] == best
+EOF
 echo "popularity.sh: ok"

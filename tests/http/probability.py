@@ -1,10 +1,12 @@
 """probability.py - the calibrated pair probability in walkrecd's answers.
 
-A model trained by `walkrec train` carries a four-coefficient logistic model over the cosine
-and the items' log degrees (include/walkrec/calib.h). The daemon returns that probability
-with every score and neighbour, ranks lists by it unless asked for rank=cosine (setting
-`rank`, default auto), and refuses rank=probability where it has no meaning. Everything is
-recomputed here from the model file alone."""
+A model trained by `walkrec train` carries a five-coefficient logistic model over the cosine,
+the items' log weighted degrees and their cosines to a centre direction
+(include/walkrec/calib.h), and the list order its held-out slice found the better. The
+daemon returns that probability with every score and neighbour, ranks lists as the model
+chose unless asked for rank=cosine or rank=probability (setting `rank`, default auto), and
+refuses rank=probability where it has no meaning. Everything is recomputed here from the
+model file alone."""
 
 import math
 import os
@@ -27,13 +29,25 @@ class Calibrated(wrd.Model):
             if typ == 4:
                 self.logdeg = struct.unpack_from("<%df" % self.n, data, off)
         cal = self.meta["calibration"]
-        assert cal["features"] == ["1", "cos", "logdeg_sum", "logdeg_absdiff"], cal
+        assert cal["features"] == ["1", "cos", "logpop_sum", "logpop_absdiff",
+                                   "hub_product"], cal
+        assert cal["bias"] == "log1p_weighted_degree", cal
         self.coef = cal["coef"]
+        self.best = cal["ranking"]["best"]
+        self.hub = [sum(x * y for x, y in zip(u, cal["center"])) for u in self.unit]
 
     def logit(self, a, b):
-        la, lb = self.logdeg[self.row[a]], self.logdeg[self.row[b]]
+        ra, rb = self.row[a], self.row[b]
+        la, lb = self.logdeg[ra], self.logdeg[rb]
         w = self.coef
-        return w[0] + w[1] * self.score(a, b) + w[2] * (la + lb) + w[3] * abs(la - lb)
+        return (w[0] + w[1] * self.score(a, b) + w[2] * (la + lb) + w[3] * abs(la - lb) +
+                w[4] * self.hub[ra] * self.hub[rb])
+
+    def by(self, rank, q, k):
+        """The k best items for q (q left out) by the logit or the cosine."""
+        key = (lambda x: -self.logit(q, x)) if rank == "probability" else \
+            (lambda x: -self.score(q, x))
+        return sorted((x for x in self.ids if x != q), key=key)[:k]
 
     def prob(self, a, b):
         return 1 / (1 + math.exp(-self.logit(a, b)))
@@ -62,8 +76,10 @@ def tearDownModule():
 
 class Probability(unittest.TestCase):
     def test_model_reports_calibration(self):
+        # a small synthetic catalogue: the slice finds far more by probability
+        self.assertEqual(M.best, "probability")
         index = D.get("/v1/model").json()["index"]
-        self.assertEqual((index["calibrated"], index["rank"]), (True, "probability"))
+        self.assertEqual((index["calibrated"], index["rank"]), (True, M.best))
 
     def test_scores(self):
         for a, b in (("P0000001", "P0000002"), ("P0000010", "P0001500"), ("P0000003", "P0000004")):
@@ -75,11 +91,11 @@ class Probability(unittest.TestCase):
         self.assertAlmostEqual(doc["probabilities"][0], M.prob("P0000001", "P0000002"), places=5)
         self.assertEqual((doc["scores"][1], doc["probabilities"][1]), (None, None))
 
-    def test_lists_rank_by_probability_by_default(self):
+    def test_lists_rank_as_the_model_chose(self):
         for q in ("P0000001", "P0000042", "P0001999"):
             doc = D.get("/v1/items/%s/neighbors?k=10" % q).json()
-            self.assertEqual(doc["rank"], "probability")
-            expect = sorted((x for x in M.ids if x != q), key=lambda x: -M.logit(q, x))[:10]
+            self.assertEqual(doc["rank"], M.best)
+            expect = M.by(M.best, q, 10)
             got = [h["item"] for h in doc["neighbors"]]
             # equal up to float ties at the tenth place
             self.assertEqual(got[:9], expect[:9], q)
@@ -91,8 +107,11 @@ class Probability(unittest.TestCase):
             wrd.same_ranking(cos["neighbors"], M.neighbors(q, 10), "rank=cosine")
             # k beyond the lists and filters scan exactly, in the same order
             big = D.get("/v1/items/%s/neighbors?k=150" % q).json()["neighbors"]
-            expect = sorted((x for x in M.ids if x != q), key=lambda x: -M.logit(q, x))[:150]
-            self.assertEqual([h["item"] for h in big][:140], expect[:140])
+            self.assertEqual([h["item"] for h in big][:140], M.by(M.best, q, 150)[:140])
+            prob = D.get("/v1/items/%s/neighbors?k=10&rank=probability" % q).json()
+            self.assertEqual(prob["rank"], "probability")
+            got = [h["item"] for h in prob["neighbors"]]
+            self.assertEqual(got[:9], M.by("probability", q, 10)[:9], q)
 
     def test_refusals(self):
         r = D.get("/v1/items/P0000001/neighbors?rank=popularity")

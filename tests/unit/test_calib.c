@@ -28,16 +28,18 @@ static double gauss(wr_rng *r)
     return sqrt(-2 * log(1 - u)) * cos(2 * M_PI * v);
 }
 
-/* n pairs with random cosines and log degrees, labels drawn from the logistic model coef. */
+/* n pairs with random cosines, log degrees and hub products, labels drawn from the
+ * logistic model coef. */
 static void simulate(const double coef[NF], size_t n, uint64_t seed, double *x, uint8_t *y)
 {
     wr_rng r;
     rng_seed(&r, seed);
+    wr_calib m = {.coef = {coef[0], coef[1], coef[2], coef[3], coef[4]}};
     for (size_t i = 0; i < n; i++) {
         double c = 2 * rng_double(&r) - 1, la = 4 * rng_double(&r), lb = 4 * rng_double(&r);
-        calib_features(c, la, lb, x + i * NF);
-        wr_calib m = {.coef = {coef[0], coef[1], coef[2], coef[3]}};
-        y[i] = rng_double(&r) < calib_prob(&m, c, la, lb);
+        double h = rng_double(&r) * rng_double(&r);
+        calib_features(c, la, lb, h, x + i * NF);
+        y[i] = rng_double(&r) < calib_prob(&m, c, la, lb, h);
     }
 }
 
@@ -45,23 +47,27 @@ static void test_features(void **state)
 {
     (void)state;
     double x[NF];
-    calib_features(0.25, 1.5, 4.0, x);
-    assert_true(x[0] == 1 && x[1] == 0.25 && x[2] == 5.5 && x[3] == 2.5);
-    wr_calib c = {.coef = {-1, 2, 0.5, -0.25}};
-    double z = -1 + 2 * 0.25 + 0.5 * 5.5 - 0.25 * 2.5;
-    assert_true(fabs(calib_logit(&c, 0.25, 1.5, 4.0) - z) < 1e-12);
-    assert_true(fabs(calib_prob(&c, 0.25, 4.0, 1.5) - 1 / (1 + exp(-z))) < 1e-12);
+    calib_features(0.25, 1.5, 4.0, 0.375, x);
+    assert_true(x[0] == 1 && x[1] == 0.25 && x[2] == 5.5 && x[3] == 2.5 && x[4] == 0.375);
+    wr_calib c = {.coef = {-1, 2, 0.5, -0.25, -4}};
+    double z = -1 + 2 * 0.25 + 0.5 * 5.5 - 0.25 * 2.5 - 4 * 0.375;
+    assert_true(fabs(calib_logit(&c, 0.25, 1.5, 4.0, 0.375) - z) < 1e-12);
+    assert_true(fabs(calib_prob(&c, 0.25, 4.0, 1.5, 0.375) - 1 / (1 + exp(-z))) < 1e-12);
+    /* by rows: the log degrees from the array, the hub product from the rows' hubs */
+    float logdeg[2] = {1.5f, 4.0f}, hub[2] = {0.75f, 0.5f};
+    c.hub = hub;
+    assert_true(fabs(calib_prob_rows(&c, 0.25, logdeg, 0, 1) - 1 / (1 + exp(-z))) < 1e-7);
     /* no overflow far out */
-    wr_calib big = {.coef = {800, 0, 0, 0}}, small = {.coef = {-800, 0, 0, 0}};
-    assert_true(calib_prob(&big, 0, 0, 0) == 1.0);
-    assert_true(calib_prob(&small, 0, 0, 0) >= 0 && calib_prob(&small, 0, 0, 0) < 1e-300);
+    wr_calib big = {.coef = {800, 0, 0, 0, 0}}, small = {.coef = {-800, 0, 0, 0, 0}};
+    assert_true(calib_prob(&big, 0, 0, 0, 0) == 1.0);
+    assert_true(calib_prob(&small, 0, 0, 0, 0) >= 0 && calib_prob(&small, 0, 0, 0, 0) < 1e-300);
 }
 
 /* 40000 draws from a known model: the fit finds its coefficients within sampling error. */
 static void test_fit_recovers(void **state)
 {
     (void)state;
-    const double truth[NF] = {-2.0, 3.0, 0.6, -0.4};
+    const double truth[NF] = {-2.0, 3.0, 0.6, -0.4, -1.5};
     size_t n = 40000;
     double *x = malloc(n * NF * sizeof *x), *w = malloc(n * sizeof *w);
     uint8_t *y = malloc(n);
@@ -119,7 +125,7 @@ static void test_fit_separable(void **state)
     uint8_t y[40];
     for (int i = 0; i < 40; i++) {
         double c = i < 20 ? -0.5 - i * 0.01 : 0.5 + i * 0.01;
-        calib_features(c, 1 + (i % 3), 2, x + i * NF);
+        calib_features(c, 1 + (i % 3), 2, 0, x + i * NF);
         y[i] = i >= 20;
         w[i] = 1;
     }
@@ -128,7 +134,7 @@ static void test_fit_separable(void **state)
     assert_int_equal(calib_fit(&c, x, y, w, 40, &err), 0);
     for (int j = 0; j < NF; j++)
         assert_true(isfinite(c.coef[j]));
-    assert_true(calib_prob(&c, 0.6, 2, 2) > 0.99 && calib_prob(&c, -0.6, 2, 2) < 0.01);
+    assert_true(calib_prob(&c, 0.6, 2, 2, 0) > 0.99 && calib_prob(&c, -0.6, 2, 2, 0) < 0.01);
     assert_true(c.brier < 0.01);
 }
 
@@ -138,7 +144,7 @@ static void test_fit_errors(void **state)
     double x[4 * NF], w[4] = {1, 1, 1, 1};
     uint8_t y[4] = {1, 1, 1, 1};
     for (int i = 0; i < 4; i++)
-        calib_features(0.1 * i, 1, 1, x + i * NF);
+        calib_features(0.1 * i, 1, 1, 0, x + i * NF);
     wr_calib c;
     wr_err err;
     assert_int_equal(calib_fit(&c, x, y, w, 4, &err), -1);
@@ -165,24 +171,46 @@ static wr_model *tiny_model(void)
     return m;
 }
 
-/* Coefficients and log degrees survive a model file; a model without them has none; a
- * damaged calibration is an error, not a silent default. */
+/* Replaces the model's metadata by `json` and expects calib_load to fail naming `what`. */
+static void expect_load_error(wr_model *m, const char *json, const char *what)
+{
+    wr_calib got;
+    wr_err err;
+    free(m->meta_json);
+    m->meta_json = strdup(json);
+    assert_int_equal(calib_load(m, &got, &err), -1);
+    if (!strstr(err.msg, what))
+        fail_msg("expected an error about '%s', got: %s", what, err.msg);
+}
+
+#define OLD_FEATURES "\"features\":[\"1\",\"cos\",\"logdeg_sum\",\"logdeg_absdiff\"]"
+#define NEW_FEATURES                                                                       \
+    "\"features\":[\"1\",\"cos\",\"logpop_sum\",\"logpop_absdiff\",\"hub_product\"]"
+
+/* Coefficients, centre, list order and log weighted degrees survive a model file, and every
+ * row's cosine to the centre is computed on load; a model without them has none; a model
+ * from before the hub term still loads; a damaged calibration is an error, not a silent
+ * default. */
 static void test_store_load(void **state)
 {
     (void)state;
-    wr_model *m = tiny_model();
-    wr_calib c = {.coef = {-1.25, 3.5, 0.125, -0.0625}, .cos_mean = 0.375, .positives = 7,
+    wr_model *m = tiny_model(); /* rows (1,0), (1,1), (1,2) */
+    float center[2] = {0.6f, 0.8f};
+    wr_calib c = {.coef = {-1.25, 3.5, 0.125, -0.0625, -2.5}, .cos_mean = 0.375,
+                  .hub_mean = 0.5, .rank = WR_RANK_COSINE, .center = center, .positives = 7,
                   .uniform = 7, .degree = 7, .brier = 0.2, .brier_constant = 0.25,
-                  .iterations = 6}, got;
+                  .iterations = 6, .rank_queries = 3, .rank_recall_cosine = 0.5,
+                  .rank_recall_probability = 0.25},
+             got;
     wr_err err;
     assert_int_equal(calib_load(m, &got, &err), 0);
 
-    /* degrees over another dict: "c" 4, "a" 0, "b" missing -> 0 */
+    /* weighted degrees over another dict: "c" 4.5, "a" 0, "b" missing -> 0 */
     wr_dict *ids = dict_new(4);
     dict_intern(ids, "c", 1);
     dict_intern(ids, "a", 1);
-    uint32_t deg[2] = {4, 0};
-    calib_store(m, &c, ids, deg);
+    double weight[2] = {4.5, 0};
+    calib_store(m, &c, ids, weight);
     char path[256];
     snprintf(path, sizeof path, "/tmp/wr_test_calib_%ld.wr", (long)getpid());
     assert_int_equal(model_save(m, path, &err), 0);
@@ -192,40 +220,64 @@ static void test_store_load(void **state)
     assert_int_equal(calib_load(l, &got, &err), 1);
     for (int j = 0; j < NF; j++)
         assert_true(got.coef[j] == c.coef[j]);
-    assert_true(got.cos_mean == 0.375);
+    assert_true(got.cos_mean == 0.375 && got.hub_mean == 0.5);
     assert_int_equal(got.positives, 7);
     assert_int_equal(got.iterations, 6);
+    assert_int_equal(got.rank, WR_RANK_COSINE);
+    assert_int_equal(got.rank_queries, 3);
+    assert_true(got.rank_recall_cosine == 0.5 && got.rank_recall_probability == 0.25);
+    assert_true(got.center[0] == 0.6f && got.center[1] == 0.8f);
+    assert_true(fabs(got.hub[0] - 0.6) < 1e-6);
+    assert_true(fabs(got.hub[1] - 1.4 / sqrt(2.0)) < 1e-6);
+    assert_true(fabs(got.hub[2] - 2.2 / sqrt(5.0)) < 1e-6);
     assert_non_null(l->bias);
-    assert_true(l->bias[0] == 0.0f && l->bias[1] == 0.0f && l->bias[2] == (float)log1p(4));
+    assert_true(l->bias[0] == 0.0f && l->bias[1] == 0.0f && l->bias[2] == (float)log1p(4.5));
+    calib_free(&got);
+    assert_null(got.hub);
 
     /* the learning curve's view of a model has no metadata at all */
     wr_model view = {.n = 3, .dim = 2, .ids = l->ids, .vecs = l->vecs};
     assert_int_equal(calib_load(&view, &got, &err), 0);
 
+    /* a model written before the hub term: four features over plain degrees, no ranking */
+    free(l->meta_json);
+    l->meta_json = strdup("{\"calibration\":{" OLD_FEATURES ",\"coef\":[1,2,3,4],"
+                          "\"cos_mean\":0.5,\"bias\":\"log1p_degree\"}}");
+    assert_int_equal(calib_load(l, &got, &err), 1);
+    assert_true(got.coef[3] == 4 && got.coef[4] == 0 && got.cos_mean == 0.5);
+    assert_null(got.hub);
+    assert_int_equal(got.rank, WR_RANK_PROBABILITY);
+    assert_true(calib_prob(&got, 0.5, 1, 2, 0.9) == calib_prob(&got, 0.5, 1, 2, 0));
+    calib_free(&got);
+
+    expect_load_error(l, "{\"calibration\":{\"features\":[\"1\",\"cos\",\"logdeg_sum\",\"x\"],"
+                         "\"coef\":[1,2,3,4]}}", "feature 3");
+    expect_load_error(l, "{\"calibration\":{" OLD_FEATURES ",\"coef\":[1,2,\"3\",4],"
+                         "\"cos_mean\":0,\"bias\":\"log1p_degree\"}}", "coefficient 2");
+    expect_load_error(l, "{\"calibration\":{" OLD_FEATURES ",\"coef\":[1,2,3,4],"
+                         "\"bias\":\"log1p_degree\"}}", "cos_mean");
+    /* the old features over the new bias would mix two kinds of degree */
+    expect_load_error(l, "{\"calibration\":{" OLD_FEATURES ",\"coef\":[1,2,3,4],"
+                         "\"cos_mean\":0,\"bias\":\"log1p_weighted_degree\"}}", "bias");
+    expect_load_error(l, "{\"calibration\":{" NEW_FEATURES ",\"coef\":[1,2,3,4,5],"
+                         "\"cos_mean\":0,\"hub_product_mean\":0,"
+                         "\"bias\":\"log1p_weighted_degree\"}}", "no center");
+    expect_load_error(l, "{\"calibration\":{" NEW_FEATURES ",\"coef\":[1,2,3,4,5],"
+                         "\"cos_mean\":0,\"hub_product_mean\":0,\"center\":[1,0,0],"
+                         "\"bias\":\"log1p_weighted_degree\"}}", "center has 3");
+    expect_load_error(l, "{\"calibration\":{" NEW_FEATURES ",\"coef\":[1,2,3,4,5],"
+                         "\"cos_mean\":0,\"hub_product_mean\":0,\"center\":[1,1],"
+                         "\"bias\":\"log1p_weighted_degree\"}}", "unit length");
+    expect_load_error(l, "{\"calibration\":{" NEW_FEATURES ",\"coef\":[1,2,3,4,0],"
+                         "\"cos_mean\":0,\"hub_product_mean\":0,\"ranking\":{\"best\":\"x\"},"
+                         "\"bias\":\"log1p_weighted_degree\"}}", "ranking.best");
     /* bias section gone */
     free(l->bias);
     l->bias = NULL;
+    free(l->meta_json);
+    l->meta_json = strdup(m->meta_json);
     assert_int_equal(calib_load(l, &got, &err), -1);
     assert_non_null(strstr(err.msg, "bias"));
-    /* a feature this build does not know */
-    l->bias = m->bias;
-    char *meta = l->meta_json;
-    l->meta_json = strdup("{\"calibration\":{\"features\":[\"1\",\"cos\",\"logdeg_sum\",\"x\"],"
-                          "\"coef\":[1,2,3,4]}}");
-    assert_int_equal(calib_load(l, &got, &err), -1);
-    assert_non_null(strstr(err.msg, "feature 3"));
-    free(l->meta_json);
-    l->meta_json = strdup("{\"calibration\":{\"features\":[\"1\",\"cos\",\"logdeg_sum\","
-                          "\"logdeg_absdiff\"],\"coef\":[1,2,\"3\",4],\"cos_mean\":0}}");
-    assert_int_equal(calib_load(l, &got, &err), -1);
-    assert_non_null(strstr(err.msg, "coefficient 2"));
-    free(l->meta_json);
-    l->meta_json = strdup("{\"calibration\":{\"features\":[\"1\",\"cos\",\"logdeg_sum\","
-                          "\"logdeg_absdiff\"],\"coef\":[1,2,3,4]}}");
-    assert_int_equal(calib_load(l, &got, &err), -1);
-    assert_non_null(strstr(err.msg, "cos_mean"));
-    l->bias = NULL;
-    free(meta);
     dict_free(ids);
     model_free(l);
     model_free(m);
@@ -239,7 +291,8 @@ static int skip_row_zero(size_t qi, uint32_t item, void *ctx)
 }
 
 /* Lists by probability: the cosine alone ranks like a cosine (the query itself first when
- * nothing is excluded); a degree term lifts the popular row; k beyond the rows pads. */
+ * nothing is excluded); a degree term lifts the popular row; a hub term demotes rows that
+ * lie along the centre with the query; k beyond the rows pads. */
 static void test_topk(void **state)
 {
     (void)state;
@@ -248,9 +301,9 @@ static void test_topk(void **state)
     dict_intern(ids, "a", 1);
     dict_intern(ids, "b", 1);
     dict_intern(ids, "c", 1);
-    uint32_t deg[3] = {50, 0, 1};
-    wr_calib c = {.coef = {0, 1, 0, 0}};
-    calib_store(m, &c, ids, deg);
+    double weight[3] = {50, 0, 1};
+    wr_calib c = {.coef = {0, 1, 0, 0, 0}};
+    calib_store(m, &c, ids, weight);
     float *base = model_normalized(m);
     uint32_t q[3] = {0, 1, 2};
     wr_hit out[3 * 4];
@@ -271,6 +324,21 @@ static void test_topk(void **state)
     calib_topk(m, base, &c, q, 3, 2, NULL, NULL, 1, out);
     assert_int_equal(out[2].item, 0);
     assert_int_equal(out[3].item, 2);
+
+    /* the hub term, centre (0, 1): hubs 0, 0.71, 0.89. For query b: a 0.71 - 0 = 0.71,
+     * b 1 - 0.5 = 0.5, c 0.95 - 0.63 = 0.32; by cosine alone it was b, c, a */
+    float center[2] = {0, 1};
+    c = (wr_calib){.coef = {0, 1, 0, 0, -1}, .center = center};
+    calib_store(m, &c, ids, weight);
+    wr_calib loaded;
+    wr_err err;
+    assert_int_equal(calib_load(m, &loaded, &err), 1);
+    calib_topk(m, base, &loaded, q + 1, 1, 3, NULL, NULL, 1, out);
+    assert_int_equal(out[0].item, 0);
+    assert_int_equal(out[1].item, 1);
+    assert_int_equal(out[2].item, 2);
+    assert_true(fabs(out[2].score - (3 / sqrt(10.0) - 1 / sqrt(2.0) * 2 / sqrt(5.0))) < 1e-6);
+    calib_free(&loaded);
     free(base);
     dict_free(ids);
     model_free(m);
@@ -360,7 +428,7 @@ static void test_end_to_end(void **state)
     assert_true(given_back < held / 4);
     uint32_t *tdeg = pairs_degree(&train);
     for (uint32_t i = 0; i < dict_size(train.ids); i++)
-        assert_true(!tdeg[i] || cd.deg[i]);
+        assert_true(!tdeg[i] || cd.weight[i] > 0);
     free(tdeg);
     wr_model *m = cluster_model(cd.train.ids, cluster);
     wr_calib c;
@@ -369,6 +437,16 @@ static void test_end_to_end(void **state)
     assert_int_equal(c.positives + c.uniform + c.degree, cd.held.n);
     assert_true(c.coef[1] > 0); /* the cosine counts */
     assert_true(c.coef[2] > 0); /* and so does popularity */
+    assert_non_null(c.center);
+    /* the lists' order was decided on the slice's items: here the probability finds far
+     * more (popularity matters), so it stays */
+    print_message("slice recall@10: cosine %.4f probability %.4f over %zu queries -> %s\n",
+                  c.rank_recall_cosine, c.rank_recall_probability, c.rank_queries,
+                  eval_rank_name(c.rank));
+    assert_true(c.rank_queries > 0);
+    assert_true(isfinite(c.rank_recall_cosine) && isfinite(c.rank_recall_probability));
+    assert_true(c.rank_recall_probability > c.rank_recall_cosine + 0.05);
+    assert_int_equal(c.rank, WR_RANK_PROBABILITY);
 
     /* the validation pairs as eval reads them */
     wr_labeled v = {.n = val.n};
@@ -426,6 +504,12 @@ static void test_end_to_end(void **state)
     print_message("recall@10: cosine %.4f probability %.4f popularity %.4f\n", r.recall_at_k,
                   rp.recall_at_k, r.popularity_lists.recall);
     eval_result_free(&rp);
+    /* and by default eval ranks as the model's slice said */
+    o.rank = WR_RANK_AUTO;
+    assert_int_equal(eval_model(m, &v, &o, &rp, &err), 0);
+    assert_int_equal(rp.rank, c.rank);
+    eval_result_free(&rp);
+    calib_free(&c);
 
     eval_result_free(&r);
     labeled_free(&v);

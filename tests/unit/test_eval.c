@@ -436,9 +436,10 @@ static void test_popularity(void **state)
     model_free(m);
 }
 
-/* A calibration that is the cosine (coef 0, 1, 0, 0) ranks like the cosine; one that is the
- * candidate's log degree (0, 0, 1, 0) ranks like the best-seller list. Either way the ties
- * go to the lower row, as in knn_topk and the popularity lists. */
+/* A calibration that is the cosine (coef 0, 1, 0, 0, 0) ranks like the cosine; one that is
+ * the candidate's log degree (0, 0, 1, 0, 0) ranks like the best-seller list. Either way the
+ * ties go to the lower row, as in knn_topk and the popularity lists. By default eval ranks
+ * as the model's calibration slice decided. */
 static void test_rank_probability(void **state)
 {
     (void)state;
@@ -447,7 +448,7 @@ static void test_rank_probability(void **state)
     circle_validation(&v);
     wr_pairs train;
     circle_train(&train);
-    uint32_t *deg = pairs_degree(&train);
+    double *deg = pairs_weighted_degree(&train); /* weights 1: the degrees */
     wr_eval_opts o;
     eval_default_opts(&o);
     o.k = 2;
@@ -481,14 +482,21 @@ static void test_rank_probability(void **state)
     assert_double_equal(rp.probabilities[6], 0.5, 0);
     eval_result_free(&rp);
 
-    c = (wr_calib){.coef = {0, 0, 1, 0}};
+    /* the default for a calibrated model: the order its slice found the better */
+    c = (wr_calib){.coef = {0, 0, 1, 0}, .rank = WR_RANK_PROBABILITY};
     calib_store(m, &c, train.ids, deg);
-    o.rank = WR_RANK_AUTO; /* the default for a calibrated model: by probability */
+    o.rank = WR_RANK_AUTO;
     assert_int_equal(eval_model(m, &v, &o, &rp, &err), 0);
     assert_int_equal(rp.rank, WR_RANK_PROBABILITY);
     assert_double_equal(rp.recall_at_k, rc.popularity_lists.recall, 1e-15);
     assert_double_equal(rp.ndcg_at_k, rc.popularity_lists.ndcg, 1e-15);
     assert_double_equal(rp.coverage_at_k, rc.popularity_lists.coverage, 1e-15);
+    eval_result_free(&rp);
+    c.rank = WR_RANK_COSINE;
+    calib_store(m, &c, train.ids, deg);
+    assert_int_equal(eval_model(m, &v, &o, &rp, &err), 0);
+    assert_int_equal(rp.rank, WR_RANK_COSINE);
+    assert_double_equal(rp.recall_at_k, rc.recall_at_k, 1e-15);
     eval_result_free(&rp);
     eval_result_free(&rc);
     free(deg);
@@ -507,7 +515,7 @@ static void test_brier(void **state)
     wr_labeled v;
     circle_validation(&v);
     wr_dict *ids = dict_new(4);
-    uint32_t none = 0;
+    double none = 0;
     wr_calib c = {.coef = {0, 2, 0, 0}};
     calib_store(m, &c, ids, &none);
     wr_eval_opts o;
