@@ -90,8 +90,9 @@ static const setting table[] = {
     {"rank", T_STR, F(rank), "auto", 1, 16, NULL, "RANK",
      "What neighbour lists rank by unless a request says rank=: cosine, or probability (the "
      "model's calibrated pair probability, which also knows popularity: higher recall@10 "
-     "on every data set measured, README), or auto: probability when the model is "
-     "calibrated and its lists are exact, else cosine. The lists are precomputed in this "
+     "on every data set measured, README), or auto: the order the model's training "
+     "found better on its held-out slice (probability on every set measured) when the "
+     "model is calibrated and its lists are exact, else cosine. The lists are precomputed in this "
      "order; the other order costs an exact scan per request.", check_rank, 0, 0},
     {"default_k", T_U32, F(default_k), "10", 1, 100000, "neighbours", "N",
      "Neighbours returned when a request does not say k.", NULL, 0, 0},
