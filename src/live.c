@@ -24,15 +24,9 @@
 
 #include "walkrec/metrics.h"
 #include "walkrec/provisional.h"
+#include "walkrec/util.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define WR_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define WR_TSAN 1
-#endif
-#endif
-#ifdef WR_TSAN
+#if WR_TSAN
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
 #define happens_before(sync) __tsan_release(sync)

@@ -1121,16 +1121,6 @@ static const char *signal_hint(int sig)
  * (it dies: "starting new threads after multi-threaded fork", or with die_after_fork=0
  * "dup thread with used id"), so a TSan build does the child's part in the trainer thread:
  * its checks then cover that thread against the HTTP threads. Every other build forks. */
-#if defined(__SANITIZE_THREAD__)
-#define WR_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define WR_TSAN 1
-#endif
-#endif
-#ifndef WR_TSAN
-#define WR_TSAN 0
-#endif
 
 static int in_thread(const child_job *j, child_result *res, wbuf *lists, wr_err *err)
 {

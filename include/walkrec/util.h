@@ -10,6 +10,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* WR_TSAN: 1 in a ThreadSanitizer build (gcc defines __SANITIZE_THREAD__, clang has
+ * __has_feature), else 0. */
+#if defined(__SANITIZE_THREAD__)
+#define WR_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WR_TSAN 1
+#endif
+#endif
+#ifndef WR_TSAN
+#define WR_TSAN 0
+#endif
+
 #define WR_ERR_MAX 512
 
 typedef struct wr_err {
