@@ -16,7 +16,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from trainer import fnum, read_json  # noqa: E402
+from benchlib import failure, fnum, machine, read_json, set_dirs, verdict  # noqa: E402
 
 RECALLS = (0.1, 0.25, 0.5, 0.75, 0.9)
 
@@ -101,18 +101,10 @@ def load_run(d):
 
 
 def collect(root):
-    sets = []
-    for name in sorted(os.listdir(root)):
-        d = os.path.join(root, name)
-        split = read_json(os.path.join(d, "split.json"))
-        if not split:
-            continue
-        runs = {key: load_run(os.path.join(d, key)) for key, _ in ALGOS}
-        sets.append({"name": name, "dir": d, "split": split, "runs": runs,
-                     "meta": read_json(os.path.join(d, "set.json")) or {},
-                     "side": read_json(os.path.join(d, "side.json"))})
-    sets.sort(key=lambda s: (bool(s["meta"].get("synthetic")), s["split"]["pairs"], s["name"]))
-    return sets
+    return [{"name": name, "dir": d, "split": split,
+             "runs": {key: load_run(os.path.join(d, key)) for key, _ in ALGOS},
+             "side": read_json(os.path.join(d, "side.json"))}
+            for name, d, split, _ in set_dirs(root)]
 
 
 def ok(s, key):
@@ -144,12 +136,8 @@ def print_table(sets):
             if key == "sgns-side" and s["side"]:
                 name += " (%s)" % s["side"]["columns"]
             if "failed" in r:
-                f = r["failed"]
-                what = ("exit %s" % f["exit"] if f.get("exit", 0) >= 0 else
-                        "killed by signal %d" % -f["exit"]) if "exit" in f else "no result"
-                print("| %s | %s | %s%s, no result (log.txt) |%s" %
-                      (label, name, what, " after %.0fs" % f["wall"] if "wall" in f else "",
-                       " |" * 7))
+                print("| %s | %s | %s, no result (log.txt) |%s" %
+                      (label, name, failure(r["failed"]), " |" * 7))
             else:
                 print("| %s | %s | %s | %s | %s | %.0f | %s |" %
                       (label, name, " | ".join(q(r[k]) for k in QUALITY), fnum(r["wall"]),
@@ -160,10 +148,6 @@ def print_table(sets):
         if pop and pop.get("available"):
             print("| | popularity baseline (eval, training degrees) | %s | – | – | – | – |" %
                   " | ".join(q(pop.get(k)) for k in QUALITY))
-
-
-def verdict(v):
-    return "PASS" if v else ("FAIL" if v is not None else "N/A ")
 
 
 def pr_text(r):
@@ -220,8 +204,7 @@ def print_checks(sets):
 
 def cmd_table(a):
     sets = collect(a.dir)
-    m0 = read_json(os.path.join(a.dir, "machine-start.json")) or {}
-    m1 = read_json(os.path.join(a.dir, "machine-end.json")) or {}
+    m0, m1 = machine(a.dir)
     print("## walkrec algorithms compared%s\n" % (" (--quick)" if a.quick else ""))
     print("- machine: %s x %s, %.1f GiB RAM; load average (1, 5, 15 min) at start %s (%s), "
           "at end %s (%s)" % (m0.get("nproc"), m0.get("cpu"), m0.get("mem_kib", 0) / 1024 ** 2,

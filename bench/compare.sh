@@ -24,44 +24,18 @@
 # training process runs under `trainer.py run` (wall time, peak RSS). The markdown table and
 # the "Must show" lines go to stdout and DIR/table.md; progress to stderr and DIR/log.txt.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PY=/usr/bin/python3
-HELPER=$ROOT/bench/trainer.py
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 TABLE=$ROOT/bench/compare.py
 ALGOS=sgns,cbow,mf,mf-bias,mf-cont,mf-seq,sgns-side,gensim-sg,gensim-cbow
 
-QUICK=0 SETS="" SKIP="" OUT="" THREADS=2 BUILD=$ROOT/build
-usage() { sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//'; }
-while [ $# -gt 0 ]; do
-    case $1 in
-    --quick) QUICK=1 ;;
-    --sets) SETS=${2:?--sets needs NAMES}; shift ;;
-    --skip) SKIP=${2:?--skip needs ALGOS}; shift ;;
-    --out) OUT=${2:?--out needs DIR}; shift ;;
-    --threads) THREADS=${2:?--threads needs N}; shift ;;
-    --build) BUILD=${2:?--build needs DIR}; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage >&2; exit 2 ;;
-    esac
-    shift
-done
-[[ $THREADS =~ ^[1-9][0-9]*$ ]] || { echo "compare: --threads: expected a positive integer" >&2; exit 2; }
+SKIP=""
+OPTS[--skip]="SKIP ALGOS"
+parse_options "$@"
 for a in ${SKIP//,/ }; do
-    [[ ",$ALGOS," == *",$a,"* ]] || { echo "compare: --skip: unknown algorithm '$a'" >&2; exit 2; }
+    [[ ",$ALGOS," == *",$a,"* ]] || die 2 "--skip: unknown algorithm '$a'"
 done
-WALKREC=${WALKREC:-$BUILD/walkrec}
-DATA=${WALKREC_DATA:-$ROOT/../shared/data}
-[ -x "$WALKREC" ] || { echo "compare: no $WALKREC (meson compile -C $BUILD first)" >&2; exit 1; }
-$PY -c 'import gensim' 2>/dev/null || { echo "compare: $PY lacks gensim" >&2; exit 1; }
-if [ -z "$OUT" ]; then
-    OUT=$(mktemp -d "${TMPDIR:-/tmp}/walkrec-compare.XXXXXX")
-fi
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-LOG=$OUT/log.txt
-: >"$LOG"
-
-log() { echo "[compare $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)] $*" | tee -a "$LOG" >&2; }
+setup gensim gensim
 
 # Side-information columns per data set. The Amazon sets: category path, brand, price
 # bucket (title and rank left out: rank is a sales rank, i.e. popularity). Online Retail:
@@ -77,26 +51,7 @@ side_columns() { # NAME
     esac
 }
 
-wanted() { [ -z "$SETS" ] || [[ ",$SETS," == *",$1,"* ]]; }
 skipped() { [[ ",$SKIP," == *",$1,"* ]]; }
-list_sets() {
-    local f name
-    for f in "$DATA"/*/pairs.tsv; do
-        [ -f "$f" ] || continue
-        name=$(basename "$(dirname "$f")")
-        wanted "$name" && echo "$name $f"
-    done
-    if [ $QUICK -eq 0 ] && wanted electronics; then echo "electronics synth:electronics"; fi
-    return 0
-}
-
-# measure PROC STDOUT CMD...: CMD under the helper (wall time, peak RSS, CPU time of the
-# child); CMD's stderr goes to the log.
-measure() {
-    local proc=$1 stdout=$2
-    shift 2
-    $PY "$HELPER" run --proc "$proc" --stdout "$stdout" -- "$@" 2>>"$LOG"
-}
 
 evaluate() { # DIR MODEL [EVAL OPTIONS...]
     local dir=$1 model=$2
@@ -149,29 +104,19 @@ algo() { # SETDIR KEY FUNCTION ARGS...: logs and carries on when one fails
     table --partial
 }
 
-run_set() { # NAME PATH
-    local name=$1 src=$2 dir=$OUT/$1 items="" cols
-    mkdir -p "$dir"
-    if [[ $src == synth:* ]]; then
-        log "$name: walkrec synth --preset ${src#synth:}"
-        "$WALKREC" synth --preset "${src#synth:}" -o "$dir/pairs.tsv" --items-out "$dir/items.tsv" \
-            --json --quiet >"$dir/synth.json" 2>>"$LOG"
-        printf '{"synthetic": true, "preset": "%s"}\n' "${src#synth:}" >"$dir/set.json"
-        src=$dir/pairs.tsv items=$dir/items.tsv
-    else
-        printf '{"synthetic": false, "path": "%s"}\n' "$src" >"$dir/set.json"
-        [ -f "$(dirname "$src")/items.tsv" ] && items=$(dirname "$src")/items.tsv
-        # gensim reads whitespace-separated walks: ids with whitespace get '_' (one to one)
-        local orig=$src
-        src=$($PY "$HELPER" safe-ids "$src" "$dir/pairs.tsv" 2> >(tee -a "$LOG" >&2))
-        if [ "$src" != "$orig" ] && [ -n "$items" ]; then
+run_set() { # NAME SOURCE
+    local name=$1 dir=$OUT/$1 items="" cols
+    prepare_set "$name" "$2"
+    if [[ $2 == synth:* ]]; then
+        items=$dir/items.tsv
+    elif [ -f "$(dirname "$2")/items.tsv" ]; then
+        items=$(dirname "$2")/items.tsv
+        if [ "$SRC" != "$2" ]; then
             log "$name: ids renamed, items.tsv no longer matches: no side information"
             items=""
         fi
     fi
-    TRAIN=$dir/train.tsv VAL=$dir/val.tsv WALKS=$dir/walks.txt
-    "$WALKREC" split "$src" --train "$TRAIN" --val "$VAL" --seed 42 --json --quiet \
-        >"$dir/split.json" 2>>"$LOG"
+    WALKS=$dir/walks.txt
     log "$name: $(tr -d ' \n' <"$dir/split.json" | grep -o '"train_pairs":[0-9]*') (threads $THREADS)"
     algo "$dir" sgns walkrec_train --walks-out "$WALKS"
     algo "$dir" cbow walkrec_train --algo cbow
@@ -190,30 +135,11 @@ run_set() { # NAME PATH
     algo "$dir" gensim-sg gensim 1
     algo "$dir" gensim-cbow gensim 0
     rm -f "$WALKS" "$dir"/*/model.wr
-    [ "$src" = "$dir/pairs.tsv" ] && rm -f "$dir/pairs.tsv"
+    [ "$SRC" = "$dir/pairs.tsv" ] && rm -f "$dir/pairs.tsv"
     if [[ $2 == synth:* ]]; then # regenerated from the seed in seconds; keep the JSON only
         rm -f "$dir/items.tsv" "$TRAIN" "$VAL"
     fi
     return 0
 }
 
-table() { # [--partial]: the table from the JSON files so far, to stdout or DIR/table.md
-    local args=(--threads "$THREADS")
-    [ $QUICK -eq 1 ] && args+=(--quick)
-    if [ "${1:-}" = --partial ]; then
-        $PY "$TABLE" table "$OUT" "${args[@]}" >"$OUT/table.md" 2>>"$LOG" || true
-    else
-        $PY "$TABLE" table "$OUT" "${args[@]}" | tee "$OUT/table.md"
-    fi
-}
-
-$PY "$HELPER" machine >"$OUT/machine-start.json"
-log "output in $OUT; walkrec $WALKREC (source $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), binary sha256 $(sha256sum "$WALKREC" | cut -c1-12)), $THREADS threads"
-mapfile -t sets < <(list_sets)
-[ ${#sets[@]} -gt 0 ] || { log "no data set selected (--sets $SETS, data in $DATA)"; exit 1; }
-for line in "${sets[@]}"; do
-    run_set "${line%% *}" "${line#* }"
-done
-$PY "$HELPER" machine >"$OUT/machine-end.json"
-table
-log "done; per-run JSON files in $OUT"
+run_sets

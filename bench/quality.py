@@ -10,16 +10,10 @@ import collections
 import json
 import math
 import os
-import re
 import sys
 
-
-def read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import mean, read_json, seeds, set_dirs  # noqa: E402
 
 
 def rows(path):
@@ -53,11 +47,6 @@ def cmd_weighted(train, val):
 
 # ---------------------------------------------------------------- table
 
-def mean(xs):
-    xs = [x for x in xs if x is not None]
-    return sum(xs) / len(xs) if xs else None
-
-
 def numbers(ev):
     """What the table needs from one `walkrec eval --json`."""
     if not ev:
@@ -75,20 +64,11 @@ def numbers(ev):
 
 
 def collect(root):
-    sets = []
-    for name in sorted(os.listdir(root)):
-        d = os.path.join(root, name)
-        split = read_json(os.path.join(d, "split.json"))
-        if not split:
-            continue
-        seeds = sorted(int(s[4:]) for s in os.listdir(d) if re.fullmatch(r"seed\d+", s))
-        runs = {k: [numbers(read_json(os.path.join(d, "seed%d" % s, k + ".json")))
-                    for s in seeds] for k in ("walkrec", "gensim")}
-        sets.append({"name": name, "pairs": split["pairs"], "seeds": seeds, "runs": runs,
-                     "weighted": read_json(os.path.join(d, "weighted.json")) or {},
-                     "synthetic": (read_json(os.path.join(d, "set.json")) or {}).get("synthetic")})
-    sets.sort(key=lambda s: (bool(s["synthetic"]), s["pairs"], s["name"]))
-    return sets
+    return [{"name": name, "pairs": split["pairs"],
+             "runs": {k: [numbers(read_json(os.path.join(d, "seed%d" % s, k + ".json")))
+                          for s in seeds(d)] for k in ("walkrec", "gensim")},
+             "weighted": read_json(os.path.join(d, "weighted.json")) or {}}
+            for name, d, split, _ in set_dirs(root)]
 
 
 def f4(x):

@@ -28,6 +28,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import failure, fnum, machine, mean, read_json, seeds, set_dirs, verdict  # noqa: E402
+
 # The shared hyper-parameters: walkrec's defaults, given to every peer explicitly.
 DIM, WINDOW, NEGATIVE, EPOCHS, SAMPLE, LR, MIN_LR = 128, 5, 5, 5, 1e-3, 0.025, 0.0001
 
@@ -36,14 +39,6 @@ def write_json(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f, indent=2)
         f.write("\n")
-
-
-def read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
 
 
 # ---------------------------------------------------------------- run
@@ -221,11 +216,6 @@ QUALITY = [("auc_all", "AUC all"), ("auc_seen", "AUC seen"), ("recall_at_10", "r
            ("ndcg_at_10", "NDCG@10")]
 
 
-def mean(xs):
-    xs = [x for x in xs if x is not None]
-    return sum(xs) / len(xs) if xs else None
-
-
 def sd(xs):
     xs = [x for x in xs if x is not None]
     if len(xs) < 2:
@@ -255,37 +245,17 @@ def load_run(d):
 
 def collect(root):
     sets = []
-    for name in sorted(os.listdir(root)):
-        d = os.path.join(root, name)
-        split = read_json(os.path.join(d, "split.json"))
-        if not split:
-            continue
-        seeds = sorted(int(s[4:]) for s in os.listdir(d) if re.fullmatch(r"seed\d+", s))
+    for name, d, split, meta in set_dirs(root):
         runs, failed = {}, {}
         for key, _, _ in SYSTEMS:
-            dirs = [os.path.join(d, "seed%d" % s, key) for s in seeds]
+            dirs = [os.path.join(d, "seed%d" % s, key) for s in seeds(d)]
             rs = [load_run(x) for x in dirs]
             runs[key] = [r for r in rs if r]
             # started but without a result: the process failed or was stopped
             failed[key] = [read_json(os.path.join(x, "proc.json")) or {}
                            for x, r in zip(dirs, rs) if not r and os.path.isdir(x)]
-        sets.append({"name": name, "split": split, "seeds": seeds, "runs": runs,
-                     "failed": failed, "meta": read_json(os.path.join(d, "set.json")) or {}})
-    # the synthetic sets last, in the order of their size
-    sets.sort(key=lambda s: (bool(s["meta"].get("synthetic")), s["split"]["pairs"], s["name"]))
+        sets.append({"name": name, "split": split, "runs": runs, "failed": failed, "meta": meta})
     return sets
-
-
-def fnum(x, digits=2):
-    if x is None:
-        return "–"
-    if x >= 100:
-        return "%.0f" % x
-    if x >= 10:
-        return "%.1f" % x
-    if x >= 1 or x == 0:
-        return "%.*f" % (digits, x)
-    return "%.3f" % x
 
 
 def fq(xs):
@@ -314,11 +284,8 @@ def print_table(sets):
         for key, name, ref in SYSTEMS:
             runs = s["runs"][key]
             for f in s["failed"][key]:
-                what = ("exit %s" % f["exit"] if f.get("exit", 0) >= 0 else
-                        "killed by signal %d" % -f["exit"]) if "exit" in f else "no result"
-                print("| %s | %s | – | %s%s, no result (log.txt) |%s" %
-                      (label, name, what, " after %.0fs" % f["wall"] if "wall" in f else "",
-                       " |" * 11))
+                print("| %s | %s | – | %s, no result (log.txt) |%s" %
+                      (label, name, failure(f), " |" * 11))
                 label = ""
             if not runs:
                 continue
@@ -350,10 +317,6 @@ def check_quality(s, key):
     if fails:
         text += " -- " + "; ".join(fails)
     return not fails, text
-
-
-def verdict(ok):
-    return "PASS" if ok else ("FAIL" if ok is not None else "N/A ")
 
 
 def print_checks(sets, quick):
@@ -404,8 +367,7 @@ def print_checks(sets, quick):
 
 def cmd_table(a):
     sets = collect(a.dir)
-    m0 = read_json(os.path.join(a.dir, "machine-start.json")) or {}
-    m1 = read_json(os.path.join(a.dir, "machine-end.json")) or {}
+    m0, m1 = machine(a.dir)
     print("## walkrec trainer vs gensim and fastText\n")
     print("- machine: %s x %s (%s), %.1f GiB RAM, kernel %s" %
           (m0.get("nproc"), m0.get("cpu"), ", ".join(m0.get("simd", [])) or "no AVX",
