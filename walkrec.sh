@@ -110,9 +110,9 @@ sanitized() {
 }
 
 # The concurrency tests: publishing under load, retraining while serving and the follower's
-# swaps (HTTP), and the unit tests of modules that run threads of their own. Not the
+# swaps, the connection reaper under attack (HTTP), and the unit tests of modules that run threads of their own. Not the
 # Hogwild trainers (sgns, train, mf, eges), which race on purpose (sgns.c).
-TSAN_TESTS="http_reload http_retrain wal index knn walk graph calib ann"
+TSAN_TESTS="http_reload http_retrain http_hostile wal index knn walk graph calib ann"
 
 cmd_test() {
     local sanitize=""
@@ -142,12 +142,12 @@ cmd_test() {
     rm -f build/meson-logs/testlog.json build-asan/meson-logs/testlog*.json
     meson test -C build --print-errorlogs || rc=1
     # Once more under AddressSanitizer and UndefinedBehaviorSanitizer: the unit tests (the
-    # fuzz drivers' corpora and regression inputs among them) and the daemon's API and
-    # publishing under load. The whole suite so (--sanitize address) takes about ten
-    # minutes more: too long for this command, which CI runs.
+    # fuzz drivers' corpora and regression inputs among them) and the daemon's API,
+    # publishing under load and hostile clients. The whole suite so (--sanitize address)
+    # takes about ten minutes more: too long for this command, which CI runs.
     sanitized address build-asan --suite unit || rc=1
-    sanitized address build-asan --logbase testlog-http http_api http_reload http_probability ||
-        rc=1
+    sanitized address build-asan --logbase testlog-http http_api http_reload http_probability \
+        http_hostile || rc=1
     # The container image, on request: minutes, and it needs the Debian archive. Counted as
     # one test (77 from the script: buildah cannot run here, skipped).
     local image_log=build/meson-logs/image.json

@@ -350,7 +350,8 @@ static json_t *model_doc(const wr_index *ix, wr_reply *rp)
 json_t *api_parse_body(const wr_request *rq, wr_reply *rp)
 {
     json_error_t e;
-    json_t *doc = json_loadb(rq->body ? rq->body : "", rq->body_len, 0, &e);
+    /* A key given twice is refused: which one counts would be a guess. */
+    json_t *doc = json_loadb(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES, &e);
     if (!doc) {
         reply_error(rp, WR_E_BAD_REQUEST, "body: invalid JSON at line %d, column %d: %s",
                     e.line, e.column, e.text);
@@ -592,6 +593,12 @@ out:
     free(b);
 }
 
+/* An item id in a body: a string of 1 to WR_ID_MAX bytes, like a path's {id}. */
+static int is_id(const json_t *s)
+{
+    return json_is_string(s) && json_string_length(s) >= 1 && json_string_length(s) <= WR_ID_MAX;
+}
+
 void api_score_batch(const wr_request *rq, const wr_index *ix, wr_reply *rp)
 {
     json_t *doc = api_parse_body(rq, rp), *pairs, *p;
@@ -603,9 +610,10 @@ void api_score_batch(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     put_lit(&o, ",\"scores\":[");
     put_lit(&probs, ",\"probabilities\":[");
     json_array_foreach(pairs, i, p) {
-        if (!json_is_array(p) || json_array_size(p) != 2 ||
-            !json_is_string(json_array_get(p, 0)) || !json_is_string(json_array_get(p, 1))) {
-            reply_error(rp, WR_E_BAD_REQUEST, "pairs[%zu]: expected [\"a\", \"b\"]", i);
+        if (!json_is_array(p) || json_array_size(p) != 2 || !is_id(json_array_get(p, 0)) ||
+            !is_id(json_array_get(p, 1))) {
+            reply_error(rp, WR_E_BAD_REQUEST, "pairs[%zu]: expected [\"a\", \"b\"], ids of 1 "
+                        "to %d bytes", i, WR_ID_MAX);
             free(o.p);
             goto out;
         }
@@ -729,8 +737,9 @@ void api_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     if (!doc || !(items = api_body_array(rq, doc, "items", rp)))
         goto out;
     json_array_foreach(items, i, e) {
-        if (!json_is_string(e)) {
-            reply_error(rp, WR_E_BAD_REQUEST, "items[%zu]: expected a string", i);
+        if (!is_id(e)) {
+            reply_error(rp, WR_E_BAD_REQUEST, "items[%zu]: expected an id of 1 to %d bytes", i,
+                        WR_ID_MAX);
             goto out;
         }
     }

@@ -102,10 +102,21 @@ static const setting table[] = {
      "Most items or pairs in one POST request (more: 400 batch_too_large).", NULL, 0, 0},
     {"max_body_bytes", T_U64, F(max_body_bytes), "1048576", 64, (uint64_t)1 << 30, "bytes",
      "N", "Largest request body (larger: 413 payload_too_large).", NULL, 0, 0},
-    {"connection_limit", T_U32, F(connection_limit), "1024", 1, 1000000, "connections", "N",
-     "Most open client connections; further ones wait in the listen queue until one closes.", NULL, 0, 0},
+    {"connection_limit", T_U32, F(connection_limit), "4096", 1, 1000000, "connections", "N",
+     "Most open client connections; further ones wait in the listen queue until one closes. "
+     "The descriptor limit (ulimit -n) is raised to fit; if it cannot be, fewer are taken "
+     "(logged).", NULL, 0, 0},
+    {"connection_limit_per_ip", T_U32, F(connection_limit_per_ip), "512", 0, 1000000,
+     "connections", "N",
+     "Most open connections from one client address; further ones are closed at once (0 = "
+     "no limit). Behind a proxy every connection comes from the proxy's address.", NULL, 0,
+     0},
     {"connection_timeout", T_U32, F(connection_timeout), "30", 0, 86400, "seconds", "N",
      "Idle time after which a client connection is closed (0 = never).", NULL, 0, 0},
+    {"request_timeout", T_U32, F(request_timeout), "30", 0, 86400, "seconds", "N",
+     "Time a client has to send a whole request (headers and body), counted from the "
+     "connection's opening or its previous response; slower ones are closed even while "
+     "they keep sending (slowloris). 0 = no limit.", NULL, 0, 0},
     {"connection_memory_limit", T_U64, F(connection_memory_limit), "65536", 8192,
      (uint64_t)1 << 26, "bytes", "N",
      "Memory per connection for the request line, headers and buffers; longer URLs or "
@@ -158,7 +169,8 @@ static const setting table[] = {
      "published (kept as candidate-<generation>.wr; POST /v1/admin/publish can force it).",
      NULL, 0, 1},
     {"keep_generations", T_U32, F(keep_generations), "3", 1, 1000, "models", "N",
-     "Published model files kept in data_dir; older ones are deleted.", NULL, 0, 0},
+     "Published model files kept in data_dir, and as many refused candidates; older ones "
+     "are deleted.", NULL, 0, 0},
     {"follow", T_STR, F(follow), "", 0, PATHMAX, NULL, "DIR",
      "Follower mode: serve the generations that a training instance publishes into DIR "
      "(a shared volume), swapping each new one in; ingestion and admin writes answer 409.",

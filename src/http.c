@@ -12,6 +12,13 @@
  * otherwise decode %2F before routing, and ids may contain '/' or ','. The {id} segment
  * is decoded here, the query parameters by the handlers that read them.
  *
+ * Slow clients: MHD's connection_timeout only closes silent connections, so one that sends
+ * a byte now and then (slowloris) would hold its slot for ever. Every connection is listed
+ * (MHD's connection notifications) with the time it opened or last answered; a reaper
+ * thread shuts down the socket of any whose next request has not arrived whole within
+ * request_timeout. MHD tells us a connection closed before it closes the descriptor, and
+ * both sides hold the list's lock, so the reaper never touches a reused descriptor.
+ *
  * Shutdown: stop listening (MHD_quiesce_daemon), wait for requests in flight up to the
  * grace period, then MHD_stop_daemon closes what is left. */
 #include "walkrec/http.h"
@@ -20,10 +27,12 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,7 +96,18 @@ static const struct {
     [WR_E_FOLLOWER] = {"follower", 409},
     [WR_E_UNKNOWN_GENERATION] = {"unknown_generation", 404},
     [WR_E_UNAVAILABLE] = {"unavailable", 503},
+    [WR_E_MEDIA_TYPE] = {"unsupported_media_type", 415},
 };
+
+/* A client connection (MHD's socket context), listed from its opening to its closing.
+ * `waiting` (atomic): no request is being handled; `since` (atomic, ms): when it opened or
+ * its last response was sent. */
+typedef struct conn {
+    struct conn *prev, *next;
+    int fd;
+    int waiting;
+    int64_t since;
+} conn;
 
 struct wr_http {
     struct MHD_Daemon *d;
@@ -99,6 +119,11 @@ struct wr_http {
     int any_origin;     /* "*" among them */
     int stopping;       /* atomic: responses ask clients to close */
     long inflight;      /* atomic: requests between first call and completion */
+    pthread_mutex_t lock; /* conns and the reaper's sleep */
+    pthread_cond_t wake;
+    conn *conns;
+    pthread_t reaper;
+    int reaping;        /* the reaper runs (request_timeout > 0); under lock */
 };
 
 /* Per-request state (MHD's con_cls). */
@@ -194,6 +219,107 @@ long http_decode(const char *in, size_t len, int plus_is_space, char *out)
     }
     out[o] = 0;
     return utf8_valid(out, o) ? (long)o : -1;
+}
+
+/* ---- connections and the reaper of slow requests ---- */
+
+static int64_t now_ms(void) { return (int64_t)(wr_now() * 1000); }
+
+/* The connection's request was dispatched (0), or its response sent (1): its next request
+ * is due within request_timeout from now. */
+static void set_waiting(struct MHD_Connection *c, int waiting)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn *k = ci ? ci->socket_context : NULL;
+    if (!k)
+        return;
+    if (waiting)
+        __atomic_store_n(&k->since, now_ms(), __ATOMIC_RELAXED);
+    __atomic_store_n(&k->waiting, waiting, __ATOMIC_RELEASE);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    wr_http *h = cls;
+    conn *k = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        k = xcalloc(1, sizeof *k);
+        k->fd = ci ? ci->connect_fd : -1;
+        k->waiting = 1;
+        k->since = now_ms();
+        pthread_mutex_lock(&h->lock);
+        k->next = h->conns;
+        if (h->conns)
+            h->conns->prev = k;
+        h->conns = k;
+        pthread_mutex_unlock(&h->lock);
+        *socket_context = k;
+        metrics_connection(1);
+    } else if (k) { /* closed: MHD closes the descriptor after this returns */
+        pthread_mutex_lock(&h->lock);
+        if (k->prev)
+            k->prev->next = k->next;
+        else
+            h->conns = k->next;
+        if (k->next)
+            k->next->prev = k->prev;
+        pthread_mutex_unlock(&h->lock);
+        free(k);
+        *socket_context = NULL;
+        metrics_connection(-1);
+    }
+}
+
+/* Once a second: shuts down connections whose request is overdue. MHD then sees the socket
+ * end, closes it and tells on_connection. */
+static void *reap(void *arg)
+{
+    wr_http *h = arg;
+    int64_t limit = (int64_t)h->cfg->request_timeout * 1000;
+    pthread_mutex_lock(&h->lock);
+    while (h->reaping) {
+        int64_t now = now_ms();
+        for (conn *k = h->conns; k; k = k->next)
+            if (__atomic_load_n(&k->waiting, __ATOMIC_ACQUIRE) &&
+                now - __atomic_load_n(&k->since, __ATOMIC_RELAXED) > limit && k->fd >= 0) {
+                shutdown(k->fd, SHUT_RDWR);
+                __atomic_store_n(&k->waiting, 0, __ATOMIC_RELAXED);
+                metrics_connection(0);
+            }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&h->wake, &h->lock, &ts);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
+/* The descriptors connection_limit needs, with room for the daemon's own files: raises the
+ * soft limit up to the hard one; returns how many connections fit. */
+static unsigned fit_descriptors(unsigned want)
+{
+    const rlim_t spare = 128;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return want;
+    rlim_t need = (rlim_t)want + spare;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return want;
+    unsigned fit = rl.rlim_cur > 2 * spare ? (unsigned)(rl.rlim_cur - spare) : 1;
+    wr_log("connection_limit %u needs %llu descriptors, the hard limit (ulimit -Hn) is %llu: "
+           "taking at most %u connections", want, (unsigned long long)need,
+           (unsigned long long)rl.rlim_max, fit);
+    return fit;
 }
 
 /* ---- routing ---- */
@@ -424,12 +550,28 @@ static int authorized(const wr_http *h, struct MHD_Connection *c, const route *r
     return same_secret(v, strlen(v), tok, strlen(tok));
 }
 
+/* No Content-Type, application/json or a +json type, with any parameters. A browser can
+ * send the form and text types cross-origin without asking (no CORS preflight), so
+ * refusing them keeps another site's page from posting pairs through a visitor. */
+static int json_or_none(struct MHD_Connection *c)
+{
+    const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!t)
+        return 1;
+    size_t n = strcspn(t, ";");
+    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+        n--;
+    return (n == 16 && !strncasecmp(t, "application/json", 16)) ||
+           (n > 5 && !strncasecmp(t + n - 5, "+json", 5) && !strncasecmp(t, "application/", 12));
+}
+
 static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, const char *url)
 {
     const char *raw_id;
     size_t raw_len;
     wr_reply rp = {0};
     char allow[64], *id = NULL;
+    set_waiting(c, 0); /* the request is in: no longer subject to request_timeout */
     q->route = find_route(url, &raw_id, &raw_len);
     if (q->route == UNMATCHED) {
         reply_error(&rp, WR_E_NOT_FOUND, "no such route: %.200s", url);
@@ -454,6 +596,11 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
     if (q->over) {
         reply_error(&rp, WR_E_TOO_LARGE, "request body over %llu bytes (max_body_bytes)",
                     (unsigned long long)h->cfg->max_body_bytes);
+        return send_reply(h, c, q, &rp, NULL);
+    }
+    if (q->method == WR_M_POST && !json_or_none(c)) {
+        reply_error(&rp, WR_E_MEDIA_TYPE, "bodies are JSON: send Content-Type: application/json "
+                    "(curl --json) or none");
         return send_reply(h, c, q, &rp, NULL);
     }
     wr_request rq = {.method = q->method, .body = q->body, .body_len = q->len, .cfg = h->cfg};
@@ -542,6 +689,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     if (q->status)
         metrics_request(q->route, q->method, q->status, wr_now() - q->start);
+    set_waiting(c, 1);
     free(q->body);
     free(q);
     *con_cls = NULL;
@@ -551,10 +699,33 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* Leaves the URL and query strings percent-encoded (see the top of the file). */
 static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s) { return strlen(s); }
 
+/* MHD's messages, at most LOG_BURST per minute: a flood of refused connections must not
+ * fill the disk with the same line. The count left out is said with the next one let
+ * through. */
+#define LOG_BURST 20
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
-    fputs("walkrecd: http: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static double window;
+    static unsigned said, dropped;
+    pthread_mutex_lock(&lock);
+    double now = wr_now();
+    if (now - window >= 60) {
+        window = now;
+        said = 0;
+    }
+    if (said < LOG_BURST) {
+        said++;
+        if (dropped)
+            fprintf(stderr, "walkrecd: http: (%u earlier messages left out)\n",
+                    dropped);
+        dropped = 0;
+        fputs("walkrecd: http: ", stderr);
+        vfprintf(stderr, fmt, ap);
+    } else {
+        dropped++;
+    }
+    pthread_mutex_unlock(&lock);
 }
 
 /* ---- start and stop ---- */
@@ -607,6 +778,8 @@ static void parse_origins(wr_http *h, const char *list)
 
 static void http_free(wr_http *h)
 {
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->wake);
     for (size_t i = 0; i < h->norigins; i++)
         free(h->origins[i]);
     free(h->origins);
@@ -618,6 +791,8 @@ wr_http *http_start(const wr_config *cfg, wr_err *err)
     wr_http *h = xcalloc(1, sizeof *h);
     h->cfg = cfg;
     h->fd = -1;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->wake, NULL);
     int v6 = listen_on(h, cfg->bind, cfg->port, err);
     if (v6 < 0) {
         http_free(h);
@@ -632,8 +807,12 @@ wr_http *http_start(const wr_config *cfg, wr_err *err)
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, NULL}, /* first, to catch all */
         {MHD_OPTION_LISTEN_SOCKET, h->fd, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, fit_descriptors(cfg->connection_limit), NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->connection_limit_per_ip, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h},
+        /* HTTP/1.1 without Host, spaces in the request target: 400 */
+        {MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cfg->connection_memory_limit, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h},
         {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)keep_escaped, NULL},
@@ -651,6 +830,13 @@ wr_http *http_start(const wr_config *cfg, wr_err *err)
         metrics_free();
         http_free(h);
         return NULL;
+    }
+    if (cfg->request_timeout) {
+        h->reaping = 1;
+        if (pthread_create(&h->reaper, NULL, reap, h)) {
+            fprintf(stderr, "walkrecd: cannot start a thread\n");
+            abort();
+        }
     }
     return h;
 }
@@ -670,6 +856,13 @@ void http_stop(wr_http *h, unsigned grace)
     double end = wr_now() + grace;
     while (__atomic_load_n(&h->inflight, __ATOMIC_RELAXED) > 0 && wr_now() < end)
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    pthread_mutex_lock(&h->lock);
+    int reaping = h->reaping;
+    h->reaping = 0;
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->lock);
+    if (reaping)
+        pthread_join(h->reaper, NULL);
     MHD_stop_daemon(h->d);
     metrics_free();
     http_free(h);

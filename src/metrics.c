@@ -32,6 +32,9 @@ static const char *const *route_names;
 static uint64_t *counts; /* [route][method][status - 100] */
 static timing *timings;  /* [route][method] */
 
+/* Client connections: opened since start, open now, closed for a late request. */
+static uint64_t conn_opened, conn_open, conn_cut;
+
 static pthread_mutex_t model_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     uint64_t generation, publishes;
@@ -77,6 +80,18 @@ void metrics_request(size_t route, int method, unsigned status, double seconds)
     __atomic_fetch_add(&t->bucket[b], 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&t->count, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&t->sum_ns, (uint64_t)(seconds * 1e9), __ATOMIC_RELAXED);
+}
+
+void metrics_connection(int event)
+{
+    if (event > 0) {
+        __atomic_fetch_add(&conn_opened, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&conn_open, 1, __ATOMIC_RELAXED);
+    } else if (event < 0) {
+        __atomic_fetch_sub(&conn_open, 1, __ATOMIC_RELAXED);
+    } else {
+        __atomic_fetch_add(&conn_cut, 1, __ATOMIC_RELAXED);
+    }
 }
 
 void metrics_model(uint64_t generation, uint32_t items, uint32_t dim, double build_seconds,
@@ -155,6 +170,13 @@ char *metrics_render(size_t *len)
         abort();
     }
     render_requests(f);
+    gauge(f, "walkrec_http_connections", "gauge", "Client connections open.",
+          (double)load(&conn_open));
+    gauge(f, "walkrec_http_connections_total", "counter", "Client connections accepted.",
+          (double)load(&conn_opened));
+    gauge(f, "walkrec_http_request_timeouts_total", "counter",
+          "Connections closed because a request did not arrive whole within "
+          "request_timeout.", (double)load(&conn_cut));
     pthread_mutex_lock(&model_lock);
     gauge(f, "walkrec_ready", "gauge", "1 once a model is published.", model.publishes > 0);
     gauge(f, "walkrec_model_generation", "gauge", "Generation of the published model.",

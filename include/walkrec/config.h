@@ -34,7 +34,9 @@ typedef struct wr_config {
     uint32_t default_k, max_k, max_batch;
     uint64_t max_body_bytes;
     uint32_t connection_limit;
-    uint32_t connection_timeout;      /* seconds, 0 = none */
+    uint32_t connection_limit_per_ip; /* 0 = none */
+    uint32_t connection_timeout;      /* seconds idle, 0 = none */
+    uint32_t request_timeout;         /* seconds to send a request, 0 = none */
     uint64_t connection_memory_limit; /* bytes */
     char *cors_origins;               /* comma-separated; "*" = any; "" = no CORS */
     uint32_t shutdown_grace;          /* seconds to let in-flight requests finish */

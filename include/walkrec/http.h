@@ -31,6 +31,7 @@ typedef enum wr_code {
     WR_E_FOLLOWER,        /* 409 follower: writes go to the trainer */
     WR_E_UNKNOWN_GENERATION, /* 404 unknown_generation: no such model file */
     WR_E_UNAVAILABLE,     /* 503 unavailable: the pair log could not store the batch */
+    WR_E_MEDIA_TYPE,      /* 415 unsupported_media_type: a body that is not JSON */
 } wr_code;
 
 const char *http_code_str(wr_code c);

@@ -22,6 +22,9 @@ void metrics_free(void);
 /* One finished request: route index, WR_M_* method, HTTP status (100..599), seconds from
  * its first byte to its last. Any thread. */
 void metrics_request(size_t route, int method, unsigned status, double seconds);
+/* A client connection opened (+1), closed (-1), or was cut for a late request (0). Any
+ * thread. */
+void metrics_connection(int event);
 /* A model was published. Any thread. */
 void metrics_model(uint64_t generation, uint32_t items, uint32_t dim, double build_seconds,
                    double published_unix);
