@@ -41,9 +41,11 @@ static void *assign_worker(void *arg)
     float *s = xmalloc(ASSIGN_BLOCK * j->ncell * sizeof *s);
     for (size_t r0; (r0 = atomic_fetch_add(&j->next, ASSIGN_BLOCK)) < j->n;) {
         size_t nb = j->n - r0 < ASSIGN_BLOCK ? j->n - r0 : ASSIGN_BLOCK;
+        knn_blas_enter();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)j->ncell,
                     (int)j->dim, 1, j->v + r0 * j->dim, (int)j->dim, j->cent, (int)j->dim, 0, s,
                     (int)j->ncell);
+        knn_blas_leave();
         for (size_t i = 0; i < nb; i++) {
             const float *si = s + i * j->ncell;
             size_t b = 0;
@@ -152,8 +154,10 @@ static int cmp_hit(const void *a, const void *b)
  * the most any unit vector can), best first, into probe[]; returns how many. */
 static size_t nearest_cells(const lists_job *j, size_t c, float *cs, wr_hit *probe)
 {
+    knn_blas_enter();
     cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)j->ncell, (int)j->dim, 1, j->cent,
                 (int)j->dim, j->cent + c * j->dim, 1, 0, cs, 1);
+    knn_blas_leave();
     cs[c] = INFINITY;
     size_t np = 0;
     for (size_t d = 0; d < j->ncell; d++) {
@@ -236,7 +240,9 @@ int ann_topk_all(const float *vecs, size_t n, size_t dim, size_t k, const wr_ann
     if (ncell > n)
         ncell = n;
     int threads = o->threads > 0 ? o->threads : wr_cpu_count();
+    knn_blas_enter();
     openblas_set_num_threads(1); /* the products run in our threads, as in knn_topk */
+    knn_blas_leave();
     float *cent = malloc(ncell * dim * sizeof *cent);
     uint32_t *best = malloc(n * sizeof *best), *rows = malloc(n * sizeof *rows);
     size_t *start = calloc(ncell + 1, sizeof *start);

@@ -729,8 +729,10 @@ static void *topk_worker(void *arg)
         }
         for (size_t r0 = 0; r0 < m->n; r0 += PNBLOCK) {
             size_t nb = m->n - r0 < PNBLOCK ? m->n - r0 : PNBLOCK;
+            knn_blas_enter();
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qb, (int)nb, (int)dim,
                         1.0f, qv, (int)dim, j->base + r0 * dim, (int)dim, 0.0f, tile, (int)nb);
+            knn_blas_leave();
             for (size_t i = 0; i < qb; i++) {
                 uint32_t q = j->query[q0 + i];
                 double la = m->bias[q], ha = row_hub(j->c, q);
@@ -759,7 +761,9 @@ void calib_topk(const wr_model *m, const float *base, const wr_calib *c, const u
     size_t blocks = (nq + PQBLOCK - 1) / PQBLOCK, nt = threads > 1 ? (size_t)threads : 1;
     if (nt > blocks)
         nt = blocks;
+    knn_blas_enter();
     openblas_set_num_threads(1);
+    knn_blas_leave();
     pthread_t *tid = xmalloc(nt * sizeof *tid);
     size_t started = 0;
     for (; started + 1 < nt; started++)

@@ -25,6 +25,33 @@ typedef struct job {
     atomic_size_t next; /* next query block */
 } job;
 
+/* ---- OpenBLAS and fork (knn.h) ---- */
+
+static pthread_rwlock_t blas_gate;
+
+static void gate_init(void)
+{
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&blas_gate, &a);
+    pthread_rwlockattr_destroy(&a);
+}
+
+static void gate_close(void) { pthread_rwlock_wrlock(&blas_gate); }
+static void gate_open(void) { pthread_rwlock_unlock(&blas_gate); }
+
+__attribute__((constructor)) static void gate_setup(void)
+{
+    gate_init();
+    /* The child has one thread, whose id is not the one that took the lock: it starts
+     * from a new lock. */
+    pthread_atfork(gate_close, gate_open, gate_init);
+}
+
+void knn_blas_enter(void) { pthread_rwlock_rdlock(&blas_gate); }
+void knn_blas_leave(void) { pthread_rwlock_unlock(&blas_gate); }
+
 /* Heap order: the root is the worst hit kept (lowest score, then highest row). */
 static inline int worse(wr_hit a, wr_hit b)
 {
@@ -132,10 +159,13 @@ static void *worker(void *arg)
             size_t nb = j->n - r0 < NBLOCK ? j->n - r0 : NBLOCK;
             if (dim == 0)
                 memset(tile, 0, qb * nb * sizeof(float));
-            else
+            else {
+                knn_blas_enter();
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qb, (int)nb, (int)dim,
                             1.0f, j->q + q0 * dim, (int)dim, j->base + r0 * dim, (int)dim, 0.0f,
                             tile, (int)nb);
+                knn_blas_leave();
+            }
             for (size_t i = 0; i < qb; i++)
                 scan(j, q0 + i, tile + i * nb, nb, (uint32_t)r0, heaps + i * k, &hn[i]);
         }
@@ -162,7 +192,9 @@ void knn_topk(const float *base, size_t n, size_t dim, const float *q, size_t nq
     if (nt > blocks)
         nt = blocks;
     job j = {base, q, n, dim, nq, k, qblock, exclude, ctx, out, 0};
+    knn_blas_enter();
     openblas_set_num_threads(1);
+    knn_blas_leave();
     if (nt == 1) {
         worker(&j);
         return;

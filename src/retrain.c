@@ -6,8 +6,8 @@
  * index; it is never held during I/O, training or a publication. `pub` serialises the
  * publications themselves (the trainer's and an instant rollback from an HTTP thread).
  *
- * Training, evaluating and writing a model happen in a child process (see "the trainer
- * process" below), so that a run which cannot get memory or disk kills that process, not
+ * Gathering the pairs, training, evaluating and writing a model happen in a child process
+ * (see "the trainer process" below), so that a run which cannot get memory or disk kills that process, not
  * the daemon: the live model keeps serving and a later run may succeed. */
 #include "walkrec/retrain.h"
 
@@ -202,6 +202,16 @@ static uint64_t generation_of(const char *path)
     return number_of(slash ? slash + 1 : path, "model-");
 }
 
+static void sort_generations(uint64_t *g, size_t n)
+{
+    for (size_t i = 1; i < n; i++) /* few files: insertion sort */
+        for (size_t j = i; j > 0 && g[j - 1] > g[j]; j--) {
+            uint64_t t = g[j];
+            g[j] = g[j - 1];
+            g[j - 1] = t;
+        }
+}
+
 /* Generations in dir, ascending: published ones (model-N.wr) into *models, refused ones
  * (candidate-N.wr) into *cands (may be NULL). */
 static size_t list_generations(const char *dir, uint64_t **models, uint64_t **cands,
@@ -225,12 +235,9 @@ static size_t list_generations(const char *dir, uint64_t **models, uint64_t **ca
     }
     if (d)
         closedir(d);
-    for (size_t i = 1; i < n; i++) /* few files: insertion sort */
-        for (size_t j = i; j > 0 && (*models)[j - 1] > (*models)[j]; j--) {
-            uint64_t t = (*models)[j];
-            (*models)[j] = (*models)[j - 1];
-            (*models)[j - 1] = t;
-        }
+    sort_generations(*models, n);
+    if (cands)
+        sort_generations(*cands, nc);
     if (ncands)
         *ncands = nc;
     return n;
@@ -366,24 +373,31 @@ static int write_sidecar(const char *path, const wr_pairs *p, const uint32_t *ca
     return afile_commit(&a, err);
 }
 
+/* Deletes a model file (model-N.wr or candidate-N.wr) and its side file. */
+static void delete_generation(const char *pattern, uint64_t gen, const char *what, size_t keep)
+{
+    char *m = path_in(T.dir, pattern, gen), *s = sidecar_path(m);
+    if (unlink(m) == 0)
+        wr_log("deleted %s %llu (keep_generations = %zu)", what, (unsigned long long)gen, keep);
+    unlink(s);
+    free(m);
+    free(s);
+}
+
 /* Deletes published generations beyond the newest keep_generations, never the live one
- * nor the one kept for rollback. */
+ * nor the one kept for rollback, and refused candidates beyond the newest keep_generations
+ * (under noisy ingestion the gate may refuse most of them). */
 static void prune(void)
 {
-    uint64_t *g, prev, live = live_generation(&prev);
-    size_t n = list_generations(T.dir, &g, NULL, NULL), keep = T.cfg->keep_generations;
-    for (size_t i = 0; i + keep < n; i++) {
-        if (g[i] == live || g[i] == prev)
-            continue;
-        char *m = path_in(T.dir, "model-%llu.wr", g[i]), *s = sidecar_path(m);
-        if (unlink(m) == 0)
-            wr_log("deleted generation %llu (keep_generations = %zu)",
-                   (unsigned long long)g[i], keep);
-        unlink(s);
-        free(m);
-        free(s);
-    }
+    uint64_t *g, *c, prev, live = live_generation(&prev);
+    size_t nc, n = list_generations(T.dir, &g, &c, &nc), keep = T.cfg->keep_generations;
+    for (size_t i = 0; i + keep < n; i++)
+        if (g[i] != live && g[i] != prev)
+            delete_generation("model-%llu.wr", g[i], "generation", keep);
+    for (size_t i = 0; i + keep < nc; i++)
+        delete_generation("candidate-%llu.wr", c[i], "refused candidate", keep);
     free(g);
+    free(c);
 }
 
 /* ---- publishing ---- */
@@ -469,9 +483,23 @@ static int load_and_publish(const char *path, uint64_t gen, int current, wr_err 
 
 /* ---- training data ---- */
 
-/* The base pairs plus every pair of the log, merged. *cat: categories of the first *ncat
- * ids when the base is the synthetic catalogue, else NULL. */
-static int gather(wr_pairs *p, uint32_t **cat, uint32_t *ncat, wr_err *err)
+/* What the child does: gathers the pairs (the pairs file or the built-in catalogue, and
+ * the pair log up to wal_stop, which the daemon read before the fork), splits off the
+ * validation pairs, trains on the rest (warm-started from the model at live_path, if any),
+ * evaluates the candidate and that live model on the validation pairs (not for the first
+ * model: there is no gate then) and writes the candidate, with the side file of every
+ * item, to model_path when it passes the gate, else to cand_path. */
+typedef struct child_job {
+    int gate;
+    const char *wal_path; /* NULL: no pair log */
+    uint64_t wal_stop;
+    const char *live_path, *model_path, *cand_path;
+} child_job;
+
+/* The base pairs plus the pairs of the log up to the job's stop, merged. *cat: categories
+ * of the first *ncat ids when the base is the synthetic catalogue, else NULL. Runs in the
+ * trainer process (child_job). */
+static int gather(const child_job *j, wr_pairs *p, uint32_t **cat, uint32_t *ncat, wr_err *err)
 {
     *cat = NULL;
     *ncat = 0;
@@ -486,9 +514,9 @@ static int gather(wr_pairs *p, uint32_t **cat, uint32_t *ncat, wr_err *err)
             return -1;
         *ncat = dict_size(p->ids);
     }
-    if (T.wal) {
+    if (j->wal_path) {
         size_t before = p->n;
-        if (wal_load(T.wal, 0, p, NULL, err) < 0)
+        if (wal_load_file(j->wal_path, j->wal_stop, p, err) < 0)
             return -1;
         if (p->n > before)
             pairs_merge(p);
@@ -710,17 +738,19 @@ static void finish_report(run_report *rep)
 
 /* ---- the trainer process ----
  *
- * The trainer thread forks a child for the heavy part of a run: training, evaluation and
- * writing the model file and its side file. When that part cannot get memory (xmalloc
- * aborts; the kernel's OOM killer picks the biggest process) or disk (a full disk, a file
- * size limit: walkrecd ignores SIGXFSZ, so a write fails with EFBIG), the child dies or
- * fails, and the daemon reports it, removes what the child left, keeps serving and may
- * retrain later. The gathering of the pairs before and the index after stay here.
+ * The trainer thread forks a child for the heavy part of a run: gathering the pairs (the
+ * pair log read by its path up to the position the daemon saw on disk), training,
+ * evaluation and writing the model file and its side file. When that part cannot get
+ * memory (xmalloc aborts; the kernel's OOM killer picks the biggest process) or disk (a
+ * full disk, a file size limit: walkrecd ignores SIGXFSZ, so a write fails with EFBIG),
+ * the child dies or fails, and the daemon reports it, removes what the child left, keeps
+ * serving and may retrain later. Building the published model's index stays here.
  *
  * The child is a copy of the daemon with only the forking thread running, so it must not
  * take a lock another thread may have held at that moment: no liburcu and no live index
  * (the overlap of neighbour lists is finished here, see cand_lists), no T.mu (set_state and
- * tlog send records instead), no wr_log (the time zone lock of gmtime_r), no pair log.
+ * tlog send records instead), no wr_log (the time zone lock of gmtime_r), no wr_wal (its
+ * lock; wal_load_file reads the file).
  * glibc's malloc and stdio and OpenBLAS restore their own locks in a child; progress.c's
  * lock is never held at a fork (fork_mu). The child dies with the daemon
  * (PR_SET_PDEATHSIG), so kill -9 leaves no trainer behind; retrain_stop kills it.
@@ -734,23 +764,11 @@ typedef struct rec_head {
     uint32_t type, len;
 } rec_head;
 
-/* What the child does: trains on `train` (warm-started from the model at live_path, if
- * any), evaluates the candidate and that live model on `val` (none for the first model:
- * there is no gate then) and writes the candidate, with the side file of `all`'s items,
- * to model_path when it passes the gate, else to cand_path. */
-typedef struct child_job {
-    const wr_pairs *all;
-    wr_pairs *train;
-    const wr_labeled *val;
-    const uint32_t *cat;
-    uint32_t ncat;
-    const char *live_path, *model_path, *cand_path;
-} child_job;
-
 /* What it found. The record carries the candidate's neighbour lists after it. */
 typedef struct child_result {
     int32_t rc, pass;
     uint32_t items, dim, nlists;
+    uint64_t train_pairs, val_pairs;
     double train_seconds, cand_auc_all, cand_auc_seen, cand_recall;
     double live_auc_all, live_auc_seen, live_recall;
     char msg[WR_ERR_MAX];
@@ -938,23 +956,35 @@ static double overlap_at_10(const unsigned char *p, size_t n, uint32_t nlists)
 static int child_train(const child_job *j, child_result *res, wbuf *lists, wr_err *err)
 {
     wr_model *live = NULL, *cand = NULL;
+    wr_pairs all = {0}, train = {0};
+    wr_labeled val = {0};
+    uint32_t *cat = NULL, ncat = 0;
     int rc = -1;
+    if (gather(j, &all, &cat, &ncat, err) < 0)
+        goto out;
+    /* The validation pairs stay out of every model, the first one included, so that the
+     * gate compares candidates with it fairly later. */
+    split_stable(&all, &train, &val);
+    res->train_pairs = train.n;
+    res->val_pairs = val.n;
+    tlog("%s: %zu training pairs, %zu validation pairs", j->gate ? "retraining" : "training",
+         train.n, val.n);
     if (*j->live_path && !(live = model_load(j->live_path, err)))
         goto out;
     set_state(S_TRAINING);
     double t0 = wr_now();
-    if (!(cand = train_candidate(j->train, live, err)))
+    if (!(cand = train_candidate(&train, live, err)))
         goto out;
     res->train_seconds = wr_now() - t0;
     res->items = cand->n;
     res->dim = cand->dim;
     res->pass = 1;
-    if (j->val) {
+    if (j->gate) {
         set_state(S_EVALUATING);
-        if (evaluate(cand, j->val, j->train, &res->cand_auc_all, &res->cand_auc_seen,
+        if (evaluate(cand, &val, &train, &res->cand_auc_all, &res->cand_auc_seen,
                      &res->cand_recall, err) < 0)
             goto out;
-        if (live && evaluate(live, j->val, j->train, &res->live_auc_all, &res->live_auc_seen,
+        if (live && evaluate(live, &val, &train, &res->live_auc_all, &res->live_auc_seen,
                              &res->live_recall, err) < 0)
             goto out;
         res->nlists = cand_lists(cand, live, lists);
@@ -965,13 +995,17 @@ static int child_train(const child_job *j, child_result *res, wbuf *lists, wr_er
     live = NULL;
     const char *path = res->pass ? j->model_path : j->cand_path;
     char *side = sidecar_path(path);
-    rc = write_sidecar(side, j->all, j->cat, j->ncat, err) < 0 || model_save(cand, path, err) < 0
+    rc = write_sidecar(side, &all, cat, ncat, err) < 0 || model_save(cand, path, err) < 0
              ? -1
              : 0;
     free(side);
 out:
     model_free(live);
     model_free(cand);
+    labeled_release(&val);
+    pairs_free(&train);
+    pairs_free(&all);
+    free(cat);
     return rc;
 }
 
@@ -1117,10 +1151,13 @@ static const char *signal_hint(int sig)
     }
 }
 
-/* ThreadSanitizer cannot follow a fork of a threaded process whose child starts threads
- * (it dies: "starting new threads after multi-threaded fork", or with die_after_fork=0
- * "dup thread with used id"), so a TSan build does the child's part in the trainer thread:
- * its checks then cover that thread against the HTTP threads. Every other build forks. */
+/* Sanitizer builds do the child's part in the trainer thread. ThreadSanitizer cannot
+ * follow a fork of a threaded process whose child starts threads (it dies: "starting new
+ * threads after multi-threaded fork", or with die_after_fork=0 "dup thread with used id").
+ * AddressSanitizer's allocator (gcc 12) has no fork handlers: a child forked while an HTTP
+ * thread held one of its locks hangs at its first malloc (seen, under load). In the
+ * trainer thread their checks still cover the child's code, against the HTTP threads.
+ * Every other build forks. */
 
 static int in_thread(const child_job *j, child_result *res, wbuf *lists, wr_err *err)
 {
@@ -1137,7 +1174,7 @@ static int in_thread(const child_job *j, child_result *res, wbuf *lists, wr_err 
  * it failed, whichever way, once what it left is removed. */
 static int in_child(const child_job *j, child_result *res, wbuf *lists, wr_err *err)
 {
-    if (WR_TSAN)
+    if (WR_TSAN || WR_ASAN)
         return in_thread(j, res, lists, err);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0)
@@ -1189,6 +1226,17 @@ static int in_child(const child_job *j, child_result *res, wbuf *lists, wr_err *
 
 /* ---- a run ---- */
 
+/* The job's pair log: the part on disk now (the pairs acknowledged so far). */
+static void with_pair_log(child_job *j)
+{
+    if (!T.wal)
+        return;
+    wr_wal_stats st;
+    wal_stats(T.wal, &st);
+    j->wal_path = wal_path(T.wal);
+    j->wal_stop = st.durable;
+}
+
 /* Trains a candidate on everything but the validation pairs, compares it with the live
  * model on them, and publishes it or keeps it aside. */
 static int run(const char *trigger, wr_err *err)
@@ -1197,20 +1245,12 @@ static int run(const char *trigger, wr_err *err)
     snprintf(rep.trigger, sizeof rep.trigger, "%s", trigger);
     snprintf(rep.mode, sizeof rep.mode, "%s", T.cfg->retrain_mode);
     snprintf(rep.decision, sizeof rep.decision, "failed");
-    wr_pairs all = {0}, train = {0};
-    wr_labeled val = {0};
-    uint32_t *cat = NULL, ncat = 0;
     char *path = NULL, *cpath = NULL, live_path[sizeof T.live_path];
     wbuf lists = {0};
     child_result res;
     int rc = -1;
 
     set_state(S_LOADING);
-    if (gather(&all, &cat, &ncat, err) < 0)
-        goto out;
-    split_stable(&all, &train, &val);
-    rep.train_pairs = train.n;
-    rep.val_pairs = val.n;
     pthread_mutex_lock(&T.mu);
     snprintf(live_path, sizeof live_path, "%s", T.live_path);
     rep.live_generation = T.live_gen;
@@ -1218,14 +1258,13 @@ static int run(const char *trigger, wr_err *err)
     rep.generation = next_generation();
     path = path_in(T.dir, "model-%llu.wr", rep.generation);
     cpath = path_in(T.dir, "candidate-%llu.wr", rep.generation);
-    wr_log("retraining (%s, %s): %zu training pairs, %zu validation pairs", trigger,
-           T.cfg->retrain_mode, train.n, val.n);
-    child_job job = {&all, &train, &val, cat, ncat, live_path, path, cpath};
+    wr_log("retraining (%s, %s)", trigger, T.cfg->retrain_mode);
+    child_job job = {1, NULL, 0, live_path, path, cpath};
+    with_pair_log(&job);
     if (in_child(&job, &res, &lists, err) < 0)
         goto out;
-    pairs_free(&train); /* the index needs the memory more */
-    pairs_free(&all);
-    labeled_release(&val);
+    rep.train_pairs = res.train_pairs;
+    rep.val_pairs = res.val_pairs;
     rep.train_seconds = res.train_seconds;
     rep.items = res.items;
     rep.cand_auc_all = res.cand_auc_all;
@@ -1245,6 +1284,7 @@ static int run(const char *trigger, wr_err *err)
         snprintf(rep.reason, sizeof rep.reason,
                  "AUC %.4f is more than %g below the live model's %.4f; kept as %s",
                  rep.cand_auc_all, T.cfg->gate_max_auc_drop, rep.live_auc_all, cpath);
+        prune();
         rc = 0;
         goto out;
     }
@@ -1257,11 +1297,7 @@ out:
     if (rc < 0)
         snprintf(rep.reason, sizeof rep.reason, "%s", err->msg);
     finish_report(&rep);
-    labeled_release(&val);
-    pairs_free(&train);
-    pairs_free(&all);
     free(lists.p);
-    free(cat);
     free(path);
     free(cpath);
     return rc;
@@ -1270,9 +1306,6 @@ out:
 /* No model at all: train on everything (no gate: there is nothing to compare with). */
 static int train_first(wr_err *err)
 {
-    wr_pairs all = {0}, p = {0};
-    wr_labeled val;
-    uint32_t *cat = NULL, ncat = 0;
     char *path = NULL;
     wbuf lists = {0};
     child_result res;
@@ -1284,31 +1317,21 @@ static int train_first(wr_err *err)
     else
         wr_log("no model in %s and no pairs file: training on the built-in synthetic catalogue",
                T.dir);
-    if (gather(&all, &cat, &ncat, err) < 0)
-        goto out;
-    /* The validation pairs stay out of every model, this one included, so that the gate
-     * compares candidates with it fairly later. */
-    split_stable(&all, &p, &val);
-    labeled_release(&val);
     if (make_dirs(T.dir, err) < 0)
         goto out;
     uint64_t gen = next_generation();
     path = path_in(T.dir, "model-%llu.wr", gen);
-    child_job job = {&all, &p, NULL, cat, ncat, "", path, path};
+    child_job job = {0, NULL, 0, "", path, path};
+    with_pair_log(&job);
     if (in_child(&job, &res, &lists, err) < 0)
         goto out;
     wr_log("trained %u items x %u dimensions in %.1f s", res.items, res.dim, res.train_seconds);
     wr_log("saved %s", path);
-    pairs_free(&all);
-    pairs_free(&p);
     if (load_and_publish(path, gen, 1, err) < 0)
         goto out;
     rc = 0;
 out:
-    pairs_free(&all);
-    pairs_free(&p);
     free(lists.p);
-    free(cat);
     free(path);
     return rc;
 }
@@ -1387,12 +1410,17 @@ static void *trainer_main(void *arg)
     (void)arg;
     wr_err err;
     if (load_serving(1, &err) < 0) {
-        record_error("error", &err);
         pthread_mutex_lock(&T.mu);
+        int stopping = T.stop; /* the first training was stopped: not a failure */
         T.busy = 0; /* nothing left to abandon: retrain_stop may join */
         pthread_cond_broadcast(&T.gone);
         pthread_mutex_unlock(&T.mu);
-        T.on_fatal();
+        if (stopping) {
+            wr_log("no model to serve: %s", err.msg);
+        } else {
+            record_error("error", &err);
+            T.on_fatal();
+        }
         return NULL;
     }
     pthread_mutex_lock(&T.mu);

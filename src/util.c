@@ -428,8 +428,11 @@ int afile_commit(wr_afile *a, wr_err *err)
 {
     if (!a->tmp)
         return fflush(a->f) ? wr_fail(err, "stdout: %s", strerror(errno)) : 0;
-    int bad = ferror(a->f) || fflush(a->f) || fsync(fileno(a->f));
-    int e = errno;
+    /* fflush first: when an earlier buffered write failed, flushing again names the error
+     * (errno from that write is long gone); if it succeeds ferror still tells. */
+    errno = 0;
+    int bad = fflush(a->f) || ferror(a->f) || fsync(fileno(a->f));
+    int e = errno ? errno : EIO;
     if (fclose(a->f) && !bad)
         bad = 1, e = errno;
     a->f = NULL;

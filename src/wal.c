@@ -540,25 +540,24 @@ void wal_stats(wr_wal *w, wr_wal_stats *st)
 
 /* ---- reading ---- */
 
-int wal_scan(wr_wal *w, uint64_t from, wr_wal_fn fn, void *ud, uint64_t *end, wr_err *err)
+/* wal_scan over fd (the log at path) up to stop. */
+static int scan(int fd, const char *path, uint64_t from, uint64_t stop, wr_wal_fn fn, void *ud,
+                uint64_t *end, wr_err *err)
 {
-    pthread_mutex_lock(&w->mu);
-    uint64_t stop = w->durable;
-    pthread_mutex_unlock(&w->mu);
     if (from < WR_WAL_HEADER)
         from = WR_WAL_HEADER;
     if (end)
         *end = from;
     if (from > stop)
-        return wr_fail(err, "%s: position %llu is past the end of the log (%llu)", w->path,
+        return wr_fail(err, "%s: position %llu is past the end of the log (%llu)", path,
                        (unsigned long long)from, (unsigned long long)stop);
     if (from == stop)
         return 0;
     /* map from the page holding `from`: a late start does not touch the whole log */
     uint64_t lo = from & ~(uint64_t)(sysconf(_SC_PAGESIZE) - 1);
-    void *map = mmap(NULL, (size_t)(stop - lo), PROT_READ, MAP_SHARED, w->fd, (off_t)lo);
+    void *map = mmap(NULL, (size_t)(stop - lo), PROT_READ, MAP_SHARED, fd, (off_t)lo);
     if (map == MAP_FAILED)
-        return wr_fail(err, "%s: mmap: %s", w->path, strerror(errno));
+        return wr_fail(err, "%s: mmap: %s", path, strerror(errno));
     madvise(map, (size_t)(stop - lo), MADV_SEQUENTIAL);
     view v = {map, lo, stop};
     wr_wal_pair *pp = NULL;
@@ -569,7 +568,7 @@ int wal_scan(wr_wal *w, uint64_t from, wr_wal_fn fn, void *ud, uint64_t *end, wr
         rec_info r;
         const char *why = check_record(&v, off, &r);
         if (why) {
-            rc = wr_fail(err, "%s: bad record at byte offset %llu: %s%s", w->path,
+            rc = wr_fail(err, "%s: bad record at byte offset %llu: %s%s", path,
                          (unsigned long long)off, why,
                          off == from && from != WR_WAL_HEADER ? " (is the start a record boundary?)" : "");
             break;
@@ -591,6 +590,14 @@ int wal_scan(wr_wal *w, uint64_t from, wr_wal_fn fn, void *ud, uint64_t *end, wr
     return rc;
 }
 
+int wal_scan(wr_wal *w, uint64_t from, wr_wal_fn fn, void *ud, uint64_t *end, wr_err *err)
+{
+    pthread_mutex_lock(&w->mu);
+    uint64_t stop = w->durable;
+    pthread_mutex_unlock(&w->mu);
+    return scan(w->fd, w->path, from, stop, fn, ud, end, err);
+}
+
 static int add_pairs(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
 {
     wr_pairs *out = ud;
@@ -602,4 +609,14 @@ static int add_pairs(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
 int wal_load(wr_wal *w, uint64_t from, wr_pairs *out, uint64_t *end, wr_err *err)
 {
     return wal_scan(w, from, add_pairs, out, end, err);
+}
+
+int wal_load_file(const char *path, uint64_t stop, wr_pairs *out, wr_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return wr_fail(err, "%s: %s", path, strerror(errno));
+    int rc = scan(fd, path, WR_WAL_HEADER, stop, add_pairs, out, NULL, err);
+    close(fd);
+    return rc;
 }

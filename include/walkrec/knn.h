@@ -24,4 +24,15 @@ typedef int (*wr_knn_exclude)(size_t qi, uint32_t item, void *ctx);
 void knn_topk(const float *base, size_t n, size_t dim, const float *q, size_t nq, size_t k,
               wr_knn_exclude exclude, void *ctx, int threads, wr_hit *out);
 
+/* OpenBLAS and fork(). A child forked while another thread is inside OpenBLAS inherits
+ * OpenBLAS's locks held (its thread pool's, its buffers') and hangs at its first product:
+ * seen as walkrecd's trainer process stuck in blas_thread_init while an HTTP thread ran an
+ * exact scan. Every OpenBLAS call of the library runs between knn_blas_enter and
+ * knn_blas_leave, a shared lock that fork() takes exclusively (pthread_atfork handlers,
+ * registered when the program loads), so no thread is inside OpenBLAS when a process forks.
+ * Writers first: a stream of scans cannot hold a fork off. Not recursive: wrap the calls
+ * themselves, nothing that may call back into this. */
+void knn_blas_enter(void);
+void knn_blas_leave(void);
+
 #endif

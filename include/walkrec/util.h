@@ -22,6 +22,17 @@
 #ifndef WR_TSAN
 #define WR_TSAN 0
 #endif
+/* WR_ASAN: 1 in an AddressSanitizer build, likewise. */
+#if defined(__SANITIZE_ADDRESS__)
+#define WR_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WR_ASAN 1
+#endif
+#endif
+#ifndef WR_ASAN
+#define WR_ASAN 0
+#endif
 
 #define WR_ERR_MAX 512
 

@@ -120,6 +120,12 @@ int wal_scan(wr_wal *w, uint64_t from, wr_wal_fn fn, void *ud, uint64_t *end, wr
  * not merged). *end as for wal_scan. */
 int wal_load(wr_wal *w, uint64_t from, wr_pairs *out, uint64_t *end, wr_err *err);
 
+/* wal_load from the first record to `stop` (a durable position the log's owner read with
+ * wal_stats) of the log file at path, without the wr_wal: for a process that does not hold
+ * the log open, such as walkrecd's trainer process, which must take no lock of the
+ * daemon's. The records before stop are never rewritten, so no lock is needed. */
+int wal_load_file(const char *path, uint64_t stop, wr_pairs *out, wr_err *err);
+
 typedef struct wr_wal_stats {
     uint64_t end;             /* log position of the last written record */
     uint64_t durable;         /* log position known to be on disk */

@@ -319,18 +319,24 @@ class Retraining(unittest.TestCase):
             r = d.post("/v1/admin/rollback", {})
             self.assertEqual((r.status, r.json()), (200, {"generation": 1, "queued": False}))
             self.assertEqual(answers(d, ids), first, "rollback did not restore generation 1")
-        with wrd.Daemon("--retrain-mode", "scratch", "--retrain-epochs", "0", data_dir=data) as d:
+        with wrd.Daemon("--retrain-mode", "scratch", "--retrain-epochs", "0",
+                        "--keep-generations", "2", data_dir=data) as d:
             self.assertEqual(d.wait_ready()["generation"], 1)  # CURRENT survived the restart
             self.assertEqual(answers(d, ids), first)
-            self.assertEqual(d.post("/v1/admin/retrain", {}).status, 202)
-            s = wait_run(d, 1)
-            run = s["last_run"]
-            self.assertEqual(run["decision"], "refused", run)
-            self.assertLess(run["candidate"]["auc_all"], run["live"]["auc_all"] - 0.005)
+            for runs in (1, 2, 3):
+                self.assertEqual(d.post("/v1/admin/retrain", {}).status, 202)
+                s = wait_run(d, runs)
+                run = s["last_run"]
+                self.assertEqual(run["decision"], "refused", run)
+                self.assertLess(run["candidate"]["auc_all"], run["live"]["auc_all"] - 0.005)
             self.assertEqual(s["generation"], 1)
             self.assertEqual(answers(d, ids), first)
             gen = run["generation"]
-            self.assertTrue(os.path.exists(os.path.join(data, "candidate-%d.wr" % gen)))
+            # refused candidates are pruned like published generations: the newest 2 stay
+            cands = sorted(n for n in os.listdir(data) if n.startswith("candidate-"))
+            self.assertEqual(cands, ["candidate-%d.%s" % (g, ext) for g in (gen - 1, gen)
+                                     for ext in ("items.tsv", "wr")])
+            self.assertIn("deleted refused candidate %d" % (gen - 2), d.log())
             self.assertIn({"generation": gen, "state": "refused"}, s["generations"])
             self.assertEqual(d.post("/v1/admin/publish?generation=99", {}).status, 404)
             self.assertEqual(d.post("/v1/admin/publish?generation=x", {}).status, 400)

@@ -250,6 +250,25 @@ static void test_round_trip(void **state)
     free_batch(&b);
     pairs_free(&p);
 
+    /* by path, as the trainer process reads it: up to a position, the same pairs */
+    pairs_init(&p);
+    assert_int_equal(wal_load_file(logpath, st.durable, &p, &err), 0);
+    assert_int_equal(p.n, total);
+    pairs_free(&p);
+    uint64_t first10 = 0;
+    for (uint32_t k = 0; k < 10; k++)
+        first10 += size_of(k);
+    pairs_init(&p);
+    assert_int_equal(wal_load_file(logpath, pos[9], &p, &err), 0);
+    assert_int_equal(p.n, first10);
+    pairs_free(&p);
+    pairs_init(&p);
+    assert_int_equal(wal_load_file(logpath, pos[9] - 1, &p, &err), -1); /* not a boundary */
+    assert_non_null(strstr(err.msg, logpath));
+    assert_int_equal(wal_load_file("/nonexistent/pairs.wal", pos[9], &p, &err), -1);
+    assert_non_null(strstr(err.msg, "/nonexistent/pairs.wal"));
+    pairs_free(&p);
+
     /* a second opener is refused while the log is open */
     assert_null(wal_open(dir, 0, NULL, &err));
     assert_non_null(strstr(err.msg, "in use"));
