@@ -1181,16 +1181,19 @@ static int in_child(const child_job *j, child_result *res, wbuf *lists, wr_err *
         return wr_fail(err, "cannot start a trainer process: pipe: %s", strerror(errno));
     pid_t parent = getpid();
     pthread_mutex_lock(&fork_mu);
+    double t0 = wr_now();
     pid_t pid = fork();
     if (pid == 0)
         child_main(j, fds[1], parent);
     int fork_errno = errno;
+    double fork_ms = (wr_now() - t0) * 1e3; /* page tables copied; OpenBLAS calls held */
     pthread_mutex_unlock(&fork_mu);
     close(fds[1]);
     if (pid < 0) {
         close(fds[0]);
         return wr_fail(err, "cannot start a trainer process: %s", strerror(fork_errno));
     }
+    wr_log("trainer process %ld started (fork %.1f ms)", (long)pid, fork_ms);
     pthread_mutex_lock(&T.mu);
     T.child = pid;
     int stopping = T.stop;
