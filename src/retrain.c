@@ -481,6 +481,41 @@ static int load_and_publish(const char *path, uint64_t gen, int current, wr_err 
     return 0;
 }
 
+/* Renames generation gen's model and side file from candidate-N to model-N (publish) or
+ * back. */
+static int move_generation(uint64_t gen, int publish, wr_err *err)
+{
+    char *m = path_in(T.dir, "model-%llu.wr", gen), *c = path_in(T.dir, "candidate-%llu.wr", gen);
+    const char *from = publish ? c : m, *to = publish ? m : c;
+    char *fs = sidecar_path(from), *ts = sidecar_path(to);
+    int rc = 0;
+    if (rename(from, to) < 0)
+        rc = wr_fail(err, "generation %llu: %s: %s", (unsigned long long)gen, from,
+                     strerror(errno));
+    else if (rename(fs, ts) < 0 && errno != ENOENT)
+        wr_log("warning: %s: %s", fs, strerror(errno));
+    free(m);
+    free(c);
+    free(fs);
+    free(ts);
+    return rc;
+}
+
+/* Publishes model-N.wr; when that fails (its neighbour lists need memory the daemon does
+ * not have: the index is built here, not in the trainer process) the file goes back to
+ * its candidate name, so that the disk says what the status says: not published. */
+static int publish_or_demote(uint64_t gen, wr_err *err)
+{
+    char *m = path_in(T.dir, "model-%llu.wr", gen);
+    int rc = load_and_publish(m, gen, 1, err);
+    free(m);
+    wr_err e;
+    if (rc < 0 && move_generation(gen, 0, &e) == 0)
+        wr_log("generation %llu not published, kept as candidate-%llu.wr: %s",
+               (unsigned long long)gen, (unsigned long long)gen, err->msg);
+    return rc;
+}
+
 /* ---- training data ---- */
 
 /* What the child does: gathers the pairs (the pairs file or the built-in catalogue, and
@@ -1291,7 +1326,7 @@ static int run(const char *trigger, wr_err *err)
         rc = 0;
         goto out;
     }
-    if (load_and_publish(path, rep.generation, 1, err) < 0)
+    if (publish_or_demote(rep.generation, err) < 0)
         goto out;
     prune();
     snprintf(rep.decision, sizeof rep.decision, "published");
@@ -1377,25 +1412,20 @@ static void follow_once(void)
     free(path);
 }
 
-/* A refused candidate becomes a published generation by renaming it (with its side file). */
+/* A refused candidate becomes a published generation by renaming it (with its side file);
+ * an older published one is simply published again. */
 static int force_publish(uint64_t gen, wr_err *err)
 {
-    char *m = path_in(T.dir, "model-%llu.wr", gen), *c = path_in(T.dir, "candidate-%llu.wr", gen);
-    char *ms = sidecar_path(m), *cs = sidecar_path(c);
-    int rc = 0;
-    if (access(m, F_OK) < 0) {
-        if (rename(c, m) < 0)
-            rc = wr_fail(err, "generation %llu: %s: %s", (unsigned long long)gen, c,
-                         strerror(errno));
-        else if (rename(cs, ms) < 0 && errno != ENOENT)
-            wr_log("warning: %s: %s", cs, strerror(errno));
-    }
-    if (rc == 0)
-        rc = load_and_publish(m, gen, 1, err);
+    char *m = path_in(T.dir, "model-%llu.wr", gen);
+    int candidate = access(m, F_OK) < 0;
     free(m);
-    free(c);
-    free(ms);
-    free(cs);
+    if (candidate && move_generation(gen, 1, err) < 0)
+        return -1;
+    if (candidate)
+        return publish_or_demote(gen, err);
+    char *path = path_in(T.dir, "model-%llu.wr", gen);
+    int rc = load_and_publish(path, gen, 1, err);
+    free(path);
     return rc;
 }
 

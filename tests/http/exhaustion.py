@@ -1,5 +1,5 @@
 """exhaustion.py - a retrain that cannot get memory or disk fails cleanly; the live model
-keeps serving.
+keeps serving. Also a published candidate whose neighbour lists do not fit in the daemon.
 
 walkrecd trains in a child process (src/retrain.c), so that running out of memory (xmalloc
 aborts, or the kernel's OOM killer) or disk (a file size limit, a full disk) ends that
@@ -156,6 +156,49 @@ class Exhaustion(unittest.TestCase):
         if s["last_run"]["decision"] == "published":
             self.assertEqual(d.wait_ready(generation=s["last_run"]["generation"])["generation"],
                              s["last_run"]["generation"])
+        self.assertEqual(d.stop(), 0)
+
+    @unittest.skipIf(sanitized(), "sanitized build (address space)")
+    def test_index_without_memory(self):
+        """The candidate trains (in the trainer process) but its neighbour lists, built in
+        the daemon, do not fit: the run fails, the file goes back to candidate-N.wr, the
+        live generation serves on, and a publish once memory is back works."""
+        work = wrd.tmpdir()
+        data = os.path.join(work, "var")
+        pairs = os.path.join(work, "pairs.tsv")
+        wrd.run(wrd.WALKREC, "synth", "-o", pairs, "--items", "5000", "--pairs", "40000",
+                "--quiet")
+        # 5,000 items x 4,999 neighbours: 200 MB of lists per generation, over the margin
+        d = wrd.Daemon("--pairs", pairs, "--index-k", "10000", "--rank", "cosine",
+                       "--retrain-min-pairs", "0",
+                       "--retrain-interval", "0", "--gate-max-auc-drop", "1",
+                       "--train-threads", "2", data_dir=data)
+        self.assertEqual(d.wait_ready()["generation"], 1)
+        limit = vm_size(d.proc.pid) + AS_MARGIN
+        resource.prlimit(d.proc.pid, resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
+        q = Querier(d)
+        self.assertEqual(d.post("/v1/admin/retrain", {}).status, 202)
+        s = wait_run(d, 1)
+        time.sleep(0.3)
+        seen, errors = q.finish()
+        run = s["last_run"]
+        gen = run["generation"]
+        self.assertEqual(run["decision"], "failed", run)
+        self.assertIn("out of memory for the neighbour lists", run["reason"])
+        self.assertEqual(s["generation"], 1)
+        self.check_served(seen, errors, 1)
+        self.assertEqual(leftovers(data, gen), ["candidate-%d.items.tsv" % gen,
+                                                "candidate-%d.wr" % gen])
+        self.assertIn("generation %d not published, kept as candidate-%d.wr" % (gen, gen),
+                      d.log())
+        self.assertIn({"generation": gen, "state": "refused"}, s["generations"])
+        print("index: limit %d MiB above the daemon; %s; %d queries served by generation 1 "
+              "meanwhile" % (AS_MARGIN // MIB, run["reason"], len(seen)), file=sys.stderr)
+        # with memory back, the candidate can be published by hand
+        resource.prlimit(d.proc.pid, resource.RLIMIT_AS,
+                         (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        self.assertEqual(d.post("/v1/admin/publish?generation=%d" % gen, {}).status, 202)
+        self.assertEqual(d.wait_ready(generation=gen)["generation"], gen)
         self.assertEqual(d.stop(), 0)
 
     def test_retrain_without_disk(self):
