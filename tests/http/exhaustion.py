@@ -113,6 +113,19 @@ class Exhaustion(unittest.TestCase):
         bad = [s for s in seen if s != (200, gen)]
         self.assertEqual(bad, [], "answers other than 200 from generation %d" % gen)
 
+    def failed_retrain(self, d):
+        """A retrain asked for while a client queries: the run must fail and every answer
+        come from generation 1. Returns the status after it and the number of answers."""
+        q = Querier(d)
+        self.assertEqual(d.post("/v1/admin/retrain", {}).status, 202)
+        s = wait_run(d, 1)
+        time.sleep(0.3)  # and a little after
+        seen, errors = q.finish()
+        self.assertEqual(s["last_run"]["decision"], "failed", s["last_run"])
+        self.assertEqual(s["generation"], 1)
+        self.check_served(seen, errors, 1)
+        return s, len(seen)
+
     @unittest.skipIf(sanitized(), "sanitized build (address space, or no trainer process)")
     def test_retrain_without_memory(self):
         work = wrd.tmpdir()
@@ -129,22 +142,15 @@ class Exhaustion(unittest.TestCase):
         shutil.copy(big, pairs + ".new")
         os.rename(pairs + ".new", pairs)
 
-        q = Querier(d)
-        self.assertEqual(d.post("/v1/admin/retrain", {}).status, 202)
-        s = wait_run(d, 1)
-        time.sleep(0.3)  # and a little after
-        seen, errors = q.finish()
+        s, served = self.failed_retrain(d)
         run = s["last_run"]
-        self.assertEqual(run["decision"], "failed", run)
         self.assertIn("trainer process", run["reason"])
-        self.assertEqual(s["generation"], 1)
         self.assertIn(run["reason"], s["last_error"]["message"])
         self.assertIn(run["reason"], d.log())
-        self.check_served(seen, errors, 1)
         self.assertEqual(leftovers(d.data_dir, run["generation"]), [])
         print("memory: limit %d MiB (%d MiB above the daemon); %s; %d queries served by "
               "generation 1 meanwhile" % (limit // MIB, AS_MARGIN // MIB, run["reason"],
-                                          len(seen)), file=sys.stderr)
+                                          served), file=sys.stderr)
 
         # the limit lifted and the small catalogue back: the daemon retrains again
         resource.prlimit(d.proc.pid, resource.RLIMIT_AS,
@@ -176,24 +182,17 @@ class Exhaustion(unittest.TestCase):
         self.assertEqual(d.wait_ready()["generation"], 1)
         limit = vm_size(d.proc.pid) + AS_MARGIN
         resource.prlimit(d.proc.pid, resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
-        q = Querier(d)
-        self.assertEqual(d.post("/v1/admin/retrain", {}).status, 202)
-        s = wait_run(d, 1)
-        time.sleep(0.3)
-        seen, errors = q.finish()
+        s, served = self.failed_retrain(d)
         run = s["last_run"]
         gen = run["generation"]
-        self.assertEqual(run["decision"], "failed", run)
         self.assertIn("out of memory for the neighbour lists", run["reason"])
-        self.assertEqual(s["generation"], 1)
-        self.check_served(seen, errors, 1)
         self.assertEqual(leftovers(data, gen), ["candidate-%d.items.tsv" % gen,
                                                 "candidate-%d.wr" % gen])
         self.assertIn("generation %d not published, kept as candidate-%d.wr" % (gen, gen),
                       d.log())
         self.assertIn({"generation": gen, "state": "refused"}, s["generations"])
         print("index: limit %d MiB above the daemon; %s; %d queries served by generation 1 "
-              "meanwhile" % (AS_MARGIN // MIB, run["reason"], len(seen)), file=sys.stderr)
+              "meanwhile" % (AS_MARGIN // MIB, run["reason"], served), file=sys.stderr)
         # with memory back, the candidate can be published by hand
         resource.prlimit(d.proc.pid, resource.RLIMIT_AS,
                          (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
@@ -216,22 +215,15 @@ class Exhaustion(unittest.TestCase):
         body = {"pairs": [{"a": "new%d" % i, "b": "P%07d" % (1 + i), "weight": 1.0}
                           for i in range(200)]}
         self.assertEqual(d.post("/v1/pairs", body).status, 202)
-        q = Querier(d)
-        self.assertEqual(d.post("/v1/admin/retrain", {}).status, 202)
-        s = wait_run(d, 1)
-        time.sleep(0.3)
-        seen, errors = q.finish()
+        s, served = self.failed_retrain(d)
         run = s["last_run"]
-        self.assertEqual(run["decision"], "failed", run)
         gen = run["generation"]
         self.assertRegex(run["reason"], r"(model|candidate)-%d\.wr" % gen)
         self.assertIn(os.strerror(27), run["reason"])  # EFBIG: File too large
-        self.assertEqual(s["generation"], 1)
-        self.check_served(seen, errors, 1)
         self.assertEqual(leftovers(data, gen), [])
         self.assertEqual(d.post("/v1/pairs", body).status, 202, "the log is still writable")
         print("disk: file size limit %d KiB; %s; %d queries served by generation 1 meanwhile" %
-              (FSIZE_LIMIT // 1024, run["reason"], len(seen)), file=sys.stderr)
+              (FSIZE_LIMIT // 1024, run["reason"], served), file=sys.stderr)
         self.assertEqual(d.stop(), 0)
 
         # a restart without the limit serves the last good generation and the ingested pairs
