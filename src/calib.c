@@ -690,31 +690,14 @@ typedef struct topk_job {
     atomic_size_t next; /* next query block */
 } topk_job;
 
-/* Offers row `item` with logit z to the sorted list (best first) of query qi. Rows come in
- * increasing order, so an equal logit never displaces an earlier row. */
-static void offer(const topk_job *j, size_t qi, uint32_t item, double z, double *best,
-                  wr_hit *list)
-{
-    size_t k = j->k;
-    if (!(z > best[k - 1]) || (j->exclude && j->exclude(qi, item, j->ctx)))
-        return;
-    size_t i = k - 1;
-    for (; i > 0 && z > best[i - 1]; i--) {
-        best[i] = best[i - 1];
-        list[i] = list[i - 1];
-    }
-    best[i] = z;
-    list[i] = (wr_hit){item, (float)z};
-}
-
 static void *topk_worker(void *arg)
 {
     topk_job *j = arg;
     const wr_model *m = j->m;
-    size_t dim = m->dim, k = j->k;
+    size_t dim = m->dim, k = j->k, hn[PQBLOCK];
     float *tile = xmalloc_aligned(PQBLOCK * PNBLOCK * sizeof(float));
-    float *qv = xmalloc_aligned(PQBLOCK * dim * sizeof(float) + 64);
-    double *best = xmalloc(PQBLOCK * k * sizeof *best);
+    float *qv = xmalloc_aligned(PQBLOCK * dim * sizeof(float) + 64), thr[PQBLOCK];
+    wr_hit *heaps = xmalloc(PQBLOCK * k * sizeof *heaps); /* knn.h's, one per query */
     for (;;) {
         size_t q0 = atomic_fetch_add(&j->next, 1) * PQBLOCK;
         if (q0 >= j->nq)
@@ -722,10 +705,8 @@ static void *topk_worker(void *arg)
         size_t qb = j->nq - q0 < PQBLOCK ? j->nq - q0 : PQBLOCK;
         for (size_t i = 0; i < qb; i++) {
             memcpy(qv + i * dim, j->base + (size_t)j->query[q0 + i] * dim, dim * sizeof *qv);
-            for (size_t s = 0; s < k; s++) {
-                best[i * k + s] = -INFINITY;
-                j->out[(q0 + i) * k + s] = (wr_hit){UINT32_MAX, -INFINITY};
-            }
+            hn[i] = 0;
+            thr[i] = -INFINITY;
         }
         for (size_t r0 = 0; r0 < m->n; r0 += PNBLOCK) {
             size_t nb = m->n - r0 < PNBLOCK ? m->n - r0 : PNBLOCK;
@@ -738,14 +719,18 @@ static void *topk_worker(void *arg)
                 double la = m->bias[q], ha = row_hub(j->c, q);
                 for (size_t c = 0; c < nb; c++) {
                     uint32_t item = (uint32_t)(r0 + c);
-                    double z = calib_logit(j->c, tile[i * nb + c], la, m->bias[item],
-                                           ha * row_hub(j->c, item));
-                    offer(j, q0 + i, item, z, best + i * k, j->out + (q0 + i) * k);
+                    float z = (float)calib_logit(j->c, tile[i * nb + c], la, m->bias[item],
+                                                 ha * row_hub(j->c, item));
+                    /* rows come in increasing order: an equal logit keeps the earlier row */
+                    if (z > thr[i] && !(j->exclude && j->exclude(q0 + i, item, j->ctx)))
+                        thr[i] = knn_heap_offer(heaps + i * k, &hn[i], k, (wr_hit){item, z});
                 }
             }
         }
+        for (size_t i = 0; i < qb; i++)
+            knn_heap_drain(heaps + i * k, hn[i], k, j->out + (q0 + i) * k);
     }
-    free(best);
+    free(heaps);
     free(qv);
     free(tile);
     return NULL;

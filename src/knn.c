@@ -88,22 +88,26 @@ static void sift_down(wr_hit *h, size_t n, size_t i)
     h[i] = x;
 }
 
+float knn_heap_offer(wr_hit *h, size_t *hn, size_t k, wr_hit x)
+{
+    if (*hn < k) {
+        h[*hn] = x;
+        sift_up(h, (*hn)++);
+        return *hn == k ? h[0].score : -INFINITY;
+    }
+    h[0] = x;
+    sift_down(h, k, 0);
+    return h[0].score;
+}
+
 /* Offers row `item` with score s (known to beat the root or fill the heap) to a heap of
  * *hn hits; returns the new threshold. */
 static inline float offer(const job *j, size_t qi, uint32_t item, float s, wr_hit *h, size_t *hn,
                           float thr)
 {
-    size_t k = j->k;
     if (j->exclude && j->exclude(qi, item, j->ctx))
         return thr;
-    if (*hn < k) {
-        h[*hn] = (wr_hit){item, s};
-        sift_up(h, (*hn)++);
-        return *hn == k ? h[0].score : -INFINITY;
-    }
-    h[0] = (wr_hit){item, s};
-    sift_down(h, k, 0);
-    return h[0].score;
+    return knn_heap_offer(h, hn, j->k, (wr_hit){item, s});
 }
 
 /* Offers the scores of rows first..first+nb to the heap of query qi. Rows come in
@@ -131,7 +135,7 @@ static void scan(const job *j, size_t qi, const float *s, size_t nb, uint32_t fi
 }
 
 /* Empties the heap into out best-first and pads to k. */
-static void drain(wr_hit *h, size_t n, size_t k, wr_hit *out)
+void knn_heap_drain(wr_hit *h, size_t n, size_t k, wr_hit *out)
 {
     for (size_t i = n; i < k; i++)
         out[i] = (wr_hit){UINT32_MAX, -INFINITY};
@@ -170,7 +174,7 @@ static void *worker(void *arg)
                 scan(j, q0 + i, tile + i * nb, nb, (uint32_t)r0, heaps + i * k, &hn[i]);
         }
         for (size_t i = 0; i < qb; i++)
-            drain(heaps + i * k, hn[i], k, j->out + (q0 + i) * k);
+            knn_heap_drain(heaps + i * k, hn[i], k, j->out + (q0 + i) * k);
     }
     free(hn);
     free(heaps);

@@ -24,6 +24,16 @@ typedef int (*wr_knn_exclude)(size_t qi, uint32_t item, void *ctx);
 void knn_topk(const float *base, size_t n, size_t dim, const float *q, size_t nq, size_t k,
               wr_knn_exclude exclude, void *ctx, int threads, wr_hit *out);
 
+/* The k best of a scan over scores of one's own (calib.c's probabilities), in a heap of
+ * *hn hits whose root is the worst kept (lowest score, then highest item). knn_heap_offer
+ * adds x, which must beat the root while the heap is full (scan items in increasing order
+ * and offer only scores above the returned threshold, so an equal score never displaces an
+ * earlier item), and returns the threshold: -INFINITY until the heap holds k.
+ * knn_heap_drain empties it into out best first (equal scores: lower item first), padded to
+ * k with item UINT32_MAX, score -INFINITY. */
+float knn_heap_offer(wr_hit *h, size_t *hn, size_t k, wr_hit x);
+void knn_heap_drain(wr_hit *h, size_t hn, size_t k, wr_hit *out);
+
 /* OpenBLAS and fork(). A child forked while another thread is inside OpenBLAS inherits
  * OpenBLAS's locks held (its thread pool's, its buffers') and hangs at its first product:
  * seen as walkrecd's trainer process stuck in blas_thread_init while an HTTP thread ran an

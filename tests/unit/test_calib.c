@@ -448,6 +448,31 @@ static void test_end_to_end(void **state)
     assert_true(c.rank_recall_probability > c.rank_recall_cosine + 0.05);
     assert_int_equal(c.rank, WR_RANK_PROBABILITY);
 
+    /* the whole probability order (k = every item, as lists with a large index_k): a
+     * permutation, best first with equal scores by lower row, whose head is the k = 10
+     * answer */
+    float *base = model_normalized(m);
+    uint32_t n = m->n, qs[3] = {0, 7, 42};
+    wr_hit *all = malloc(3 * (size_t)n * sizeof *all), top[3 * 10];
+    uint8_t *seen = malloc(n);
+    calib_topk(m, base, &c, qs, 3, n, NULL, NULL, 2, all);
+    calib_topk(m, base, &c, qs, 3, 10, NULL, NULL, 1, top);
+    for (size_t q = 0; q < 3; q++) {
+        const wr_hit *h = all + q * n;
+        memset(seen, 0, n);
+        for (uint32_t i = 0; i < n; i++) {
+            assert_true(h[i].item < n && !seen[h[i].item]);
+            seen[h[i].item] = 1;
+            assert_true(i == 0 || h[i - 1].score > h[i].score ||
+                        (h[i - 1].score == h[i].score && h[i - 1].item < h[i].item));
+        }
+        for (size_t i = 0; i < 10; i++)
+            assert_int_equal(top[q * 10 + i].item, h[i].item);
+    }
+    free(seen);
+    free(all);
+    free(base);
+
     /* the validation pairs as eval reads them */
     wr_labeled v = {.n = val.n};
     v.a = malloc(v.n * sizeof *v.a);
