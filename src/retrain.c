@@ -7,8 +7,8 @@
  * publications themselves (the trainer's and an instant rollback from an HTTP thread).
  *
  * Gathering the pairs, training, evaluating and writing a model happen in a child process
- * (see "the trainer process" below), so that a run which cannot get memory or disk kills that process, not
- * the daemon: the live model keeps serving and a later run may succeed. */
+ * (see "the trainer process" below), so that a run which cannot get memory or disk kills
+ * that process, not the daemon: the live model keeps serving and a later run may succeed. */
 #include "walkrec/retrain.h"
 
 #include <dirent.h>
@@ -786,8 +786,8 @@ static void finish_report(run_report *rep)
  * (the overlap of neighbour lists is finished here, see cand_lists), no T.mu (set_state and
  * tlog send records instead), no wr_log (the time zone lock of gmtime_r), no wr_wal (its
  * lock; wal_load_file reads the file).
- * glibc's malloc and stdio and OpenBLAS restore their own locks in a child; progress.c's
- * lock is never held at a fork (fork_mu). The child dies with the daemon
+ * glibc's malloc and stdio restore their own locks in a child; OpenBLAS's are never held
+ * at a fork (knn_blas_enter, knn.h), nor progress.c's (fork_mu). The child dies with the daemon
  * (PR_SET_PDEATHSIG), so kill -9 leaves no trainer behind; retrain_stop kills it.
  *
  * The child talks through a pipe: records of a rec_head and a payload. States, progress
@@ -1417,15 +1417,10 @@ static void follow_once(void)
 static int force_publish(uint64_t gen, wr_err *err)
 {
     char *m = path_in(T.dir, "model-%llu.wr", gen);
-    int candidate = access(m, F_OK) < 0;
+    int rc = access(m, F_OK) == 0          ? load_and_publish(m, gen, 1, err)
+             : move_generation(gen, 1, err) ? -1
+                                           : publish_or_demote(gen, err);
     free(m);
-    if (candidate && move_generation(gen, 1, err) < 0)
-        return -1;
-    if (candidate)
-        return publish_or_demote(gen, err);
-    char *path = path_in(T.dir, "model-%llu.wr", gen);
-    int rc = load_and_publish(path, gen, 1, err);
-    free(path);
     return rc;
 }
 
@@ -1502,9 +1497,9 @@ static void *trainer_main(void *arg)
             if (run(why, &err) < 0)
                 record_error("retrain", &err);
         }
-        /* The pairs a run gathered and the scratch of an index build are freed, but glibc
-         * keeps the freed pages of a thread's arena: the daemon's RSS would follow the
-         * largest run so far rather than what it serves (bench/soak.sh). */
+        /* The scratch of an index build (and, in sanitizer builds, a run's pairs) is
+         * freed, but glibc keeps the freed pages of a thread's arena: the daemon's RSS
+         * would follow the largest run so far rather than what it serves (bench/soak.sh). */
         malloc_trim(0);
         pthread_mutex_lock(&T.mu);
     }
