@@ -19,6 +19,7 @@
 #include "walkrec/index.h"
 #include "walkrec/knn.h"
 #include "walkrec/model.h"
+#include "walkrec/rng.h"
 
 #define TRUTH_K 100
 

@@ -14,6 +14,9 @@
 #include <string.h>
 
 #include "walkrec/progress.h"
+#include "walkrec/text.h"
+#include "walkrec/lines.h"
+#include "walkrec/file.h"
 
 /* ---- growable buffers ---- */
 
@@ -283,7 +286,7 @@ static int parse_string(wr_amazon_parser *ps, node *v)
     /* Python 2 printed a byte string's non-ASCII bytes as \xNN (UTF-8 once joined);
      * Python 3 prints \xNN for the code points U+0080..U+00FF. Bytes when they make UTF-8,
      * else code points: Python 3 never escapes a valid UTF-8 lead byte, so this is exact. */
-    if (raw_bytes && !utf8_valid(ps->str.p + mark, ps->str.len - mark)) {
+    if (raw_bytes && !text_utf8_valid(ps->str.p + mark, ps->str.len - mark)) {
         ps->str.len = mark;
         ps->p = quote;
         decode_string(ps, 1, &raw_bytes); /* cannot fail: the same text just decoded */
@@ -480,7 +483,7 @@ static const char *id_problem(const char *s, size_t n)
         return "is empty";
     if (n > WR_ID_MAX)
         return "is longer than 512 bytes";
-    if (!utf8_valid(s, n))
+    if (!text_utf8_valid(s, n))
         return "is not valid UTF-8";
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -535,7 +538,7 @@ static int add_related(wr_amazon_parser *ps, const node *v, wr_err *err)
 static size_t utf8_char(const unsigned char *u, const unsigned char *e)
 {
     size_t n = *u < 0x80 ? 1 : *u < 0xc2 ? 0 : *u < 0xe0 ? 2 : *u < 0xf0 ? 3 : *u < 0xf5 ? 4 : 0;
-    return n && (size_t)(e - u) >= n && utf8_valid((const char *)u, n) ? n : 0;
+    return n && (size_t)(e - u) >= n && text_utf8_valid((const char *)u, n) ? n : 0;
 }
 
 /* Appends s as one tidy line: white space and control characters collapse into single
@@ -900,8 +903,8 @@ static int write_items(prep *pp, const char *path, wr_err *err)
         order[i] = (uint64_t)rank[sd->v[i].id] << 32 | i;
     free(rank);
     radix_sort(order, sd->n);
-    wr_afile af;
-    int rc = afile_open(&af, path, err);
+    wr_atomic_file af;
+    int rc = file_atomic_open(&af, path, err);
     if (rc == 0) {
         fputs("item\tbrand\tcategory\tprice\ttitle\tsalesrank\n", af.f);
         for (size_t i = 0; i < sd->n; i++) {
@@ -913,7 +916,7 @@ static int write_items(prep *pp, const char *path, wr_err *err)
             }
             fputc('\n', af.f);
         }
-        rc = afile_commit(&af, err);
+        rc = file_atomic_commit(&af, err);
     }
     free(order);
     return rc;

@@ -11,6 +11,7 @@
 
 #include "walkrec/knn.h"
 #include "walkrec/progress.h"
+#include "walkrec/rng.h"
 
 #define ASSIGN_BLOCK 1024 /* rows per product block while assigning rows to cells */
 

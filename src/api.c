@@ -15,6 +15,8 @@
 #include "walkrec/live.h"
 #include "walkrec/metrics.h"
 #include "walkrec/provisional.h"
+#include "walkrec/text.h"
+#include "walkrec/rank.h"
 
 /* ---- parameters ---- */
 
@@ -48,7 +50,7 @@ static int query_k(const wr_request *rq, size_t *k, wr_reply *rp)
     uint64_t v = rq->cfg->default_k;
     if (request_param(rq, "k")) {
         char *s = param(rq, "k", rp);
-        int bad = !s || parse_u64(s, &v) < 0;
+        int bad = !s || text_parse_u64(s, &v) < 0;
         free(s);
         if (bad) {
             reply_error(rp, WR_E_BAD_REQUEST, "k: expected an integer from 1 to %u (max_k)",
@@ -159,7 +161,7 @@ static int query_filter(const wr_request *rq, const wr_index *ix, filt *x, wr_re
         double d;
         if (!(v = param(rq, "min_score", rp)))
             return -1;
-        if (parse_double(v, &d) < 0) {
+        if (text_parse_double(v, &d) < 0) {
             reply_error(rp, WR_E_BAD_REQUEST, "min_score: expected a number");
             goto out;
         }
@@ -535,7 +537,7 @@ void api_item(const wr_request *rq, const wr_index *ix, wr_reply *rp)
         uint64_t d;
         if (!v)
             continue;
-        if (!strcmp(name, "degree") && parse_u64(v, &d) == 0) {
+        if (!strcmp(name, "degree") && text_parse_u64(v, &d) == 0) {
             json_decref(degree);
             degree = json_integer((json_int_t)d);
         } else {

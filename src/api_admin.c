@@ -12,6 +12,7 @@
 #include "walkrec/pairs.h"
 #include "walkrec/provisional.h"
 #include "walkrec/retrain.h"
+#include "walkrec/text.h"
 
 static int refuse_follower(const wr_request *rq, wr_reply *rp)
 {
@@ -43,7 +44,7 @@ static int pair_entry(const json_t *e, wr_wal_pair *out, char *why, size_t n)
         weight = json_number_value(w);
     } else if (rel) {
         if (!json_is_string(rel) ||
-            weights_lookup(&wr_default_weights, json_string_value(rel), &weight) < 0)
+            pairs_weights_lookup(&wr_default_weights, json_string_value(rel), &weight) < 0)
             return snprintf(why, n, "unknown relationship (bought_together, also_bought, "
                             "also_viewed, buy_after_viewing)"), -1;
         if (!(weight > 0))
@@ -110,7 +111,7 @@ void api_admin_publish(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     wr_err err;
     if (refuse_follower(rq, rp))
         return;
-    if (!g || parse_u64(g, &gen) < 0 || gen == 0) {
+    if (!g || text_parse_u64(g, &gen) < 0 || gen == 0) {
         reply_error(rp, WR_E_BAD_REQUEST, "generation: expected a positive integer");
         return;
     }

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "walkrec/eval.h"
+#include "walkrec/rank.h"
 
 #define NF WR_CALIB_NFEAT
 
@@ -283,7 +284,7 @@ int calib_prepare(const wr_pairs *p, double frac, uint64_t seed, wr_calib_data *
 void calib_data_free(wr_calib_data *cd)
 {
     pairs_free(&cd->train);
-    valset_free(&cd->held);
+    split_valset_free(&cd->held);
     free(cd->weight);
     memset(cd, 0, sizeof *cd);
 }
@@ -348,7 +349,7 @@ static void compute_hubs(const wr_model *m, wr_calib *c)
         c->hub[r] = (float)cosine_to(m, r, c->center);
 }
 
-/* The slice as eval reads it: strings of cd->train's ids, borrowed (not labeled_free'd). */
+/* The slice as eval reads it: strings of cd->train's ids, borrowed (not eval_labeled_free'd). */
 static void slice_labeled(const wr_calib_data *cd, wr_labeled *v)
 {
     const wr_valset *h = &cd->held;
@@ -500,7 +501,7 @@ static json_t *fit_json(const wr_calib *c)
 static json_t *ranking_json(const wr_calib *c)
 {
     json_t *r = json_object(), *rec = json_object();
-    jset(r, "best", json_string(eval_rank_name(c->rank)));
+    jset(r, "best", json_string(rank_name(c->rank)));
     jset(r, "queries", json_integer((json_int_t)c->rank_queries));
     jset(rec, "cosine", jnum(c->rank_recall_cosine));
     jset(rec, "probability", jnum(c->rank_recall_probability));
@@ -617,7 +618,7 @@ static int load_ranking(json_t *cal, wr_calib *c, wr_err *err)
     if (!r)
         return 0;
     const char *best = json_string_value(json_object_get(r, "best"));
-    int rank = best ? eval_rank_parse(best) : -1;
+    int rank = best ? rank_parse(best) : -1;
     if (rank != WR_RANK_COSINE && rank != WR_RANK_PROBABILITY)
         return wr_fail(err, "model calibration: ranking.best must be cosine or probability");
     c->rank = rank;

@@ -16,6 +16,8 @@
 
 #include "walkrec/edgeweight.h"
 #include "walkrec/util.h"
+#include "walkrec/text.h"
+#include "walkrec/lines.h"
 
 typedef enum { T_STR, T_U32, T_U64, T_F64 } type;
 
@@ -230,7 +232,7 @@ static int check_rank(const char *v, char *why, size_t n)
 static int check_origins(const char *v, char *why, size_t n)
 {
     char *copy = xstrdup(v), *fields[256];
-    int nf = *copy ? split_fields(copy, ',', fields, 256) : 0, rc = 0;
+    int nf = *copy ? text_split(copy, ',', fields, 256) : 0, rc = 0;
     for (int i = 0; i < nf && !rc; i++) {
         const char *o = fields[i];
         if (!strcmp(o, "*") || (!strncmp(o, "http://", 7) && o[7]) ||
@@ -263,13 +265,13 @@ static int set(wr_config *c, const setting *s, const char *v, const char *where,
     }
     if (s->type == T_F64) {
         double d;
-        if (parse_double(v, &d) < 0 || !(d >= s->lo && d <= s->hi))
+        if (text_parse_double(v, &d) < 0 || !(d >= s->lo && d <= s->hi))
             return wr_fail(err, "%s: %s: expected a number from %g to %g, got '%s'", where,
                            s->name, s->lo, s->hi, v);
         *(double *)((char *)c + s->off) = d;
         return 0;
     }
-    if (parse_u64(v, &x) < 0 || x < s->min || x > s->max)
+    if (text_parse_u64(v, &x) < 0 || x < s->min || x > s->max)
         return wr_fail(err, "%s: %s: expected an integer from %llu to %llu, got '%s'", where,
                        s->name, (unsigned long long)s->min, (unsigned long long)s->max, v);
     if (s->type == T_U32)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "walkrec/dict.h"
+#include "walkrec/text.h"
 
 static const struct {
     const char *ext, *type;
@@ -55,17 +56,17 @@ static void reply_named(wr_reply *rp, const char *name)
         reply_error(rp, WR_E_INTERNAL, "%s is not compiled into this daemon", name);
 }
 
-void api_dashboard(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void dashboard_page(const wr_request *rq, const wr_index *ix, wr_reply *rp)
 {
     reply_named(rp, "index.html");
 }
 
-void api_openapi(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void dashboard_openapi(const wr_request *rq, const wr_index *ix, wr_reply *rp)
 {
     reply_named(rp, "openapi.yaml");
 }
 
-void api_dashboard_file(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void dashboard_file(const wr_request *rq, const wr_index *ix, wr_reply *rp)
 {
     const wr_asset *a = find_asset(rq->id, rq->id_len);
     if (!a) {
@@ -101,7 +102,7 @@ static int limit_param(const wr_request *rq, size_t *limit, wr_reply *rp)
 {
     const char *raw = request_param(rq, "limit");
     uint64_t v = PREFIX_DEFAULT_LIMIT;
-    if (raw && (parse_u64(raw, &v) < 0 || v < 1 || v > rq->cfg->max_batch)) {
+    if (raw && (text_parse_u64(raw, &v) < 0 || v < 1 || v > rq->cfg->max_batch)) {
         reply_error(rp, WR_E_BAD_REQUEST, "limit: expected an integer from 1 to %u (max_batch)",
                     rq->cfg->max_batch);
         return -1;

@@ -24,6 +24,9 @@
 #include "walkrec/progress.h"
 #include "walkrec/sgns.h"
 #include "walkrec/walk.h"
+#include "walkrec/rng.h"
+#include "walkrec/text.h"
+#include "walkrec/lines.h"
 
 #define MAX_OUT (WR_SGNS_MAX_NEGATIVE + 1)
 #define SIDE_MAX_LINE ((size_t)16 << 20)
@@ -91,7 +94,7 @@ static int cell_number(const char *s, double *out)
         s++;
     if (*s && *s != '-')
         return -1;
-    return parse_double(buf, out) < 0 || !isfinite(*out) ? -1 : 0;
+    return text_parse_double(buf, out) < 0 || !isfinite(*out) ? -1 : 0;
 }
 
 /* The path separator of a cell: " > " when it has one, else "|", else none. */
@@ -377,9 +380,9 @@ static int read_cells(wr_side *s, wr_lines *l, const char *path, const int *idx,
         }
         if (!l->len || memchr(l->buf, 0, l->len))
             continue;
-        int nf = split_fields(l->buf, '\t', f, nhdr);
+        int nf = text_split(l->buf, '\t', f, nhdr);
         size_t idlen = strlen(f[0]);
-        if (!idlen || idlen > WR_ID_MAX || !utf8_valid(f[0], idlen)) {
+        if (!idlen || idlen > WR_ID_MAX || !text_utf8_valid(f[0], idlen)) {
             rc = wr_fail(err, "%s:%llu: item id empty, longer than %d bytes or not UTF-8", path,
                          (unsigned long long)l->lineno, WR_ID_MAX);
             break;
@@ -441,7 +444,7 @@ int side_read(wr_side *s, const char *path, const char *columns, wr_err *err)
     for (size_t i = 0; i < l.len; i++)
         nhdr += l.buf[i] == '\t';
     char **hdr = xmalloc((size_t)nhdr * sizeof *hdr), *hline = xstrndup(l.buf, l.len);
-    split_fields(hline, '\t', hdr, nhdr);
+    text_split(hline, '\t', hdr, nhdr);
     int *idx = xmalloc((size_t)nhdr * sizeof *idx);
     char **cells = NULL;
     s->items = dict_new(1024);
@@ -1178,14 +1181,14 @@ static wr_model *eges_train_meta(const wr_pairs *p, const wr_side *s, const wr_t
         return NULL;
     double t1 = wr_now();
     wr_corpus c;
-    int rc = walks_generate(&g, &o->walk, &c, err);
+    int rc = walk_generate(&g, &o->walk, &c, err);
     graph_free(&g);
     if (rc < 0)
         return NULL;
     t->graph = t1 - t0;
     t->walks = wr_now() - t1;
     if (check_opts(&c, o, err) < 0) {
-        corpus_free(&c);
+        walk_corpus_free(&c);
         return NULL;
     }
 
@@ -1206,7 +1209,7 @@ static wr_model *eges_train_meta(const wr_pairs *p, const wr_side *s, const wr_t
         jset(side, "file", json_string(side_path));
     jset(meta, "side_info", side);
     wr_model *m = train_net(p, s, &c, o, t, meta, err);
-    corpus_free(&c);
+    walk_corpus_free(&c);
     if (m) {
         char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(10));
         if (!text)

@@ -13,8 +13,12 @@
 
 #include "walkrec/eval.h"
 #include "walkrec/knn.h"
+#include "walkrec/lines.h"
+#include "walkrec/rank.h"
+#include "walkrec/rng.h"
+#include "walkrec/text.h"
 
-void labeled_free(wr_labeled *v)
+void eval_labeled_free(wr_labeled *v)
 {
     for (size_t i = 0; i < v->n; i++) {
         free(v->a[i]);
@@ -50,7 +54,7 @@ static int labeled_line(wr_labeled *v, size_t *cap, wr_lines *l, wr_err *err)
         return wr_fail(err, "%s:%llu: line longer than %zu bytes", l->path,
                        (unsigned long long)l->lineno, l->max_len);
     char *f[5];
-    int nf = split_fields(l->buf, '\t', f, 5);
+    int nf = text_split(l->buf, '\t', f, 5);
     if (nf != 3 && nf != 4)
         return wr_fail(err, "%s:%llu: expected 3 tab-separated columns (item_a, item_b, label) "
                        "and maybe a 4th (negatives), got %d", l->path,
@@ -80,7 +84,7 @@ static int labeled_line(wr_labeled *v, size_t *cap, wr_lines *l, wr_err *err)
     return 0;
 }
 
-int labeled_read(wr_labeled *v, const char *path, wr_err *err)
+int eval_labeled_read(wr_labeled *v, const char *path, wr_err *err)
 {
     memset(v, 0, sizeof *v);
     wr_lines l;
@@ -100,7 +104,7 @@ int labeled_read(wr_labeled *v, const char *path, wr_err *err)
         rc = wr_fail(err, "%s: no validation pairs", path);
     lines_close(&l);
     if (rc < 0)
-        labeled_free(v);
+        eval_labeled_free(v);
     return rc < 0 ? -1 : 0;
 }
 
@@ -127,7 +131,7 @@ static int cmp_scored(const void *x, const void *y)
     return cmp_score(((const scored *)x)->s, ((const scored *)y)->s);
 }
 
-double auc_roc(const double *score, const uint8_t *label, size_t n)
+double eval_auc_roc(const double *score, const uint8_t *label, size_t n)
 {
     scored *v = xmalloc((n ? n : 1) * sizeof *v);
     uint64_t npos = 0;
@@ -165,17 +169,6 @@ void eval_default_opts(wr_eval_opts *o)
     o->max_queries = 2000;
     o->seed = 1;
     o->rank = WR_RANK_AUTO;
-}
-
-int eval_rank_parse(const char *name)
-{
-    return !strcmp(name, "cosine") ? WR_RANK_COSINE
-           : !strcmp(name, "probability") ? WR_RANK_PROBABILITY : -1;
-}
-
-const char *eval_rank_name(int rank)
-{
-    return rank == WR_RANK_PROBABILITY ? "probability" : "cosine";
 }
 
 void eval_result_free(wr_eval_result *r)
@@ -338,8 +331,8 @@ static double set_auc(const wr_labeled *v, const uint8_t *seen, const double *s,
             as[na] = seen[i] || !fill ? s[i] : med;
             al[na++] = v->label[i];
         }
-    *all = auc_roc(as, al, na);
-    *seen_auc = auc_roc(ss, sl, ns);
+    *all = eval_auc_roc(as, al, na);
+    *seen_auc = eval_auc_roc(ss, sl, ns);
     free(as);
     free(ss);
     free(al);

@@ -42,6 +42,7 @@
 #include "walkrec/dict.h"
 #include "walkrec/live.h"
 #include "walkrec/metrics.h"
+#include "walkrec/text.h"
 
 /* Who may call a route: anyone; readers (anyone unless protect_reads); admin-token holders
  * (anyone when no token is configured, which only loopback binding allows). */
@@ -71,9 +72,9 @@ static const route routes[] = {
     {"/healthz", api_healthz, NULL, 0, OPEN, 0},
     {"/readyz", api_readyz, NULL, 0, OPEN, 0},
     {"/metrics", api_metrics, NULL, 0, OPEN, 0},
-    {"/", api_dashboard, NULL, 0, OPEN, 0},
-    {"/ui/{id}", api_dashboard_file, NULL, 0, OPEN, 0},
-    {"/openapi.yaml", api_openapi, NULL, 0, OPEN, 0},
+    {"/", dashboard_page, NULL, 0, OPEN, 0},
+    {"/ui/{id}", dashboard_file, NULL, 0, OPEN, 0},
+    {"/openapi.yaml", dashboard_openapi, NULL, 0, OPEN, 0},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 #define UNMATCHED NROUTES /* metrics slot of requests no route took */
@@ -157,7 +158,7 @@ static void scrub_utf8(char *s)
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x80)
             n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-        if (i + n > len || !utf8_valid(s + i, n)) {
+        if (i + n > len || !text_utf8_valid(s + i, n)) {
             s[i++] = '?';
             continue;
         }
@@ -218,7 +219,7 @@ long http_decode(const char *in, size_t len, int plus_is_space, char *out)
         out[o++] = c;
     }
     out[o] = 0;
-    return utf8_valid(out, o) ? (long)o : -1;
+    return text_utf8_valid(out, o) ? (long)o : -1;
 }
 
 /* ---- connections and the reaper of slow requests ---- */
@@ -652,7 +653,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         uint64_t n;
-        if (cl && parse_u64(cl, &n) == 0 && n > h->cfg->max_body_bytes) {
+        if (cl && text_parse_u64(cl, &n) == 0 && n > h->cfg->max_body_bytes) {
             q->over = 1;
             return dispatch(h, c, q, url);
         }
@@ -766,7 +767,7 @@ static int listen_on(wr_http *h, const char *addr, unsigned port, wr_err *err)
 static void parse_origins(wr_http *h, const char *list)
 {
     char *copy = xstrdup(list), *f[256];
-    int n = *copy ? split_fields(copy, ',', f, 256) : 0;
+    int n = *copy ? text_split(copy, ',', f, 256) : 0;
     h->origins = xcalloc((size_t)n + 1, sizeof *h->origins);
     for (int i = 0; i < n; i++) {
         if (!strcmp(f[i], "*"))

@@ -27,6 +27,10 @@
 #include "walkrec/calib.h"
 #include "walkrec/dict.h"
 #include "walkrec/progress.h"
+#include "walkrec/rng.h"
+#include "walkrec/text.h"
+#include "walkrec/lines.h"
+#include "walkrec/rank.h"
 
 /* Side information, by column: off[col][row] is 1 + the value's offset in the arena, 0 when
  * the row has no value. */
@@ -121,7 +125,7 @@ static int side_load(wr_index *ix, const char *path, wr_err *err)
     while ((r = lines_next(&l, err)) == 1) {
         if (l.too_long)
             continue;
-        int nf = split_fields(l.buf, '\t', f, SIDE_MAX_COLS);
+        int nf = text_split(l.buf, '\t', f, SIDE_MAX_COLS);
         if (ncols == 0) {
             if (nf < 2) {
                 wr_fail(err, "%s:%llu: expected a header: item<TAB>column...", path,
@@ -141,7 +145,7 @@ static int side_load(wr_index *ix, const char *path, wr_err *err)
         ix->info.side_rows++;
         for (int c = 1; c < nf && c < ncols; c++) {
             size_t len = strlen(f[c]);
-            if (len == 0 || !utf8_valid(f[c], len))
+            if (len == 0 || !text_utf8_valid(f[c], len))
                 continue;
             uint32_t at = side_store(s, f[c], len);
             if (!at) {

@@ -19,6 +19,7 @@
 
 #include "walkrec/graph.h"
 #include "walkrec/progress.h"
+#include "walkrec/rng.h"
 
 void mf_default_opts(wr_mf_opts *o)
 {
@@ -383,7 +384,7 @@ static int make_walks(const wr_pairs *p, const wr_mf_opts *o, wr_corpus *c, wr_t
     if (graph_build(&g, p, o->walk.threads, err) < 0)
         return -1;
     double t1 = wr_now();
-    int rc = walks_generate(&g, &o->walk, c, err);
+    int rc = walk_generate(&g, &o->walk, c, err);
     graph_free(&g);
     t->graph = t1 - t0;
     t->walks = wr_now() - t1;
@@ -510,7 +511,7 @@ wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr
     if (rc < 0) {
         free(count);
         free(s.order);
-        corpus_free(&c);
+        walk_corpus_free(&c);
         return NULL;
     }
     s.vec = xmalloc_aligned((size_t)n * s.stride * sizeof(float));
@@ -572,6 +573,6 @@ wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr
     free(s.bias);
     free(s.order);
     sampler_free(&s.neg);
-    corpus_free(&c);
+    walk_corpus_free(&c);
     return m;
 }

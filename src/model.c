@@ -3,7 +3,9 @@
  * Loading maps the file and checks it in the order that gives the most useful message:
  * magic, version, header checksum, size, body checksum, then the structure (a file with
  * valid checksums can still be hostile, so every offset and length is checked before use). */
+#include "walkrec/file.h"
 #include "walkrec/model.h"
+#include "walkrec/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -102,7 +104,7 @@ float *model_normalized(const wr_model *m)
 
 static int id_ok(const char *s, size_t len)
 {
-    return len >= 1 && len <= WR_ID_MAX && !memchr(s, '\0', len) && utf8_valid(s, len);
+    return len >= 1 && len <= WR_ID_MAX && !memchr(s, '\0', len) && text_utf8_valid(s, len);
 }
 
 /* Index of the first non-finite value, or n. */
@@ -136,152 +138,6 @@ static int meta_check(const char *text, size_t len, char *why, size_t whylen, in
         *at = 0;
         return -1;
     }
-    return 0;
-}
-
-/* ---- files ---- */
-
-int filemap_open(wr_filemap *fm, const char *path, wr_err *err)
-{
-    memset(fm, 0, sizeof *fm);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return wr_fail(err, "%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int e = errno;
-        close(fd);
-        return wr_fail(err, "%s: %s", path, strerror(e));
-    }
-    if (S_ISREG(st.st_mode) && st.st_size > 0) {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        int e = errno;
-        close(fd);
-        if (p == MAP_FAILED)
-            return wr_fail(err, "%s: mmap: %s", path, strerror(e));
-        madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
-        fm->data = p;
-        fm->len = (size_t)st.st_size;
-        fm->mapped = 1;
-        return 0;
-    }
-    /* Pipes, terminals and empty files: read whatever comes. */
-    size_t cap = 1 << 16, len = 0;
-    char *buf = xmalloc(cap);
-    for (;;) {
-        if (len == cap)
-            buf = xrealloc(buf, cap *= 2);
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r == 0)
-            break;
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            free(buf);
-            close(fd);
-            return wr_fail(err, "%s: %s", path, strerror(e));
-        }
-        len += (size_t)r;
-    }
-    close(fd);
-    fm->data = buf;
-    fm->len = len;
-    return 0;
-}
-
-void filemap_close(wr_filemap *fm)
-{
-    if (fm->mapped)
-        munmap((void *)fm->data, fm->len);
-    else
-        free((void *)fm->data);
-    memset(fm, 0, sizeof *fm);
-}
-
-int outfile_open(wr_outfile *o, const char *path, wr_err *err)
-{
-    memset(o, 0, sizeof *o);
-    size_t n = strlen(path);
-    o->tmp = xmalloc(n + 16);
-    memcpy(o->tmp, path, n);
-    memcpy(o->tmp + n, ".tmp.XXXXXX", 12);
-    int fd = mkostemp(o->tmp, O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        free(o->tmp);
-        o->tmp = NULL;
-        return wr_fail(err, "%s: cannot create a temporary file beside it: %s", path, strerror(e));
-    }
-    fchmod(fd, 0644);
-    o->f = fdopen(fd, "wb");
-    if (!o->f) {
-        int e = errno;
-        close(fd);
-        unlink(o->tmp);
-        free(o->tmp);
-        o->tmp = NULL;
-        return wr_fail(err, "%s: %s", path, strerror(e));
-    }
-    o->buf = xmalloc(1 << 20);
-    setvbuf(o->f, o->buf, _IOFBF, 1 << 20);
-    o->path = xstrdup(path);
-    return 0;
-}
-
-static void outfile_release(wr_outfile *o)
-{
-    free(o->tmp);
-    free(o->path);
-    free(o->buf);
-    memset(o, 0, sizeof *o);
-}
-
-void outfile_abort(wr_outfile *o)
-{
-    if (o->f)
-        fclose(o->f);
-    if (o->tmp)
-        unlink(o->tmp);
-    outfile_release(o);
-}
-
-static int fsync_dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(dir);
-    if (fd < 0)
-        return -1;
-    int r = fsync(fd);
-    close(fd);
-    return r;
-}
-
-int outfile_commit(wr_outfile *o, wr_err *err)
-{
-    int e = 0;
-    if (fflush(o->f) != 0 || ferror(o->f))
-        e = errno ? errno : EIO;
-    else if (fsync(fileno(o->f)) != 0)
-        e = errno;
-    if (fclose(o->f) != 0 && !e)
-        e = errno;
-    o->f = NULL;
-    if (!e && rename(o->tmp, o->path) != 0)
-        e = errno;
-    if (e) {
-        wr_fail(err, "%s: write failed: %s", o->path, strerror(e));
-        outfile_abort(o);
-        return -1;
-    }
-    if (fsync_dir_of(o->path) != 0) {
-        wr_fail(err, "%s: fsync of its directory failed: %s", o->path, strerror(errno));
-        outfile_release(o);
-        return -1;
-    }
-    outfile_release(o);
     return 0;
 }
 
@@ -355,8 +211,8 @@ int model_save(const wr_model *m, const char *path, wr_err *err)
         end = sec[s].off + sec[s].len;
     }
 
-    wr_outfile o;
-    if (outfile_open(&o, path, err) < 0)
+    wr_atomic_file o;
+    if (file_atomic_open(&o, path, err) < 0)
         return -1;
     uint8_t hdr[HDR_SIZE] = {0};
     fwrite(hdr, 1, HDR_SIZE, o.f);
@@ -391,10 +247,10 @@ int model_save(const wr_model *m, const char *path, wr_err *err)
     put32(hdr + 60, crc(hdr, 60));
     if (fseek(o.f, 0, SEEK_SET) != 0 || fwrite(hdr, 1, HDR_SIZE, o.f) != HDR_SIZE) {
         wr_fail(err, "%s: write failed: %s", path, strerror(errno));
-        outfile_abort(&o);
+        file_atomic_abort(&o);
         return -1;
     }
-    return outfile_commit(&o, err);
+    return file_atomic_commit(&o, err);
 }
 
 /* ---- reading ---- */
@@ -579,9 +435,9 @@ fail:
 wr_model *model_load(const char *path, wr_err *err)
 {
     wr_filemap fm;
-    if (filemap_open(&fm, path, err) < 0)
+    if (file_map_open(&fm, path, err) < 0)
         return NULL;
     wr_model *m = model_load_mem(fm.data, fm.len, path, err);
-    filemap_close(&fm);
+    file_map_close(&fm);
     return m;
 }

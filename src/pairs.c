@@ -1,5 +1,8 @@
 /* pairs.c - weighted unordered pairs: the TSV/CSV reader, merging, the writer. */
+#include "walkrec/file.h"
+#include "walkrec/lines.h"
 #include "walkrec/pairs.h"
+#include "walkrec/text.h"
 
 #include <float.h>
 #include <math.h>
@@ -22,7 +25,7 @@ static double *weight_slot(wr_weights *wt, const char *name)
     return NULL;
 }
 
-int weights_lookup(const wr_weights *wt, const char *name, double *out)
+int pairs_weights_lookup(const wr_weights *wt, const char *name, double *out)
 {
     double *s = weight_slot((wr_weights *)wt, name);
     if (!s)
@@ -31,7 +34,7 @@ int weights_lookup(const wr_weights *wt, const char *name, double *out)
     return 0;
 }
 
-int weights_parse(wr_weights *wt, const char *spec, wr_err *err)
+int pairs_weights_parse(wr_weights *wt, const char *spec, wr_err *err)
 {
     char *copy = xstrdup(spec), *save = NULL;
     int rc = 0;
@@ -49,7 +52,7 @@ int weights_parse(wr_weights *wt, const char *spec, wr_err *err)
                               "also_bought, also_viewed, buy_after_viewing)", tok);
             break;
         }
-        if (parse_double(eq + 1, &v) < 0 || !isfinite(v) || v < 0) {
+        if (text_parse_double(eq + 1, &v) < 0 || !isfinite(v) || v < 0) {
             rc = wr_fail(err, "weights: %s needs a finite number >= 0, got '%s'", tok, eq + 1);
             break;
         }
@@ -196,7 +199,7 @@ static int looks_like_header(char **f, int nf, const wr_weights *wt)
         if (!strcasecmp(f[0], names[i][0]) && nf > 1 && !strcasecmp(f[1], names[i][1]))
             return 1;
     double v;
-    return nf >= 3 && parse_double(f[2], &v) < 0 && weights_lookup(wt, f[2], &v) < 0;
+    return nf >= 3 && text_parse_double(f[2], &v) < 0 && pairs_weights_lookup(wt, f[2], &v) < 0;
 }
 
 static const char *check_id(const char *s)
@@ -206,7 +209,7 @@ static const char *check_id(const char *s)
         return "empty item id";
     if (len > WR_ID_MAX)
         return "item id longer than the limit (WR_ID_MAX bytes)";
-    if (!utf8_valid(s, len))
+    if (!text_utf8_valid(s, len))
         return "item id is not valid UTF-8";
     if (memchr(s, '\t', len)) /* a quoted CSV field: no pair file (TSV) could hold it */
         return "item id contains a tab";
@@ -245,7 +248,7 @@ int pairs_read(wr_pairs *p, const char *path, const wr_read_opts *opts, wr_read_
             if (!csv && !strchr(line, '\t') && strchr(line, ','))
                 csv = 1;
         }
-        int nf = l.too_long ? -2 : csv ? split_csv(line, f, 4) : split_fields(line, '\t', f, 4);
+        int nf = l.too_long ? -2 : csv ? split_csv(line, f, 4) : text_split(line, '\t', f, 4);
         if (first && nf >= 2 && looks_like_header(f, nf, wt))
             continue;
         double w = 1;
@@ -258,11 +261,11 @@ int pairs_read(wr_pairs *p, const char *path, const wr_read_opts *opts, wr_read_
         else if ((why = check_id(f[0])) || (why = check_id(f[1])))
             ;
         else if (nf >= 3 && f[2][0]) {
-            if (parse_double(f[2], &w) == 0) {
+            if (text_parse_double(f[2], &w) == 0) {
                 /* stored as a float: 1e-50 would become 0, 1e39 infinity */
                 if (!isfinite((float)w) || (float)w <= 0)
                     why = "weight must be a number > 0 within float range (1e-45 to 3e38)";
-            } else if (weights_lookup(wt, f[2], &w) < 0) {
+            } else if (pairs_weights_lookup(wt, f[2], &w) < 0) {
                 why = "third column is neither a weight nor a known relationship";
             } else if (w == 0) {
                 continue; /* relationship switched off */
@@ -332,8 +335,8 @@ int pairs_write(const wr_pairs *p, const char *path, wr_err *err)
     }
     free(rank);
     sort_pairs(v, p->n, n_items);
-    wr_afile af;
-    int rc = afile_open(&af, path, err);
+    wr_atomic_file af;
+    int rc = file_atomic_open(&af, path, err);
     if (rc == 0) {
         fputs("item_a\titem_b\tweight\n", af.f);
         for (size_t i = 0; i < p->n; i++) {
@@ -346,7 +349,7 @@ int pairs_write(const wr_pairs *p, const char *path, wr_err *err)
             fputs(w, af.f);
             putc('\n', af.f);
         }
-        rc = afile_commit(&af, err);
+        rc = file_atomic_commit(&af, err);
     }
     free(v);
     free(item_of);

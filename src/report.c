@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "walkrec/rank.h"
 #include "walkrec/report.h"
 #include "walkrec/split.h"
 
@@ -822,7 +823,7 @@ static void counts_table(FILE *f, const wr_report *rep, const wr_eval_result *r)
     fputs("<th scope=\"row\">queries</th>", f);
     td_count(f, "queries", r->queries);
     fputs("<th scope=\"row\">lists ranked by</th>", f);
-    td_text(f, "rank", eval_rank_name(r->rank));
+    td_text(f, "rank", rank_name(r->rank));
     fputs("</tr>\n<tr><th scope=\"row\">k</th>", f);
     td_count(f, "k", rep->o->k);
     fputs("<th scope=\"row\">sampling seed</th>", f);

@@ -41,6 +41,10 @@
 #include "walkrec/provisional.h"
 #include "walkrec/synth.h"
 #include "walkrec/train.h"
+#include "walkrec/rng.h"
+#include "walkrec/text.h"
+#include "walkrec/file.h"
+#include "walkrec/rank.h"
 
 #define OVERLAP_SAMPLE 500
 #define EVAL_QUERIES 1000
@@ -193,7 +197,7 @@ static uint64_t number_of(const char *name, const char *prefix)
         return 0;
     memcpy(digits, name + pl, len - pl - 3);
     digits[len - pl - 3] = 0;
-    return parse_u64(digits, &g) == 0 ? g : 0;
+    return text_parse_u64(digits, &g) == 0 ? g : 0;
 }
 
 static uint64_t generation_of(const char *path)
@@ -256,14 +260,14 @@ static uint64_t read_current(const char *dir)
     fclose(f);
     buf[n] = 0;
     buf[strcspn(buf, "\n")] = 0;
-    return parse_u64(buf, &g) == 0 ? g : 0;
+    return text_parse_u64(buf, &g) == 0 ? g : 0;
 }
 
 static int write_current(uint64_t gen, wr_err *err)
 {
     char *p = path_in(T.dir, "CURRENT", 0), buf[32];
     int n = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)gen);
-    int rc = write_file_atomic(p, buf, (size_t)n, err);
+    int rc = file_write_atomic(p, buf, (size_t)n, err);
     free(p);
     return rc;
 }
@@ -354,9 +358,9 @@ static int make_dirs(const char *dir, wr_err *err)
 static int write_sidecar(const char *path, const wr_pairs *p, const uint32_t *cat,
                          uint32_t ncat, wr_err *err)
 {
-    wr_afile a;
+    wr_atomic_file a;
     uint32_t *deg = pairs_degree(p);
-    if (afile_open(&a, path, err) < 0) {
+    if (file_atomic_open(&a, path, err) < 0) {
         free(deg);
         return -1;
     }
@@ -370,7 +374,7 @@ static int write_sidecar(const char *path, const wr_pairs *p, const uint32_t *ca
         fputc('\n', a.f);
     }
     free(deg);
-    return afile_commit(&a, err);
+    return file_atomic_commit(&a, err);
 }
 
 /* Deletes a model file (model-N.wr or candidate-N.wr) and its side file. */
@@ -412,7 +416,7 @@ static wr_index *build_index(wr_model *m, const char *path, uint64_t gen, wr_err
     o.ann_probe = T.cfg->ann_probe;
     o.ann_min_recall = T.cfg->ann_min_recall;
     o.threads = (int)T.cfg->index_threads;
-    o.rank = !strcmp(T.cfg->rank, "auto") ? WR_RANK_AUTO : eval_rank_parse(T.cfg->rank);
+    o.rank = !strcmp(T.cfg->rank, "auto") ? WR_RANK_AUTO : rank_parse(T.cfg->rank);
     o.items_file = T.cfg->items_file;
     char *side = sidecar_path(path);
     o.sidecar = side;

@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 
 #include "walkrec/progress.h"
+#include "walkrec/rng.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define WR_X86 1

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "walkrec/file.h"
+#include "walkrec/rng.h"
 #include "walkrec/split.h"
 
 /* Open-addressing set of unordered pairs. A key is (min << 32 | max) with min < max, so it
@@ -288,12 +290,12 @@ int split_pairs(const wr_pairs *p, const wr_split_opts *o, wr_pairs *train, wr_v
     int rc = all_negatives(p, o->negatives, val, want, &rng, err);
     if (rc < 0) {
         pairs_free(train);
-        valset_free(val);
+        split_valset_free(val);
     }
     return rc;
 }
 
-void valset_free(wr_valset *v)
+void split_valset_free(wr_valset *v)
 {
     free(v->a);
     free(v->b);
@@ -302,7 +304,7 @@ void valset_free(wr_valset *v)
     memset(v, 0, sizeof *v);
 }
 
-int valset_write(const wr_valset *v, const wr_dict *ids, const char *path, wr_err *err)
+int split_valset_write(const wr_valset *v, const wr_dict *ids, const char *path, wr_err *err)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -324,7 +326,7 @@ int valset_write(const wr_valset *v, const wr_dict *ids, const char *path, wr_er
         free(buf);
         return wr_fail(err, "%s: cannot format the validation pairs", path);
     }
-    int rc = write_file_atomic(path, buf, len, err);
+    int rc = file_write_atomic(path, buf, len, err);
     free(buf);
     return rc;
 }

@@ -19,6 +19,8 @@
 
 #include "walkrec/graph.h"
 #include "walkrec/progress.h"
+#include "walkrec/rng.h"
+#include "walkrec/file.h"
 
 #define CATEGORY_SIZE_EXPONENT 0.5
 /* Draws in a row without a new pair before giving up: only a catalogue close to complete
@@ -434,7 +436,7 @@ int synth_write_items(const wr_pairs *p, const uint32_t *cat, const char *path, 
         len += (size_t)snprintf(buf + len, cap - len, "%s\tc%0*u\n", dict_str(p->ids, i), width,
                                 cat[i]);
     }
-    int rc = write_file_atomic(path, buf, len, err);
+    int rc = file_write_atomic(path, buf, len, err);
     free(buf);
     return rc;
 }

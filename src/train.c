@@ -196,7 +196,7 @@ wr_model *train_pairs(const wr_pairs *p, const wr_train_opts *o, wr_train_times 
         return NULL;
     double t1 = wr_now();
     wr_corpus c;
-    int rc = walks_generate(&g, &o->walk, &c, err);
+    int rc = walk_generate(&g, &o->walk, &c, err);
     graph_free(&g);
     if (rc < 0)
         return NULL;
@@ -204,7 +204,7 @@ wr_model *train_pairs(const wr_pairs *p, const wr_train_opts *o, wr_train_times 
     t->graph = t1 - t0;
     t->walks = t2 - t1;
     if (o->walks_out && write_walks(&c, p->ids, o->walks_out, err) < 0) {
-        corpus_free(&c);
+        walk_corpus_free(&c);
         return NULL;
     }
     t->write_walks = wr_now() - t2;
@@ -223,7 +223,7 @@ wr_model *train_pairs(const wr_pairs *p, const wr_train_opts *o, wr_train_times 
     jset(meta, "times", times);
     wr_model *m = train_core(&c, p->ids, o, t, meta, err);
     json_decref(meta);
-    corpus_free(&c);
+    walk_corpus_free(&c);
     return m;
 }
 

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "walkrec/dict.h"
+#include "walkrec/text.h"
+#include "walkrec/file.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "binary rows are little-endian floats");
 
@@ -51,7 +53,7 @@ static int parse_header(const src *s, uint64_t *n, uint64_t *dim, size_t *rows, 
     char *save;
     for (char *t = strtok_r(line, " \t\r", &save); t && nf < 3; t = strtok_r(NULL, " \t\r", &save))
         f[nf++] = t;
-    if (nf != 2 || parse_u64(f[0], n) < 0 || parse_u64(f[1], dim) < 0)
+    if (nf != 2 || text_parse_u64(f[0], n) < 0 || text_parse_u64(f[1], dim) < 0)
         return wr_fail(err, "%s: line 1: expected a header 'COUNT DIM' (headerless files such as "
                        "GloVe's are not word2vec format)", s->name);
     if (*n >= UINT32_MAX)
@@ -70,7 +72,7 @@ static int check_id(const char *id, size_t len, char *what, size_t wl)
         snprintf(what, wl, "id longer than %d bytes", WR_ID_MAX);
     else if (memchr(id, '\0', len))
         snprintf(what, wl, "id contains a NUL byte");
-    else if (!utf8_valid(id, len))
+    else if (!text_utf8_valid(id, len))
         snprintf(what, wl, "id is not valid UTF-8");
     else
         return 0;
@@ -134,7 +136,7 @@ static int looks_binary(const src *s, size_t pos, uint64_t dim)
     for (size_t i = 0; i < n; i++)
         if ((b[i] < 0x20 && b[i] != '\t' && b[i] != '\r' && b[i] != '\n') || b[i] == 0x7f)
             return 1;
-    return !utf8_valid((const char *)b, n);
+    return !text_utf8_valid((const char *)b, n);
 }
 
 static int duplicate(const src *s, const char *id, size_t idlen, uint32_t first,
@@ -281,10 +283,10 @@ wr_model *w2v_load_mem(const void *data, size_t len, const char *name, wr_err *e
 wr_model *w2v_load(const char *path, wr_err *err)
 {
     wr_filemap fm;
-    if (filemap_open(&fm, path, err) < 0)
+    if (file_map_open(&fm, path, err) < 0)
         return NULL;
     wr_model *m = w2v_load_mem(fm.data, fm.len, path, err);
-    filemap_close(&fm);
+    file_map_close(&fm);
     return m;
 }
 
@@ -311,8 +313,8 @@ int w2v_save(const wr_model *m, const char *path, int binary, wr_err *err)
             return wr_fail(err, "%s: not written: id '%s' (row %u) is empty or holds a space or "
                            "newline, which word2vec files cannot represent", path, id, i + 1);
     }
-    wr_outfile o;
-    if (outfile_open(&o, path, err) < 0)
+    wr_atomic_file o;
+    if (file_atomic_open(&o, path, err) < 0)
         return -1;
     fprintf(o.f, "%u %u\n", m->n, m->dim);
     for (uint32_t i = 0; i < m->n; i++) {
@@ -326,5 +328,5 @@ int w2v_save(const wr_model *m, const char *path, int binary, wr_err *err)
             write_text_row(o.f, dict_str(m->ids, i), dict_strlen(m->ids, i), v, m->dim);
         }
     }
-    return outfile_commit(&o, err);
+    return file_atomic_commit(&o, err);
 }

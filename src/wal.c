@@ -1,5 +1,6 @@
 /* wal.c - the write-ahead log of ingested pairs: encoding, group-committed appends, recovery
  * of a torn tail, scanning. The file format and the recovery rules are in wal.h. */
+#include "walkrec/text.h"
 #include "walkrec/wal.h"
 
 #include <errno.h>
@@ -83,7 +84,7 @@ static const char *check_id(const char *s, size_t len)
     for (size_t i = 0; i < len; i++)
         if (s[i] == '\0' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
             return "contains NUL, tab, CR or LF";
-    if (!utf8_valid(s, len))
+    if (!text_utf8_valid(s, len))
         return "is not valid UTF-8";
     return NULL;
 }

@@ -14,12 +14,15 @@
 #include <string.h>
 
 #include "walkrec/progress.h"
+#include "walkrec/rng.h"
+#include "walkrec/text.h"
+#include "walkrec/lines.h"
 
 #define BLOCK 2048 /* walks per random stream and per unit of work */
 #define LANES 16
 #define MAX_THREADS 256
 
-void corpus_free(wr_corpus *c)
+void walk_corpus_free(wr_corpus *c)
 {
     free(c->tok);
     free(c->off);
@@ -229,7 +232,7 @@ static int check_opts(const wr_walk_opts *o, wr_err *err)
     return 0;
 }
 
-int walks_generate(const wr_graph *g, const wr_walk_opts *o, wr_corpus *out, wr_err *err)
+int walk_generate(const wr_graph *g, const wr_walk_opts *o, wr_corpus *out, wr_err *err)
 {
     memset(out, 0, sizeof *out);
     if (check_opts(o, err) < 0)
@@ -310,7 +313,7 @@ static int read_line(wr_corpus *c, uint64_t *tcap, wr_dict *ids, const wr_lines 
         if (n > WR_ID_MAX)
             return wr_fail(err, "%s:%llu: id longer than %d bytes", l->path,
                            (unsigned long long)l->lineno, WR_ID_MAX);
-        if (!utf8_valid(b, n))
+        if (!text_utf8_valid(b, n))
             return wr_fail(err, "%s:%llu: id is not valid UTF-8", l->path,
                            (unsigned long long)l->lineno);
         corpus_push(c, tcap, dict_intern(ids, b, n));
@@ -318,7 +321,7 @@ static int read_line(wr_corpus *c, uint64_t *tcap, wr_dict *ids, const wr_lines 
     return 0;
 }
 
-int corpus_read(wr_corpus *c, wr_dict *ids, const char *path, wr_err *err)
+int walk_corpus_read(wr_corpus *c, wr_dict *ids, const char *path, wr_err *err)
 {
     wr_lines l;
     uint64_t tcap = 0, scap = 0;
@@ -346,7 +349,7 @@ int corpus_read(wr_corpus *c, wr_dict *ids, const char *path, wr_err *err)
                      (unsigned long long)l.lineno);
     lines_close(&l);
     if (rc < 0) {
-        corpus_free(c);
+        walk_corpus_free(c);
         return -1;
     }
     return 0;

@@ -67,6 +67,7 @@
 #include "walkrec/knn.h"
 #include "walkrec/model.h"
 #include "walkrec/pairs.h"
+#include "walkrec/rank.h"
 #include "walkrec/split.h"
 #include "walkrec/util.h"
 

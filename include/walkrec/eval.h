@@ -66,6 +66,7 @@
 #include "walkrec/calib.h"
 #include "walkrec/model.h"
 #include "walkrec/pairs.h"
+#include "walkrec/rank.h"
 #include "walkrec/util.h"
 
 /* Validation pairs as strings (ids may be absent from the model). */
@@ -80,13 +81,13 @@ typedef struct wr_labeled {
  * columns; plain or gzip), optionally with a fourth column "negatives": "uniform" or
  * "degree" on label-0 rows, empty on label-1 rows (split.h). Any malformed line is an error
  * naming path:line. */
-int labeled_read(wr_labeled *v, const char *path, wr_err *err);
-void labeled_free(wr_labeled *v);
+int eval_labeled_read(wr_labeled *v, const char *path, wr_err *err);
+void eval_labeled_free(wr_labeled *v);
 
 /* AUC of scores against labels (label != 0 is positive), Mann-Whitney with mid-ranks for
  * ties, O(n log n), exact integer counting up to the final division; NaN when one class is
  * empty. NaN scores rank below every number. */
-double auc_roc(const double *score, const uint8_t *label, size_t n);
+double eval_auc_roc(const double *score, const uint8_t *label, size_t n);
 
 typedef struct wr_eval_opts {
     size_t k;            /* default 10 */
@@ -97,14 +98,6 @@ typedef struct wr_eval_opts {
     int rank;            /* WR_RANK_*: how the model's neighbour lists are ranked */
 } wr_eval_opts;
 
-/* WR_RANK_AUTO (the default): for a calibrated model, the order its trainer found the
- * better on the held-out calibration slice (calib.h: recall@10 by cosine against by
- * probability; models from before that choice: probability), else cosine. On the five
- * shared data sets the probability won every time (bench/quality.sh). */
-enum { WR_RANK_COSINE = 0, WR_RANK_PROBABILITY = 1, WR_RANK_AUTO = 2 };
-/* "cosine", "probability" -> WR_RANK_*, or -1. */
-int eval_rank_parse(const char *name);
-const char *eval_rank_name(int rank);
 
 #define WR_EVAL_BINS 10
 

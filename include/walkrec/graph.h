@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "walkrec/pairs.h"
+#include "walkrec/rng.h"
 #include "walkrec/util.h"
 
 /* One alias cell per arc, sized for a single load: keep the arc itself when 32 random bits

@@ -16,6 +16,7 @@
 #include "walkrec/eval.h"
 #include "walkrec/knn.h"
 #include "walkrec/model.h"
+#include "walkrec/rank.h"
 #include "walkrec/util.h"
 
 typedef struct wr_index wr_index;

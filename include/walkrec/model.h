@@ -65,27 +65,4 @@ int64_t model_find(const wr_model *m, const char *id);
  * 64-byte aligned, caller frees with free(). */
 float *model_normalized(const wr_model *m);
 
-/* File helpers shared by the model and word2vec readers and writers. */
-
-/* A whole file in memory: mapped read-only when it is a regular file, read otherwise. */
-typedef struct wr_filemap {
-    const void *data;
-    size_t len;
-    int mapped;
-} wr_filemap;
-
-int filemap_open(wr_filemap *fm, const char *path, wr_err *err);
-void filemap_close(wr_filemap *fm);
-
-/* Streaming counterpart of write_file_atomic: write through `f`, then commit (flush,
- * fsync, rename over path, fsync the directory) or abort (the temporary file is removed). */
-typedef struct wr_outfile {
-    FILE *f;
-    char *tmp, *path, *buf;
-} wr_outfile;
-
-int outfile_open(wr_outfile *o, const char *path, wr_err *err);
-int outfile_commit(wr_outfile *o, wr_err *err);
-void outfile_abort(wr_outfile *o);
-
 #endif

@@ -22,9 +22,9 @@ typedef struct wr_weights {
 extern const wr_weights wr_default_weights;
 /* Looks up a relationship name (bought_together, also_bought, also_buy, also_viewed,
  * also_view, buy_after_viewing); -1 if unknown. */
-int weights_lookup(const wr_weights *wt, const char *name, double *out);
+int pairs_weights_lookup(const wr_weights *wt, const char *name, double *out);
 /* Parses "also_bought=1,also_viewed=0.25,..." over *wt. */
-int weights_parse(wr_weights *wt, const char *spec, wr_err *err);
+int pairs_weights_parse(wr_weights *wt, const char *spec, wr_err *err);
 
 typedef struct wr_pair {
     uint32_t a, b;

@@ -9,8 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "walkrec/walk.h"
+#include "walkrec/rng.h"
 #include "walkrec/util.h"
+#include "walkrec/walk.h"
 
 enum { WR_MODE_SG = 0, WR_MODE_CBOW = 1 };
 enum { WR_LR_LINEAR = 0, WR_LR_COSINE = 1 };

@@ -52,8 +52,8 @@ typedef struct wr_valset {
 
 int split_pairs(const wr_pairs *p, const wr_split_opts *o, wr_pairs *train, wr_valset *val,
                 wr_err *err);
-void valset_free(wr_valset *v);
+void split_valset_free(wr_valset *v);
 /* Writes the three-column file, or four columns when some negative is a degree one. */
-int valset_write(const wr_valset *v, const wr_dict *ids, const char *path, wr_err *err);
+int split_valset_write(const wr_valset *v, const wr_dict *ids, const char *path, wr_err *err);
 
 #endif

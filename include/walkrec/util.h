@@ -1,7 +1,9 @@
-/* util.h - memory, errors, time, random numbers, line reading.
+/* util.h - what every module needs: errors, memory, logging, time, threads.
  *
- * Library code never exits on bad input: it returns -1 and fills a wr_err.
- * Only allocation failure aborts (xmalloc and friends). */
+ * Library code never exits on bad input: it returns -1 and fills a wr_err with a code and a
+ * message. Only failure of a small internal allocation aborts (xmalloc and friends).
+ * Names: util's functions carry the wr_ prefix, except the x-allocators, whose names every C
+ * programmer knows (docs/STYLE.md). */
 #ifndef WALKREC_UTIL_H
 #define WALKREC_UTIL_H
 
@@ -36,13 +38,46 @@
 
 #define WR_ERR_MAX 512
 
+/* What went wrong, as a code: the API maps each to one HTTP status (rest.h), the CLI prints
+ * the message. WR_OK is 0. */
+typedef enum wr_status {
+    WR_OK = 0,
+    WR_EINVAL,    /* invalid input: a bad argument, a malformed line or request */
+    WR_ENOTFOUND, /* no such item, generation or file */
+    WR_ENOMEM,    /* out of memory for something sized by the input */
+    WR_EIO,       /* reading or writing failed (full disk, permissions, a file size limit) */
+    WR_ECORRUPT,  /* a file that does not read as what it claims to be (checksum, bounds) */
+    WR_EBUSY,     /* a limit or a queue is full now: try again later */
+    WR_ESTATE,    /* not in this state: a follower asked to write, nothing to roll back to */
+    WR_EINTERNAL, /* a bug or an unexpected failure */
+} wr_status;
+
+/* "ok", "invalid", "not_found", "no_memory", "io", "corrupt", "busy", "state", "internal". */
+const char *wr_status_str(wr_status s);
+
+/* An error: its code, a message, and for errors in files where they happened (file "" when
+ * none; line and offset 0 when unknown). */
 typedef struct wr_err {
+    wr_status code;
     char msg[WR_ERR_MAX];
+    char file[256];
+    uint64_t line, offset;
 } wr_err;
 
-/* Sets err->msg (if err is not NULL) and returns -1. */
+/* Sets err (if not NULL) to code WR_EINVAL and the message, and returns -1. */
 int wr_fail(wr_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with a code of one's own. */
+int wr_failc(wr_err *err, wr_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The same naming where in a file: line (text) or byte offset (binary), 0 = unknown. The
+ * message should name them too; the fields are for the API's error body. */
+int wr_fail_at(wr_err *err, wr_status code, const char *file, uint64_t line, uint64_t offset,
+               const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* errno as a code: ENOMEM -> WR_ENOMEM, ENOENT -> WR_ENOTFOUND, anything else WR_EIO. */
+wr_status wr_errno_status(int e);
 
+/* Allocation that cannot fail: out of memory aborts the process. For small internal
+ * allocations; memory sized by input is allocated with malloc and checked (STYLE.md). */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
@@ -51,8 +86,6 @@ char *xstrndup(const char *s, size_t n);
 /* 64-byte aligned allocation, freed with free(). */
 void *xmalloc_aligned(size_t n);
 
-/* Fatal error for command-line front ends: prints "walkrec: msg" and exits 1. */
-_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Warning on stderr unless quiet. */
 void wr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The daemon's log: one line "<UTC time> walkrecd: msg" on stderr, written in one piece so
@@ -62,88 +95,11 @@ void wr_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern int wr_quiet; /* set by --quiet: silences progress and warnings */
 
 double wr_now(void);      /* monotonic seconds */
+double wr_unix_now(void); /* wall-clock seconds since 1970 */
 int wr_cpu_count(void);
 /* Runs fn(arg) on `threads` threads, the calling one included (on fewer when one cannot be
  * created), and returns when they have all returned. */
 void wr_run_threads(void *(*fn)(void *), void *arg, int threads);
 size_t wr_peak_rss_kib(void); /* VmHWM of this process */
-
-/* xoshiro256** seeded through splitmix64. Not for cryptography. */
-typedef struct wr_rng {
-    uint64_t s[4];
-} wr_rng;
-
-void rng_seed(wr_rng *r, uint64_t seed);
-static inline uint64_t rng_next(wr_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t x = s[1] * 5;
-    uint64_t res = ((x << 7) | (x >> 57)) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = (s[3] << 45) | (s[3] >> 19);
-    return res;
-}
-/* Uniform in [0, 1). */
-static inline double rng_double(wr_rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
-static inline float rng_float(wr_rng *r) { return (float)(rng_next(r) >> 40) * 0x1.0p-24f; }
-/* Uniform integer in [0, n), n > 0 (Lemire's multiply-shift, bias < 2^-32). */
-static inline uint32_t rng_below(wr_rng *r, uint32_t n)
-{
-    return (uint32_t)(((rng_next(r) >> 32) * (uint64_t)n) >> 32);
-}
-
-/* Line reader over plain or gzip'd files (zlib detects the format).
- * A gzip stream cut off mid-way ends the input with `truncated` set. */
-typedef struct wr_lines {
-    void *gz;            /* gzFile */
-    char *buf;           /* current line, NUL-terminated, without '\n' or "\r\n"; it may
-                          * hold NUL bytes of its own: len is the true length */
-    size_t len, cap;
-    size_t max_len;      /* longer lines are skipped whole and reported via `too_long` */
-    uint64_t lineno;     /* 1-based number of the current line */
-    int too_long;        /* the current line exceeded max_len (buf holds its first max_len bytes) */
-    int truncated;       /* input ended inside a damaged or cut-off gzip stream */
-    const char *path;
-    char *blk;           /* decompressed block being cut into lines */
-    size_t blk_pos, blk_len;
-    int eof;
-} wr_lines;
-
-#define WR_LINES_BLOCK (1 << 16)
-
-int lines_open(wr_lines *l, const char *path, size_t max_len, wr_err *err);
-/* Returns 1 with a line, 0 at end of input, -1 on a read error. */
-int lines_next(wr_lines *l, wr_err *err);
-void lines_close(wr_lines *l);
-
-/* Splits s (modified in place) at every `sep`; returns the number of fields
- * (at most max; the last field keeps the rest). */
-int split_fields(char *s, char sep, char **fields, int max);
-
-/* Strict number parsing: the whole string must be consumed. */
-int parse_double(const char *s, double *out);
-int parse_u64(const char *s, uint64_t *out);
-
-/* 1 when s[0..len) is well-formed UTF-8. */
-int utf8_valid(const char *s, size_t len);
-
-/* Writes `len` bytes to `path` via path.tmp + fsync + rename + directory fsync. */
-int write_file_atomic(const char *path, const void *data, size_t len, wr_err *err);
-
-/* A file written under a temporary name and renamed into place on commit (after fsync),
- * so readers never see half a file. Path "-" writes to stdout instead. */
-typedef struct wr_afile {
-    FILE *f;
-    char *path, *tmp;
-} wr_afile;
-
-int afile_open(wr_afile *a, const char *path, wr_err *err);
-int afile_commit(wr_afile *a, wr_err *err);
-void afile_abort(wr_afile *a);
 
 #endif

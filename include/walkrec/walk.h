@@ -17,7 +17,7 @@ typedef struct wr_corpus {
     uint64_t nseq, ntok;
 } wr_corpus;
 
-void corpus_free(wr_corpus *c);
+void walk_corpus_free(wr_corpus *c);
 
 typedef struct wr_walk_opts {
     uint32_t walks_per_item; /* default 10 */
@@ -35,12 +35,12 @@ typedef struct wr_walk_opts {
  * rejection sampling on the first-order alias tables (no second-order tables): the mean
  * number of proposals per step is at most max(1/p, 1, 1/q) / min(1/p, 1, 1/q). Progress is
  * reported in steps. An error for bad options or a graph without edges. */
-int walks_generate(const wr_graph *g, const wr_walk_opts *o, wr_corpus *out, wr_err *err);
+int walk_generate(const wr_graph *g, const wr_walk_opts *o, wr_corpus *out, wr_err *err);
 
 /* Reads sequences (plain or gzip): one per line, ids separated by runs of spaces or tabs,
  * interned into ids; lines without ids are skipped. An id longer than WR_ID_MAX bytes, an
  * id that is not UTF-8, a line over 64 MiB or a damaged gzip stream is an error naming
  * "path:line". On error c is left empty (ids may have grown). */
-int corpus_read(wr_corpus *c, wr_dict *ids, const char *path, wr_err *err);
+int walk_corpus_read(wr_corpus *c, wr_dict *ids, const char *path, wr_err *err);
 
 #endif

@@ -9,6 +9,8 @@
 
 #include "cli.h"
 #include "walkrec/eval.h"
+#include "walkrec/file.h"
+#include "walkrec/rank.h"
 #include "walkrec/report.h"
 
 static void usage(FILE *f)
@@ -159,7 +161,7 @@ static void print_json(const wr_eval_opts *o, size_t n, const wr_eval_result *r)
     jset(j, "queries", json_integer((json_int_t)r->queries));
     jset(j, "k", json_integer((json_int_t)o->k));
     jset(j, "seed", json_integer((json_int_t)o->seed));
-    jset(j, "rank", json_string(eval_rank_name(r->rank)));
+    jset(j, "rank", json_string(rank_name(r->rank)));
     jset(neg, "primary", json_string(split_negatives_name(r->primary)));
     jset(neg, "positives", json_integer((json_int_t)r->positives));
     jset(neg, "uniform", json_integer((json_int_t)r->negatives_uniform));
@@ -222,7 +224,7 @@ static void print_table(const wr_eval_opts *o, size_t n, const wr_eval_result *r
     row(name, r->coverage_at_k, pop, pl->coverage, 0, NAN);
     snprintf(name, sizeof name, "mean log-degree@%zu", o->k);
     row(name, r->mean_log_degree, pop, pl->mean_log_degree, 0, NAN);
-    printf("%-12s %zu (lists ranked by %s", "queries", r->queries, eval_rank_name(r->rank));
+    printf("%-12s %zu (lists ranked by %s", "queries", r->queries, rank_name(r->rank));
     if (isfinite(r->catalogue_log_degree))
         printf("; catalogue mean log-degree %.6f", r->catalogue_log_degree);
     printf(")\n");
@@ -246,7 +248,7 @@ static void write_text(const char *path, void (*emit)(FILE *, const void *), con
     if (fclose(f) != 0)
         die("%s: cannot format the output", path);
     wr_err err;
-    if (write_file_atomic(path, buf, len, &err) < 0)
+    if (file_write_atomic(path, buf, len, &err) < 0)
         die("%s", err.msg);
     free(buf);
 }
@@ -318,7 +320,7 @@ static void write_report(const char *path, const wr_report *rep)
     int rc = report_write(f, rep, &err);
     if (fclose(f) != 0 || rc < 0)
         die("%s: cannot format the report", path);
-    if (write_file_atomic(path, buf, len, &err) < 0)
+    if (file_write_atomic(path, buf, len, &err) < 0)
         die("%s", err.msg);
     free(buf);
 }
@@ -384,7 +386,7 @@ int cmd_eval(int argc, char **argv)
         case 'P': report_path = optarg; break;
         case 'C': n_models = compare_add(&models, n_models, optarg); break;
         case 'R':
-            if ((eo.rank = eval_rank_parse(optarg)) < 0)
+            if ((eo.rank = rank_parse(optarg)) < 0)
                 die("--rank: expected cosine or probability, got '%s'", optarg);
             break;
         case 'j': json = 1; break;
@@ -406,7 +408,7 @@ int cmd_eval(int argc, char **argv)
     if (!m)
         die("%s", err.msg);
     wr_labeled v;
-    if (labeled_read(&v, argv[optind + 1], &err) < 0)
+    if (eval_labeled_read(&v, argv[optind + 1], &err) < 0)
         die("%s", err.msg);
     wr_pairs train;
     if (train_path) {
@@ -438,7 +440,7 @@ int cmd_eval(int argc, char **argv)
     eval_result_free(&r);
     if (train_path)
         pairs_free(&train);
-    labeled_free(&v);
+    eval_labeled_free(&v);
     model_free(m);
     free(models);
     return 0;

@@ -13,6 +13,7 @@
 #include "walkrec/eval.h"
 #include "walkrec/knn.h"
 #include "walkrec/model.h"
+#include "walkrec/rank.h"
 #include "walkrec/w2v.h"
 
 static void import_usage(FILE *f)
@@ -158,7 +159,7 @@ static void print_json(const wr_model *m, const char *item, int rank, const wr_h
     for (size_t i = 0; i < k && hits[i].item != UINT32_MAX; i++)
         json_array_append_new(list, json_pack("{s:s, s:f}", "item", dict_str(m->ids, hits[i].item),
                                               "score", (double)hits[i].score));
-    json_t *j = json_pack("{s:s, s:s, s:o}", "item", item, "rank", eval_rank_name(rank),
+    json_t *j = json_pack("{s:s, s:s, s:o}", "item", item, "rank", rank_name(rank),
                           "neighbors", list);
     if (!j)
         die("neighbors: cannot build the JSON output");
@@ -180,7 +181,7 @@ int cmd_neighbors(int argc, char **argv)
         switch (c) {
         case 'k': k = (size_t)cli_uint("-k", optarg, 1, UINT32_MAX - 1); break;
         case 'R':
-            if ((rank = eval_rank_parse(optarg)) < 0)
+            if ((rank = rank_parse(optarg)) < 0)
                 die("--rank: expected cosine or probability, got '%s'", optarg);
             break;
         case 'j': json = 1; break;

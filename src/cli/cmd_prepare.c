@@ -61,7 +61,7 @@ int cmd_prepare(int argc, char **argv)
         case 'p': pairs_path = optarg; break;
         case 'i': items_path = optarg; break;
         case 'w':
-            if (weights_parse(&wt, optarg, &err) < 0)
+            if (pairs_weights_parse(&wt, optarg, &err) < 0)
                 die("--%s", err.msg);
             break;
         case 's': po.strict = 1; break;

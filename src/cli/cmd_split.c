@@ -103,7 +103,7 @@ int cmd_split(int argc, char **argv)
         die("%s", err.msg);
     if (split_pairs(&p, &so, &train, &val, &err) < 0)
         die("%s", err.msg);
-    if (pairs_write(&train, train_path, &err) < 0 || valset_write(&val, p.ids, val_path, &err) < 0)
+    if (pairs_write(&train, train_path, &err) < 0 || split_valset_write(&val, p.ids, val_path, &err) < 0)
         die("%s", err.msg);
 
     if (json)
@@ -117,7 +117,7 @@ int cmd_split(int argc, char **argv)
                 p.n, dict_size(p.ids), train_path, train.n, val_path, n[0], n[1], n[2],
                 (unsigned long long)so.seed);
     }
-    valset_free(&val);
+    split_valset_free(&val);
     pairs_free(&train);
     pairs_free(&p);
     return 0;

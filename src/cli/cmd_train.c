@@ -15,6 +15,7 @@
 #include "walkrec/edgeweight.h"
 #include "walkrec/eges.h"
 #include "walkrec/mf.h"
+#include "walkrec/rank.h"
 #include "walkrec/train.h"
 
 static void usage(FILE *f)
@@ -327,7 +328,7 @@ static void print_calibration(wr_calib *c)
     if (!wr_quiet)
         fprintf(stderr, "calibration: %zu held-out pairs, Brier %.4f (constant %.4f); lists "
                 "rank by %s (slice recall@10 by probability %.4f, by cosine %.4f)\n",
-                c->positives, c->brier, c->brier_constant, eval_rank_name(c->rank),
+                c->positives, c->brier, c->brier_constant, rank_name(c->rank),
                 c->rank_recall_probability, c->rank_recall_cosine);
     calib_free(c);
 }
@@ -346,7 +347,7 @@ int cmd_train(int argc, char **argv)
     double t0 = wr_now();
     wr_labeled val;
     if (a.val) {
-        if (labeled_read(&val, a.val, &err) < 0)
+        if (eval_labeled_read(&val, a.val, &err) < 0)
             die("%s", err.msg);
         o.val = &val;
     }
@@ -356,7 +357,7 @@ int cmd_train(int argc, char **argv)
     pairs_init(&p);
     if (a.sequences) {
         ids = dict_new(1024);
-        if (corpus_read(&c, ids, a.sequences, &err) < 0)
+        if (walk_corpus_read(&c, ids, a.sequences, &err) < 0)
             die("%s", err.msg);
     } else if (pairs_read(&p, a.pairs, NULL, NULL, &err) < 0) {
         die("%s", err.msg);
@@ -442,11 +443,11 @@ int cmd_train(int argc, char **argv)
     }
     model_free(m);
     if (a.sequences) {
-        corpus_free(&c);
+        walk_corpus_free(&c);
         dict_free(ids);
     }
     pairs_free(&p);
     if (a.val)
-        labeled_free(&val);
+        eval_labeled_free(&val);
     return 0;
 }

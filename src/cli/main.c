@@ -1,9 +1,11 @@
 /* main.c - the walkrec command-line tool: dispatch to subcommands. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "walkrec/text.h"
 #include "walkrec/util.h"
 
 static const struct {
@@ -28,11 +30,22 @@ static void usage(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 }
 
+void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("walkrec: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
 unsigned long long cli_uint(const char *opt, const char *s, unsigned long long min,
                             unsigned long long max)
 {
     uint64_t v;
-    if (parse_u64(s, &v) < 0 || v < min || v > max)
+    if (text_parse_u64(s, &v) < 0 || v < min || v > max)
         die("%s: expected an integer from %llu to %llu, got '%s'", opt, min, max, s);
     return v;
 }
@@ -40,7 +53,7 @@ unsigned long long cli_uint(const char *opt, const char *s, unsigned long long m
 double cli_double(const char *opt, const char *s, double min, double max)
 {
     double v;
-    if (parse_double(s, &v) < 0 || !(v >= min && v <= max))
+    if (text_parse_double(s, &v) < 0 || !(v >= min && v <= max))
         die("%s: expected a number from %g to %g, got '%s'", opt, min, max, s);
     return v;
 }

@@ -10,6 +10,7 @@
 #include "walkrec/index.h"
 #include "walkrec/live.h"
 #include "walkrec/provisional.h"
+#include "walkrec/rng.h"
 
 static wr_config cfg;
 

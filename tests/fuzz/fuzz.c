@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "walkrec/dict.h"
+#include "walkrec/text.h"
 #include "walkrec/util.h"
 
 static char dir[64];
@@ -66,5 +67,5 @@ void fuzz_bug(const char *fmt, ...)
 
 int fuzz_valid_id(const char *s, size_t len)
 {
-    return len >= 1 && len <= WR_ID_MAX && !memchr(s, 0, len) && utf8_valid(s, len);
+    return len >= 1 && len <= WR_ID_MAX && !memchr(s, 0, len) && text_utf8_valid(s, len);
 }

@@ -12,6 +12,7 @@
 #include "fuzz.h"
 #include "walkrec/amazon.h"
 #include "walkrec/pairs.h"
+#include "walkrec/text.h"
 
 static wr_amazon_parser *with_info, *without_info;
 static char *meta_path, *pairs_path, *items_path;
@@ -36,7 +37,7 @@ static void check_info(const wr_amazon_str *v, int field)
 {
     const char *s = v->s;
     size_t n = v->len;
-    if (strlen(s) != n || !utf8_valid(s, n))
+    if (strlen(s) != n || !text_utf8_valid(s, n))
         fuzz_bug("side field %d: not NUL-terminated valid UTF-8", field);
     if (n && (s[0] == ' ' || s[n - 1] == ' ' || strstr(s, "  ")))
         fuzz_bug("side field %d: '%s' is not trimmed and squeezed", field, s);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "walkrec/file.h"
 #include "walkrec/model.h"
 #include "walkrec/pairs.h"
 
@@ -49,11 +50,11 @@ static int same_file(const char *a, const char *b)
 {
     wr_filemap x, y;
     wr_err err;
-    if (filemap_open(&x, a, &err) < 0 || filemap_open(&y, b, &err) < 0)
+    if (file_map_open(&x, a, &err) < 0 || file_map_open(&y, b, &err) < 0)
         fuzz_bug("%s", err.msg);
     int same = x.len == y.len && !memcmp(x.data, y.data, x.len);
-    filemap_close(&x);
-    filemap_close(&y);
+    file_map_close(&x);
+    file_map_close(&y);
     return same;
 }
 

@@ -13,6 +13,7 @@
 
 #include "daemon.h"
 #include "fuzz.h"
+#include "walkrec/text.h"
 
 static const wr_config *cfg;
 
@@ -35,7 +36,7 @@ static void check_decode(const char *s, size_t len)
         long n = http_decode(s, len, plus, out);
         if (n < -1 || n > (long)len)
             fuzz_bug("http_decode: %ld bytes out of %zu", n, len);
-        if (n >= 0 && (out[n] || memchr(out, 0, (size_t)n) || !utf8_valid(out, (size_t)n)))
+        if (n >= 0 && (out[n] || memchr(out, 0, (size_t)n) || !text_utf8_valid(out, (size_t)n)))
             fuzz_bug("http_decode: %ld bytes that are not a clean string", n);
     }
     free(out);

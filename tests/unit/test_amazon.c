@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "walkrec/amazon.h"
+#include "walkrec/text.h"
 
 static char tmpdir[64];
 
@@ -225,10 +226,10 @@ static void test_parse_lenient_forms(void **state)
         if (parse(ps, ok[i], &r, &err) < 0)
             fail_msg("rejected %s: %s", ok[i], err.msg);
     /* the last two titles come out as valid UTF-8 with U+FFFD for the bad bytes */
-    assert_true(utf8_valid(r.info[WR_INFO_TITLE].s, r.info[WR_INFO_TITLE].len));
+    assert_true(text_utf8_valid(r.info[WR_INFO_TITLE].s, r.info[WR_INFO_TITLE].len));
     assert_string_equal(r.info[WR_INFO_TITLE].s, "\xef\xbf\xbd bad \xef\xbf\xbd");
     assert_int_equal(parse(ps, ok[5], &r, &err), 0);
-    assert_true(utf8_valid(r.info[WR_INFO_TITLE].s, r.info[WR_INFO_TITLE].len));
+    assert_true(text_utf8_valid(r.info[WR_INFO_TITLE].s, r.info[WR_INFO_TITLE].len));
     amazon_parser_free(ps);
 }
 
@@ -387,15 +388,15 @@ static void test_parse_huge_line(void **state)
 static void check_record(const wr_amazon_record *r)
 {
     assert_true(r->asin.len > 0 && r->asin.len <= WR_ID_MAX);
-    assert_true(utf8_valid(r->asin.s, r->asin.len));
+    assert_true(text_utf8_valid(r->asin.s, r->asin.len));
     assert_int_equal(strlen(r->asin.s), r->asin.len);
     for (int k = 0; k < WR_REL_KINDS; k++)
         for (size_t i = 0; i < r->nrel[k]; i++) {
             assert_true(r->rel[k][i].len > 0 && r->rel[k][i].len <= WR_ID_MAX);
-            assert_true(utf8_valid(r->rel[k][i].s, r->rel[k][i].len));
+            assert_true(text_utf8_valid(r->rel[k][i].s, r->rel[k][i].len));
         }
     for (int f = 0; f < WR_INFO_FIELDS; f++) {
-        assert_true(utf8_valid(r->info[f].s, r->info[f].len));
+        assert_true(text_utf8_valid(r->info[f].s, r->info[f].len));
         assert_int_equal(strlen(r->info[f].s), r->info[f].len);
         for (size_t i = 0; i < r->info[f].len; i++)
             assert_true((unsigned char)r->info[f].s[i] >= 0x20 && r->info[f].s[i] != 0x7f);
@@ -511,7 +512,7 @@ static void test_prepare_weights(void **state)
     (void)state;
     wr_weights w = wr_default_weights;
     wr_err err;
-    assert_int_equal(weights_parse(&w, "buy_after_viewing=0.3,also_viewed=0", &err), 0);
+    assert_int_equal(pairs_weights_parse(&w, "buy_after_viewing=0.3,also_viewed=0", &err), 0);
     wr_prepare_opts o = {.weights = &w};
     wr_prepare_stats st;
     const char *pairs = tmp("pw.tsv");

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../../src/index.c"
+#include "walkrec/rng.h"
 
 #define N 3000
 #define DIM 32

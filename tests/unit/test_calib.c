@@ -18,6 +18,8 @@
 
 #include "walkrec/calib.h"
 #include "walkrec/eval.h"
+#include "walkrec/rank.h"
+#include "walkrec/rng.h"
 #include "walkrec/split.h"
 
 #define NF WR_CALIB_NFEAT
@@ -442,7 +444,7 @@ static void test_end_to_end(void **state)
      * more (popularity matters), so it stays */
     print_message("slice recall@10: cosine %.4f probability %.4f over %zu queries -> %s\n",
                   c.rank_recall_cosine, c.rank_recall_probability, c.rank_queries,
-                  eval_rank_name(c.rank));
+                  rank_name(c.rank));
     assert_true(c.rank_queries > 0);
     assert_true(isfinite(c.rank_recall_cosine) && isfinite(c.rank_recall_probability));
     assert_true(c.rank_recall_probability > c.rank_recall_cosine + 0.05);
@@ -537,10 +539,10 @@ static void test_end_to_end(void **state)
     calib_free(&c);
 
     eval_result_free(&r);
-    labeled_free(&v);
+    eval_labeled_free(&v);
     model_free(m);
     calib_data_free(&cd);
-    valset_free(&val);
+    split_valset_free(&val);
     pairs_free(&train);
     pairs_free(&p);
 }

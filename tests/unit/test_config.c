@@ -101,7 +101,7 @@ static void test_set_bounds(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         wr_config c;
-        wr_err err = {{0}};
+        wr_err err = {0};
         config_init(&c);
         int rc = config_set(&c, cases[i].name, cases[i].value, "where", &err);
         if (cases[i].error) {

@@ -15,6 +15,7 @@
 
 #include "walkrec/eges.h"
 #include "walkrec/eval.h"
+#include "walkrec/rng.h"
 #include "walkrec/synth.h"
 
 static char tmpdir[64];
@@ -306,7 +307,7 @@ static void test_cold_items(void **state)
         score[n] = cosine(m, rx, model_find(m, dict_str(w.all.ids, c)));
         label[n++] = 0;
     }
-    double auc = auc_roc(score, label, n);
+    double auc = eval_auc_roc(score, label, n);
     print_message("AUC on %zu pairs with a cold item: %.3f\n", n, auc);
     assert_true(n > 1000);
     assert_true(auc > 0.75);

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "walkrec/eval.h"
+#include "walkrec/rank.h"
+#include "walkrec/rng.h"
 #include "walkrec/split.h"
 
 /* cmocka's float comparison rounds to float; these checks need doubles. */
@@ -32,28 +34,28 @@ static void test_auc_hand(void **state)
     /* scikit-learn's documented example */
     const double s1[] = {0.1, 0.4, 0.35, 0.8};
     const uint8_t l1[] = {0, 0, 1, 1};
-    assert_double_equal(auc_roc(s1, l1, 4), 0.75, 1e-15);
+    assert_double_equal(eval_auc_roc(s1, l1, 4), 0.75, 1e-15);
 
     /* with a tie between classes: pos {0.5, 0.9} vs neg {0.5, 0.1} -> (0.5 + 1 + 1 + 1) / 4 */
     const double s2[] = {0.5, 0.5, 0.9, 0.1};
     const uint8_t l2[] = {1, 0, 1, 0};
-    assert_double_equal(auc_roc(s2, l2, 4), 0.875, 1e-15);
+    assert_double_equal(eval_auc_roc(s2, l2, 4), 0.875, 1e-15);
 
     /* all tied -> 0.5; perfect -> 1; inverted -> 0 */
     const double s3[] = {2, 2, 2, 2, 2};
     const uint8_t l3[] = {1, 0, 0, 1, 0};
-    assert_double_equal(auc_roc(s3, l3, 5), 0.5, 1e-15);
+    assert_double_equal(eval_auc_roc(s3, l3, 5), 0.5, 1e-15);
     const double s4[] = {0.9, -0.3, 0.2, 0.7, 0.1};
-    assert_double_equal(auc_roc(s4, (const uint8_t[]){1, 0, 0, 1, 0}, 5), 1.0, 1e-15);
-    assert_double_equal(auc_roc(s4, (const uint8_t[]){0, 1, 1, 0, 1}, 5), 0.0, 1e-15);
+    assert_double_equal(eval_auc_roc(s4, (const uint8_t[]){1, 0, 0, 1, 0}, 5), 1.0, 1e-15);
+    assert_double_equal(eval_auc_roc(s4, (const uint8_t[]){0, 1, 1, 0, 1}, 5), 0.0, 1e-15);
 
     /* one class only: undefined */
-    assert_true(isnan(auc_roc(s4, (const uint8_t[]){1, 1, 1, 1, 1}, 5)));
-    assert_true(isnan(auc_roc(s4, (const uint8_t[]){0, 0, 0, 0, 0}, 5)));
+    assert_true(isnan(eval_auc_roc(s4, (const uint8_t[]){1, 1, 1, 1, 1}, 5)));
+    assert_true(isnan(eval_auc_roc(s4, (const uint8_t[]){0, 0, 0, 0, 0}, 5)));
 
     /* -0 and +0 are the same score: a tie */
     const double s5[] = {-0.0, 0.0};
-    assert_double_equal(auc_roc(s5, (const uint8_t[]){1, 0}, 2), 0.5, 1e-15);
+    assert_double_equal(eval_auc_roc(s5, (const uint8_t[]){1, 0}, 2), 0.5, 1e-15);
 }
 
 /* O(n^2) definition: fraction of (positive, negative) pairs ordered right, ties half. */
@@ -86,7 +88,7 @@ static void test_auc_random(void **state)
             s[i] = levels ? (double)(uint32_t)(x * levels) / levels : x;
             l[i] = rng_double(&rng) < 0.2 + 0.6 * x;
         }
-        double want = auc_brute(s, l, n), got = auc_roc(s, l, n);
+        double want = auc_brute(s, l, n), got = eval_auc_roc(s, l, n);
         assert_double_equal(got, want, 1e-12);
         assert_true(want > 0.6);
     }
@@ -169,7 +171,7 @@ static void test_scores_median(void **state)
     assert_int_equal(r.pairs_seen, 6);
     assert_double_equal(r.scores[5], (cosd(100) + cosd(67)) / 2, 1e-6);
     eval_result_free(&r);
-    labeled_free(&v);
+    eval_labeled_free(&v);
     model_free(m);
 }
 
@@ -258,7 +260,7 @@ static void test_retrieval(void **state)
     assert_double_equal(r.ndcg_at_k, 1.0 / 5, 1e-12);
     eval_result_free(&r);
 
-    labeled_free(&v);
+    eval_labeled_free(&v);
     model_free(m);
 }
 
@@ -281,7 +283,7 @@ static void test_nothing_seen(void **state)
     assert_int_equal(r.queries, 0);
     assert_true(isnan(r.recall_at_k));
     eval_result_free(&r);
-    labeled_free(&v);
+    eval_labeled_free(&v);
     model_free(m);
 }
 
@@ -302,30 +304,30 @@ static void test_labeled_read(void **state)
     wr_labeled v;
     wr_err err;
     write_tmp(path, sizeof path, "item_a\titem_b\tlabel\nx\ty\t1\r\n\nx\tz z\t0\n");
-    assert_int_equal(labeled_read(&v, path, &err), 0);
+    assert_int_equal(eval_labeled_read(&v, path, &err), 0);
     assert_int_equal(v.n, 2);
     assert_string_equal(v.a[0], "x");
     assert_string_equal(v.b[0], "y");
     assert_string_equal(v.b[1], "z z");
     assert_int_equal(v.label[0], 1);
     assert_int_equal(v.label[1], 0);
-    labeled_free(&v);
+    eval_labeled_free(&v);
 
     write_tmp(path, sizeof path, "item_a\titem_b\tlabel\nx\ty\t1\nx\ty\t2\n");
-    assert_int_equal(labeled_read(&v, path, &err), -1);
+    assert_int_equal(eval_labeled_read(&v, path, &err), -1);
     assert_non_null(strstr(err.msg, ":3: label must be 0 or 1"));
     assert_null(v.a);
 
     write_tmp(path, sizeof path, "x\ty\n");
-    assert_int_equal(labeled_read(&v, path, &err), -1);
+    assert_int_equal(eval_labeled_read(&v, path, &err), -1);
     assert_non_null(strstr(err.msg, ":1: expected 3"));
 
     write_tmp(path, sizeof path, "item_a\titem_b\tlabel\n");
-    assert_int_equal(labeled_read(&v, path, &err), -1);
+    assert_int_equal(eval_labeled_read(&v, path, &err), -1);
     assert_non_null(strstr(err.msg, "no validation pairs"));
     unlink(path);
 
-    assert_int_equal(labeled_read(&v, "/nonexistent/val.tsv", &err), -1);
+    assert_int_equal(eval_labeled_read(&v, "/nonexistent/val.tsv", &err), -1);
     assert_non_null(strstr(err.msg, "/nonexistent/val.tsv"));
 }
 
@@ -341,22 +343,22 @@ static void test_labeled_kinds(void **state)
     write_tmp(path, sizeof path,
               "item_a\titem_b\tlabel\tnegatives\nx\ty\t1\t\nx\tz\t0\tdegree\ny\tz\t0\tuniform\n"
               "u\tv\t0\n");
-    assert_int_equal(labeled_read(&v, path, &err), 0);
+    assert_int_equal(eval_labeled_read(&v, path, &err), 0);
     assert_int_equal(v.n, 4);
     assert_int_equal(v.kind[0], WR_NEG_UNIFORM);
     assert_int_equal(v.kind[1], WR_NEG_DEGREE);
     assert_int_equal(v.kind[2], WR_NEG_UNIFORM);
     assert_int_equal(v.kind[3], WR_NEG_UNIFORM);
-    labeled_free(&v);
+    eval_labeled_free(&v);
 
     write_tmp(path, sizeof path, "x\ty\t1\tdegree\n");
-    assert_int_equal(labeled_read(&v, path, &err), -1);
+    assert_int_equal(eval_labeled_read(&v, path, &err), -1);
     assert_non_null(strstr(err.msg, ":1: a held-out pair"));
     write_tmp(path, sizeof path, "x\ty\t0\tpopular\n");
-    assert_int_equal(labeled_read(&v, path, &err), -1);
+    assert_int_equal(eval_labeled_read(&v, path, &err), -1);
     assert_non_null(strstr(err.msg, ":1: negatives must be uniform or degree"));
     write_tmp(path, sizeof path, "x\ty\t0\tdegree\textra\n");
-    assert_int_equal(labeled_read(&v, path, &err), -1);
+    assert_int_equal(eval_labeled_read(&v, path, &err), -1);
     assert_non_null(strstr(err.msg, "got 5"));
     unlink(path);
 }
@@ -432,7 +434,7 @@ static void test_popularity(void **state)
     assert_true(isfinite(r.coverage_at_k));
     eval_result_free(&r);
     pairs_free(&train);
-    labeled_free(&v);
+    eval_labeled_free(&v);
     model_free(m);
 }
 
@@ -501,7 +503,7 @@ static void test_rank_probability(void **state)
     eval_result_free(&rc);
     free(deg);
     pairs_free(&train);
-    labeled_free(&v);
+    eval_labeled_free(&v);
     model_free(m);
 }
 
@@ -551,7 +553,7 @@ static void test_brier(void **state)
     assert_true(isnan(r.reliability[0].observed));
     eval_result_free(&r);
     dict_free(ids);
-    labeled_free(&v);
+    eval_labeled_free(&v);
     model_free(m);
 }
 
@@ -634,8 +636,8 @@ static void test_popularity_degree_negatives(void **state)
         assert_true(r.popularity.degree_all > 0.45 && r.popularity.degree_all < 0.55);
         assert_true(fabs(r.deg_auc_all - 0.5) < 0.05);
         eval_result_free(&r);
-        labeled_free(&v);
-        valset_free(&val);
+        eval_labeled_free(&v);
+        split_valset_free(&val);
         pairs_free(&train);
     }
     model_free(m);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "walkrec/graph.h"
+#include "walkrec/rng.h"
 
 static void add(wr_pairs *p, const char *a, const char *b, float w)
 {

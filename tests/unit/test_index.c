@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../src/index.c"
+#include "walkrec/rng.h"
 
 static char tmpdir[64];
 

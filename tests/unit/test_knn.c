@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "walkrec/knn.h"
+#include "walkrec/rng.h"
 #include "walkrec/util.h"
 
 typedef struct ref_hit {

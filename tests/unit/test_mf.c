@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "walkrec/mf.h"
+#include "walkrec/rng.h"
 
 #define CLIQUE 8
 
@@ -116,7 +117,7 @@ static void check_cliques(int source, int bias, const char *score)
     print_message("%s%s: AUC %.4f\n", mf_algo_name(&o), bias ? " --bias" : "", auc);
     assert_true(auc > 0.9);
     model_free(m);
-    labeled_free(&v);
+    eval_labeled_free(&v);
     pairs_free(&p);
 }
 
@@ -152,7 +153,7 @@ static void test_deterministic(void **state)
         model_free(b);
         model_free(c);
     }
-    labeled_free(&v);
+    eval_labeled_free(&v);
     pairs_free(&p);
 }
 
@@ -255,7 +256,7 @@ static void test_bias_roundtrip(void **state)
     json_decref(meta);
     model_free(l);
     model_free(m);
-    labeled_free(&v);
+    eval_labeled_free(&v);
     pairs_free(&p);
 }
 
@@ -309,7 +310,7 @@ static void test_continuous_labels(void **state)
     o.source = WR_MF_WALKS;
     wr_err err;
     assert_null(mf_train(&p, &o, NULL, &err));
-    labeled_free(&v);
+    eval_labeled_free(&v);
     pairs_free(&p);
 }
 
@@ -347,7 +348,7 @@ static void test_learning_curve(void **state)
     json_decref(meta);
     model_free(quiet);
     model_free(m);
-    labeled_free(&v);
+    eval_labeled_free(&v);
     pairs_free(&p);
 }
 
@@ -383,7 +384,7 @@ static void test_eval_dot_ranking(void **state)
         eval_result_free(&r);
         model_free(m);
     }
-    labeled_free(&v);
+    eval_labeled_free(&v);
 }
 
 static void test_bad_options(void **state)
@@ -403,7 +404,7 @@ static void test_bad_options(void **state)
     o = small_opts(WR_MF_PAIRS, 0);
     assert_null(mf_train(&empty, &o, NULL, &err));
     pairs_free(&empty);
-    labeled_free(&v);
+    eval_labeled_free(&v);
     pairs_free(&p);
 }
 

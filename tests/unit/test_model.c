@@ -106,7 +106,7 @@ static void refix(uint8_t *b, size_t len)
 
 static void expect_error(const uint8_t *b, size_t len, const char *needle)
 {
-    wr_err err = {{0}};
+    wr_err err = {0};
     wr_model *m = model_load_mem(b, len, "x.wrm", &err);
     if (m)
         fail_msg("loaded a bad file (expected '%s')", needle);
@@ -185,7 +185,7 @@ static void test_every_bit_flip(void **state)
     for (size_t i = 0; i < len; i++)
         for (int bit = 0; bit < 8; bit++) {
             b[i] ^= (uint8_t)(1u << bit);
-            wr_err err = {{0}};
+            wr_err err = {0};
             wr_model *m = model_load_mem(b, len, "x.wrm", &err);
             if (m)
                 fail_msg("flipping bit %d of byte %zu went unnoticed", bit, i);

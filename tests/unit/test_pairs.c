@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "walkrec/pairs.h"
+#include "walkrec/rng.h"
 
 static char path[256];
 
@@ -176,14 +177,14 @@ static void test_weights_parse(void **state)
     wr_weights w = wr_default_weights;
     wr_err err;
     double v;
-    assert_int_equal(weights_parse(&w, "also_view=0.25,buy_after_viewing=2", &err), 0);
-    assert_int_equal(weights_lookup(&w, "also_viewed", &v), 0);
+    assert_int_equal(pairs_weights_parse(&w, "also_view=0.25,buy_after_viewing=2", &err), 0);
+    assert_int_equal(pairs_weights_lookup(&w, "also_viewed", &v), 0);
     assert_true(v == 0.25);
-    assert_int_equal(weights_lookup(&w, "buy_after_viewing", &v), 0);
+    assert_int_equal(pairs_weights_lookup(&w, "buy_after_viewing", &v), 0);
     assert_true(v == 2);
-    assert_int_equal(weights_parse(&w, "bogus=1", &err), -1);
-    assert_int_equal(weights_parse(&w, "also_buy=-1", &err), -1);
-    assert_int_equal(weights_parse(&w, "also_buy", &err), -1);
+    assert_int_equal(pairs_weights_parse(&w, "bogus=1", &err), -1);
+    assert_int_equal(pairs_weights_parse(&w, "also_buy=-1", &err), -1);
+    assert_int_equal(pairs_weights_parse(&w, "also_buy", &err), -1);
 }
 
 /* Millions of ids must intern and merge quickly; the CLI benchmark measures 4M pairs. */

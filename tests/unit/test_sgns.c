@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "walkrec/rng.h"
 #include "walkrec/sgns.h"
 
 /* Sequences of length len over vocab tokens: a random walk on two rings of `vocab / 2`

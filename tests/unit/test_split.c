@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "walkrec/eval.h"
+#include "walkrec/rng.h"
 #include "walkrec/split.h"
 
 /* A random graph: `items` ids "i0", "i1", ..., `edges` draws (duplicates merge away). */
@@ -76,9 +77,9 @@ static void test_determinism(void **state)
     assert_int_equal(v3.n, v1.n);
     assert_true(memcmp(v1.a, v3.a, v1.n * sizeof *v1.a) || memcmp(v1.b, v3.b, v1.n * sizeof *v1.b));
 
-    valset_free(&v1);
-    valset_free(&v2);
-    valset_free(&v3);
+    split_valset_free(&v1);
+    split_valset_free(&v2);
+    split_valset_free(&v3);
     pairs_free(&t1);
     pairs_free(&t2);
     pairs_free(&t3);
@@ -141,7 +142,7 @@ static void test_sizes_and_contents(void **state)
         free(neg);
         free(got);
         free(want);
-        valset_free(&v);
+        split_valset_free(&v);
         pairs_free(&t);
     }
     pairs_free(&p);
@@ -200,7 +201,7 @@ static void test_dense_graph(void **state)
     for (size_t i = 0; i < v.n; i++)
         if (!v.label[i])
             assert_false(has_edge(&p, v.a[i], v.b[i]));
-    valset_free(&v);
+    split_valset_free(&v);
     pairs_free(&t);
 
     /* one more negative than there are non-edges: refused up front */
@@ -237,7 +238,7 @@ static void test_write(void **state)
     assert_int_equal(split_pairs(&p, &o, &t, &v, &err), 0);
     char path[256];
     snprintf(path, sizeof path, "/tmp/wr_test_split_%ld.tsv", (long)getpid());
-    assert_int_equal(valset_write(&v, p.ids, path, &err), 0);
+    assert_int_equal(split_valset_write(&v, p.ids, path, &err), 0);
 
     FILE *f = fopen(path, "r");
     assert_non_null(f);
@@ -257,7 +258,7 @@ static void test_write(void **state)
     assert_int_equal(i, v.n);
     fclose(f);
     unlink(path);
-    valset_free(&v);
+    split_valset_free(&v);
     pairs_free(&t);
     pairs_free(&p);
 }
@@ -358,9 +359,9 @@ static void test_both_kinds(void **state)
     assert_int_equal(d.n, 2 * want);
     assert_memory_equal(d.a, u.a, want * sizeof *d.a);
     assert_int_equal(kind_count(&d, 0, WR_NEG_DEGREE), want);
-    valset_free(&u);
-    valset_free(&b);
-    valset_free(&d);
+    split_valset_free(&u);
+    split_valset_free(&b);
+    split_valset_free(&d);
     pairs_free(&t1);
     pairs_free(&t2);
     pairs_free(&t3);
@@ -443,7 +444,7 @@ static void test_degree_distribution(void **state)
             obs[v.a[i]]++;
             obs[v.b[i]]++;
         }
-        valset_free(&v);
+        split_valset_free(&v);
         pairs_free(&t);
     }
     size_t df, df_u;
@@ -470,7 +471,7 @@ static void test_write_kinds(void **state)
     assert_int_equal(split_pairs(&p, &o, &t, &v, &err), 0);
     char path[256];
     snprintf(path, sizeof path, "/tmp/wr_test_split_kinds_%ld.tsv", (long)getpid());
-    assert_int_equal(valset_write(&v, p.ids, path, &err), 0);
+    assert_int_equal(split_valset_write(&v, p.ids, path, &err), 0);
     FILE *f = fopen(path, "r");
     char line[256];
     assert_non_null(fgets(line, sizeof line, f));
@@ -479,26 +480,26 @@ static void test_write_kinds(void **state)
     assert_non_null(strstr(line, "\t1\t\n"));
     fclose(f);
     wr_labeled l;
-    assert_int_equal(labeled_read(&l, path, &err), 0);
+    assert_int_equal(eval_labeled_read(&l, path, &err), 0);
     assert_int_equal(l.n, v.n);
     for (size_t i = 0; i < v.n; i++) {
         assert_int_equal(l.label[i], v.label[i]);
         assert_int_equal(l.kind[i], v.label[i] ? WR_NEG_UNIFORM : v.kind[i]);
         assert_string_equal(l.a[i], dict_str(p.ids, v.a[i]));
     }
-    labeled_free(&l);
-    valset_free(&v);
+    eval_labeled_free(&l);
+    split_valset_free(&v);
     pairs_free(&t);
 
     o.negatives = WR_NEG_UNIFORM;
     assert_int_equal(split_pairs(&p, &o, &t, &v, &err), 0);
-    assert_int_equal(valset_write(&v, p.ids, path, &err), 0);
+    assert_int_equal(split_valset_write(&v, p.ids, path, &err), 0);
     f = fopen(path, "r");
     assert_non_null(fgets(line, sizeof line, f));
     assert_string_equal(line, "item_a\titem_b\tlabel\n");
     fclose(f);
     unlink(path);
-    valset_free(&v);
+    split_valset_free(&v);
     pairs_free(&t);
     pairs_free(&p);
 }
@@ -527,7 +528,7 @@ static void test_degree_room(void **state)
     for (size_t i = 0; i < v.n; i++)
         if (!v.label[i])
             assert_true(v.a[i] >= 8 || v.b[i] >= 8);
-    valset_free(&v);
+    split_valset_free(&v);
     pairs_free(&t);
     o.negatives = WR_NEG_BOTH;
     assert_int_equal(split_pairs(&p, &o, &t, &v, &err), -1);

@@ -204,7 +204,7 @@ static void test_metadata_and_learning_curve(void **state)
      * sequences gives a model over the same items */
     wr_corpus c;
     wr_dict *ids = dict_new(16);
-    assert_int_equal(corpus_read(&c, ids, walks, &err), 0);
+    assert_int_equal(walk_corpus_read(&c, ids, walks, &err), 0);
     assert_int_equal(c.nseq, 2 * CLIQUE * 10);
     assert_int_equal(c.ntok, 2 * CLIQUE * 100);
     for (uint64_t q = 0; q < c.nseq; q++)
@@ -220,10 +220,10 @@ static void test_metadata_and_learning_curve(void **state)
     assert_string_equal(json_string_value(json_object_get(meta, "source")), "sequences");
     json_decref(meta);
     model_free(m);
-    corpus_free(&c);
+    walk_corpus_free(&c);
     dict_free(ids);
     unlink(walks);
-    labeled_free(&val);
+    eval_labeled_free(&val);
     pairs_free(&p);
 }
 

@@ -10,6 +10,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "walkrec/file.h"
+#include "walkrec/lines.h"
+#include "walkrec/rng.h"
+#include "walkrec/text.h"
 #include "walkrec/util.h"
 
 static char *tmp_path(const char *name)
@@ -124,31 +128,31 @@ static void test_parse(void **state)
     (void)state;
     double d;
     uint64_t u;
-    assert_int_equal(parse_double("1.5", &d), 0);
+    assert_int_equal(text_parse_double("1.5", &d), 0);
     assert_true(d == 1.5);
-    assert_int_equal(parse_double("-2e3", &d), 0);
-    assert_int_equal(parse_double("", &d), -1);
-    assert_int_equal(parse_double("1.5x", &d), -1);
-    assert_int_equal(parse_double(" 1", &d), -1);
-    assert_int_equal(parse_double("nan", &d), -1);
-    assert_int_equal(parse_double("inf", &d), -1);
-    assert_int_equal(parse_double("1e999", &d), -1);
-    assert_int_equal(parse_u64("42", &u), 0);
+    assert_int_equal(text_parse_double("-2e3", &d), 0);
+    assert_int_equal(text_parse_double("", &d), -1);
+    assert_int_equal(text_parse_double("1.5x", &d), -1);
+    assert_int_equal(text_parse_double(" 1", &d), -1);
+    assert_int_equal(text_parse_double("nan", &d), -1);
+    assert_int_equal(text_parse_double("inf", &d), -1);
+    assert_int_equal(text_parse_double("1e999", &d), -1);
+    assert_int_equal(text_parse_u64("42", &u), 0);
     assert_true(u == 42);
-    assert_int_equal(parse_u64("-1", &u), -1);
-    assert_int_equal(parse_u64("99999999999999999999999", &u), -1);
+    assert_int_equal(text_parse_u64("-1", &u), -1);
+    assert_int_equal(text_parse_u64("99999999999999999999999", &u), -1);
 }
 
 static void test_utf8(void **state)
 {
     (void)state;
-    assert_true(utf8_valid("abc", 3));
-    assert_true(utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
-    assert_false(utf8_valid("\xc3", 1));             /* truncated */
-    assert_false(utf8_valid("\xc0\xaf", 2));         /* overlong */
-    assert_false(utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
-    assert_false(utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
-    assert_false(utf8_valid("\xff", 1));
+    assert_true(text_utf8_valid("abc", 3));
+    assert_true(text_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
+    assert_false(text_utf8_valid("\xc3", 1));             /* truncated */
+    assert_false(text_utf8_valid("\xc0\xaf", 2));         /* overlong */
+    assert_false(text_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    assert_false(text_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_false(text_utf8_valid("\xff", 1));
 }
 
 static void test_split_fields(void **state)
@@ -156,7 +160,7 @@ static void test_split_fields(void **state)
     (void)state;
     char s[] = "a\tb\t\tc";
     char *f[3];
-    assert_int_equal(split_fields(s, '\t', f, 3), 3);
+    assert_int_equal(text_split(s, '\t', f, 3), 3);
     assert_string_equal(f[0], "a");
     assert_string_equal(f[1], "b");
     assert_string_equal(f[2], "\tc");
@@ -184,23 +188,23 @@ static void test_afile(void **state)
 {
     (void)state;
     const char *p = tmp_path("atomic.txt");
-    wr_afile af;
+    wr_atomic_file af;
     wr_err err;
-    assert_int_equal(afile_open(&af, p, &err), 0);
+    assert_int_equal(file_atomic_open(&af, p, &err), 0);
     fputs("hello\n", af.f);
     assert_int_equal(access(p, F_OK), -1); /* not visible before commit */
-    assert_int_equal(afile_commit(&af, &err), 0);
+    assert_int_equal(file_atomic_commit(&af, &err), 0);
     assert_int_equal(access(p, F_OK), 0);
-    assert_int_equal(afile_open(&af, p, &err), 0);
+    assert_int_equal(file_atomic_open(&af, p, &err), 0);
     fputs("partial", af.f);
-    afile_abort(&af);
+    file_atomic_abort(&af);
     FILE *f = fopen(p, "r");
     char line[32];
     assert_non_null(fgets(line, sizeof line, f));
     assert_string_equal(line, "hello\n");
     fclose(f);
     unlink(p);
-    assert_int_equal(afile_open(&af, "/nonexistent-dir/x", &err), -1);
+    assert_int_equal(file_atomic_open(&af, "/nonexistent-dir/x", &err), -1);
     assert_non_null(strstr(err.msg, "/nonexistent-dir/x"));
 }
 

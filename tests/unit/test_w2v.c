@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "walkrec/model.h"
+#include "walkrec/rng.h"
 #include "walkrec/util.h"
 #include "walkrec/w2v.h"
 
@@ -61,7 +62,7 @@ static void expect_ab(const char *text, size_t len, const char *format)
 
 static void expect_error(const char *text, size_t len, const char *needle)
 {
-    wr_err err = {{0}};
+    wr_err err = {0};
     wr_model *m = load(text, len, &err);
     if (m)
         fail_msg("accepted a bad file (expected '%s')", needle);

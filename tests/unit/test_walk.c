@@ -1,6 +1,6 @@
 /* test_walk.c - random walks: transition frequencies against edge weights (chi-square),
  * node2vec's second-order frequencies against the exact distribution, layout, determinism,
- * option checks; corpus_read on good and malformed sequence files. */
+ * option checks; walk_corpus_read on good and malformed sequence files. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +15,7 @@
 
 #include <zlib.h>
 
+#include "walkrec/rng.h"
 #include "walkrec/walk.h"
 
 /* ---- chi-square p-values: Q(df/2, x/2), the regularised upper incomplete gamma ---- */
@@ -152,7 +153,7 @@ static void test_first_order_frequencies(void **state)
     wr_err err;
     small_graph(&g, &p);
     wr_walk_opts o = walk_opts(2000, 84, 1, 1, 11, 2);
-    assert_int_equal(walks_generate(&g, &o, &c, &err), 0);
+    assert_int_equal(walk_generate(&g, &o, &c, &err), 0);
     static double cnt[SN][SN], ucnt[SN][SN];
     memset(cnt, 0, sizeof cnt);
     memset(ucnt, 0, sizeof ucnt);
@@ -177,7 +178,7 @@ static void test_first_order_frequencies(void **state)
     assert_true(chi2_pvalue(uchi2, df) < 1e-12); /* negative control: uniform sampling fails */
     double wchi2 = first_order_chi2(&g, cnt, 1, &df);
     assert_true(chi2_pvalue(wchi2, df) < 1e-12); /* and the walks are not uniform */
-    corpus_free(&c);
+    walk_corpus_free(&c);
     graph_free(&g);
     pairs_free(&p);
 }
@@ -227,7 +228,7 @@ static void check_node2vec(double p, double q)
     wr_err err;
     small_graph(&g, &pairs);
     wr_walk_opts o = walk_opts(2000, 85, p, q, 99, 2);
-    assert_int_equal(walks_generate(&g, &o, &c, &err), 0);
+    assert_int_equal(walk_generate(&g, &o, &c, &err), 0);
     static double cnt[SN][SN][SN];
     memset(cnt, 0, sizeof cnt);
     uint64_t n = 0;
@@ -241,7 +242,7 @@ static void check_node2vec(double p, double q)
     assert_true(pv > 1e-4);
     double fchi2 = node2vec_chi2(&g, p, q, cnt, 1, &df);
     assert_true(chi2_pvalue(fchi2, df) < 1e-12); /* negative control: first-order law fails */
-    corpus_free(&c);
+    walk_corpus_free(&c);
     graph_free(&g);
     pairs_free(&pairs);
 }
@@ -281,7 +282,7 @@ static void test_layout(void **state)
         ns += graph_degree(&g, u) > 0;
     assert_true(ns < g.n);
     wr_walk_opts o = walk_opts(10, 10, 1, 1, 3, 2);
-    assert_int_equal(walks_generate(&g, &o, &c, &err), 0);
+    assert_int_equal(walk_generate(&g, &o, &c, &err), 0);
     assert_int_equal(c.nseq, (uint64_t)ns * 10);
     assert_int_equal(c.ntok, c.nseq * 10);
     assert_int_equal(c.off[0], 0);
@@ -303,7 +304,7 @@ static void test_layout(void **state)
         assert_false(ascending); /* shuffled */
     }
     free(seen);
-    corpus_free(&c);
+    walk_corpus_free(&c);
     graph_free(&g);
     pairs_free(&p);
 }
@@ -327,13 +328,13 @@ static void test_determinism(void **state)
     for (int k = 0; k < 2; k++) {
         wr_corpus c1, c2, c3, d;
         wr_walk_opts o = walk_opts(10, 20, pq[k][0], pq[k][1], 7, 1);
-        assert_int_equal(walks_generate(&g, &o, &c1, &err), 0);
+        assert_int_equal(walk_generate(&g, &o, &c1, &err), 0);
         o.threads = 2;
-        assert_int_equal(walks_generate(&g, &o, &c2, &err), 0);
+        assert_int_equal(walk_generate(&g, &o, &c2, &err), 0);
         o.threads = 3;
-        assert_int_equal(walks_generate(&g, &o, &c3, &err), 0);
+        assert_int_equal(walk_generate(&g, &o, &c3, &err), 0);
         o.seed = 8;
-        assert_int_equal(walks_generate(&g, &o, &d, &err), 0);
+        assert_int_equal(walk_generate(&g, &o, &d, &err), 0);
         assert_true(same_corpus(&c1, &c2));
         assert_true(same_corpus(&c1, &c3));
         assert_false(same_corpus(&c1, &d));
@@ -341,10 +342,10 @@ static void test_determinism(void **state)
         for (uint64_t i = 0; i < c1.ntok; i++)
             differ += c1.tok[i] != d.tok[i];
         assert_true(differ > c1.ntok / 2);
-        corpus_free(&c1);
-        corpus_free(&c2);
-        corpus_free(&c3);
-        corpus_free(&d);
+        walk_corpus_free(&c1);
+        walk_corpus_free(&c2);
+        walk_corpus_free(&c3);
+        walk_corpus_free(&d);
     }
     graph_free(&g);
     pairs_free(&p);
@@ -359,33 +360,33 @@ static void test_bad_options(void **state)
     wr_err err;
     small_graph(&g, &p);
     wr_walk_opts o = walk_opts(10, 10, 0, 1, 1, 1);
-    assert_int_equal(walks_generate(&g, &o, &c, &err), -1);
+    assert_int_equal(walk_generate(&g, &o, &c, &err), -1);
     assert_non_null(strstr(err.msg, "p and q"));
     o = walk_opts(10, 10, 1, INFINITY, 1, 1);
-    assert_int_equal(walks_generate(&g, &o, &c, &err), -1);
+    assert_int_equal(walk_generate(&g, &o, &c, &err), -1);
     o = walk_opts(10, 0, 1, 1, 1, 1);
-    assert_int_equal(walks_generate(&g, &o, &c, &err), -1);
+    assert_int_equal(walk_generate(&g, &o, &c, &err), -1);
     o = walk_opts(0, 10, 1, 1, 1, 1);
-    assert_int_equal(walks_generate(&g, &o, &c, &err), -1);
+    assert_int_equal(walk_generate(&g, &o, &c, &err), -1);
     assert_null(c.tok);
     /* length 1: the start nodes only */
     o = walk_opts(2, 1, 1, 1, 1, 1);
-    assert_int_equal(walks_generate(&g, &o, &c, &err), 0);
+    assert_int_equal(walk_generate(&g, &o, &c, &err), 0);
     assert_int_equal(c.ntok, 2 * SN);
-    corpus_free(&c);
+    walk_corpus_free(&c);
     graph_free(&g);
     pairs_free(&p);
 
     make_pairs(&p, 3);
     assert_int_equal(graph_build(&g, &p, 1, &err), 0);
     o = walk_opts(10, 10, 1, 1, 1, 1);
-    assert_int_equal(walks_generate(&g, &o, &c, &err), -1);
+    assert_int_equal(walk_generate(&g, &o, &c, &err), -1);
     assert_non_null(strstr(err.msg, "no edges"));
     graph_free(&g);
     pairs_free(&p);
 }
 
-/* ---- corpus_read ---- */
+/* ---- walk_corpus_read ---- */
 
 static char path[256];
 
@@ -424,7 +425,7 @@ static void test_corpus_read_good(void **state)
     dict_intern(d, "z", 1); /* ids already in the dict keep their index */
     wr_corpus c;
     wr_err err;
-    assert_int_equal(corpus_read(&c, d, f, &err), 0);
+    assert_int_equal(walk_corpus_read(&c, d, f, &err), 0);
     assert_int_equal(c.nseq, 4);
     assert_int_equal(c.ntok, 9);
     expect_seq(&c, d, 0, "a,b,c");
@@ -435,7 +436,7 @@ static void test_corpus_read_good(void **state)
     assert_int_equal(dict_find(d, "z", 1), 0);
     assert_int_equal(c.tok[0], 1);
     unlink(f);
-    corpus_free(&c);
+    walk_corpus_free(&c);
 
     /* gzip'd input */
     snprintf(path, sizeof path, "/tmp/wr_test_walk_%ld_seq.gz", (long)getpid());
@@ -443,22 +444,22 @@ static void test_corpus_read_good(void **state)
     assert_non_null(gz);
     gzputs(gz, "x y\nz x\n");
     gzclose(gz);
-    assert_int_equal(corpus_read(&c, d, path, &err), 0);
+    assert_int_equal(walk_corpus_read(&c, d, path, &err), 0);
     assert_int_equal(c.nseq, 2);
     expect_seq(&c, d, 0, "x,y");
     expect_seq(&c, d, 1, "z,x");
     assert_int_equal(c.tok[2], 0);
     unlink(path);
-    corpus_free(&c);
+    walk_corpus_free(&c);
 
     /* an empty file: an empty corpus */
     f = write_tmp("empty.txt", "", 0);
-    assert_int_equal(corpus_read(&c, d, f, &err), 0);
+    assert_int_equal(walk_corpus_read(&c, d, f, &err), 0);
     assert_int_equal(c.nseq, 0);
     assert_int_equal(c.ntok, 0);
     assert_int_equal(c.off[0], 0);
     unlink(f);
-    corpus_free(&c);
+    walk_corpus_free(&c);
     dict_free(d);
 }
 
@@ -471,7 +472,7 @@ static void expect_error(const char *name, const char *data, size_t len, const c
     wr_dict *d = dict_new(16);
     wr_corpus c;
     wr_err err;
-    assert_int_equal(corpus_read(&c, d, f, &err), -1);
+    assert_int_equal(walk_corpus_read(&c, d, f, &err), -1);
     assert_null(c.tok);
     assert_int_equal(c.nseq, 0);
     if (!strstr(err.msg, want) || !strstr(err.msg, what))
@@ -498,15 +499,15 @@ static void test_corpus_read_bad(void **state)
     wr_dict *d = dict_new(16);
     wr_corpus c;
     wr_err err;
-    assert_int_equal(corpus_read(&c, d, f, &err), 0);
+    assert_int_equal(walk_corpus_read(&c, d, f, &err), 0);
     assert_int_equal(c.ntok, 2); /* "c" and the id of WR_ID_MAX bytes */
     assert_int_equal(dict_strlen(d, 1), WR_ID_MAX);
-    corpus_free(&c);
+    walk_corpus_free(&c);
     dict_free(d);
     unlink(f);
     free(longid);
     d = dict_new(16);
-    assert_int_equal(corpus_read(&c, d, "/nonexistent/seq.txt", &err), -1);
+    assert_int_equal(walk_corpus_read(&c, d, "/nonexistent/seq.txt", &err), -1);
     assert_non_null(strstr(err.msg, "/nonexistent/seq.txt"));
     dict_free(d);
 }

@@ -6,6 +6,7 @@
  *
  * DIR must be on the file system to measure (not tmpfs, where fdatasync costs nothing);
  * each case uses and removes DIR/wal-bench-B-T. */
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,16 @@
 #include <unistd.h>
 
 #include "walkrec/wal.h"
+
+static _Noreturn void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
 
 typedef struct job {
     wr_wal *w;
