@@ -9,7 +9,7 @@
 # slices, while a loop asks for a retrain every 30 seconds. Every candidate is published
 # (gate_max_auc_drop 1): the random pairs the load ingests lower the validation AUC, and a
 # refused candidate would skip the index build and the swap, the part of a retrain that
-# serving feels. Training itself runs in a child process (src/retrain.c).
+# serving feels. Training itself runs in a child process (src/trainproc.c).
 #
 # Per slice: requests, failed requests (non-2xx or socket errors), p99, whether a retrain
 # ran, RSS and open file descriptors of the daemon. A slice counts as "during a retrain"

@@ -8,13 +8,14 @@
 #include "walkrec/api.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "walkrec/bytes.h"
+#include "walkrec/dashboard.h"
 #include "walkrec/dict.h"
-#include "walkrec/live.h"
 #include "walkrec/metrics.h"
-#include "walkrec/provisional.h"
 #include "walkrec/text.h"
 #include "walkrec/rank.h"
 
@@ -23,13 +24,13 @@
 /* Decodes a query parameter into a new string; NULL with a 400 reply when malformed. */
 static char *param(const wr_request *rq, const char *key, wr_reply *rp)
 {
-    const char *raw = request_param(rq, key);
+    const char *raw = rest_param(rq, key);
     if (!raw)
         return NULL;
     size_t len = strlen(raw);
     char *v = xmalloc(len + 1);
-    if (http_decode(raw, len, 1, v) < 0) {
-        reply_error(rp, WR_E_BAD_REQUEST, "%s: bad percent-encoding or invalid UTF-8", key);
+    if (rest_decode(raw, len, 1, v) < 0) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "%s: bad percent-encoding or invalid UTF-8", key);
         free(v);
         return NULL;
     }
@@ -40,7 +41,7 @@ static int check_k(const wr_request *rq, uint64_t k, wr_reply *rp)
 {
     if (k >= 1 && k <= rq->cfg->max_k)
         return 0;
-    reply_error(rp, WR_E_BAD_REQUEST, "k: expected an integer from 1 to %u (max_k), got %llu",
+    rest_reply_error(rp, WR_E_BAD_REQUEST, "k: expected an integer from 1 to %u (max_k), got %llu",
                 rq->cfg->max_k, (unsigned long long)k);
     return -1;
 }
@@ -48,12 +49,12 @@ static int check_k(const wr_request *rq, uint64_t k, wr_reply *rp)
 static int query_k(const wr_request *rq, size_t *k, wr_reply *rp)
 {
     uint64_t v = rq->cfg->default_k;
-    if (request_param(rq, "k")) {
+    if (rest_param(rq, "k")) {
         char *s = param(rq, "k", rp);
         int bad = !s || text_parse_u64(s, &v) < 0;
         free(s);
         if (bad) {
-            reply_error(rp, WR_E_BAD_REQUEST, "k: expected an integer from 1 to %u (max_k)",
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "k: expected an integer from 1 to %u (max_k)",
                         rq->cfg->max_k);
             return -1;
         }
@@ -94,7 +95,7 @@ static void filt_exclude(filt *x, const wr_index *ix, const char *id, size_t len
 static int filt_category(filt *x, const wr_index *ix, const char *name, wr_reply *rp)
 {
     if (!index_has_categories(ix)) {
-        reply_error(rp, WR_E_BAD_REQUEST,
+        rest_reply_error(rp, WR_E_BAD_REQUEST,
                     "category: the model has no side information with a category column "
                     "(setting items_file)");
         return -1;
@@ -107,7 +108,7 @@ static int filt_category(filt *x, const wr_index *ix, const char *name, wr_reply
 static int filt_min_score(filt *x, double v, wr_reply *rp)
 {
     if (!isfinite(v)) {
-        reply_error(rp, WR_E_BAD_REQUEST, "min_score: expected a finite number");
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "min_score: expected a finite number");
         return -1;
     }
     x->f.min_score = (float)v;
@@ -133,7 +134,7 @@ static const wr_filter *filt_done(filt *x)
  * min_score=0.2, category=name. */
 static int query_filter(const wr_request *rq, const wr_index *ix, filt *x, wr_reply *rp)
 {
-    const char *raw = request_param(rq, "exclude");
+    const char *raw = rest_param(rq, "exclude");
     int rc = -1;
     char *v = NULL;
     if (raw && *raw) {
@@ -141,28 +142,28 @@ static int query_filter(const wr_request *rq, const wr_index *ix, filt *x, wr_re
         while (*raw) {
             size_t len = strcspn(raw, ",");
             char *id = xmalloc(len + 1);
-            long n = http_decode(raw, len, 1, id);
+            long n = rest_decode(raw, len, 1, id);
             if (n > 0)
                 filt_exclude(x, ix, id, (size_t)n);
             free(id);
             if (n < 0) {
-                reply_error(rp, WR_E_BAD_REQUEST, "exclude: bad percent-encoding or invalid UTF-8");
+                rest_reply_error(rp, WR_E_BAD_REQUEST, "exclude: bad percent-encoding or invalid UTF-8");
                 return -1;
             }
             if (++count > rq->cfg->max_batch) {
-                reply_error(rp, WR_E_BATCH_TOO_LARGE, "exclude: more than %u ids (max_batch)",
+                rest_reply_error(rp, WR_E_BATCH_TOO_LARGE, "exclude: more than %u ids (max_batch)",
                             rq->cfg->max_batch);
                 return -1;
             }
             raw += len + (raw[len] == ',');
         }
     }
-    if (request_param(rq, "min_score")) {
+    if (rest_param(rq, "min_score")) {
         double d;
         if (!(v = param(rq, "min_score", rp)))
             return -1;
         if (text_parse_double(v, &d) < 0) {
-            reply_error(rp, WR_E_BAD_REQUEST, "min_score: expected a number");
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "min_score: expected a number");
             goto out;
         }
         if (filt_min_score(x, d, rp) < 0)
@@ -170,7 +171,7 @@ static int query_filter(const wr_request *rq, const wr_index *ix, filt *x, wr_re
         free(v);
         v = NULL;
     }
-    if (request_param(rq, "category")) {
+    if (rest_param(rq, "category")) {
         if (!(v = param(rq, "category", rp)))
             return -1;
         if (filt_category(x, ix, v, rp) < 0)
@@ -190,25 +191,11 @@ out:
  * printed with 7 decimals (cosines: absolute error below 5e-8). Bodies are parsed, and
  * the rarely asked routes built, with jansson. */
 
-typedef struct wbuf {
-    char *p;
-    size_t len, cap;
-} wbuf;
+typedef wr_bytes wbuf;
 
-static void put(wbuf *o, const char *s, size_t n)
-{
-    if (o->len + n > o->cap) {
-        size_t cap = o->cap ? o->cap : 1024;
-        while (cap < o->len + n)
-            cap *= 2;
-        o->p = xrealloc(o->p, cap);
-        o->cap = cap;
-    }
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
-}
+static void put(wbuf *o, const char *s, size_t n) { bytes_put(o, s, n); }
 
-static void put_lit(wbuf *o, const char *s) { put(o, s, strlen(s)); }
+static void put_lit(wbuf *o, const char *s) { bytes_puts(o, s); }
 
 /* A JSON string; s is UTF-8 (ids are checked when loaded or decoded). */
 static void put_str(wbuf *o, const char *s, size_t n)
@@ -295,14 +282,14 @@ static int parse_rank(const wr_index *ix, const char *v, size_t len, int *rank, 
     }
     if (len == 11 && !memcmp(v, "probability", 11)) {
         if (!index_info(ix)->calibrated) {
-            reply_error(rp, WR_E_BAD_REQUEST, "rank=probability: this model has no calibrated "
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "rank=probability: this model has no calibrated "
                         "probability (train it with walkrec train --calibration)");
             return -1;
         }
         *rank = WR_RANK_PROBABILITY;
         return 0;
     }
-    reply_error(rp, WR_E_BAD_REQUEST, "rank: expected cosine or probability");
+    rest_reply_error(rp, WR_E_BAD_REQUEST, "rank: expected cosine or probability");
     return -1;
 }
 
@@ -314,7 +301,7 @@ static void put_rank(wbuf *o, int rank)
 static void put_error(wbuf *o, wr_code code, const char *message)
 {
     put_lit(o, "{\"code\":\"");
-    put_lit(o, http_code_str(code));
+    put_lit(o, rest_code_str(code));
     put_lit(o, "\",\"message\":");
     put_str(o, message, strlen(message));
     put(o, "}", 1);
@@ -333,13 +320,13 @@ static void answer(wbuf *o, wr_reply *rp)
     put(o, "}", 1);
     rp->status = 200;
     rp->text = o->p;
-    rp->text_len = o->len;
+    rp->text_len = o->n;
     rp->content_type = "application/json";
 }
 
 static json_t *error_json(wr_code code, const char *message)
 {
-    return json_pack("{s:s,s:s}", "code", http_code_str(code), "message", message);
+    return json_pack("{s:s,s:s}", "code", rest_code_str(code), "message", message);
 }
 
 /* The document for a model-dependent answer built with jansson. */
@@ -355,12 +342,12 @@ json_t *api_parse_body(const wr_request *rq, wr_reply *rp)
     /* A key given twice is refused: which one counts would be a guess. */
     json_t *doc = json_loadb(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES, &e);
     if (!doc) {
-        reply_error(rp, WR_E_BAD_REQUEST, "body: invalid JSON at line %d, column %d: %s",
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "body: invalid JSON at line %d, column %d: %s",
                     e.line, e.column, e.text);
         return NULL;
     }
     if (!json_is_object(doc)) {
-        reply_error(rp, WR_E_BAD_REQUEST, "body: expected a JSON object");
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "body: expected a JSON object");
         json_decref(doc);
         return NULL;
     }
@@ -372,11 +359,11 @@ json_t *api_body_array(const wr_request *rq, json_t *doc, const char *key, wr_re
 {
     json_t *a = json_object_get(doc, key);
     if (!json_is_array(a) || json_array_size(a) == 0) {
-        reply_error(rp, WR_E_BAD_REQUEST, "body: expected \"%s\": a non-empty array", key);
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "body: expected \"%s\": a non-empty array", key);
         return NULL;
     }
     if (json_array_size(a) > rq->cfg->max_batch) {
-        reply_error(rp, WR_E_BATCH_TOO_LARGE, "%s: %zu entries, at most %u (max_batch)", key,
+        rest_reply_error(rp, WR_E_BATCH_TOO_LARGE, "%s: %zu entries, at most %u (max_batch)", key,
                     json_array_size(a), rq->cfg->max_batch);
         return NULL;
     }
@@ -392,14 +379,14 @@ static int body_filter(const wr_request *rq, const wr_index *ix, json_t *doc, fi
         size_t i;
         json_t *e;
         if (!json_is_array(v) || json_array_size(v) > rq->cfg->max_batch) {
-            reply_error(rp, WR_E_BAD_REQUEST,
+            rest_reply_error(rp, WR_E_BAD_REQUEST,
                         "exclude: expected an array of at most %u ids (max_batch)",
                         rq->cfg->max_batch);
             return -1;
         }
         json_array_foreach(v, i, e) {
             if (!json_is_string(e)) {
-                reply_error(rp, WR_E_BAD_REQUEST, "exclude[%zu]: expected a string", i);
+                rest_reply_error(rp, WR_E_BAD_REQUEST, "exclude[%zu]: expected a string", i);
                 return -1;
             }
             filt_exclude(x, ix, json_string_value(e), json_string_length(e));
@@ -407,7 +394,7 @@ static int body_filter(const wr_request *rq, const wr_index *ix, json_t *doc, fi
     }
     if ((v = json_object_get(doc, "min_score"))) {
         if (!json_is_number(v)) {
-            reply_error(rp, WR_E_BAD_REQUEST, "min_score: expected a number");
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "min_score: expected a number");
             return -1;
         }
         if (filt_min_score(x, json_number_value(v), rp) < 0)
@@ -415,7 +402,7 @@ static int body_filter(const wr_request *rq, const wr_index *ix, json_t *doc, fi
     }
     if ((v = json_object_get(doc, "category"))) {
         if (!json_is_string(v)) {
-            reply_error(rp, WR_E_BAD_REQUEST, "category: expected a string");
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "category: expected a string");
             return -1;
         }
         if (filt_category(x, ix, json_string_value(v), rp) < 0)
@@ -429,37 +416,8 @@ static int64_t find_json(const wr_index *ix, const json_t *s)
     return json_is_string(s) ? index_find(ix, json_string_value(s), json_string_length(s)) : -1;
 }
 
-/* An item as answers see it: a model row, or a provisional item of the overlay published
- * with this index (provisional.h). */
-typedef struct itemref {
-    int64_t row;  /* model row, or -1 */
-    int64_t prov; /* overlay row, or -1 */
-} itemref;
-
-static int find_item(const wr_index *ix, const char *id, size_t len, itemref *r)
-{
-    r->row = index_find(ix, id, len);
-    r->prov = r->row < 0 ? overlay_find(live_overlay(), ix, id, len) : -1;
-    return r->row >= 0 || r->prov >= 0;
-}
-
-static float item_score(const wr_index *ix, const itemref *a, const itemref *b)
-{
-    if (a->row >= 0 && b->row >= 0)
-        return index_score(ix, (uint32_t)a->row, (uint32_t)b->row);
-    const wr_overlay *ov = live_overlay();
-    const float *x = a->row >= 0 ? index_vector(ix, (uint32_t)a->row)
-                                 : overlay_vector(ov, (uint32_t)a->prov),
-                *y = b->row >= 0 ? index_vector(ix, (uint32_t)b->row)
-                                 : overlay_vector(ov, (uint32_t)b->prov);
-    double sum = 0;
-    for (uint32_t d = 0; d < index_info(ix)->dim; d++)
-        sum += (double)x[d] * y[d];
-    return (float)sum;
-}
-
 /* The calibrated probability of a pair of model items, else null. */
-static void put_probability(wbuf *o, const wr_index *ix, const itemref *a, const itemref *b)
+static void put_probability(wbuf *o, const wr_index *ix, const wr_item *a, const wr_item *b)
 {
     if (index_info(ix)->calibrated && a->row >= 0 && b->row >= 0)
         put_score(o, (float)index_probability(ix, (uint32_t)a->row, (uint32_t)b->row));
@@ -467,35 +425,28 @@ static void put_probability(wbuf *o, const wr_index *ix, const itemref *a, const
         put_lit(o, "null");
 }
 
-static size_t item_neighbors(const wr_index *ix, const itemref *r, size_t k, const wr_filter *f,
-                             int rank, wr_hit *out)
-{
-    if (r->row >= 0)
-        return index_neighbors_by(ix, (uint32_t)r->row, k, f, rank, out);
-    return overlay_neighbors(live_overlay(), ix, (uint32_t)r->prov, k, f, out);
-}
-
 /* ---- handlers ---- */
 
-void api_item_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
+    const wr_index *ix = s ? s->index : NULL;
     size_t k;
     filt x;
     filt_init(&x);
-    const char *rv = request_param(rq, "rank");
+    const char *rv = rest_param(rq, "rank");
     int rank;
     if (query_k(rq, &k, rp) < 0 || query_filter(rq, ix, &x, rp) < 0 ||
         parse_rank(ix, rv, rv ? strlen(rv) : 0, &rank, rp) < 0)
         goto out;
-    itemref it;
-    if (!find_item(ix, rq->id, rq->id_len, &it)) {
-        reply_error(rp, WR_E_UNKNOWN_ITEM, "unknown item '%s'", rq->id);
+    wr_item it;
+    if (!snapshot_find(s, rq->id, rq->id_len, &it)) {
+        rest_reply_error(rp, WR_E_UNKNOWN_ITEM, "unknown item '%s'", rq->id);
         goto out;
     }
     wr_hit *hits = xmalloc(k * sizeof *hits);
     if (it.prov >= 0)
         rank = WR_RANK_COSINE; /* a provisional item has no degree yet */
-    size_t n = x.nothing ? 0 : item_neighbors(ix, &it, k, filt_done(&x), rank, hits);
+    size_t n = x.nothing ? 0 : snapshot_neighbors(s, &it, k, filt_done(&x), rank, hits);
     wbuf o = {0};
     begin(&o, ix, rp);
     put_lit(&o, ",\"item\":");
@@ -513,22 +464,22 @@ out:
     filt_free(&x);
 }
 
-void api_item(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void api_item(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    itemref it;
-    if (!find_item(ix, rq->id, rq->id_len, &it)) {
-        reply_error(rp, WR_E_UNKNOWN_ITEM, "unknown item '%s'", rq->id);
+    const wr_index *ix = s ? s->index : NULL;
+    wr_item it;
+    if (!snapshot_find(s, rq->id, rq->id_len, &it)) {
+        rest_reply_error(rp, WR_E_UNKNOWN_ITEM, "unknown item '%s'", rq->id);
         return;
     }
     json_t *doc = model_doc(ix, rp), *side = json_object(), *degree = json_null();
     json_object_set_new(doc, "item", json_string(rq->id));
     if (it.prov >= 0) { /* known from ingested pairs only */
         json_object_set_new(doc, "provisional", json_true());
-        json_object_set_new(doc, "partners", json_integer(overlay_partners(
-                                                 live_overlay(), (uint32_t)it.prov)));
+        json_object_set_new(doc, "partners", json_integer(snapshot_partners(s, &it)));
         json_object_set_new(doc, "degree", degree);
         json_object_set_new(doc, "side", side);
-        reply_json(rp, 200, doc);
+        rest_reply_json(rp, 200, doc);
         return;
     }
     int64_t row = it.row;
@@ -546,21 +497,22 @@ void api_item(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     }
     json_object_set_new(doc, "degree", degree);
     json_object_set_new(doc, "side", side);
-    reply_json(rp, 200, doc);
+    rest_reply_json(rp, 200, doc);
 }
 
-void api_score(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
+    const wr_index *ix = s ? s->index : NULL;
     char *a = NULL, *b = NULL;
-    if (!request_param(rq, "a") || !request_param(rq, "b")) {
-        reply_error(rp, WR_E_BAD_REQUEST, "expected the parameters a and b (item ids)");
+    if (!rest_param(rq, "a") || !rest_param(rq, "b")) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "expected the parameters a and b (item ids)");
         return;
     }
     if (!(a = param(rq, "a", rp)) || !(b = param(rq, "b", rp)))
         goto out;
-    itemref ia, ib;
-    int64_t ra = find_item(ix, a, strlen(a), &ia) ? 0 : -1,
-            rb = find_item(ix, b, strlen(b), &ib) ? 0 : -1;
+    wr_item ia, ib;
+    int64_t ra = snapshot_find(s, a, strlen(a), &ia) ? 0 : -1,
+            rb = snapshot_find(s, b, strlen(b), &ib) ? 0 : -1;
     if (ra < 0 || rb < 0) {
         char msg[2 * WR_ID_MAX + 64];
         if (ra < 0 && rb < 0)
@@ -568,7 +520,7 @@ void api_score(const wr_request *rq, const wr_index *ix, wr_reply *rp)
         else
             snprintf(msg, sizeof msg, "unknown item: %s '%s'", ra < 0 ? "a" : "b",
                      ra < 0 ? a : b);
-        reply_json(rp, 404, json_pack("{s:o,s:{s:b,s:b}}", "error",
+        rest_reply_json(rp, 404, json_pack("{s:o,s:{s:b,s:b}}", "error",
                                       error_json(WR_E_UNKNOWN_ITEM, msg), "known", "a",
                                       ra >= 0, "b", rb >= 0));
         goto out;
@@ -580,7 +532,7 @@ void api_score(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     put_lit(&o, ",\"b\":");
     put_str(&o, b, strlen(b));
     put_lit(&o, ",\"score\":");
-    put_score(&o, item_score(ix, &ia, &ib));
+    put_score(&o, snapshot_score(s, &ia, &ib));
     put_lit(&o, ",\"probability\":");
     put_probability(&o, ix, &ia, &ib);
     put_lit(&o, ",\"known\":{\"a\":true,\"b\":true}");
@@ -601,8 +553,9 @@ static int is_id(const json_t *s)
     return json_is_string(s) && json_string_length(s) >= 1 && json_string_length(s) <= WR_ID_MAX;
 }
 
-void api_score_batch(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void api_score_batch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
+    const wr_index *ix = s ? s->index : NULL;
     json_t *doc = api_parse_body(rq, rp), *pairs, *p;
     size_t i;
     wbuf o = {0}, probs = {0}; /* "probabilities" in parallel with "scores" */
@@ -614,28 +567,28 @@ void api_score_batch(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     json_array_foreach(pairs, i, p) {
         if (!json_is_array(p) || json_array_size(p) != 2 || !is_id(json_array_get(p, 0)) ||
             !is_id(json_array_get(p, 1))) {
-            reply_error(rp, WR_E_BAD_REQUEST, "pairs[%zu]: expected [\"a\", \"b\"], ids of 1 "
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "pairs[%zu]: expected [\"a\", \"b\"], ids of 1 "
                         "to %d bytes", i, WR_ID_MAX);
             free(o.p);
             goto out;
         }
         const json_t *ja = json_array_get(p, 0), *jb = json_array_get(p, 1);
-        itemref a, b;
+        wr_item a, b;
         if (i) {
             put(&o, ",", 1);
             put(&probs, ",", 1);
         }
-        if (!find_item(ix, json_string_value(ja), json_string_length(ja), &a) ||
-            !find_item(ix, json_string_value(jb), json_string_length(jb), &b)) {
+        if (!snapshot_find(s, json_string_value(ja), json_string_length(ja), &a) ||
+            !snapshot_find(s, json_string_value(jb), json_string_length(jb), &b)) {
             put_lit(&o, "null");
             put_lit(&probs, "null");
         } else {
-            put_score(&o, item_score(ix, &a, &b));
+            put_score(&o, snapshot_score(s, &a, &b));
             put_probability(&probs, ix, &a, &b);
         }
     }
     put(&o, "]", 1);
-    put(&o, probs.p, probs.len);
+    put(&o, probs.p, probs.n);
     put(&o, "]", 1);
     answer(&o, rp);
 out:
@@ -662,7 +615,7 @@ static void basket(const wr_request *rq, const wr_index *ix, json_t *items, size
     json_array_foreach(items, i, e) {
         int64_t row = find_json(ix, e);
         wbuf *list = row < 0 ? &unknown : &known;
-        put(list, list->len ? "," : "[", 1);
+        put(list, list->n ? "," : "[", 1);
         put_json_str(list, e);
         if (row < 0)
             continue;
@@ -670,7 +623,7 @@ static void basket(const wr_request *rq, const wr_index *ix, json_t *items, size
         filt_exclude(x, ix, json_string_value(e), json_string_length(e));
     }
     if (nrows == 0) {
-        reply_error(rp, WR_E_UNKNOWN_ITEM, "none of the %zu items is known to the model",
+        rest_reply_error(rp, WR_E_UNKNOWN_ITEM, "none of the %zu items is known to the model",
                     json_array_size(items));
         goto out;
     }
@@ -678,11 +631,11 @@ static void basket(const wr_request *rq, const wr_index *ix, json_t *items, size
         n = index_neighbors_vec(ix, q, k, filt_done(x), hits);
     begin(&o, ix, rp);
     put_lit(&o, ",\"mode\":\"basket\",\"items\":");
-    put(&o, known.p, known.len);
+    put(&o, known.p, known.n);
     put_lit(&o, "],\"unknown\":");
-    if (unknown.len)
-        put(&o, unknown.p, unknown.len);
-    put_lit(&o, unknown.len ? "]" : "[]");
+    if (unknown.n)
+        put(&o, unknown.p, unknown.n);
+    put_lit(&o, unknown.n ? "]" : "[]");
     put_lit(&o, ",\"neighbors\":");
     put_hits(&o, ix, -1, hits, n);
     answer(&o, rp);
@@ -695,8 +648,9 @@ out:
 }
 
 /* Mode "each": one entry per item, an error entry for an unknown one. */
-static void each(const wr_index *ix, json_t *items, size_t k, filt *x, int rank, wr_reply *rp)
+static void each(const wr_snapshot *s, json_t *items, size_t k, filt *x, int rank, wr_reply *rp)
 {
+    const wr_index *ix = s->index;
     wr_hit *hits = xmalloc(k * sizeof *hits);
     const wr_filter *f = filt_done(x);
     wbuf o = {0};
@@ -707,8 +661,8 @@ static void each(const wr_index *ix, json_t *items, size_t k, filt *x, int rank,
     put_rank(&o, rank);
     put_lit(&o, ",\"results\":[");
     json_array_foreach(items, i, e) {
-        itemref it;
-        int known = find_item(ix, json_string_value(e), json_string_length(e), &it);
+        wr_item it;
+        int known = snapshot_find(s, json_string_value(e), json_string_length(e), &it);
         put_lit(&o, i ? ",{\"item\":" : "{\"item\":");
         put_json_str(&o, e);
         if (known && it.prov >= 0)
@@ -719,7 +673,7 @@ static void each(const wr_index *ix, json_t *items, size_t k, filt *x, int rank,
             put_error(&o, WR_E_UNKNOWN_ITEM, "the model has no such item");
         } else {
             int r = it.prov >= 0 ? WR_RANK_COSINE : rank;
-            size_t n = x->nothing ? 0 : item_neighbors(ix, &it, k, f, r, hits);
+            size_t n = x->nothing ? 0 : snapshot_neighbors(s, &it, k, f, r, hits);
             put_hits(&o, ix, it.row, hits, n);
         }
         put(&o, "}", 1);
@@ -729,8 +683,9 @@ static void each(const wr_index *ix, json_t *items, size_t k, filt *x, int rank,
     free(hits);
 }
 
-void api_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
+    const wr_index *ix = s ? s->index : NULL;
     json_t *doc = api_parse_body(rq, rp), *items, *v, *e;
     size_t k = rq->cfg->default_k, i;
     const char *mode = "each";
@@ -740,14 +695,14 @@ void api_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp)
         goto out;
     json_array_foreach(items, i, e) {
         if (!is_id(e)) {
-            reply_error(rp, WR_E_BAD_REQUEST, "items[%zu]: expected an id of 1 to %d bytes", i,
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "items[%zu]: expected an id of 1 to %d bytes", i,
                         WR_ID_MAX);
             goto out;
         }
     }
     if ((v = json_object_get(doc, "k"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 1) {
-            reply_error(rp, WR_E_BAD_REQUEST, "k: expected an integer from 1 to %u (max_k)",
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "k: expected an integer from 1 to %u (max_k)",
                         rq->cfg->max_k);
             goto out;
         }
@@ -758,7 +713,7 @@ void api_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     if ((v = json_object_get(doc, "mode"))) {
         mode = json_string_value(v);
         if (!mode || (strcmp(mode, "each") && strcmp(mode, "basket"))) {
-            reply_error(rp, WR_E_BAD_REQUEST, "mode: expected \"each\" or \"basket\"");
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "mode: expected \"each\" or \"basket\"");
             goto out;
         }
     }
@@ -767,24 +722,79 @@ void api_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     int rank;
     v = json_object_get(doc, "rank");
     if (v && !json_is_string(v)) {
-        reply_error(rp, WR_E_BAD_REQUEST, "rank: expected cosine or probability");
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "rank: expected cosine or probability");
         goto out;
     }
     if (parse_rank(ix, v ? json_string_value(v) : NULL, v ? json_string_length(v) : 0, &rank,
                    rp) < 0)
         goto out;
     if (!strcmp(mode, "basket") && v && rank == WR_RANK_PROBABILITY) {
-        reply_error(rp, WR_E_BAD_REQUEST, "rank probability: a basket has no single item to "
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "rank probability: a basket has no single item to "
                     "take the popularity of; baskets rank by cosine");
         goto out;
     }
     if (!strcmp(mode, "basket"))
         basket(rq, ix, items, k, &x, rp);
     else
-        each(ix, items, k, &x, rank, rp);
+        each(s, items, k, &x, rank, rp);
 out:
     filt_free(&x);
     json_decref(doc);
+}
+
+/* ---- id suggestions (GET /v1/items): a binary search over the ids in byte order ---- */
+
+#define PREFIX_DEFAULT_LIMIT 10
+
+/* The decoded value of a query parameter into out (room for WR_ID_MAX + 1 bytes); its
+ * length, or -1 with a 400 reply. */
+static long id_param(const wr_request *rq, const char *key, char *out, wr_reply *rp)
+{
+    const char *raw = rest_param(rq, key);
+    size_t len = raw ? strlen(raw) : 0;
+    char *buf = xmalloc(len + 1);
+    long n = rest_decode(raw ? raw : "", len, 1, buf);
+    if (n < 0)
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "%s: bad percent-encoding or invalid UTF-8", key);
+    else if (n > WR_ID_MAX)
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "%s: longer than an id (%d bytes)", key, WR_ID_MAX);
+    else
+        memcpy(out, buf, (size_t)n + 1);
+    free(buf);
+    return n > WR_ID_MAX ? -1 : n;
+}
+
+static int limit_param(const wr_request *rq, size_t *limit, wr_reply *rp)
+{
+    const char *raw = rest_param(rq, "limit");
+    uint64_t v = PREFIX_DEFAULT_LIMIT;
+    if (raw && (text_parse_u64(raw, &v) < 0 || v < 1 || v > rq->cfg->max_batch)) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "limit: expected an integer from 1 to %u (max_batch)",
+                    rq->cfg->max_batch);
+        return -1;
+    }
+    *limit = (size_t)v;
+    return 0;
+}
+
+void api_items_prefix(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
+{
+    const wr_index *ix = s->index;
+    char prefix[WR_ID_MAX + 1];
+    size_t limit;
+    long len = id_param(rq, "prefix", prefix, rp);
+    if (len < 0 || limit_param(rq, &limit, rp) < 0)
+        return;
+    /* one more than asked says whether there are more */
+    uint32_t *rows = xmalloc((limit + 1) * sizeof *rows);
+    size_t n = index_prefix(ix, prefix, (size_t)len, rows, limit + 1);
+    json_t *items = json_array();
+    for (size_t i = 0; i < n && i < limit; i++)
+        json_array_append_new(items, json_string(index_id(ix, rows[i])));
+    free(rows);
+    rp->generation = index_info(ix)->generation;
+    rest_reply_json(rp, 200, json_pack("{s:I,s:s,s:o,s:b}", "generation", (json_int_t)rp->generation,
+                                  "prefix", prefix, "items", items, "more", n > limit));
 }
 
 /* Seconds of training as the model's metadata records them, when it does. */
@@ -805,8 +815,9 @@ static json_t *training_seconds(json_t *meta)
     return json_real(sum);
 }
 
-void api_model(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void api_model(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
+    const wr_index *ix = s ? s->index : NULL;
     const wr_index_info *in = index_info(ix);
     json_t *meta = json_loads(in->meta_json, 0, NULL), *cols = json_array();
     if (!json_is_object(meta)) {
@@ -854,27 +865,104 @@ void api_model(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     json_object_set_new(doc, "training_seconds", training_seconds(meta));
     json_object_set(doc, "evaluation", eval ? eval : json_null());
     json_object_set_new(doc, "training", meta);
-    reply_json(rp, 200, doc);
+    rest_reply_json(rp, 200, doc);
 }
 
-void api_healthz(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void api_healthz(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    reply_json(rp, 200, json_pack("{s:s}", "status", "ok"));
+    rest_reply_json(rp, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-void api_readyz(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void api_readyz(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    if (!ix) {
-        reply_error(rp, WR_E_NO_MODEL, "no model published yet (loading or training)");
+    if (!s) {
+        rest_reply_error(rp, WR_E_NO_MODEL, "no model published yet (loading or training)");
         return;
     }
-    reply_json(rp, 200, json_pack("{s:s,s:I}", "status", "ready", "generation",
-                                  (json_int_t)index_info(ix)->generation));
+    rest_reply_json(rp, 200, json_pack("{s:s,s:I}", "status", "ready", "generation",
+                                       (json_int_t)index_info(s->index)->generation));
 }
 
-void api_metrics(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void api_metrics(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     rp->status = 200;
-    rp->text = metrics_render(&rp->text_len);
+    rp->text = rq->svc->metrics(&rp->text_len);
     rp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* ---- routes ---- */
+
+static const wr_route routes[] = {
+    {"/v1/items/{id}/neighbors", api_item_neighbors, NULL, 1, WR_READ, 0},
+    {"/v1/items/{id}", api_item, NULL, 1, WR_READ, 0},
+    {"/v1/items", api_items_prefix, NULL, 1, WR_READ, 0},
+    {"/v1/neighbors", NULL, api_neighbors, 1, WR_READ, 0},
+    {"/v1/score", api_score, api_score_batch, 1, WR_READ, 0},
+    {"/v1/model", api_model, NULL, 1, WR_READ, 0},
+    {"/v1/pairs", NULL, api_ingest, 0, WR_ADMIN, 1},
+    {"/v1/admin/retrain", NULL, api_admin_retrain, 0, WR_ADMIN, 1},
+    {"/v1/admin/publish", NULL, api_admin_publish, 0, WR_ADMIN, 1},
+    {"/v1/admin/rollback", NULL, api_admin_rollback, 0, WR_ADMIN, 1},
+    {"/v1/admin/status", api_admin_status, NULL, 0, WR_ADMIN, 1},
+    {"/healthz", api_healthz, NULL, 0, WR_OPEN, 0},
+    {"/readyz", api_readyz, NULL, 0, WR_OPEN, 0},
+    {"/metrics", api_metrics, NULL, 0, WR_OPEN, 0},
+    {"/", dashboard_page, NULL, 0, WR_OPEN, 0},
+    {"/ui/{id}", dashboard_file, NULL, 0, WR_OPEN, 0},
+    {"/openapi.yaml", dashboard_openapi, NULL, 0, WR_OPEN, 0},
+};
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+const wr_route *api_routes(size_t *n)
+{
+    *n = NROUTES;
+    return routes;
+}
+
+static int match(const char *tmpl, const char *path, const char **id, size_t *id_len)
+{
+    while (*tmpl && *path) {
+        if (!strncmp(tmpl, "{id}", 4)) {
+            size_t n = strcspn(path, "/");
+            *id = path;
+            *id_len = n;
+            tmpl += 4;
+            path += n;
+        } else if (*tmpl++ != *path++) {
+            return 0;
+        }
+    }
+    return !*tmpl && !*path;
+}
+
+const wr_route *api_route(const char *path, const char **id, size_t *id_len)
+{
+    for (size_t i = 0; i < NROUTES; i++) {
+        *id = NULL;
+        *id_len = 0;
+        if (match(routes[i].path, path, id, id_len))
+            return &routes[i];
+    }
+    return NULL;
+}
+
+void api_allow(const wr_route *rt, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%sOPTIONS", rt->get ? "GET, HEAD, " : "", rt->post ? "POST, " : "");
+}
+
+void api_call(const wr_route *rt, const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
+{
+    wr_handler fn = rq->method == WR_M_GET || rq->method == WR_M_HEAD ? rt->get
+                    : rq->method == WR_M_POST                         ? rt->post
+                                                                      : NULL;
+    if (!fn) {
+        char allow[64];
+        api_allow(rt, allow, sizeof allow);
+        rest_reply_error(rp, WR_E_METHOD, "%s takes %s", rt->path, allow);
+    } else if (rt->needs_model && !s) {
+        rest_reply_error(rp, WR_E_NO_MODEL, "no model published yet (loading or training)");
+    } else {
+        fn(rq, s, rp);
+    }
 }

@@ -1,8 +1,12 @@
 /* api_admin.c - the write side of the API: pair ingestion and the admin routes.
  *
- * These handlers hand their work to the trainer (retrain.h) and never touch the published
- * index, so http.c runs them outside any read section (a rollback publishes). The bearer
- * token was checked before they run. On a follower every write answers 409. */
+ * These handlers hand their work to the trainer through rq->svc (rest.h; walkrecd wires
+ * retrain.h behind it) and never touch the published snapshot, so http.c runs them outside
+ * any read section (a rollback publishes). The bearer token was checked before they run,
+ * and on a follower they never run: api_refuse_follower answers 409 first. Library errors
+ * become API errors through rest_reply_err's one table: a generation that does not exist
+ * is 404 unknown_generation, a file that cannot be read 500 io_error naming it, a corrupt
+ * one 500 corrupt_file naming it and the offset. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -10,17 +14,15 @@
 
 #include "walkrec/api.h"
 #include "walkrec/pairs.h"
-#include "walkrec/provisional.h"
-#include "walkrec/retrain.h"
 #include "walkrec/text.h"
 
-static int refuse_follower(const wr_request *rq, wr_reply *rp)
+int api_refuse_follower(const wr_route *rt, const wr_request *rq, wr_reply *rp)
 {
-    if (!retrain_is_follower())
+    if (!rt->writer || !rq->svc->follower || rt->get)
         return 0;
     const char *to = rq->cfg->trainer_url;
-    reply_error(rp, WR_E_FOLLOWER, "this instance follows %s and takes no writes; send them to "
-                "the trainer%s%s", rq->cfg->follow, *to ? " at " : "", to);
+    rest_reply_error(rp, WR_E_FOLLOWER, "this instance follows %s and takes no writes; send "
+                     "them to the trainer%s%s", rq->cfg->follow, *to ? " at " : "", to);
     return 1;
 }
 
@@ -56,37 +58,35 @@ static int pair_entry(const json_t *e, wr_wal_pair *out, char *why, size_t n)
     return 0;
 }
 
-void api_ingest(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void api_ingest(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    (void)ix;
     json_t *doc = NULL, *arr, *e;
     wr_wal_pair *p = NULL;
     size_t i, bad;
     char why[256];
     wr_err err;
-    if (refuse_follower(rq, rp) || !(doc = api_parse_body(rq, rp)) ||
+    if (!(doc = api_parse_body(rq, rp)) ||
         !(arr = api_body_array(rq, doc, "pairs", rp)))
         goto out;
     p = xmalloc(json_array_size(arr) * sizeof *p);
     json_array_foreach(arr, i, e) {
         if (pair_entry(e, &p[i], why, sizeof why) < 0) {
-            reply_error(rp, WR_E_BAD_REQUEST, "pairs[%zu]: %s; nothing was stored", i, why);
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "pairs[%zu]: %s; nothing was stored", i, why);
             goto out;
         }
     }
     /* The log's own rules (id bytes and length, weight range) decide the rest. */
     if (wal_check(p, json_array_size(arr), &bad, &err) < 0) {
-        reply_error(rp, WR_E_BAD_REQUEST, "pairs[%zu]: %s; nothing was stored", bad,
-                    strchr(err.msg, ':') ? strchr(err.msg, ':') + 2 : err.msg);
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "pairs[%zu]: %s; nothing was stored", bad, err.msg);
         goto out;
     }
     uint64_t pos, pending;
-    if (retrain_ingest(p, json_array_size(arr), &pos, &pending, &err) < 0) {
-        reply_error(rp, WR_E_UNAVAILABLE, "the pair log did not take the batch: %s", err.msg);
+    if (rq->svc->ingest(p, json_array_size(arr), &pos, &pending, &err) < 0) {
+        /* the log's failures (a full disk, a write error) are the server's, not the batch's */
+        rest_reply_error(rp, WR_E_UNAVAILABLE, "the pair log did not take the batch: %s", err.msg);
         goto out;
     }
-    provisional_note(p, json_array_size(arr));
-    reply_json(rp, 202, json_pack("{s:I,s:I,s:I}", "accepted", (json_int_t)json_array_size(arr),
+    rest_reply_json(rp, 202, json_pack("{s:I,s:I,s:I}", "accepted", (json_int_t)json_array_size(arr),
                                   "position", (json_int_t)pos, "pending_pairs",
                                   (json_int_t)pending));
 out:
@@ -94,53 +94,42 @@ out:
     json_decref(doc);
 }
 
-void api_admin_retrain(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void api_admin_retrain(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    (void)ix;
-    if (refuse_follower(rq, rp))
-        return;
-    retrain_request();
-    reply_json(rp, 202, json_pack("{s:b,s:o}", "queued", 1, "status", retrain_status()));
+    rq->svc->retrain();
+    rest_reply_json(rp, 202, json_pack("{s:b,s:o}", "queued", 1, "status", rq->svc->status()));
 }
 
-void api_admin_publish(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void api_admin_publish(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    (void)ix;
-    const char *g = request_param(rq, "generation");
+    const char *g = rest_param(rq, "generation");
     uint64_t gen;
     wr_err err;
-    if (refuse_follower(rq, rp))
-        return;
     if (!g || text_parse_u64(g, &gen) < 0 || gen == 0) {
-        reply_error(rp, WR_E_BAD_REQUEST, "generation: expected a positive integer");
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "generation: expected a positive integer");
         return;
     }
-    if (retrain_force_publish(gen, &err) < 0) {
-        reply_error(rp, WR_E_UNKNOWN_GENERATION, "%s", err.msg);
+    if (rq->svc->publish(gen, &err) < 0) {
+        rest_reply_err(rp, &err, WR_E_UNKNOWN_GENERATION);
         return;
     }
-    reply_json(rp, 202, json_pack("{s:b,s:I}", "queued", 1, "generation", (json_int_t)gen));
+    rest_reply_json(rp, 202, json_pack("{s:b,s:I}", "queued", 1, "generation", (json_int_t)gen));
 }
 
-void api_admin_rollback(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void api_admin_rollback(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    (void)ix;
     uint64_t gen;
     int queued;
     wr_err err;
-    if (refuse_follower(rq, rp))
-        return;
-    if (retrain_rollback(&gen, &queued, &err) < 0) {
-        reply_error(rp, WR_E_UNKNOWN_GENERATION, "%s", err.msg);
+    if (rq->svc->rollback(&gen, &queued, &err) < 0) {
+        rest_reply_err(rp, &err, WR_E_UNKNOWN_GENERATION);
         return;
     }
-    reply_json(rp, queued ? 202 : 200,
+    rest_reply_json(rp, queued ? 202 : 200,
                json_pack("{s:I,s:b}", "generation", (json_int_t)gen, "queued", queued));
 }
 
-void api_admin_status(const wr_request *rq, const wr_index *ix, wr_reply *rp)
+void api_admin_status(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    (void)rq;
-    (void)ix;
-    reply_json(rp, 200, retrain_status());
+    rest_reply_json(rp, 200, rq->svc->status());
 }

@@ -1,5 +1,5 @@
-/* calib.c - the calibrated pair probability: fitting, choosing the lists' order, storing in a
- * model, reading back.
+/* calib.c - the calibrated pair probability: fitting, storing in a model, reading back,
+ * ranking by it. (Choosing the lists' order evaluates, so pipeline.c does it.)
  *
  * Five coefficients and a few thousand pairs: Newton's method on the exact Hessian
  * converges in a handful of steps, and a 5 x 5 Cholesky solve is all the linear algebra
@@ -16,7 +16,6 @@
 
 #include <jansson.h>
 
-#include "walkrec/eval.h"
 #include "walkrec/rank.h"
 
 #define NF WR_CALIB_NFEAT
@@ -349,73 +348,6 @@ static void compute_hubs(const wr_model *m, wr_calib *c)
         c->hub[r] = (float)cosine_to(m, r, c->center);
 }
 
-/* The slice as eval reads it: strings of cd->train's ids, borrowed (not eval_labeled_free'd). */
-static void slice_labeled(const wr_calib_data *cd, wr_labeled *v)
-{
-    const wr_valset *h = &cd->held;
-    v->n = h->n;
-    v->a = xmalloc((h->n + 1) * sizeof *v->a);
-    v->b = xmalloc((h->n + 1) * sizeof *v->b);
-    v->label = h->label;
-    v->kind = h->kind;
-    for (size_t i = 0; i < h->n; i++) {
-        v->a[i] = (char *)dict_str(cd->train.ids, h->a[i]);
-        v->b[i] = (char *)dict_str(cd->train.ids, h->b[i]);
-    }
-}
-
-/* The slice's lists ranked by `rank`: mean and per-query recall@10 (r, to free). */
-static int slice_lists(const wr_model *m, const wr_calib_data *cd, const wr_labeled *v,
-                       int rank, wr_eval_result *r, wr_err *err)
-{
-    wr_eval_opts o;
-    eval_default_opts(&o);
-    o.max_queries = WR_CALIB_RANK_QUERIES;
-    o.train = &cd->train;
-    o.rank = rank;
-    return eval_model(m, v, &o, r, err);
-}
-
-/* Cosine wins when its recall exceeds the probability's by more than two standard errors
- * of the per-query difference (the same queries either way). */
-static int cosine_wins(const wr_eval_result *rc, const wr_eval_result *rp)
-{
-    size_t n = rc->queries;
-    if (n < 2)
-        return 0;
-    double mean = 0, ss = 0;
-    for (size_t i = 0; i < n; i++)
-        mean += rc->query_recall[i] - rp->query_recall[i];
-    mean /= (double)n;
-    for (size_t i = 0; i < n; i++) {
-        double d = rc->query_recall[i] - rp->query_recall[i] - mean;
-        ss += d * d;
-    }
-    return mean > 2 * sqrt(ss / (double)(n - 1) / (double)n);
-}
-
-/* Which order finds more of the slice's held-out pairs (the model carries the fit). */
-static int choose_rank(const wr_model *m, const wr_calib_data *cd, wr_calib *c, wr_err *err)
-{
-    wr_labeled v;
-    slice_labeled(cd, &v);
-    wr_eval_result rc, rp;
-    int rc_ok = slice_lists(m, cd, &v, WR_RANK_COSINE, &rc, err) == 0;
-    int rp_ok = rc_ok && slice_lists(m, cd, &v, WR_RANK_PROBABILITY, &rp, err) == 0;
-    free(v.a);
-    free(v.b);
-    if (rp_ok) {
-        c->rank_queries = rc.queries;
-        c->rank_recall_cosine = rc.recall_at_k;
-        c->rank_recall_probability = rp.recall_at_k;
-        c->rank = cosine_wins(&rc, &rp) ? WR_RANK_COSINE : WR_RANK_PROBABILITY;
-        eval_result_free(&rp);
-    }
-    if (rc_ok)
-        eval_result_free(&rc);
-    return rp_ok ? 0 : -1;
-}
-
 /* The features of the slice's pairs whose items are both in the model (x, y, kind: 0
  * related, 1 uniform, 2 degree-matched negative); returns how many. */
 static size_t slice_features(const wr_model *m, const wr_calib_data *cd, const float *center,
@@ -464,10 +396,6 @@ int calib_finish(wr_model *m, const wr_calib_data *cd, wr_calib *out, wr_err *er
     c.degree = count[2];
     c.rank = WR_RANK_PROBABILITY;
     c.rank_recall_cosine = c.rank_recall_probability = NAN;
-    if (rc == 0) {
-        calib_store(m, &c, cd->train.ids, cd->weight);
-        rc = choose_rank(m, cd, &c, err);
-    }
     if (rc == 0)
         calib_store(m, &c, cd->train.ids, cd->weight);
     if (rc == 0 && out)

@@ -14,12 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "walkrec/edgeweight.h"
 #include "walkrec/util.h"
 #include "walkrec/text.h"
 #include "walkrec/lines.h"
 
-typedef enum { T_STR, T_U32, T_U64, T_F64 } type;
+typedef enum { T_STR, T_U32, T_U64, T_F64, T_ENUM } type;
 
 typedef struct setting {
     const char *name;
@@ -33,14 +32,18 @@ typedef struct setting {
     /* Further checks of a string's form; fills why and returns -1 when it is wrong. */
     int (*check)(const char *v, char *why, size_t n);
     double lo, hi;      /* T_F64: value bounds */
+    const char *const *names; /* T_ENUM: the values' names, indexed by value, NULL-ended;
+                                 the field is an int */
 } setting;
 
 static int check_addr(const char *v, char *why, size_t n);
 static int check_origins(const char *v, char *why, size_t n);
-static int check_retrain_mode(const char *v, char *why, size_t n);
-static int check_rank(const char *v, char *why, size_t n);
-static int check_edge_weight(const char *v, char *why, size_t n);
 static char *trim(char *s);
+
+static const char *const rank_names[] = {"cosine", "probability", "auto", NULL};
+static const char *const mode_names[] = {"scratch", "warm", NULL};
+static const char *const edge_names[] = {"auto", "raw", "pmi", "lift", "jaccard", NULL};
+static const char *const algo_names[] = {"sgns", "cbow", "mf", "mf-seq", NULL};
 
 #define F(x) offsetof(wr_config, x)
 #define PATHMAX 4096
@@ -48,140 +51,162 @@ static char *trim(char *s);
 static const setting table[] = {
     {"bind", T_STR, F(bind), "127.0.0.1", 1, 64, NULL, "ADDR",
      "Address to listen on: an IPv4 or IPv6 literal (0.0.0.0 or :: for every interface).",
-     check_addr, 0, 0},
+     check_addr, 0, 0, NULL},
     {"port", T_U32, F(port), "8080", 0, 65535, NULL, "N",
-     "TCP port; 0 lets the kernel pick a free one (the log names it).", NULL, 0, 0},
+     "TCP port; 0 lets the kernel pick a free one (the log names it).", NULL, 0, 0, NULL},
     {"threads", T_U32, F(threads), "2", 1, 256, "threads", "N",
-     "Worker threads of the HTTP server (a thread pool over epoll).", NULL, 0, 0},
+     "Worker threads of the HTTP server (a thread pool over epoll).", NULL, 0, 0, NULL},
     {"data_dir", T_STR, F(data_dir), "./var", 1, PATHMAX, NULL, "DIR",
      "Directory of model files named model-<generation>.wr; the newest is served, and a "
-     "model trained at start is saved there. SIGHUP reloads the newest one.", NULL, 0, 0},
+     "model trained at start is saved there. SIGHUP reloads the newest one.", NULL, 0, 0, NULL},
     {"model", T_STR, F(model), "", 0, PATHMAX, NULL, "FILE",
-     "Serve this model file instead of the newest in data_dir (SIGHUP reloads it).", NULL, 0, 0},
+     "Serve this model file instead of the newest in data_dir (SIGHUP reloads it).", NULL, 0, 0, NULL},
     {"pairs", T_STR, F(pairs), "", 0, PATHMAX, NULL, "FILE",
      "Pairs file (TSV/CSV, gzip ok) to train from when data_dir holds no model. With "
-     "neither, the built-in synthetic catalogue is generated and trained on.", NULL, 0, 0},
+     "neither, the built-in synthetic catalogue is generated and trained on.", NULL, 0, 0, NULL},
     {"items_file", T_STR, F(items_file), "", 0, PATHMAX, NULL, "FILE",
      "Side information: a TSV with a header, the item id first; a `category` column "
      "enables the category filter. Empty: only what the daemon wrote beside the model.",
-     NULL, 0, 0},
+     NULL, 0, 0, NULL},
     {"train_threads", T_U32, F(train_threads), "1", 0, 1024, "threads", "N",
-     "Threads for training at start when there is no model (0 = every core).", NULL, 0, 0},
+     "Threads of the daemon's training: the first model and every retrain, in the trainer "
+     "process, and the gate's evaluation (0 = every core). 1 leaves the other cores to the "
+     "HTTP threads.", NULL, 0, 0, NULL},
     {"index_k", T_U32, F(index_k), "100", 1, 10000, "neighbours", "N",
      "Neighbours precomputed per item when a model is published; queries for up to this "
-     "many are answered from the lists, larger ones by an exact scan.", NULL, 0, 0},
+     "many are answered from the lists, larger ones by an exact scan.", NULL, 0, 0, NULL},
     {"index_threads", T_U32, F(index_threads), "0", 0, 1024, "threads", "N",
-     "Threads that build the neighbour lists (0 = every core).", NULL, 0, 0},
+     "Threads that build the neighbour lists (0 = every core).", NULL, 0, 0, NULL},
     {"exact_index_max_items", T_U64, F(exact_index_max_items), "1000000", 0, UINT32_MAX,
      "items", "N",
      "Largest catalogue whose neighbour lists are computed exactly; above it they are read "
      "from an approximate index (k-means cells, freed once the lists are written), whose "
-     "recall@10 against an exact scan of 500 items /v1/model reports.", NULL, 0, 0},
+     "recall@10 against an exact scan of 500 items /v1/model reports.", NULL, 0, 0, NULL},
     {"ann_cells", T_U32, F(ann_cells), "0", 0, UINT32_MAX, "cells", "N",
      "Cells of the approximate lists: k-means on the unit vectors splits the catalogue into "
-     "this many; 0 = min(3 x sqrt(items), items / 64).", NULL, 0, 0},
+     "this many; 0 = min(3 x sqrt(items), items / 64).", NULL, 0, 0, NULL},
     {"ann_probe", T_U32, F(ann_probe), "8", 0, 4096, "cells", "N",
      "Cells each cell's items are compared with for their approximate lists, the nearest "
      "first: more finds more of the true neighbours and builds slower (in proportion). 0 = "
      "no approximate lists: above exact_index_max_items every query is an exact scan.",
-     NULL, 0, 0},
+     NULL, 0, 0, NULL},
     {"ann_min_recall", T_F64, F(ann_min_recall), "0.98", 0, 0, NULL, "X",
      "Recall@10 the approximate lists must reach on a sample of 500 items against an exact "
      "scan; below it they are built again probing twice the cells, until it holds or every "
-     "cell is probed (exact). 0 = accept the first build.", NULL, 0, 1},
-    {"rank", T_STR, F(rank), "auto", 1, 16, NULL, "RANK",
+     "cell is probed (exact). 0 = accept the first build.", NULL, 0, 1, NULL},
+    {"rank", T_ENUM, F(rank), "auto", 0, 0, NULL, "RANK",
      "What neighbour lists rank by unless a request says rank=: cosine, or probability (the "
      "model's calibrated pair probability, which also knows popularity: higher recall@10 "
-     "on every data set measured, README), or auto: the order the model's training "
+     "on every data set measured, docs/evaluation.md), or auto: the order the model's training "
      "found better on its held-out slice (probability on every set measured) when the "
      "model is calibrated and its lists are exact, else cosine. The lists are precomputed in this "
-     "order; the other order costs an exact scan per request.", check_rank, 0, 0},
+     "order; the other order costs an exact scan per request.", NULL, 0, 0, rank_names},
     {"default_k", T_U32, F(default_k), "10", 1, 100000, "neighbours", "N",
-     "Neighbours returned when a request does not say k.", NULL, 0, 0},
+     "Neighbours returned when a request does not say k.", NULL, 0, 0, NULL},
     {"max_k", T_U32, F(max_k), "1000", 1, 100000, "neighbours", "N",
-     "Largest k a request may ask for (larger: 400 bad_request).", NULL, 0, 0},
+     "Largest k a request may ask for (larger: 400 bad_request).", NULL, 0, 0, NULL},
     {"max_batch", T_U32, F(max_batch), "1000", 1, 1000000, "entries", "N",
-     "Most items or pairs in one POST request (more: 400 batch_too_large).", NULL, 0, 0},
+     "Most items or pairs in one POST request (more: 400 batch_too_large).", NULL, 0, 0, NULL},
     {"max_body_bytes", T_U64, F(max_body_bytes), "1048576", 64, (uint64_t)1 << 30, "bytes",
-     "N", "Largest request body (larger: 413 payload_too_large).", NULL, 0, 0},
+     "N", "Largest request body (larger: 413 payload_too_large).", NULL, 0, 0, NULL},
     {"connection_limit", T_U32, F(connection_limit), "4096", 1, 1000000, "connections", "N",
      "Most open client connections; further ones wait in the listen queue until one closes. "
      "The descriptor limit (ulimit -n) is raised to fit; if it cannot be, fewer are taken "
-     "(logged).", NULL, 0, 0},
+     "(logged).", NULL, 0, 0, NULL},
     {"connection_limit_per_ip", T_U32, F(connection_limit_per_ip), "512", 0, 1000000,
      "connections", "N",
      "Most open connections from one client address; further ones are closed at once (0 = "
      "no limit). Behind a proxy every connection comes from the proxy's address.", NULL, 0,
-     0},
+     0, NULL},
     {"connection_timeout", T_U32, F(connection_timeout), "30", 0, 86400, "seconds", "N",
-     "Idle time after which a client connection is closed (0 = never).", NULL, 0, 0},
+     "Idle time after which a client connection is closed (0 = never).", NULL, 0, 0, NULL},
     {"request_timeout", T_U32, F(request_timeout), "30", 0, 86400, "seconds", "N",
      "Time a client has to send a whole request (headers and body), counted from the "
      "connection's opening or its previous response; slower ones are closed even while "
-     "they keep sending (slowloris). 0 = no limit.", NULL, 0, 0},
+     "they keep sending (slowloris). 0 = no limit.", NULL, 0, 0, NULL},
     {"connection_memory_limit", T_U64, F(connection_memory_limit), "65536", 8192,
      (uint64_t)1 << 26, "bytes", "N",
      "Memory per connection for the request line, headers and buffers; longer URLs or "
-     "headers are refused (414/431).", NULL, 0, 0},
+     "headers are refused (414/431).", NULL, 0, 0, NULL},
     {"cors_origins", T_STR, F(cors_origins), "", 0, PATHMAX, NULL, "LIST",
      "Origins allowed by CORS, comma-separated (http://host:port), or * for any; empty "
-     "sends no CORS headers.", check_origins, 0, 0},
+     "sends no CORS headers.", check_origins, 0, 0, NULL},
     {"shutdown_grace", T_U32, F(shutdown_grace), "10", 0, 3600, "seconds", "N",
      "On SIGTERM/SIGINT, how long in-flight requests may take to finish before the "
-     "remaining connections are closed.", NULL, 0, 0},
+     "remaining connections are closed.", NULL, 0, 0, NULL},
     {"admin_token_file", T_STR, F(admin_token_file), "", 0, PATHMAX, NULL, "FILE",
      "File holding the bearer token that ingestion and admin routes require (surrounding "
      "blanks ignored); the environment variable WALKREC_ADMIN_TOKEN gives the token itself. "
      "Without a token those routes are open, and binding to a non-loopback address is "
-     "refused.", NULL, 0, 0},
+     "refused.", NULL, 0, 0, NULL},
     {"protect_reads", T_U32, F(protect_reads), "0", 0, 1, NULL, "0|1",
      "1: read routes (neighbours, scores, items, model) also require the admin token; "
-     "/healthz, /readyz and /metrics never do.", NULL, 0, 0},
+     "/healthz, /readyz and /metrics never do.", NULL, 0, 0, NULL},
     {"retrain_min_pairs", T_U64, F(retrain_min_pairs), "10000", 0, UINT64_MAX / 2, "pairs",
      "N", "Retrain once this many pairs were ingested since the last run (0 = never by "
-     "count).", NULL, 0, 0},
+     "count).", NULL, 0, 0, NULL},
     {"retrain_interval", T_U32, F(retrain_interval), "3600", 0, 86400 * 365, "seconds", "N",
      "Retrain when this long has passed since the last run and some pair arrived meanwhile "
-     "(0 = never by time).", NULL, 0, 0},
-    {"retrain_mode", T_STR, F(retrain_mode), "warm", 1, 16, NULL, "MODE",
+     "(0 = never by time).", NULL, 0, 0, NULL},
+    {"retrain_mode", T_ENUM, F(retrain_mode), "warm", 0, 0, NULL, "MODE",
      "warm: a retrain starts from the live model's vectors (new items random) for "
      "retrain_warm_epochs epochs; scratch: from random vectors for retrain_epochs. Warm "
      "was faster, scored higher and changed the neighbour lists less on the three sets "
-     "measured with bench/retrain.sh (README).", check_retrain_mode, 0, 0},
-    {"edge_weight", T_STR, F(edge_weight), "lift", 1, 16, NULL, "SCHEME",
-     "How the daemon's training re-weights pairs before walking: raw, pmi, lift or jaccard "
-     "(as walkrec train --edge-weight; lift is its measured default).", check_edge_weight,
-     0, 0},
+     "measured with bench/retrain.sh (docs/performance.md).", NULL, 0, 0, mode_names},
+    {"algo", T_ENUM, F(algo), "sgns", 0, 0, NULL, "ALGO",
+     "The daemon's trainer, as walkrec train --algo: sgns (skip-gram on random walks), cbow, "
+     "mf or mf-seq (matrix-factorisation baselines, scored by dot product, no calibrated "
+     "probability).", NULL, 0, 0, algo_names},
+    {"dim", T_U32, F(dim), "128", 1, 4096, "dimensions", "N",
+     "Vector dimension of the models the daemon trains (as walkrec train --dim). A warm "
+     "retrain needs the live model's dimension; with another one it starts from scratch and "
+     "says so in its report.", NULL, 0, 0, NULL},
+    {"window", T_U32, F(window), "5", 1, 64, "items", "N",
+     "Context window of the daemon's word2vec training (as walkrec train --window).", NULL,
+     0, 0, NULL},
+    {"negative", T_U32, F(negative), "5", 1, 63, "samples", "N",
+     "Negative samples per centre item (as walkrec train --negative).", NULL, 0, 0, NULL},
+    {"walks_per_item", T_U32, F(walks_per_item), "10", 1, 1000000, "walks", "N",
+     "Random walks started from each item (as walkrec train --walks-per-item).", NULL, 0, 0, NULL},
+    {"walk_length", T_U32, F(walk_length), "10", 1, 1000000, "items", "N",
+     "Items per random walk (as walkrec train --walk-length).", NULL, 0, 0, NULL},
+    {"train_seed", T_U64, F(train_seed), "1", 1, UINT64_MAX, NULL, "N",
+     "Seed of the daemon's walks and training (as walkrec train --seed).", NULL, 0, 0, NULL},
+    {"edge_weight", T_ENUM, F(edge_weight), "auto", 0, 0, NULL, "SCHEME",
+     "How the daemon's training re-weights pairs before walking: auto (the algorithm's "
+     "default: lift, mf raw), raw, pmi, lift or jaccard (as walkrec train --edge-weight).",
+     NULL, 0, 0, edge_names},
     {"calibration", T_F64, F(calibration), "0.05", 0, 0, NULL, "X",
      "Share of the training pairs the daemon's training holds out to fit the calibrated "
-     "pair probability (as walkrec train --calibration); 0 = no probability.", NULL, 0, 0.5},
+     "pair probability (as walkrec train --calibration; mf and mf-seq have none); 0 = no "
+     "probability.", NULL, 0, 0.5, NULL},
     {"retrain_epochs", T_U32, F(retrain_epochs), "5", 0, 1000, "epochs", "N",
      "Epochs of a from-scratch retrain. 0 trains nothing and leaves random vectors: a "
-     "candidate the quality gate must refuse (for testing the gate).", NULL, 0, 0},
+     "candidate the quality gate must refuse (for testing the gate).", NULL, 0, 0, NULL},
     {"retrain_warm_epochs", T_U32, F(retrain_warm_epochs), "2", 1, 1000, "epochs", "N",
-     "Epochs of a warm-started retrain.", NULL, 0, 0},
+     "Epochs of a warm-started retrain.", NULL, 0, 0, NULL},
     {"validation_fraction", T_F64, F(validation_fraction), "0.05", 0, 0, NULL, "X",
      "Share of the pairs held out to compare a candidate model with the live one. A pair "
      "is held out by a hash of its two ids and validation_seed, so it stays held out as "
-     "the data grows and neither model ever trained on it.", NULL, 0.001, 0.5},
+     "the data grows and neither model ever trained on it.", NULL, 0.001, 0.5, NULL},
     {"validation_seed", T_U64, F(validation_seed), "42", 0, UINT64_MAX, NULL, "N",
-     "Seed of the validation hash and of its negative pairs (recorded with each run).", NULL, 0, 0},
+     "Seed of the validation hash and of its negative pairs (recorded with each run).", NULL, 0, 0, NULL},
     {"gate_max_auc_drop", T_F64, F(gate_max_auc_drop), "0.005", 0, 0, NULL, "X",
      "A candidate whose validation AUC is below the live model's by more than this is not "
      "published (kept as candidate-<generation>.wr; POST /v1/admin/publish can force it).",
-     NULL, 0, 1},
+     NULL, 0, 1, NULL},
     {"keep_generations", T_U32, F(keep_generations), "3", 1, 1000, "models", "N",
      "Published model files kept in data_dir, and as many refused candidates; older ones "
-     "are deleted.", NULL, 0, 0},
+     "are deleted.", NULL, 0, 0, NULL},
     {"follow", T_STR, F(follow), "", 0, PATHMAX, NULL, "DIR",
      "Follower mode: serve the generations that a training instance publishes into DIR "
      "(a shared volume), swapping each new one in; ingestion and admin writes answer 409.",
-     NULL, 0, 0},
+     NULL, 0, 0, NULL},
     {"follow_interval", T_U32, F(follow_interval), "1", 1, 3600, "seconds", "N",
      "How often a follower looks for a new generation (polling: inotify does not see "
-     "writes made on another machine of a network volume).", NULL, 0, 0},
+     "writes made on another machine of a network volume).", NULL, 0, 0, NULL},
     {"trainer_url", T_STR, F(trainer_url), "", 0, PATHMAX, NULL, "URL",
-     "Where writes should go, named in a follower's 409 answers.", NULL, 0, 0},
+     "Where writes should go, named in a follower's 409 answers.", NULL, 0, 0, NULL},
 };
 
 #define NSET (sizeof table / sizeof table[0])
@@ -202,30 +227,6 @@ static int check_addr(const char *v, char *why, size_t n)
     if (inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1)
         return 0;
     snprintf(why, n, "expected an IPv4 or IPv6 address, got '%s'", v);
-    return -1;
-}
-
-static int check_retrain_mode(const char *v, char *why, size_t n)
-{
-    if (!strcmp(v, "scratch") || !strcmp(v, "warm"))
-        return 0;
-    snprintf(why, n, "expected scratch or warm, got '%s'", v);
-    return -1;
-}
-
-static int check_edge_weight(const char *v, char *why, size_t n)
-{
-    if (edgeweight_parse(v) >= 0)
-        return 0;
-    snprintf(why, n, "expected raw, pmi, lift or jaccard, got '%s'", v);
-    return -1;
-}
-
-static int check_rank(const char *v, char *why, size_t n)
-{
-    if (!strcmp(v, "auto") || !strcmp(v, "cosine") || !strcmp(v, "probability"))
-        return 0;
-    snprintf(why, n, "expected auto, cosine or probability, got '%s'", v);
     return -1;
 }
 
@@ -262,6 +263,18 @@ static int set(wr_config *c, const setting *s, const char *v, const char *where,
         free(*f);
         *f = xstrdup(v);
         return 0;
+    }
+    if (s->type == T_ENUM) {
+        for (int i = 0; s->names[i]; i++)
+            if (!strcmp(v, s->names[i])) {
+                *(int *)((char *)c + s->off) = i;
+                return 0;
+            }
+        char list[128] = "";
+        for (int i = 0; s->names[i]; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                     i ? (s->names[i + 1] ? ", " : " or ") : "", s->names[i]);
+        return wr_fail(err, "%s: %s: expected %s, got '%s'", where, s->name, list, v);
     }
     if (s->type == T_F64) {
         double d;
@@ -310,6 +323,14 @@ int config_set(wr_config *c, const char *name, const char *value, const char *wh
     if (!s)
         return wr_fail(err, "%s: unknown setting '%s'", where, name);
     return set(c, s, value, where, err);
+}
+
+const char *config_enum_name(const wr_config *c, const char *name)
+{
+    const setting *s = find(name);
+    if (!s || s->type != T_ENUM)
+        return NULL;
+    return s->names[*(const int *)((const char *)c + s->off)];
 }
 
 /* The admin token: $WALKREC_ADMIN_TOKEN, else the admin_token_file's content without
@@ -555,13 +576,18 @@ static void wrap(FILE *f, const char *prefix, const char *text, size_t width)
 
 static void bounds(const setting *s, char *buf, size_t n)
 {
-    if (s->type == T_STR)
+    if (s->type == T_STR) {
         snprintf(buf, n, "%s", s->min ? "must not be empty" : "may be empty");
-    else if (s->type == T_F64)
+    } else if (s->type == T_ENUM) {
+        size_t at = (size_t)snprintf(buf, n, "one of");
+        for (int i = 0; s->names[i] && at < n; i++)
+            at += (size_t)snprintf(buf + at, n - at, " %s", s->names[i]);
+    } else if (s->type == T_F64) {
         snprintf(buf, n, "range %g..%g", s->lo, s->hi);
-    else
+    } else {
         snprintf(buf, n, "range %llu..%llu", (unsigned long long)s->min,
                  (unsigned long long)s->max);
+    }
 }
 
 void config_usage(FILE *f)
@@ -631,6 +657,8 @@ void config_write(const wr_config *c, FILE *f)
         fprintf(f, "%s = ", s->name);
         if (s->type == T_STR)
             put_value(f, *(char *const *)((const char *)c + s->off));
+        else if (s->type == T_ENUM)
+            fputs(s->names[*(const int *)((const char *)c + s->off)], f);
         else if (s->type == T_U32)
             fprintf(f, "%u", *(const uint32_t *)((const char *)c + s->off));
         else if (s->type == T_F64)

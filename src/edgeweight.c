@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *names[] = {"raw", "pmi", "lift", "jaccard"};
+static const char *names[] = {"auto", "raw", "pmi", "lift", "jaccard"};
 
 int edgeweight_parse(const char *name)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (!strcmp(name, names[i]))
             return i;
     return -1;
@@ -21,7 +21,7 @@ int edgeweight_parse(const char *name)
 
 const char *edgeweight_name(int scheme)
 {
-    return scheme >= 0 && scheme < 4 ? names[scheme] : "unknown";
+    return scheme >= 0 && scheme < 5 ? names[scheme] : "unknown";
 }
 
 static double reweight(int scheme, double w, double wa, double wb, double total)

@@ -171,6 +171,27 @@ void eval_default_opts(wr_eval_opts *o)
     o->rank = WR_RANK_AUTO;
 }
 
+void eval_labeled_view(wr_labeled *v, const wr_valset *s, const wr_dict *ids)
+{
+    memset(v, 0, sizeof *v);
+    v->n = s->n;
+    v->a = xmalloc((s->n + 1) * sizeof *v->a);
+    v->b = xmalloc((s->n + 1) * sizeof *v->b);
+    v->label = s->label;
+    v->kind = s->kind;
+    for (size_t i = 0; i < s->n; i++) {
+        v->a[i] = (char *)dict_str(ids, s->a[i]);
+        v->b[i] = (char *)dict_str(ids, s->b[i]);
+    }
+}
+
+void eval_labeled_release(wr_labeled *v)
+{
+    free(v->a);
+    free(v->b);
+    memset(v, 0, sizeof *v);
+}
+
 void eval_result_free(wr_eval_result *r)
 {
     free(r->scores);

@@ -1,5 +1,6 @@
-/* http.c - the one file that knows libmicrohttpd: options, routing, bodies, limits, CORS,
- * ETags, errors and request metrics.
+/* http.c - the one file that knows libmicrohttpd: options, bodies, limits, access, CORS,
+ * ETags and request metrics. Routes and handlers are api.h's; requests and replies
+ * rest.h's.
  *
  * The server runs MHD's own threads (a pool over epoll). MHD calls on_request several
  * times per request: first with the headers (per-request state is made, an announced body
@@ -38,67 +39,13 @@
 #include <unistd.h>
 
 #include "walkrec/api.h"
-#include "walkrec/dashboard.h"
 #include "walkrec/dict.h"
 #include "walkrec/live.h"
 #include "walkrec/metrics.h"
 #include "walkrec/text.h"
 
-/* Who may call a route: anyone; readers (anyone unless protect_reads); admin-token holders
- * (anyone when no token is configured, which only loopback binding allows). */
-enum { OPEN, READ, ADMIN };
-
-typedef struct route {
-    const char *path; /* "{id}" matches one path segment */
-    wr_handler get;   /* also HEAD */
-    wr_handler post;
-    int needs_model;  /* 503 no_model while nothing is published */
-    int access;
-    int writer;       /* runs outside any read section (it may publish) */
-} route;
-
-static const route routes[] = {
-    {"/v1/items/{id}/neighbors", api_item_neighbors, NULL, 1, READ, 0},
-    {"/v1/items/{id}", api_item, NULL, 1, READ, 0},
-    {"/v1/items", api_items_prefix, NULL, 1, READ, 0},
-    {"/v1/neighbors", NULL, api_neighbors, 1, READ, 0},
-    {"/v1/score", api_score, api_score_batch, 1, READ, 0},
-    {"/v1/model", api_model, NULL, 1, READ, 0},
-    {"/v1/pairs", NULL, api_ingest, 0, ADMIN, 1},
-    {"/v1/admin/retrain", NULL, api_admin_retrain, 0, ADMIN, 1},
-    {"/v1/admin/publish", NULL, api_admin_publish, 0, ADMIN, 1},
-    {"/v1/admin/rollback", NULL, api_admin_rollback, 0, ADMIN, 1},
-    {"/v1/admin/status", api_admin_status, NULL, 0, ADMIN, 1},
-    {"/healthz", api_healthz, NULL, 0, OPEN, 0},
-    {"/readyz", api_readyz, NULL, 0, OPEN, 0},
-    {"/metrics", api_metrics, NULL, 0, OPEN, 0},
-    {"/", dashboard_page, NULL, 0, OPEN, 0},
-    {"/ui/{id}", dashboard_file, NULL, 0, OPEN, 0},
-    {"/openapi.yaml", dashboard_openapi, NULL, 0, OPEN, 0},
-};
-#define NROUTES (sizeof routes / sizeof routes[0])
-#define UNMATCHED NROUTES /* metrics slot of requests no route took */
-
-static const char *route_names[NROUTES + 1];
-
-static const struct {
-    const char *name;
-    unsigned status;
-} codes[] = {
-    [WR_E_BAD_REQUEST] = {"bad_request", 400},
-    [WR_E_BATCH_TOO_LARGE] = {"batch_too_large", 400},
-    [WR_E_UNKNOWN_ITEM] = {"unknown_item", 404},
-    [WR_E_NOT_FOUND] = {"not_found", 404},
-    [WR_E_METHOD] = {"method_not_allowed", 405},
-    [WR_E_TOO_LARGE] = {"payload_too_large", 413},
-    [WR_E_INTERNAL] = {"internal", 500},
-    [WR_E_NO_MODEL] = {"no_model", 503},
-    [WR_E_UNAUTHORIZED] = {"unauthorized", 401},
-    [WR_E_FOLLOWER] = {"follower", 409},
-    [WR_E_UNKNOWN_GENERATION] = {"unknown_generation", 404},
-    [WR_E_UNAVAILABLE] = {"unavailable", 503},
-    [WR_E_MEDIA_TYPE] = {"unsupported_media_type", 415},
-};
+static const char **route_names; /* metrics' names of the routes, "unmatched" last */
+static size_t nroutes;          /* the metrics slot of requests no route took */
 
 /* A client connection (MHD's socket context), listed from its opening to its closing.
  * `waiting` (atomic): no request is being handled; `since` (atomic, ms): when it opened or
@@ -113,6 +60,7 @@ typedef struct conn {
 struct wr_http {
     struct MHD_Daemon *d;
     const wr_config *cfg;
+    const wr_service *svc;
     int fd;             /* listening socket (ours: MHD was given it) */
     unsigned port;
     char **origins;     /* CORS: allowed origins */
@@ -130,97 +78,13 @@ struct wr_http {
 /* Per-request state (MHD's con_cls). */
 typedef struct req {
     double start;
-    size_t route;       /* index in routes, UNMATCHED before routing or when none fits */
+    size_t route;       /* index in api_routes, nroutes before routing or when none fits */
     int method;
     char *body;
     size_t len, cap;
     int over;           /* the body went past max_body_bytes */
     unsigned status;    /* 0 until a response is queued */
 } req;
-
-const char *http_code_str(wr_code c) { return codes[c].name; }
-
-unsigned http_code_status(wr_code c) { return codes[c].status; }
-
-void reply_json(wr_reply *r, unsigned status, json_t *body)
-{
-    json_decref(r->json);
-    r->status = status;
-    r->json = body;
-}
-
-/* Bytes that are not UTF-8 become '?', so a message quoting raw input stays valid JSON. */
-static void scrub_utf8(char *s)
-{
-    size_t len = strlen(s);
-    for (size_t i = 0; i < len;) {
-        size_t n = 1;
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80)
-            n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-        if (i + n > len || !text_utf8_valid(s + i, n)) {
-            s[i++] = '?';
-            continue;
-        }
-        i += n;
-    }
-}
-
-void reply_error(wr_reply *r, wr_code code, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    scrub_utf8(msg);
-    r->generation = 0;
-    reply_json(r, codes[code].status,
-               json_pack("{s:{s:s,s:s}}", "error", "code", codes[code].name, "message", msg));
-}
-
-const char *request_param(const wr_request *rq, const char *key)
-{
-    for (size_t i = 0; i < rq->nquery; i++)
-        if (!strcmp(rq->query[i].key, key))
-            return rq->query[i].value;
-    return NULL;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-long http_decode(const char *in, size_t len, int plus_is_space, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = in[i];
-        if (c == '%') {
-            if (i + 2 >= len)
-                return -1;
-            int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (char)(hi << 4 | lo);
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            c = ' ';
-        }
-        if (c == 0)
-            return -1;
-        out[o++] = c;
-    }
-    out[o] = 0;
-    return text_utf8_valid(out, o) ? (long)o : -1;
-}
 
 /* ---- connections and the reaper of slow requests ---- */
 
@@ -323,40 +187,6 @@ static unsigned fit_descriptors(unsigned want)
     return fit;
 }
 
-/* ---- routing ---- */
-
-static int match(const char *tmpl, const char *path, const char **id, size_t *id_len)
-{
-    while (*tmpl && *path) {
-        if (!strncmp(tmpl, "{id}", 4)) {
-            size_t n = strcspn(path, "/");
-            *id = path;
-            *id_len = n;
-            tmpl += 4;
-            path += n;
-        } else if (*tmpl++ != *path++) {
-            return 0;
-        }
-    }
-    return !*tmpl && !*path;
-}
-
-static size_t find_route(const char *url, const char **id, size_t *id_len)
-{
-    for (size_t i = 0; i < NROUTES; i++) {
-        *id = NULL;
-        *id_len = 0;
-        if (match(routes[i].path, url, id, id_len))
-            return i;
-    }
-    return UNMATCHED;
-}
-
-static void allow_list(const route *rt, char *buf, size_t n)
-{
-    snprintf(buf, n, "%s%sOPTIONS", rt->get ? "GET, HEAD, " : "", rt->post ? "POST, " : "");
-}
-
 /* ---- responses ---- */
 
 /* The allowed origin to echo, "*", or NULL when CORS headers are not sent. */
@@ -373,29 +203,6 @@ static const char *cors_origin(const wr_http *h, struct MHD_Connection *c)
         if (!strcmp(h->origins[i], o))
             return o;
     return NULL;
-}
-
-/* If-None-Match holds "*" or the tag of this generation (weak or strong). */
-static int etag_matches(const char *inm, const char *tag)
-{
-    size_t tl = strlen(tag);
-    while (*inm) {
-        inm += strspn(inm, " \t,");
-        size_t n = strcspn(inm, ","), e = n;
-        while (e > 0 && (inm[e - 1] == ' ' || inm[e - 1] == '\t'))
-            e--;
-        const char *t = inm;
-        if (e == 1 && *t == '*')
-            return 1;
-        if (e > 2 && t[0] == 'W' && t[1] == '/') {
-            t += 2;
-            e -= 2;
-        }
-        if (e == tl && !memcmp(t, tag, tl))
-            return 1;
-        inm += n;
-    }
-    return 0;
 }
 
 static void add_cors(const wr_http *h, struct MHD_Response *resp, const char *origin)
@@ -427,7 +234,7 @@ static enum MHD_Result send_reply(wr_http *h, struct MHD_Connection *c, req *q, 
         snprintf(tag, sizeof tag, "\"%llu\"", (unsigned long long)rp->generation);
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
     if (status == 200 && *tag && inm && (q->method == WR_M_GET || q->method == WR_M_HEAD) &&
-        etag_matches(inm, tag)) {
+        rest_etag_matches(inm, tag)) {
         status = 304;
     } else if (rp->json) {
         body = json_dumps(rp->json, JSON_COMPACT | JSON_REAL_PRECISION(10));
@@ -473,10 +280,10 @@ static enum MHD_Result send_reply(wr_http *h, struct MHD_Connection *c, req *q, 
 }
 
 /* OPTIONS: the methods of the path, and the CORS preflight answer when the origin may. */
-static enum MHD_Result preflight(wr_http *h, struct MHD_Connection *c, req *q, const route *rt)
+static enum MHD_Result preflight(wr_http *h, struct MHD_Connection *c, req *q, const wr_route *rt)
 {
     char allow[64];
-    allow_list(rt, allow, sizeof allow);
+    api_allow(rt, allow, sizeof allow);
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
@@ -512,18 +319,14 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* Runs a handler inside a read section of the published index (writers outside one). */
-static void call(const route *rt, wr_handler fn, const wr_request *rq, wr_reply *rp)
+/* Runs the route inside a read section of the published snapshot (writers outside one). */
+static void call(const wr_route *rt, const wr_request *rq, wr_reply *rp)
 {
     if (rt->writer) {
-        fn(rq, NULL, rp);
+        api_call(rt, rq, NULL, rp);
         return;
     }
-    const wr_index *ix = live_acquire();
-    if (rt->needs_model && !ix)
-        reply_error(rp, WR_E_NO_MODEL, "no model published yet (loading or training)");
-    else
-        fn(rq, ix, rp);
+    api_call(rt, rq, live_acquire(), rp);
     live_release();
 }
 
@@ -537,10 +340,10 @@ static int same_secret(const char *a, size_t alen, const char *b, size_t blen)
 }
 
 /* The route's access rule against "Authorization: Bearer <token>". */
-static int authorized(const wr_http *h, struct MHD_Connection *c, const route *rt)
+static int authorized(const wr_http *h, struct MHD_Connection *c, const wr_route *rt)
 {
     const char *tok = h->cfg->admin_token;
-    if (!tok || rt->access == OPEN || (rt->access == READ && !h->cfg->protect_reads))
+    if (!tok || rt->access == WR_OPEN || (rt->access == WR_READ && !h->cfg->protect_reads))
         return 1;
     const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!v || strncasecmp(v, "Bearer ", 7))
@@ -569,54 +372,57 @@ static int json_or_none(struct MHD_Connection *c)
 static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, const char *url)
 {
     const char *raw_id;
-    size_t raw_len;
+    size_t raw_len, nr;
     wr_reply rp = {0};
     char allow[64], *id = NULL;
     set_waiting(c, 0); /* the request is in: no longer subject to request_timeout */
-    q->route = find_route(url, &raw_id, &raw_len);
-    if (q->route == UNMATCHED) {
-        reply_error(&rp, WR_E_NOT_FOUND, "no such route: %.200s", url);
+    const wr_route *rt = api_route(url, &raw_id, &raw_len);
+    if (!rt) {
+        rest_reply_error(&rp, WR_E_NOT_FOUND, "no such route: %.200s", url);
         return send_reply(h, c, q, &rp, NULL);
     }
-    const route *rt = &routes[q->route];
+    q->route = (size_t)(rt - api_routes(&nr));
     if (q->method == WR_M_OPTIONS)
         return preflight(h, c, q, rt);
-    wr_handler fn = q->method == WR_M_GET || q->method == WR_M_HEAD ? rt->get
-                    : q->method == WR_M_POST                        ? rt->post
-                                                                    : NULL;
-    if (!fn) {
-        allow_list(rt, allow, sizeof allow);
-        reply_error(&rp, WR_E_METHOD, "%s takes %s", rt->path, allow);
+    wr_request rq = {.method = q->method, .body = q->body, .body_len = q->len, .cfg = h->cfg,
+                     .svc = h->svc};
+    if (!(q->method == WR_M_GET || q->method == WR_M_HEAD ? rt->get
+          : q->method == WR_M_POST                        ? rt->post
+                                                          : NULL)) {
+        api_allow(rt, allow, sizeof allow);
+        rest_reply_error(&rp, WR_E_METHOD, "%s takes %s", rt->path, allow);
         return send_reply(h, c, q, &rp, allow);
     }
     if (!authorized(h, c, rt)) {
-        reply_error(&rp, WR_E_UNAUTHORIZED, "%s needs the header Authorization: Bearer <admin "
-                    "token>", rt->path);
+        rest_reply_error(&rp, WR_E_UNAUTHORIZED, "%s needs the header Authorization: Bearer "
+                         "<admin token>", rt->path);
         return send_reply(h, c, q, &rp, NULL);
     }
+    /* A follower takes no write whatever its body: where to send it comes first. */
+    if (api_refuse_follower(rt, &rq, &rp))
+        return send_reply(h, c, q, &rp, NULL);
     if (q->over) {
-        reply_error(&rp, WR_E_TOO_LARGE, "request body over %llu bytes (max_body_bytes)",
-                    (unsigned long long)h->cfg->max_body_bytes);
+        rest_reply_error(&rp, WR_E_TOO_LARGE, "request body over %llu bytes (max_body_bytes)",
+                         (unsigned long long)h->cfg->max_body_bytes);
         return send_reply(h, c, q, &rp, NULL);
     }
     if (q->method == WR_M_POST && !json_or_none(c)) {
-        reply_error(&rp, WR_E_MEDIA_TYPE, "bodies are JSON: send Content-Type: application/json "
-                    "(curl --json) or none");
+        rest_reply_error(&rp, WR_E_MEDIA_TYPE, "bodies are JSON: send Content-Type: "
+                         "application/json (curl --json) or none");
         return send_reply(h, c, q, &rp, NULL);
     }
-    wr_request rq = {.method = q->method, .body = q->body, .body_len = q->len, .cfg = h->cfg};
     if (raw_id) {
         long n = -1;
         if (raw_len <= 3 * WR_ID_MAX) {
             id = xmalloc(raw_len + 1);
-            n = http_decode(raw_id, raw_len, 0, id);
+            n = rest_decode(raw_id, raw_len, 0, id);
         }
         if (n <= 0 || n > WR_ID_MAX) {
-            reply_error(&rp, WR_E_BAD_REQUEST,
-                        n < 0 && raw_len <= 3 * WR_ID_MAX
-                            ? "item id: bad percent-encoding or invalid UTF-8"
-                            : "item id: expected 1 to %d bytes",
-                        WR_ID_MAX);
+            rest_reply_error(&rp, WR_E_BAD_REQUEST,
+                             n < 0 && raw_len <= 3 * WR_ID_MAX
+                                 ? "item id: bad percent-encoding or invalid UTF-8"
+                                 : "item id: expected 1 to %d bytes",
+                             WR_ID_MAX);
             free(id);
             return send_reply(h, c, q, &rp, NULL);
         }
@@ -627,7 +433,7 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &p);
     rq.query = p.v;
     rq.nquery = p.n;
-    call(rt, fn, &rq, &rp);
+    call(rt, &rq, &rp);
     free(p.v);
     free(id);
     return send_reply(h, c, q, &rp, NULL);
@@ -645,7 +451,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!q) {
         q = xcalloc(1, sizeof *q);
         q->start = wr_now();
-        q->route = UNMATCHED;
+        q->route = nroutes;
         q->method = metrics_method(method);
         *con_cls = q;
         __atomic_fetch_add(&h->inflight, 1, __ATOMIC_RELAXED);
@@ -787,10 +593,11 @@ static void http_free(wr_http *h)
     free(h);
 }
 
-wr_http *http_start(const wr_config *cfg, wr_err *err)
+wr_http *http_start(const wr_config *cfg, const wr_service *svc, wr_err *err)
 {
     wr_http *h = xcalloc(1, sizeof *h);
     h->cfg = cfg;
+    h->svc = svc;
     h->fd = -1;
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->wake, NULL);
@@ -800,10 +607,13 @@ wr_http *http_start(const wr_config *cfg, wr_err *err)
         return NULL;
     }
     parse_origins(h, cfg->cors_origins);
-    for (size_t i = 0; i < NROUTES; i++)
+    const wr_route *routes = api_routes(&nroutes);
+    free(route_names);
+    route_names = xmalloc((nroutes + 1) * sizeof *route_names);
+    for (size_t i = 0; i < nroutes; i++)
         route_names[i] = routes[i].path;
-    route_names[UNMATCHED] = "unmatched";
-    metrics_init(NROUTES + 1, route_names);
+    route_names[nroutes] = "unmatched";
+    metrics_init(nroutes + 1, route_names);
 
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, NULL}, /* first, to catch all */
@@ -866,5 +676,7 @@ void http_stop(wr_http *h, unsigned grace)
         pthread_join(h->reaper, NULL);
     MHD_stop_daemon(h->d);
     metrics_free();
+    free(route_names);
+    route_names = NULL;
     http_free(h);
 }

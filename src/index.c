@@ -398,7 +398,9 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
 {
     wr_index *ix = xcalloc(1, sizeof *ix);
     wr_index_info *in = &ix->info;
+    static uint64_t serials;
     in->generation = generation;
+    in->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
     in->n = m->n;
     in->dim = m->dim;
     in->created = m->created;

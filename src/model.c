@@ -382,37 +382,68 @@ static int read_floats(const uint8_t *p, const section *s, float *dst, size_t n,
     return 0;
 }
 
-wr_model *model_load_mem(const void *data, size_t len, const char *name, wr_err *err)
+/* Every check that needs no allocation: header, checksums, section table, sizes, metadata.
+ * Fills sec. */
+static int verify(const uint8_t *p, size_t len, const char *name, section sec[5], wr_err *err)
 {
-    const uint8_t *p = data;
-    section sec[5];
     if (check_header(p, len, name, err) < 0 || read_sections(p, len, name, sec, err) < 0)
-        return NULL;
+        return -1;
     uint32_t dim = get32(p + 12), n = (uint32_t)get64(p + 16);
     uint64_t row = (uint64_t)dim * sizeof(float);
     /* Sizes agree with the header before anything of size n is allocated. */
-    if (sec[WR_SEC_VECS].len % row || sec[WR_SEC_VECS].len / row != n) {
-        wr_fail(err, "%s: offset %llu: the vectors section has %llu bytes, %u items x %u floats "
-                "need %llu", name, (unsigned long long)sec[WR_SEC_VECS].off,
-                (unsigned long long)sec[WR_SEC_VECS].len, n, dim,
-                (unsigned long long)(n * row));
-        return NULL;
-    }
-    if (sec[WR_SEC_BIAS].present && sec[WR_SEC_BIAS].len != (uint64_t)n * sizeof(float)) {
-        wr_fail(err, "%s: offset %llu: the bias section has %llu bytes, %u items need %llu", name,
-                (unsigned long long)sec[WR_SEC_BIAS].off, (unsigned long long)sec[WR_SEC_BIAS].len,
-                n, (unsigned long long)n * sizeof(float));
-        return NULL;
-    }
+    if (sec[WR_SEC_VECS].len % row || sec[WR_SEC_VECS].len / row != n)
+        return wr_fail(err, "%s: offset %llu: the vectors section has %llu bytes, %u items x %u "
+                       "floats need %llu", name, (unsigned long long)sec[WR_SEC_VECS].off,
+                       (unsigned long long)sec[WR_SEC_VECS].len, n, dim,
+                       (unsigned long long)(n * row));
+    if (sec[WR_SEC_BIAS].present && sec[WR_SEC_BIAS].len != (uint64_t)n * sizeof(float))
+        return wr_fail(err, "%s: offset %llu: the bias section has %llu bytes, %u items need %llu",
+                       name, (unsigned long long)sec[WR_SEC_BIAS].off,
+                       (unsigned long long)sec[WR_SEC_BIAS].len, n,
+                       (unsigned long long)n * sizeof(float));
     const char *meta = (const char *)p + sec[WR_SEC_META].off;
-    size_t meta_len = (size_t)sec[WR_SEC_META].len;
     char why[256];
     int at;
-    if (meta_check(meta, meta_len, why, sizeof why, &at) < 0) {
-        wr_fail(err, "%s: offset %llu: metadata %s", name,
-                (unsigned long long)sec[WR_SEC_META].off + (unsigned)at, why);
+    if (meta_check(meta, (size_t)sec[WR_SEC_META].len, why, sizeof why, &at) < 0)
+        return wr_fail(err, "%s: offset %llu: metadata %s", name,
+                       (unsigned long long)sec[WR_SEC_META].off + (unsigned)at, why);
+    return 0;
+}
+
+/* A model file that does not read is corrupt: the error's code says so, its file names it,
+ * its offset is the one the message gives ("offset N"), when it gives one. */
+static void mark_corrupt(wr_err *err, const char *name)
+{
+    if (!err)
+        return;
+    err->code = WR_ECORRUPT;
+    snprintf(err->file, sizeof err->file, "%s", name);
+    const char *o = strstr(err->msg, "offset ");
+    err->offset = o ? strtoull(o + 7, NULL, 10) : 0;
+}
+
+int model_verify(const char *path, wr_err *err)
+{
+    wr_filemap fm;
+    section sec[5];
+    if (file_map_open(&fm, path, err) < 0)
+        return -1;
+    int rc = verify(fm.data, fm.len, path, sec, err);
+    file_map_close(&fm);
+    if (rc < 0)
+        mark_corrupt(err, path);
+    return rc;
+}
+
+static wr_model *load_mem(const void *data, size_t len, const char *name, wr_err *err)
+{
+    const uint8_t *p = data;
+    section sec[5];
+    if (verify(p, len, name, sec, err) < 0)
         return NULL;
-    }
+    uint32_t dim = get32(p + 12), n = (uint32_t)get64(p + 16);
+    const char *meta = (const char *)p + sec[WR_SEC_META].off;
+    size_t meta_len = (size_t)sec[WR_SEC_META].len;
 
     wr_model *m = model_new(n, dim);
     m->created = (int64_t)get64(p + 24);
@@ -430,6 +461,14 @@ wr_model *model_load_mem(const void *data, size_t len, const char *name, wr_err 
 fail:
     model_free(m);
     return NULL;
+}
+
+wr_model *model_load_mem(const void *data, size_t len, const char *name, wr_err *err)
+{
+    wr_model *m = load_mem(data, len, name, err);
+    if (!m)
+        mark_corrupt(err, name);
+    return m;
 }
 
 wr_model *model_load(const char *path, wr_err *err)

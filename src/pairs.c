@@ -86,6 +86,18 @@ void pairs_add_idx(wr_pairs *p, uint32_t a, uint32_t b, float w)
     p->v[p->n++] = (wr_pair){a, b, w};
 }
 
+void pairs_copy(wr_pairs *dst, const wr_pairs *src)
+{
+    uint32_t n = dict_size(src->ids);
+    memset(dst, 0, sizeof *dst);
+    dst->ids = dict_new(n + 1);
+    for (uint32_t i = 0; i < n; i++)
+        dict_intern(dst->ids, dict_str(src->ids, i), dict_strlen(src->ids, i));
+    dst->cap = dst->n = src->n;
+    dst->v = xmalloc((src->n ? src->n : 1) * sizeof *dst->v);
+    memcpy(dst->v, src->v, src->n * sizeof *dst->v);
+}
+
 void pairs_add(wr_pairs *p, const char *a, size_t alen, const char *b, size_t blen, float w)
 {
     uint32_t ia = dict_intern(p->ids, a, alen), ib = dict_intern(p->ids, b, blen);

@@ -1,11 +1,7 @@
-/* report.c - the evaluation report (report.h): HTML with inline SVG, all drawn here.
+/* report.c - the evaluation report (report.h): HTML with inline SVG figures (plot.h).
  *
- * One plot helper (figure_*) draws every figure: frame, grid, ticks, axis labels, the
- * series clipped to the frame, and the legend below the plot so it never hides a curve.
- * Series are told apart by colour (the Okabe-Ito palette, safe for colour-blind readers),
- * dash pattern and marker together, so a greyscale print still separates them. A model
- * keeps its colour and marker in every figure; where a figure shows two quantities per
- * model (precision and recall, AUC all and seen) the dash pattern tells the quantity,
+ * A model keeps its colour and marker in every figure; where a wr_plot shows two quantities
+ * per model (precision and recall, AUC all and seen) the dash pattern tells the quantity,
  * elsewhere it tells the model as well. */
 #include <math.h>
 #include <stdlib.h>
@@ -13,318 +9,10 @@
 
 #include <jansson.h>
 
+#include "walkrec/plot.h"
 #include "walkrec/rank.h"
 #include "walkrec/report.h"
 #include "walkrec/split.h"
-
-/* ---- styles ---------------------------------------------------------------------------- */
-
-/* Okabe-Ito, ordered so that neighbours differ in lightness too (dark blue, light orange). */
-static const char *const colours[] = {"#0072b2", "#e69f00", "#009e73",
-                                      "#cc79a7", "#d55e00", "#56b4e9"};
-static const char *const dashes[] = {"none", "10 4", "3 3", "10 3 3 3", "6 2 2 2 2 2"};
-#define N_COLOURS (sizeof colours / sizeof *colours)
-#define N_DASHES (sizeof dashes / sizeof *dashes)
-#define DASH_SECOND 2 /* the second quantity of a model (recall, AUC seen) */
-
-enum { MK_NONE = -1, MK_CIRCLE, MK_SQUARE, MK_TRIANGLE, MK_DIAMOND, MK_PLUS, MK_CROSS };
-#define N_MODEL_MARKERS 5 /* MK_CROSS is kept for the popularity baseline */
-static const char *const marker_names[] = {"circle", "square", "triangle", "diamond", "plus",
-                                           "cross"};
-
-typedef struct style {
-    const char *colour, *dash;
-    int marker;
-    double width;
-} style;
-
-/* Past five models the markers shift by one, so that dash and marker still differ. */
-static style model_style(size_t model, size_t dash)
-{
-    return (style){colours[model % N_COLOURS], dashes[dash % N_DASHES],
-                   (int)((model + model / N_MODEL_MARKERS) % N_MODEL_MARKERS), 2};
-}
-
-static const style popularity_style = {"#4d4d4d", "1.5 3", MK_CROSS, 2};
-static const style reference_style = {"#9a9a9a", "5 4", MK_NONE, 1.2};
-
-static void esc(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: putc(*s, f);
-        }
-    }
-}
-
-/* ---- the plot helper ------------------------------------------------------------------- */
-
-/* Plot geometry in SVG pixels: the frame, and the legend's first row below the x label. */
-enum { SVG_W = 720, PL = 78, PR = 700, PT = 46, PB = 346, LEGEND_T = 408, LEGEND_ROW = 22 };
-
-typedef struct series {
-    char *label, *tag; /* tag: data-series, the model's index, "popularity" or "reference" */
-    double *x, *y;     /* owned */
-    size_t n;
-    style st;
-} series;
-
-typedef struct figure {
-    char id[48], title[160], xlabel[96], ylabel[96];
-    double x0, x1, y0, y1;
-    int integer_x;   /* x ticks on whole numbers only */
-    double *vlines;  /* vertical marks (epoch boundaries), owned */
-    size_t nv;
-    const char *vlabel;
-    series *s;
-    size_t ns;
-} figure;
-
-static void figure_init(figure *g, const char *id, const char *title, const char *xlabel,
-                        const char *ylabel)
-{
-    memset(g, 0, sizeof *g);
-    snprintf(g->id, sizeof g->id, "%s", id);
-    snprintf(g->title, sizeof g->title, "%s", title);
-    snprintf(g->xlabel, sizeof g->xlabel, "%s", xlabel);
-    snprintf(g->ylabel, sizeof g->ylabel, "%s", ylabel);
-    g->x1 = g->y1 = 1;
-}
-
-/* Takes x and y (malloc'd). */
-static void figure_add(figure *g, const char *label, const char *tag, double *x, double *y,
-                       size_t n, style st)
-{
-    g->s = xrealloc(g->s, (g->ns + 1) * sizeof *g->s);
-    g->s[g->ns++] = (series){xstrdup(label), xstrdup(tag), x, y, n, st};
-}
-
-static void figure_free(figure *g)
-{
-    for (size_t i = 0; i < g->ns; i++) {
-        free(g->s[i].label);
-        free(g->s[i].tag);
-        free(g->s[i].x);
-        free(g->s[i].y);
-    }
-    free(g->s);
-    free(g->vlines);
-}
-
-/* 1, 2 or 5 times a power of ten, giving about `target` steps over range. */
-static double nice_step(double range, int target)
-{
-    double raw = range / target, p = pow(10, floor(log10(raw))), m = raw / p;
-    return (m < 1.5 ? 1 : m < 3 ? 2 : m < 7 ? 5 : 10) * p;
-}
-
-/* [lo, hi] widened to whole ticks; a single value gets some room around it. */
-static void nice_range(double lo, double hi, double *a, double *b)
-{
-    if (!isfinite(lo) || !isfinite(hi)) {
-        lo = 0;
-        hi = 1;
-    }
-    if (!(hi > lo)) {
-        double pad = fabs(lo) > 0 ? fabs(lo) / 10 : 0.5;
-        lo -= pad;
-        hi += pad;
-    }
-    double s = nice_step(hi - lo, 5);
-    *a = floor(lo / s + 1e-9) * s;
-    *b = ceil(hi / s - 1e-9) * s;
-}
-
-static double px(const figure *g, double x) { return PL + (x - g->x0) / (g->x1 - g->x0) * (PR - PL); }
-static double py(const figure *g, double y) { return PB - (y - g->y0) / (g->y1 - g->y0) * (PB - PT); }
-
-/* Grid lines, tick marks and tick labels of one axis. */
-static void figure_axis(FILE *f, const figure *g, int vertical)
-{
-    double lo = vertical ? g->y0 : g->x0, hi = vertical ? g->y1 : g->x1;
-    double step = nice_step(hi - lo, vertical ? 5 : 6);
-    if (!vertical && g->integer_x && step < 1)
-        step = 1;
-    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
-    for (long i = (long)ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++) {
-        double t = fabs((double)i * step) < step * 1e-9 ? 0 : (double)i * step;
-        if (vertical) {
-            double y = py(g, t);
-            fprintf(f, "<path d=\"M%d %.1fH%d\" stroke=\"#e3e3e3\"/>"
-                    "<path d=\"M%d %.1fH%d\" stroke=\"#333\"/>"
-                    "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.*f</text>\n",
-                    PL, y, PR, PL - 6, y, PL, PL - 9, y + 5, dec, t);
-        } else {
-            double x = px(g, t);
-            fprintf(f, "<path d=\"M%.1f %dV%d\" stroke=\"#e3e3e3\"/>"
-                    "<path d=\"M%.1f %dV%d\" stroke=\"#333\"/>"
-                    "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.*f</text>\n",
-                    x, PT, PB, x, PB, PB + 6, x, PB + 22, dec, t);
-        }
-    }
-}
-
-static void marker_path(FILE *f, int kind, double x, double y)
-{
-    const double r = 4.5, a = 3.8, t = 4.2;
-    switch (kind) {
-    case MK_CIRCLE:
-        fprintf(f, "M%.1f %.1fa%.1f %.1f 0 1 0 %.1f 0a%.1f %.1f 0 1 0 %.1f 0", x - r, y, r, r,
-                2 * r, r, r, -2 * r);
-        break;
-    case MK_SQUARE:
-        fprintf(f, "M%.1f %.1fh%.1fv%.1fh%.1fz", x - a, y - a, 2 * a, 2 * a, -2 * a);
-        break;
-    case MK_TRIANGLE:
-        fprintf(f, "M%.1f %.1fL%.1f %.1fL%.1f %.1fz", x, y - r - 0.5, x + t, y + 0.6 * r + 0.5,
-                x - t, y + 0.6 * r + 0.5);
-        break;
-    case MK_DIAMOND:
-        fprintf(f, "M%.1f %.1fL%.1f %.1fL%.1f %.1fL%.1f %.1fz", x, y - r - 0.5, x + r, y, x,
-                y + r + 0.5, x - r, y);
-        break;
-    case MK_PLUS:
-        fprintf(f, "M%.1f %.1fh%.1fM%.1f %.1fv%.1f", x - r, y, 2 * r, x, y - r, 2 * r);
-        break;
-    case MK_CROSS:
-        fprintf(f, "M%.1f %.1fl%.1f %.1fM%.1f %.1fl%.1f %.1f", x - a, y - a, 2 * a, 2 * a, x - a,
-                y + a, 2 * a, -2 * a);
-        break;
-    default: break;
-    }
-}
-
-/* The finite points of s in pixels, leaving out those within half a pixel of the last one
- * kept (a curve over a million pairs needs no more points than the screen has). */
-static size_t to_pixels(const figure *g, const series *s, double *X, double *Y)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        if (!isfinite(s->x[i]) || !isfinite(s->y[i]))
-            continue;
-        double x = px(g, s->x[i]), y = py(g, s->y[i]);
-        if (n && i + 1 < s->n && fabs(x - X[n - 1]) + fabs(y - Y[n - 1]) < 0.5)
-            continue;
-        X[n] = x;
-        Y[n++] = y;
-    }
-    return n;
-}
-
-/* Markers on every point of a short series (a learning curve's evaluations), else eight
- * spread along the drawn length, shifted per series so that curves lying on top of each
- * other still show each one's markers. */
-static void series_markers(FILE *f, const double *X, const double *Y, size_t n, int kind,
-                           size_t si, size_t ns)
-{
-    if (n <= 24) {
-        for (size_t i = 0; i < n; i++)
-            marker_path(f, kind, X[i], Y[i]);
-        return;
-    }
-    double total = 0;
-    for (size_t i = 1; i < n; i++)
-        total += hypot(X[i] - X[i - 1], Y[i] - Y[i - 1]);
-    double walked = 0;
-    size_t i = 1;
-    for (int k = 0; k < 8; k++) {
-        double at = (k + 0.2 + 0.6 * (double)(si + 1) / (double)(ns + 1)) / 8 * total;
-        double seg = 0;
-        for (; i < n; i++, walked += seg) {
-            seg = hypot(X[i] - X[i - 1], Y[i] - Y[i - 1]);
-            if (walked + seg >= at)
-                break;
-        }
-        if (i >= n)
-            break;
-        double u = seg > 0 ? (at - walked) / seg : 0;
-        marker_path(f, kind, X[i - 1] + u * (X[i] - X[i - 1]), Y[i - 1] + u * (Y[i] - Y[i - 1]));
-    }
-}
-
-static void series_write(FILE *f, const figure *g, size_t si)
-{
-    const series *s = &g->s[si];
-    double *X = xmalloc((s->n + 1) * sizeof *X), *Y = xmalloc((s->n + 1) * sizeof *Y);
-    size_t n = to_pixels(g, s, X, Y);
-    fprintf(f, "<g class=\"series\" data-series=\"%s\" data-label=\"", s->tag);
-    esc(f, s->label);
-    fprintf(f, "\">\n<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\" "
-            "stroke-dasharray=\"%s\" stroke-linejoin=\"round\" clip-path=\"url(#%s-clip)\" "
-            "points=\"", s->st.colour, s->st.width, s->st.dash, g->id);
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "%s%.1f,%.1f", i ? " " : "", X[i], Y[i]);
-    fputs("\"/>\n", f);
-    if (s->st.marker != MK_NONE) {
-        fprintf(f, "<path class=\"marker-%s\" fill=\"%s\" stroke=\"%s\" stroke-width=\"1.6\" "
-                "d=\"", marker_names[s->st.marker], s->st.colour, s->st.colour);
-        series_markers(f, X, Y, n, s->st.marker, si, g->ns);
-        fputs("\"/>\n", f);
-    }
-    fputs("</g>\n", f);
-    free(X);
-    free(Y);
-}
-
-static void legend_entry(FILE *f, double y, const style *st, const char *label)
-{
-    fprintf(f, "<path d=\"M%d %.1fh44\" stroke=\"%s\" stroke-width=\"%.1f\" "
-            "stroke-dasharray=\"%s\"/>", PL, y, st->colour, st->width, st->dash);
-    if (st->marker != MK_NONE) {
-        fprintf(f, "<path fill=\"%s\" stroke=\"%s\" stroke-width=\"1.6\" d=\"", st->colour,
-                st->colour);
-        marker_path(f, st->marker, PL + 22, y);
-        fputs("\"/>", f);
-    }
-    fprintf(f, "<text x=\"%d\" y=\"%.1f\">", PL + 54, y + 5);
-    esc(f, label);
-    fputs("</text>\n", f);
-}
-
-static void figure_write(FILE *f, const figure *g)
-{
-    size_t rows = g->ns + (g->nv > 0);
-    int h = LEGEND_T + (int)rows * LEGEND_ROW;
-    fprintf(f, "<svg class=\"figure\" id=\"%s\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-            "role=\"img\" font-family=\"DejaVu Sans, Liberation Sans, Arial, sans-serif\" "
-            "font-size=\"14\" fill=\"#222\">\n<title>", g->id, SVG_W, h, SVG_W, h);
-    esc(f, g->title);
-    fprintf(f, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n"
-            "<defs><clipPath id=\"%s-clip\"><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>"
-            "</clipPath></defs>\n<text x=\"%d\" y=\"28\" font-size=\"17\" font-weight=\"bold\">",
-            SVG_W, h, g->id, PL, PT, PR - PL, PB - PT, PL);
-    esc(f, g->title);
-    fputs("</text>\n", f);
-    figure_axis(f, g, 0);
-    figure_axis(f, g, 1);
-    fprintf(f, "<rect class=\"frame\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
-            "stroke=\"#333\"/>\n", PL, PT, PR - PL, PB - PT);
-    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"15\">", (PL + PR) / 2,
-            PB + 46);
-    esc(f, g->xlabel);
-    fprintf(f, "</text>\n<text transform=\"translate(20 %d) rotate(-90)\" "
-            "text-anchor=\"middle\" font-size=\"15\">", (PT + PB) / 2);
-    esc(f, g->ylabel);
-    fputs("</text>\n", f);
-    const style vstyle = {"#6e6e6e", "2 4", MK_NONE, 1.2};
-    for (size_t i = 0; i < g->nv; i++)
-        fprintf(f, "<path class=\"vline\" d=\"M%.1f %dV%d\" stroke=\"%s\" stroke-width=\"%.1f\" "
-                "stroke-dasharray=\"%s\"/>\n", px(g, g->vlines[i]), PT, PB, vstyle.colour,
-                vstyle.width, vstyle.dash);
-    for (size_t i = 0; i < g->ns; i++)
-        series_write(f, g, i);
-    double y = LEGEND_T;
-    for (size_t i = 0; i < g->ns; i++, y += LEGEND_ROW)
-        legend_entry(f, y, &g->s[i].st, g->s[i].label);
-    if (g->nv)
-        legend_entry(f, y, &vstyle, g->vlabel);
-    fputs("</svg>\n", f);
-}
 
 static void note(FILE *f, const char *text)
 {
@@ -498,16 +186,16 @@ static void auc_label(char *buf, size_t len, const char *name, double auc)
         snprintf(buf, len, "%s: AUC n/a", name);
 }
 
-static void add_roc(figure *g, const wr_labeled *v, const uint8_t *seen, const double *score,
+static void add_roc(wr_plot *g, const wr_labeled *v, const uint8_t *seen, const double *score,
                     int kind, int seen_only, int fill, const char *label, const char *tag,
-                    style st)
+                    wr_plot_style st)
 {
     size_t n, npos;
     scored *r = set_rows(v, seen, score, kind, seen_only, fill, &n, &npos);
     double *x, *y;
     size_t k = roc_points(r, n, npos, &x, &y);
     if (k)
-        figure_add(g, label, tag, x, y, k, st);
+        plot_add(g, label, tag, x, y, k, st);
     free(r);
 }
 
@@ -519,28 +207,28 @@ static void roc_figure(FILE *f, const wr_report *rep, int kind, int seen_only)
              seen_only ? "seen" : "all");
     snprintf(title, sizeof title, "ROC, %s, %s", kind_label(kind),
              seen_only ? "seen pairs" : "all pairs");
-    figure g;
-    figure_init(&g, id, title, "false positive rate", "true positive rate");
+    wr_plot g;
+    plot_init(&g, id, title, "false positive rate", "true positive rate");
     for (size_t i = 0; i < rep->n_models; i++) {
         const wr_eval_result *r = rep->models[i].r;
         wr_eval_auc a = {r->auc_all, r->auc_seen, r->deg_auc_all, r->deg_auc_seen};
         auc_label(label, sizeof label, rep->models[i].name, pick_auc(&a, r->primary, kind, seen_only));
         snprintf(tag, sizeof tag, "%zu", i);
         add_roc(&g, rep->v, r->seen, r->scores, kind, seen_only, 1, label, tag,
-                model_style(i, i));
+                plot_style(i, i));
     }
     if (r0->has_popularity) {
         auc_label(label, sizeof label, "popularity baseline",
                   pick_auc(&r0->popularity, r0->primary, kind, seen_only));
         add_roc(&g, rep->v, r0->seen, r0->popularity_scores, kind, seen_only, 0, label,
-                "popularity", popularity_style);
+                "popularity", plot_popularity);
     }
     double *dx = xmalloc(2 * sizeof *dx), *dy = xmalloc(2 * sizeof *dy);
     dx[0] = dy[0] = 0;
     dx[1] = dy[1] = 1;
-    figure_add(&g, "chance (AUC 0.5)", "reference", dx, dy, 2, reference_style);
-    figure_write(f, &g);
-    figure_free(&g);
+    plot_add(&g, "chance (AUC 0.5)", "reference", dx, dy, 2, plot_reference);
+    plot_write(f, &g);
+    plot_free(&g);
 }
 
 static void threshold_figure(FILE *f, const wr_report *rep, int seen_only)
@@ -552,8 +240,8 @@ static void threshold_figure(FILE *f, const wr_report *rep, int seen_only)
              seen_only ? "seen pairs" : "all pairs");
     snprintf(xlabel, sizeof xlabel, "threshold: a pair is predicted related when %s >= it",
              common_score_name(rep, score, sizeof score));
-    figure g;
-    figure_init(&g, id, title, xlabel, "precision, recall");
+    wr_plot g;
+    plot_init(&g, id, title, xlabel, "precision, recall");
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < rep->n_models; i++) {
         const wr_eval_result *r = rep->models[i].r;
@@ -574,13 +262,13 @@ static void threshold_figure(FILE *f, const wr_report *rep, int seen_only)
         memcpy(t2, t, k * sizeof *t2);
         snprintf(tag, sizeof tag, "%zu", i);
         snprintf(label, sizeof label, "%s: precision", rep->models[i].name);
-        figure_add(&g, label, tag, t, p, k, model_style(i, 0));
+        plot_add(&g, label, tag, t, p, k, plot_style(i, 0));
         snprintf(label, sizeof label, "%s: recall", rep->models[i].name);
-        figure_add(&g, label, tag, t2, q, k, model_style(i, DASH_SECOND));
+        plot_add(&g, label, tag, t2, q, k, plot_style(i, WR_PLOT_DASH_SECOND));
     }
-    nice_range(lo, hi, &g.x0, &g.x1);
-    figure_write(f, &g);
-    figure_free(&g);
+    plot_nice_range(lo, hi, &g.x0, &g.x1);
+    plot_write(f, &g);
+    plot_free(&g);
 }
 
 static void histogram_figure(FILE *f, const wr_report *rep, size_t m)
@@ -604,9 +292,9 @@ static void histogram_figure(FILE *f, const wr_report *rep, size_t m)
     const char *score = score_name(rep->models[m].m);
     snprintf(id, sizeof id, "histogram-%zu", m);
     snprintf(title, sizeof title, "Scores of the seen pairs: %s", rep->models[m].name);
-    figure g;
-    figure_init(&g, id, title, score, "share of the class's pairs per bin");
-    nice_range(lo, hi, &g.x0, &g.x1);
+    wr_plot g;
+    plot_init(&g, id, title, score, "share of the class's pairs per bin");
+    plot_nice_range(lo, hi, &g.x0, &g.x1);
     static const char *const names[3] = {"held-out positives", "uniform negatives",
                                          "degree-matched negatives"};
     double top = 0;
@@ -618,13 +306,13 @@ static void histogram_figure(FILE *f, const wr_report *rep, size_t m)
         for (size_t i = 0; i < k; i++)
             top = fmax(top, y[i]);
         snprintf(label, sizeof label, "%s (%zu pairs)", names[c], cnt[c]);
-        style st = {colours[c], dashes[c], c, 2};
-        figure_add(&g, label, names[c], x, y, k, st);
+        wr_plot_style st = plot_class((size_t)c);
+        plot_add(&g, label, names[c], x, y, k, st);
     }
-    nice_range(0, top, &g.y0, &g.y1);
+    plot_nice_range(0, top, &g.y0, &g.y1);
     g.y0 = 0;
-    figure_write(f, &g);
-    figure_free(&g);
+    plot_write(f, &g);
+    plot_free(&g);
     for (int c = 0; c < 3; c++)
         free(cls[c]);
 }
@@ -675,8 +363,8 @@ static double *copy(const double *x, size_t n)
 /* Returns the number of models with a learning curve. */
 static size_t learning_figure(FILE *f, const wr_report *rep)
 {
-    figure g;
-    figure_init(&g, "learning", "Learning curve: AUC during training", "epochs",
+    wr_plot g;
+    plot_init(&g, "learning", "Learning curve: AUC during training", "epochs",
                 "AUC (validation pairs given to train --val)");
     double top = 0, lo = INFINITY, hi = -INFINITY;
     char label[512], tag[24];
@@ -693,15 +381,15 @@ static size_t learning_figure(FILE *f, const wr_report *rep)
         }
         snprintf(tag, sizeof tag, "%zu", i);
         snprintf(label, sizeof label, "%s: AUC all", rep->models[i].name);
-        figure_add(&g, label, tag, copy(c.x, c.n), c.all, c.n, model_style(i, 0));
+        plot_add(&g, label, tag, copy(c.x, c.n), c.all, c.n, plot_style(i, 0));
         snprintf(label, sizeof label, "%s: AUC seen", rep->models[i].name);
-        figure_add(&g, label, tag, c.x, c.seen, c.n, model_style(i, DASH_SECOND));
+        plot_add(&g, label, tag, c.x, c.seen, c.n, plot_style(i, WR_PLOT_DASH_SECOND));
     }
     if (with) {
         g.x0 = 0;
         g.x1 = top;
         g.integer_x = top >= 3;
-        nice_range(lo, hi, &g.y0, &g.y1);
+        plot_nice_range(lo, hi, &g.y0, &g.y1);
         g.y0 = fmax(g.y0, 0);
         g.y1 = fmin(g.y1, 1);
         g.nv = top > 1 ? (size_t)top - 1 : 0;
@@ -709,9 +397,9 @@ static size_t learning_figure(FILE *f, const wr_report *rep)
         for (size_t e = 0; e < g.nv; e++)
             g.vlines[e] = (double)(e + 1);
         g.vlabel = "epoch boundary";
-        figure_write(f, &g);
+        plot_write(f, &g);
     }
-    figure_free(&g);
+    plot_free(&g);
     return with;
 }
 
@@ -738,9 +426,9 @@ static void td_count(FILE *f, const char *key, size_t n)
 static void td_text(FILE *f, const char *key, const char *s)
 {
     fprintf(f, "<td data-key=\"%s\" data-value=\"", key);
-    esc(f, s);
+    plot_escape(f, s);
     fputs("\">", f);
-    esc(f, s);
+    plot_escape(f, s);
     fputs("</td>", f);
 }
 
@@ -750,7 +438,7 @@ static void row3(FILE *f, const char *name, const char *key, const double v[3], 
 {
     static const char *const prefix[3] = {"", "popularity.", "probability."};
     fputs("<tr><th scope=\"row\">", f);
-    esc(f, name);
+    plot_escape(f, name);
     fputs("</th>", f);
     for (int c = 0; c < 3; c++)
         td_real(f, has[c] ? prefix[c] : NULL, key, v[c], digits);
@@ -877,7 +565,7 @@ static void numbers_section(FILE *f, const wr_report *rep, size_t i)
 {
     const wr_eval_result *r = rep->models[i].r;
     fprintf(f, "<section class=\"model-numbers\" data-model=\"%zu\">\n<h3>", i);
-    esc(f, rep->models[i].name);
+    plot_escape(f, rep->models[i].name);
     fputs("</h3>\n", f);
     counts_table(f, rep, r);
     metrics_table(f, rep, r);
@@ -903,7 +591,7 @@ static void describe_model(FILE *f, const wr_report_model *rm)
     json_t *t = json_object_get(meta, "trainer"), *w = json_object_get(meta, "walks");
     json_t *ew = json_object_get(meta, "edge_weight");
     fputs("<li><b>", f);
-    esc(f, rm->name);
+    plot_escape(f, rm->name);
     fprintf(f, "</b>: %u items, %u dimensions", rm->m->n, rm->m->dim);
     if (json_is_object(w))
         fprintf(f, "; %lld walks of %lld per item",
@@ -911,23 +599,23 @@ static void describe_model(FILE *f, const wr_report_model *rm)
                 (long long)json_integer_value(json_object_get(w, "length")));
     if (json_is_string(ew)) {
         fputs(", edge weight ", f);
-        esc(f, json_string_value(ew));
+        plot_escape(f, json_string_value(ew));
     }
     if (json_is_object(t)) {
         const char *mode = json_string_value(json_object_get(t, "mode"));
         const char *sched = json_string_value(json_object_get(t, "lr_schedule"));
         fputs("; ", f);
-        esc(f, mode ? mode : "?");
+        plot_escape(f, mode ? mode : "?");
         fprintf(f, ", %lld epochs, learning rate %g (", 
                 (long long)json_integer_value(json_object_get(t, "epochs")),
                 jreal(json_object_get(t, "lr")));
-        esc(f, sched ? sched : "?");
+        plot_escape(f, sched ? sched : "?");
         fputs(")", f);
     } else {
         fputs("; no training parameters in its metadata (imported?)", f);
     }
     fputs("; pairs scored by ", f);
-    esc(f, score_name(rm->m));
+    plot_escape(f, score_name(rm->m));
     fputs(rm->r->has_probability ? "; calibrated" : "; not calibrated", f);
     fputs(".</li>\n", f);
     json_decref(meta);
@@ -950,15 +638,15 @@ static void header(FILE *f, const wr_report *rep)
     const wr_eval_result *r0 = rep->models[0].r;
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<title>walkrec evaluation: ");
-    esc(f, rep->models[0].name);
+    plot_escape(f, rep->models[0].name);
     fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>walkrec evaluation</h1>\n"
             "<p>Validation pairs <code>", css);
-    esc(f, rep->val_path);
+    plot_escape(f, rep->val_path);
     fprintf(f, "</code>: %zu pairs, %zu held-out positives, %zu uniform and %zu degree-matched "
             "negatives. ", rep->v->n, r0->positives, r0->negatives_uniform, r0->negatives_degree);
     if (rep->train_path) {
         fputs("Training pairs <code>", f);
-        esc(f, rep->train_path);
+        plot_escape(f, rep->train_path);
         fputs("</code>: their neighbours are left out of the rankings and their degrees make "
               "the popularity baseline.</p>\n", f);
     } else {
@@ -1029,7 +717,7 @@ int report_write(FILE *f, const wr_report *rep, wr_err *err)
             continue;
         }
         fputs("<p class=\"note\">", f);
-        esc(f, rep->models[i].name);
+        plot_escape(f, rep->models[i].name);
         fputs(": no learning curve (trained without <code>--val</code>).</p>\n", f);
     }
     fputs("<h2>Numbers</h2>\n", f);

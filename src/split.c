@@ -330,3 +330,94 @@ int split_valset_write(const wr_valset *v, const wr_dict *ids, const char *path,
     free(buf);
     return rc;
 }
+
+/* ---- the hash-stable split of walkrecd ---- */
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return rng_mix(h);
+}
+
+int split_held_out(const char *a, const char *b, uint64_t seed, double frac)
+{
+    if (strcmp(a, b) > 0) {
+        const char *t = a;
+        a = b;
+        b = t;
+    }
+    uint64_t h = hash_str(hash_str(rng_mix(seed) ^ 0xcbf29ce484222325ULL, a) ^ 0x2f, b);
+    return (double)(h >> 11) * 0x1.0p-53 < frac;
+}
+
+static int cmp_key(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static uint64_t edge_key(uint32_t a, uint32_t b)
+{
+    return a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+}
+
+void split_stable(const wr_pairs *p, uint64_t seed, double frac, wr_pairs *train, wr_valset *val)
+{
+    uint32_t nid = dict_size(p->ids);
+    uint64_t *keys = xmalloc((p->n ? p->n : 1) * sizeof *keys);
+    size_t npos = 0;
+    uint8_t *out = xcalloc(p->n ? p->n : 1, 1);
+    uint32_t *deg = xcalloc(nid ? nid : 1, sizeof *deg);
+    pairs_init(train);
+    for (size_t i = 0; i < p->n; i++) {
+        const wr_pair *e = &p->v[i];
+        keys[i] = edge_key(e->a, e->b);
+        out[i] = split_held_out(dict_str(p->ids, e->a), dict_str(p->ids, e->b), seed, frac);
+        if (!out[i])
+            deg[e->a]++, deg[e->b]++;
+    }
+    /* An item whose every pair was drawn would have no vector at all: its pairs go back to
+     * training (so a pair's side can change as its items gain pairs; rarely, and only
+     * ever from validation to training). */
+    for (size_t i = 0; i < p->n; i++) {
+        const wr_pair *e = &p->v[i];
+        if (out[i] && (!deg[e->a] || !deg[e->b])) {
+            out[i] = 0;
+            deg[e->a]++, deg[e->b]++;
+        }
+        if (out[i])
+            npos++;
+        else
+            pairs_add(train, dict_str(p->ids, e->a), dict_strlen(p->ids, e->a),
+                      dict_str(p->ids, e->b), dict_strlen(p->ids, e->b), e->w);
+    }
+    free(deg);
+    pairs_merge(train);
+    qsort(keys, p->n, sizeof *keys, cmp_key);
+    memset(val, 0, sizeof *val);
+    val->a = xmalloc((2 * npos + 1) * sizeof *val->a);
+    val->b = xmalloc((2 * npos + 1) * sizeof *val->b);
+    val->label = xmalloc(2 * npos + 1);
+    val->kind = xcalloc(2 * npos + 1, 1);
+    for (size_t i = 0; i < p->n; i++)
+        if (out[i]) {
+            val->a[val->n] = p->v[i].a;
+            val->b[val->n] = p->v[i].b;
+            val->label[val->n++] = 1;
+        }
+    wr_rng r;
+    rng_seed(&r, seed ^ 0x6e6567ULL);
+    for (size_t tries = 0; val->n < 2 * npos && nid >= 2 && tries < 100 * npos + 1000; tries++) {
+        uint32_t a = rng_below(&r, nid), b = rng_below(&r, nid);
+        uint64_t k = edge_key(a, b);
+        if (a == b || bsearch(&k, keys, p->n, sizeof *keys, cmp_key))
+            continue;
+        val->a[val->n] = a;
+        val->b[val->n] = b;
+        val->label[val->n++] = 0;
+    }
+    free(out);
+    free(keys);
+}
+

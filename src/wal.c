@@ -117,13 +117,13 @@ int wal_check(const wr_wal_pair *p, size_t n, size_t *bad, wr_err *err)
             why = check_id(p[i].b, p[i].blen);
         }
         if (why)
-            return wr_fail(err, "pair %zu: id %s %s", i, which, why);
+            return wr_fail(err, "id %s %s", which, why);
         if ((why = check_weight(p[i].w)))
-            return wr_fail(err, "pair %zu: %s", i, why);
+            return wr_fail(err, "%s", why);
         len += PAIR_FIXED + p[i].alen + p[i].blen;
         if (len > WR_WAL_RECORD_MAX)
-            return wr_fail(err, "pair %zu: batch too large (a record holds at most %u bytes)",
-                           i, WR_WAL_RECORD_MAX);
+            return wr_fail(err, "batch too large (a record holds at most %u bytes)",
+                           WR_WAL_RECORD_MAX);
     }
     return 0;
 }
@@ -495,8 +495,10 @@ static int wait_durable(wr_wal *w, uint64_t pos, wr_err *err)
 
 int wal_append(wr_wal *w, const wr_wal_pair *p, size_t n, uint64_t *pos, wr_err *err)
 {
-    if (wal_check(p, n, NULL, err) < 0)
-        return -1;
+    size_t bad;
+    wr_err e;
+    if (wal_check(p, n, &bad, &e) < 0)
+        return n ? wr_fail(err, "pair %zu: %s", bad, e.msg) : wr_fail(err, "%s", e.msg);
     uint32_t len;
     uint8_t *rec = encode(p, n, &len);
     uint32_t body = crc(rec + WR_WAL_RECORD_HEADER, len);

@@ -4,13 +4,16 @@
  *   1. settings (defaults < file < environment < flags; a bad value stops here),
  *   2. SIGINT, SIGTERM and SIGHUP blocked in every thread (all created later inherit the
  *      mask) and taken synchronously by main with sigwait,
- *   3. the HTTP server (listening at once: /healthz answers, /readyz is 503),
- *   4. the trainer thread (retrain.h), which opens the pair log, brings the first model and
- *      publishes it; only then is the daemon ready. Afterwards it retrains, publishes,
- *      rolls back or follows another instance's generations.
+ *   3. the overlay thread of provisional items (overlay.h) and the trainer thread
+ *      (retrain.h), which opens the pair log, brings the first model and publishes it;
+ *      only then is the daemon ready. Afterwards it retrains, publishes, rolls back or
+ *      follows another instance's generations. Both come first so that their state is set
+ *      up before a request can reach it,
+ *   4. the HTTP server (listening at once: /healthz answers, /readyz is 503 until the first
+ *      publication), its write routes wired to the trainer (the service table below),
  *   5. main waits for signals: SIGHUP asks the trainer to reload the served model file;
  *      SIGTERM or SIGINT stop the server (requests in flight finish first), the trainer,
- *      and free the published index.
+ *      the overlay thread, and free the published snapshot.
  * A start-up that fails in the trainer (bad model file, unreadable pairs) stops the daemon
  * with status 1. Stopping while the trainer is in the middle of a run exits without
  * waiting for it (a trainer process is killed and reaped first): every acknowledged pair
@@ -27,9 +30,10 @@
 
 #include "walkrec/config.h"
 #include "walkrec/http.h"
-#include "walkrec/live.h"
-#include "walkrec/provisional.h"
+#include "walkrec/metrics.h"
+#include "walkrec/overlay.h"
 #include "walkrec/retrain.h"
+#include "walkrec/snapshot.h"
 #include "walkrec/util.h"
 
 static pthread_t main_thread;
@@ -115,19 +119,28 @@ int main(int argc, char **argv)
 
     /* The trainer and the provisional items first: the HTTP threads, started after them,
      * then see their state set up (a request can come the moment the server listens). */
-    if (provisional_start(c.index_k < 100 ? c.index_k : 100, &err) < 0 ||
+    if (overlay_start(c.index_k < 100 ? c.index_k : 100, &err) < 0 ||
         retrain_start(&c, on_fatal, &err) < 0) {
         wr_log("error: %s", err.msg);
-        provisional_stop();
+        overlay_stop();
         config_free(&c);
         return 1;
     }
-    wr_http *h = http_start(&c, &err);
+    const wr_service svc = {
+        .follower = retrain_is_follower(),
+        .ingest = retrain_ingest,
+        .retrain = retrain_request,
+        .publish = retrain_force_publish,
+        .rollback = retrain_rollback,
+        .status = retrain_status,
+        .metrics = metrics_render,
+    };
+    wr_http *h = http_start(&c, &svc, &err);
     if (!h) {
         wr_log("error: %s", err.msg);
         if (retrain_stop())
             _exit(1);
-        provisional_stop();
+        overlay_stop();
         config_free(&c);
         return 1;
     }
@@ -156,8 +169,8 @@ int main(int argc, char **argv)
         wr_log("stopped (the trainer's run in progress was abandoned)");
         _exit(fatal);
     }
-    provisional_stop();
-    live_shutdown();
+    overlay_stop();
+    snapshot_shutdown();
     config_free(&c);
     wr_log("stopped");
     return fatal;

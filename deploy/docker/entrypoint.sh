@@ -6,7 +6,7 @@
 #
 # Before starting walkrecd it does two things a container needs:
 #  - OpenBLAS: Debian 12's OpenBLAS does not recognise recent Xeons and falls back to its SSE3
-#    kernels (5x slower building neighbour lists, README). When OPENBLAS_CORETYPE is unset it
+#    kernels (5x slower building neighbour lists, docs/performance.md). When OPENBLAS_CORETYPE is unset it
 #    is chosen from the CPU flags the kernel reports, the same test walkrecd warns with.
 #  - The admin token: the image listens on 0.0.0.0, and walkrecd refuses a non-loopback
 #    address without a token. When none is given (WALKREC_ADMIN_TOKEN, admin_token_file in the

@@ -8,7 +8,7 @@
  * as the exact lists'. Cells are handed to threads from a shared counter and each cell's
  * answer depends on nothing else, so the lists do not depend on the thread count.
  *
- * Chosen over an HNSW graph (hnswlib) by measurement, bench/README.md: at 1.95 M items the
+ * Chosen over an HNSW graph (hnswlib) by measurement, docs/performance.md: at 1.95 M items the
  * graph stayed under 0.98 recall@10 at the settings that fit this machine's time, the
  * inverted file passed it and built faster. What it misses is what lies just across a cell
  * boundary from the cells it probes. */

@@ -1,45 +1,66 @@
-/* api.h - the route handlers of walkrecd's REST API (docs/openapi.yaml describes it).
+/* api.h - the routes of walkrecd's REST API and their handlers (docs/openapi.yaml
+ * describes them).
  *
- * Each handler reads a request view, queries the index and fills a reply with a status and
- * a JSON document; none knows about sockets or libmicrohttpd, so tests can call them
- * directly. http.c calls them inside a read section of the published index: `ix` stays
- * valid for the call, and is NULL only for the routes that work without a model
- * (healthz, readyz, metrics). Any thread. */
+ * A handler reads a request view (rest.h) and a snapshot of what is served (snapshot.h)
+ * and fills a reply with a status and a JSON document; none knows about sockets or
+ * libmicrohttpd and none reads a global, so tests drive them directly
+ * (tests/unit/test_api.c). http.c finds the route, checks access, and calls the handler
+ * inside a read section of the published snapshot: `s` stays valid for the call, and is
+ * NULL before the first publication (routes that need a model then answer 503) and for
+ * writer routes, which run outside any read section because they may publish and reach the
+ * trainer only through rq->svc. Any thread. */
 #ifndef WALKREC_API_H
 #define WALKREC_API_H
 
-#include "walkrec/http.h"
-#include "walkrec/index.h"
+#include "walkrec/rest.h"
+#include "walkrec/snapshot.h"
 
-typedef void (*wr_handler)(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+typedef void (*wr_handler)(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 
-/* GET /v1/items/{id}/neighbors */
-void api_item_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp);
-/* GET /v1/items/{id} */
-void api_item(const wr_request *rq, const wr_index *ix, wr_reply *rp);
-/* POST /v1/neighbors */
-void api_neighbors(const wr_request *rq, const wr_index *ix, wr_reply *rp);
-/* GET /v1/score */
-void api_score(const wr_request *rq, const wr_index *ix, wr_reply *rp);
-/* POST /v1/score */
-void api_score_batch(const wr_request *rq, const wr_index *ix, wr_reply *rp);
-/* GET /v1/model */
-void api_model(const wr_request *rq, const wr_index *ix, wr_reply *rp);
-/* GET /healthz, GET /readyz, GET /metrics */
-void api_healthz(const wr_request *rq, const wr_index *ix, wr_reply *rp);
-void api_readyz(const wr_request *rq, const wr_index *ix, wr_reply *rp);
-void api_metrics(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+/* Who may call a route: anyone; readers (anyone unless protect_reads); admin-token holders
+ * (anyone when no token is configured, which only loopback binding allows). */
+enum { WR_OPEN, WR_READ, WR_ADMIN };
 
-/* Ingestion and administration (src/api_admin.c). They run outside any read section, as
- * they may publish; `ix` is NULL. */
-/* POST /v1/pairs */
-void api_ingest(const wr_request *rq, const wr_index *ix, wr_reply *rp);
-/* POST /v1/admin/retrain, /v1/admin/publish?generation=N, /v1/admin/rollback */
-void api_admin_retrain(const wr_request *rq, const wr_index *ix, wr_reply *rp);
-void api_admin_publish(const wr_request *rq, const wr_index *ix, wr_reply *rp);
-void api_admin_rollback(const wr_request *rq, const wr_index *ix, wr_reply *rp);
-/* GET /v1/admin/status */
-void api_admin_status(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+typedef struct wr_route {
+    const char *path; /* "{id}" matches one path segment */
+    wr_handler get;   /* also HEAD */
+    wr_handler post;
+    int needs_model;  /* 503 no_model while nothing is published */
+    int access;       /* WR_OPEN, WR_READ or WR_ADMIN */
+    int writer;       /* changes state: runs outside any read section; 409 on a follower */
+} wr_route;
+
+/* The routes in matching order; *n of them. */
+const wr_route *api_routes(size_t *n);
+/* The route of a path (still percent-encoded), with its raw {id} segment (or NULL); NULL
+ * when no route matches. */
+const wr_route *api_route(const char *path, const char **id, size_t *id_len);
+/* "GET, HEAD, POST, OPTIONS"-style list of the route's methods into buf. */
+void api_allow(const wr_route *rt, char *buf, size_t n);
+/* On a follower, a writer route answers 409 naming trainer_url, whatever its body: returns
+ * 1 with the reply set; else 0. */
+int api_refuse_follower(const wr_route *rt, const wr_request *rq, wr_reply *rp);
+/* Runs the route's handler for rq->method (GET and HEAD: get, POST: post; else 405 with
+ * the allowed methods named), 503 no_model when it needs a model and s is NULL. */
+void api_call(const wr_route *rt, const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+
+/* The handlers (src/api.c: reads; src/api_admin.c: writes and the trainer's status;
+ * src/dashboard.c: the page and its files). */
+void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_item(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_items_prefix(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_score_batch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_model(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_healthz(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_readyz(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_metrics(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_ingest(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_admin_retrain(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_admin_publish(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_admin_rollback(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_admin_status(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 
 /* Body helpers shared by the handlers: the body as a JSON object, and its member `key` as
  * a non-empty array of at most max_batch entries; NULL with the error reply set. */

@@ -37,7 +37,7 @@
  * three times in four from the whole catalogue (what a neighbour list ranks) and once in
  * four in proportion to popularity (so that popularity alone does not pass for relatedness).
  *
- * Neighbour lists: after the fit, the trainer ranks the slice's held-out pairs for up to
+ * Neighbour lists: after the fit, the pipeline (pipeline.h) ranks the slice's held-out pairs for up to
  * 2000 of their items both by cosine and by probability (eval.h's recall@10, training
  * neighbours left out) and records the probability unless the cosine found more by over two
  * standard errors of the per-query difference: a slice of a hundred pairs is noisy (on the
@@ -129,13 +129,13 @@ typedef struct wr_calib_data {
  * without pairs are dropped. */
 int calib_prepare(const wr_pairs *p, double frac, uint64_t seed, wr_calib_data *cd,
                   wr_err *err);
-/* Fits the calibration on the held-out pairs with the trained model's vectors, stores it in
- * the model (calib_store with cd->weight), then decides the lists' order: recall@10 on the
- * slice (eval_model with cd->train as training pairs, at most WR_CALIB_RANK_QUERIES
- * queries, all cores) by cosine and by probability, cosine only when it wins by over two
- * standard errors (above); stores that too. The model's ids must be cd->train's (any
- * order; ids missing from the model are left out). c, when not NULL, gets what was stored,
- * center included (calib_free it; its hub stays NULL). */
+/* Fits the calibration on the held-out pairs with the trained model's vectors and stores it
+ * in the model (calib_store with cd->weight), with the lists' order left at probability:
+ * pipeline.c then decides the order (recall@10 on the slice by cosine against by
+ * probability, cosine only when it wins by over two standard errors, above) and stores
+ * again. The model's ids must be cd->train's (any order; ids missing from the model are left
+ * out). c, when not NULL, gets what was stored, center included (calib_free it; its hub stays
+ * NULL). */
 int calib_finish(wr_model *m, const wr_calib_data *cd, wr_calib *c, wr_err *err);
 void calib_data_free(wr_calib_data *cd);
 

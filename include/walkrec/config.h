@@ -16,6 +16,10 @@
 
 #include "walkrec/util.h"
 
+enum { WR_RETRAIN_SCRATCH = 0, WR_RETRAIN_WARM = 1 };
+
+/* Enum settings (rank, retrain_mode, algo, edge_weight) are parsed once, into ints of the
+ * modules' enums; config_enum_name gives a value's name back. */
 typedef struct wr_config {
     char *bind;                       /* listen address */
     uint32_t port;                    /* 0 = any free port (logged) */
@@ -30,7 +34,7 @@ typedef struct wr_config {
     uint64_t exact_index_max_items;   /* above: approximate lists (ann.h) */
     uint32_t ann_cells, ann_probe; /* the approximate lists (ann.h) */
     double ann_min_recall;
-    char *rank;                       /* "auto", "cosine" or "probability" */
+    int rank;                         /* WR_RANK_* (rank.h) */
     uint32_t default_k, max_k, max_batch;
     uint64_t max_body_bytes;
     uint32_t connection_limit;
@@ -46,8 +50,11 @@ typedef struct wr_config {
     uint32_t protect_reads;           /* 1 = read routes need the token too */
     uint64_t retrain_min_pairs;       /* ingested pairs that trigger a retrain (0 = never) */
     uint32_t retrain_interval;        /* seconds (0 = never by time) */
-    char *retrain_mode;               /* "scratch" or "warm" */
-    char *edge_weight;                /* the daemon's training: raw, pmi, lift, jaccard */
+    int retrain_mode;                 /* WR_RETRAIN_SCRATCH or WR_RETRAIN_WARM */
+    int algo;                         /* the daemon's trainer: WR_ALGO_* (pipeline.h) */
+    uint32_t dim, window, negative, walks_per_item, walk_length;
+    uint64_t train_seed;
+    int edge_weight;                  /* WR_EW_* (edgeweight.h), AUTO = the algorithm's */
     double calibration;               /* share held out for the probability, 0 = none */
     uint32_t retrain_epochs;          /* 0 = random vectors (tests the gate) */
     uint32_t retrain_warm_epochs;
@@ -83,6 +90,10 @@ int config_load_env(wr_config *c, wr_err *err);
  * $WALKREC_CONFIG, else none), then the environment, then the flags. Returns -1 with err
  * set on a bad value, an unknown flag or a stray argument. Not thread-safe (getopt). */
 int config_load(wr_config *c, int argc, char **argv, wr_config_action *action, wr_err *err);
+
+/* The name of an enum setting's current value ("warm", "auto", ...), or NULL for a setting
+ * that is not an enum. */
+const char *config_enum_name(const wr_config *c, const char *setting);
 
 /* --help text: every flag with its variable, default, unit and meaning. */
 void config_usage(FILE *f);

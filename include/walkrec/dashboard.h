@@ -22,13 +22,9 @@ typedef struct wr_asset {
 extern const wr_asset wr_assets[];
 
 /* GET /: the page (text/html; http.c adds its Content-Security-Policy). */
-void dashboard_page(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+void dashboard_page(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 /* GET /ui/{id}: the page's script and style sheet by name. */
-void dashboard_file(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+void dashboard_file(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 /* GET /openapi.yaml: the API document. */
-void dashboard_openapi(const wr_request *rq, const wr_index *ix, wr_reply *rp);
-/* GET /v1/items?prefix=P&limit=N: ids of the published model starting with P, in byte
- * order (the search box's suggestions). */
-void api_items_prefix(const wr_request *rq, const wr_index *ix, wr_reply *rp);
-
+void dashboard_openapi(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 #endif

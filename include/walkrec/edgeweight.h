@@ -25,9 +25,11 @@
 
 #include "walkrec/pairs.h"
 
-enum { WR_EW_RAW = 0, WR_EW_PMI = 1, WR_EW_LIFT = 2, WR_EW_JACCARD = 3 };
+/* WR_EW_AUTO: not a scheme but "the trainer's default" (pipeline.h); edgeweight_apply
+ * refuses it. */
+enum { WR_EW_AUTO = 0, WR_EW_RAW = 1, WR_EW_PMI = 2, WR_EW_LIFT = 3, WR_EW_JACCARD = 4 };
 
-/* "raw", "pmi", "lift", "jaccard" -> WR_EW_*, or -1. */
+/* "auto", "raw", "pmi", "lift", "jaccard" -> WR_EW_*, or -1. */
 int edgeweight_parse(const char *name);
 const char *edgeweight_name(int scheme);
 

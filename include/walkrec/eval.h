@@ -67,6 +67,7 @@
 #include "walkrec/model.h"
 #include "walkrec/pairs.h"
 #include "walkrec/rank.h"
+#include "walkrec/split.h"
 #include "walkrec/util.h"
 
 /* Validation pairs as strings (ids may be absent from the model). */
@@ -83,6 +84,10 @@ typedef struct wr_labeled {
  * naming path:line. */
 int eval_labeled_read(wr_labeled *v, const char *path, wr_err *err);
 void eval_labeled_free(wr_labeled *v);
+/* A view of a validation set of indices as strings of ids (borrowed: valid while both are);
+ * release with eval_labeled_release, which frees the view's arrays only. */
+void eval_labeled_view(wr_labeled *v, const wr_valset *s, const wr_dict *ids);
+void eval_labeled_release(wr_labeled *v);
 
 /* AUC of scores against labels (label != 0 is positive), Mann-Whitney with mid-ranks for
  * ties, O(n log n), exact integer counting up to the final division; NaN when one class is

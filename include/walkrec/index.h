@@ -13,7 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "walkrec/eval.h"
 #include "walkrec/knn.h"
 #include "walkrec/model.h"
 #include "walkrec/rank.h"
@@ -43,6 +42,8 @@ void index_default_opts(wr_index_opts *o);
 /* What /v1/model reports; plain data owned by the index. */
 typedef struct wr_index_info {
     uint64_t generation;
+    uint64_t serial;          /* unique to this index in the process (1, 2, ...): what an
+                                 overlay names as the index it was built over */
     uint32_t n, dim;
     uint32_t k;               /* length of the precomputed lists, 0 when there are none */
     const char *kind;         /* the lists: "exact", "ivf" (approximate) or "none" */

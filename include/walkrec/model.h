@@ -54,8 +54,13 @@ void model_free(wr_model *m);
  * non-finite values, metadata that is not a JSON object. */
 int model_save(const wr_model *m, const char *path, wr_err *err);
 /* Verifies magic, version, sizes, section bounds and checksums; errors name the file
- * and the byte offset where the file stops making sense. */
+ * and the byte offset where the file stops making sense (WR_ECORRUPT, err->file and
+ * err->offset set; WR_EIO or WR_ENOTFOUND when the file cannot be read at all). */
 wr_model *model_load(const char *path, wr_err *err);
+/* Every check model_load makes that needs no memory of the model's size (header,
+ * checksums, sections, sizes, metadata), on the mapped file: 0, or -1 with err (WR_EIO or
+ * WR_ENOTFOUND when the file cannot be read, WR_ECORRUPT naming it and the offset). */
+int model_verify(const char *path, wr_err *err);
 /* Loads from memory (the fuzzer and tests use it); never reads outside data[0..len). */
 wr_model *model_load_mem(const void *data, size_t len, const char *name, wr_err *err);
 

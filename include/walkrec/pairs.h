@@ -39,6 +39,8 @@ typedef struct wr_pairs {
 
 void pairs_init(wr_pairs *p);
 void pairs_free(wr_pairs *p);
+/* dst = a copy of src with the same ids in the same order (dst is overwritten). */
+void pairs_copy(wr_pairs *dst, const wr_pairs *src);
 /* Adds a pair by index; self pairs are ignored. */
 void pairs_add_idx(wr_pairs *p, uint32_t a, uint32_t b, float w);
 void pairs_add(wr_pairs *p, const char *a, size_t alen, const char *b, size_t blen, float w);

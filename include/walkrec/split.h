@@ -53,6 +53,16 @@ typedef struct wr_valset {
 int split_pairs(const wr_pairs *p, const wr_split_opts *o, wr_pairs *train, wr_valset *val,
                 wr_err *err);
 void split_valset_free(wr_valset *v);
+/* The split walkrecd's gate uses: a pair is held out when a hash of its two ids (in byte
+ * order) and the seed falls below frac, so it stays held out whatever else the data holds
+ * and no model ever trains on it. An item whose every pair would be held out keeps them in
+ * training (it would have no vector). train gets the rest (its own ids, merged); val the
+ * held-out pairs (indices of p->ids) and as many uniform negatives (seeded; no self pairs,
+ * no pair of p). */
+void split_stable(const wr_pairs *p, uint64_t seed, double frac, wr_pairs *train,
+                  wr_valset *val);
+/* 1 when split_stable holds the pair {a, b} out. */
+int split_held_out(const char *a, const char *b, uint64_t seed, double frac);
 /* Writes the three-column file, or four columns when some negative is a degree one. */
 int split_valset_write(const wr_valset *v, const wr_dict *ids, const char *path, wr_err *err);
 

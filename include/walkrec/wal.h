@@ -96,7 +96,7 @@ void wal_close(wr_wal *w);
 const char *wal_path(const wr_wal *w);
 
 /* Checks a batch against the limits above without writing: 0 if it may be appended, else -1
- * with *bad (may be NULL) the index of the first bad pair and err "pair I: reason". An empty
+ * with *bad (may be NULL) the index of the first bad pair and err the reason. An empty
  * batch gives *bad = 0; an oversized one the index of the pair that crosses
  * WR_WAL_RECORD_MAX. Self pairs (a == b) are allowed: reading drops them. */
 int wal_check(const wr_wal_pair *p, size_t n, size_t *bad, wr_err *err);

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "walkrec/amazon.h"
+#include "walkrec/prepare.h"
 
 static void usage(FILE *f)
 {
@@ -78,7 +79,7 @@ int cmd_prepare(int argc, char **argv)
     const char *in = argv[optind];
 
     wr_prepare_stats st;
-    if (amazon_prepare(in, pairs_path, items_path, &po, &st, &err) < 0)
+    if (prepare_amazon(in, pairs_path, items_path, &po, &st, &err) < 0)
         die("%s", err.msg);
     if (json)
         print_json(in, &st);

@@ -1,5 +1,5 @@
-/* cmd_train.c - `walkrec train`: pairs (or sequences) -> model, by word2vec on random walks
- * (train.h) or by one of the matrix-factorisation baselines (mf.h). */
+/* cmd_train.c - `walkrec train`: flags into the pipeline's options (pipeline.h), the model
+ * written, a summary printed. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -11,12 +11,10 @@
 #include <jansson.h>
 
 #include "cli.h"
-#include "walkrec/calib.h"
 #include "walkrec/edgeweight.h"
-#include "walkrec/eges.h"
 #include "walkrec/mf.h"
 #include "walkrec/rank.h"
-#include "walkrec/train.h"
+#include "walkrec/pipeline.h"
 
 static void usage(FILE *f)
 {
@@ -59,11 +57,11 @@ static void usage(FILE *f)
             "  --lr-schedule S         linear (over all epochs) or cosine (restarting each\n"
             "                          epoch) (default linear; mf: always cosine)\n"
             "  --threads N             threads (default: all cores)\n"
-            "  --seed N                seed for walks and training (default 1); with\n"
+            "  --seed N                seed for walks and training, >= 1 (default 1); with\n"
             "                          --threads 1 a run is repeatable bit for bit\n"
-            "  --edge-weight S         raw, pmi, lift or jaccard: re-weight pairs by the items'\n"
-            "                          totals before walking (default lift; mf: raw, so\n"
-            "                          continuous labels are the summed weights)\n"
+            "  --edge-weight S         auto, raw, pmi, lift or jaccard: re-weight pairs by the\n"
+            "                          items' totals before walking (default auto: lift; mf:\n"
+            "                          raw, so continuous labels are the summed weights)\n"
             "  --calibration X         share of training pairs held out to fit the pair\n"
             "                          probability (default 0.05; 0 = no calibration;\n"
             "                          sgns and cbow only)\n"
@@ -75,26 +73,10 @@ static void usage(FILE *f)
             "  -h, --help              this help\n");
 }
 
-enum { ALGO_SGNS, ALGO_CBOW, ALGO_MF, ALGO_MF_SEQ };
-
 typedef struct args {
     const char *pairs, *out, *sequences, *val;
     int json;
-    int algo;           /* ALGO_* */
-    int edge_weight;    /* WR_EW_*, -1 = the algorithm's default */
-    double calib_frac;  /* 0 = uncalibrated, < 0 = the algorithm's default */
-    int bias, labels, lr_set, min_lr_set, sched_set, sub_set, l2_set;
-    double l2;
-    const char *side_info, *side_columns; /* sgns with side information (eges.h) */
 } args;
-
-static int is_mf(const args *a) { return a->algo == ALGO_MF || a->algo == ALGO_MF_SEQ; }
-
-static int algo_parse(const char *s)
-{
-    return !strcmp(s, "sgns") ? ALGO_SGNS : !strcmp(s, "cbow") ? ALGO_CBOW
-           : !strcmp(s, "mf") ? ALGO_MF : !strcmp(s, "mf-seq") ? ALGO_MF_SEQ : -1;
-}
 
 static void print_point(double progress, uint32_t epoch, double auc_all, double auc_seen,
                         void *ctx)
@@ -104,40 +86,10 @@ static void print_point(double progress, uint32_t epoch, double auc_all, double 
                 100 * progress, epoch, auc_all, auc_seen);
 }
 
-/* Options that belong to one family of trainers, and the defaults that differ. */
-static void check_algo(args *a, wr_sgns_opts *s)
-{
-    const char *name = a->algo == ALGO_MF ? "mf" : a->algo == ALGO_MF_SEQ ? "mf-seq" : NULL;
-    if (!is_mf(a)) {
-        if (a->bias || a->labels != WR_MF_BINARY || a->l2_set)
-            die("train: --bias, --labels and --l2 are for --algo mf and mf-seq");
-        s->mode = a->algo == ALGO_CBOW ? WR_MODE_CBOW : WR_MODE_SG;
-        if (a->calib_frac < 0)
-            a->calib_frac = 0.05;
-        if (a->edge_weight < 0)
-            a->edge_weight = WR_EW_LIFT;
-        return;
-    }
-    if (a->sequences)
-        die("train: --algo %s trains on PAIRS, not --sequences", name);
-    if (a->calib_frac > 0)
-        die("train: --calibration fits the cosine of sgns and cbow; --algo %s has its own "
-            "score", name);
-    if (a->sub_set || a->sched_set)
-        die("train: --subsample and --lr-schedule are for sgns and cbow (--algo %s always "
-            "anneals the learning rate by cosine each epoch)", name);
-    if (a->labels == WR_MF_CONTINUOUS && a->algo == ALGO_MF_SEQ)
-        die("train: --labels continuous needs pair weights; mf-seq trains on walks");
-    a->calib_frac = 0;
-    if (a->edge_weight < 0)
-        a->edge_weight = a->algo == ALGO_MF ? WR_EW_RAW : WR_EW_LIFT;
-    if (!a->lr_set)
-        s->lr = 0.01;
-    if (!a->min_lr_set)
-        s->min_lr = 0;
-}
+/* A flag's value 0 that means "none" where the options' 0 means "the default". */
+static double zero_is_none(double v) { return v == 0 ? -1 : v; }
 
-static void parse(int argc, char **argv, args *a, wr_train_opts *o)
+static void parse(int argc, char **argv, args *a, wr_pipeline_opts *o)
 {
     enum { O_SEQ = 256, O_WALKS_OUT, O_DIM, O_WPI, O_LEN, O_P, O_Q, O_MODE, O_WINDOW, O_NEG,
            O_EPOCHS, O_SUB, O_LR, O_MINLR, O_SCHED, O_THREADS, O_SEED, O_VAL, O_EVERY, O_JSON,
@@ -166,69 +118,60 @@ static void parse(int argc, char **argv, args *a, wr_train_opts *o)
         {"labels", required_argument, NULL, O_LABELS}, {"l2", required_argument, NULL, O_L2},
         {NULL, 0, NULL, 0},
     };
-    wr_sgns_opts *s = &o->sgns;
-    int c, threads = wr_cpu_count();
-    uint64_t seed = 1;
+    int c, algo;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': a->out = optarg; break;
         case O_SEQ: a->sequences = optarg; break;
         case O_WALKS_OUT: o->walks_out = optarg; break;
-        case O_DIM: s->dim = (uint32_t)cli_uint("--dim", optarg, 1, 65536); break;
-        case O_WPI: o->walk.walks_per_item = (uint32_t)cli_uint("--walks-per-item", optarg, 1, 1000000); break;
-        case O_LEN: o->walk.length = (uint32_t)cli_uint("--walk-length", optarg, 1, 1000000); break;
-        case O_P: o->walk.p = cli_double("--p", optarg, 1e-6, 1e6); break;
-        case O_Q: o->walk.q = cli_double("--q", optarg, 1e-6, 1e6); break;
+        case O_DIM: o->dim = (uint32_t)cli_uint("--dim", optarg, 1, 65536); break;
+        case O_WPI: o->walks_per_item = (uint32_t)cli_uint("--walks-per-item", optarg, 1, 1000000); break;
+        case O_LEN: o->walk_length = (uint32_t)cli_uint("--walk-length", optarg, 1, 1000000); break;
+        case O_P: o->p = cli_double("--p", optarg, 1e-6, 1e6); break;
+        case O_Q: o->q = cli_double("--q", optarg, 1e-6, 1e6); break;
         case O_MODE:
-            if (!strcmp(optarg, "sg"))
-                a->algo = ALGO_SGNS;
-            else if (!strcmp(optarg, "cbow"))
-                a->algo = ALGO_CBOW;
-            else
+            if (strcmp(optarg, "sg") && strcmp(optarg, "cbow"))
                 die("--mode: expected sg or cbow, got '%s'", optarg);
+            o->algo = !strcmp(optarg, "sg") ? WR_ALGO_SGNS : WR_ALGO_CBOW;
             break;
         case O_ALGO:
-            if ((a->algo = algo_parse(optarg)) < 0)
+            if ((algo = pipeline_algo_parse(optarg)) < 0)
                 die("--algo: expected sgns, cbow, mf or mf-seq, got '%s'", optarg);
+            o->algo = (wr_algo)algo;
             break;
-        case O_BIAS: a->bias = 1; break;
+        case O_BIAS: o->bias = 1; break;
         case O_LABELS:
-            if (!strcmp(optarg, "binary"))
-                a->labels = WR_MF_BINARY;
-            else if (!strcmp(optarg, "continuous"))
-                a->labels = WR_MF_CONTINUOUS;
-            else
+            if (strcmp(optarg, "binary") && strcmp(optarg, "continuous"))
                 die("--labels: expected binary or continuous, got '%s'", optarg);
+            o->labels = !strcmp(optarg, "binary") ? WR_MF_BINARY : WR_MF_CONTINUOUS;
             break;
-        case O_L2: a->l2 = cli_double("--l2", optarg, 0, 1e6); a->l2_set = 1; break;
-        case O_WINDOW: s->window = (uint32_t)cli_uint("--window", optarg, 1, WR_SGNS_MAX_WINDOW); break;
-        case O_NEG: s->negative = (uint32_t)cli_uint("--negative", optarg, 1, WR_SGNS_MAX_NEGATIVE); break;
-        case O_EPOCHS: s->epochs = (uint32_t)cli_uint("--epochs", optarg, 1, 100000); break;
-        case O_SUB: s->subsample = cli_double("--subsample", optarg, 0, 1); a->sub_set = 1; break;
-        case O_LR: s->lr = cli_double("--lr", optarg, 1e-9, 10); a->lr_set = 1; break;
-        case O_MINLR: s->min_lr = cli_double("--min-lr", optarg, 0, 10); a->min_lr_set = 1; break;
+        case O_L2: o->l2 = zero_is_none(cli_double("--l2", optarg, 0, 1e6)); break;
+        case O_WINDOW: o->window = (uint32_t)cli_uint("--window", optarg, 1, WR_SGNS_MAX_WINDOW); break;
+        case O_NEG: o->negative = (uint32_t)cli_uint("--negative", optarg, 1, WR_SGNS_MAX_NEGATIVE); break;
+        case O_EPOCHS: o->epochs = (uint32_t)cli_uint("--epochs", optarg, 1, 100000); break;
+        case O_SUB: o->subsample = zero_is_none(cli_double("--subsample", optarg, 0, 1)); break;
+        case O_LR: o->lr = cli_double("--lr", optarg, 1e-9, 10); break;
+        case O_MINLR: o->min_lr = zero_is_none(cli_double("--min-lr", optarg, 0, 10)); break;
         case O_SCHED:
-            a->sched_set = 1;
-            if (!strcmp(optarg, "linear"))
-                s->lr_schedule = WR_LR_LINEAR;
-            else if (!strcmp(optarg, "cosine"))
-                s->lr_schedule = WR_LR_COSINE;
-            else
+            if (strcmp(optarg, "linear") && strcmp(optarg, "cosine"))
                 die("--lr-schedule: expected linear or cosine, got '%s'", optarg);
+            o->lr_schedule = !strcmp(optarg, "linear") ? WR_LR_LINEAR : WR_LR_COSINE;
             break;
-        case O_THREADS: threads = (int)cli_uint("--threads", optarg, 1, 1024); break;
-        case O_SEED: seed = cli_uint("--seed", optarg, 0, UINT64_MAX); break;
+        case O_THREADS: o->run.threads = (int)cli_uint("--threads", optarg, 1, 1024); break;
+        case O_SEED: o->run.seed = cli_uint("--seed", optarg, 1, UINT64_MAX); break;
         case O_VAL: a->val = optarg; break;
         case O_EVERY: o->eval_every = (uint32_t)cli_uint("--eval-every", optarg, 1, 10000); break;
         case O_JSON: a->json = 1; break;
         case O_QUIET: wr_quiet = 1; break;
         case O_EDGE:
-            if ((a->edge_weight = edgeweight_parse(optarg)) < 0)
-                die("--edge-weight: expected raw, pmi, lift or jaccard, got '%s'", optarg);
+            if ((o->edge_weight = edgeweight_parse(optarg)) < 0)
+                die("--edge-weight: expected auto, raw, pmi, lift or jaccard, got '%s'", optarg);
             break;
-        case O_CALIB: a->calib_frac = cli_double("--calibration", optarg, 0, 0.5); break;
-        case O_SIDE: a->side_info = optarg; break;
-        case O_SIDE_COLS: a->side_columns = optarg; break;
+        case O_CALIB:
+            o->calibration = zero_is_none(cli_double("--calibration", optarg, 0, 0.5));
+            break;
+        case O_SIDE: o->side_info = optarg; break;
+        case O_SIDE_COLS: o->side_columns = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }
@@ -243,47 +186,7 @@ static void parse(int argc, char **argv, args *a, wr_train_opts *o)
         die("train: give either PAIRS or --sequences, not both");
     if (!a->out)
         die("train: -o MODEL is required");
-    if (a->sequences && o->walks_out)
-        die("train: --walks-out needs PAIRS (there are no walks with --sequences)");
-    check_algo(a, s);
-    if (a->side_columns && !a->side_info)
-        die("train: --side-columns needs --side-info");
-    if (a->side_info && (a->sequences || a->algo != ALGO_SGNS || o->walks_out))
-        die("train: --side-info trains sgns on the walks over PAIRS (not with --sequences, "
-            "--walks-out or another --algo)");
-    if (is_mf(a) && o->walks_out)
-        die("train: --walks-out is for sgns and cbow");
-    if (s->min_lr > s->lr)
-        die("--min-lr %g is above --lr %g", s->min_lr, s->lr);
-    o->walk.threads = s->threads = threads;
-    o->walk.seed = s->seed = seed;
     o->on_point = print_point;
-}
-
-static wr_model *train_mf(const wr_pairs *p, const args *a, const wr_train_opts *o,
-                          wr_train_times *t, wr_err *err)
-{
-    wr_mf_opts mo;
-    mf_default_opts(&mo);
-    mo.source = a->algo == ALGO_MF_SEQ ? WR_MF_WALKS : WR_MF_PAIRS;
-    mo.bias = a->bias;
-    mo.labels = a->labels;
-    if (a->l2_set)
-        mo.l2 = a->l2;
-    mo.dim = o->sgns.dim;
-    mo.negative = o->sgns.negative;
-    mo.epochs = o->sgns.epochs;
-    mo.lr = o->sgns.lr;
-    mo.min_lr = o->sgns.min_lr;
-    mo.window = o->sgns.window;
-    mo.walk = o->walk;
-    mo.threads = o->sgns.threads;
-    mo.seed = o->sgns.seed;
-    mo.val = o->val;
-    mo.eval_every = o->eval_every;
-    mo.on_point = o->on_point;
-    mo.point_ctx = o->point_ctx;
-    return mf_train(p, &mo, t, err);
 }
 
 /* Fails before the training rather than after it when an output cannot be written. */
@@ -300,44 +203,71 @@ static void check_writable(const char *path)
     free(dir);
 }
 
-/* Adds what the pipeline cannot see to the model's metadata: load time, edge weighting and,
- * for word2vec, the algorithm and how eval scores its pairs (mf_train writes its own). */
-static void meta_times(wr_model *m, double load, const char *edge_weight, const args *a)
+static void print_summary(const wr_model *m, const wr_pipeline_result *r, const wr_pipeline_opts *o,
+                          double load, double save)
 {
-    json_t *meta = json_loads(m->meta_json, 0, NULL), *times;
-    if (!meta || !(times = json_object_get(meta, "times")))
-        die("train: the model metadata is not a JSON object with times");
-    json_object_set_new(times, "load", json_real(load));
-    if (!is_mf(a)) {
-        json_object_set_new(meta, "algo", json_string(a->algo == ALGO_CBOW ? "cbow" : "sgns"));
-        json_object_set_new(meta, "score", json_string("cosine"));
-    }
-    if (edge_weight)
-        json_object_set_new(meta, "edge_weight", json_string(edge_weight));
-    char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    if (!text)
-        die("train: cannot format the metadata");
-    free(m->meta_json);
-    m->meta_json = text;
-    json_decref(meta);
-}
-
-/* What the calibration slice showed: the fit, and which list order found more of it. */
-static void print_calibration(wr_calib *c)
-{
-    if (!wr_quiet)
+    const wr_train_times *t = &r->times;
+    double epochs = o->epochs ? o->epochs : 5;
+    double trained = (double)t->tokens * epochs;
+    double rate = t->train > 0 ? trained / t->train : NAN;
+    /* mf counts directed pairs where the others count walk tokens */
+    int mf = o->algo == WR_ALGO_MF;
+    if (*r->warning)
+        wr_warn("%s", r->warning);
+    if (wr_quiet)
+        return;
+    if (r->calibrated)
         fprintf(stderr, "calibration: %zu held-out pairs, Brier %.4f (constant %.4f); lists "
                 "rank by %s (slice recall@10 by probability %.4f, by cosine %.4f)\n",
-                c->positives, c->brier, c->brier_constant, rank_name(c->rank),
-                c->rank_recall_probability, c->rank_recall_cosine);
-    calib_free(c);
+                r->calib_positives, r->brier, r->brier_constant, rank_name(r->rank),
+                r->rank_recall_probability, r->rank_recall_cosine);
+    if (mf)
+        fprintf(stderr, "items %u, %llu directed pairs\n", m->n, (unsigned long long)t->tokens);
+    else
+        fprintf(stderr, "items %u, %llu sequences, %llu tokens\n", m->n,
+                (unsigned long long)t->sequences, (unsigned long long)t->tokens);
+    fprintf(stderr, "load %.2fs  graph %.2fs  walks %.2fs  train %.2fs (%.0f %s/s)", load,
+            t->graph, t->walks, t->train, rate, mf ? "pairs" : "tokens");
+    if (o->walks_out)
+        fprintf(stderr, "  walks-out %.2fs", t->write_walks);
+    if (o->val)
+        fprintf(stderr, "  learning curve %.2fs", t->eval);
+    if (r->calibrated)
+        fprintf(stderr, "  calibration %.2fs", r->calibration_seconds);
+    fprintf(stderr, "  save %.2fs  peak RSS %zu MiB\n", save, wr_peak_rss_kib() / 1024);
+}
+
+static void print_json(const wr_model *m, const wr_pipeline_result *r, const wr_pipeline_opts *o,
+                       const char *out, double load, double save)
+{
+    const wr_train_times *t = &r->times;
+    double rate = t->train > 0 ? (double)t->tokens * (o->epochs ? o->epochs : 5) / t->train : NAN;
+    json_t *meta = json_loads(m->meta_json, 0, NULL);
+    json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:{s:f, s:f, s:f, s:f, s:f, s:f, s:f}, s:o, s:I}",
+                          "model", out, "items", (json_int_t)m->n,
+                          "sequences", (json_int_t)t->sequences, "tokens", (json_int_t)t->tokens,
+                          "times", "load", load, "graph", t->graph, "walks", t->walks,
+                          "train", t->train, "write_walks", t->write_walks,
+                          "learning_curve", t->eval, "save", save,
+                          "tokens_per_second", isfinite(rate) ? json_real(rate) : json_null(),
+                          "peak_rss_kib", (json_int_t)wr_peak_rss_kib());
+    if (!j || !meta)
+        die("train: cannot build the JSON summary");
+    json_t *curve = json_object_get(meta, "learning_curve");
+    if (curve)
+        json_object_set(j, "learning_curve", curve);
+    json_object_set(j, "trainer", json_object_get(meta, "trainer"));
+    json_object_set(j, "algo", json_object_get(meta, "algo"));
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    putchar('\n');
+    json_decref(j);
+    json_decref(meta);
 }
 
 int cmd_train(int argc, char **argv)
 {
-    args a = {.edge_weight = -1, .calib_frac = -1, .labels = WR_MF_BINARY};
-    wr_train_opts o;
-    train_default_opts(&o);
+    args a = {0};
+    wr_pipeline_opts o = {0};
     parse(argc, argv, &a, &o);
     check_writable(a.out);
     if (o.walks_out)
@@ -364,83 +294,20 @@ int cmd_train(int argc, char **argv)
     } else if (p.n == 0) {
         die("%s: no pairs to train on", a.pairs);
     }
-    double load = wr_now() - t0;
+    o.load_seconds = wr_now() - t0;
 
-    /* Pairs only: hold out the calibration slice, then re-weight what the walks see. */
-    wr_calib_data cd = {0};
-    wr_pairs *tp = &p;
-    int calibrate = !a.sequences && a.calib_frac > 0;
-    if (calibrate && calib_prepare(&p, a.calib_frac, o.walk.seed, &cd, &err) < 0) {
-        wr_warn("%s; training without a calibrated probability", err.msg);
-        calib_data_free(&cd);
-        memset(&cd, 0, sizeof cd);
-        calibrate = 0;
-    }
-    if (calibrate)
-        tp = &cd.train;
-    if (!a.sequences)
-        edgeweight_apply(tp, a.edge_weight);
-
-    wr_train_times t;
-    wr_model *m = a.sequences ? train_corpus(&c, ids, &o, &t, &err)
-                  : is_mf(&a)  ? train_mf(tp, &a, &o, &t, &err)
-                  : a.side_info ? eges_train_file(tp, a.side_info, a.side_columns, &o, &t, &err)
-                               : train_pairs(tp, &o, &t, &err);
+    wr_pipeline_result r;
+    wr_model *m = a.sequences ? pipeline_train_corpus(&c, ids, &o, &r, &err)
+                              : pipeline_train(&p, &o, &r, &err);
     if (!m)
-        die("%s", err.msg);
-    wr_calib cal;
-    if (calibrate && calib_finish(m, &cd, &cal, &err) < 0)
-        die("%s", err.msg);
-    if (calibrate)
-        print_calibration(&cal);
-    calib_data_free(&cd);
-    meta_times(m, load, a.sequences ? NULL : edgeweight_name(a.edge_weight), &a);
+        die("train: %s", err.msg);
     double t1 = wr_now();
     if (model_save(m, a.out, &err) < 0)
         die("%s", err.msg);
     double save = wr_now() - t1;
-
-    double trained = (double)t.tokens * o.sgns.epochs;
-    double rate = t.train > 0 ? trained / t.train : NAN;
-    size_t rss = wr_peak_rss_kib();
-    /* mf counts directed pairs where the others count walk tokens */
-    const char *unit = a.algo == ALGO_MF ? "pairs" : "tokens";
-    if (!wr_quiet) {
-        if (a.algo == ALGO_MF)
-            fprintf(stderr, "items %u, %llu directed pairs\n", m->n, (unsigned long long)t.tokens);
-        else
-            fprintf(stderr, "items %u, %llu sequences, %llu tokens\n", m->n,
-                    (unsigned long long)t.sequences, (unsigned long long)t.tokens);
-        fprintf(stderr, "load %.2fs  graph %.2fs  walks %.2fs  train %.2fs (%.0f %s/s)", load,
-                t.graph, t.walks, t.train, rate, unit);
-        if (o.walks_out)
-            fprintf(stderr, "  walks-out %.2fs", t.write_walks);
-        if (o.val)
-            fprintf(stderr, "  learning curve %.2fs", t.eval);
-        fprintf(stderr, "  save %.2fs  peak RSS %zu MiB\n", save, rss / 1024);
-    }
-    if (a.json) {
-        json_t *meta = json_loads(m->meta_json, 0, NULL);
-        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:{s:f, s:f, s:f, s:f, s:f, s:f, s:f}, s:o, s:I}",
-                              "model", a.out, "items", (json_int_t)m->n,
-                              "sequences", (json_int_t)t.sequences, "tokens", (json_int_t)t.tokens,
-                              "times", "load", load, "graph", t.graph, "walks", t.walks,
-                              "train", t.train, "write_walks", t.write_walks,
-                              "learning_curve", t.eval, "save", save,
-                              "tokens_per_second", isfinite(rate) ? json_real(rate) : json_null(),
-                              "peak_rss_kib", (json_int_t)rss);
-        if (!j || !meta)
-            die("train: cannot build the JSON summary");
-        json_t *curve = json_object_get(meta, "learning_curve");
-        if (curve)
-            json_object_set(j, "learning_curve", curve);
-        json_object_set(j, "trainer", json_object_get(meta, "trainer"));
-        json_object_set(j, "algo", json_object_get(meta, "algo"));
-        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-        putchar('\n');
-        json_decref(j);
-        json_decref(meta);
-    }
+    print_summary(m, &r, &o, o.load_seconds, save);
+    if (a.json)
+        print_json(m, &r, &o, a.out, o.load_seconds, save);
     model_free(m);
     if (a.sequences) {
         walk_corpus_free(&c);

@@ -9,8 +9,9 @@
 #include "fuzz.h"
 #include "walkrec/index.h"
 #include "walkrec/live.h"
-#include "walkrec/provisional.h"
+#include "walkrec/overlay.h"
 #include "walkrec/rng.h"
+#include "walkrec/snapshot.h"
 
 static wr_config cfg;
 
@@ -60,8 +61,8 @@ static char *side_file(const wr_model *m)
 static void wait_overlay(void)
 {
     for (int i = 0; i < 2000; i++) {
-        live_acquire();
-        size_t n = overlay_size(live_overlay());
+        const wr_snapshot *s = live_acquire();
+        size_t n = s ? snapshot_provisional(s) : 0;
         live_release();
         if (n >= 2)
             return;
@@ -70,7 +71,7 @@ static void wait_overlay(void)
     fuzz_bug("the provisional overlay did not appear within 10 s");
 }
 
-const wr_config *daemon_start(void)
+const wr_config *daemon_start(const wr_service **svc)
 {
     wr_index_opts o;
     wr_err err;
@@ -89,23 +90,24 @@ const wr_config *daemon_start(void)
     if (!ix)
         fuzz_bug("index_build: %s", err.msg);
     free(items);
-    live_publish(ix);
+    snapshot_publish_index(ix);
     /* Two items known only from ingested pairs; then the thread stops, so that ingestion
      * during fuzzing changes nothing the next input would see. */
-    if (provisional_start(5, &err) < 0)
+    if (overlay_start(5, &err) < 0)
         fuzz_bug("%s", err.msg);
     wr_wal_pair p[] = {{"new-1", "P0020", 5, 5, 1.0}, {"new-1", "a,b", 5, 3, 2.0},
                        {"new 2", "P0030", 5, 5, 1.5}};
-    provisional_note(p, 3);
+    overlay_note(p, 3);
     wait_overlay();
-    provisional_stop();
+    overlay_stop();
+    *svc = stub_service();
     return &cfg;
 }
 
 static int known_code(const char *c)
 {
-    for (int i = 0; i <= WR_E_UNAVAILABLE; i++)
-        if (!strcmp(c, http_code_str((wr_code)i)))
+    for (int i = 0; i <= WR_E_CORRUPT; i++)
+        if (!strcmp(c, rest_code_str((wr_code)i)))
             return 1;
     return 0;
 }

@@ -4,13 +4,14 @@
  * information: both must agree on whether the line is a record, on its asin and its
  * relations, and what they return must be what amazon.h promises (valid ids; side fields
  * one line of valid UTF-8, trimmed, blanks squeezed). Then the whole input, as a file, goes
- * through amazon_prepare, and the pairs file it writes must read back strictly. */
+ * through prepare_amazon, and the pairs file it writes must read back strictly. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
 #include "walkrec/amazon.h"
+#include "walkrec/prepare.h"
 #include "walkrec/pairs.h"
 #include "walkrec/text.h"
 
@@ -85,7 +86,7 @@ static void check_prepare(const uint8_t *data, size_t size)
     wr_prepare_stats st;
     wr_err err;
     fuzz_write(meta_path, data, size);
-    if (amazon_prepare(meta_path, pairs_path, items_path, &o, &st, &err) < 0)
+    if (prepare_amazon(meta_path, pairs_path, items_path, &o, &st, &err) < 0)
         return; /* not strict: only I/O fails it, or nothing to write */
     if (st.records + st.malformed > st.lines)
         fuzz_bug("%llu records and %llu malformed lines out of %llu lines",
@@ -96,7 +97,7 @@ static void check_prepare(const uint8_t *data, size_t size)
     wr_read_stats rs;
     pairs_init(&p);
     if (pairs_read(&p, pairs_path, &ro, &rs, &err) < 0)
-        fuzz_bug("the pairs file amazon_prepare wrote does not read back: %s", err.msg);
+        fuzz_bug("the pairs file prepare_amazon wrote does not read back: %s", err.msg);
     if (p.n != st.pairs || dict_size(p.ids) != st.items)
         fuzz_bug("wrote %llu pairs of %llu items, read back %zu of %u",
                  (unsigned long long)st.pairs, (unsigned long long)st.items, p.n,

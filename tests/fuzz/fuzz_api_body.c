@@ -3,7 +3,7 @@
  * (api_ingest).
  *
  * Each input is the body of all three, called as http.c calls them: the read routes inside
- * a read section of the published fixture index (daemon.c), ingestion outside one. Every
+ * a read section of the published fixture snapshot (daemon.c), ingestion outside one. Every
  * reply must pass daemon_check_reply: above all, the JSON the query routes write by hand
  * must parse. Ingestion runs into a real log behind trainer_stub.c, which checks that
  * every batch acknowledged reads back. (The admin POST routes read no body: fuzz_url.c
@@ -17,19 +17,21 @@
 #include "walkrec/metrics.h"
 
 static const wr_config *cfg;
+static const wr_service *svc;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    cfg = daemon_start();
+    cfg = daemon_start(&svc);
     return 0;
 }
 
 static void post(wr_handler fn, int writer, const char *body, size_t len, const char *what)
 {
-    wr_request rq = {.method = WR_M_POST, .body = body, .body_len = len, .cfg = cfg};
+    wr_request rq = {.method = WR_M_POST, .body = body, .body_len = len, .cfg = cfg,
+                     .svc = svc};
     wr_reply rp = {0};
-    const wr_index *ix = writer ? NULL : live_acquire();
-    fn(&rq, ix, &rp);
+    const wr_snapshot *s = writer ? NULL : live_acquire();
+    fn(&rq, s, &rp);
     if (!writer)
         live_release();
     daemon_check_reply(&rp, what);

@@ -1,43 +1,54 @@
 /* fuzz_url.c - URL paths and query strings: routing, the {id} segment, percent-decoding
- * (http_decode) and every handler's parsing of its query parameters.
+ * (rest_decode) and every handler's parsing of its query parameters.
  *
  * The input is a request target "path?query". It goes the way http.c's dispatch() takes a
- * request, minus libmicrohttpd: find_route(), the {id} segment decoded with the same
+ * request, minus libmicrohttpd: api_route(), the {id} segment decoded with the same
  * limits, the query split into parameters as libmicrohttpd 0.9.75 splits it (at '&', then
  * at the first '=', '+' turned into ' ', nothing percent-decoded: keep_escaped), then the
- * route's GET handler (its POST handler, body-less, for POST-only routes) through call(),
- * on the published fixture index. The replies must pass daemon_check_reply. http_decode
- * and etag_matches also get the raw input. This file includes http.c to reach its static
- * routing functions, so it must track dispatch() when that changes. */
-#include "../../src/http.c"
+ * route's GET handler (its POST handler, body-less, for POST-only routes) through
+ * api_call(), on the published fixture snapshot. The replies must pass daemon_check_reply.
+ * rest_decode and rest_etag_matches also get the raw input. */
+#include <stdlib.h>
+#include <string.h>
 
 #include "daemon.h"
 #include "fuzz.h"
+#include "walkrec/live.h"
+#include "walkrec/metrics.h"
 #include "walkrec/text.h"
 
 static const wr_config *cfg;
+static const wr_service *svc;
+
+typedef struct params {
+    wr_param *v;
+    size_t n, cap;
+} params;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    cfg = daemon_start();
-    for (size_t i = 0; i < NROUTES; i++) /* as http_start() does, for GET /metrics */
-        route_names[i] = routes[i].path;
-    route_names[UNMATCHED] = "unmatched";
-    metrics_init(NROUTES + 1, route_names);
+    cfg = daemon_start(&svc);
+    size_t n;
+    const wr_route *routes = api_routes(&n);
+    static const char *names[64];
+    for (size_t i = 0; i < n && i < 63; i++) /* as http_start() does, for GET /metrics */
+        names[i] = routes[i].path;
+    names[n] = "unmatched";
+    metrics_init(n + 1, names);
     return 0;
 }
 
-/* http_decode's promise: -1, or a NUL-terminated string of valid UTF-8 without NUL bytes,
+/* rest_decode's promise: -1, or a NUL-terminated string of valid UTF-8 without NUL bytes,
  * no longer than its input. */
 static void check_decode(const char *s, size_t len)
 {
     char *out = xmalloc(len + 1);
     for (int plus = 0; plus <= 1; plus++) {
-        long n = http_decode(s, len, plus, out);
+        long n = rest_decode(s, len, plus, out);
         if (n < -1 || n > (long)len)
-            fuzz_bug("http_decode: %ld bytes out of %zu", n, len);
+            fuzz_bug("rest_decode: %ld bytes out of %zu", n, len);
         if (n >= 0 && (out[n] || memchr(out, 0, (size_t)n) || !text_utf8_valid(out, (size_t)n)))
-            fuzz_bug("http_decode: %ld bytes that are not a clean string", n);
+            fuzz_bug("rest_decode: %ld bytes that are not a clean string", n);
     }
     free(out);
 }
@@ -48,7 +59,11 @@ static void add_param(params *p, char *key, char *value)
         *c = *c == '+' ? ' ' : *c;
     for (char *c = value; c && *c; c++)
         *c = *c == '+' ? ' ' : *c;
-    collect_param(p, MHD_GET_ARGUMENT_KIND, key, value);
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 8;
+        p->v = xrealloc(p->v, p->cap * sizeof *p->v);
+    }
+    p->v[p->n++] = (wr_param){key, value ? value : ""};
 }
 
 /* libmicrohttpd's MHD_parse_arguments_(): "k=v&k2&k3=v3" in place. */
@@ -74,23 +89,21 @@ static void serve(const char *url, char *query, const char *what)
     size_t raw_len;
     wr_reply rp = {0};
     char *id = NULL;
-    size_t r = find_route(url, &raw_id, &raw_len);
-    if (r == UNMATCHED) {
-        reply_error(&rp, WR_E_NOT_FOUND, "no such route: %.200s", url);
+    const wr_route *rt = api_route(url, &raw_id, &raw_len);
+    if (!rt) {
+        rest_reply_error(&rp, WR_E_NOT_FOUND, "no such route: %.200s", url);
         daemon_check_reply(&rp, what);
         return;
     }
-    const route *rt = &routes[r];
-    wr_handler fn = rt->get ? rt->get : rt->post;
-    wr_request rq = {.method = rt->get ? WR_M_GET : WR_M_POST, .cfg = cfg};
+    wr_request rq = {.method = rt->get ? WR_M_GET : WR_M_POST, .cfg = cfg, .svc = svc};
     if (raw_id) { /* as dispatch() */
         long n = -1;
         if (raw_len <= 3 * WR_ID_MAX) {
             id = xmalloc(raw_len + 1);
-            n = http_decode(raw_id, raw_len, 0, id);
+            n = rest_decode(raw_id, raw_len, 0, id);
         }
         if (n <= 0 || n > WR_ID_MAX) {
-            reply_error(&rp, WR_E_BAD_REQUEST, "item id: expected 1 to %d bytes", WR_ID_MAX);
+            rest_reply_error(&rp, WR_E_BAD_REQUEST, "item id: expected 1 to %d bytes", WR_ID_MAX);
             daemon_check_reply(&rp, what);
             free(id);
             return;
@@ -102,7 +115,12 @@ static void serve(const char *url, char *query, const char *what)
     split_query(query, &p);
     rq.query = p.v;
     rq.nquery = p.n;
-    call(rt, fn, &rq, &rp);
+    if (rt->writer) {
+        api_call(rt, &rq, NULL, &rp);
+    } else {
+        api_call(rt, &rq, live_acquire(), &rp);
+        live_release();
+    }
     daemon_check_reply(&rp, what);
     free(p.v);
     free(id);
@@ -116,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(url, data, len);
     url[len] = 0;
     check_decode(url, len);
-    etag_matches(url, "\"7\"");
+    rest_etag_matches(url, "\"7\"");
     char *query = strchr(url, '?');
     if (query)
         *query++ = 0;

@@ -1,7 +1,7 @@
-/* trainer_stub.c - the trainer (retrain.h) as the handler drivers see it.
+/* trainer_stub.c - the trainer as the handler drivers see it: a wr_service (rest.h).
  *
  * retrain.c runs a thread that trains and publishes; the handlers only hand it validated
- * batches and read its status, so the drivers link this instead. Ingestion goes into a
+ * batches and read its status, so the drivers give them this instead. Ingestion goes into a
  * real write-ahead log in the scratch directory: every 32 acknowledged batches the log is
  * closed, opened again and scanned, and each batch must come back as it was acknowledged
  * (same pairs, in order), then a fresh log starts. The admin calls answer as a trainer
@@ -13,7 +13,7 @@
 
 #include "daemon.h"
 #include "fuzz.h"
-#include "walkrec/retrain.h"
+#include "walkrec/metrics.h"
 
 #define CHECK_EVERY 32
 
@@ -86,9 +86,7 @@ static void check_log(void)
     open_fresh();
 }
 
-int retrain_is_follower(void) { return 0; }
-
-int retrain_ingest(const wr_wal_pair *p, size_t n, uint64_t *pos, uint64_t *pend, wr_err *err)
+static int ingest(const wr_wal_pair *p, size_t n, uint64_t *pos, uint64_t *pend, wr_err *err)
 {
     if (!wal)
         open_fresh();
@@ -102,20 +100,33 @@ int retrain_ingest(const wr_wal_pair *p, size_t n, uint64_t *pos, uint64_t *pend
     return 0;
 }
 
-void retrain_request(void) {}
+static void request(void) {}
 
-int retrain_force_publish(uint64_t generation, wr_err *err)
+static int force_publish(uint64_t generation, wr_err *err)
 {
-    return wr_fail(err, "no model-%llu.wr or candidate-%llu.wr",
+    return wr_failc(err, WR_ENOTFOUND, "no model-%llu.wr or candidate-%llu.wr",
                    (unsigned long long)generation, (unsigned long long)generation);
 }
 
-int retrain_rollback(uint64_t *generation, int *queued, wr_err *err)
+static int rollback(uint64_t *generation, int *queued, wr_err *err)
 {
-    return wr_fail(err, "no earlier generation to roll back to");
+    return wr_failc(err, WR_ESTATE, "no earlier generation to roll back to");
 }
 
-json_t *retrain_status(void)
+static json_t *status(void)
 {
     return json_pack("{s:s,s:I}", "state", "idle", "generation", (json_int_t)FUZZ_GENERATION);
+}
+
+const wr_service *stub_service(void)
+{
+    static const wr_service svc = {
+        .ingest = ingest,
+        .retrain = request,
+        .publish = force_publish,
+        .rollback = rollback,
+        .status = status,
+        .metrics = metrics_render,
+    };
+    return &svc;
 }

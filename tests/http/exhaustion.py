@@ -1,7 +1,7 @@
 """exhaustion.py - a retrain that cannot get memory or disk fails cleanly; the live model
 keeps serving. Also a published candidate whose neighbour lists do not fit in the daemon.
 
-walkrecd trains in a child process (src/retrain.c), so that running out of memory (xmalloc
+walkrecd trains in a child process (src/trainproc.c), so that running out of memory (xmalloc
 aborts, or the kernel's OOM killer) or disk (a file size limit, a full disk) ends that
 process and not the daemon. Both cases here, each with a client asking for neighbours the
 whole time:
@@ -43,7 +43,7 @@ FSIZE_LIMIT = 256 * 1024
 
 def sanitized():
     """AddressSanitizer or ThreadSanitizer: both reserve terabytes of address space, and a
-    ThreadSanitizer build trains in the daemon's own process (src/retrain.c)."""
+    ThreadSanitizer build trains in the daemon's own process (src/trainproc.c)."""
     with open(wrd.WALKRECD, "rb") as f:
         binary = f.read()
     return b"__asan_init" in binary or b"__tsan_init" in binary

@@ -217,9 +217,9 @@ def tearDownModule():
 
 
 def routes_in_source():
-    with open(os.path.join(wrd.SRC, "src", "http.c")) as f:
+    with open(os.path.join(wrd.SRC, "src", "api.c")) as f:
         src = f.read()
-    table = re.search(r"static const route routes\[\] = \{(.*?)\n\};", src, re.S).group(1)
+    table = re.search(r"static const wr_route routes\[\] = \{(.*?)\n\};", src, re.S).group(1)
     out = {}
     for path, get, post in re.findall(r'\{"([^"]+)", (\w+), (\w+), \d, \w+, \d\}', table):
         out[path] = {m for m, fn in (("get", get), ("post", post)) if fn != "NULL"}

@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "walkrec/amazon.h"
+#include "walkrec/prepare.h"
 #include "walkrec/text.h"
 
 static char tmpdir[64];
@@ -485,7 +486,7 @@ static void test_prepare_2014(void **state)
     wr_prepare_stats st;
     wr_err err;
     const char *pairs = tmp("p2014.tsv"), *items = tmp("i2014.tsv");
-    assert_int_equal(amazon_prepare(fixture("meta_2014.txt"), pairs, items, NULL, &st, &err), 0);
+    assert_int_equal(prepare_amazon(fixture("meta_2014.txt"), pairs, items, NULL, &st, &err), 0);
     assert_int_equal(st.lines, 7);
     assert_int_equal(st.records, 6);
     assert_int_equal(st.malformed, 0);
@@ -516,7 +517,7 @@ static void test_prepare_weights(void **state)
     wr_prepare_opts o = {.weights = &w};
     wr_prepare_stats st;
     const char *pairs = tmp("pw.tsv");
-    assert_int_equal(amazon_prepare(fixture("meta_2014.txt"), pairs, NULL, &o, &st, &err), 0);
+    assert_int_equal(prepare_amazon(fixture("meta_2014.txt"), pairs, NULL, &o, &st, &err), 0);
     static const want_pair want[] = {
         {"A1", "B1", 4.4}, {"A1", "B2", 1.0}, {"A1", "B3", 1.0}, {"A1", "D1", 0.3}};
     check_pairs(pairs, want, sizeof want / sizeof want[0]);
@@ -529,7 +530,7 @@ static void test_prepare_2018(void **state)
     wr_prepare_stats st;
     wr_err err;
     const char *pairs = tmp("p2018.tsv");
-    assert_int_equal(amazon_prepare(fixture("meta_2018.json"), pairs, NULL, NULL, &st, &err), 0);
+    assert_int_equal(prepare_amazon(fixture("meta_2018.json"), pairs, NULL, NULL, &st, &err), 0);
     static const want_pair want[] = {{"X1", "X2", 2.0}, {"X1", "X3", 1.5}};
     check_pairs(pairs, want, sizeof want / sizeof want[0]);
     assert_int_equal(st.records, 3);
@@ -543,7 +544,7 @@ static void test_prepare_empty(void **state)
     wr_err err;
     const char *in = tmp("empty.txt"), *pairs = tmp("pe.tsv"), *items = tmp("ie.tsv");
     write_text(in, "");
-    assert_int_equal(amazon_prepare(in, pairs, items, NULL, &st, &err), 0);
+    assert_int_equal(prepare_amazon(in, pairs, items, NULL, &st, &err), 0);
     assert_int_equal(st.lines + st.records + st.pairs + st.items_with_info, 0);
     check_pairs(pairs, NULL, 0);
     char *text = read_text(items);
@@ -551,11 +552,11 @@ static void test_prepare_empty(void **state)
     free(text);
     /* blank lines only: nothing, and nothing malformed */
     write_text(in, "\n  \n\r\n\t\n");
-    assert_int_equal(amazon_prepare(in, pairs, NULL, NULL, &st, &err), 0);
+    assert_int_equal(prepare_amazon(in, pairs, NULL, NULL, &st, &err), 0);
     assert_int_equal(st.lines, 4);
     assert_int_equal(st.malformed, 0);
     /* a missing file is an error naming it */
-    assert_int_equal(amazon_prepare(tmp("nope.json"), pairs, NULL, NULL, &st, &err), -1);
+    assert_int_equal(prepare_amazon(tmp("nope.json"), pairs, NULL, NULL, &st, &err), -1);
     assert_non_null(strstr(err.msg, "nope.json"));
 }
 
@@ -570,7 +571,7 @@ static void test_prepare_malformed(void **state)
                    "{'asin': 'B', 'also_buy': ['C'}\n"
                    "{'asin': 'C', 'also_buy': ['A']}\n"
                    "not a record\n");
-    assert_int_equal(amazon_prepare(in, pairs, NULL, NULL, &st, &err), 0);
+    assert_int_equal(prepare_amazon(in, pairs, NULL, NULL, &st, &err), 0);
     assert_int_equal(st.lines, 5);
     assert_int_equal(st.records, 2);
     assert_int_equal(st.malformed, 2);
@@ -578,7 +579,7 @@ static void test_prepare_malformed(void **state)
     check_pairs(pairs, want, sizeof want / sizeof want[0]);
 
     wr_prepare_opts o = {.strict = 1};
-    assert_int_equal(amazon_prepare(in, pairs, NULL, &o, &st, &err), -1);
+    assert_int_equal(prepare_amazon(in, pairs, NULL, &o, &st, &err), -1);
     char want_msg[512];
     snprintf(want_msg, sizeof want_msg, "%s:3: column 31: expected ',' or ']'", in);
     assert_string_equal(err.msg, want_msg);
@@ -598,13 +599,13 @@ static void test_prepare_long_line(void **state)
     fputs("', 'also_buy': ['M']}\n{'asin': 'C', 'also_buy': ['D']}\n", f);
     fclose(f);
     wr_prepare_opts o = {.max_line = 1000};
-    assert_int_equal(amazon_prepare(in, pairs, NULL, &o, &st, &err), 0);
+    assert_int_equal(prepare_amazon(in, pairs, NULL, &o, &st, &err), 0);
     assert_int_equal(st.lines, 3);
     assert_int_equal(st.malformed, 1);
     static const want_pair want[] = {{"A", "B", 1.0}, {"C", "D", 1.0}};
     check_pairs(pairs, want, sizeof want / sizeof want[0]);
     o.max_line = 0; /* the default limit takes it */
-    assert_int_equal(amazon_prepare(in, pairs, NULL, &o, &st, &err), 0);
+    assert_int_equal(prepare_amazon(in, pairs, NULL, &o, &st, &err), 0);
     assert_int_equal(st.malformed, 0);
     assert_int_equal(st.pairs, 3);
 }
@@ -626,7 +627,7 @@ static void test_prepare_truncated_gzip(void **state)
 
     wr_prepare_stats st;
     wr_err err;
-    assert_int_equal(amazon_prepare(gzpath, pairs, NULL, NULL, &st, &err), 0);
+    assert_int_equal(prepare_amazon(gzpath, pairs, NULL, NULL, &st, &err), 0);
     assert_int_equal(st.records, (uint64_t)n);
     assert_false(st.truncated);
     uint64_t full = st.pairs;
@@ -637,7 +638,7 @@ static void test_prepare_truncated_gzip(void **state)
     fclose(f);
     assert_int_equal(truncate(gzpath, size / 2), 0);
     wr_prepare_opts o = {.strict = 1};
-    assert_int_equal(amazon_prepare(gzpath, pairs, NULL, &o, &st, &err), 0);
+    assert_int_equal(prepare_amazon(gzpath, pairs, NULL, &o, &st, &err), 0);
     assert_true(st.truncated);
     assert_int_equal(st.malformed, 0);
     assert_true(st.records > (uint64_t)n / 4 && st.records < (uint64_t)n);

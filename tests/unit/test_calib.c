@@ -440,15 +440,10 @@ static void test_end_to_end(void **state)
     assert_true(c.coef[1] > 0); /* the cosine counts */
     assert_true(c.coef[2] > 0); /* and so does popularity */
     assert_non_null(c.center);
-    /* the lists' order was decided on the slice's items: here the probability finds far
-     * more (popularity matters), so it stays */
-    print_message("slice recall@10: cosine %.4f probability %.4f over %zu queries -> %s\n",
-                  c.rank_recall_cosine, c.rank_recall_probability, c.rank_queries,
-                  rank_name(c.rank));
-    assert_true(c.rank_queries > 0);
-    assert_true(isfinite(c.rank_recall_cosine) && isfinite(c.rank_recall_probability));
-    assert_true(c.rank_recall_probability > c.rank_recall_cosine + 0.05);
+    /* calib fits and stores; the lists' order is the pipeline's to decide (test_pipeline),
+     * so it is left at probability, undecided */
     assert_int_equal(c.rank, WR_RANK_PROBABILITY);
+    assert_int_equal(c.rank_queries, 0);
 
     /* the whole probability order (k = every item, as lists with a large index_k): a
      * permutation, best first with equal scores by lower row, whose head is the k = 10

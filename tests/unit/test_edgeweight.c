@@ -53,8 +53,8 @@ static double weight_of(const wr_pairs *p, const char *x, const char *y)
 static void test_names(void **state)
 {
     (void)state;
-    const char *n[] = {"raw", "pmi", "lift", "jaccard"};
-    for (int i = 0; i < 4; i++) {
+    const char *n[] = {"auto", "raw", "pmi", "lift", "jaccard"};
+    for (int i = 0; i < 5; i++) {
         assert_int_equal(edgeweight_parse(n[i]), i);
         assert_string_equal(edgeweight_name(i), n[i]);
     }
@@ -62,6 +62,7 @@ static void test_names(void **state)
     wr_pairs p;
     basket(&p, 1);
     assert_int_equal(edgeweight_apply(&p, 7), -1);
+    assert_int_equal(edgeweight_apply(&p, WR_EW_AUTO), -1); /* the pipeline resolves it */
     assert_int_equal(p.n, 6);
     pairs_free(&p);
 }

@@ -1,12 +1,13 @@
-/* provisional.c - the overlay of provisional items (see provisional.h).
+/* overlay.c - the overlay of provisional items (see overlay.h).
  *
  * The thread keeps, for every ingested item the live model does not know, the summed
- * weight of each partner it was ingested with. Whenever pairs arrive or a generation is
- * published it builds a new overlay from scratch against the live index — the items the
- * index now knows are dropped for good — and publishes it. Building takes one short read
- * section per item (a vector sum and one exact scan), so publishers never wait long; if
- * the generation changes meanwhile, the build starts over. */
-#include "walkrec/provisional.h"
+ * weight of each partner it was ingested with. Whenever pairs arrive or an index is
+ * published it builds a new overlay from scratch against the published index — the items
+ * the index now knows are dropped for good — and publishes it beside that index
+ * (snapshot.h). Building takes one short read section per item (a vector sum and one exact
+ * scan, or a copy of the row of the overlay already published over the same index), so
+ * publishers never wait long; if the index changes meanwhile, the build starts over. */
+#include "walkrec/overlay.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -15,9 +16,10 @@
 
 #include "walkrec/dict.h"
 #include "walkrec/live.h"
+#include "walkrec/snapshot.h"
 
 struct wr_overlay {
-    uint64_t generation;
+    uint64_t serial;    /* of the index it was built over (index_info) */
     uint32_t n, dim, k;
     wr_dict *ids;
     float *vecs;        /* n x dim, unit */
@@ -46,18 +48,16 @@ static struct {
     wr_dict *ids; /* unknown items seen in ingested pairs */
     item *items;
     size_t cap;
-    wr_overlay *last; /* the overlay this thread published last (live.c frees it only when
-                         this thread publishes the next one, so reading it here is safe) */
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* ---- reading ---- */
 
-int64_t overlay_find(const wr_overlay *ov, const wr_index *ix, const char *id, size_t len)
+int64_t overlay_find(const wr_overlay *ov, const char *id, size_t len)
 {
-    if (!ov || !ix || ov->generation != index_info(ix)->generation)
-        return -1;
-    return dict_find(ov->ids, id, len);
+    return ov ? dict_find(ov->ids, id, len) : -1;
 }
+
+uint64_t overlay_serial(const wr_overlay *ov) { return ov->serial; }
 
 const float *overlay_vector(const wr_overlay *ov, uint32_t row)
 {
@@ -123,12 +123,13 @@ static void add_partner(uint32_t u, const char *id, size_t len, double w)
     it->p[it->n++] = (partner){xstrndup(id, len), w};
 }
 
-void provisional_note(const wr_wal_pair *p, size_t n)
+void overlay_note(const wr_wal_pair *p, size_t n)
 {
     if (!P.started)
         return;
     int any = 0;
-    const wr_index *ix = live_acquire();
+    const wr_snapshot *s = live_acquire();
+    const wr_index *ix = s ? s->index : NULL;
     pthread_mutex_lock(&P.mu);
     for (size_t i = 0; i < n; i++) {
         int ka = ix && index_find(ix, p[i].a, p[i].alen) >= 0,
@@ -151,7 +152,7 @@ void provisional_note(const wr_wal_pair *p, size_t n)
     live_release();
 }
 
-void provisional_refresh(void)
+void overlay_refresh(void)
 {
     pthread_mutex_lock(&P.mu);
     if (P.ids && dict_size(P.ids)) {
@@ -238,24 +239,31 @@ static void copy_row(wr_overlay *ov, const wr_overlay *src, uint32_t from, const
     ov->n++;
 }
 
-/* One overlay for the published generation (there is one), or NULL when it changed under
- * us. Items the index knows are forgotten. Rows of the last overlay whose partners did not
- * change are copied: only new or changed items cost a scan. */
+/* The published index and its serial, or NULL, inside a read section the caller ends. */
+static const wr_snapshot *acquire(uint64_t serial)
+{
+    const wr_snapshot *s = live_acquire();
+    return s && index_info(s->index)->serial == serial ? s : NULL;
+}
+
+/* One overlay for the published index (there is one), or NULL when it changed under us.
+ * Items the index knows are forgotten. Rows of the overlay published over the same index
+ * whose partners did not change are copied: only new or changed items cost a scan. */
 static wr_overlay *build(void)
 {
-    const wr_index *ix = live_acquire();
-    if (!ix) {
+    const wr_snapshot *s = live_acquire();
+    if (!s) {
         live_release();
         return NULL;
     }
-    uint64_t gen = index_info(ix)->generation;
-    uint32_t dim = index_info(ix)->dim;
+    uint64_t serial = index_info(s->index)->serial;
+    uint32_t dim = index_info(s->index)->dim;
     live_release();
     pthread_mutex_lock(&P.mu);
     uint32_t total = dict_size(P.ids);
     pthread_mutex_unlock(&P.mu);
     wr_overlay *ov = xcalloc(1, sizeof *ov);
-    ov->generation = gen;
+    ov->serial = serial;
     ov->dim = dim;
     ov->k = P.k;
     ov->ids = dict_new(total + 1);
@@ -268,17 +276,17 @@ static wr_overlay *build(void)
         char *id = xstrdup(dict_str(P.ids, u));
         item it = copy_item(u);
         pthread_mutex_unlock(&P.mu);
-        const wr_overlay *last = P.last && P.last->generation == gen ? P.last : NULL;
-        int64_t was = last ? dict_find(last->ids, id, strlen(id)) : -1;
-        int r = 0;
-        if (last && !it.dirty) {
-            if (was >= 0)
-                copy_row(ov, last, (uint32_t)was, id);
-        } else {
-            ix = live_acquire();
-            r = ix && index_info(ix)->generation == gen ? place(ix, id, &it, ov) : 2;
-            live_release();
+        int r = 2;
+        if ((s = acquire(serial))) {
+            int64_t was = s->overlay && !it.dirty ? dict_find(s->overlay->ids, id, strlen(id)) : -1;
+            if (was >= 0) {
+                copy_row(ov, s->overlay, (uint32_t)was, id);
+                r = 0;
+            } else {
+                r = place(s->index, id, &it, ov);
+            }
         }
+        live_release();
         if (r == 1) { /* placed by a retrain: nothing more to remember */
             pthread_mutex_lock(&P.mu);
             if (u < P.cap)
@@ -299,7 +307,7 @@ static wr_overlay *build(void)
     return ov;
 }
 
-static void *provisional_main(void *arg)
+static void *overlay_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&P.mu);
@@ -312,22 +320,18 @@ static void *provisional_main(void *arg)
         pthread_mutex_unlock(&P.mu);
         int ready = live_acquire() != NULL;
         live_release();
-        if (!ready) { /* the first publication calls provisional_refresh() */
+        if (!ready) { /* the first publication calls overlay_refresh() */
             pthread_mutex_lock(&P.mu);
             continue;
         }
         double t0 = wr_now();
         wr_overlay *ov = build();
-        if (ov) {
-            size_t n = ov->n;
-            uint64_t gen = ov->generation;
-            live_publish_overlay(ov);
-            P.last = ov;
+        size_t n = ov ? ov->n : 0;
+        if (ov && snapshot_publish_overlay(ov) == 0) {
             if (n)
-                wr_log("provisional items: %zu over generation %llu in %.3f s", n,
-                       (unsigned long long)gen, wr_now() - t0);
+                wr_log("provisional items: %zu in %.3f s", n, wr_now() - t0);
         } else {
-            provisional_refresh(); /* the generation changed: again */
+            overlay_refresh(); /* the index changed: again */
         }
         pthread_mutex_lock(&P.mu);
     }
@@ -335,11 +339,11 @@ static void *provisional_main(void *arg)
     return NULL;
 }
 
-int provisional_start(uint32_t k, wr_err *err)
+int overlay_start(uint32_t k, wr_err *err)
 {
     P.k = k ? k : 1;
     P.ids = dict_new(1024);
-    if (pthread_create(&P.tid, NULL, provisional_main, NULL) != 0) {
+    if (pthread_create(&P.tid, NULL, overlay_main, NULL) != 0) {
         dict_free(P.ids);
         P.ids = NULL;
         return wr_fail(err, "cannot start the provisional items thread");
@@ -348,7 +352,7 @@ int provisional_start(uint32_t k, wr_err *err)
     return 0;
 }
 
-void provisional_stop(void)
+void overlay_stop(void)
 {
     if (!P.started)
         return;

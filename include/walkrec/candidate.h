@@ -1,0 +1,58 @@
+/* candidate.h - training a candidate generation in the trainer process, and what the gate
+ * needs to judge it.
+ *
+ * walkrecd's trainer thread (retrain.c) hands a job to candidate_train, which runs it in a
+ * trainer process (trainproc.h): gather the pairs (the pairs file or the built-in
+ * catalogue, and the pair log up to the position the daemon saw on disk), hold out the
+ * validation pairs (split_stable: the same pairs whatever else the data holds), train on
+ * the rest with the pipeline (pipeline.h) from the daemon's settings (warm-started from the
+ * live model's file when retrain_mode is warm), evaluate the candidate and the live model on
+ * the validation pairs (the gate's numbers), and write the candidate with its side file:
+ * to the model path when it passes the gate, else to the candidate path. Nothing of it runs
+ * in the daemon but the reading of the result; the overlap of the two models' neighbour
+ * lists is finished in the daemon against the published snapshot (candidate_overlap). */
+#ifndef WALKREC_CANDIDATE_H
+#define WALKREC_CANDIDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "walkrec/config.h"
+#include "walkrec/trainproc.h"
+#include "walkrec/util.h"
+#include "walkrec/wal.h"
+
+typedef struct wr_candidate_job {
+    const wr_config *cfg;
+    int gate;               /* 0: the first model (no live one, nothing to compare with) */
+    wr_wal *wal;            /* the pair log (NULL: none); read by path up to its durable end */
+    const char *live_path;  /* "" when there is no live model */
+    const char *model_path, *cand_path; /* where a passing / refused candidate goes */
+} wr_candidate_job;
+
+/* What a run found (plain data, copied through the pipe). */
+typedef struct wr_candidate {
+    int32_t pass;
+    uint32_t items, dim, nlists;
+    uint64_t train_pairs, val_pairs;
+    double train_seconds, cand_auc_all, cand_auc_seen, cand_recall;
+    double live_auc_all, live_auc_seen, live_recall; /* NaN without a live model */
+    char start[16];         /* "warm" or "scratch" */
+} wr_candidate;
+
+/* Runs the job in a trainer process and waits for it (the calling thread: walkrecd's
+ * trainer). *res gets what it found, *lists the candidate's neighbour lists of a sample for
+ * candidate_overlap (free lists->p). On failure (err: the job's error, or how the process
+ * died) the files it may have left are removed. States reach on_state as trainproc.h says. */
+int candidate_train(const wr_candidate_job *job, void (*on_state)(int state, void *ctx),
+                    wr_candidate *res, wr_bytes *lists, wr_err *err);
+
+/* The state a job reports while it trains and while it evaluates (trainproc_state). */
+enum { WR_CANDIDATE_TRAINING = 3, WR_CANDIDATE_EVALUATING = 4 };
+
+/* Mean share of the 10 nearest neighbours that the published index and the candidate agree
+ * on, over the sample in lists (NaN when none of its items is published). Takes a read
+ * section of the published snapshot (live.h). */
+double candidate_overlap(const wr_bytes *lists, uint32_t nlists);
+
+#endif

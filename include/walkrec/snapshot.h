@@ -1,0 +1,61 @@
+/* snapshot.h - what walkrecd serves: one immutable {index, overlay} pair behind one pointer.
+ *
+ * The index is a generation's model with its neighbour lists (index.h); the overlay holds
+ * the provisional items known from pairs ingested since (overlay.h), placed over that very
+ * index. Handlers get a snapshot as an argument and read both through the functions below,
+ * so an answer never mixes an overlay with an index it was not built for. A new snapshot is
+ * published whenever either part changes: the trainer publishes a new index (with no
+ * overlay; the overlay thread then builds one over it), the overlay thread a new overlay
+ * over the published index. Publication is serialised here; all RCU is in live.c. */
+#ifndef WALKREC_SNAPSHOT_H
+#define WALKREC_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "walkrec/index.h"
+#include "walkrec/knn.h"
+
+struct wr_overlay;
+
+typedef struct wr_snapshot {
+    wr_index *index;            /* never NULL */
+    struct wr_overlay *overlay; /* NULL when no provisional item is known */
+} wr_snapshot;
+
+/* ---- reading: inside a read section (live.h), any thread ---- */
+
+/* An item as answers see it: a model row, or a provisional row of the overlay. */
+typedef struct wr_item {
+    int64_t row;  /* index row, or -1 */
+    int64_t prov; /* overlay row, or -1 */
+} wr_item;
+
+/* 1 and *it when the snapshot knows the id, else 0. */
+int snapshot_find(const wr_snapshot *s, const char *id, size_t len, wr_item *it);
+/* The unit vector of an item (index_info(s->index)->dim floats, borrowed). */
+const float *snapshot_vector(const wr_snapshot *s, const wr_item *it);
+/* Cosine of two items. */
+float snapshot_score(const wr_snapshot *s, const wr_item *a, const wr_item *b);
+/* The item's k best neighbours (index rows) by rank (WR_RANK_*; provisional items rank by
+ * cosine, having no degree yet) through the filter, as index_neighbors_by. */
+size_t snapshot_neighbors(const wr_snapshot *s, const wr_item *it, size_t k, const wr_filter *f,
+                          int rank, wr_hit *out);
+/* How many model items a provisional item's vector was averaged from (0 for model items). */
+uint32_t snapshot_partners(const wr_snapshot *s, const wr_item *it);
+/* Provisional items in the snapshot. */
+size_t snapshot_provisional(const wr_snapshot *s);
+
+/* ---- publishing: any thread outside a read section; serialised ---- */
+
+/* Publishes ix (takes ownership) with no overlay, stamping its publication time and the
+ * model metrics. Returns the index it replaces (NULL at first), which no reader can see any
+ * more: the caller keeps it (for a rollback) or frees it. The old overlay is freed. */
+wr_index *snapshot_publish_index(wr_index *ix);
+/* Publishes ov (takes ownership) beside the published index when ov was built over that
+ * index (overlay_serial); otherwise frees ov and returns -1. */
+int snapshot_publish_overlay(struct wr_overlay *ov);
+/* Unpublishes and frees everything (at shutdown, after the readers stopped). */
+void snapshot_shutdown(void);
+
+#endif

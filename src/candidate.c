@@ -1,0 +1,313 @@
+/* candidate.c - a candidate generation trained in the trainer process (candidate.h).
+ *
+ * The result crosses the pipe as a wr_candidate followed by the candidate's neighbour lists
+ * for a sample of the items the live model knows, each as [id, count, ids...] in
+ * length-prefixed strings (cand_lists writes them, candidate_overlap reads them). */
+#include "walkrec/candidate.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "walkrec/eval.h"
+#include "walkrec/file.h"
+#include "walkrec/generations.h"
+#include "walkrec/index.h"
+#include "walkrec/knn.h"
+#include "walkrec/live.h"
+#include "walkrec/model.h"
+#include "walkrec/pipeline.h"
+#include "walkrec/snapshot.h"
+#include "walkrec/split.h"
+#include "walkrec/synth.h"
+
+#define OVERLAP_SAMPLE 500
+#define EVAL_QUERIES 1000
+
+/* The job as the trainer process sees it: the log by path, up to the durable position the
+ * daemon read before the fork. */
+typedef struct job {
+    const wr_candidate_job *j;
+    const char *wal_path; /* NULL: no pair log */
+    uint64_t wal_stop;
+} job;
+
+/* The base pairs plus the pairs of the log up to the job's stop, merged. *cat: categories
+ * of the first *ncat ids when the base is the synthetic catalogue, else NULL. */
+static int gather(const job *jb, wr_pairs *p, uint32_t **cat, uint32_t *ncat, wr_err *err)
+{
+    const wr_config *cfg = jb->j->cfg;
+    *cat = NULL;
+    *ncat = 0;
+    pairs_init(p);
+    if (*cfg->pairs) {
+        if (pairs_read(p, cfg->pairs, NULL, NULL, err) < 0)
+            return -1;
+    } else {
+        wr_synth_opts so;
+        synth_default_opts(&so);
+        if (synth_generate(&so, p, cat, err) < 0)
+            return -1;
+        *ncat = dict_size(p->ids);
+    }
+    if (jb->wal_path) {
+        size_t before = p->n;
+        if (wal_load_file(jb->wal_path, jb->wal_stop, p, err) < 0)
+            return -1;
+        if (p->n > before)
+            pairs_merge(p);
+    }
+    return 0;
+}
+
+static void on_stage(const char *what, void *ctx)
+{
+    (void)what;
+    (void)ctx;
+    trainproc_state(WR_CANDIDATE_TRAINING);
+}
+
+/* The pipeline's options from the settings: the daemon trains like `walkrec train` with
+ * the same values. */
+static void pipeline_opts(const wr_config *c, wr_pipeline_opts *o, const wr_model *live,
+                          double load)
+{
+    memset(o, 0, sizeof *o);
+    o->run.seed = c->train_seed;
+    o->run.threads = (int)c->train_threads;
+    o->algo = (wr_algo)c->algo;
+    o->edge_weight = c->edge_weight;
+    o->calibration = c->calibration > 0 ? c->calibration : -1;
+    o->walks_per_item = c->walks_per_item;
+    o->walk_length = c->walk_length;
+    o->dim = c->dim;
+    o->window = c->window;
+    o->negative = c->negative;
+    o->epochs = c->retrain_epochs;
+    o->untrained = c->retrain_epochs == 0 && !(live && c->retrain_mode == WR_RETRAIN_WARM);
+    if (live && c->retrain_mode == WR_RETRAIN_WARM && (o->algo == WR_ALGO_SGNS ||
+                                                        o->algo == WR_ALGO_CBOW)) {
+        o->warm = live;
+        o->warm_epochs = c->retrain_warm_epochs;
+    }
+    o->on_stage = on_stage;
+    o->load_seconds = load;
+}
+
+static int evaluate(const wr_config *cfg, const wr_model *m, const wr_labeled *val,
+                    const wr_pairs *train, double *all, double *seen, double *recall,
+                    wr_err *err)
+{
+    wr_eval_opts eo;
+    wr_eval_result r;
+    eval_default_opts(&eo);
+    eo.train = train;
+    eo.max_queries = EVAL_QUERIES;
+    eo.seed = cfg->validation_seed;
+    eo.threads = (int)cfg->train_threads;
+    eo.rank = WR_RANK_COSINE;
+    if (eval_model(m, val, &eo, &r, err) < 0)
+        return -1;
+    *all = r.auc_all;
+    *seen = r.auc_seen;
+    *recall = r.recall_at_k;
+    eval_result_free(&r);
+    return 0;
+}
+
+/* The candidate's 10 nearest neighbours (cosine, exact) for a sample of the items the live
+ * model knows, appended to out as [id, count, ids...]: overlap_at_10 compares them with
+ * the live index's lists in the daemon. Returns the number of lists. */
+static uint32_t cand_lists(const wr_model *cand, const wr_model *live, wr_bytes *out)
+{
+    uint32_t nq = 0;
+    if (!live || cand->n <= 11)
+        return 0;
+    float *unit = model_normalized(cand);
+    uint32_t step = cand->n > OVERLAP_SAMPLE ? cand->n / OVERLAP_SAMPLE : 1;
+    wr_hit hc[11];
+    for (uint32_t r = 0; r < cand->n && nq < OVERLAP_SAMPLE; r += step) {
+        const char *id = dict_str(cand->ids, r);
+        if (model_find(live, id) < 0)
+            continue;
+        knn_topk(unit, cand->n, cand->dim, unit + (size_t)r * cand->dim, 1, 11, NULL, NULL, 1,
+                 hc);
+        uint32_t m = 0, rows[10];
+        for (size_t i = 0; i < 11 && m < 10; i++)
+            if (hc[i].item != r && hc[i].item != UINT32_MAX)
+                rows[m++] = hc[i].item;
+        bytes_put_str(out, id, dict_strlen(cand->ids, r));
+        bytes_put(out, &m, sizeof m);
+        for (uint32_t i = 0; i < m; i++)
+            bytes_put_str(out, dict_str(cand->ids, rows[i]), dict_strlen(cand->ids, rows[i]));
+        nq++;
+    }
+    free(unit);
+    return nq;
+}
+
+static int run_job(void *arg, wr_bytes *out, wr_err *err)
+{
+    const job *jb = arg;
+    const wr_candidate_job *j = jb->j;
+    const wr_config *cfg = j->cfg;
+    wr_model *live = NULL, *cand = NULL;
+    wr_pairs all = {0}, train = {0};
+    wr_valset vs = {0};
+    wr_labeled val = {0};
+    uint32_t *cat = NULL, ncat = 0;
+    wr_candidate res = {.cand_auc_all = NAN, .live_auc_all = NAN};
+    wr_bytes lists = {0};
+    int rc = -1;
+    double t0 = wr_now();
+    if (gather(jb, &all, &cat, &ncat, err) < 0)
+        goto out;
+    /* The validation pairs stay out of every model, the first one included, so that the
+     * gate compares candidates with it fairly later. */
+    split_stable(&all, cfg->validation_seed, cfg->validation_fraction, &train, &vs);
+    eval_labeled_view(&val, &vs, all.ids);
+    res.train_pairs = train.n;
+    res.val_pairs = val.n;
+    trainproc_log("%s: %zu training pairs, %zu validation pairs",
+                  j->gate ? "retraining" : "training", train.n, val.n);
+    if (*j->live_path && !(live = model_load(j->live_path, err)))
+        goto out;
+    trainproc_state(WR_CANDIDATE_TRAINING);
+    wr_pipeline_opts po;
+    wr_pipeline_result pr;
+    pipeline_opts(cfg, &po, live, wr_now() - t0);
+    double t1 = wr_now();
+    if (!(cand = pipeline_train(&train, &po, &pr, err)))
+        goto out;
+    if (*pr.warning)
+        trainproc_log("training: %s", pr.warning);
+    snprintf(res.start, sizeof res.start, "%s", pr.start);
+    res.train_seconds = wr_now() - t1;
+    res.items = cand->n;
+    res.dim = cand->dim;
+    res.pass = 1;
+    if (j->gate) {
+        trainproc_state(WR_CANDIDATE_EVALUATING);
+        if (evaluate(cfg, cand, &val, &train, &res.cand_auc_all, &res.cand_auc_seen,
+                     &res.cand_recall, err) < 0)
+            goto out;
+        if (live && evaluate(cfg, live, &val, &train, &res.live_auc_all, &res.live_auc_seen,
+                             &res.live_recall, err) < 0)
+            goto out;
+        res.nlists = cand_lists(cand, live, &lists);
+        res.pass = !isfinite(res.live_auc_all) ||
+                   res.cand_auc_all >= res.live_auc_all - cfg->gate_max_auc_drop;
+    }
+    model_free(live); /* the file needs the memory more */
+    live = NULL;
+    const char *path = res.pass ? j->model_path : j->cand_path;
+    char *side = generations_sidecar(path);
+    rc = generations_write_sidecar(side, &all, cat, ncat, err) < 0 ||
+                 model_save(cand, path, err) < 0
+             ? -1
+             : 0;
+    free(side);
+    bytes_put(out, &res, sizeof res);
+    bytes_put(out, lists.p, lists.n);
+out:
+    free(lists.p);
+    model_free(live);
+    model_free(cand);
+    eval_labeled_release(&val);
+    split_valset_free(&vs);
+    pairs_free(&train);
+    pairs_free(&all);
+    free(cat);
+    return rc;
+}
+
+/* What a failed trainer process may have left: temporaries (killed in the middle of a
+ * write) and the files of a generation it wrote but that was never announced. */
+static void remove_outputs(const wr_candidate_job *j, long pid)
+{
+    const char *paths[2] = {j->model_path, j->cand_path};
+    size_t n = 0;
+    for (int i = 0; i < 2 && (i == 0 || strcmp(paths[0], paths[1])); i++) {
+        char *side = generations_sidecar(paths[i]);
+        const char *files[2] = {paths[i], side};
+        for (int k = 0; k < 2; k++) {
+            char *tmp = file_temp_name(files[k], pid);
+            n += unlink(files[k]) == 0;
+            n += unlink(tmp) == 0;
+            free(tmp);
+        }
+        free(side);
+    }
+    if (n)
+        wr_log("removed %zu files left by the failed trainer process", n);
+}
+
+int candidate_train(const wr_candidate_job *j, void (*on_state)(int state, void *ctx),
+                    wr_candidate *res, wr_bytes *lists, wr_err *err)
+{
+    job jb = {j, NULL, 0};
+    if (j->wal) { /* the part of the pair log on disk now: the pairs acknowledged so far */
+        wr_wal_stats st;
+        wal_stats(j->wal, &st);
+        jb.wal_path = wal_path(j->wal);
+        jb.wal_stop = st.durable;
+    }
+    long pid;
+    wr_bytes out;
+    memset(lists, 0, sizeof *lists);
+    if (trainproc_run(run_job, &jb, on_state, NULL, &out, &pid, err) < 0) {
+        remove_outputs(j, pid);
+        return -1;
+    }
+    if (out.n < sizeof *res) {
+        free(out.p);
+        remove_outputs(j, pid);
+        return wr_failc(err, WR_EINTERNAL, "trainer process %ld: short result", pid);
+    }
+    memcpy(res, out.p, sizeof *res);
+    res->start[sizeof res->start - 1] = 0;
+    bytes_put(lists, out.p + sizeof *res, out.n - sizeof *res);
+    free(out.p);
+    return 0;
+}
+
+/* ---- in the daemon: the overlap of the lists ---- */
+
+double candidate_overlap(const wr_bytes *lists, uint32_t nlists)
+{
+    const char *p = lists->p, *end = p + lists->n;
+    const wr_snapshot *s = live_acquire();
+    const wr_index *ix = s ? s->index : NULL;
+    wr_filter f = index_filter_none();
+    double sum = 0;
+    size_t nq = 0;
+    for (uint32_t q = 0; ix && q < nlists; q++) {
+        const char *id, *cid[10];
+        uint32_t len, m, clen[10];
+        int bad = bytes_take_str(&p, end, &id, &len) < 0 || end - p < 4;
+        if (!bad) {
+            memcpy(&m, p, 4);
+            p += 4;
+            bad = m > 10;
+        }
+        for (uint32_t i = 0; !bad && i < m; i++)
+            bad = bytes_take_str(&p, end, &cid[i], &clen[i]) < 0;
+        if (bad)
+            break;
+        int64_t lr = index_find(ix, id, len);
+        if (lr < 0)
+            continue;
+        wr_hit hl[10];
+        size_t nl = index_neighbors(ix, (uint32_t)lr, 10, &f, hl), same = 0;
+        for (size_t j = 0; j < nl; j++) {
+            const char *lid = index_id(ix, hl[j].item);
+            for (uint32_t i = 0; i < m; i++)
+                same += strlen(lid) == clen[i] && !memcmp(lid, cid[i], clen[i]);
+        }
+        sum += (double)same / 10;
+        nq++;
+    }
+    live_release();
+    return nq ? sum / (double)nq : NAN;
+}

@@ -1,0 +1,181 @@
+/* rest.c - replies, parameters and the error-code table of the REST API (rest.h). */
+#include "walkrec/rest.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "walkrec/text.h"
+
+static const struct {
+    const char *name;
+    unsigned status;
+} codes[] = {
+    [WR_E_BAD_REQUEST] = {"bad_request", 400},
+    [WR_E_BATCH_TOO_LARGE] = {"batch_too_large", 400},
+    [WR_E_UNKNOWN_ITEM] = {"unknown_item", 404},
+    [WR_E_NOT_FOUND] = {"not_found", 404},
+    [WR_E_METHOD] = {"method_not_allowed", 405},
+    [WR_E_TOO_LARGE] = {"payload_too_large", 413},
+    [WR_E_INTERNAL] = {"internal", 500},
+    [WR_E_NO_MODEL] = {"no_model", 503},
+    [WR_E_UNAUTHORIZED] = {"unauthorized", 401},
+    [WR_E_FOLLOWER] = {"follower", 409},
+    [WR_E_UNKNOWN_GENERATION] = {"unknown_generation", 404},
+    [WR_E_UNAVAILABLE] = {"unavailable", 503},
+    [WR_E_MEDIA_TYPE] = {"unsupported_media_type", 415},
+    [WR_E_CONFLICT] = {"conflict", 409},
+    [WR_E_IO] = {"io_error", 500},
+    [WR_E_CORRUPT] = {"corrupt_file", 500},
+};
+
+const char *rest_code_str(wr_code c) { return codes[c].name; }
+
+unsigned rest_code_status(wr_code c) { return codes[c].status; }
+
+wr_code rest_code_of(wr_status s, wr_code not_found)
+{
+    switch (s) {
+    case WR_EINVAL: return WR_E_BAD_REQUEST;
+    case WR_ENOTFOUND: return not_found;
+    case WR_ENOMEM:
+    case WR_EBUSY: return WR_E_UNAVAILABLE;
+    case WR_EIO: return WR_E_IO;
+    case WR_ECORRUPT: return WR_E_CORRUPT;
+    case WR_ESTATE: return WR_E_CONFLICT;
+    default: return WR_E_INTERNAL;
+    }
+}
+
+void rest_reply_json(wr_reply *r, unsigned status, json_t *body)
+{
+    json_decref(r->json);
+    r->status = status;
+    r->json = body;
+}
+
+void rest_reply_free(wr_reply *r)
+{
+    json_decref(r->json);
+    free(r->text);
+    r->json = NULL;
+    r->text = NULL;
+}
+
+/* Bytes that are not UTF-8 become '?', so a message quoting raw input stays valid JSON. */
+static void scrub_utf8(char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        size_t n = 1;
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80)
+            n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (i + n > len || !text_utf8_valid(s + i, n)) {
+            s[i++] = '?';
+            continue;
+        }
+        i += n;
+    }
+}
+
+static json_t *error_doc(wr_code code, char *msg)
+{
+    scrub_utf8(msg);
+    return json_pack("{s:{s:s,s:s}}", "error", "code", codes[code].name, "message", msg);
+}
+
+void rest_reply_error(wr_reply *r, wr_code code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    r->generation = 0;
+    rest_reply_json(r, codes[code].status, error_doc(code, msg));
+}
+
+void rest_reply_err(wr_reply *r, const wr_err *e, wr_code not_found)
+{
+    char msg[WR_ERR_MAX], file[sizeof e->file];
+    wr_code code = rest_code_of(e->code, not_found);
+    snprintf(msg, sizeof msg, "%s", e->msg);
+    json_t *doc = error_doc(code, msg), *err = json_object_get(doc, "error");
+    if (*e->file) {
+        snprintf(file, sizeof file, "%s", e->file);
+        scrub_utf8(file);
+        json_object_set_new(err, "file", json_string(file));
+    }
+    if (e->line)
+        json_object_set_new(err, "line", json_integer((json_int_t)e->line));
+    if (e->offset)
+        json_object_set_new(err, "offset", json_integer((json_int_t)e->offset));
+    r->generation = 0;
+    rest_reply_json(r, codes[code].status, doc);
+}
+
+const char *rest_param(const wr_request *rq, const char *key)
+{
+    for (size_t i = 0; i < rq->nquery; i++)
+        if (!strcmp(rq->query[i].key, key))
+            return rq->query[i].value;
+    return NULL;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long rest_decode(const char *in, size_t len, int plus_is_space, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = in[i];
+        if (c == '%') {
+            if (i + 2 >= len)
+                return -1;
+            int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            c = ' ';
+        }
+        if (c == 0)
+            return -1;
+        out[o++] = c;
+    }
+    out[o] = 0;
+    return text_utf8_valid(out, o) ? (long)o : -1;
+}
+
+int rest_etag_matches(const char *inm, const char *tag)
+{
+    size_t tl = strlen(tag);
+    while (*inm) {
+        inm += strspn(inm, " \t,");
+        size_t n = strcspn(inm, ","), e = n;
+        while (e > 0 && (inm[e - 1] == ' ' || inm[e - 1] == '\t'))
+            e--;
+        const char *t = inm;
+        if (e == 1 && *t == '*')
+            return 1;
+        if (e > 2 && t[0] == 'W' && t[1] == '/') {
+            t += 2;
+            e -= 2;
+        }
+        if (e == tl && !memcmp(t, tag, tl))
+            return 1;
+        inm += n;
+    }
+    return 0;
+}

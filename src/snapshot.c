@@ -1,0 +1,115 @@
+/* snapshot.c - the published {index, overlay} pair: reading items through it, publishing.
+ *
+ * Reading: an id is looked up in the index first, then in the overlay. Publishing: a
+ * snapshot is a small struct owning its overlay; the index is owned by whichever snapshot
+ * publishes it and handed back to the publisher of the next index (retrain.c keeps it for
+ * a rollback). Snapshots that only change the overlay share the index, so freeing an old
+ * snapshot frees its overlay only. */
+#include "walkrec/snapshot.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "walkrec/live.h"
+#include "walkrec/metrics.h"
+#include "walkrec/overlay.h"
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+int snapshot_find(const wr_snapshot *s, const char *id, size_t len, wr_item *it)
+{
+    it->row = index_find(s->index, id, len);
+    it->prov = it->row < 0 && s->overlay ? overlay_find(s->overlay, id, len) : -1;
+    return it->row >= 0 || it->prov >= 0;
+}
+
+const float *snapshot_vector(const wr_snapshot *s, const wr_item *it)
+{
+    return it->row >= 0 ? index_vector(s->index, (uint32_t)it->row)
+                        : overlay_vector(s->overlay, (uint32_t)it->prov);
+}
+
+float snapshot_score(const wr_snapshot *s, const wr_item *a, const wr_item *b)
+{
+    if (a->row >= 0 && b->row >= 0)
+        return index_score(s->index, (uint32_t)a->row, (uint32_t)b->row);
+    const float *x = snapshot_vector(s, a), *y = snapshot_vector(s, b);
+    double sum = 0;
+    for (uint32_t d = 0; d < index_info(s->index)->dim; d++)
+        sum += (double)x[d] * y[d];
+    return (float)sum;
+}
+
+size_t snapshot_neighbors(const wr_snapshot *s, const wr_item *it, size_t k, const wr_filter *f,
+                          int rank, wr_hit *out)
+{
+    if (it->row >= 0)
+        return index_neighbors_by(s->index, (uint32_t)it->row, k, f, rank, out);
+    return overlay_neighbors(s->overlay, s->index, (uint32_t)it->prov, k, f, out);
+}
+
+uint32_t snapshot_partners(const wr_snapshot *s, const wr_item *it)
+{
+    return it->prov >= 0 ? overlay_partners(s->overlay, (uint32_t)it->prov) : 0;
+}
+
+size_t snapshot_provisional(const wr_snapshot *s) { return overlay_size(s->overlay); }
+
+/* ---- publishing ---- */
+
+static wr_snapshot *published; /* what live.c holds; written under lock */
+
+static wr_snapshot *swap(wr_index *ix, wr_overlay *ov)
+{
+    wr_snapshot *s = NULL;
+    if (ix) {
+        s = xmalloc(sizeof *s);
+        s->index = ix;
+        s->overlay = ov;
+    }
+    published = s;
+    return live_swap(s);
+}
+
+wr_index *snapshot_publish_index(wr_index *ix)
+{
+    const wr_index_info *in = index_info(ix);
+    double now = wr_unix_now();
+    index_set_published(ix, now);
+    pthread_mutex_lock(&lock);
+    wr_snapshot *old = swap(ix, NULL);
+    metrics_model(in->generation, in->n, in->dim, in->build_seconds, now);
+    pthread_mutex_unlock(&lock);
+    wr_index *prev = old ? old->index : NULL;
+    if (old)
+        overlay_free(old->overlay);
+    free(old);
+    return prev == ix ? NULL : prev;
+}
+
+int snapshot_publish_overlay(wr_overlay *ov)
+{
+    pthread_mutex_lock(&lock);
+    if (!published || overlay_serial(ov) != index_info(published->index)->serial) {
+        pthread_mutex_unlock(&lock);
+        overlay_free(ov);
+        return -1;
+    }
+    wr_snapshot *old = swap(published->index, ov);
+    pthread_mutex_unlock(&lock);
+    overlay_free(old->overlay);
+    free(old);
+    return 0;
+}
+
+void snapshot_shutdown(void)
+{
+    pthread_mutex_lock(&lock);
+    wr_snapshot *old = swap(NULL, NULL);
+    pthread_mutex_unlock(&lock);
+    if (old) {
+        index_free(old->index);
+        overlay_free(old->overlay);
+        free(old);
+    }
+}

@@ -1,0 +1,468 @@
+/* test_api.c - every route of the REST API, table-driven, without a socket and without
+ * libmicrohttpd: {method, target, body} -> {status, a JSON document the answer must
+ * contain}.
+ *
+ * The requests go the way http.c's dispatch() takes them after its transport checks:
+ * api_route, the {id} segment decoded, the follower refusal, api_call inside a read section
+ * of the published snapshot (writers outside one). The snapshot is a 20-item model in two
+ * clusters with side information, and an overlay with one provisional item; the trainer
+ * behind the write routes is a fake wr_service whose answers the cases choose by their
+ * arguments, so every library error code is seen mapped to its status. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "walkrec/api.h"
+#include "walkrec/live.h"
+#include "walkrec/metrics.h"
+#include "walkrec/overlay.h"
+
+#define GEN 7
+#define N 20
+#define DIM 4
+
+static wr_config cfg;
+static char items_path[64];
+
+/* ---- the fake trainer ---- */
+
+static size_t ingested, retrains;
+
+static int ingest(const wr_wal_pair *p, size_t n, uint64_t *pos, uint64_t *pending, wr_err *err)
+{
+    if (p[0].alen == 4 && !memcmp(p[0].a, "fail", 4))
+        return wr_failc(err, WR_EIO, "pairs.wal: write failed: No space left on device");
+    ingested += n;
+    *pos = 4 + ingested;
+    *pending = ingested;
+    return 0;
+}
+
+static void retrain(void) { retrains++; }
+
+static int publish(uint64_t gen, wr_err *err)
+{
+    switch (gen) {
+    case 3: return wr_failc(err, WR_ENOTFOUND, "no model-3.wr or candidate-3.wr in var");
+    case 4: return wr_fail_at(err, WR_EIO, "var/model-4.wr", 0, 0, "var/model-4.wr: Permission denied");
+    case 5: return wr_fail_at(err, WR_ECORRUPT, "var/model-5.wr", 0, 4160,
+                              "var/model-5.wr: offset 4160: checksum mismatch");
+    default: return 0;
+    }
+}
+
+static int rollback(uint64_t *gen, int *queued, wr_err *err)
+{
+    return wr_failc(err, WR_ESTATE, "no generation older than 7 in var");
+}
+
+static json_t *status(void) { return json_pack("{s:s,s:i}", "state", "idle", "generation", GEN); }
+
+static char *metrics(size_t *len)
+{
+    char *s = strdup("walkrec_up 1\n");
+    *len = strlen(s);
+    return s;
+}
+
+static const wr_service trainer = {0, ingest, retrain, publish, rollback, status, metrics};
+static const wr_service follower = {1, ingest, retrain, publish, rollback, status, metrics};
+
+/* ---- the snapshot ---- */
+
+static wr_model *fixture_model(void)
+{
+    wr_model *m = model_new(N, DIM);
+    for (uint32_t i = 0; i < N; i++) {
+        char id[8];
+        int n = snprintf(id, sizeof id, "P%02u", i);
+        dict_intern(m->ids, id, (size_t)n);
+        float *v = m->vecs + (size_t)i * DIM;
+        v[i < 10 ? 0 : 1] = 1; /* two clusters */
+        v[2] = 0.05f * (float)(i % 10);
+        v[3] = 0.01f * (float)i;
+    }
+    return m;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    wr_err err;
+    wr_quiet = 1;
+    config_init(&cfg);
+    snprintf(items_path, sizeof items_path, "/tmp/test_api_items.XXXXXX");
+    int fd = mkstemp(items_path);
+    FILE *f = fdopen(fd, "w");
+    fputs("item\tcategory\tbrand\n", f);
+    for (int i = 0; i < N; i++)
+        fprintf(f, "P%02d\t%s\tbrand%d\n", i, i < 10 ? "A" : "B", i % 3);
+    fclose(f);
+    wr_index_opts o;
+    index_default_opts(&o);
+    o.k = 5;
+    o.threads = 1;
+    o.items_file = items_path;
+    wr_index *ix = index_build(fixture_model(), GEN, "test.wr", &o, &err);
+    if (!ix)
+        return -1;
+    snapshot_publish_index(ix);
+    /* one provisional item, known from two ingested pairs */
+    if (overlay_start(5, &err) < 0)
+        return -1;
+    wr_wal_pair p[] = {{"NEW", "P00", 3, 3, 1.0}, {"NEW", "P01", 3, 3, 2.0}};
+    overlay_note(p, 2);
+    for (int i = 0; i < 2000; i++) {
+        const wr_snapshot *s = live_acquire();
+        size_t n = snapshot_provisional(s);
+        live_release();
+        if (n == 1)
+            break;
+        nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+    }
+    overlay_stop();
+    size_t nr;
+    const wr_route *r = api_routes(&nr);
+    static const char *names[32];
+    for (size_t i = 0; i < nr; i++)
+        names[i] = r[i].path;
+    names[nr] = "unmatched";
+    metrics_init(nr + 1, names);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    snapshot_shutdown();
+    metrics_free();
+    config_free(&cfg);
+    unlink(items_path);
+    return 0;
+}
+
+/* ---- the harness ---- */
+
+/* A request as http.c hands it on: its reply, decoded as JSON when it is JSON. */
+static json_t *serve(int method, const char *target, const char *body, const wr_service *svc,
+                     int with_model, unsigned *status, char **ctype)
+{
+    char *url = strdup(target), *query = strchr(url, '?');
+    if (query)
+        *query++ = 0;
+    wr_param params[16];
+    size_t np = 0;
+    for (char *q = query; q && *q && np < 16;) {
+        char *amp = strchr(q, '&'), *eq;
+        if (amp)
+            *amp++ = 0;
+        eq = strchr(q, '=');
+        if (eq)
+            *eq++ = 0;
+        params[np++] = (wr_param){q, eq ? eq : ""};
+        q = amp;
+    }
+    wr_reply rp = {0};
+    const char *raw_id;
+    size_t raw_len;
+    char id[256];
+    wr_request rq = {.method = method, .query = params, .nquery = np, .body = body,
+                     .body_len = body ? strlen(body) : 0, .cfg = &cfg, .svc = svc};
+    const wr_route *rt = api_route(url, &raw_id, &raw_len);
+    if (!rt) {
+        rest_reply_error(&rp, WR_E_NOT_FOUND, "no such route: %s", url);
+    } else if (!api_refuse_follower(rt, &rq, &rp)) {
+        long n = raw_id ? rest_decode(raw_id, raw_len, 0, id) : 0;
+        assert_true(n >= 0);
+        rq.id = raw_id ? id : NULL;
+        rq.id_len = (size_t)n;
+        if (rt->writer || !with_model) {
+            api_call(rt, &rq, NULL, &rp);
+        } else {
+            api_call(rt, &rq, live_acquire(), &rp);
+            live_release();
+        }
+    }
+    free(url);
+    *status = rp.status;
+    *ctype = NULL;
+    json_t *doc = rp.json;
+    if (!doc && rp.text) {
+        int json = !rp.content_type || !strncmp(rp.content_type, "application/json", 16);
+        doc = json ? json_loadb(rp.text, rp.text_len, 0, NULL) : json_stringn(rp.text, rp.text_len);
+        assert_non_null(doc);
+        *ctype = strdup(rp.content_type ? rp.content_type : "application/json");
+        free(rp.text);
+    }
+    return doc;
+}
+
+/* want is contained in got: every member of an object, every element of an array (same
+ * length), equal scalars (numbers by value). */
+static int contains(const json_t *got, const json_t *want)
+{
+    if (json_is_object(want)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)want, k, v) {
+            if (!contains(json_object_get(got, k), v))
+                return 0;
+        }
+        return json_is_object(got);
+    }
+    if (json_is_array(want)) {
+        if (!json_is_array(got) || json_array_size(got) != json_array_size(want))
+            return 0;
+        for (size_t i = 0; i < json_array_size(want); i++)
+            if (!contains(json_array_get(got, i), json_array_get(want, i)))
+                return 0;
+        return 1;
+    }
+    if (json_is_number(want))
+        return json_is_number(got) && json_number_value(got) == json_number_value(want);
+    return got && json_equal((json_t *)got, (json_t *)want);
+}
+
+/* ---- checks beyond containment ---- */
+
+static int neighbors_in(const json_t *doc, char cluster, size_t n)
+{
+    json_t *nb = json_object_get(doc, "neighbors");
+    if (json_array_size(nb) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(nb, i), "item"));
+        if (!id || (id[1] < '1') != (cluster == 'A'))
+            return 0;
+    }
+    return 1;
+}
+
+static int cluster_a3(const json_t *d) { return neighbors_in(d, 'A', 3); }
+static int cluster_b2(const json_t *d) { return neighbors_in(d, 'B', 2); }
+static int cluster_a2(const json_t *d) { return neighbors_in(d, 'A', 2); }
+
+static int close_pair(const json_t *d)
+{
+    return json_number_value(json_object_get(d, "score")) > 0.9 &&
+           json_is_null(json_object_get(d, "probability"));
+}
+
+static int batch_scores(const json_t *d)
+{
+    json_t *s = json_object_get(d, "scores");
+    return json_array_size(s) == 2 && fabs(json_number_value(json_array_get(s, 0))) < 0.2 &&
+           json_is_null(json_array_get(s, 1));
+}
+
+static int three_items(const json_t *d) { return json_array_size(json_object_get(d, "items")) == 3; }
+
+static int basket_leaves_out(const json_t *d)
+{
+    json_t *nb = json_object_get(d, "neighbors");
+    for (size_t i = 0; i < json_array_size(nb); i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(nb, i), "item"));
+        if (!strcmp(id, "P00") || !strcmp(id, "P01"))
+            return 0;
+    }
+    return json_array_size(nb) == 3;
+}
+
+static int prometheus(const json_t *d) { return !strcmp(json_string_value(d), "walkrec_up 1\n"); }
+
+static int html(const json_t *d) { return !strncmp(json_string_value(d), "<!", 2); }
+
+enum { GET = WR_M_GET, POST = WR_M_POST };
+
+static const struct {
+    int method;
+    const char *target, *body;
+    unsigned status;
+    const char *want; /* JSON the answer contains, NULL: none */
+    int (*check)(const json_t *doc);
+    const wr_service *svc; /* NULL: the trainer */
+    int no_model;          /* before the first publication */
+} cases[] = {
+    {GET, "/healthz", NULL, 200, "{\"status\":\"ok\"}", NULL, NULL, 0},
+    {GET, "/readyz", NULL, 200, "{\"status\":\"ready\",\"generation\":7}", NULL, NULL, 0},
+    {GET, "/readyz", NULL, 503, "{\"error\":{\"code\":\"no_model\"}}", NULL, NULL, 1},
+    {GET, "/v1/model", NULL, 503, "{\"error\":{\"code\":\"no_model\"}}", NULL, NULL, 1},
+    {GET, "/v1/items/P00/neighbors?k=3", NULL, 200,
+     "{\"generation\":7,\"item\":\"P00\",\"rank\":\"cosine\"}", cluster_a3, NULL, 0},
+    {GET, "/v1/items/P00/neighbors?k=2&category=B", NULL, 200, "{\"item\":\"P00\"}",
+     cluster_b2, NULL, 0},
+    {GET, "/v1/items/P00/neighbors?k=0", NULL, 400, "{\"error\":{\"code\":\"bad_request\"}}",
+     NULL, NULL, 0},
+    {GET, "/v1/items/P00/neighbors?k=2&min_score=x", NULL, 400,
+     "{\"error\":{\"code\":\"bad_request\"}}", NULL, NULL, 0},
+    {GET, "/v1/items/P00/neighbors?rank=probability", NULL, 400,
+     "{\"error\":{\"code\":\"bad_request\"}}", NULL, NULL, 0},
+    {GET, "/v1/items/NOPE/neighbors", NULL, 404, "{\"error\":{\"code\":\"unknown_item\"}}",
+     NULL, NULL, 0},
+    {GET, "/v1/items/P05", NULL, 200,
+     "{\"item\":\"P05\",\"side\":{\"category\":\"A\",\"brand\":\"brand2\"}}", NULL, NULL, 0},
+    {GET, "/v1/items/NEW", NULL, 200, "{\"item\":\"NEW\",\"provisional\":true,\"partners\":2}",
+     NULL, NULL, 0},
+    {GET, "/v1/items/NEW/neighbors?k=2", NULL, 200, "{\"provisional\":true}", cluster_a2, NULL,
+     0},
+    {GET, "/v1/items?prefix=P1&limit=3", NULL, 200, "{\"prefix\":\"P1\",\"more\":true}",
+     three_items, NULL, 0},
+    {GET, "/v1/score?a=P00&b=P01", NULL, 200, "{\"a\":\"P00\",\"b\":\"P01\"}", close_pair, NULL,
+     0},
+    {GET, "/v1/score?a=NEW&b=P01", NULL, 200, "{\"provisional\":{\"a\":true,\"b\":false}}", NULL,
+     NULL, 0},
+    {GET, "/v1/score?a=P00", NULL, 400, "{\"error\":{\"code\":\"bad_request\"}}", NULL, NULL, 0},
+    {GET, "/v1/score?a=P00&b=ZZ", NULL, 404,
+     "{\"error\":{\"code\":\"unknown_item\"},\"known\":{\"a\":true,\"b\":false}}", NULL, NULL, 0},
+    {POST, "/v1/score", "{\"pairs\":[[\"P00\",\"P10\"],[\"P00\",\"X\"]]}", 200, "{}",
+     batch_scores, NULL, 0},
+    {POST, "/v1/score", "{\"pairs\":[[\"P00\"]]}", 400, "{\"error\":{\"code\":\"bad_request\"}}",
+     NULL, NULL, 0},
+    {POST, "/v1/neighbors", "{\"items\":[\"P00\",\"X\"],\"k\":2}", 200,
+     "{\"mode\":\"each\",\"results\":[{\"item\":\"P00\"},{\"item\":\"X\",\"neighbors\":null,"
+     "\"error\":{\"code\":\"unknown_item\"}}]}", NULL, NULL, 0},
+    {POST, "/v1/neighbors", "{\"items\":[\"P00\",\"P01\"],\"mode\":\"basket\",\"k\":3}", 200,
+     "{\"mode\":\"basket\",\"items\":[\"P00\",\"P01\"],\"unknown\":[]}", basket_leaves_out, NULL,
+     0},
+    {POST, "/v1/neighbors", "{\"items\":[]}", 400, "{\"error\":{\"code\":\"bad_request\"}}",
+     NULL, NULL, 0},
+    {POST, "/v1/neighbors", "{\"items\":[\"P00\"],\"k\":5000}", 400,
+     "{\"error\":{\"code\":\"bad_request\"}}", NULL, NULL, 0},
+    {POST, "/v1/neighbors", "not json", 400, "{\"error\":{\"code\":\"bad_request\"}}", NULL,
+     NULL, 0},
+    {GET, "/v1/model", NULL, 200,
+     "{\"generation\":7,\"items\":20,\"dim\":4,\"index\":{\"k\":5,\"kind\":\"exact\","
+     "\"rank\":\"cosine\"},\"side_info\":{\"rows\":20}}", NULL, NULL, 0},
+    {POST, "/v1/model", NULL, 405, "{\"error\":{\"code\":\"method_not_allowed\"}}", NULL, NULL,
+     0},
+    {GET, "/v1/nothing", NULL, 404, "{\"error\":{\"code\":\"not_found\"}}", NULL, NULL, 0},
+    {POST, "/v1/pairs", "{\"pairs\":[{\"a\":\"x\",\"b\":\"y\",\"weight\":2}]}", 202,
+     "{\"accepted\":1}", NULL, NULL, 0},
+    {POST, "/v1/pairs", "{\"pairs\":[{\"a\":\"x\",\"b\":\"y\",\"relationship\":\"also_bought\"},"
+     "{\"a\":\"x\",\"b\":\"z\",\"weight\":-1}]}", 400,
+     "{\"error\":{\"code\":\"bad_request\",\"message\":\"pairs[1]: weight must be a finite "
+     "number > 0; nothing was stored\"}}", NULL, NULL, 0},
+    {POST, "/v1/pairs", "{\"pairs\":[{\"a\":\"fail\",\"b\":\"y\"}]}", 503,
+     "{\"error\":{\"code\":\"unavailable\"}}", NULL, NULL, 0},
+    {POST, "/v1/pairs", "not json at all", 409, "{\"error\":{\"code\":\"follower\"}}", NULL,
+     &follower, 0},
+    {POST, "/v1/admin/retrain", NULL, 409, "{\"error\":{\"code\":\"follower\"}}", NULL,
+     &follower, 0},
+    {GET, "/v1/admin/status", NULL, 200, "{\"state\":\"idle\"}", NULL, &follower, 0},
+    {POST, "/v1/admin/retrain", NULL, 202, "{\"queued\":true,\"status\":{\"state\":\"idle\"}}",
+     NULL, NULL, 0},
+    {POST, "/v1/admin/publish?generation=abc", NULL, 400,
+     "{\"error\":{\"code\":\"bad_request\"}}", NULL, NULL, 0},
+    {POST, "/v1/admin/publish?generation=3", NULL, 404,
+     "{\"error\":{\"code\":\"unknown_generation\"}}", NULL, NULL, 0},
+    {POST, "/v1/admin/publish?generation=4", NULL, 500,
+     "{\"error\":{\"code\":\"io_error\",\"file\":\"var/model-4.wr\"}}", NULL, NULL, 0},
+    {POST, "/v1/admin/publish?generation=5", NULL, 500,
+     "{\"error\":{\"code\":\"corrupt_file\",\"file\":\"var/model-5.wr\",\"offset\":4160}}", NULL,
+     NULL, 0},
+    {POST, "/v1/admin/publish?generation=6", NULL, 202, "{\"queued\":true,\"generation\":6}",
+     NULL, NULL, 0},
+    {POST, "/v1/admin/rollback", NULL, 409, "{\"error\":{\"code\":\"conflict\"}}", NULL, NULL,
+     0},
+    {GET, "/v1/admin/status", NULL, 200, "{\"state\":\"idle\",\"generation\":7}", NULL, NULL, 0},
+    {GET, "/metrics", NULL, 200, NULL, prometheus, NULL, 0},
+    {GET, "/", NULL, 200, NULL, html, NULL, 0},
+    {GET, "/ui/app.js", NULL, 200, NULL, NULL, NULL, 0},
+    {GET, "/ui/nope.js", NULL, 404, "{\"error\":{\"code\":\"not_found\"}}", NULL, NULL, 0},
+    {GET, "/openapi.yaml", NULL, 200, NULL, NULL, NULL, 0},
+};
+
+static void test_routes(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        unsigned status;
+        char *ctype;
+        json_t *doc = serve(cases[i].method, cases[i].target, cases[i].body,
+                            cases[i].svc ? cases[i].svc : &trainer, !cases[i].no_model, &status,
+                            &ctype);
+        char *text = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (status != cases[i].status)
+            fail_msg("%s %s: status %u, expected %u: %.300s", cases[i].body ? "POST" : "GET",
+                     cases[i].target, status, cases[i].status, text);
+        if (cases[i].want) {
+            json_t *want = json_loads(cases[i].want, 0, NULL);
+            if (!want)
+                fail_msg("case %zu: bad expectation", i);
+            if (!contains(doc, want))
+                fail_msg("%s: %.400s lacks %s", cases[i].target, text, cases[i].want);
+            json_decref(want);
+        }
+        if (cases[i].check && !cases[i].check(doc))
+            fail_msg("%s: %.400s", cases[i].target, text);
+        free(text);
+        free(ctype);
+        json_decref(doc);
+    }
+    assert_int_equal(ingested, 1);
+    assert_int_equal(retrains, 1);
+}
+
+/* Every route of the table is in the cases: a new route needs a case. */
+static void test_every_route(void **state)
+{
+    (void)state;
+    size_t n;
+    const wr_route *r = api_routes(&n);
+    for (size_t i = 0; i < n; i++) {
+        int seen = 0;
+        for (size_t c = 0; c < sizeof cases / sizeof *cases && !seen; c++) {
+            const char *id, *q = strchr(cases[c].target, '?');
+            size_t len, tl = q ? (size_t)(q - cases[c].target) : strlen(cases[c].target);
+            char path[128];
+            snprintf(path, sizeof path, "%.*s", (int)tl, cases[c].target);
+            seen = api_route(path, &id, &len) == &r[i];
+        }
+        if (!seen)
+            fail_msg("no case for %s", r[i].path);
+    }
+}
+
+/* The error-code table: each library status to one API code and status. */
+static void test_codes(void **state)
+{
+    (void)state;
+    static const struct {
+        wr_status s;
+        const char *name;
+        unsigned http;
+    } t[] = {
+        {WR_EINVAL, "bad_request", 400},       {WR_ENOTFOUND, "unknown_generation", 404},
+        {WR_ENOMEM, "unavailable", 503},      {WR_EIO, "io_error", 500},
+        {WR_ECORRUPT, "corrupt_file", 500},   {WR_EBUSY, "unavailable", 503},
+        {WR_ESTATE, "conflict", 409},         {WR_EINTERNAL, "internal", 500},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        wr_code c = rest_code_of(t[i].s, WR_E_UNKNOWN_GENERATION);
+        assert_string_equal(rest_code_str(c), t[i].name);
+        assert_int_equal(rest_code_status(c), t[i].http);
+    }
+    assert_int_equal(rest_etag_matches("W/\"7\", \"8\"", "\"8\""), 1);
+    assert_int_equal(rest_etag_matches("\"78\"", "\"7\""), 0);
+    assert_int_equal(rest_etag_matches("*", "\"7\""), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_every_route),
+        cmocka_unit_test(test_codes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
