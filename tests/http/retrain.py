@@ -338,8 +338,30 @@ class Retraining(unittest.TestCase):
                                      for ext in ("items.tsv", "wr")])
             self.assertIn("deleted refused candidate %d" % (gen - 2), d.log())
             self.assertIn({"generation": gen, "state": "refused"}, s["generations"])
-            self.assertEqual(d.post("/v1/admin/publish?generation=99", {}).status, 404)
+            r = d.post("/v1/admin/publish?generation=99", {})
+            self.assertEqual((r.status, r.json()["error"]["code"]), (404, "unknown_generation"))
             self.assertEqual(d.post("/v1/admin/publish?generation=x", {}).status, 400)
+            # a generation whose file is damaged or unreadable: 500 naming the file, and the
+            # live generation serves on
+            bad = os.path.join(data, "model-%d.wr" % (gen + 10))
+            with open(os.path.join(data, "model-1.wr"), "rb") as f:
+                body = bytearray(f.read())
+            body[len(body) // 2] ^= 0xff
+            with open(bad, "wb") as f:
+                f.write(body)
+            r = d.post("/v1/admin/publish?generation=%d" % (gen + 10), {})
+            e = r.json()["error"]
+            self.assertEqual((r.status, e["code"], e["file"]), (500, "corrupt_file", bad), e)
+            self.assertIn("checksum", e["message"])
+            os.truncate(bad, 30)
+            r = d.post("/v1/admin/publish?generation=%d" % (gen + 10), {})
+            self.assertEqual((r.status, r.json()["error"]["code"]), (500, "corrupt_file"))
+            if os.geteuid() != 0:  # root reads whatever the mode says
+                os.chmod(bad, 0)
+                r = d.post("/v1/admin/publish?generation=%d" % (gen + 10), {})
+                self.assertEqual((r.status, r.json()["error"]["code"]), (500, "io_error"))
+            os.unlink(bad)
+            self.assertEqual(d.get("/readyz").json()["generation"], 1)
             r = d.post("/v1/admin/publish?generation=%d" % gen, {})
             self.assertEqual(r.status, 202, r)
             d.wait_ready(generation=gen, timeout=60)
