@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "walkrec/calib.h"
 #include "walkrec/knn.h"
 #include "walkrec/progress.h"
 #include "walkrec/rng.h"
@@ -121,6 +122,33 @@ static void kmeans(const float *v, size_t n, size_t dim, size_t ncell, const wr_
 
 /* ---- lists, cell by cell ---- */
 
+typedef struct ranked {
+    float v;
+    uint32_t row;
+} ranked;
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->v != y->v)
+        return x->v > y->v ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* The m rows of highest log degree, highest first (equal: lower row first). */
+static uint32_t *most_popular(const float *logdeg, size_t n, size_t m)
+{
+    ranked *r = xmalloc((n ? n : 1) * sizeof *r);
+    for (size_t i = 0; i < n; i++)
+        r[i] = (ranked){logdeg[i], (uint32_t)i};
+    qsort(r, n, sizeof *r, cmp_ranked);
+    uint32_t *out = xmalloc((m ? m : 1) * sizeof *out);
+    for (size_t i = 0; i < m; i++)
+        out[i] = r[i].row;
+    free(r);
+    return out;
+}
+
 typedef struct lists_job {
     const float *vecs, *cent;
     size_t n, dim, k, ncell, probe;
@@ -128,6 +156,11 @@ typedef struct lists_job {
     const uint32_t *rows;  /* rows grouped by cell */
     uint32_t *item;
     float *score;
+    /* by probability (o->calib): */
+    const wr_calib *calib;
+    const float *logdeg;
+    const uint32_t *popular, *cell_of; /* the popular rows; every row's cell */
+    size_t npopular;
     atomic_size_t next;
     atomic_uint_fast64_t candidates;
     wr_progress progress;
@@ -174,6 +207,73 @@ static size_t nearest_cells(const lists_job *j, size_t c, float *cs, wr_hit *pro
     return np;
 }
 
+#define PQ 64    /* queries per product block */
+#define PB 2048  /* candidates per product block */
+
+/* The cell's nq rows (the first of base) against the nb candidates of base by the
+ * calibrated logit, the best k of each kept in heaps (knn.h's), then written as rows best
+ * first with their cosines. tile holds PQ x PB floats, heaps PQ x k hits, h k hits. */
+static void by_probability(const lists_job *j, const float *base, const uint32_t *base_rows,
+                           size_t nb, size_t nq, float *tile, wr_hit *heaps, wr_hit *h)
+{
+    size_t dim = j->dim, k = j->k, hn[PQ];
+    float thr[PQ];
+    for (size_t q0 = 0; q0 < nq; q0 += PQ) {
+        size_t qb = nq - q0 < PQ ? nq - q0 : PQ;
+        for (size_t i = 0; i < qb; i++) {
+            hn[i] = 0;
+            thr[i] = -INFINITY;
+        }
+        for (size_t b0 = 0; b0 < nb; b0 += PB) {
+            size_t bb = nb - b0 < PB ? nb - b0 : PB;
+            knn_blas_enter();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qb, (int)bb, (int)dim,
+                        1, base + q0 * dim, (int)dim, base + b0 * dim, (int)dim, 0, tile,
+                        (int)bb);
+            knn_blas_leave();
+            for (size_t i = 0; i < qb; i++) {
+                uint32_t q = base_rows[q0 + i];
+                double la = j->logdeg[q], ha = calib_hub(j->calib, q);
+                for (size_t b = 0; b < bb; b++) {
+                    uint32_t item = base_rows[b0 + b];
+                    if (item == q)
+                        continue;
+                    float z = (float)calib_logit(j->calib, tile[i * bb + b], la, j->logdeg[item],
+                                                 ha * calib_hub(j->calib, item));
+                    if (z > thr[i])
+                        thr[i] = knn_heap_offer(heaps + i * k, &hn[i], k, (wr_hit){item, z});
+                }
+            }
+        }
+        for (size_t i = 0; i < qb; i++) {
+            uint32_t q = base_rows[q0 + i];
+            size_t at = (size_t)q * k;
+            knn_heap_drain(heaps + i * k, hn[i], k, h);
+            for (size_t r = 0; r < k; r++) {
+                j->item[at + r] = h[r].item;
+                float cos = -INFINITY;
+                if (h[r].item != UINT32_MAX) {
+                    const float *x = j->vecs + (size_t)q * dim, *y = j->vecs + (size_t)h[r].item * dim;
+                    double s = 0;
+                    for (size_t d = 0; d < dim; d++)
+                        s += (double)x[d] * y[d];
+                    cos = (float)s;
+                }
+                j->score[at + r] = cos;
+            }
+        }
+    }
+}
+
+/* Whether cell d is among the np probed ones. */
+static int probed(const wr_hit *probe, size_t np, uint32_t d)
+{
+    for (size_t p = 0; p < np; p++)
+        if (probe[p].item == d)
+            return 1;
+    return 0;
+}
+
 static void *lists_worker(void *arg)
 {
     lists_job *j = arg;
@@ -181,6 +281,9 @@ static void *lists_worker(void *arg)
     float *cs = xmalloc(j->ncell * sizeof *cs), *base = NULL;
     uint32_t *base_rows = NULL;
     wr_hit *probe = xmalloc(j->probe * sizeof *probe), *hits = NULL;
+    float *tile = j->calib ? xmalloc_aligned(PQ * PB * sizeof *tile) : NULL;
+    wr_hit *heaps = j->calib ? xmalloc(PQ * k * sizeof *heaps) : NULL;
+    wr_hit *sorted = j->calib ? xmalloc(k * sizeof *sorted) : NULL;
     for (size_t c; (c = atomic_fetch_add(&j->next, 1)) < j->ncell;) {
         size_t q0 = j->start[c], nq = j->start[c + 1] - q0, nb = 0;
         if (!nq)
@@ -188,6 +291,7 @@ static void *lists_worker(void *arg)
         size_t np = nearest_cells(j, c, cs, probe);
         for (size_t p = 0; p < np; p++)
             nb += j->start[probe[p].item + 1] - j->start[probe[p].item];
+        nb += j->npopular; /* room for them; those in probed cells are not added twice */
         if (nb > bcap) {
             bcap = nb;
             base = xrealloc(base, bcap * dim * sizeof *base);
@@ -206,6 +310,19 @@ static void *lists_worker(void *arg)
                        dim * sizeof *base);
             }
         /* the cell's own rows come first in base (probe[0] is c): they are the queries */
+        if (j->calib) {
+            for (size_t p = 0; p < j->npopular; p++) {
+                uint32_t r = j->popular[p];
+                if (probed(probe, np, j->cell_of[r]))
+                    continue;
+                base_rows[nb] = r;
+                memcpy(base + nb++ * dim, j->vecs + (size_t)r * dim, dim * sizeof *base);
+            }
+            by_probability(j, base, base_rows, nb, nq, tile, heaps, sorted);
+            atomic_fetch_add(&j->candidates, (uint64_t)nq * (nb - 1));
+            progress_add(&j->progress, nq);
+            continue;
+        }
         same_ctx sc = {base_rows, j->rows + q0};
         knn_topk(base, nb, dim, base, nq, k, reject_same, &sc, 1, hits);
         for (size_t q = 0; q < nq; q++) {
@@ -228,6 +345,9 @@ static void *lists_worker(void *arg)
     free(base_rows);
     free(probe);
     free(hits);
+    free(tile);
+    free(heaps);
+    free(sorted);
     return NULL;
 }
 
@@ -262,6 +382,14 @@ int ann_topk_all(const float *vecs, size_t n, size_t dim, size_t k, const wr_ann
         start[best[i] + 1]++;
     for (size_t c = 0; c < ncell; c++)
         start[c + 1] += start[c];
+    uint32_t *cell_of = NULL, *popular = NULL;
+    size_t npopular = 0;
+    if (o->calib) { /* which cell each row is in, and the most popular rows */
+        cell_of = xmalloc(n * sizeof *cell_of);
+        memcpy(cell_of, best, n * sizeof *cell_of);
+        npopular = o->popular < n ? o->popular : n;
+        popular = most_popular(o->logdeg, n, npopular);
+    }
     for (size_t i = 0; i < n; i++) /* best[] becomes each cell's fill position */
         rows[start[best[i]]++] = (uint32_t)i;
     for (size_t c = ncell; c > 0; c--)
@@ -272,7 +400,8 @@ int ann_topk_all(const float *vecs, size_t n, size_t dim, size_t k, const wr_ann
 
     lists_job j = {.vecs = vecs, .cent = cent, .n = n, .dim = dim, .k = k, .ncell = ncell,
                    .probe = o->probe < ncell ? o->probe : ncell, .start = start, .rows = rows,
-                   .item = item, .score = score};
+                   .item = item, .score = score, .calib = o->calib, .logdeg = o->logdeg,
+                   .popular = popular, .cell_of = cell_of, .npopular = npopular};
     atomic_init(&j.next, 0);
     atomic_init(&j.candidates, 0);
     progress_start(&j.progress, "neighbour lists (approximate)", "items", n);
@@ -287,5 +416,7 @@ int ann_topk_all(const float *vecs, size_t n, size_t dim, size_t k, const wr_ann
     free(cent);
     free(rows);
     free(start);
+    free(cell_of);
+    free(popular);
     return 0;
 }

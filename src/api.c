@@ -841,22 +841,23 @@ void api_model(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
                             in->source, "published_at", (json_int_t)in->published_at);
     json_object_update(doc, top);
     json_decref(top);
-    json_t *index = json_pack("{s:I,s:b,s:s,s:s,s:b,s:f,s:I}", "k", (json_int_t)in->k,
+    json_t *index = json_pack("{s:I,s:b,s:s,s:s,s:b,s:f,s:s,s:I}", "k", (json_int_t)in->k,
                               "precomputed", in->k > 0, "kind", in->kind, "rank",
-                              in->rank == WR_RANK_PROBABILITY ? "probability" : "cosine",
-                              "calibrated", in->calibrated, "build_seconds", in->build_seconds,
+                              rank_name(in->rank), "calibrated", in->calibrated,
+                              "build_seconds", in->build_seconds, "lists",
+                              in->k ? in->lists_stored ? "stored" : "built" : "none",
                               "exact_index_max_items",
                               (json_int_t)rq->cfg->exact_index_max_items);
     if (in->recall_sample)
         json_object_set_new(index, "approximate",
-                            json_pack("{s:I,s:I,s:I,s:f,s:f,s:I,s:f,s:I}", "cells",
+                            json_pack("{s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:I}", "cells",
                                       (json_int_t)in->ann_cells, "probe",
-                                      (json_int_t)in->ann_probe, "builds",
+                                      (json_int_t)in->ann_probe, "popular",
+                                      (json_int_t)in->ann_popular, "builds",
                                       (json_int_t)in->ann_rounds, "kmeans_seconds",
                                       in->ann_kmeans_seconds, "candidates_mean",
-                                      in->ann_candidates, "bytes", (json_int_t)in->ann_bytes,
-                                      "recall_at_10", in->recall_at_10, "recall_sample",
-                                      (json_int_t)in->recall_sample));
+                                      in->ann_candidates, "recall_at_10", in->recall_at_10,
+                                      "recall_sample", (json_int_t)in->recall_sample));
     json_object_set_new(doc, "index", index);
     json_object_set_new(doc, "side_info",
                         json_pack("{s:o,s:I,s:I}", "columns", cols, "rows",

@@ -61,7 +61,7 @@ double calib_prob(const wr_calib *c, double cos, double la, double lb, double hu
 }
 
 /* Cosine of row r to the centre (0 without one). */
-static double row_hub(const wr_calib *c, uint32_t r)
+double calib_hub(const wr_calib *c, uint32_t r)
 {
     return c->hub ? c->hub[r] : 0;
 }
@@ -69,7 +69,7 @@ static double row_hub(const wr_calib *c, uint32_t r)
 double calib_prob_rows(const wr_calib *c, double cos, const float *logdeg, uint32_t a,
                        uint32_t b)
 {
-    return calib_prob(c, cos, logdeg[a], logdeg[b], row_hub(c, a) * row_hub(c, b));
+    return calib_prob(c, cos, logdeg[a], logdeg[b], calib_hub(c, a) * calib_hub(c, b));
 }
 
 void calib_free(wr_calib *c)
@@ -645,11 +645,11 @@ static void *topk_worker(void *arg)
             knn_blas_leave();
             for (size_t i = 0; i < qb; i++) {
                 uint32_t q = j->query[q0 + i];
-                double la = m->bias[q], ha = row_hub(j->c, q);
+                double la = m->bias[q], ha = calib_hub(j->c, q);
                 for (size_t c = 0; c < nb; c++) {
                     uint32_t item = (uint32_t)(r0 + c);
                     float z = (float)calib_logit(j->c, tile[i * nb + c], la, m->bias[item],
-                                                 ha * row_hub(j->c, item));
+                                                 ha * calib_hub(j->c, item));
                     /* rows come in increasing order: an equal logit keeps the earlier row */
                     if (z > thr[i] && !(j->exclude && j->exclude(q0 + i, item, j->ctx)))
                         thr[i] = knn_heap_offer(heaps + i * k, &hn[i], k, (wr_hit){item, z});

@@ -15,6 +15,8 @@
 #include "walkrec/generations.h"
 #include "walkrec/index.h"
 #include "walkrec/knn.h"
+#include "walkrec/lists.h"
+#include "walkrec/rank.h"
 #include "walkrec/live.h"
 #include "walkrec/model.h"
 #include "walkrec/pipeline.h"
@@ -147,6 +149,51 @@ static uint32_t cand_lists(const wr_model *cand, const wr_model *live, wr_bytes 
     return nq;
 }
 
+/* The most threads a job runs OpenBLAS on at once. */
+static int blas_threads(const wr_config *c)
+{
+    int t = (int)(c->train_threads > c->index_threads ? c->train_threads : c->index_threads);
+    return t > 0 && t < wr_cpu_count() && c->train_threads && c->index_threads ? t
+                                                                                : wr_cpu_count();
+}
+
+void candidate_index_opts(const wr_config *c, wr_index_opts *o)
+{
+    index_default_opts(o);
+    o->k = c->index_k;
+    o->exact_max_items = c->exact_index_max_items;
+    o->ann_cells = c->ann_cells;
+    o->ann_probe = c->ann_probe;
+    o->ann_min_recall = c->ann_min_recall;
+    o->ann_popular = c->ann_popular;
+    o->threads = (int)c->index_threads;
+    o->rank = c->rank;
+    o->items_file = c->items_file;
+}
+
+/* The lists the daemon will serve, into the model (and their description into res). */
+static int attach_lists(const wr_config *cfg, wr_model *m, wr_candidate *res, wr_err *err)
+{
+    wr_index_opts io;
+    wr_lists_opts lo;
+    wr_lists l;
+    candidate_index_opts(cfg, &io);
+    index_lists_opts(&io, &lo);
+    if (io.exact_max_items < m->n && !io.ann_probe) /* no approximate lists wanted */
+        return 0;
+    if (lists_attach(m, io.rank, &lo, &l, err) < 0)
+        return -1;
+    trainproc_log("neighbour lists: %u items x %u, %s, by %s, in %.1f s", l.n, l.k,
+                  l.approximate ? "approximate" : "exact", rank_name(l.rank), l.seconds);
+    if (l.recall_sample)
+        trainproc_log("approximate lists: recall@10 %.4f against exact lists of %u items "
+                      "(%u cells, probe %u, %u popular, %u build%s)", l.recall_at_10,
+                      l.recall_sample, l.cells, l.probe, l.popular, l.rounds,
+                      l.rounds == 1 ? "" : "s");
+    res->lists_recall = l.recall_sample ? l.recall_at_10 : NAN;
+    return 0;
+}
+
 static int run_job(void *arg, wr_bytes *out, wr_err *err)
 {
     const job *jb = arg;
@@ -157,12 +204,13 @@ static int run_job(void *arg, wr_bytes *out, wr_err *err)
     wr_valset vs = {0};
     wr_labeled val = {0};
     uint32_t *cat = NULL, ncat = 0;
-    wr_candidate res = {.cand_auc_all = NAN, .live_auc_all = NAN};
+    wr_candidate res = {.cand_auc_all = NAN, .live_auc_all = NAN, .lists_recall = NAN};
     wr_bytes lists = {0};
     int rc = -1;
     double t0 = wr_now();
-    if (gather(jb, &all, &cat, &ncat, err) < 0)
+    if (knn_blas_headroom(blas_threads(cfg), err) < 0 || gather(jb, &all, &cat, &ncat, err) < 0)
         goto out;
+    res.seconds[WR_STAGE_GATHER] = wr_now() - t0;
     /* The validation pairs stay out of every model, the first one included, so that the
      * gate compares candidates with it fairly later. */
     split_stable(&all, cfg->validation_seed, cfg->validation_fraction, &train, &vs);
@@ -184,11 +232,14 @@ static int run_job(void *arg, wr_bytes *out, wr_err *err)
         trainproc_log("training: %s", pr.warning);
     snprintf(res.start, sizeof res.start, "%s", pr.start);
     res.train_seconds = wr_now() - t1;
+    res.seconds[WR_STAGE_CALIBRATION] = pr.calibration_seconds;
+    res.seconds[WR_STAGE_TRAINING] = res.train_seconds - pr.calibration_seconds;
     res.items = cand->n;
     res.dim = cand->dim;
     res.pass = 1;
     if (j->gate) {
         trainproc_state(WR_CANDIDATE_EVALUATING);
+        t1 = wr_now();
         if (evaluate(cfg, cand, &val, &train, &res.cand_auc_all, &res.cand_auc_seen,
                      &res.cand_recall, err) < 0)
             goto out;
@@ -198,15 +249,24 @@ static int run_job(void *arg, wr_bytes *out, wr_err *err)
         res.nlists = cand_lists(cand, live, &lists);
         res.pass = !isfinite(res.live_auc_all) ||
                    res.cand_auc_all >= res.live_auc_all - cfg->gate_max_auc_drop;
+        res.seconds[WR_STAGE_GATE] = wr_now() - t1;
     }
     model_free(live); /* the file needs the memory more */
     live = NULL;
+    /* the generation carries its lists, refused or not (a forced publication maps them) */
+    trainproc_state(WR_CANDIDATE_INDEXING);
+    t1 = wr_now();
+    if (attach_lists(cfg, cand, &res, err) < 0)
+        goto out;
+    res.seconds[WR_STAGE_LISTS] = wr_now() - t1;
     const char *path = res.pass ? j->model_path : j->cand_path;
     char *side = generations_sidecar(path);
+    t1 = wr_now();
     rc = generations_write_sidecar(side, &all, cat, ncat, err) < 0 ||
                  model_save(cand, path, err) < 0
              ? -1
              : 0;
+    res.seconds[WR_STAGE_WRITE] = wr_now() - t1;
     free(side);
     bytes_put(out, &res, sizeof res);
     bytes_put(out, lists.p, lists.n);
@@ -311,3 +371,50 @@ double candidate_overlap(const wr_bytes *lists, uint32_t nlists)
     live_release();
     return nq ? sum / (double)nq : NAN;
 }
+
+/* ---- lists for a generation that has none ---- */
+
+typedef struct index_job {
+    const wr_config *cfg;
+    const char *path;
+} index_job;
+
+static int run_index(void *arg, wr_bytes *out, wr_err *err)
+{
+    const index_job *ij = arg;
+    wr_candidate res = {.lists_recall = NAN};
+    if (knn_blas_headroom(blas_threads(ij->cfg), err) < 0)
+        return -1;
+    wr_model *m = model_load(ij->path, err);
+    if (!m)
+        return -1;
+    trainproc_state(WR_CANDIDATE_INDEXING);
+    double t0 = wr_now();
+    int rc = attach_lists(ij->cfg, m, &res, err);
+    res.seconds[WR_STAGE_LISTS] = wr_now() - t0;
+    t0 = wr_now();
+    if (rc == 0)
+        rc = model_save(m, ij->path, err);
+    res.seconds[WR_STAGE_WRITE] = wr_now() - t0;
+    model_free(m);
+    if (rc == 0)
+        bytes_put(out, &res, sizeof res);
+    return rc;
+}
+
+int candidate_index(const wr_config *cfg, const char *path,
+                    void (*on_state)(int state, void *ctx), wr_err *err)
+{
+    index_job ij = {cfg, path};
+    wr_bytes out;
+    long pid;
+    int rc = trainproc_run(run_index, &ij, on_state, NULL, &out, &pid, err);
+    free(out.p);
+    if (rc < 0) {
+        char *tmp = file_temp_name(path, pid);
+        unlink(tmp);
+        free(tmp);
+    }
+    return rc;
+}
+

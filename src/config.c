@@ -73,15 +73,25 @@ static const setting table[] = {
      "process, and the gate's evaluation (0 = every core). 1 leaves the other cores to the "
      "HTTP threads.", NULL, 0, 0, NULL},
     {"index_k", T_U32, F(index_k), "100", 1, 10000, "neighbours", "N",
-     "Neighbours precomputed per item when a model is published; queries for up to this "
-     "many are answered from the lists, larger ones by an exact scan.", NULL, 0, 0, NULL},
+     "Neighbours precomputed per item. The trainer process builds them with every generation "
+     "and stores them in its model file, where serving maps them; a generation whose file "
+     "has none, or lists of another length or order, gets them built once (and written back "
+     "by a trainer). Queries for up to this many are answered from the lists, larger ones by "
+     "an exact scan.", NULL, 0, 0, NULL},
+    {"blas_kernel", T_STR, F(blas_kernel), "auto", 1, 32, NULL, "NAME",
+     "OpenBLAS's kernels: auto (when the library picked less than this CPU runs, as Debian "
+     "12's does on some AVX-512 CPUs, walkrecd sets OPENBLAS_CORETYPE to the best and "
+     "executes itself again at start: about 1.75x faster products measured), keep (the "
+     "library's pick), or a core name such as SkylakeX or Haswell. OPENBLAS_CORETYPE in the "
+     "environment overrides it. The log names the kernels.", NULL, 0, 0, NULL},
     {"index_threads", T_U32, F(index_threads), "0", 0, 1024, "threads", "N",
      "Threads that build the neighbour lists (0 = every core).", NULL, 0, 0, NULL},
-    {"exact_index_max_items", T_U64, F(exact_index_max_items), "1000000", 0, UINT32_MAX,
+    {"exact_index_max_items", T_U64, F(exact_index_max_items), "50000", 0, UINT32_MAX,
      "items", "N",
-     "Largest catalogue whose neighbour lists are computed exactly; above it they are read "
-     "from an approximate index (k-means cells, freed once the lists are written), whose "
-     "recall@10 against an exact scan of 500 items /v1/model reports.", NULL, 0, 0, NULL},
+     "Largest catalogue whose neighbour lists are computed exactly; above it they come from "
+     "k-means cells, ranked in the same order (docs/performance.md measures the crossover), "
+     "and their recall@10 against exact lists of 1000 items is measured and reported in "
+     "/v1/model.", NULL, 0, 0, NULL},
     {"ann_cells", T_U32, F(ann_cells), "0", 0, UINT32_MAX, "cells", "N",
      "Cells of the approximate lists: k-means on the unit vectors splits the catalogue into "
      "this many; 0 = min(3 x sqrt(items), items / 64).", NULL, 0, 0, NULL},
@@ -91,9 +101,14 @@ static const setting table[] = {
      "no approximate lists: above exact_index_max_items every query is an exact scan.",
      NULL, 0, 0, NULL},
     {"ann_min_recall", T_F64, F(ann_min_recall), "0.98", 0, 0, NULL, "X",
-     "Recall@10 the approximate lists must reach on a sample of 500 items against an exact "
-     "scan; below it they are built again probing twice the cells, until it holds or every "
-     "cell is probed (exact). 0 = accept the first build.", NULL, 0, 1, NULL},
+     "Recall@10 the approximate lists must reach on a sample of 1000 items against exact "
+     "lists of the same order; below it they are built again probing twice the cells (and "
+     "twice the popular items), until it holds or every cell is probed. 0 = accept the first "
+     "build.", NULL, 0, 1, NULL},
+    {"ann_popular", T_U32, F(ann_popular), "512", 0, 1u << 24, "items", "N",
+     "Approximate lists by probability: the most popular items every cell's items are also "
+     "compared with, because the probability's popularity terms can rank them high however "
+     "far their vectors lie.", NULL, 0, 0, NULL},
     {"rank", T_ENUM, F(rank), "auto", 0, 0, NULL, "RANK",
      "What neighbour lists rank by unless a request says rank=: cosine, or probability (the "
      "model's calibrated pair probability, which also knows popularity: higher recall@10 "

@@ -14,6 +14,7 @@
 #include "walkrec/eval.h"
 #include "walkrec/knn.h"
 #include "walkrec/lines.h"
+#include "walkrec/lists.h"
 #include "walkrec/rank.h"
 #include "walkrec/rng.h"
 #include "walkrec/text.h"
@@ -707,12 +708,32 @@ static void popularity_topk(uint32_t n, const uint32_t *deg_row, const uint32_t 
     free(order);
 }
 
+/* The stored lists as served: each query's list minus what exclude_seen leaves out. */
+static void stored_topk(const wr_model *m, const wr_eval_result *r, size_t k, exclude_ctx *ctx,
+                        wr_hit *top)
+{
+    for (size_t i = 0; i < r->queries; i++) {
+        const uint32_t *item = m->list_item + (size_t)r->query_rows[i] * m->list_k;
+        const float *score = m->list_score + (size_t)r->query_rows[i] * m->list_k;
+        size_t got = 0;
+        for (uint32_t j = 0; j < m->list_k && got < k && item[j] != UINT32_MAX; j++)
+            if (!exclude_seen(i, item[j], ctx))
+                top[i * k + got++] = (wr_hit){item[j], score[j]};
+        for (; got < k; got++)
+            top[i * k + got] = (wr_hit){UINT32_MAX, -INFINITY};
+    }
+}
+
 static void model_topk(const wr_model *m, const model_score *ms, const wr_eval_opts *o,
                        const wr_eval_result *r, const adjacency *train, wr_hit *top)
 {
     size_t nq = r->queries, dim = m->dim, k = o->k;
     int threads = o->threads > 0 ? o->threads : wr_cpu_count();
     exclude_ctx ctx = {r->query_rows, train};
+    if (o->from_lists) {
+        stored_topk(m, r, k, &ctx, top);
+        return;
+    }
     if (ms->kind != SCORE_COSINE) {
         dot_topk(m, ms, r->query_rows, nq, k, exclude_seen, &ctx, threads, top);
         return;
@@ -801,6 +822,19 @@ int eval_model(const wr_model *m, const wr_labeled *v, const wr_eval_opts *o,
     r->has_probability = has;
     r->has_popularity = o->train != NULL;
     r->rank = o->rank != WR_RANK_AUTO ? o->rank : has ? r->calib.rank : WR_RANK_COSINE;
+    if (o->from_lists) {
+        wr_lists l = {0};
+        json_t *d = m->lists_json ? json_loads(m->lists_json, 0, NULL) : NULL;
+        int ok = d && m->list_item && lists_read_description(d, &l) == 0;
+        json_decref(d);
+        if (!ok) {
+            if (has)
+                calib_free(&r->calib);
+            return wr_fail(err, "eval: --lists needs a model that carries its neighbour lists "
+                           "(walkrec index)");
+        }
+        r->rank = l.rank;
+    }
     count_kinds(v, r);
     int64_t *row_a = xmalloc(v->n * sizeof *row_a), *row_b = xmalloc(v->n * sizeof *row_b);
     for (size_t i = 0; i < v->n; i++) {

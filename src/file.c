@@ -140,9 +140,9 @@ int file_atomic_commit(wr_atomic_file *a, wr_err *err)
         memset(a, 0, sizeof *a);
         return bad ? wr_failc(err, WR_EIO, "stdout: %s", strerror(errno)) : 0;
     }
-    /* fflush first: when an earlier buffered write failed, flushing again names the error
-     * (errno from that write is long gone); if it succeeds ferror still tells. */
-    errno = 0;
+    /* fflush first: when an earlier buffered write failed, flushing again names the error;
+     * if it succeeds ferror still tells, and errno is still that write's (EFBIG past a file
+     * size limit, ENOSPC on a full disk) unless something failed since. */
     int e = 0;
     if (fflush(a->f) != 0 || ferror(a->f))
         e = errno ? errno : EIO;

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "walkrec/ann.h"
+#include "walkrec/lists.h"
 #include "walkrec/calib.h"
 #include "walkrec/dict.h"
 #include "walkrec/progress.h"
@@ -47,14 +47,19 @@ typedef struct side {
 struct wr_index {
     wr_index_info info;
     wr_dict *ids;
-    float *vecs;       /* n x dim, unit rows (zero rows stay zero) */
-    uint32_t *nb_item; /* n x k, best first; approximate lists may end in UINT32_MAX */
-    float *nb_score;   /* n x k */
+    const float *vecs;       /* n x dim, unit rows (zero rows stay zero) */
+    const uint32_t *nb_item; /* n x k, best first; approximate lists may end in UINT32_MAX */
+    const float *nb_score;   /* n x k */
     int complete;      /* the lists are exact and hold every other item */
     uint32_t *by_id;   /* rows in byte order of their ids (index_prefix) */
     side side;
     wr_calib calib;    /* with info.calibrated: the pair probability ... */
-    float *logdeg;     /* ... and log1p(degree) of every row */
+    const float *logdeg; /* ... and log1p(degree) of every row */
+    /* What is freed with the index: the model when it is mapped (vecs, logdeg and maybe
+     * the lists point into it), else the arrays taken from it or built. */
+    wr_model *mapped;
+    float *own_vecs, *own_logdeg;
+    int owns_lists;
 };
 
 void index_default_opts(wr_index_opts *o)
@@ -62,9 +67,10 @@ void index_default_opts(wr_index_opts *o)
     memset(o, 0, sizeof *o);
     o->k = 100;
     o->rank = WR_RANK_AUTO;
-    o->exact_max_items = 1000000;
+    o->exact_max_items = WR_LISTS_EXACT_MAX;
     o->ann_probe = 8;
     o->ann_min_recall = 0.98;
+    o->ann_popular = 512;
 }
 
 wr_filter index_filter_none(void)
@@ -197,7 +203,7 @@ static void side_free(side *s)
     dict_free(s->cats);
 }
 
-/* ---- neighbour lists ---- */
+/* ---- filters ---- */
 
 /* Who a scan must skip: the query row itself and what the filter rejects. */
 typedef struct reject_ctx {
@@ -227,12 +233,6 @@ static int reject_query(size_t qi, uint32_t item, void *arg)
     return item == c->self || rejected(c->ix, c->f, item);
 }
 
-static int reject_self(size_t qi, uint32_t item, void *arg)
-{
-    const reject_ctx *c = arg;
-    return item == c->first + qi;
-}
-
 static void normalize_rows(float *v, size_t n, size_t dim)
 {
     for (size_t i = 0; i < n; i++) {
@@ -246,140 +246,97 @@ static void normalize_rows(float *v, size_t n, size_t dim)
     }
 }
 
-static int alloc_lists(wr_index *ix, uint32_t k, wr_err *err)
+/* ---- neighbour lists ---- */
+
+static void lists_info(wr_index_info *in, const wr_lists *l, int stored)
 {
-    size_t bytes = (size_t)ix->info.n * k * sizeof(float);
-    ix->nb_item = malloc(bytes);
-    ix->nb_score = malloc(bytes);
-    if (!ix->nb_item || !ix->nb_score)
-        return wr_fail(err, "out of memory for the neighbour lists (%u items x %u: %zu MiB)",
-                       ix->info.n, k, 2 * bytes >> 20);
-    ix->info.k = k;
-    return 0;
+    in->k = l->k;
+    in->kind = l->approximate ? "approximate" : "exact";
+    in->rank = l->rank;
+    in->lists_stored = stored;
+    in->build_seconds = l->seconds;
+    in->recall_at_10 = l->recall_at_10;
+    in->recall_sample = l->recall_sample;
+    in->ann_cells = l->cells;
+    in->ann_probe = l->probe;
+    in->ann_popular = l->popular;
+    in->ann_rounds = l->rounds;
+    in->ann_kmeans_seconds = l->kmeans_seconds;
+    in->ann_candidates = l->candidates_mean;
 }
 
-/* Every item's k best other items, in blocks of queries so progress can be reported; the
- * blocks are large enough that each thread still gets many of knn's query tiles. */
-static int build_lists(wr_index *ix, uint32_t k, int threads, wr_err *err)
+/* 1 when the model carries lists of length k in `rank` order, described into *l. */
+static int stored_lists(const wr_model *m, uint32_t k, int rank, wr_lists *l)
 {
-    size_t n = ix->info.n, dim = ix->info.dim;
-    size_t chunk = (size_t)256 * 8 * (size_t)threads;
-    if (alloc_lists(ix, k, err) < 0)
+    memset(l, 0, sizeof *l);
+    json_t *d = m->lists_json ? json_loads(m->lists_json, 0, NULL) : NULL;
+    int ok = d && m->list_item && lists_read_description(d, l) == 0 && l->k == m->list_k &&
+             l->k == k && l->rank == rank;
+    json_decref(d);
+    return ok;
+}
+
+/* The model's own lists when they are what the options ask for (k and order): they are
+ * served from the model (mapped, or taken over). 1 when taken. */
+static int take_stored(wr_index *ix, wr_model *m, uint32_t k, int rank)
+{
+    wr_lists l;
+    if (!stored_lists(m, k, rank, &l))
+        return 0;
+    ix->nb_item = m->list_item;
+    ix->nb_score = m->list_score;
+    if (!m->map) { /* taken over */
+        m->list_item = NULL;
+        m->list_score = NULL;
+    }
+    lists_info(&ix->info, &l, 1);
+    ix->complete = !l.approximate && k == ix->info.n - 1;
+    return 1;
+}
+
+void index_lists_opts(const wr_index_opts *o, wr_lists_opts *lo)
+{
+    lists_default_opts(lo);
+    lo->k = o->k;
+    lo->exact_max_items = o->exact_max_items;
+    lo->cells = o->ann_cells;
+    lo->probe = o->ann_probe;
+    lo->popular = o->ann_popular;
+    lo->min_recall = o->ann_min_recall;
+    lo->threads = o->threads;
+}
+
+int index_lists_fit(const wr_model *m, const wr_index_opts *o)
+{
+    if (!m->list_item || !m->lists_json || m->n < 2)
+        return m->n < 2;
+    wr_calib c;
+    int cal = calib_load(m, &c, NULL);
+    if (cal < 0)
+        return 0;
+    int rank = lists_rank_for(cal ? &c : NULL, o->rank);
+    if (cal)
+        calib_free(&c);
+    wr_lists l;
+    return stored_lists(m, o->k < m->n - 1 ? o->k : m->n - 1, rank, &l);
+}
+
+static int build_lists(wr_index *ix, uint32_t k, int rank, const wr_index_opts *o, wr_err *err)
+{
+    wr_lists_opts lo;
+    index_lists_opts(o, &lo);
+    lo.k = k;
+    wr_lists_input in = {ix->vecs, ix->info.n, ix->info.dim,
+                         ix->info.calibrated ? &ix->calib : NULL, ix->logdeg};
+    wr_lists l;
+    if (lists_build(&in, rank, &lo, &l, err) < 0)
         return -1;
-    wr_hit *hits = xmalloc(chunk * k * sizeof *hits);
-    uint32_t *rows = xmalloc(chunk * sizeof *rows);
-    /* calib_topk reads the log degrees as a model's bias section */
-    wr_model view = {.n = (uint32_t)n, .dim = (uint32_t)dim, .vecs = ix->vecs, .bias = ix->logdeg};
-    wr_progress p;
-    progress_start(&p, "neighbour lists", "items", n);
-    for (size_t r0 = 0; r0 < n; r0 += chunk) {
-        size_t nq = n - r0 < chunk ? n - r0 : chunk;
-        reject_ctx c = {ix, NULL, UINT32_MAX, r0};
-        if (ix->info.rank == WR_RANK_PROBABILITY) {
-            for (size_t i = 0; i < nq; i++)
-                rows[i] = (uint32_t)(r0 + i);
-            calib_topk(&view, ix->vecs, &ix->calib, rows, nq, k, reject_self, &c, threads, hits);
-        } else {
-            knn_topk(ix->vecs, n, dim, ix->vecs + r0 * dim, nq, k, reject_self, &c, threads,
-                     hits);
-        }
-        for (size_t i = 0; i < nq * k; i++) {
-            ix->nb_item[r0 * k + i] = hits[i].item;
-            ix->nb_score[r0 * k + i] =
-                ix->info.rank == WR_RANK_PROBABILITY && hits[i].item != UINT32_MAX
-                    ? index_score(ix, (uint32_t)(r0 + i / k), hits[i].item) /* the cosine */
-                    : hits[i].score;
-        }
-        progress_add(&p, nq);
-    }
-    progress_end(&p, NULL);
-    free(hits);
-    free(rows);
-    ix->complete = k == n - 1;
+    ix->nb_item = l.item;
+    ix->nb_score = l.score;
+    ix->owns_lists = 1;
+    lists_info(&ix->info, &l, 0);
+    ix->complete = !l.approximate && k == ix->info.n - 1;
     return 0;
-}
-
-/* Rows of the recall sample, which knn_topk leaves out of their own answers. */
-static int reject_sample_self(size_t qi, uint32_t item, void *arg)
-{
-    const uint32_t *rows = arg;
-    return item == rows[qi];
-}
-
-#define RECALL_SAMPLE 500
-#define RECALL_K 10
-
-/* The share of the true 10 best (exact scan) found among the first 10 of the lists, over
- * RECALL_SAMPLE rows spread evenly over the catalogue: one batch of products, seconds
- * even at millions of items. */
-static void measure_recall(wr_index *ix, int threads)
-{
-    wr_index_info *in = &ix->info;
-    size_t n = in->n, dim = in->dim, k = in->k < RECALL_K ? in->k : RECALL_K;
-    size_t ns = n < RECALL_SAMPLE ? n : RECALL_SAMPLE;
-    uint32_t *rows = xmalloc(ns * sizeof *rows);
-    float *q = xmalloc(ns * dim * sizeof *q);
-    wr_hit *truth = xmalloc(ns * k * sizeof *truth);
-    wr_rng rng;
-    rng_seed(&rng, in->generation);
-    for (size_t i = 0; i < ns; i++) {
-        size_t lo = i * n / ns, hi = (i + 1) * n / ns;
-        rows[i] = (uint32_t)(lo + rng_below(&rng, (uint32_t)(hi - lo)));
-        memcpy(q + i * dim, ix->vecs + (size_t)rows[i] * dim, dim * sizeof *q);
-    }
-    knn_topk(ix->vecs, n, dim, q, ns, k, reject_sample_self, rows, threads, truth);
-    size_t found = 0;
-    for (size_t i = 0; i < ns; i++) {
-        const uint32_t *list = ix->nb_item + (size_t)rows[i] * in->k;
-        for (size_t t = 0; t < k; t++)
-            for (size_t l = 0; l < k; l++)
-                if (list[l] == truth[i * k + t].item) {
-                    found++;
-                    break;
-                }
-    }
-    in->recall_at_10 = (double)found / (double)(ns * k);
-    in->recall_sample = (uint32_t)ns;
-    free(rows);
-    free(q);
-    free(truth);
-}
-
-/* ---- approximate lists ---- */
-
-/* Every item's list from the inverted file (ann.h), by cosine; then their recall@10 on a
- * sample against an exact scan. Below o->ann_min_recall the lists are built again with
- * twice the cells probed, until it holds or every cell is probed (which is exact). */
-static int build_ann_lists(wr_index *ix, uint32_t k, int threads, const wr_index_opts *o,
-                           wr_err *err)
-{
-    wr_index_info *in = &ix->info;
-    wr_ann_opts ao;
-    ann_default_opts(&ao);
-    ao.cells = o->ann_cells;
-    ao.probe = o->ann_probe;
-    ao.threads = threads;
-    if (alloc_lists(ix, k, err) < 0)
-        return -1;
-    for (in->ann_rounds = 1;; in->ann_rounds++) {
-        wr_ann_stats st;
-        if (ann_topk_all(ix->vecs, in->n, in->dim, k, &ao, ix->nb_item, ix->nb_score, &st,
-                         err) < 0)
-            return -1;
-        in->ann_cells = st.cells;
-        in->ann_probe = st.probe;
-        in->ann_kmeans_seconds += st.kmeans_seconds;
-        in->ann_candidates = st.candidates_mean;
-        in->ann_bytes = st.bytes;
-        measure_recall(ix, threads);
-        if (in->recall_at_10 >= o->ann_min_recall || st.probe >= st.cells)
-            return 0;
-        wr_log("approximate lists: recall@10 %.4f with %u of %u cells probed, below %g: "
-               "probing %u", in->recall_at_10, st.probe, st.cells, o->ann_min_recall,
-               st.probe * 2 < st.cells ? st.probe * 2 : st.cells);
-        ao.cells = st.cells;
-        ao.probe = st.probe * 2;
-    }
 }
 
 /* ---- ids in byte order ---- */
@@ -391,6 +348,32 @@ static void sort_ids(wr_index *ix)
     for (uint32_t i = 0; i < ix->info.n; i++)
         ix->by_id[rank[i]] = i;
     free(rank);
+}
+
+/* The unit vectors and log degrees from the model: borrowed from a mapped one (the model
+ * stays with the index), taken over from one in memory. */
+static void take_vectors(wr_index *ix, wr_model *m)
+{
+    if (m->map) {
+        ix->mapped = m;
+        ix->logdeg = m->bias;
+        if (m->unit) {
+            ix->vecs = m->unit;
+        } else { /* the mapping is read-only: a normalised copy */
+            ix->vecs = ix->own_vecs = model_normalized(m);
+        }
+        return;
+    }
+    if (m->unit) {
+        ix->vecs = ix->own_vecs = m->unit;
+        m->unit = NULL;
+    } else {
+        normalize_rows(m->vecs, m->n, m->dim);
+        ix->vecs = ix->own_vecs = m->vecs;
+        m->vecs = NULL;
+    }
+    ix->logdeg = ix->own_logdeg = m->bias;
+    m->bias = NULL;
 }
 
 wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
@@ -405,22 +388,22 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
     in->dim = m->dim;
     in->created = m->created;
     in->source = xstrdup(source);
+    in->kind = "none";
     int cal = calib_load(m, &ix->calib, err);
-    if (cal == 1) {
-        in->calibrated = 1;
-        ix->logdeg = m->bias;
-        m->bias = NULL;
-    }
+    in->calibrated = cal == 1;
     in->meta_json = m->meta_json;
     ix->ids = m->ids;
-    ix->vecs = m->vecs;
     m->meta_json = NULL;
     m->ids = NULL;
-    m->vecs = NULL;
-    model_free(m);
+    take_vectors(ix, m);
+    /* auto: the order the model's trainer found the better on its held-out slice */
+    in->rank = lists_rank_for(in->calibrated ? &ix->calib : NULL, o->rank);
+    uint32_t k = in->n < 2 ? 0 : o->k < in->n - 1 ? o->k : in->n - 1;
+    int stored = cal >= 0 && k && take_stored(ix, m, k, in->rank);
+    if (!ix->mapped)
+        model_free(m);
     if (cal < 0)
         goto fail;
-    normalize_rows(ix->vecs, in->n, in->dim);
 
     if (o->sidecar && *o->sidecar && access(o->sidecar, F_OK) == 0 &&
         side_load(ix, o->sidecar, err) < 0)
@@ -430,22 +413,9 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
     side_categories(ix);
     sort_ids(ix);
 
-    in->kind = "none";
-    int exact = in->n <= o->exact_max_items;
-    /* auto: the order the model's trainer found the better on its held-out slice */
-    int want = o->rank == WR_RANK_AUTO && in->calibrated ? ix->calib.rank : o->rank;
-    in->rank = in->calibrated && exact && want == WR_RANK_PROBABILITY ? WR_RANK_PROBABILITY
-                                                                     : WR_RANK_COSINE;
-    if (o->k > 0 && in->n >= 2 && (exact || o->ann_probe > 0)) {
-        int threads = o->threads > 0 ? o->threads : wr_cpu_count();
-        uint32_t k = o->k < in->n - 1 ? o->k : in->n - 1;
-        double t0 = wr_now();
-        int rc = exact ? build_lists(ix, k, threads, err) : build_ann_lists(ix, k, threads, o, err);
-        if (rc < 0)
-            goto fail;
-        in->build_seconds = wr_now() - t0;
-        in->kind = exact ? "exact" : "ivf";
-    }
+    if (!stored && k && (in->n <= o->exact_max_items || o->ann_probe > 0) &&
+        build_lists(ix, k, in->rank, o, err) < 0)
+        goto fail;
     return ix;
 fail:
     index_free(ix);
@@ -459,11 +429,14 @@ void index_free(wr_index *ix)
     free(ix->info.source);
     free(ix->info.meta_json);
     dict_free(ix->ids);
-    free(ix->vecs);
-    free(ix->nb_item);
-    free(ix->nb_score);
+    free(ix->own_vecs);
+    free(ix->own_logdeg);
+    if (ix->owns_lists || !ix->mapped) {
+        free((void *)ix->nb_item);
+        free((void *)ix->nb_score);
+    }
+    model_free(ix->mapped);
     free(ix->by_id);
-    free(ix->logdeg);
     calib_free(&ix->calib);
     side_free(&ix->side);
     free(ix);
@@ -539,7 +512,8 @@ static size_t scan_probability(const wr_index *ix, uint32_t row, size_t k, const
     if (k == 0)
         return 0;
     reject_ctx c = {ix, f, row, 0};
-    wr_model view = {.n = ix->info.n, .dim = ix->info.dim, .vecs = ix->vecs, .bias = ix->logdeg};
+    wr_model view = {.n = ix->info.n, .dim = ix->info.dim, .vecs = (float *)ix->vecs,
+                     .bias = (float *)ix->logdeg};
     calib_topk(&view, ix->vecs, &ix->calib, &row, 1, k, reject_query, &c, 1, out);
     size_t got = 0;
     for (size_t i = 0; i < k && out[i].item != UINT32_MAX; i++) {

@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,33 @@ __attribute__((constructor)) static void gate_setup(void)
 
 void knn_blas_enter(void) { pthread_rwlock_rdlock(&blas_gate); }
 void knn_blas_leave(void) { pthread_rwlock_unlock(&blas_gate); }
+
+/* Debian 12's OpenBLAS (0.3.21) mallocs this for every thread that calls it (seen in gdb:
+ * 134,221,824 bytes). */
+#define BLAS_BUFFER ((size_t)(128 << 20) + 4096)
+
+int knn_blas_headroom(int threads, wr_err *err)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t vm = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmSize:", 7))
+            vm = (size_t)strtoull(line + 7, NULL, 10) << 10;
+    if (f)
+        fclose(f);
+    size_t need = (size_t)(threads > 0 ? threads : 1) * BLAS_BUFFER;
+    if (vm && vm + need > rl.rlim_cur)
+        return wr_failc(err, WR_ENOMEM, "out of memory: the address-space limit (%zu MiB) leaves "
+                        "%zu MiB above this process's %zu MiB, and OpenBLAS needs %zu MiB for %d "
+                        "thread%s", (size_t)rl.rlim_cur >> 20,
+                        rl.rlim_cur > vm ? (size_t)(rl.rlim_cur - vm) >> 20 : 0, vm >> 20,
+                        need >> 20, threads, threads == 1 ? "" : "s");
+    return 0;
+}
 
 /* Heap order: the root is the worst hit kept (lowest score, then highest row). */
 static inline int worse(wr_hit a, wr_hit b)

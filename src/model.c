@@ -26,6 +26,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "model files are littl
 #define SEC_ENTRY 24
 #define MAX_SECTIONS 64
 #define ALIGN 64
+#define NSEC (WR_SEC_LIST_SCORES + 1) /* sections known to this build, indexed by type */
 
 static const char model_magic[8] = "WALKREC";
 
@@ -72,9 +73,18 @@ void model_free(wr_model *m)
     if (!m)
         return;
     dict_free(m->ids);
-    free(m->vecs);
-    free(m->bias);
+    if (m->map) { /* the arrays point into the mapping */
+        file_map_close(m->map);
+        free(m->map);
+    } else {
+        free(m->vecs);
+        free(m->bias);
+        free(m->unit);
+        free(m->list_item);
+        free(m->list_score);
+    }
     free(m->meta_json);
+    free(m->lists_json);
     free(m);
 }
 
@@ -186,6 +196,8 @@ static int save_check(const wr_model *m, wr_err *err)
     int at;
     if (meta_check(m->meta_json, strlen(m->meta_json), why, sizeof why, &at) < 0)
         return wr_fail(err, "model metadata: %s (at byte %d)", why, at);
+    if (m->unit && (bad = first_nonfinite(m->unit, nv)) < nv)
+        return wr_fail(err, "unit vector of row %zu is not finite", bad / m->dim);
     return 0;
 }
 
@@ -195,16 +207,27 @@ int model_save(const wr_model *m, const char *path, wr_err *err)
     if (save_check(m, &why) < 0)
         return wr_fail(err, "%s: not saved: %s", path, why.msg);
 
-    uint32_t nsec = m->bias ? 4 : 3;
     uint64_t ids_len = 0;
     for (uint32_t i = 0; i < m->n; i++)
         ids_len += dict_strlen(m->ids, i) + 1;
-    struct { uint32_t type; uint64_t off, len; } sec[4] = {
-        {WR_SEC_META, 0, strlen(m->meta_json)},
-        {WR_SEC_IDS, 0, ids_len},
-        {WR_SEC_VECS, 0, (uint64_t)m->n * m->dim * sizeof(float)},
-        {WR_SEC_BIAS, 0, (uint64_t)m->n * sizeof(float)},
+    size_t nv = (size_t)m->n * m->dim, nl = (size_t)m->n * m->list_k;
+    int lists = m->unit && m->list_k && m->list_item && m->list_score && m->lists_json;
+    /* in file order; the ids are written from the dict */
+    typedef struct { uint32_t type; const void *data; uint64_t off, len; } out_section;
+    out_section sec[8] = {
+        {WR_SEC_META, m->meta_json, 0, strlen(m->meta_json)},
+        {WR_SEC_IDS, NULL, 0, ids_len},
+        {WR_SEC_VECS, m->vecs, 0, nv * sizeof(float)},
     };
+    uint32_t nsec = 3;
+    if (m->bias)
+        sec[nsec++] = (out_section){WR_SEC_BIAS, m->bias, 0, (uint64_t)m->n * sizeof(float)};
+    if (lists) {
+        sec[nsec++] = (out_section){WR_SEC_UNIT, m->unit, 0, nv * sizeof(float)};
+        sec[nsec++] = (out_section){WR_SEC_LIST_META, m->lists_json, 0, strlen(m->lists_json)};
+        sec[nsec++] = (out_section){WR_SEC_LIST_ITEMS, m->list_item, 0, nl * sizeof(uint32_t)};
+        sec[nsec++] = (out_section){WR_SEC_LIST_SCORES, m->list_score, 0, nl * sizeof(float)};
+    }
     uint64_t end = HDR_SIZE + (uint64_t)nsec * SEC_ENTRY;
     for (uint32_t s = 0; s < nsec; s++) {
         sec[s].off = align_up(end);
@@ -224,16 +247,13 @@ int model_save(const wr_model *m, const char *path, wr_err *err)
         put64(e + 16, sec[s].len);
         put(&w, e, sizeof e);
     }
-    pad_to(&w, sec[0].off);
-    put(&w, m->meta_json, sec[0].len);
-    pad_to(&w, sec[1].off);
-    for (uint32_t i = 0; i < m->n; i++)
-        put(&w, dict_str(m->ids, i), dict_strlen(m->ids, i) + 1);
-    pad_to(&w, sec[2].off);
-    put(&w, m->vecs, sec[2].len);
-    if (m->bias) {
-        pad_to(&w, sec[3].off);
-        put(&w, m->bias, sec[3].len);
+    for (uint32_t s = 0; s < nsec; s++) {
+        pad_to(&w, sec[s].off);
+        if (sec[s].type == WR_SEC_IDS)
+            for (uint32_t i = 0; i < m->n; i++)
+                put(&w, dict_str(m->ids, i), dict_strlen(m->ids, i) + 1);
+        else
+            put(&w, sec[s].data, (size_t)sec[s].len);
     }
 
     memcpy(hdr, model_magic, 8);
@@ -267,11 +287,18 @@ static const char *sec_name(uint32_t t)
     case WR_SEC_IDS: return "ids";
     case WR_SEC_VECS: return "vectors";
     case WR_SEC_BIAS: return "bias";
+    case WR_SEC_UNIT: return "unit vectors";
+    case WR_SEC_LIST_META: return "list description";
+    case WR_SEC_LIST_ITEMS: return "list items";
+    case WR_SEC_LIST_SCORES: return "list scores";
     }
     return "unknown";
 }
 
-static int check_header(const uint8_t *p, size_t len, const char *name, wr_err *err)
+/* body_crc: the checksum of bytes HDR_SIZE..len, computed by the caller (model_load reads
+ * the file rather than mapping all of it), or NULL to compute it from p. */
+static int check_header(const uint8_t *p, size_t len, const uint32_t *body_crc,
+                        const char *name, wr_err *err)
 {
     if (len < HDR_SIZE)
         return wr_fail(err, "%s: truncated: %zu bytes, the header alone needs %d", name, len,
@@ -292,7 +319,7 @@ static int check_header(const uint8_t *p, size_t len, const char *name, wr_err *
     if (size < len)
         return wr_fail(err, "%s: %llu bytes of unexpected data after offset %llu", name,
                        (unsigned long long)(len - size), (unsigned long long)size);
-    if (crc(p + HDR_SIZE, len - HDR_SIZE) != get32(p + 48))
+    if ((body_crc ? *body_crc : crc(p + HDR_SIZE, len - HDR_SIZE)) != get32(p + 48))
         return wr_fail(err, "%s: checksum mismatch over bytes %d..%zu (the contents are corrupted)",
                        name, HDR_SIZE, len - 1);
     if (get32(p + 12) == 0)
@@ -304,7 +331,7 @@ static int check_header(const uint8_t *p, size_t len, const char *name, wr_err *
 }
 
 /* Reads the section table into sec[type] for the known types and checks every entry. */
-static int read_sections(const uint8_t *p, size_t len, const char *name, section sec[5],
+static int read_sections(const uint8_t *p, size_t len, const char *name, section sec[NSEC],
                          wr_err *err)
 {
     uint32_t nsec = get32(p + 32);
@@ -314,7 +341,7 @@ static int read_sections(const uint8_t *p, size_t len, const char *name, section
     if (table_end > len)
         return wr_fail(err, "%s: the section table (%u entries) runs past the end of the file at "
                        "offset %zu", name, nsec, len);
-    memset(sec, 0, 5 * sizeof *sec);
+    memset(sec, 0, NSEC * sizeof *sec);
     for (uint32_t s = 0; s < nsec; s++) {
         const uint8_t *e = p + HDR_SIZE + (size_t)s * SEC_ENTRY;
         size_t at = HDR_SIZE + (size_t)s * SEC_ENTRY;
@@ -331,7 +358,7 @@ static int read_sections(const uint8_t *p, size_t len, const char *name, section
             return wr_fail(err, "%s: offset %zu: section %u (%s) spans bytes %llu..+%llu, past the "
                            "end of the file at %zu", name, at + 16, s, sec_name(type),
                            (unsigned long long)off, (unsigned long long)slen, len);
-        if (type < WR_SEC_META || type > WR_SEC_BIAS)
+        if (type < WR_SEC_META || type >= NSEC)
             continue;
         if (sec[type].present)
             return wr_fail(err, "%s: offset %zu: a second %s section", name, at, sec_name(type));
@@ -382,11 +409,53 @@ static int read_floats(const uint8_t *p, const section *s, float *dst, size_t n,
     return 0;
 }
 
+/* The lists' sections, all four or none: sizes agree, items are rows or padding, unit
+ * vectors finite (what serving reads straight from the mapped file). */
+static int verify_lists(const uint8_t *p, const char *name, const section sec[NSEC], uint32_t n,
+                        uint32_t dim, wr_err *err)
+{
+    int have = sec[WR_SEC_UNIT].present + sec[WR_SEC_LIST_META].present +
+               sec[WR_SEC_LIST_ITEMS].present + sec[WR_SEC_LIST_SCORES].present;
+    if (!have)
+        return 0;
+    if (have != 4)
+        return wr_fail(err, "%s: neighbour lists need four sections (unit vectors, description, "
+                       "items, scores), the file has %d", name, have);
+    const section *u = &sec[WR_SEC_UNIT], *it = &sec[WR_SEC_LIST_ITEMS],
+                  *sc = &sec[WR_SEC_LIST_SCORES];
+    if (u->len != (uint64_t)n * dim * sizeof(float))
+        return wr_fail(err, "%s: offset %llu: the unit vectors section has %llu bytes, not %llu",
+                       name, (unsigned long long)u->off, (unsigned long long)u->len,
+                       (unsigned long long)n * dim * sizeof(float));
+    if (!n || it->len % ((uint64_t)n * 4) || sc->len != it->len)
+        return wr_fail(err, "%s: offset %llu: list sections of %llu and %llu bytes do not hold "
+                       "whole lists of %u items", name, (unsigned long long)it->off,
+                       (unsigned long long)it->len, (unsigned long long)sc->len, n);
+    const float *uv = (const float *)(p + u->off);
+    size_t bad = first_nonfinite(uv, (size_t)n * dim);
+    if (bad < (size_t)n * dim)
+        return wr_fail(err, "%s: offset %llu: unit vector of row %zu is not finite", name,
+                       (unsigned long long)(u->off + bad * sizeof(float)), bad / dim);
+    const uint32_t *item = (const uint32_t *)(p + it->off);
+    for (size_t i = 0; i < it->len / 4; i++)
+        if (item[i] >= n && item[i] != UINT32_MAX)
+            return wr_fail(err, "%s: offset %llu: list entry %zu names row %u of %u", name,
+                           (unsigned long long)(it->off + i * 4), i, item[i], n);
+    char why[256];
+    int at;
+    if (meta_check((const char *)p + sec[WR_SEC_LIST_META].off, (size_t)sec[WR_SEC_LIST_META].len,
+                   why, sizeof why, &at) < 0)
+        return wr_fail(err, "%s: offset %llu: list description %s", name,
+                       (unsigned long long)sec[WR_SEC_LIST_META].off + (unsigned)at, why);
+    return 0;
+}
+
 /* Every check that needs no allocation: header, checksums, section table, sizes, metadata.
  * Fills sec. */
-static int verify(const uint8_t *p, size_t len, const char *name, section sec[5], wr_err *err)
+static int verify(const uint8_t *p, size_t len, const uint32_t *body_crc, int lists,
+                  const char *name, section sec[NSEC], wr_err *err)
 {
-    if (check_header(p, len, name, err) < 0 || read_sections(p, len, name, sec, err) < 0)
+    if (check_header(p, len, body_crc, name, err) < 0 || read_sections(p, len, name, sec, err) < 0)
         return -1;
     uint32_t dim = get32(p + 12), n = (uint32_t)get64(p + 16);
     uint64_t row = (uint64_t)dim * sizeof(float);
@@ -407,7 +476,7 @@ static int verify(const uint8_t *p, size_t len, const char *name, section sec[5]
     if (meta_check(meta, (size_t)sec[WR_SEC_META].len, why, sizeof why, &at) < 0)
         return wr_fail(err, "%s: offset %llu: metadata %s", name,
                        (unsigned long long)sec[WR_SEC_META].off + (unsigned)at, why);
-    return 0;
+    return lists ? verify_lists(p, name, sec, n, dim, err) : 0;
 }
 
 /* A model file that does not read is corrupt: the error's code says so, its file names it,
@@ -425,21 +494,22 @@ static void mark_corrupt(wr_err *err, const char *name)
 int model_verify(const char *path, wr_err *err)
 {
     wr_filemap fm;
-    section sec[5];
+    section sec[NSEC];
     if (file_map_open(&fm, path, err) < 0)
         return -1;
-    int rc = verify(fm.data, fm.len, path, sec, err);
+    int rc = verify(fm.data, fm.len, NULL, 1, path, sec, err);
     file_map_close(&fm);
     if (rc < 0)
         mark_corrupt(err, path);
     return rc;
 }
 
-static wr_model *load_mem(const void *data, size_t len, const char *name, wr_err *err)
+static wr_model *load_mem(const void *data, size_t len, const uint32_t *body_crc,
+                          const char *name, wr_err *err)
 {
     const uint8_t *p = data;
-    section sec[5];
-    if (verify(p, len, name, sec, err) < 0)
+    section sec[NSEC];
+    if (verify(p, len, body_crc, body_crc == NULL, name, sec, err) < 0)
         return NULL;
     uint32_t dim = get32(p + 12), n = (uint32_t)get64(p + 16);
     const char *meta = (const char *)p + sec[WR_SEC_META].off;
@@ -463,20 +533,143 @@ fail:
     return NULL;
 }
 
+wr_model *model_map(const char *path, wr_err *err)
+{
+    wr_filemap *fm = xmalloc(sizeof *fm);
+    section sec[NSEC];
+    wr_model *m = NULL;
+    if (file_map_open(fm, path, err) < 0) {
+        free(fm);
+        return NULL;
+    }
+    const uint8_t *p = fm->data;
+    if (verify(p, fm->len, NULL, 1, path, sec, err) < 0)
+        goto fail;
+    uint32_t dim = get32(p + 12), n = (uint32_t)get64(p + 16);
+    m = xcalloc(1, sizeof *m);
+    m->n = n;
+    m->dim = dim;
+    m->created = (int64_t)get64(p + 24);
+    m->ids = dict_new(n);
+    m->meta_json = xstrndup((const char *)p + sec[WR_SEC_META].off, sec[WR_SEC_META].len);
+    if (read_ids(p, &sec[WR_SEC_IDS], m, path, err) < 0)
+        goto fail;
+    m->vecs = (float *)(p + sec[WR_SEC_VECS].off); /* read-only: the mapping is */
+    size_t nv = (size_t)n * dim, bad = first_nonfinite(m->vecs, nv);
+    if (bad < nv) {
+        wr_fail(err, "%s: offset %llu: row %zu of the vectors section is not finite", path,
+                (unsigned long long)(sec[WR_SEC_VECS].off + bad * 4), bad / dim);
+        goto fail;
+    }
+    if (sec[WR_SEC_BIAS].present) {
+        m->bias = (float *)(p + sec[WR_SEC_BIAS].off);
+        if ((bad = first_nonfinite(m->bias, n)) < n) {
+            wr_fail(err, "%s: offset %llu: bias of row %zu is not finite", path,
+                    (unsigned long long)(sec[WR_SEC_BIAS].off + bad * 4), bad);
+            goto fail;
+        }
+    }
+    if (sec[WR_SEC_LIST_ITEMS].present) {
+        m->unit = (float *)(p + sec[WR_SEC_UNIT].off);
+        m->list_k = (uint32_t)(sec[WR_SEC_LIST_ITEMS].len / 4 / n);
+        m->list_item = (uint32_t *)(p + sec[WR_SEC_LIST_ITEMS].off);
+        m->list_score = (float *)(p + sec[WR_SEC_LIST_SCORES].off);
+        m->lists_json = xstrndup((const char *)p + sec[WR_SEC_LIST_META].off,
+                                 sec[WR_SEC_LIST_META].len);
+    }
+    m->map = fm;
+    return m;
+fail:
+    mark_corrupt(err, path);
+    if (m) {
+        m->vecs = m->bias = m->unit = NULL;
+        m->list_item = NULL;
+        m->list_score = NULL;
+        model_free(m);
+    }
+    file_map_close(fm);
+    free(fm);
+    return NULL;
+}
+
 wr_model *model_load_mem(const void *data, size_t len, const char *name, wr_err *err)
 {
-    wr_model *m = load_mem(data, len, name, err);
+    wr_model *m = load_mem(data, len, NULL, name, err);
     if (!m)
         mark_corrupt(err, name);
     return m;
 }
 
+/* The checksum of bytes HDR_SIZE..size of fd, read in blocks; -1 on a read error. */
+static int64_t stream_crc(int fd, uint64_t size)
+{
+    enum { BLOCK = 1 << 20 };
+    uint8_t *buf = xmalloc(BLOCK);
+    uLong c = crc32_z(0, NULL, 0);
+    for (uint64_t at = HDR_SIZE; at < size;) {
+        ssize_t r = pread(fd, buf, size - at < BLOCK ? (size_t)(size - at) : BLOCK, (off_t)at);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            free(buf);
+            return -1;
+        }
+        c = crc32_z(c, buf, (size_t)r);
+        at += (uint64_t)r;
+    }
+    free(buf);
+    return (int64_t)(uint32_t)c;
+}
+
+/* Loads what training and evaluation read (metadata, ids, vectors, bias) without mapping
+ * the lists' sections: a model that carries hundreds of megabytes of lists costs their
+ * address space only to the reader that serves them (model_map). The whole body is still
+ * checksummed, read in blocks. Pipes and other unmappable files are read whole. */
 wr_model *model_load(const char *path, wr_err *err)
 {
-    wr_filemap fm;
-    if (file_map_open(&fm, path, err) < 0)
-        return NULL;
-    wr_model *m = model_load_mem(fm.data, fm.len, path, err);
-    file_map_close(&fm);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return wr_failc(err, wr_errno_status(errno), "%s: %s", path, strerror(errno)), NULL;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < HDR_SIZE + SEC_ENTRY) {
+        close(fd); /* a pipe, or a file too short to tell: the whole of it */
+        wr_filemap fm;
+        if (file_map_open(&fm, path, err) < 0)
+            return NULL;
+        wr_model *m = model_load_mem(fm.data, fm.len, path, err);
+        file_map_close(&fm);
+        return m;
+    }
+    uint64_t size = (uint64_t)st.st_size, prefix = size;
+    uint8_t head[HDR_SIZE + MAX_SECTIONS * SEC_ENTRY];
+    ssize_t got = pread(fd, head, sizeof head < size ? sizeof head : size, 0);
+    if (got >= HDR_SIZE + SEC_ENTRY && !memcmp(head, model_magic, 8)) {
+        /* the prefix that holds every section but the lists' (they are written last) */
+        uint32_t nsec = get32(head + 32);
+        prefix = HDR_SIZE + (uint64_t)nsec * SEC_ENTRY;
+        for (uint32_t s = 0; s < nsec && s < MAX_SECTIONS &&
+                             HDR_SIZE + (s + 1) * SEC_ENTRY <= (size_t)got; s++) {
+            const uint8_t *e = head + HDR_SIZE + s * SEC_ENTRY;
+            uint32_t type = get32(e);
+            uint64_t end = get64(e + 8) + get64(e + 16);
+            if (type < WR_SEC_UNIT && end > prefix && end <= size)
+                prefix = end;
+        }
+        if (prefix > size)
+            prefix = size;
+    }
+    int64_t body = stream_crc(fd, size);
+    void *p = body < 0 ? MAP_FAILED : mmap(NULL, (size_t)prefix, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (body < 0 || p == MAP_FAILED)
+        return wr_failc(err, wr_errno_status(e), "%s: %s", path, strerror(e)), NULL;
+    uint32_t crc32v = (uint32_t)body;
+    /* the header and table checks see the whole file's size; the sections read lie in the
+     * mapped prefix (read_sections bounds them by the size, load_mem reads only these) */
+    wr_model *m = load_mem(p, size, &crc32v, path, err);
+    munmap(p, (size_t)prefix);
+    if (!m)
+        mark_corrupt(err, path);
     return m;
 }

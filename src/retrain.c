@@ -26,11 +26,12 @@
 #include "walkrec/index.h"
 #include "walkrec/model.h"
 #include "walkrec/overlay.h"
+#include "walkrec/rank.h"
 #include "walkrec/snapshot.h"
 #include "walkrec/trainproc.h"
 
 typedef enum { S_STARTING, S_IDLE, S_LOADING, S_TRAINING = WR_CANDIDATE_TRAINING,
-               S_EVALUATING = WR_CANDIDATE_EVALUATING, S_INDEXING } state;
+               S_EVALUATING = WR_CANDIDATE_EVALUATING, S_INDEXING = WR_CANDIDATE_INDEXING } state;
 static const char *state_names[] = {"starting", "idle", "loading", "training", "evaluating",
                                     "indexing"};
 #define NSTATES (sizeof state_names / sizeof *state_names)
@@ -46,6 +47,8 @@ typedef struct run_report {
     double live_auc_all, live_auc_seen, live_recall;
     double overlap;
     uint64_t live_generation;
+    double stage[WR_STAGES];  /* seconds of each stage (candidate.h) */
+    double lists_recall;
 } run_report;
 
 static struct {
@@ -127,15 +130,7 @@ static void prune(void)
 static wr_index *build_index(wr_model *m, const char *path, uint64_t gen, wr_err *err)
 {
     wr_index_opts o;
-    index_default_opts(&o);
-    o.k = T.cfg->index_k;
-    o.exact_max_items = T.cfg->exact_index_max_items;
-    o.ann_cells = T.cfg->ann_cells;
-    o.ann_probe = T.cfg->ann_probe;
-    o.ann_min_recall = T.cfg->ann_min_recall;
-    o.threads = (int)T.cfg->index_threads;
-    o.rank = T.cfg->rank;
-    o.items_file = T.cfg->items_file;
+    candidate_index_opts(T.cfg, &o);
     char *side = generations_sidecar(path);
     o.sidecar = side;
     wr_index *ix = index_build(m, gen, path, &o, err);
@@ -143,14 +138,18 @@ static wr_index *build_index(wr_model *m, const char *path, uint64_t gen, wr_err
     if (!ix)
         return NULL;
     const wr_index_info *in = index_info(ix);
-    if (in->k)
-        wr_log("neighbour lists (%s): %u items x %u in %.2f s", in->kind, in->n, in->k,
-               in->build_seconds);
+    if (in->k && in->lists_stored)
+        wr_log("neighbour lists (%s, by %s): %u items x %u, stored with the model",
+               in->kind, rank_name(in->rank), in->n, in->k);
+    else if (in->k)
+        wr_log("neighbour lists (%s, by %s): %u items x %u, built here in %.2f s", in->kind,
+               rank_name(in->rank), in->n, in->k, in->build_seconds);
     if (in->recall_sample)
-        wr_log("approximate lists: %u cells, %u probed per cell (%u build%s), %.0f candidates "
-               "per item; recall@10 %.4f against an exact scan of %u items", in->ann_cells,
-               in->ann_probe, in->ann_rounds, in->ann_rounds == 1 ? "" : "s",
-               in->ann_candidates, in->recall_at_10, in->recall_sample);
+        wr_log("approximate lists: %u cells, %u probed per cell, %u popular (%u build%s), "
+               "%.0f candidates per item; recall@10 %.4f against exact lists of %u items",
+               in->ann_cells, in->ann_probe, in->ann_popular, in->ann_rounds,
+               in->ann_rounds == 1 ? "" : "s", in->ann_candidates, in->recall_at_10,
+               in->recall_sample);
     if (in->side_rows || in->side_unmatched)
         wr_log("side information: %llu items described, %llu rows for items not in the model",
                (unsigned long long)in->side_rows, (unsigned long long)in->side_unmatched);
@@ -188,11 +187,34 @@ static void publish_index(wr_index *ix, int current)
         record_error("CURRENT", &err);
 }
 
+/* Maps a generation's file; a trainer first has the lists the settings ask for built into
+ * it by a trainer process when the file has none or other ones (its own generations only:
+ * --model names a file that is the operator's). */
+static wr_model *map_generation(const char *path, int write_back, wr_err *err)
+{
+    wr_model *m = model_map(path, err);
+    if (!m || !write_back)
+        return m;
+    wr_index_opts o;
+    candidate_index_opts(T.cfg, &o);
+    if (index_lists_fit(m, &o))
+        return m;
+    model_free(m);
+    wr_log("%s: building the neighbour lists of the settings into it", path);
+    double t0 = wr_now();
+    if (candidate_index(T.cfg, path, on_child_state, err) < 0)
+        return NULL;
+    wr_log("%s: lists stored in %.1f s", path, wr_now() - t0);
+    return model_map(path, err);
+}
+
 static int load_and_publish(const char *path, uint64_t gen, int current, wr_err *err)
 {
     wr_log("loading %s", path);
     set_state(S_LOADING);
-    wr_model *m = model_load(path, err);
+    double t0 = wr_now();
+    wr_model *m = map_generation(path, !T.follower && generations_of(path) == gen &&
+                                           strcmp(path, T.cfg->model), err);
     if (!m)
         return -1;
     set_state(S_INDEXING);
@@ -200,6 +222,7 @@ static int load_and_publish(const char *path, uint64_t gen, int current, wr_err 
     if (!ix)
         return -1;
     publish_index(ix, current);
+    wr_log("generation %llu ready in %.2f s", (unsigned long long)gen, wr_now() - t0);
     return 0;
 }
 
@@ -234,7 +257,8 @@ static void finish_report(run_report *rep)
  * model on them, and publishes it or keeps it aside. */
 static int run(const char *trigger, wr_err *err)
 {
-    run_report rep = {.started = wr_unix_now(), .cand_auc_all = NAN, .live_auc_all = NAN};
+    run_report rep = {.started = wr_unix_now(), .cand_auc_all = NAN, .live_auc_all = NAN,
+                      .lists_recall = NAN};
     snprintf(rep.trigger, sizeof rep.trigger, "%s", trigger);
     snprintf(rep.mode, sizeof rep.mode, "%s", config_enum_name(T.cfg, "retrain_mode"));
     snprintf(rep.decision, sizeof rep.decision, "failed");
@@ -267,6 +291,8 @@ static int run(const char *trigger, wr_err *err)
     rep.live_auc_seen = res.live_auc_seen;
     rep.live_recall = res.live_recall;
     rep.overlap = *live_path ? candidate_overlap(&lists, res.nlists) : NAN;
+    memcpy(rep.stage, res.seconds, sizeof rep.stage);
+    rep.lists_recall = res.lists_recall;
     wr_log("candidate %llu: AUC %.4f (seen %.4f, recall@10 %.4f) against live %.4f (seen %.4f, "
            "recall@10 %.4f), overlap@10 %.3f: %s",
            (unsigned long long)rep.generation, rep.cand_auc_all, rep.cand_auc_seen,
@@ -281,8 +307,10 @@ static int run(const char *trigger, wr_err *err)
         rc = 0;
         goto out;
     }
+    double t0 = wr_now();
     if (publish_or_demote(rep.generation, err) < 0)
         goto out;
+    rep.stage[WR_STAGE_PUBLISH] = wr_now() - t0;
     prune();
     snprintf(rep.decision, sizeof rep.decision, "published");
     rc = 0;
@@ -290,6 +318,12 @@ out:
     if (rc < 0)
         snprintf(rep.reason, sizeof rep.reason, "%s", err->msg);
     finish_report(&rep);
+    wr_log("run of generation %llu, seconds per stage: gathering %.1f, training %.1f, "
+           "calibration %.1f, gate %.1f, lists %.1f, write %.1f, publish %.1f; %.1f in all",
+           (unsigned long long)rep.generation, rep.stage[WR_STAGE_GATHER],
+           rep.stage[WR_STAGE_TRAINING], rep.stage[WR_STAGE_CALIBRATION],
+           rep.stage[WR_STAGE_GATE], rep.stage[WR_STAGE_LISTS], rep.stage[WR_STAGE_WRITE],
+           rep.stage[WR_STAGE_PUBLISH], rep.seconds);
     free(lists.p);
     free(path);
     free(cpath);
@@ -370,6 +404,10 @@ static void follow_once(void)
  * an older published one is simply published again. */
 static int force_publish(uint64_t gen, wr_err *err)
 {
+    if (gen == live_generation(NULL)) {
+        wr_log("generation %llu is live already: nothing to publish", (unsigned long long)gen);
+        return 0;
+    }
     char *m = generations_path(T.dir, gen, 0);
     int rc = access(m, F_OK) == 0              ? load_and_publish(m, gen, 1, err)
              : generations_move(T.dir, gen, 1, err) ? -1
@@ -636,7 +674,12 @@ static json_t *report_json(const run_report *r)
 {
     if (!r->done)
         return json_null();
-    return json_pack(
+    static const char *const names[WR_STAGES] = {"gathering", "training", "calibration",
+                                                 "gate", "lists", "write", "publish"};
+    json_t *stages = json_object();
+    for (int s = 0; s < WR_STAGES; s++)
+        json_object_set_new(stages, names[s], json_real(r->stage[s]));
+    json_t *doc = json_pack(
         "{s:I,s:s,s:s,s:s,s:s,s:s,s:f,s:f,s:f,s:I,s:I,s:I,s:{s:o,s:o,s:o},s:{s:I,s:o,s:o,s:o},"
         "s:o,s:f}",
         "generation", (json_int_t)r->generation, "trigger", r->trigger, "mode", r->mode,
@@ -648,6 +691,9 @@ static json_t *report_json(const run_report *r)
         (json_int_t)r->live_generation, "auc_all", num(r->live_auc_all), "auc_seen",
         num(r->live_auc_seen), "recall_at_10", num(r->live_recall), "overlap_at_10",
         num(r->overlap), "gate_max_auc_drop", T.cfg->gate_max_auc_drop);
+    json_object_set_new(doc, "stage_seconds", stages);
+    json_object_set_new(doc, "lists_recall_at_10", num(r->lists_recall));
+    return doc;
 }
 
 static json_t *progress_json(void)

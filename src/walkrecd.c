@@ -18,7 +18,6 @@
  * with status 1. Stopping while the trainer is in the middle of a run exits without
  * waiting for it (a trainer process is killed and reaped first): every acknowledged pair
  * is already in the log, and model files are only ever renamed into place whole. */
-#include <cblas.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,6 +27,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "walkrec/blas.h"
 #include "walkrec/config.h"
 #include "walkrec/http.h"
 #include "walkrec/metrics.h"
@@ -53,22 +53,6 @@ static void on_fatal(void)
  * There this handler passes the signal on to main, where it is blocked and sigwait takes it. */
 static void forward_signal(int sig) { pthread_kill(main_thread, sig); }
 
-/* Debian's OpenBLAS 0.3.21 does not recognise some virtual CPUs and falls back to its
- * SSE3 (Prescott) kernels: 15 GFLOP/s per core against 74 with its AVX-512 (SkylakeX) ones,
- * measured on the development machines. The choice is made when the library loads, before
- * main, so it can only be named here; OPENBLAS_CORETYPE chooses for it. */
-static void check_blas(void)
-{
-    const char *core = openblas_get_corename();
-    wr_log("OpenBLAS kernels: %s", core);
-    if (!strcasecmp(core, "prescott") && !getenv("OPENBLAS_CORETYPE") &&
-        __builtin_cpu_supports("avx2"))
-        wr_log("warning: this CPU has AVX2%s; OPENBLAS_CORETYPE=%s in the environment makes "
-            "building the neighbour lists several times faster",
-            __builtin_cpu_supports("avx512f") ? " and AVX-512" : "",
-            __builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell");
-}
-
 /* ---- main ---- */
 
 int main(int argc, char **argv)
@@ -85,6 +69,9 @@ int main(int argc, char **argv)
         config_free(&c);
         return 2;
     }
+    /* OpenBLAS's kernels, before any thread starts (blas.h): may execute walkrecd again */
+    if (action == WR_CONFIG_RUN)
+        blas_choose(c.blas_kernel, argv);
     if (action != WR_CONFIG_RUN) {
         if (action == WR_CONFIG_HELP)
             config_usage(stdout);
@@ -144,7 +131,7 @@ int main(int argc, char **argv)
         config_free(&c);
         return 1;
     }
-    check_blas();
+    wr_log("OpenBLAS kernels: %s", blas_describe());
     wr_log("listening on http://%s%s%s:%u/ with %u threads", strchr(c.bind, ':') ? "[" : "", c.bind,
         strchr(c.bind, ':') ? "]" : "", http_port(h), c.threads);
 

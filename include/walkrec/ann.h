@@ -20,6 +20,8 @@
 
 #include "walkrec/util.h"
 
+struct wr_calib;
+
 typedef struct wr_ann_opts {
     uint32_t cells;      /* k-means cells; 0 = min(3 sqrt(n), n / 64), at least 1 */
     uint32_t probe;      /* cells each cell's rows are compared with (itself included): 8 */
@@ -27,6 +29,14 @@ typedef struct wr_ann_opts {
     uint32_t sample;     /* k-means trains on sample x cells rows (all when fewer): 64 */
     uint64_t seed;       /* of the sample and the first centroids: 7 */
     int threads;         /* <= 0: every core */
+    /* Ranking by the calibrated probability instead of the cosine (calib.h): the candidates
+     * of a cell's rows are the rows of its probed cells and the `popular` rows of highest
+     * log degree (what the probability's popularity terms favour wherever they lie); each
+     * is scored by calib_logit, the best k kept, their cosines stored as the scores. NULL:
+     * by cosine. */
+    const struct wr_calib *calib;
+    const float *logdeg; /* n: log1p(weighted degree) of every row (the model's bias) */
+    uint32_t popular;    /* 0 = none */
 } wr_ann_opts;
 
 typedef struct wr_ann_stats {
@@ -39,9 +49,10 @@ typedef struct wr_ann_stats {
 void ann_default_opts(wr_ann_opts *o);
 
 /* For each of the n rows of vecs (n x dim, unit length, n < UINT32_MAX), its k rows of
- * highest inner product but itself, best first (equal scores: lower row first), into
- * item[r*k ...] and score[r*k ...]; padded with UINT32_MAX / -INFINITY when the probed
- * cells hold fewer than k other rows. Progress on stderr. An error (nothing written) for bad arguments or when memory
+ * highest inner product but itself (or of highest probability, with o->calib; the score
+ * stored is the cosine either way), best first (equal scores: lower row first), into
+ * item[r*k ...] and score[r*k ...]; padded with UINT32_MAX / -INFINITY when the candidates
+ * hold fewer than k other rows. Progress on stderr. An error (nothing written) for bad arguments or when memory
  * runs out. */
 int ann_topk_all(const float *vecs, size_t n, size_t dim, size_t k, const wr_ann_opts *o,
                  uint32_t *item, float *score, wr_ann_stats *st, wr_err *err);

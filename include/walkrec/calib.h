@@ -103,6 +103,8 @@ double calib_prob(const wr_calib *c, double cos, double la, double lb, double hu
  * and the log degrees of every row (the model's bias section). */
 double calib_prob_rows(const wr_calib *c, double cos, const float *logdeg, uint32_t a,
                        uint32_t b);
+/* Row r's cosine to the centre (its hub term), 0 when the calibration has none. */
+double calib_hub(const wr_calib *c, uint32_t r);
 /* Frees center and hub (c itself is the caller's). */
 void calib_free(wr_calib *c);
 

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "walkrec/config.h"
+#include "walkrec/index.h"
 #include "walkrec/trainproc.h"
 #include "walkrec/util.h"
 #include "walkrec/wal.h"
@@ -30,6 +31,10 @@ typedef struct wr_candidate_job {
     const char *model_path, *cand_path; /* where a passing / refused candidate goes */
 } wr_candidate_job;
 
+/* The stages of a run, timed (wr_candidate.seconds; the daemon adds the publication). */
+enum { WR_STAGE_GATHER, WR_STAGE_TRAINING, WR_STAGE_CALIBRATION, WR_STAGE_GATE,
+       WR_STAGE_LISTS, WR_STAGE_WRITE, WR_STAGE_PUBLISH, WR_STAGES };
+
 /* What a run found (plain data, copied through the pipe). */
 typedef struct wr_candidate {
     int32_t pass;
@@ -38,6 +43,8 @@ typedef struct wr_candidate {
     double train_seconds, cand_auc_all, cand_auc_seen, cand_recall;
     double live_auc_all, live_auc_seen, live_recall; /* NaN without a live model */
     char start[16];         /* "warm" or "scratch" */
+    double seconds[WR_STAGES];
+    double lists_recall;    /* of approximate lists (NaN for exact ones) */
 } wr_candidate;
 
 /* Runs the job in a trainer process and waits for it (the calling thread: walkrecd's
@@ -47,8 +54,18 @@ typedef struct wr_candidate {
 int candidate_train(const wr_candidate_job *job, void (*on_state)(int state, void *ctx),
                     wr_candidate *res, wr_bytes *lists, wr_err *err);
 
-/* The state a job reports while it trains and while it evaluates (trainproc_state). */
-enum { WR_CANDIDATE_TRAINING = 3, WR_CANDIDATE_EVALUATING = 4 };
+/* The state a job reports while it trains, evaluates and builds lists (trainproc_state). */
+enum { WR_CANDIDATE_TRAINING = 3, WR_CANDIDATE_EVALUATING = 4, WR_CANDIDATE_INDEXING = 5 };
+
+/* The index options of the settings (index_k, exact_index_max_items, ann_*, rank,
+ * index_threads, items_file). */
+void candidate_index_opts(const wr_config *cfg, wr_index_opts *o);
+
+/* Builds the lists the settings ask for into the generation file at path and writes it
+ * back (atomically), in a trainer process: for a generation without them (written before
+ * lists were stored, imported, or with other settings). */
+int candidate_index(const wr_config *cfg, const char *path,
+                    void (*on_state)(int state, void *ctx), wr_err *err);
 
 /* Mean share of the 10 nearest neighbours that the published index and the candidate agree
  * on, over the sample in lists (NaN when none of its items is published). Takes a read

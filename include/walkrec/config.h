@@ -31,9 +31,11 @@ typedef struct wr_config {
     uint32_t train_threads;           /* 0 = all cores */
     uint32_t index_k;                 /* neighbours precomputed per item */
     uint32_t index_threads;           /* 0 = all cores */
-    uint64_t exact_index_max_items;   /* above: approximate lists (ann.h) */
+    char *blas_kernel;                /* "auto", "keep" or an OpenBLAS core name (blas.h) */
+    uint64_t exact_index_max_items;   /* above: approximate lists (lists.h) */
     uint32_t ann_cells, ann_probe; /* the approximate lists (ann.h) */
     double ann_min_recall;
+    uint32_t ann_popular;
     int rank;                         /* WR_RANK_* (rank.h) */
     uint32_t default_k, max_k, max_batch;
     uint64_t max_body_bytes;

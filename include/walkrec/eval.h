@@ -101,6 +101,9 @@ typedef struct wr_eval_opts {
     const wr_pairs *train; /* optional: excluded from retrieval; the popularity baseline */
     int threads;         /* for the top-k search; <= 0 = all cores */
     int rank;            /* WR_RANK_*: how the model's neighbour lists are ranked */
+    int from_lists;      /* rank from the lists the model carries (lists.h), as served:
+                            each query's stored list minus its training neighbours, its first
+                            k; the order is theirs (rank is ignored) */
 } wr_eval_opts;
 
 

@@ -1,12 +1,12 @@
 /* index.h - the served model: ids, unit vectors, neighbour lists and side information.
  *
  * An index is built completely off to the side (index_build) and never changes after
- * that, so any number of threads may query it at once without locks; live.h publishes it.
- * Neighbours are top-k by cosine. Up to opts.k of them are precomputed per item at build
- * time: exactly (knn_topk over all items, in parallel) for catalogues of at most
- * opts.exact_max_items items, else approximately, from an inverted file of k-means cells
- * (ann.h) that is freed once the lists are written. Larger k, filters that exhaust a list, and vector
- * (basket) queries fall back to an exact scan of every item. */
+ * that, so any number of threads may query it at once without locks; snapshot.h publishes
+ * it. Up to opts.k neighbours per item are precomputed (lists.h), in the order the model
+ * serves by default: the lists the model file carries when they are what the options ask
+ * for (a mapped model's are served in place, nothing is built), else built here, exactly up
+ * to opts.exact_max_items items, approximately above. Larger k, filters that exhaust a
+ * list, the other order, and vector (basket) queries fall back to an exact scan. */
 #ifndef WALKREC_INDEX_H
 #define WALKREC_INDEX_H
 
@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "walkrec/knn.h"
+#include "walkrec/lists.h"
 #include "walkrec/model.h"
 #include "walkrec/rank.h"
 #include "walkrec/util.h"
@@ -22,15 +23,18 @@ typedef struct wr_index wr_index;
 
 typedef struct wr_index_opts {
     uint32_t k;               /* neighbours precomputed per item; 0 = none (default 100) */
-    uint64_t exact_max_items; /* above this many items, the lists are approximate (1,000,000) */
+    uint64_t exact_max_items; /* above this many items, the lists are approximate
+                                 (WR_LISTS_EXACT_MAX) */
     uint32_t ann_cells;       /* k-means cells of the approximate lists; 0 = by size (0) */
     uint32_t ann_probe;       /* cells searched per cell; 0 = no approximate lists: above
                                  exact_max_items every query is an exact scan (8) */
     double ann_min_recall;    /* the lists are rebuilt probing twice the cells while their
                                  recall@10 on a sample is below this (0.98; 0 = never) */
-    int rank;                 /* WR_RANK_* (eval.h): what the precomputed lists rank by;
-                                 AUTO (default): the calibrated probability when the model
-                                 carries one and the lists are exact, else the cosine */
+    uint32_t ann_popular;     /* probability order: popular items every cell compares with
+                                 (512) */
+    int rank;                 /* WR_RANK_* (rank.h): what the precomputed lists rank by;
+                                 AUTO (default): the order the model's training chose for a
+                                 calibrated model, else the cosine */
     int threads;              /* build threads; <= 0 = every core */
     const char *items_file;   /* side information TSV, NULL or "" = none */
     const char *sidecar;      /* side information written beside the model by the daemon;
@@ -38,6 +42,11 @@ typedef struct wr_index_opts {
 } wr_index_opts;
 
 void index_default_opts(wr_index_opts *o);
+/* The lists' options (lists.h) the index options ask for. */
+void index_lists_opts(const wr_index_opts *o, wr_lists_opts *lo);
+/* 1 when m carries the lists o asks for (their length and order), so that index_build
+ * would serve them without building any; also 1 for a model of fewer than 2 items. */
+int index_lists_fit(const wr_model *m, const wr_index_opts *o);
 
 /* What /v1/model reports; plain data owned by the index. */
 typedef struct wr_index_info {
@@ -46,30 +55,33 @@ typedef struct wr_index_info {
                                  overlay names as the index it was built over */
     uint32_t n, dim;
     uint32_t k;               /* length of the precomputed lists, 0 when there are none */
-    const char *kind;         /* the lists: "exact", "ivf" (approximate) or "none" */
+    const char *kind;         /* the lists: "exact", "approximate" or "none" */
+    int lists_stored;         /* they came with the model file (else built here) */
     int calibrated;           /* the model carries a pair probability (calib.h) */
     int rank;                 /* WR_RANK_COSINE or WR_RANK_PROBABILITY: the lists' order */
     int64_t created;          /* the model's creation time (unix seconds) */
     char *source;             /* the model file */
     char *meta_json;          /* the model's metadata (a JSON object) */
-    double build_seconds;     /* time spent on the neighbour lists (k-means included) */
-    /* "ivf" only (else 0): */
+    double build_seconds;     /* time spent on the neighbour lists (k-means included), where
+                                 they were built */
+    /* "approximate" only (else 0): */
     uint32_t ann_cells, ann_probe; /* the probe the lists were built with at last */
+    uint32_t ann_popular;     /* popular items compared with (probability order) */
     uint32_t ann_rounds;      /* builds it took to reach ann_min_recall (1 = the first) */
     double ann_kmeans_seconds; /* of build_seconds, placing the cells (every round) */
     double ann_candidates;    /* items each item was compared with, on average */
-    uint64_t ann_bytes;       /* the cells' memory while they existed */
-    double recall_at_10;      /* the lists' first 10 against an exact scan, over ... */
-    uint32_t recall_sample;   /* ... this many items spread over the catalogue */
+    double recall_at_10;      /* the lists' first 10 against exact lists of their order ... */
+    uint32_t recall_sample;   /* ... over this many items spread over the catalogue */
     double published_at;      /* unix seconds, set by index_set_published() */
     uint64_t side_rows;       /* side information rows matched to a model item */
     uint64_t side_unmatched;  /* ... and rows naming items the model does not have */
 } wr_index_info;
 
-/* Takes ownership of m (freed here even on error): normalises its vectors in place and
- * builds the neighbour lists and side information. Progress of the lists on stderr. On
- * error (unreadable side file, out of memory for the lists) returns NULL with err set.
- * Any thread; it touches nothing shared. Free with index_free() (NULL is fine). */
+/* Takes ownership of m (freed here even on error; a mapped one lives as long as the index):
+ * takes its unit vectors (or normalises its vectors), its lists when they fit the options,
+ * builds the rest and the side information. Progress of a list build on stderr. On error
+ * (unreadable side file, out of memory for the lists) returns NULL with err set. Any
+ * thread; it touches nothing shared. Free with index_free() (NULL is fine). */
 wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
                       const wr_index_opts *o, wr_err *err);
 void index_free(wr_index *ix);

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "walkrec/util.h"
+
 typedef struct wr_hit {
     uint32_t item;
     float score;
@@ -44,5 +46,11 @@ void knn_heap_drain(wr_hit *h, size_t hn, size_t k, wr_hit *out);
  * themselves, nothing that may call back into this. */
 void knn_blas_enter(void);
 void knn_blas_leave(void);
+/* OpenBLAS gives every thread that calls it a work buffer of its own (128 MiB of address
+ * space in Debian's build). When an address-space limit (ulimit -v) leaves no room for it,
+ * Debian 12's OpenBLAS does not fail but retries for ever (OpenBLAS issue 5289, fixed in
+ * 0.3.30). A trainer process, whose threads are new, checks first: -1 with err (WR_ENOMEM)
+ * when `threads` such buffers do not fit under the limit; 0 without a limit. */
+int knn_blas_headroom(int threads, wr_err *err);
 
 #endif

@@ -30,6 +30,9 @@ static void usage(FILE *f)
             "  --train PATH        training pairs: the query's training neighbours are left out\n"
             "                      of its ranking; their degrees make the popularity baseline\n"
             "                      (without them the baseline is unavailable)\n"
+            "  --lists             rank as walkrecd serves: each query's list as stored in the\n"
+            "                      model (walkrec index, walkrec train), training neighbours\n"
+            "                      left out, instead of an exact ranking of every item\n"
             "  --rank R            rank the model's lists by cosine or probability (calibrated\n"
             "                      models only) (default: for a calibrated model the order\n"
             "                      chosen on its calibration slice when it was trained,\n"
@@ -364,7 +367,7 @@ int cmd_eval(int argc, char **argv)
         {"seed", required_argument, NULL, 's'}, {"threads", required_argument, NULL, 'T'},
         {"scores", required_argument, NULL, 'S'}, {"queries-out", required_argument, NULL, 'Q'},
         {"rank", required_argument, NULL, 'R'}, {"report", required_argument, NULL, 'P'},
-        {"compare", required_argument, NULL, 'C'},
+        {"compare", required_argument, NULL, 'C'}, {"lists", no_argument, NULL, 'L'},
         {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
@@ -389,6 +392,7 @@ int cmd_eval(int argc, char **argv)
             if ((eo.rank = rank_parse(optarg)) < 0)
                 die("--rank: expected cosine or probability, got '%s'", optarg);
             break;
+        case 'L': eo.from_lists = 1; break;
         case 'j': json = 1; break;
         case 'q': wr_quiet = 1; break;
         case 'h': usage(stdout); return 0;
@@ -404,7 +408,7 @@ int cmd_eval(int argc, char **argv)
     models[0] = argv[optind];
 
     wr_err err;
-    wr_model *m = model_load(argv[optind], &err);
+    wr_model *m = eo.from_lists ? model_map(argv[optind], &err) : model_load(argv[optind], &err);
     if (!m)
         die("%s", err.msg);
     wr_labeled v;

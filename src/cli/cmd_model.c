@@ -1,5 +1,5 @@
-/* cmd_model.c - `walkrec import`, `export` and `neighbors`: word2vec interchange and
- * nearest-neighbour lookups on a model file. */
+/* cmd_model.c - `walkrec import`, `export`, `neighbors` and `index`: word2vec interchange,
+ * nearest-neighbour lookups and stored neighbour lists of a model file. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "walkrec/calib.h"
 #include "walkrec/eval.h"
 #include "walkrec/knn.h"
+#include "walkrec/lists.h"
 #include "walkrec/model.h"
 #include "walkrec/rank.h"
 #include "walkrec/w2v.h"
@@ -233,6 +234,120 @@ int cmd_neighbors(int argc, char **argv)
     free(base);
     if (calibrated)
         calib_free(&cal);
+    model_free(m);
+    return 0;
+}
+
+/* ---- index ---- */
+
+static void index_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: walkrec index MODEL [-o OUT] [options]\n\n"
+            "Builds every item's neighbour list and stores them, with the unit vectors, in the\n"
+            "model file (include/walkrec/lists.h), so that walkrecd maps them instead of\n"
+            "building them: for models trained elsewhere (walkrec import) or before lists\n"
+            "were stored. `walkrec train` stores them itself.\n\n"
+            "  -o, --output PATH      write the indexed model here (default: MODEL, replaced\n"
+            "                         atomically)\n"
+            "  -k, --k N              neighbours per item (default 100)\n"
+            "  --rank R               auto (the order the model's training chose; cosine for\n"
+            "                         an uncalibrated model), cosine or probability\n"
+            "  --exact-max-items N    larger catalogues get approximate lists (default %d)\n"
+            "  --probe N              k-means cells compared per cell (default 8)\n"
+            "  --popular N            probability order: popular items every cell compares\n"
+            "                         with (default 512)\n"
+            "  --min-recall X         recall@10 the approximate lists must reach on a sample\n"
+            "                         (default 0.98)\n"
+            "  --threads N            threads (default: all cores)\n"
+            "  --json                 print the lists' description on stdout\n"
+            "  --quiet                no progress or summary on stderr\n"
+            "  -h, --help             this help\n",
+            WR_LISTS_EXACT_MAX);
+}
+
+/* Parses the lists' options shared by `index` and `train` (-1 when c is not one). */
+int cli_lists_option(int c, const char *arg, wr_lists_opts *o, int *rank)
+{
+    switch (c) {
+    case CLI_O_K: o->k = (uint32_t)cli_uint("--k", arg, 0, 100000); return 0;
+    case CLI_O_RANK:
+        if ((*rank = rank_parse(arg)) < 0)
+            die("--rank: expected auto, cosine or probability, got '%s'", arg);
+        return 0;
+    case CLI_O_EXACT_MAX: o->exact_max_items = cli_uint("--exact-max-items", arg, 0, UINT32_MAX); return 0;
+    case CLI_O_PROBE: o->probe = (uint32_t)cli_uint("--probe", arg, 1, 1u << 20); return 0;
+    case CLI_O_POPULAR: o->popular = (uint32_t)cli_uint("--popular", arg, 0, 1u << 24); return 0;
+    case CLI_O_MIN_RECALL: o->min_recall = cli_double("--min-recall", arg, 0, 1); return 0;
+    default: return -1;
+    }
+}
+
+void cli_print_lists(const wr_lists *l)
+{
+    if (wr_quiet)
+        return;
+    fprintf(stderr, "neighbour lists: %u items x %u, %s, by %s, %.2f s", l->n, l->k,
+            l->approximate ? "approximate" : "exact", rank_name(l->rank), l->seconds);
+    if (l->recall_sample)
+        fprintf(stderr, "; recall@10 %.4f against exact lists of %u items (%u cells, probe %u, "
+                "%u popular, %u build%s)", l->recall_at_10, l->recall_sample, l->cells, l->probe,
+                l->popular, l->rounds, l->rounds == 1 ? "" : "s");
+    fputc('\n', stderr);
+}
+
+int cmd_index(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"k", required_argument, NULL, CLI_O_K},
+        {"rank", required_argument, NULL, CLI_O_RANK},
+        {"exact-max-items", required_argument, NULL, CLI_O_EXACT_MAX},
+        {"probe", required_argument, NULL, CLI_O_PROBE},
+        {"popular", required_argument, NULL, CLI_O_POPULAR},
+        {"min-recall", required_argument, NULL, CLI_O_MIN_RECALL},
+        {"threads", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out = NULL;
+    int c, json = 0, rank = WR_RANK_AUTO;
+    wr_lists_opts lo;
+    lists_default_opts(&lo);
+    while ((c = getopt_long(argc, argv, "o:k:h", opts, NULL)) != -1) {
+        if (c == 'k')
+            c = CLI_O_K;
+        if (cli_lists_option(c, optarg, &lo, &rank) == 0)
+            continue;
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 't': lo.threads = (int)cli_uint("--threads", optarg, 1, 1024); break;
+        case 'j': json = 1; break;
+        case 'q': wr_quiet = 1; break;
+        case 'h': index_usage(stdout); return 0;
+        default: index_usage(stderr); return 2;
+        }
+    }
+    if (optind + 1 != argc) {
+        index_usage(stderr);
+        return 2;
+    }
+    const char *in = argv[optind];
+    wr_err err;
+    wr_model *m = model_load(in, &err);
+    if (!m)
+        die("%s", err.msg);
+    wr_lists l;
+    if (lists_attach(m, rank, &lo, &l, &err) < 0)
+        die("%s", err.msg);
+    cli_print_lists(&l);
+    if (model_save(m, out ? out : in, &err) < 0)
+        die("%s", err.msg);
+    if (json) {
+        json_t *d = lists_describe(&l);
+        json_dumpf(d, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        putchar('\n');
+        json_decref(d);
+    }
     model_free(m);
     return 0;
 }

@@ -65,6 +65,11 @@ static void usage(FILE *f)
             "  --calibration X         share of training pairs held out to fit the pair\n"
             "                          probability (default 0.05; 0 = no calibration;\n"
             "                          sgns and cbow only)\n"
+            "  --index-k N             neighbours per item stored with the model, so that\n"
+            "                          walkrecd serves them without building them (default\n"
+            "                          100; 0 = none; walkrec index --help for the others:\n"
+            "                          --rank, --exact-max-items, --probe, --popular,\n"
+            "                          --min-recall)\n"
             "  --val VAL               validation pairs (item_a, item_b, label): record the AUC\n"
             "                          during training (the learning curve) in the model\n"
             "  --eval-every N          evaluations per run with --val (default 10)\n"
@@ -76,6 +81,8 @@ static void usage(FILE *f)
 typedef struct args {
     const char *pairs, *out, *sequences, *val;
     int json;
+    wr_lists_opts lists; /* k 0: no lists stored */
+    int rank;
 } args;
 
 static void print_point(double progress, uint32_t epoch, double auc_all, double auc_seen,
@@ -116,10 +123,17 @@ static void parse(int argc, char **argv, args *a, wr_pipeline_opts *o)
         {"side-columns", required_argument, NULL, O_SIDE_COLS},
         {"algo", required_argument, NULL, O_ALGO}, {"bias", no_argument, NULL, O_BIAS},
         {"labels", required_argument, NULL, O_LABELS}, {"l2", required_argument, NULL, O_L2},
+        {"index-k", required_argument, NULL, CLI_O_K}, {"rank", required_argument, NULL, CLI_O_RANK},
+        {"exact-max-items", required_argument, NULL, CLI_O_EXACT_MAX},
+        {"probe", required_argument, NULL, CLI_O_PROBE},
+        {"popular", required_argument, NULL, CLI_O_POPULAR},
+        {"min-recall", required_argument, NULL, CLI_O_MIN_RECALL},
         {NULL, 0, NULL, 0},
     };
     int c, algo;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        if (cli_lists_option(c, optarg, &a->lists, &a->rank) == 0)
+            continue;
         switch (c) {
         case 'o': a->out = optarg; break;
         case O_SEQ: a->sequences = optarg; break;
@@ -187,6 +201,7 @@ static void parse(int argc, char **argv, args *a, wr_pipeline_opts *o)
     if (!a->out)
         die("train: -o MODEL is required");
     o->on_point = print_point;
+    a->lists.threads = o->run.threads;
 }
 
 /* Fails before the training rather than after it when an output cannot be written. */
@@ -266,8 +281,9 @@ static void print_json(const wr_model *m, const wr_pipeline_result *r, const wr_
 
 int cmd_train(int argc, char **argv)
 {
-    args a = {0};
+    args a = {.rank = WR_RANK_AUTO};
     wr_pipeline_opts o = {0};
+    lists_default_opts(&a.lists);
     parse(argc, argv, &a, &o);
     check_writable(a.out);
     if (o.walks_out)
@@ -301,6 +317,12 @@ int cmd_train(int argc, char **argv)
                               : pipeline_train(&p, &o, &r, &err);
     if (!m)
         die("train: %s", err.msg);
+    wr_lists l = {0};
+    if (a.lists.k && !a.sequences) { /* the generation carries its lists (lists.h) */
+        if (lists_attach(m, a.rank, &a.lists, &l, &err) < 0)
+            die("train: %s", err.msg);
+        cli_print_lists(&l);
+    }
     double t1 = wr_now();
     if (model_save(m, a.out, &err) < 0)
         die("%s", err.msg);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "walkrec/blas.h"
 #include "walkrec/text.h"
 #include "walkrec/util.h"
 
@@ -16,6 +17,7 @@ static const struct {
     {"prepare", cmd_prepare, "Amazon metadata (2014 or 2018, gzip ok) -> pairs.tsv [+ items.tsv]"},
     {"split", cmd_split, "pairs -> train pairs + validation pairs with negatives"},
     {"train", cmd_train, "pairs (or sequences) -> model: graph, random walks, word2vec"},
+    {"index", cmd_index, "model -> model with every item's neighbour list stored"},
     {"eval", cmd_eval, "model + validation pairs -> AUC, recall@10, NDCG@10"},
     {"neighbors", cmd_neighbors, "top-k items of an item by cosine"},
     {"import", cmd_import, "word2vec text/binary vectors (gensim, fastText) -> model"},
@@ -60,6 +62,9 @@ double cli_double(const char *opt, const char *s, double min, double max)
 
 int main(int argc, char **argv)
 {
+    /* OpenBLAS's kernels (blas.h): WALKREC_BLAS_KERNEL = auto (default), keep or a name */
+    const char *kernel = getenv("WALKREC_BLAS_KERNEL");
+    blas_choose(kernel && *kernel ? kernel : "auto", argv);
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

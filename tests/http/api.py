@@ -345,11 +345,11 @@ class OtherSettings(unittest.TestCase):
         ann_* settings; longer answers are still exact scans."""
         model = os.path.join(D.data_dir, "model-1.wr")
         with wrd.Daemon("--model", model, "--exact-index-max-items", "1999", "--index-k", "30",
-                        "--ann-cells", "10", "--ann-probe", "3") as d:
+                        "--ann-cells", "10", "--ann-probe", "3", "--rank", "cosine") as d:
             index = d.get("/v1/model").json()["index"]
-            self.assertEqual((index["kind"], index["k"], index["precomputed"]), ("ivf", 30, True))
+            self.assertEqual((index["kind"], index["k"], index["precomputed"]), ("approximate", 30, True))
             a = index["approximate"]
-            self.assertEqual((a["cells"], a["recall_sample"]), (10, 500))
+            self.assertEqual((a["cells"], a["recall_sample"]), (10, 1000))
             # probe 3 of 10 cells, doubled while the sampled recall stays under 0.98
             self.assertEqual(a["probe"], min(3 << (a["builds"] - 1), 10))
             self.assertGreaterEqual(a["recall_at_10"], 0.98)

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "../../src/config.c"
+#include "walkrec/lists.h"
+#include "walkrec/rank.h"
 
 static char tmpdir[64];
 
@@ -63,7 +65,10 @@ static void test_defaults(void **state)
     assert_string_equal(c.model, "");
     assert_string_equal(c.cors_origins, "");
     assert_int_equal(c.index_k, 100);
-    assert_int_equal(c.exact_index_max_items, 1000000);
+    assert_int_equal(c.exact_index_max_items, WR_LISTS_EXACT_MAX);
+    assert_int_equal(c.ann_popular, 512);
+    assert_int_equal(c.rank, WR_RANK_AUTO);
+    assert_int_equal(c.algo, 0);
     assert_int_equal(c.default_k, 10);
     assert_int_equal(c.max_body_bytes, 1048576);
     config_free(&c);
