@@ -904,6 +904,7 @@ static const wr_route routes[] = {
     {"/v1/admin/retrain", NULL, api_admin_retrain, 0, WR_ADMIN, 1},
     {"/v1/admin/publish", NULL, api_admin_publish, 0, WR_ADMIN, 1},
     {"/v1/admin/rollback", NULL, api_admin_rollback, 0, WR_ADMIN, 1},
+    {"/v1/admin/candidates", NULL, api_admin_candidates, 0, WR_ADMIN, 1},
     {"/v1/admin/status", api_admin_status, NULL, 0, WR_ADMIN, 1},
     {"/healthz", api_healthz, NULL, 0, WR_OPEN, 0},
     {"/readyz", api_readyz, NULL, 0, WR_OPEN, 0},

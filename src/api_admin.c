@@ -116,6 +116,25 @@ void api_admin_publish(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     rest_reply_json(rp, 202, json_pack("{s:b,s:I}", "queued", 1, "generation", (json_int_t)gen));
 }
 
+void api_admin_candidates(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
+{
+    json_t *doc = api_parse_body(rq, rp), *path;
+    wr_err err;
+    if (!doc)
+        return;
+    path = json_object_get(doc, "model");
+    if (!json_is_string(path) || json_object_size(doc) != 1) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "body: expected {\"model\": \"/path/on/the/"
+                         "trainer/model.wr\"}");
+    } else if (rq->svc->submit(json_string_value(path), &err) < 0) {
+        rest_reply_err(rp, &err, WR_E_NOT_FOUND);
+    } else {
+        rest_reply_json(rp, 202, json_pack("{s:b,s:s}", "queued", 1, "model",
+                                           json_string_value(path)));
+    }
+    json_decref(doc);
+}
+
 void api_admin_rollback(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     uint64_t gen;

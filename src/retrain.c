@@ -65,6 +65,7 @@ static struct {
     pthread_cond_t idle;   /* signalled when the thread is between runs */
     int stop, reload, requested, busy;
     uint64_t publish_gen;  /* queued forced publication, 0 = none */
+    char *submitted;       /* queued submitted model file, NULL = none */
     uint64_t pending;      /* pairs ingested since the last run began */
     double last_run;       /* monotonic time the last run began (or start) */
     state st;
@@ -253,9 +254,9 @@ static void finish_report(run_report *rep)
     pthread_mutex_unlock(&T.mu);
 }
 
-/* Trains a candidate on everything but the validation pairs, compares it with the live
- * model on them, and publishes it or keeps it aside. */
-static int run(const char *trigger, wr_err *err)
+/* Trains a candidate on everything but the validation pairs (or takes the submitted
+ * model), compares it with the live model on them, and publishes it or keeps it aside. */
+static int run(const char *trigger, const char *submitted, wr_err *err)
 {
     run_report rep = {.started = wr_unix_now(), .cand_auc_all = NAN, .live_auc_all = NAN,
                       .lists_recall = NAN};
@@ -276,7 +277,7 @@ static int run(const char *trigger, wr_err *err)
     char *path = generations_path(T.dir, rep.generation, 0),
          *cpath = generations_path(T.dir, rep.generation, 1);
     wr_log("retraining (%s, %s)", trigger, rep.mode);
-    wr_candidate_job j = {T.cfg, 1, T.wal, live_path, path, cpath};
+    wr_candidate_job j = {T.cfg, 1, T.wal, live_path, path, cpath, submitted};
     if (candidate_train(&j, on_child_state, &res, &lists, err) < 0)
         goto out;
     snprintf(rep.start, sizeof rep.start, "%s", res.start);
@@ -348,7 +349,7 @@ static int train_first(wr_err *err)
         goto out;
     uint64_t gen = generations_next(T.dir, live_generation(NULL) + 1);
     path = generations_path(T.dir, gen, 0);
-    wr_candidate_job j = {T.cfg, 0, T.wal, "", path, path};
+    wr_candidate_job j = {T.cfg, 0, T.wal, "", path, path, NULL};
     if (candidate_train(&j, on_child_state, &res, &lists, err) < 0)
         goto out;
     wr_log("trained %u items x %u dimensions in %.1f s", res.items, res.dim, res.train_seconds);
@@ -448,6 +449,15 @@ static void work(void)
         pthread_mutex_unlock(&T.mu);
         if (force_publish(gen, &err) < 0)
             record_error("publish", &err);
+    } else if (T.submitted) {
+        char *path = T.submitted;
+        T.submitted = NULL;
+        T.last_run = wr_now();
+        pthread_mutex_unlock(&T.mu);
+        wr_log("judging the submitted model %s", path);
+        if (run("submitted", path, &err) < 0)
+            record_error("submitted", &err);
+        free(path);
     } else {
         const char *why = T.requested ? "requested"
                           : T.cfg->retrain_min_pairs && T.pending >= T.cfg->retrain_min_pairs
@@ -457,7 +467,7 @@ static void work(void)
         T.pending = 0;
         T.last_run = wr_now();
         pthread_mutex_unlock(&T.mu);
-        if (run(why, &err) < 0)
+        if (run(why, NULL, &err) < 0)
             record_error("retrain", &err);
     }
     /* The scratch of an index build (and, in sanitizer builds, a run's pairs) is freed, but
@@ -490,7 +500,7 @@ static void *trainer_main(void *arg)
         T.busy = 0;
         T.st = S_IDLE;
         pthread_cond_broadcast(&T.idle);
-        while (!T.stop && !T.reload && !T.publish_gen && !due(wr_now())) {
+        while (!T.stop && !T.reload && !T.publish_gen && !T.submitted && !due(wr_now())) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += T.follower ? T.cfg->follow_interval : 1;
@@ -565,6 +575,8 @@ int retrain_stop(void)
     pthread_mutex_lock(&T.mu);
     index_free(T.previous);
     T.previous = NULL;
+    free(T.submitted);
+    T.submitted = NULL;
     pthread_mutex_unlock(&T.mu);
     T.started = 0;
     return 0;
@@ -618,6 +630,26 @@ int retrain_force_publish(uint64_t generation, wr_err *err)
         return -1;
     pthread_mutex_lock(&T.mu);
     T.publish_gen = generation;
+    pthread_cond_signal(&T.cv);
+    pthread_mutex_unlock(&T.mu);
+    return 0;
+}
+
+int retrain_submit(const char *path, wr_err *err)
+{
+    if (T.follower)
+        return wr_failc(err, WR_ESTATE, "a follower judges no models");
+    if (path[0] != '/')
+        return wr_fail(err, "model: expected an absolute path on the trainer's machine, got "
+                       "'%s'", path);
+    if (model_verify(path, err) < 0)
+        return -1;
+    pthread_mutex_lock(&T.mu);
+    if (T.submitted) {
+        pthread_mutex_unlock(&T.mu);
+        return wr_failc(err, WR_EBUSY, "a submitted model is waiting to be judged already");
+    }
+    T.submitted = xstrdup(path);
     pthread_cond_signal(&T.cv);
     pthread_mutex_unlock(&T.mu);
     return 0;

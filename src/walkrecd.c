@@ -119,6 +119,7 @@ int main(int argc, char **argv)
         .retrain = retrain_request,
         .publish = retrain_force_publish,
         .rollback = retrain_rollback,
+        .submit = retrain_submit,
         .status = retrain_status,
         .metrics = metrics_render,
     };

@@ -60,6 +60,7 @@ void api_ingest(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_admin_retrain(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_admin_publish(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_admin_rollback(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_admin_candidates(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_admin_status(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 
 /* Body helpers shared by the handlers: the body as a JSON object, and its member `key` as

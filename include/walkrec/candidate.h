@@ -8,7 +8,9 @@
  * the rest with the pipeline (pipeline.h) from the daemon's settings (warm-started from the
  * live model's file when retrain_mode is warm), evaluate the candidate and the live model on
  * the validation pairs (the gate's numbers), and write the candidate with its side file:
- * to the model path when it passes the gate, else to the candidate path. Nothing of it runs
+ * to the model path when it passes the gate, else to the candidate path. A submitted model
+ * (vectors trained elsewhere: gensim, Spark, PyTorch-BigGraph, through walkrec import) takes
+ * the training's place and is judged the same way. Nothing of it runs
  * in the daemon but the reading of the result; the overlap of the two models' neighbour
  * lists is finished in the daemon against the published snapshot (candidate_overlap). */
 #ifndef WALKREC_CANDIDATE_H
@@ -29,6 +31,8 @@ typedef struct wr_candidate_job {
     wr_wal *wal;            /* the pair log (NULL: none); read by path up to its durable end */
     const char *live_path;  /* "" when there is no live model */
     const char *model_path, *cand_path; /* where a passing / refused candidate goes */
+    const char *submitted;  /* a model file trained elsewhere (walkrec import) to be gated
+                               instead of training one; NULL: train */
 } wr_candidate_job;
 
 /* The stages of a run, timed (wr_candidate.seconds; the daemon adds the publication). */

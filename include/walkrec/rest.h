@@ -56,6 +56,7 @@ typedef struct wr_service {
     void (*retrain)(void);
     int (*publish)(uint64_t generation, wr_err *err);
     int (*rollback)(uint64_t *generation, int *queued, wr_err *err);
+    int (*submit)(const char *path, wr_err *err);
     json_t *(*status)(void);
     char *(*metrics)(size_t *len); /* Prometheus text, new (free) */
 } wr_service;

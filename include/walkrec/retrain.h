@@ -55,6 +55,12 @@ void retrain_request(void);
 /* POST /v1/admin/publish?generation=N: queue publication of model-N.wr or candidate-N.wr.
  * An error when neither file exists. */
 int retrain_force_publish(uint64_t generation, wr_err *err);
+/* POST /v1/admin/candidates: a model file trained elsewhere (walkrec import of gensim,
+ * Spark or PyTorch-BigGraph vectors), an absolute path on this machine, judged like a
+ * retrain's candidate on the same validation pairs (its neighbour lists built, then
+ * published or kept aside by the gate) as soon as the trainer is free. An error when the
+ * file is not a readable model, or another submission waits. */
+int retrain_submit(const char *path, wr_err *err);
 /* POST /v1/admin/rollback: publish the generation before the live one. Instant when that
  * index is still in memory (*queued = 0); otherwise the trainer loads and indexes it
  * (*queued = 1). *generation is the generation being rolled back to. */

@@ -113,6 +113,11 @@ static int rollback(uint64_t *generation, int *queued, wr_err *err)
     return wr_failc(err, WR_ESTATE, "no earlier generation to roll back to");
 }
 
+static int submit(const char *path, wr_err *err)
+{
+    return wr_failc(err, WR_ENOTFOUND, "%s: no such model", path);
+}
+
 static json_t *status(void)
 {
     return json_pack("{s:s,s:I}", "state", "idle", "generation", (json_int_t)FUZZ_GENERATION);
@@ -125,6 +130,7 @@ const wr_service *stub_service(void)
         .retrain = request,
         .publish = force_publish,
         .rollback = rollback,
+        .submit = submit,
         .status = status,
         .metrics = metrics_render,
     };

@@ -73,6 +73,8 @@ class Daemon:
                 *args]
         full_env = dict(os.environ)
         full_env.update(env or {})
+        for k in [k for k, v in full_env.items() if v is None]:  # None: left out
+            del full_env[k]
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log,
                                          env=full_env)

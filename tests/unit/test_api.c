@@ -66,6 +66,13 @@ static int rollback(uint64_t *gen, int *queued, wr_err *err)
     return wr_failc(err, WR_ESTATE, "no generation older than 7 in var");
 }
 
+static int submit(const char *path, wr_err *err)
+{
+    if (strcmp(path, "/models/ok.wr"))
+        return wr_failc(err, WR_ENOTFOUND, "%s: No such file or directory", path);
+    return 0;
+}
+
 static json_t *status(void) { return json_pack("{s:s,s:i}", "state", "idle", "generation", GEN); }
 
 static char *metrics(size_t *len)
@@ -75,8 +82,10 @@ static char *metrics(size_t *len)
     return s;
 }
 
-static const wr_service trainer = {0, ingest, retrain, publish, rollback, status, metrics};
-static const wr_service follower = {1, ingest, retrain, publish, rollback, status, metrics};
+static const wr_service trainer = {0, ingest, retrain, publish, rollback, submit, status,
+                                   metrics};
+static const wr_service follower = {1, ingest, retrain, publish, rollback, submit, status,
+                                    metrics};
 
 /* ---- the snapshot ---- */
 
@@ -375,6 +384,14 @@ static const struct {
     {POST, "/v1/admin/rollback", NULL, 409, "{\"error\":{\"code\":\"conflict\"}}", NULL, NULL,
      0},
     {GET, "/v1/admin/status", NULL, 200, "{\"state\":\"idle\",\"generation\":7}", NULL, NULL, 0},
+    {POST, "/v1/admin/candidates", "{\"model\":\"/models/ok.wr\"}", 202,
+     "{\"queued\":true,\"model\":\"/models/ok.wr\"}", NULL, NULL, 0},
+    {POST, "/v1/admin/candidates", "{\"model\":\"/models/none.wr\"}", 404,
+     "{\"error\":{\"code\":\"not_found\"}}", NULL, NULL, 0},
+    {POST, "/v1/admin/candidates", "{\"path\":\"/models/ok.wr\"}", 400,
+     "{\"error\":{\"code\":\"bad_request\"}}", NULL, NULL, 0},
+    {POST, "/v1/admin/candidates", "{\"model\":\"/models/ok.wr\"}", 409,
+     "{\"error\":{\"code\":\"follower\"}}", NULL, &follower, 0},
     {GET, "/metrics", NULL, 200, NULL, prometheus, NULL, 0},
     {GET, "/", NULL, 200, NULL, html, NULL, 0},
     {GET, "/ui/app.js", NULL, 200, NULL, NULL, NULL, 0},
