@@ -2,7 +2,8 @@
  *
  * These handlers hand their work to the trainer (retrain.h) and never touch the published
  * index, so http.c runs them outside any read section (a rollback publishes). The bearer
- * token was checked before they run. On a follower every write answers 409. */
+ * token was checked before they run. On a follower every write answers 409: http.c asks
+ * api_refuse_follower() before it looks at the body, and each handler asks again. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include "walkrec/retrain.h"
 #include "walkrec/text.h"
 
-static int refuse_follower(const wr_request *rq, wr_reply *rp)
+int api_refuse_follower(const wr_request *rq, wr_reply *rp)
 {
     if (!retrain_is_follower())
         return 0;
@@ -64,7 +65,7 @@ void api_ingest(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     size_t i, bad;
     char why[256];
     wr_err err;
-    if (refuse_follower(rq, rp) || !(doc = api_parse_body(rq, rp)) ||
+    if (api_refuse_follower(rq, rp) || !(doc = api_parse_body(rq, rp)) ||
         !(arr = api_body_array(rq, doc, "pairs", rp)))
         goto out;
     p = xmalloc(json_array_size(arr) * sizeof *p);
@@ -97,7 +98,7 @@ out:
 void api_admin_retrain(const wr_request *rq, const wr_index *ix, wr_reply *rp)
 {
     (void)ix;
-    if (refuse_follower(rq, rp))
+    if (api_refuse_follower(rq, rp))
         return;
     retrain_request();
     reply_json(rp, 202, json_pack("{s:b,s:o}", "queued", 1, "status", retrain_status()));
@@ -109,7 +110,7 @@ void api_admin_publish(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     const char *g = request_param(rq, "generation");
     uint64_t gen;
     wr_err err;
-    if (refuse_follower(rq, rp))
+    if (api_refuse_follower(rq, rp))
         return;
     if (!g || text_parse_u64(g, &gen) < 0 || gen == 0) {
         reply_error(rp, WR_E_BAD_REQUEST, "generation: expected a positive integer");
@@ -128,7 +129,7 @@ void api_admin_rollback(const wr_request *rq, const wr_index *ix, wr_reply *rp)
     uint64_t gen;
     int queued;
     wr_err err;
-    if (refuse_follower(rq, rp))
+    if (api_refuse_follower(rq, rp))
         return;
     if (retrain_rollback(&gen, &queued, &err) < 0) {
         reply_error(rp, WR_E_UNKNOWN_GENERATION, "%s", err.msg);

@@ -594,6 +594,10 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
                     "token>", rt->path);
         return send_reply(h, c, q, &rp, NULL);
     }
+    /* A follower takes no writes of any kind: 409 naming the trainer before 413 and 415. */
+    if (rt->writer && q->method == WR_M_POST &&
+        api_refuse_follower(&(wr_request){.cfg = h->cfg}, &rp))
+        return send_reply(h, c, q, &rp, NULL);
     if (q->over) {
         reply_error(&rp, WR_E_TOO_LARGE, "request body over %llu bytes (max_body_bytes)",
                     (unsigned long long)h->cfg->max_body_bytes);

@@ -40,6 +40,9 @@ void api_admin_publish(const wr_request *rq, const wr_index *ix, wr_reply *rp);
 void api_admin_rollback(const wr_request *rq, const wr_index *ix, wr_reply *rp);
 /* GET /v1/admin/status */
 void api_admin_status(const wr_request *rq, const wr_index *ix, wr_reply *rp);
+/* On a follower: fills rp with 409 follower naming trainer_url (rq->cfg) and returns 1;
+ * else 0. http.c asks it for the write routes before the body's size and type. */
+int api_refuse_follower(const wr_request *rq, wr_reply *rp);
 
 /* Body helpers shared by the handlers: the body as a JSON object, and its member `key` as
  * a non-empty array of at most max_batch entries; NULL with the error reply set. */
