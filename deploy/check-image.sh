@@ -4,8 +4,9 @@
 #   - the base debian:bookworm-slim is made with debootstrap when absent from local storage
 #     and imported; its root file system is cached as a tarball under
 #     /var/cache/walkrec/base/<suite>-<mirror>/, so a machine makes it once;
-#   - the build (its first stage runs the unit tests) with --format docker, since the OCI
-#     format has no HEALTHCHECK;
+#   - the build (its first stage runs the unit tests, tagged <image>-build) with --format
+#     docker, since the OCI format has no HEALTHCHECK; --layers, and at the end images no tag
+#     reaches are pruned, so the layer cache serves the next run and does not grow;
 #   - metadata a real engine applies (buildah run does not): user, healthcheck, exposed port,
 #     volume, entry point, environment;
 #   - no compiler, assembler or linker in the runtime image; every shared library resolves;
@@ -179,16 +180,23 @@ fi
 ok "base image $BASE present"
 
 # ---- build ----
+# bud LOG ARGS: buildah bud with the options every build here takes, its output in LOG.
+bud() {
+    local log=$work/$1
+    shift
+    buildah bud --isolation chroot --pull=never --format docker --layers "$@" >"$log" 2>&1 ||
+        { tail -40 "$log"; fail "buildah bud $* failed"; }
+}
+# The build stage gets a tag of its own (-build), so that every layer worth caching is
+# reachable from a tag and the rest can go at the end (buildah rmi --prune).
+STAGE=${IMAGE%:*}-build:${IMAGE##*:}
 start=$(date +%s)
-note "building $IMAGE (log: $work/build.log)"
-if ! buildah bud --isolation chroot --pull=never --format docker --layers -t "$IMAGE" -f Dockerfile . \
-    >"$work/build.log" 2>&1; then
-    tail -40 "$work/build.log"
-    fail "buildah bud failed"
-fi
-grep -q "^Ok: *[1-9]" "$work/build.log" && grep -q "^Fail: *0" "$work/build.log" ||
-    grep -q "Using cache" "$work/build.log" || { tail -40 "$work/build.log"; fail "no unit test summary in the build log"; }
-ok "image built in $(($(date +%s) - start)) s (unit tests: $(grep -m1 '^Ok:' "$work/build.log" | tr -s ' ' || echo 'cached layer'))"
+note "building $STAGE and $IMAGE (logs: $work/stage.log, $work/build.log)"
+bud stage.log --target build -t "$STAGE" -f Dockerfile .
+grep -q "^Ok: *[1-9]" "$work/stage.log" && grep -q "^Fail: *0" "$work/stage.log" ||
+    grep -q "Using cache" "$work/stage.log" || { tail -40 "$work/stage.log"; fail "no unit test summary in the build log"; }
+bud build.log -t "$IMAGE" -f Dockerfile .
+ok "image built in $(($(date +%s) - start)) s (unit tests: $(grep -m1 '^Ok:' "$work/stage.log" | tr -s ' ' || echo 'cached layer'))"
 
 # ---- metadata ----
 buildah inspect --type image "$IMAGE" >"$work/inspect.json"
@@ -442,11 +450,7 @@ ctr=""
 # own nginx as the image's user, with compose's service names resolving to loopback ----
 LB=${IMAGE%:*}-lb:${IMAGE##*:}
 start=$(date +%s)
-if ! buildah bud --isolation chroot --pull=never --format docker --layers --force-rm -t "$LB" \
-    deploy/nginx >"$work/lb-build.log" 2>&1; then
-    tail -20 "$work/lb-build.log"
-    fail "building deploy/nginx failed"
-fi
+bud lb-build.log -t "$LB" deploy/nginx
 ok "load balancer image $LB built in $(($(date +%s) - start)) s"
 lbcfg=$(buildah inspect --type image --format '{{.Docker.Config.User}}' "$LB")
 [ "$lbcfg" = www-data ] || fail "load balancer user: $lbcfg"
@@ -495,4 +499,6 @@ fi
 size=$(buildah images --format '{{.Size}}' "$IMAGE" | head -1)
 base=$(buildah images --format '{{.Size}}' "$BASE" | head -1)
 echo "image: $IMAGE $size (base $BASE $base); $LB $(buildah images --format '{{.Size}}' "$LB" | head -1)"
+# Images no tag reaches (the layers of earlier sources) go; the tagged ones keep the cache.
+buildah rmi --prune >/dev/null 2>&1 || note "buildah rmi --prune failed"
 echo "PASS: check-image in $(($(date +%s) - t0)) s"
