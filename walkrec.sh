@@ -2,7 +2,8 @@
 # walkrec.sh - the two quick-start commands.
 #   ./walkrec.sh run    install what is missing, build, serve (training the built-in catalogue
 #                       when var/ holds no model); extra arguments go to walkrecd
-#   ./walkrec.sh test   install what is missing, build, run the whole test suite
+#   ./walkrec.sh test   install what is missing, build, run the whole test suite, the
+#                       container image's check included (WALKREC_IMAGE_TEST=0: without it)
 #   ./walkrec.sh test --sanitize address|thread
 #                       the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #                       (build-asan), or the concurrency tests under ThreadSanitizer
@@ -16,7 +17,7 @@ BUILD_PKGS="gcc g++ meson ninja-build pkg-config libmicrohttpd-dev libjansson-de
 # chromium: the dashboard's end-to-end test drives it headless (tests/http/dashboard.py)
 TEST_PKGS="libcmocka-dev python3-numpy python3-scipy python3-sklearn python3-gensim curl chromium
   python3-yaml"
-# WALKREC_IMAGE_TEST=1: deploy/check-image.sh builds the Docker image with buildah and runs it
+# deploy/check-image.sh: builds the Docker image with buildah and runs it (image_test)
 IMAGE_PKGS="debootstrap buildah podman uidmap fuse-overlayfs"
 
 install_missing() {
@@ -40,27 +41,49 @@ build() {
     meson compile -C "$dir" >/dev/null
 }
 
-# "N passed, N failed" over meson's test logs.
+# "N passed, N failed" over meson's test logs, then ", N skipped (name: reason, ...)".
 summary() {
     /usr/bin/python3 - "$@" <<'PY'
 import json, os, sys
-passed = failed = skipped = 0
+passed = failed = 0
+skipped = []
 for log in sys.argv[1:]:
     try:
         lines = open(log).read().splitlines()
     except OSError:
         continue
     for line in lines:
-        r = json.loads(line)["result"]
-        if r in ("OK", "EXPECTEDFAIL"):
+        t = json.loads(line)
+        if t["result"] in ("OK", "EXPECTEDFAIL"):
             passed += 1
-        elif r == "SKIP":
-            skipped += 1
+        elif t["result"] == "SKIP":
+            skipped.append(t["name"] + (": " + t["reason"] if t.get("reason") else ""))
         else:
             failed += 1
 failed += int(os.environ.get("WR_SANITIZER_REPORTS", "0"))  # see sanitized()
-print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+print(f"{passed} passed, {failed} failed" +
+      (f", {len(skipped)} skipped ({'; '.join(skipped)})" if skipped else ""))
 PY
+}
+
+# The container image: deploy/check-image.sh builds it with buildah and runs it (minutes;
+# the Debian base it makes once is cached in /var/cache/walkrec). One test in the summary,
+# written to build/meson-logs/image.json: OK, FAIL, or SKIP with the script's reason where
+# buildah cannot run (exit 77). As root: through sudo when there is one, else it skips.
+image_test() {
+    local log=build/meson-logs/image.json out=build/meson-logs/image.txt rc=0 r=OK reason=""
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || ! command -v sudo >/dev/null ||
+        sudo=(sudo "--preserve-env=WALKREC_IMAGE,WALKREC_BASE_CACHE,WALKREC_MIRROR")
+    "${sudo[@]}" deploy/check-image.sh 2>&1 | tee "$out" || rc=$?
+    case $rc in
+    0) ;;
+    77) r=SKIP reason=$(sed -n 's/^SKIP: check-image: //p' "$out" | tail -1) ;;
+    *) r=FAIL ;;
+    esac
+    /usr/bin/python3 -c 'import json, sys; print(json.dumps(dict(zip(("name", "result", "reason"), sys.argv[1:]))))' \
+        image "$r" "$reason" >"$log"
+    [ "$r" != FAIL ]
 }
 
 cmd_run() {
@@ -127,7 +150,11 @@ cmd_test() {
     "" | address | thread) ;;
     *) echo "usage: $0 test [--sanitize address|thread]" >&2; return 2 ;;
     esac
-    install_missing $BUILD_PKGS $TEST_PKGS
+    local image=${WALKREC_IMAGE_TEST:-1}
+    [ -z "$sanitize" ] || image=0
+    local pkgs="$BUILD_PKGS $TEST_PKGS"
+    [ "$image" = 0 ] || pkgs+=" $IMAGE_PKGS"
+    install_missing $pkgs
     if [ -n "$sanitize" ]; then
         local dir=build-asan tests=()
         [ "$sanitize" = thread ] && dir=build-tsan tests=($TSAN_TESTS)
@@ -148,19 +175,16 @@ cmd_test() {
     sanitized address build-asan --suite unit || rc=1
     sanitized address build-asan --logbase testlog-http http_api http_reload http_probability \
         http_hostile || rc=1
-    # The container image, on request: minutes, and it needs the Debian archive. Counted as
-    # one test (77 from the script: buildah cannot run here, skipped).
-    local image_log=build/meson-logs/image.json
-    rm -f "$image_log"
-    if [ "${WALKREC_IMAGE_TEST:-}" = 1 ]; then
-        install_missing $IMAGE_PKGS
-        local r=OK
-        deploy/check-image.sh || case $? in 77) r=SKIP ;; *) r=FAIL rc=1 ;; esac
-        printf '{"name": "image", "result": "%s"}\n' "$r" >"$image_log"
+    # The container image, built and run (image_test); WALKREC_IMAGE_TEST=0 leaves it out.
+    rm -f build/meson-logs/image.json
+    if [ "$image" = 0 ]; then
+        echo "walkrec.sh: the image check is off (WALKREC_IMAGE_TEST=0)" >&2
+    else
+        image_test || rc=1
     fi
     WR_SANITIZER_REPORTS=$WR_SANITIZER_REPORTS \
         summary build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
-        build-asan/meson-logs/testlog-http.json "$image_log"
+        build-asan/meson-logs/testlog-http.json build/meson-logs/image.json
     return $rc
 }
 

@@ -11,7 +11,7 @@ directory, deploy/nginx/nginx.conf in front with compose's service names replace
 ports): reads through nginx, writes through nginx reaching the trainer, a new generation
 reaching both followers, a follower going away, the trainer going away (reads go on,
 writes fail), the image's healthcheck script. The nginx part is skipped where nginx is not
-installed."""
+installed. A follower answers every write with 409 naming trainer_url, whatever the body."""
 
 import os
 import re
@@ -418,6 +418,44 @@ class Topology(unittest.TestCase):
         p = subprocess.run([script], env=dict(env, WALKREC_PORT=str(free_port())),
                            stdout=subprocess.PIPE, text=True)
         self.assertEqual(p.returncode, 1, p.stdout)
+
+
+class FollowerWrites(unittest.TestCase):
+    """A follower (compose's follower-N, the k8s Deployment) takes no writes of any kind: every
+    write route answers 409 naming trainer_url once the token is checked, before the body's
+    size or Content-Type is looked at, so a client learns where writes go."""
+
+    MAX_BODY = 1024
+    ROUTES = ("/v1/pairs", "/v1/admin/retrain", "/v1/admin/publish?generation=1",
+              "/v1/admin/rollback")
+    BODIES = (  # what, body, headers
+        ("Content-Type text/plain", b"P0000001\tP0000002\n", {"Content-Type": "text/plain"}),
+        ("a body over max_body_bytes", b"x" * (MAX_BODY + 1),
+         {"Content-Type": "application/json"}),
+        ("no body", None, {}),
+    )
+
+    def test_every_write_answers_409_naming_trainer_url(self):
+        models = os.path.join(wrd.tmpdir(), "models")
+        os.makedirs(models)
+        env = {"WALKREC_ADMIN_TOKEN": TOKEN, "WALKREC_TRAINER_URL": "http://trainer:8080"}
+        # No generation in the directory yet: writes are refused all the same.
+        with wrd.Daemon("--follow", models, "--max-body-bytes", str(self.MAX_BODY), env=env,
+                        ready=False) as f:
+            auth = {"Authorization": "Bearer " + TOKEN}
+            for route in self.ROUTES:
+                self.assertEqual(f.post(route, None).status, 401, route)  # the token first
+                for what, body, headers in self.BODIES:
+                    with self.subTest(route=route, body=what):
+                        r = f.post(route, body, headers=dict(auth, **headers))
+                        self.assertEqual(r.status, 409, r)
+                        err = r.json()["error"]
+                        self.assertEqual(err["code"], "follower")
+                        self.assertIn("http://trainer:8080", err["message"])
+            # The one read among the admin routes still answers.
+            r = f.get("/v1/admin/status", headers=auth)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["role"], "follower")
 
 
 class LB:

@@ -102,7 +102,7 @@ class Bystander:
 
     def check(self, test):
         end = time.monotonic() + SLOW
-        while self.answers < 10 and time.monotonic() < end:
+        while self.answers <= 10 and time.monotonic() < end:
             time.sleep(0.05)
         self.stop.set()
         self.thread.join()
