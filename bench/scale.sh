@@ -140,6 +140,7 @@ MODEL=$(get "$PORT" /v1/model)
 log "ready in $READY s, $CPU CPU s"
 put restart "{\"ready_seconds\": $READY, \"cpu_seconds\": $CPU}"
 put index "$("$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["index"]))' <<<"$MODEL")"
+stop "$PID"
 "$PY" - "$MODEL" <<'PY' | tee -a "$LOG" >&2
 import json, sys
 m = json.loads(sys.argv[1]); ix = m["index"]; a = ix.get("approximate", {})
@@ -216,9 +217,11 @@ PY
     start var retrain --pairs "$OUT/pairs.tsv" --train-threads 1 --retrain-min-pairs 0 \
         --retrain-interval 0
     wait_ready "$PORT" "$PID" >/dev/null
+    RPORT=$PORT
     start "$OUT/f3" follower3 --follow "$OUT/var" --follow-interval 1
     F3=$PID F3PORT=$PORT
     wait_ready "$F3PORT" "$F3" >/dev/null
+    PORT=$RPORT
     "$PY" - "$PORT" new.json <<'PY'
 import json, sys, urllib.request
 pairs = json.load(open(sys.argv[2]))
@@ -231,7 +234,7 @@ PY
     cat >"$OUT/wrk.lua" <<LUA
 math.randomseed(7)
 request = function()
-  return wrk.format("GET", string.format("/v1/items/P%07d/neighbors?k=10", math.random(1, ${ITEMS:-418749})))
+  return wrk.format("GET", string.format("/v1/items/P%07d/neighbors?k=10", math.random(0, ${ITEMS:-418749} - 1)))
 end
 LUA
     log "retrain: $(wc -c <new.json) bytes of new pairs ingested; wrk reading neighbours"

@@ -25,7 +25,10 @@
 #include "walkrec/synth.h"
 
 #define OVERLAP_SAMPLE 500
+/* The gate's recall@10: 1000 sampled queries, fewer above 100,000 items (~1e8 comparisons,
+ * 200 at the least); its AUC is over every validation pair either way. */
 #define EVAL_QUERIES 1000
+#define EVAL_COMPARISONS 1e8
 
 /* The job as the trainer process sees it: the log by path, up to the durable position the
  * daemon read before the fork. */
@@ -105,7 +108,7 @@ static int evaluate(const wr_config *cfg, const wr_model *m, const wr_labeled *v
     wr_eval_result r;
     eval_default_opts(&eo);
     eo.train = train;
-    eo.max_queries = EVAL_QUERIES;
+    eo.max_queries = eval_query_budget(m->n, EVAL_COMPARISONS, 200, EVAL_QUERIES);
     eo.seed = cfg->validation_seed;
     eo.threads = (int)cfg->train_threads;
     eo.rank = WR_RANK_COSINE;

@@ -193,6 +193,12 @@ void eval_labeled_release(wr_labeled *v)
     memset(v, 0, sizeof *v);
 }
 
+size_t eval_query_budget(size_t n, double comparisons, size_t lo, size_t hi)
+{
+    double q = n ? comparisons / (double)n : (double)hi;
+    return q < (double)lo ? lo : q > (double)hi ? hi : (size_t)q;
+}
+
 void eval_result_free(wr_eval_result *r)
 {
     free(r->scores);

@@ -169,7 +169,7 @@ static int slice_lists(const wr_model *m, const wr_calib_data *cd, const wr_labe
 {
     wr_eval_opts o;
     eval_default_opts(&o);
-    o.max_queries = WR_CALIB_RANK_QUERIES;
+    o.max_queries = eval_query_budget(m->n, WR_CALIB_RANK_COMPARISONS, 500, WR_CALIB_RANK_QUERIES);
     o.train = &cd->train;
     o.rank = rank;
     o.threads = threads;

@@ -38,7 +38,8 @@
  * four in proportion to popularity (so that popularity alone does not pass for relatedness).
  *
  * Neighbour lists: after the fit, the pipeline (pipeline.h) ranks the slice's held-out pairs for up to
- * 2000 of their items both by cosine and by probability (eval.h's recall@10, training
+ * 2000 of their items (fewer above 100,000 items: WR_CALIB_RANK_COMPARISONS) both by
+ * cosine and by probability (eval.h's recall@10, training
  * neighbours left out) and records the probability unless the cosine found more by over two
  * standard errors of the per-query difference: a slice of a hundred pairs is noisy (on the
  * SNAP prefix, 143 once favoured the cosine by 0.011, which then lost on the validation
@@ -73,7 +74,9 @@
 
 #define WR_CALIB_NFEAT 5
 #define WR_CALIB_UNIFORM_WEIGHT 0.75 /* the degree-matched negatives get the rest */
-#define WR_CALIB_RANK_QUERIES 2000   /* slice items whose lists decide the ranking */
+#define WR_CALIB_RANK_QUERIES 2000   /* slice items whose lists decide the ranking, at most: */
+#define WR_CALIB_RANK_COMPARISONS 2e8 /* fewer above 100,000 items (500 at the least), so that
+                                        the choice costs ~2e8 comparisons per order */
 
 typedef struct wr_calib {
     double coef[WR_CALIB_NFEAT];

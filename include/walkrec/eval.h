@@ -127,6 +127,10 @@ typedef struct wr_reliability_bin {
 } wr_reliability_bin;
 
 void eval_default_opts(wr_eval_opts *o);
+/* How many sampled queries cost about `comparisons` item comparisons over n items, within
+ * [lo, hi]: ranking every item for each query grows with the catalogue, so the samples that
+ * only judge (the rank choice, the gate's recall) shrink as it grows. */
+size_t eval_query_budget(size_t n, double comparisons, size_t lo, size_t hi);
 
 typedef struct wr_eval_result {
     double auc_all, auc_seen;
