@@ -5,6 +5,7 @@
  * length-prefixed strings (cand_lists writes them, candidate_overlap reads them). */
 #include "walkrec/candidate.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,23 @@ static int gather(const job *jb, wr_pairs *p, uint32_t **cat, uint32_t *ncat, wr
         if (p->n > before)
             pairs_merge(p);
     }
+    return 0;
+}
+
+/* The log position the model was trained through, in its metadata: serving replays the
+ * log after it (retrain.c). */
+static int record_log_position(wr_model *m, uint64_t pos, wr_err *err)
+{
+    json_t *meta = json_loads(m->meta_json, 0, NULL);
+    char *text = NULL;
+    if (json_is_object(meta) &&
+        json_object_set_new(meta, "log_position", json_integer((json_int_t)pos)) == 0)
+        text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(meta);
+    if (!text)
+        return wr_failc(err, WR_EINTERNAL, "cannot record the log position in the metadata");
+    free(m->meta_json);
+    m->meta_json = text;
     return 0;
 }
 
@@ -238,6 +256,8 @@ static int run_job(void *arg, wr_bytes *out, wr_err *err)
             goto out;
         if (*pr.warning)
             trainproc_log("training: %s", pr.warning);
+        if (jb->wal_path && record_log_position(cand, jb->wal_stop, err) < 0)
+            goto out;
         snprintf(res.start, sizeof res.start, "%s", pr.start);
         res.seconds[WR_STAGE_CALIBRATION] = pr.calibration_seconds;
     }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "walkrec/file.h"
+#include "walkrec/wal.h"
 #include "walkrec/text.h"
 
 static char *join(const char *dir, const char *name)
@@ -26,6 +27,8 @@ char *generations_path(const char *dir, uint64_t gen, int candidate)
              (unsigned long long)gen);
     return join(dir, name);
 }
+
+char *generations_log(const char *dir) { return join(dir, WR_WAL_FILE); }
 
 char *generations_sidecar(const char *model)
 {

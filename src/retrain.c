@@ -66,7 +66,9 @@ static struct {
     int stop, reload, requested, busy;
     uint64_t publish_gen;  /* queued forced publication, 0 = none */
     char *submitted;       /* queued submitted model file, NULL = none */
-    uint64_t pending;      /* pairs ingested since the last run began */
+    uint64_t pending;      /* pairs ingested since the last run began, or, after a
+                              publication, logged after the live generation's training */
+    uint64_t replayed;     /* log position the last replay read to: pending counts it */
     double last_run;       /* monotonic time the last run began (or start) */
     state st;
     double st_since;
@@ -157,6 +159,54 @@ static wr_index *build_index(wr_model *m, const char *path, uint64_t gen, wr_err
     return ix;
 }
 
+/* The log position a generation was trained through (its metadata's log_position), 0 when
+ * it saw none of the log (trained elsewhere, or before the log existed). */
+static uint64_t trained_through(const wr_index *ix)
+{
+    json_t *meta = json_loads(index_info(ix)->meta_json, 0, NULL);
+    json_int_t v = json_integer_value(json_object_get(meta, "log_position"));
+    json_decref(meta);
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+/* The pair log is the truth for serving too: after ix is published (with `pub` held, so
+ * that replays follow publications in order) every logged item it does not know becomes
+ * provisional again, and the pairs logged after its training count as pending, as if the
+ * daemon had never stopped or rolled back. */
+static void replay_log(const wr_index *ix)
+{
+    wr_overlay_replay r;
+    wr_err err;
+    uint64_t trained = trained_through(ix);
+    int rc;
+    if (T.follower) {
+        char *path = generations_log(T.dir);
+        rc = overlay_replay(path, 1, 0, trained, &r, &err);
+        free(path);
+    } else if (T.wal) {
+        wr_wal_stats st;
+        wal_stats(T.wal, &st);
+        pthread_mutex_lock(&T.mu);
+        T.replayed = st.durable;
+        T.pending = 0; /* ingestion after st.durable counts from here */
+        pthread_mutex_unlock(&T.mu);
+        if ((rc = overlay_replay(wal_path(T.wal), 1, st.durable, trained, &r, &err)) == 0) {
+            pthread_mutex_lock(&T.mu);
+            T.pending += r.pending;
+            pthread_mutex_unlock(&T.mu);
+        }
+    } else {
+        overlay_refresh();
+        return;
+    }
+    if (rc < 0)
+        record_error("replaying the pair log", &err);
+    else if (r.pairs)
+        wr_log("pair log replayed: %llu pairs in %.3f s, %llu of them after generation %llu's "
+               "training", (unsigned long long)r.pairs, r.seconds, (unsigned long long)r.pending,
+               (unsigned long long)index_info(ix)->generation);
+}
+
 /* Publishes ix; the index it replaces is kept for rollback (the one kept before is freed).
  * current: also record the generation in CURRENT (trainers). */
 static void publish_index(wr_index *ix, int current)
@@ -179,11 +229,11 @@ static void publish_index(wr_index *ix, int current)
     T.live_gen = gen;
     snprintf(T.live_path, sizeof T.live_path, "%s", in->source);
     pthread_mutex_unlock(&T.mu);
-    pthread_mutex_unlock(&pub);
-    index_free(drop);
     wr_log("published generation %llu: %u items x %u dimensions from %s",
            (unsigned long long)gen, in->n, in->dim, in->source);
-    overlay_refresh();
+    replay_log(ix);
+    pthread_mutex_unlock(&pub);
+    index_free(drop);
     if (current && generations_set_current(T.dir, gen, &err) < 0)
         record_error("CURRENT", &err);
 }
@@ -393,6 +443,12 @@ static void follow_once(void)
 {
     wr_err err;
     uint64_t gen = generations_serving(T.dir);
+    if (gen && gen == live_generation(NULL)) { /* the trainer's newly logged pairs */
+        char *log = generations_log(T.dir);
+        if (overlay_replay(log, 0, 0, 0, NULL, &err) < 0)
+            record_error("follow: pair log", &err);
+        free(log);
+    }
     if (!gen || gen == live_generation(NULL))
         return;
     char *path = generations_path(T.dir, gen, 0);
@@ -605,12 +661,13 @@ int retrain_ingest(const wr_wal_pair *p, size_t n, uint64_t *pos, uint64_t *pend
     if (wal_append(T.wal, p, n, pos, err) < 0)
         return -1;
     pthread_mutex_lock(&T.mu);
-    T.pending += n;
+    if (*pos > T.replayed) /* else a replay counted it */
+        T.pending += n;
     *pending = T.pending;
     if (due(wr_now()))
         pthread_cond_signal(&T.cv);
     pthread_mutex_unlock(&T.mu);
-    overlay_note(p, n);
+    overlay_note(p, n, *pos);
     return 0;
 }
 
@@ -670,13 +727,13 @@ int retrain_rollback(uint64_t *generation, int *queued, wr_err *err)
         T.live_gen = index_info(prev)->generation;
         snprintf(T.live_path, sizeof T.live_path, "%s", index_info(prev)->source);
         pthread_mutex_unlock(&T.mu);
-        pthread_mutex_unlock(&pub);
-        index_free(newer);
         *generation = index_info(prev)->generation;
         *queued = 0;
         wr_log("rolled back from generation %llu to %llu", (unsigned long long)live,
                (unsigned long long)*generation);
-        overlay_refresh();
+        replay_log(prev);
+        pthread_mutex_unlock(&pub);
+        index_free(newer);
         wr_err e;
         if (generations_set_current(T.dir, *generation, &e) < 0) /* a restart may not know */
             record_error("rollback: CURRENT", &e);
@@ -754,6 +811,7 @@ json_t *retrain_status(void)
     json_object_set_new(doc, "generation", json_integer((json_int_t)T.live_gen));
     json_object_set_new(doc, "rollback_ready", json_boolean(T.previous != NULL));
     json_object_set_new(doc, "pending_pairs", json_integer((json_int_t)T.pending));
+    json_object_set_new(doc, "provisional_items", json_integer((json_int_t)overlay_served()));
     json_object_set_new(doc, "runs", json_integer((json_int_t)T.runs));
     json_object_set_new(doc, "published", json_integer((json_int_t)T.published));
     json_object_set_new(doc, "refused", json_integer((json_int_t)T.refused));

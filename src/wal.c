@@ -201,6 +201,7 @@ typedef struct rec_info {
     uint32_t len, n;
     uint64_t durable;
     int sum_ok; /* the checksum matched: a bad record is then corruption, never a torn write */
+    int cut;    /* the file ends inside the record: it may still be being written */
     char why[WHY_MAX];
 } rec_info;
 
@@ -209,13 +210,15 @@ static const char *check_record(const view *v, uint64_t off, rec_info *r)
 {
     const uint8_t *h = v->p + (off - v->lo);
     r->sum_ok = 0;
+    r->cut = 1;
     if (v->hi - off < WR_WAL_RECORD_HEADER)
         return "record header cut short by the end of the file";
     r->len = get32(h + 4);
     r->durable = get64(h + 16);
+    r->cut = 0;
     if (r->len < WR_WAL_PAYLOAD_MIN || r->len > WR_WAL_RECORD_MAX)
         return "record length out of range";
-    if (r->len > v->hi - off - WR_WAL_RECORD_HEADER)
+    if ((r->cut = r->len > v->hi - off - WR_WAL_RECORD_HEADER))
         return "record runs past the end of the file";
     if (crc(h + 4, WR_WAL_RECORD_HEADER - 4 + r->len) != get32(h))
         return "checksum mismatch";
@@ -543,9 +546,11 @@ void wal_stats(wr_wal *w, wr_wal_stats *st)
 
 /* ---- reading ---- */
 
-/* wal_scan over fd (the log at path) up to stop. */
-static int scan(int fd, const char *path, uint64_t from, uint64_t stop, wr_wal_fn fn, void *ud,
-                uint64_t *end, wr_err *err)
+/* wal_scan over fd (the log at path) up to stop; tail: a record cut by the end of the file
+ * (being written by the process that appends) or any bad record after the first ends the
+ * scan quietly; a bad first one means `from` is no longer a record boundary. */
+static int scan(int fd, const char *path, uint64_t from, uint64_t stop, int tail, wr_wal_fn fn,
+                void *ud, uint64_t *end, wr_err *err)
 {
     if (from < WR_WAL_HEADER)
         from = WR_WAL_HEADER;
@@ -570,8 +575,10 @@ static int scan(int fd, const char *path, uint64_t from, uint64_t stop, wr_wal_f
     while (off < stop) {
         rec_info r;
         const char *why = check_record(&v, off, &r);
+        if (why && tail && (off > from || r.cut))
+            break;
         if (why) {
-            rc = wr_fail(err, "%s: bad record at byte offset %llu: %s%s", path,
+            rc = wr_failc(err, tail ? WR_ESTATE : WR_ECORRUPT, "%s: bad record at byte offset %llu: %s%s", path,
                          (unsigned long long)off, why,
                          off == from && from != WR_WAL_HEADER ? " (is the start a record boundary?)" : "");
             break;
@@ -598,7 +605,7 @@ int wal_scan(wr_wal *w, uint64_t from, wr_wal_fn fn, void *ud, uint64_t *end, wr
     pthread_mutex_lock(&w->mu);
     uint64_t stop = w->durable;
     pthread_mutex_unlock(&w->mu);
-    return scan(w->fd, w->path, from, stop, fn, ud, end, err);
+    return scan(w->fd, w->path, from, stop, 0, fn, ud, end, err);
 }
 
 static int add_pairs(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
@@ -614,12 +621,30 @@ int wal_load(wr_wal *w, uint64_t from, wr_pairs *out, uint64_t *end, wr_err *err
     return wal_scan(w, from, add_pairs, out, end, err);
 }
 
-int wal_load_file(const char *path, uint64_t stop, wr_pairs *out, wr_err *err)
+int wal_scan_file(const char *path, uint64_t from, uint64_t stop, wr_wal_fn fn, void *ud,
+                  uint64_t *end, wr_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return wr_fail(err, "%s: %s", path, strerror(errno));
-    int rc = scan(fd, path, WR_WAL_HEADER, stop, add_pairs, out, NULL, err);
+        return wr_failc(err, errno == ENOENT ? WR_ENOTFOUND : WR_EIO, "%s: %s", path,
+                        strerror(errno));
+    int tail = !stop, rc = 0;
+    struct stat st;
+    if (tail) {
+        if (fstat(fd, &st) < 0)
+            rc = wr_failc(err, WR_EIO, "%s: %s", path, strerror(errno));
+        else if ((uint64_t)st.st_size < (from > WR_WAL_HEADER ? from : WR_WAL_HEADER))
+            rc = wr_failc(err, WR_ESTATE, "%s: the log is shorter (%lld bytes) than position "
+                          "%llu", path, (long long)st.st_size, (unsigned long long)from);
+        stop = (uint64_t)st.st_size;
+    }
+    if (rc == 0)
+        rc = scan(fd, path, from, stop, tail, fn, ud, end, err);
     close(fd);
     return rc;
+}
+
+int wal_load_file(const char *path, uint64_t stop, wr_pairs *out, wr_err *err)
+{
+    return wal_scan_file(path, WR_WAL_HEADER, stop, add_pairs, out, NULL, err);
 }

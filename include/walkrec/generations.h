@@ -20,6 +20,8 @@
 
 /* dir/model-N.wr, or dir/candidate-N.wr when candidate (new string, caller frees). */
 char *generations_path(const char *dir, uint64_t gen, int candidate);
+/* dir/pairs.wal, the pair log (wal.h) of the daemon whose data directory dir is (new string). */
+char *generations_log(const char *dir);
 /* The side file of a model file: <model without .wr>.items.tsv (new string). */
 char *generations_sidecar(const char *model_path);
 /* N of a path ending in model-N.wr, else 0. */

@@ -3,12 +3,18 @@
  *
  * An item the published index does not know, ingested in a pair with items it knows, gets a
  * provisional vector within a second: the weight-averaged unit vectors of its known
- * partners, normalised, and a neighbour list from an exact scan of the index. These live in
- * a small immutable overlay published beside the index it was built over, in one snapshot
+ * partners, normalised, and a neighbour list: the best by cosine among its partners and
+ * their stored lists (an exact scan of the index when it stores none). These live in a
+ * small immutable overlay published beside the index it was built over, in one snapshot
  * (snapshot.h); a new index makes the overlay be rebuilt against it, without the items it
  * now holds. The lists of the model's own items are not changed: a provisional item is
- * found from itself, not yet as anyone's neighbour. One background thread does the work;
- * ingestion only hands it pairs. */
+ * found from itself, not yet as anyone's neighbour. One background thread does the work.
+ *
+ * The pair log is the truth: whenever a generation is published (start, reload, rollback,
+ * a forced publication, a retrain) the daemon replays the whole log into the overlay
+ * (overlay_replay), so every acknowledged item the generation does not know is served
+ * again, and a follower reads the trainer's log the same way. Ingestion adds its batches as
+ * they are acknowledged (overlay_note). */
 #ifndef WALKREC_OVERLAY_H
 #define WALKREC_OVERLAY_H
 
@@ -25,10 +31,33 @@ typedef struct wr_overlay wr_overlay;
 int overlay_start(uint32_t k, wr_err *err);
 void overlay_stop(void);
 /* Ingested pairs (any thread, after they are durable): remembers each pair that joins an
- * item unknown to the published index with a known one, and wakes the thread. */
-void overlay_note(const wr_wal_pair *p, size_t n);
+ * item unknown to the published index with a known one, and wakes the thread. pos: the log
+ * position after their record (wal_append), so that a replay that read it already does not
+ * count it twice; 0 when they are not from the log. */
+void overlay_note(const wr_wal_pair *p, size_t n, uint64_t pos);
+
+/* What a replay read. */
+typedef struct wr_overlay_replay {
+    uint64_t pairs;    /* pairs read */
+    uint64_t pending;  /* of which in records at or after `trained` */
+    uint64_t end;      /* log position read to */
+    double seconds;
+} wr_overlay_replay;
+
+/* Replays the pair log at path into the overlay (call after publishing an index). reset:
+ * forgets every item and reads from the start (a new generation, against its index), else
+ * reads on from where the last call stopped. stop: a durable position of the log this
+ * process appends to (overlay_note then skips batches at or before it), or 0 for the last
+ * whole record in the file (a follower tailing the trainer's log; from the start again
+ * when the log was cut or replaced). `trained`: the log position the published generation
+ * was trained through (0: none of the log), for out->pending. A missing log is empty. */
+int overlay_replay(const char *path, int reset, uint64_t stop, uint64_t trained,
+                   wr_overlay_replay *out, wr_err *err);
 /* Wakes the thread after a publication, so the overlay follows the new index. */
 void overlay_refresh(void);
+
+/* Items of the overlay published last (for the status). */
+size_t overlay_served(void);
 
 /* Reading, inside a read section (live.h), through the snapshot that holds ov: the row of
  * an id, or -1 (ov may be NULL). */

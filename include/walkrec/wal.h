@@ -120,6 +120,17 @@ int wal_scan(wr_wal *w, uint64_t from, wr_wal_fn fn, void *ud, uint64_t *end, wr
  * not merged). *end as for wal_scan. */
 int wal_load(wr_wal *w, uint64_t from, wr_pairs *out, uint64_t *end, wr_err *err);
 
+/* wal_scan of the log file at path, without the wr_wal (the records before a durable
+ * position are never rewritten, so no lock is needed): from `from` to `stop`, a durable
+ * position the log's owner read with wal_stats; or, with stop 0, to the last whole record
+ * the file holds now, for a reader that follows a log another process appends to (a
+ * follower daemon): a record being written ends the scan there, *end says where to go on
+ * from. Errors: WR_ENOTFOUND (no file), WR_ESTATE (with stop 0: `from` is past the end of
+ * the file or no longer starts a record: the log was cut or replaced; read it again from
+ * the start), WR_ECORRUPT, WR_EIO. */
+int wal_scan_file(const char *path, uint64_t from, uint64_t stop, wr_wal_fn fn, void *ud,
+                  uint64_t *end, wr_err *err);
+
 /* wal_load from the first record to `stop` (a durable position the log's owner read with
  * wal_stats) of the log file at path, without the wr_wal: for a process that does not hold
  * the log open, such as walkrecd's trainer process, which must take no lock of the

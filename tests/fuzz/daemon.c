@@ -97,7 +97,7 @@ const wr_config *daemon_start(const wr_service **svc)
         fuzz_bug("%s", err.msg);
     wr_wal_pair p[] = {{"new-1", "P0020", 5, 5, 1.0}, {"new-1", "a,b", 5, 3, 2.0},
                        {"new 2", "P0030", 5, 5, 1.5}};
-    overlay_note(p, 3);
+    overlay_note(p, 3, 0);
     wait_overlay();
     overlay_stop();
     *svc = stub_service();

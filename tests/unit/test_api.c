@@ -130,7 +130,7 @@ static int setup(void **state)
     if (overlay_start(5, &err) < 0)
         return -1;
     wr_wal_pair p[] = {{"NEW", "P00", 3, 3, 1.0}, {"NEW", "P01", 3, 3, 2.0}};
-    overlay_note(p, 2);
+    overlay_note(p, 2, 0);
     for (int i = 0; i < 2000; i++) {
         const wr_snapshot *s = live_acquire();
         size_t n = snapshot_provisional(s);

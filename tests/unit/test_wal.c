@@ -285,6 +285,64 @@ static void test_round_trip(void **state)
     scratch_done();
 }
 
+static int count(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
+{
+    (void)off;
+    (void)p;
+    *(uint64_t *)ud += n;
+    return 0;
+}
+
+/* A follower's reading of a log another process appends to (wal_scan_file with stop 0): to
+ * the last whole record, quietly stopping at one being written, on from where it stopped,
+ * and WR_ESTATE when its position is no longer a record boundary. */
+static void test_tail(void **state)
+{
+    (void)state;
+    scratch(0);
+    wr_err err;
+    wr_wal *w = wal_open(dir, 0, NULL, &err);
+    assert_non_null(w);
+    uint64_t pos[20], pairs = 0, end = 0, first10 = 0, all = 0;
+    append_range(w, 3, 0, 20, pos);
+    for (uint32_t k = 0; k < 20; k++)
+        all += size_of(k), first10 += k < 10 ? size_of(k) : 0;
+    assert_int_equal(wal_scan_file(logpath, 0, pos[9], count, &pairs, &end, &err), 0);
+    assert_int_equal(pairs, first10);
+    assert_int_equal(end, pos[9]);
+    pairs = 0;
+    assert_int_equal(wal_scan_file(logpath, end, 0, count, &pairs, &end, &err), 0);
+    assert_int_equal(pairs, all - first10);
+    assert_int_equal(end, pos[19]);
+    wal_close(w);
+
+    /* a record being written: half of a copy of the last one at the end of the file */
+    size_t len;
+    uint8_t *b = slurp(logpath, &len);
+    FILE *f = fopen(logpath, "ab");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b + pos[18], 1, (pos[19] - pos[18]) / 2, f), (pos[19] - pos[18]) / 2);
+    fclose(f);
+    free(b);
+    pairs = 0;
+    assert_int_equal(wal_scan_file(logpath, end, 0, count, &pairs, &end, &err), 0);
+    assert_int_equal(pairs, 0);
+    assert_int_equal(end, pos[19]);
+    pairs = 0;
+    assert_int_equal(wal_scan_file(logpath, 0, 0, count, &pairs, &end, &err), 0);
+    assert_int_equal(pairs, all);
+    assert_int_equal(end, pos[19]);
+
+    /* not a boundary; past the end of the file; no file */
+    assert_int_equal(wal_scan_file(logpath, pos[9] + 1, 0, count, &pairs, &end, &err), -1);
+    assert_int_equal(err.code, WR_ESTATE);
+    assert_int_equal(wal_scan_file(logpath, pos[19] + 4096, 0, count, &pairs, &end, &err), -1);
+    assert_int_equal(err.code, WR_ESTATE);
+    assert_int_equal(wal_scan_file("/nonexistent/pairs.wal", 0, 0, count, &pairs, &end, &err), -1);
+    assert_int_equal(err.code, WR_ENOTFOUND);
+    scratch_done();
+}
+
 static void test_reopen_appends(void **state)
 {
     (void)state;
@@ -1000,6 +1058,7 @@ int main(void)
         cmocka_unit_test(test_torn_tail),
         cmocka_unit_test(test_corrupt_middle),
         cmocka_unit_test(test_handmade_and_group_window),
+        cmocka_unit_test(test_tail),
         cmocka_unit_test(test_empty_and_header_only),
         cmocka_unit_test(test_bad_header),
         cmocka_unit_test(test_bad_batch),

@@ -1,0 +1,107 @@
+"""durability.py - what was acknowledged is served: items first seen in ingested pairs stay
+served (provisional) after kill -9, rollback, a forced publication of an older generation
+and on a follower; the pending count survives with them, so triggers fire as if the daemon
+had never stopped; a retrain then places the items."""
+
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wrd  # noqa: E402
+from retrain import data_dir_with_model, status, wait_for, wait_run  # noqa: E402
+
+NEW = {"pairs": [{"a": "P0000001", "b": "NEW-A", "weight": 2},
+                 {"a": "P0000002", "b": "NEW-A", "weight": 1}]}
+
+
+def item(d, name):
+    r = d.get("/v1/items/" + name)
+    return r.json() if r.status == 200 else None
+
+
+def provisional(d, name, timeout=30):
+    """Waits until name is served as a provisional item with neighbours."""
+    return wait_for(lambda: (lambda it: it if it and it.get("provisional") and
+                             d.get("/v1/items/%s/neighbors?k=3" % name).status == 200
+                             else None)(item(d, name)), timeout, name + " provisional")
+
+
+def placed(d, name):
+    it = item(d, name)
+    return it is not None and not it.get("provisional")
+
+
+class Restart(unittest.TestCase):
+    def test_kill_rollback_publish(self):
+        data = data_dir_with_model()
+        args = ("--retrain-min-pairs", "0", "--validation-fraction", "0.001")
+        d = wrd.Daemon(*args, data_dir=data)
+        self.assertEqual(d.post("/v1/pairs", NEW).status, 202)
+        provisional(d, "NEW-A")
+        self.assertEqual(status(d)["pending_pairs"], 2)
+        d.stop(signal.SIGKILL)
+
+        with wrd.Daemon(*args, data_dir=data) as d:
+            provisional(d, "NEW-A")
+            self.assertEqual(status(d)["pending_pairs"], 2, "pending count after kill -9")
+            self.assertIn("pair log replayed: 2 pairs", d.log())
+            self.assertEqual(d.post("/v1/admin/retrain", {}).status, 202)
+            wait_run(d, 1)
+            self.assertEqual(status(d)["generation"], 2)
+            self.assertTrue(placed(d, "NEW-A"), "a retrain places the item")
+            self.assertEqual(status(d)["pending_pairs"], 0)
+
+            self.assertEqual(d.post("/v1/admin/rollback", {}).status, 200)
+            self.assertEqual(status(d)["generation"], 1)
+            provisional(d, "NEW-A")
+            self.assertEqual(status(d)["pending_pairs"], 2, "pending count after rollback")
+
+            self.assertEqual(d.post("/v1/admin/publish?generation=2", {}).status, 202)
+            wait_for(lambda: status(d)["generation"] == 2, 60, "roll-forward")
+            wait_for(lambda: placed(d, "NEW-A"), 30, "NEW-A placed again")
+            self.assertEqual(status(d)["pending_pairs"], 0)
+
+            self.assertEqual(d.post("/v1/admin/publish?generation=1", {}).status, 202)
+            wait_for(lambda: status(d)["generation"] == 1, 60, "forced publication of 1")
+            provisional(d, "NEW-A")
+            self.assertEqual(status(d)["pending_pairs"], 2)
+
+    def test_trigger_counts_pairs_from_before_the_restart(self):
+        data = data_dir_with_model()
+        args = ("--retrain-min-pairs", "3", "--retrain-interval", "0")
+        d = wrd.Daemon(*args, data_dir=data)
+        self.assertEqual(d.post("/v1/pairs", NEW).status, 202)
+        self.assertEqual(status(d)["runs"], 0)
+        d.stop(signal.SIGKILL)
+        with wrd.Daemon(*args, data_dir=data) as d:
+            self.assertEqual(status(d)["pending_pairs"], 2)
+            self.assertEqual(status(d)["runs"], 0)
+            one = {"pairs": [{"a": "P0000003", "b": "NEW-B"}]}
+            self.assertEqual(d.post("/v1/pairs", one).json()["pending_pairs"], 3)
+            wait_run(d, 1)  # 2 pairs from before the kill + 1 reach retrain_min_pairs
+
+
+class Follower(unittest.TestCase):
+    def test_follower_serves_ingested_items(self):
+        data = data_dir_with_model()
+        with wrd.Daemon("--retrain-min-pairs", "0", data_dir=data) as t, \
+                wrd.Daemon("--follow", data, "--follow-interval", "1") as f:
+            self.assertEqual(t.post("/v1/pairs", NEW).status, 202)
+            t0 = time.time()
+            provisional(f, "NEW-A")
+            took = time.time() - t0
+            print("follower: NEW-A served %.2f s after the trainer's 202 (follow_interval 1 s)"
+                  % took, file=sys.stderr)
+            want = t.get("/v1/items/NEW-A/neighbors?k=5").json()["neighbors"]
+            got = f.get("/v1/items/NEW-A/neighbors?k=5").json()["neighbors"]
+            self.assertEqual(got, want, "the follower's provisional list is the trainer's")
+            # a follower started later reads the whole log
+            with wrd.Daemon("--follow", data, "--follow-interval", "1") as g:
+                provisional(g, "NEW-A")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
