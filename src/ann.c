@@ -135,12 +135,21 @@ static int cmp_ranked(const void *a, const void *b)
     return x->row < y->row ? -1 : x->row > y->row;
 }
 
-/* The m rows of highest log degree, highest first (equal: lower row first). */
-static uint32_t *most_popular(const float *logdeg, size_t n, size_t m)
+/* The m rows the probability's terms other than the cosine favour most for a typical
+ * query (mean log degree, mean cosine to the centre), highest first (equal: lower row
+ * first): popularity, but also the distance from the centre that the hub term rewards,
+ * wherever those rows lie. */
+static uint32_t *most_popular(const wr_calib *c, const float *logdeg, size_t n, size_t m)
 {
+    double la = 0, ha = 0;
+    for (size_t i = 0; i < n; i++)
+        la += logdeg[i], ha += calib_hub(c, (uint32_t)i);
+    la /= n ? (double)n : 1;
+    ha /= n ? (double)n : 1;
     ranked *r = xmalloc((n ? n : 1) * sizeof *r);
     for (size_t i = 0; i < n; i++)
-        r[i] = (ranked){logdeg[i], (uint32_t)i};
+        r[i] = (ranked){(float)calib_logit(c, 0, la, logdeg[i], ha * calib_hub(c, (uint32_t)i)),
+                        (uint32_t)i};
     qsort(r, n, sizeof *r, cmp_ranked);
     uint32_t *out = xmalloc((m ? m : 1) * sizeof *out);
     for (size_t i = 0; i < m; i++)
@@ -388,7 +397,7 @@ int ann_topk_all(const float *vecs, size_t n, size_t dim, size_t k, const wr_ann
         cell_of = xmalloc(n * sizeof *cell_of);
         memcpy(cell_of, best, n * sizeof *cell_of);
         npopular = o->popular < n ? o->popular : n;
-        popular = most_popular(o->logdeg, n, npopular);
+        popular = most_popular(o->calib, o->logdeg, n, npopular);
     }
     for (size_t i = 0; i < n; i++) /* best[] becomes each cell's fill position */
         rows[start[best[i]]++] = (uint32_t)i;

@@ -30,8 +30,9 @@ typedef struct wr_ann_opts {
     uint64_t seed;       /* of the sample and the first centroids: 7 */
     int threads;         /* <= 0: every core */
     /* Ranking by the calibrated probability instead of the cosine (calib.h): the candidates
-     * of a cell's rows are the rows of its probed cells and the `popular` rows of highest
-     * log degree (what the probability's popularity terms favour wherever they lie); each
+     * of a cell's rows are the rows of its probed cells and the `popular` rows that the
+     * probability's terms other than the cosine favour most for a typical query (popularity,
+     * distance from the centre), wherever they lie; each
      * is scored by calib_logit, the best k kept, their cosines stored as the scores. NULL:
      * by cosine. */
     const struct wr_calib *calib;
