@@ -444,6 +444,26 @@ void index_free(wr_index *ix)
 
 const wr_index_info *index_info(const wr_index *ix) { return &ix->info; }
 
+void index_log(const wr_index *ix)
+{
+    const wr_index_info *in = &ix->info;
+    if (in->k && in->lists_stored)
+        wr_log("neighbour lists (%s, by %s): %u items x %u, stored with the model", in->kind,
+               rank_name(in->rank), in->n, in->k);
+    else if (in->k)
+        wr_log("neighbour lists (%s, by %s): %u items x %u, built here in %.2f s", in->kind,
+               rank_name(in->rank), in->n, in->k, in->build_seconds);
+    if (in->recall_sample)
+        wr_log("approximate lists: %u cells, %u probed per cell, %u popular (%u build%s), "
+               "%.0f candidates per item; recall@10 %.4f against exact lists of %u items",
+               in->ann_cells, in->ann_probe, in->ann_popular, in->ann_rounds,
+               in->ann_rounds == 1 ? "" : "s", in->ann_candidates, in->recall_at_10,
+               in->recall_sample);
+    if (in->side_rows || in->side_unmatched)
+        wr_log("side information: %llu items described, %llu rows for items not in the model",
+               (unsigned long long)in->side_rows, (unsigned long long)in->side_unmatched);
+}
+
 void index_set_published(wr_index *ix, double unix_seconds)
 {
     ix->info.published_at = unix_seconds;

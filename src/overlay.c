@@ -227,7 +227,7 @@ int overlay_replay(const char *path, int reset, uint64_t stop, uint64_t trained,
     pthread_mutex_lock(&P.mu);
     if (!stop && rc == 0)
         P.through = end;
-    if (dict_size(P.ids))
+    if (!reset && c.pairs) /* after a reset the caller wakes the thread (overlay_refresh) */
         wake();
     pthread_mutex_unlock(&P.mu);
     if (out)

@@ -23,10 +23,10 @@
 
 #include "walkrec/candidate.h"
 #include "walkrec/generations.h"
+#include "walkrec/history.h"
 #include "walkrec/index.h"
 #include "walkrec/model.h"
 #include "walkrec/overlay.h"
-#include "walkrec/rank.h"
 #include "walkrec/snapshot.h"
 #include "walkrec/trainproc.h"
 
@@ -36,20 +36,6 @@ static const char *state_names[] = {"starting", "idle", "loading", "training", "
                                     "indexing"};
 #define NSTATES (sizeof state_names / sizeof *state_names)
 
-/* What a run found, for the status route and the log. */
-typedef struct run_report {
-    int done;
-    uint64_t generation;
-    char trigger[32], mode[16], start[16], decision[16], reason[WR_ERR_MAX + 128];
-    double started, seconds, train_seconds;
-    size_t train_pairs, val_pairs, items;
-    double cand_auc_all, cand_auc_seen, cand_recall;
-    double live_auc_all, live_auc_seen, live_recall;
-    double overlap;
-    uint64_t live_generation;
-    double stage[WR_STAGES];  /* seconds of each stage (candidate.h) */
-    double lists_recall;
-} run_report;
 
 static struct {
     const wr_config *cfg;
@@ -76,7 +62,6 @@ static struct {
     char live_path[4096];
     wr_index *previous;    /* the index published before the live one, for rollback */
     uint64_t previous_gen;
-    run_report last;
     char last_error[WR_ERR_MAX + 64];
     double last_error_at;
     uint64_t runs, published, refused;
@@ -138,24 +123,8 @@ static wr_index *build_index(wr_model *m, const char *path, uint64_t gen, wr_err
     o.sidecar = side;
     wr_index *ix = index_build(m, gen, path, &o, err);
     free(side);
-    if (!ix)
-        return NULL;
-    const wr_index_info *in = index_info(ix);
-    if (in->k && in->lists_stored)
-        wr_log("neighbour lists (%s, by %s): %u items x %u, stored with the model",
-               in->kind, rank_name(in->rank), in->n, in->k);
-    else if (in->k)
-        wr_log("neighbour lists (%s, by %s): %u items x %u, built here in %.2f s", in->kind,
-               rank_name(in->rank), in->n, in->k, in->build_seconds);
-    if (in->recall_sample)
-        wr_log("approximate lists: %u cells, %u probed per cell, %u popular (%u build%s), "
-               "%.0f candidates per item; recall@10 %.4f against exact lists of %u items",
-               in->ann_cells, in->ann_probe, in->ann_popular, in->ann_rounds,
-               in->ann_rounds == 1 ? "" : "s", in->ann_candidates, in->recall_at_10,
-               in->recall_sample);
-    if (in->side_rows || in->side_unmatched)
-        wr_log("side information: %llu items described, %llu rows for items not in the model",
-               (unsigned long long)in->side_rows, (unsigned long long)in->side_unmatched);
+    if (ix)
+        index_log(ix);
     return ix;
 }
 
@@ -196,9 +165,10 @@ static void replay_log(const wr_index *ix)
             pthread_mutex_unlock(&T.mu);
         }
     } else {
-        overlay_refresh();
-        return;
+        rc = 0;
+        r.pairs = 0;
     }
+    overlay_refresh();
     if (rc < 0)
         record_error("replaying the pair log", &err);
     else if (r.pairs)
@@ -292,12 +262,14 @@ static int publish_or_demote(uint64_t gen, wr_err *err)
     return rc;
 }
 
-static void finish_report(run_report *rep)
+static void finish_report(wr_run *rep)
 {
     rep->seconds = wr_unix_now() - rep->started;
-    rep->done = 1;
+    rep->gate_max_auc_drop = T.cfg->gate_max_auc_drop;
+    wr_err err;
+    if (history_add(rep, &err) < 0)
+        record_error("the run's report", &err);
     pthread_mutex_lock(&T.mu);
-    T.last = *rep;
     T.runs++;
     T.published += !strcmp(rep->decision, "published");
     T.refused += !strcmp(rep->decision, "refused");
@@ -308,14 +280,13 @@ static void finish_report(run_report *rep)
  * model), compares it with the live model on them, and publishes it or keeps it aside. */
 static int run(const char *trigger, const char *submitted, wr_err *err)
 {
-    run_report rep = {.started = wr_unix_now(), .cand_auc_all = NAN, .live_auc_all = NAN,
-                      .lists_recall = NAN};
+    wr_run rep = {.started = wr_unix_now(), .overlap = NAN,
+                  .c = {.cand_auc_all = NAN, .live_auc_all = NAN, .lists_recall = NAN}};
     snprintf(rep.trigger, sizeof rep.trigger, "%s", trigger);
     snprintf(rep.mode, sizeof rep.mode, "%s", config_enum_name(T.cfg, "retrain_mode"));
     snprintf(rep.decision, sizeof rep.decision, "failed");
     char live_path[sizeof T.live_path];
     wr_bytes lists = {0};
-    wr_candidate res;
     int rc = -1;
 
     set_state(S_LOADING);
@@ -328,32 +299,19 @@ static int run(const char *trigger, const char *submitted, wr_err *err)
          *cpath = generations_path(T.dir, rep.generation, 1);
     wr_log("retraining (%s, %s)", trigger, rep.mode);
     wr_candidate_job j = {T.cfg, 1, T.wal, live_path, path, cpath, submitted};
-    if (candidate_train(&j, on_child_state, &res, &lists, err) < 0)
+    if (candidate_train(&j, on_child_state, &rep.c, &lists, err) < 0)
         goto out;
-    snprintf(rep.start, sizeof rep.start, "%s", res.start);
-    rep.train_pairs = res.train_pairs;
-    rep.val_pairs = res.val_pairs;
-    rep.train_seconds = res.train_seconds;
-    rep.items = res.items;
-    rep.cand_auc_all = res.cand_auc_all;
-    rep.cand_auc_seen = res.cand_auc_seen;
-    rep.cand_recall = res.cand_recall;
-    rep.live_auc_all = res.live_auc_all;
-    rep.live_auc_seen = res.live_auc_seen;
-    rep.live_recall = res.live_recall;
-    rep.overlap = *live_path ? candidate_overlap(&lists, res.nlists) : NAN;
-    memcpy(rep.stage, res.seconds, sizeof rep.stage);
-    rep.lists_recall = res.lists_recall;
+    rep.overlap = *live_path ? candidate_overlap(&lists, rep.c.nlists) : NAN;
     wr_log("candidate %llu: AUC %.4f (seen %.4f, recall@10 %.4f) against live %.4f (seen %.4f, "
            "recall@10 %.4f), overlap@10 %.3f: %s",
-           (unsigned long long)rep.generation, rep.cand_auc_all, rep.cand_auc_seen,
-           rep.cand_recall, rep.live_auc_all, rep.live_auc_seen, rep.live_recall, rep.overlap,
-           res.pass ? "publishing" : "refused by the gate");
-    if (!res.pass) {
+           (unsigned long long)rep.generation, rep.c.cand_auc_all, rep.c.cand_auc_seen,
+           rep.c.cand_recall, rep.c.live_auc_all, rep.c.live_auc_seen, rep.c.live_recall, rep.overlap,
+           rep.c.pass ? "publishing" : "refused by the gate");
+    if (!rep.c.pass) {
         snprintf(rep.decision, sizeof rep.decision, "refused");
         snprintf(rep.reason, sizeof rep.reason,
                  "AUC %.4f is more than %g below the live model's %.4f; kept as %s",
-                 rep.cand_auc_all, T.cfg->gate_max_auc_drop, rep.live_auc_all, cpath);
+                 rep.c.cand_auc_all, T.cfg->gate_max_auc_drop, rep.c.live_auc_all, cpath);
         prune();
         rc = 0;
         goto out;
@@ -361,7 +319,7 @@ static int run(const char *trigger, const char *submitted, wr_err *err)
     double t0 = wr_now();
     if (publish_or_demote(rep.generation, err) < 0)
         goto out;
-    rep.stage[WR_STAGE_PUBLISH] = wr_now() - t0;
+    rep.c.seconds[WR_STAGE_PUBLISH] = wr_now() - t0;
     prune();
     snprintf(rep.decision, sizeof rep.decision, "published");
     rc = 0;
@@ -369,12 +327,6 @@ out:
     if (rc < 0)
         snprintf(rep.reason, sizeof rep.reason, "%s", err->msg);
     finish_report(&rep);
-    wr_log("run of generation %llu, seconds per stage: gathering %.1f, training %.1f, "
-           "calibration %.1f, gate %.1f, lists %.1f, write %.1f, publish %.1f; %.1f in all",
-           (unsigned long long)rep.generation, rep.stage[WR_STAGE_GATHER],
-           rep.stage[WR_STAGE_TRAINING], rep.stage[WR_STAGE_CALIBRATION],
-           rep.stage[WR_STAGE_GATE], rep.stage[WR_STAGE_LISTS], rep.stage[WR_STAGE_WRITE],
-           rep.stage[WR_STAGE_PUBLISH], rep.seconds);
     free(lists.p);
     free(path);
     free(cpath);
@@ -593,6 +545,10 @@ int retrain_start(const wr_config *cfg, void (*on_fatal)(void), wr_err *err)
         if (wi.pairs)
             wr_log("pair log: %llu ingested pairs in %llu batches",
                    (unsigned long long)wi.pairs, (unsigned long long)wi.records);
+        if (history_open(cfg->data_dir, 20, err) < 0) {
+            wal_close(T.wal);
+            return -1;
+        }
     }
     T.busy = 1;
     if (pthread_create(&T.tid, NULL, trainer_main, NULL) != 0) {
@@ -628,6 +584,7 @@ int retrain_stop(void)
     pthread_join(T.tid, NULL);
     wal_close(T.wal);
     T.wal = NULL;
+    history_close();
     pthread_mutex_lock(&T.mu);
     index_free(T.previous);
     T.previous = NULL;
@@ -757,34 +714,6 @@ int retrain_rollback(uint64_t *generation, int *queued, wr_err *err)
 
 /* ---- status ---- */
 
-static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-
-static json_t *report_json(const run_report *r)
-{
-    if (!r->done)
-        return json_null();
-    static const char *const names[WR_STAGES] = {"gathering", "training", "calibration",
-                                                 "gate", "lists", "write", "publish"};
-    json_t *stages = json_object();
-    for (int s = 0; s < WR_STAGES; s++)
-        json_object_set_new(stages, names[s], json_real(r->stage[s]));
-    json_t *doc = json_pack(
-        "{s:I,s:s,s:s,s:s,s:s,s:s,s:f,s:f,s:f,s:I,s:I,s:I,s:{s:o,s:o,s:o},s:{s:I,s:o,s:o,s:o},"
-        "s:o,s:f}",
-        "generation", (json_int_t)r->generation, "trigger", r->trigger, "mode", r->mode,
-        "start", r->start, "decision", r->decision, "reason", r->reason, "started_at",
-        r->started, "seconds", r->seconds, "train_seconds", r->train_seconds, "train_pairs",
-        (json_int_t)r->train_pairs, "validation_pairs", (json_int_t)r->val_pairs, "items",
-        (json_int_t)r->items, "candidate", "auc_all", num(r->cand_auc_all), "auc_seen",
-        num(r->cand_auc_seen), "recall_at_10", num(r->cand_recall), "live", "generation",
-        (json_int_t)r->live_generation, "auc_all", num(r->live_auc_all), "auc_seen",
-        num(r->live_auc_seen), "recall_at_10", num(r->live_recall), "overlap_at_10",
-        num(r->overlap), "gate_max_auc_drop", T.cfg->gate_max_auc_drop);
-    json_object_set_new(doc, "stage_seconds", stages);
-    json_object_set_new(doc, "lists_recall_at_10", num(r->lists_recall));
-    return doc;
-}
-
 static json_t *progress_json(void)
 {
     wr_progress_snap ps;
@@ -815,7 +744,9 @@ json_t *retrain_status(void)
     json_object_set_new(doc, "runs", json_integer((json_int_t)T.runs));
     json_object_set_new(doc, "published", json_integer((json_int_t)T.published));
     json_object_set_new(doc, "refused", json_integer((json_int_t)T.refused));
-    json_object_set_new(doc, "last_run", report_json(&T.last));
+    json_t *last = history_last();
+    json_object_set_new(doc, "last_run", last ? last : json_null());
+    json_object_set_new(doc, "history", history_json());
     json_object_set_new(doc, "last_error", *T.last_error ? json_pack("{s:s,s:f}", "message",
                         T.last_error, "at", T.last_error_at) : json_null());
     json_object_set_new(doc, "retrain_mode",

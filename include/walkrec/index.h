@@ -87,6 +87,9 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
 void index_free(wr_index *ix);
 
 const wr_index_info *index_info(const wr_index *ix);
+/* Logs what serving will use: the lists (kind, order, stored or built), the approximate
+ * lists' recall, the side information. */
+void index_log(const wr_index *ix);
 /* Stamps the publication time; only before the index is published. */
 void index_set_published(wr_index *ix, double unix_seconds);
 

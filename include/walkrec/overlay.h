@@ -45,8 +45,9 @@ typedef struct wr_overlay_replay {
 } wr_overlay_replay;
 
 /* Replays the pair log at path into the overlay (call after publishing an index). reset:
- * forgets every item and reads from the start (a new generation, against its index), else
- * reads on from where the last call stopped. stop: a durable position of the log this
+ * forgets every item and reads from the start (a new generation, against its index; then
+ * call overlay_refresh to have the overlay built), else reads on from where the last call
+ * stopped (and builds when it read something). stop: a durable position of the log this
  * process appends to (overlay_note then skips batches at or before it), or 0 for the last
  * whole record in the file (a follower tailing the trainer's log; from the start again
  * when the log was cut or replaced). `trained`: the log position the published generation

@@ -308,7 +308,8 @@
       ['State for', seconds(s.state_seconds)],
       ['Live generation', s.generation],
       ['Runs', `${int(s.runs)} (${int(s.published)} published, ${int(s.refused)} refused)`],
-      ['Pairs since last run', int(s.pending_pairs)],
+      ['Pairs pending', int(s.pending_pairs)],
+      ['Provisional items', int(s.provisional_items)],
       ['Retrain mode', s.retrain_mode],
       ['Generations kept', gens || 'none'],
       ['Rollback ready', s.rollback_ready ? 'yes' : 'no'],
@@ -318,6 +319,34 @@
         text: `${s.last_error.message} (${when(s.last_error.at)})` })] : ['Last error', undefined],
     ]);
     renderRun(s.last_run);
+    renderHistory(s.history || []);
+  }
+
+  // Every run's decision, newest first: kept by the daemon across restarts (runs.jsonl).
+  function renderHistory(runs) {
+    const box = $('history');
+    box.replaceChildren();
+    if (!runs.length) {
+      box.append(el('p', { class: 'muted', text: 'None yet.' }));
+      return;
+    }
+    const table = el('table', { class: 'metrics' });
+    table.append(el('thead', {}, el('tr', {},
+      ...['When', 'Generation', 'Decision', 'AUC candidate', 'AUC live', 'Seconds'].map(
+        (t, i) => el('th', { class: i > 2 ? 'num' : '', text: t })))));
+    const tb = el('tbody');
+    for (const r of runs.slice().reverse()) {
+      const c = r.candidate || {}, l = r.live || {};
+      tb.append(el('tr', {},
+        el('td', { text: when(r.started_at) }),
+        el('td', { text: String(r.generation) }),
+        el('td', {}, el('span', { class: `decision ${r.decision}`, text: r.decision })),
+        el('td', { class: 'num', text: fmt(c.auc_all) }),
+        el('td', { class: 'num', text: fmt(l.auc_all) }),
+        el('td', { class: 'num', text: seconds(r.seconds) })));
+    }
+    table.append(tb);
+    box.append(table);
   }
 
   function renderRun(r) {

@@ -1,7 +1,7 @@
 """durability.py - what was acknowledged is served: items first seen in ingested pairs stay
 served (provisional) after kill -9, rollback, a forced publication of an older generation
 and on a follower; the pending count survives with them, so triggers fire as if the daemon
-had never stopped; a retrain then places the items."""
+had never stopped; a retrain then places the items. The gate's decisions survive restarts."""
 
 import os
 import signal
@@ -29,6 +29,12 @@ def provisional(d, name, timeout=30):
                              else None)(item(d, name)), timeout, name + " provisional")
 
 
+def pending(d, n, what="pending pairs"):
+    """The pending count reaches n (it is restored right after the generation is published)."""
+    wait_for(lambda: status(d)["pending_pairs"] == n, 30, "%s == %d (status: %s)" %
+             (what, n, status(d)["pending_pairs"]))
+
+
 def placed(d, name):
     it = item(d, name)
     return it is not None and not it.get("provisional")
@@ -41,33 +47,33 @@ class Restart(unittest.TestCase):
         d = wrd.Daemon(*args, data_dir=data)
         self.assertEqual(d.post("/v1/pairs", NEW).status, 202)
         provisional(d, "NEW-A")
-        self.assertEqual(status(d)["pending_pairs"], 2)
+        pending(d, 2)
         d.stop(signal.SIGKILL)
 
         with wrd.Daemon(*args, data_dir=data) as d:
             provisional(d, "NEW-A")
-            self.assertEqual(status(d)["pending_pairs"], 2, "pending count after kill -9")
+            pending(d, 2, "pending count after kill -9")
             self.assertIn("pair log replayed: 2 pairs", d.log())
             self.assertEqual(d.post("/v1/admin/retrain", {}).status, 202)
             wait_run(d, 1)
             self.assertEqual(status(d)["generation"], 2)
             self.assertTrue(placed(d, "NEW-A"), "a retrain places the item")
-            self.assertEqual(status(d)["pending_pairs"], 0)
+            pending(d, 0)
 
             self.assertEqual(d.post("/v1/admin/rollback", {}).status, 200)
             self.assertEqual(status(d)["generation"], 1)
             provisional(d, "NEW-A")
-            self.assertEqual(status(d)["pending_pairs"], 2, "pending count after rollback")
+            pending(d, 2, "pending count after rollback")
 
             self.assertEqual(d.post("/v1/admin/publish?generation=2", {}).status, 202)
             wait_for(lambda: status(d)["generation"] == 2, 60, "roll-forward")
             wait_for(lambda: placed(d, "NEW-A"), 30, "NEW-A placed again")
-            self.assertEqual(status(d)["pending_pairs"], 0)
+            pending(d, 0)
 
             self.assertEqual(d.post("/v1/admin/publish?generation=1", {}).status, 202)
             wait_for(lambda: status(d)["generation"] == 1, 60, "forced publication of 1")
             provisional(d, "NEW-A")
-            self.assertEqual(status(d)["pending_pairs"], 2)
+            pending(d, 2)
 
     def test_trigger_counts_pairs_from_before_the_restart(self):
         data = data_dir_with_model()
@@ -77,11 +83,37 @@ class Restart(unittest.TestCase):
         self.assertEqual(status(d)["runs"], 0)
         d.stop(signal.SIGKILL)
         with wrd.Daemon(*args, data_dir=data) as d:
-            self.assertEqual(status(d)["pending_pairs"], 2)
+            pending(d, 2)
             self.assertEqual(status(d)["runs"], 0)
             one = {"pairs": [{"a": "P0000003", "b": "NEW-B"}]}
             self.assertEqual(d.post("/v1/pairs", one).json()["pending_pairs"], 3)
             wait_run(d, 1)  # 2 pairs from before the kill + 1 reach retrain_min_pairs
+
+
+class History(unittest.TestCase):
+    def test_gate_decisions_survive_a_restart(self):
+        data = data_dir_with_model()
+        args = ("--retrain-min-pairs", "0")
+        with wrd.Daemon(*args, data_dir=data) as d:
+            self.assertEqual(status(d)["history"], [])
+            self.assertIsNone(status(d)["last_run"])
+            self.assertEqual(d.post("/v1/admin/retrain", {}).status, 202)
+            wait_run(d, 1)
+            first = status(d)["last_run"]
+            self.assertIn(first["decision"], ("published", "refused"))
+        with wrd.Daemon(*args, data_dir=data) as d:
+            s = status(d)
+            self.assertEqual(s["last_run"], first, "the last decision after a restart")
+            self.assertEqual(s["history"], [first])
+            self.assertEqual(d.post("/v1/admin/retrain", {}).status, 202)
+            wait_run(d, 1)
+            self.assertEqual([r["generation"] for r in status(d)["history"]],
+                             [first["generation"], first["generation"] + 1])
+        with open(os.path.join(data, "runs.jsonl"), "a") as f:
+            f.write('{"generation": 9, "trig')  # the tail of a crash mid-append
+        with wrd.Daemon(*args, data_dir=data) as d:
+            self.assertEqual(len(status(d)["history"]), 2)
+            self.assertIn("1 line that did not parse skipped", d.log())
 
 
 class Follower(unittest.TestCase):
