@@ -250,19 +250,19 @@ static void put_score(wbuf *o, float s)
 
 /* Hits as [{"item", "score" (the cosine), "probability" (calibrated models, when the
  * query is a model row)}]. */
-static void put_hits(wbuf *o, const wr_index *ix, int64_t row, const wr_hit *h, size_t n)
+static void put_hits(wbuf *o, const wr_snapshot *s, int64_t row, const wr_hit *h, size_t n)
 {
-    int prob = row >= 0 && index_info(ix)->calibrated;
+    int prob = row >= 0 && index_info(s->index)->calibrated;
     put(o, "[", 1);
     for (size_t i = 0; i < n; i++) {
-        const char *id = index_id(ix, h[i].item);
+        const char *id = snapshot_hit_id(s, h[i].item);
         put_lit(o, i ? ",{\"item\":" : "{\"item\":");
         put_str(o, id, strlen(id));
         put_lit(o, ",\"score\":");
         put_score(o, h[i].score);
         if (prob) {
             put_lit(o, ",\"probability\":");
-            put_score(o, (float)index_probability(ix, (uint32_t)row, h[i].item));
+            put_score(o, (float)snapshot_hit_probability(s, (uint32_t)row, h[i].item));
         }
         put(o, "}", 1);
     }
@@ -416,11 +416,19 @@ static int64_t find_json(const wr_index *ix, const json_t *s)
     return json_is_string(s) ? index_find(ix, json_string_value(s), json_string_length(s)) : -1;
 }
 
-/* The calibrated probability of a pair of model items, else null. */
-static void put_probability(wbuf *o, const wr_index *ix, const wr_item *a, const wr_item *b)
+/* The calibrated probability of a pair with at least one model item, else null. */
+static void put_probability(wbuf *o, const wr_snapshot *s, const wr_item *a, const wr_item *b)
 {
-    if (index_info(ix)->calibrated && a->row >= 0 && b->row >= 0)
-        put_score(o, (float)index_probability(ix, (uint32_t)a->row, (uint32_t)b->row));
+    uint32_t n = index_info(s->index)->n;
+    if (a->row < 0) { /* the model item first */
+        const wr_item *t = a;
+        a = b;
+        b = t;
+    }
+    if (index_info(s->index)->calibrated && a->row >= 0 && (b->row >= 0 || b->prov >= 0))
+        put_score(o, (float)snapshot_hit_probability(s, (uint32_t)a->row,
+                                                     b->row >= 0 ? (uint32_t)b->row
+                                                                 : n + (uint32_t)b->prov));
     else
         put_lit(o, "null");
 }
@@ -452,12 +460,12 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
     put_lit(&o, ",\"item\":");
     put_str(&o, rq->id, rq->id_len);
     put_rank(&o, rank);
-    if (it.prov >= 0) { /* the overlay changes within a generation: no ETag */
+    if (it.prov >= 0) /* the overlay changes within a generation: no ETag */
         put_lit(&o, ",\"provisional\":true");
+    if (snapshot_provisional(s)) /* a model item's list may take in provisional items */
         rp->generation = 0;
-    }
     put_lit(&o, ",\"neighbors\":");
-    put_hits(&o, ix, it.row, hits, n);
+    put_hits(&o, s, it.row, hits, n);
     answer(&o, rp);
     free(hits);
 out:
@@ -534,7 +542,7 @@ void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     put_lit(&o, ",\"score\":");
     put_score(&o, snapshot_score(s, &ia, &ib));
     put_lit(&o, ",\"probability\":");
-    put_probability(&o, ix, &ia, &ib);
+    put_probability(&o, s, &ia, &ib);
     put_lit(&o, ",\"known\":{\"a\":true,\"b\":true}");
     if (ia.prov >= 0 || ib.prov >= 0) {
         rp->generation = 0;
@@ -584,7 +592,7 @@ void api_score_batch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
             put_lit(&probs, "null");
         } else {
             put_score(&o, snapshot_score(s, &a, &b));
-            put_probability(&probs, ix, &a, &b);
+            put_probability(&probs, s, &a, &b);
         }
     }
     put(&o, "]", 1);
@@ -603,9 +611,10 @@ static void put_json_str(wbuf *o, const json_t *s)
 
 /* POST /v1/neighbors, mode "basket": one list for the normalised sum of the known items'
  * vectors, leaving the items themselves out. */
-static void basket(const wr_request *rq, const wr_index *ix, json_t *items, size_t k, filt *x,
+static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, size_t k, filt *x,
                    wr_reply *rp)
 {
+    const wr_index *ix = s->index;
     uint32_t *rows = xmalloc(json_array_size(items) * sizeof *rows);
     float *q = xmalloc(index_info(ix)->dim * sizeof *q + 1);
     wr_hit *hits = xmalloc(k * sizeof *hits);
@@ -637,7 +646,7 @@ static void basket(const wr_request *rq, const wr_index *ix, json_t *items, size
         put(&o, unknown.p, unknown.n);
     put_lit(&o, unknown.n ? "]" : "[]");
     put_lit(&o, ",\"neighbors\":");
-    put_hits(&o, ix, -1, hits, n);
+    put_hits(&o, s, -1, hits, n);
     answer(&o, rp);
 out:
     free(known.p);
@@ -674,7 +683,7 @@ static void each(const wr_snapshot *s, json_t *items, size_t k, filt *x, int ran
         } else {
             int r = it.prov >= 0 ? WR_RANK_COSINE : rank;
             size_t n = x->nothing ? 0 : snapshot_neighbors(s, &it, k, f, r, hits);
-            put_hits(&o, ix, it.row, hits, n);
+            put_hits(&o, s, it.row, hits, n);
         }
         put(&o, "}", 1);
     }
@@ -734,7 +743,7 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
         goto out;
     }
     if (!strcmp(mode, "basket"))
-        basket(rq, ix, items, k, &x, rp);
+        basket(rq, s, items, k, &x, rp);
     else
         each(s, items, k, &x, rank, rp);
 out:

@@ -591,6 +591,17 @@ double index_probability(const wr_index *ix, uint32_t a, uint32_t b)
     return calib_prob_rows(&ix->calib, index_score(ix, a, b), ix->logdeg, a, b);
 }
 
+double index_probability_vec(const wr_index *ix, uint32_t a, const float *v, float logdeg)
+{
+    if (!ix->info.calibrated)
+        return NAN;
+    const float *x = ix->vecs + (size_t)a * ix->info.dim, *c = ix->calib.center;
+    double cos = 0, hub = 0;
+    for (uint32_t d = 0; d < ix->info.dim; d++)
+        cos += (double)x[d] * v[d], hub += c ? (double)c[d] * v[d] : 0;
+    return calib_prob(&ix->calib, cos, ix->logdeg[a], logdeg, calib_hub(&ix->calib, a) * hub);
+}
+
 size_t index_neighbors_vec(const wr_index *ix, const float *q, size_t k, const wr_filter *f,
                            wr_hit *out)
 {

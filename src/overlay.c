@@ -26,7 +26,15 @@ struct wr_overlay {
     uint32_t *nb;       /* n x k index rows, UINT32_MAX padded */
     float *score;       /* n x k */
     uint32_t *partners; /* known partners each vector was averaged from */
+    float *logdeg;      /* log1p of the summed weight of each item's ingested pairs */
+    /* the way back: for index rows, the provisional items that list them among their
+     * first NEAR neighbours, sorted by row, then score */
+    size_t ninv;
+    uint32_t *inv_row, *inv_prov;
+    float *inv_score;
 };
+
+#define NEAR 20
 
 typedef struct partner {
     char *id;
@@ -71,6 +79,29 @@ const float *overlay_vector(const wr_overlay *ov, uint32_t row)
 
 uint32_t overlay_partners(const wr_overlay *ov, uint32_t row) { return ov->partners[row]; }
 
+float overlay_logdeg(const wr_overlay *ov, uint32_t row) { return ov->logdeg[row]; }
+
+const char *overlay_id(const wr_overlay *ov, uint32_t row) { return dict_str(ov->ids, row); }
+
+size_t overlay_near(const wr_overlay *ov, uint32_t index_row, const uint32_t **prov,
+                    const float **score)
+{
+    size_t lo = 0, hi = ov ? ov->ninv : 0;
+    while (lo < hi) { /* the first entry of index_row */
+        size_t mid = lo + (hi - lo) / 2;
+        if (ov->inv_row[mid] < index_row)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < (ov ? ov->ninv : 0) && ov->inv_row[end] == index_row)
+        end++;
+    *prov = ov ? ov->inv_prov + lo : NULL;
+    *score = ov ? ov->inv_score + lo : NULL;
+    return end - lo;
+}
+
 size_t overlay_size(const wr_overlay *ov) { return ov ? ov->n : 0; }
 
 static int no_filter(const wr_filter *f)
@@ -99,6 +130,10 @@ void overlay_free(wr_overlay *ov)
     free(ov->nb);
     free(ov->score);
     free(ov->partners);
+    free(ov->logdeg);
+    free(ov->inv_row);
+    free(ov->inv_prov);
+    free(ov->inv_score);
     free(ov);
 }
 
@@ -374,6 +409,10 @@ static int place(const wr_index *ix, const char *id, const item *it, wr_overlay 
     }
     free(h);
     ov->partners[n] = known;
+    double w = 0;
+    for (size_t i = 0; i < it->n; i++)
+        w += it->p[i].w;
+    ov->logdeg[n] = (float)log1p(w);
     dict_intern(ov->ids, id, strlen(id));
     ov->n++;
     return 0;
@@ -389,8 +428,43 @@ static void copy_row(wr_overlay *ov, const wr_overlay *src, uint32_t from, const
     memcpy(ov->score + (size_t)n * ov->k, src->score + (size_t)from * src->k,
            ov->k * sizeof *ov->score);
     ov->partners[n] = src->partners[from];
+    ov->logdeg[n] = src->logdeg[from];
     dict_intern(ov->ids, id, strlen(id));
     ov->n++;
+}
+
+typedef struct inv {
+    uint32_t row, prov;
+    float score;
+} inv;
+
+static int cmp_inv(const void *a, const void *b)
+{
+    const inv *x = a, *y = b;
+    if (x->row != y->row)
+        return x->row < y->row ? -1 : 1;
+    return (x->score < y->score) - (x->score > y->score);
+}
+
+/* The way back from index rows to the provisional items near them. */
+static void invert(wr_overlay *ov)
+{
+    size_t near = ov->k < NEAR ? ov->k : NEAR, n = 0;
+    inv *e = xmalloc(((size_t)ov->n * near + 1) * sizeof *e);
+    for (uint32_t p = 0; p < ov->n; p++)
+        for (size_t i = 0; i < near && ov->nb[(size_t)p * ov->k + i] != UINT32_MAX; i++)
+            e[n++] = (inv){ov->nb[(size_t)p * ov->k + i], p, ov->score[(size_t)p * ov->k + i]};
+    qsort(e, n, sizeof *e, cmp_inv);
+    ov->ninv = n;
+    ov->inv_row = xmalloc((n + 1) * sizeof *ov->inv_row);
+    ov->inv_prov = xmalloc((n + 1) * sizeof *ov->inv_prov);
+    ov->inv_score = xmalloc((n + 1) * sizeof *ov->inv_score);
+    for (size_t i = 0; i < n; i++) {
+        ov->inv_row[i] = e[i].row;
+        ov->inv_prov[i] = e[i].prov;
+        ov->inv_score[i] = e[i].score;
+    }
+    free(e);
 }
 
 /* The published index and its serial, or NULL, inside a read section the caller ends. */
@@ -426,6 +500,7 @@ static wr_overlay *build(void)
     ov->nb = xmalloc(((size_t)total * P.k + 1) * sizeof *ov->nb);
     ov->score = xmalloc(((size_t)total * P.k + 1) * sizeof *ov->score);
     ov->partners = xmalloc(((size_t)total + 1) * sizeof *ov->partners);
+    ov->logdeg = xmalloc(((size_t)total + 1) * sizeof *ov->logdeg);
     for (uint32_t u = 0; u < total; u++) {
         pthread_mutex_lock(&P.mu);
         if (P.epoch != epoch) { /* replayed from the start meanwhile */
@@ -464,6 +539,7 @@ static wr_overlay *build(void)
             return NULL;
         }
     }
+    invert(ov);
     return ov;
 }
 

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "walkrec/live.h"
 #include "walkrec/metrics.h"
@@ -40,12 +41,66 @@ float snapshot_score(const wr_snapshot *s, const wr_item *a, const wr_item *b)
     return (float)sum;
 }
 
+/* How hit h ranks in the list of index row `row`: its cosine, or its probability. */
+static double order_of(const wr_snapshot *s, uint32_t row, wr_hit h, int rank)
+{
+    if (rank != WR_RANK_PROBABILITY)
+        return h.score;
+    const wr_index *ix = s->index;
+    uint32_t n = index_info(ix)->n;
+    if (h.item < n)
+        return index_probability(ix, row, h.item);
+    return index_probability_vec(ix, row, overlay_vector(s->overlay, h.item - n),
+                                 overlay_logdeg(s->overlay, h.item - n));
+}
+
+/* Row's list of n hits with the provisional items near it merged in where their score earns
+ * a place; returns the new length (at most k). */
+static size_t merge_provisional(const wr_snapshot *s, uint32_t row, size_t k, const wr_filter *f,
+                                int rank, wr_hit *out, size_t n)
+{
+    const uint32_t *prov;
+    const float *score;
+    size_t m = overlay_near(s->overlay, row, &prov, &score);
+    if (!m || f->category != UINT32_MAX) /* a provisional item has no category yet */
+        return n;
+    uint32_t base = index_info(s->index)->n;
+    for (size_t j = 0; j < m; j++) {
+        if (score[j] < f->min_score)
+            continue;
+        wr_hit h = {base + prov[j], score[j]};
+        double v = order_of(s, row, h, rank);
+        size_t at = n;
+        while (at > 0 && order_of(s, row, out[at - 1], rank) < v)
+            at--;
+        if (at >= k)
+            continue;
+        memmove(out + at + 1, out + at, ((n < k ? n : k - 1) - at) * sizeof *out);
+        out[at] = h;
+        n += n < k;
+    }
+    return n;
+}
+
 size_t snapshot_neighbors(const wr_snapshot *s, const wr_item *it, size_t k, const wr_filter *f,
                           int rank, wr_hit *out)
 {
-    if (it->row >= 0)
-        return index_neighbors_by(s->index, (uint32_t)it->row, k, f, rank, out);
-    return overlay_neighbors(s->overlay, s->index, (uint32_t)it->prov, k, f, out);
+    if (it->row < 0)
+        return overlay_neighbors(s->overlay, s->index, (uint32_t)it->prov, k, f, out);
+    size_t n = index_neighbors_by(s->index, (uint32_t)it->row, k, f, rank, out);
+    return s->overlay ? merge_provisional(s, (uint32_t)it->row, k, f, rank, out, n) : n;
+}
+
+const char *snapshot_hit_id(const wr_snapshot *s, uint32_t item)
+{
+    uint32_t n = index_info(s->index)->n;
+    return item < n ? index_id(s->index, item) : overlay_id(s->overlay, item - n);
+}
+
+double snapshot_hit_probability(const wr_snapshot *s, uint32_t row, uint32_t item)
+{
+    wr_hit h = {item, 0};
+    return order_of(s, row, h, WR_RANK_PROBABILITY);
 }
 
 uint32_t snapshot_partners(const wr_snapshot *s, const wr_item *it)

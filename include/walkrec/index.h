@@ -108,6 +108,9 @@ const float *index_vector(const wr_index *ix, uint32_t row);
 /* The calibrated probability that two rows are related (calib.h); NaN when the model
  * carries no calibration. */
 double index_probability(const wr_index *ix, uint32_t a, uint32_t b);
+/* The same for row a and an item the model has no row for (a provisional one): its unit
+ * vector v and log1p of its weighted degree. */
+double index_probability_vec(const wr_index *ix, uint32_t a, const float *v, float logdeg);
 
 /* Which neighbours a query accepts. All-zero is not "no filter": start from
  * index_filter_none(). */

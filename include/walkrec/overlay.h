@@ -7,8 +7,8 @@
  * their stored lists (an exact scan of the index when it stores none). These live in a
  * small immutable overlay published beside the index it was built over, in one snapshot
  * (snapshot.h); a new index makes the overlay be rebuilt against it, without the items it
- * now holds. The lists of the model's own items are not changed: a provisional item is
- * found from itself, not yet as anyone's neighbour. One background thread does the work.
+ * now holds. A model item's list takes in the provisional items near it where their score
+ * earns a place (snapshot.h, overlay_near). One background thread does the work.
  *
  * The pair log is the truth: whenever a generation is published (start, reload, rollback,
  * a forced publication, a retrain) the daemon replays the whole log into the overlay
@@ -70,6 +70,14 @@ size_t overlay_neighbors(const wr_overlay *ov, const wr_index *ix, uint32_t row,
                          const wr_filter *f, wr_hit *out);
 /* How many partners the vector was averaged from. */
 uint32_t overlay_partners(const wr_overlay *ov, uint32_t row);
+/* The row's id (borrowed). */
+const char *overlay_id(const wr_overlay *ov, uint32_t row);
+/* log1p of the summed weight of the row's ingested pairs (its degree, for the probability). */
+float overlay_logdeg(const wr_overlay *ov, uint32_t row);
+/* The provisional items that have index row index_row among their first 20 neighbours,
+ * best first, with their cosines to it: candidates for that row's list (0 for NULL ov). */
+size_t overlay_near(const wr_overlay *ov, uint32_t index_row, const uint32_t **prov,
+                    const float **score);
 /* Rows (0 for NULL). */
 size_t overlay_size(const wr_overlay *ov);
 /* The serial of the index it was built over (index_info). */

@@ -37,10 +37,17 @@ int snapshot_find(const wr_snapshot *s, const char *id, size_t len, wr_item *it)
 const float *snapshot_vector(const wr_snapshot *s, const wr_item *it);
 /* Cosine of two items. */
 float snapshot_score(const wr_snapshot *s, const wr_item *a, const wr_item *b);
-/* The item's k best neighbours (index rows) by rank (WR_RANK_*; provisional items rank by
- * cosine, having no degree yet) through the filter, as index_neighbors_by. */
+/* The item's k best neighbours by rank (WR_RANK_*; a provisional item's own list ranks by
+ * cosine) through the filter, as index_neighbors_by. A model item's list also takes in the
+ * provisional items near it (overlay_near) where their score in that order earns a place
+ * (not with a category filter: they have none yet). Hits are index rows, or provisional
+ * rows plus index_info(s->index)->n: read them with snapshot_hit_id. */
 size_t snapshot_neighbors(const wr_snapshot *s, const wr_item *it, size_t k, const wr_filter *f,
                           int rank, wr_hit *out);
+/* The id of a hit of snapshot_neighbors, and its probability with index row `row` (NaN for
+ * an uncalibrated model). */
+const char *snapshot_hit_id(const wr_snapshot *s, uint32_t item);
+double snapshot_hit_probability(const wr_snapshot *s, uint32_t row, uint32_t item);
 /* How many model items a provisional item's vector was averaged from (0 for model items). */
 uint32_t snapshot_partners(const wr_snapshot *s, const wr_item *it);
 /* Provisional items in the snapshot. */

@@ -90,6 +90,46 @@ class Restart(unittest.TestCase):
             wait_run(d, 1)  # 2 pairs from before the kill + 1 reach retrain_min_pairs
 
 
+class PartnersLists(unittest.TestCase):
+    def test_new_item_enters_its_partners_lists(self):
+        data = data_dir_with_model()
+        with wrd.Daemon("--retrain-min-pairs", "0", data_dir=data) as d:
+            q = "/v1/items/P0000001/neighbors?k=%d&rank=%s"
+            before = d.get(q % (10, "cosine")).json()["neighbors"]
+            t0 = time.time()
+            body = {"pairs": [{"a": "P0000001", "b": "NEW-P", "weight": 3}]}
+            self.assertEqual(d.post("/v1/pairs", body).status, 202)
+
+            def listed(path):
+                doc = d.get(path).json()
+                return doc if "NEW-P" in [h["item"] for h in doc["neighbors"]] else None
+            # by cosine: its vector is its one partner's, so it leads the partner's list
+            doc = wait_for(lambda: listed(q % (10, "cosine")), 30, "NEW-P in P0000001's list")
+            print("NEW-P in its partner's list %.3f s after the 202" % (time.time() - t0),
+                  file=sys.stderr)
+            hits = doc["neighbors"]
+            self.assertEqual(hits[0]["item"], "NEW-P")
+            self.assertAlmostEqual(hits[0]["score"], 1.0, places=4)
+            self.assertEqual([h["item"] for h in hits[1:]], [h["item"] for h in before][:9],
+                             "the rest of the list moves down one place")
+            # by probability (this model's order): where its probability earns a place; its
+            # degree is one pair, so below the established items, but in the long list
+            pair = d.get("/v1/score?a=P0000001&b=NEW-P").json()
+            self.assertIsNotNone(pair["probability"])
+            doc = listed(q % (1000, "probability"))
+            self.assertIsNotNone(doc, "NEW-P in the exact list of 1000 by probability")
+            probs = [h["probability"] for h in doc["neighbors"]]
+            worst = max(b - a for a, b in zip(probs, probs[1:]))
+            self.assertLess(worst, 1e-5, "ranked by probability (to float precision)")
+            new = [h for h in doc["neighbors"] if h["item"] == "NEW-P"][0]
+            self.assertAlmostEqual(new["probability"], pair["probability"], places=4)
+            self.assertEqual(len(doc["neighbors"]), 1000)
+            # the batch route, and no ETag-less 304 trap: the list is not the generation's
+            r = d.post("/v1/neighbors", {"items": ["P0000001"], "k": 10, "rank": "cosine"})
+            self.assertEqual(r.json()["results"][0]["neighbors"][0]["item"], "NEW-P")
+            self.assertNotIn("etag", d.get(q % (10, "cosine")).headers)
+
+
 class History(unittest.TestCase):
     def test_gate_decisions_survive_a_restart(self):
         data = data_dir_with_model()
