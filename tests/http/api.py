@@ -153,11 +153,7 @@ class Routes(unittest.TestCase):
         c = D.connection()
         c.putrequest("POST", "/v1/score")
         c.putheader("Transfer-Encoding", "chunked")
-        c.endheaders()
-        for i in range(0, len(big), 8192):
-            part = big[i:i + 8192].encode()
-            c.send(b"%x\r\n%s\r\n" % (len(part), part))
-        c.send(b"0\r\n\r\n")
+        c.endheaders()  # answered at once, before any chunk is sent
         r = c.getresponse()
         self.assertEqual(r.status, 411)
         self.assertEqual(json.loads(r.read())["error"]["code"], "length_required")

@@ -414,15 +414,11 @@ class Bodies(unittest.TestCase):
         self.assertEqual(statuses(s.recv(4096)), [413])
         s.close()
         case("bodies", "/v1/score: a 1.2 MB body announced")
-        # ... and in chunks it is refused before it is read: bodies come with Content-Length
-        chunk = b"1," * 32768
+        # ... and in chunks it is refused at its head, before any chunk is sent: bodies come
+        # with Content-Length
         s = attacker()
-        try:
-            s.sendall(b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                      b"\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                      (b"%x\r\n%s\r\n" % (len(chunk), chunk)) * 20 + b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        s.sendall(b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
         self.assertEqual(statuses(s.recv(4096)), [411])
         s.close()
         case("bodies", "/v1/score: a 1.3 MB body in chunks")
