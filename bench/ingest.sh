@@ -85,7 +85,8 @@ import json, statistics, sys, time, urllib.request
 port, item = sys.argv[1], sys.argv[2]
 def call(method, path, body=None):
     req = urllib.request.Request("http://127.0.0.1:%s%s" % (port, path), method=method,
-                                 data=json.dumps(body).encode() if body else None)
+                                 data=json.dumps(body).encode() if body else None,
+                                 headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req) as r:
             return r.status

@@ -62,7 +62,8 @@ rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 for i in range(0, len(rows), 1000):
     body = {"pairs": [{"a": r[0], "b": r[1], "weight": float(r[2])} for r in rows[i:i + 1000]]}
     req = urllib.request.Request("http://127.0.0.1:%s/v1/pairs" % sys.argv[2], method="POST",
-                                 data=json.dumps(body).encode())
+                                 data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
     assert urllib.request.urlopen(req).status == 202
 print("ingested %d pairs" % len(rows), file=sys.stderr)
 EOF
@@ -79,7 +80,7 @@ run() { # MODE: one run under wrk load; prints a table row
     runs=$(status | $PY -c 'import json,sys; print(json.load(sys.stdin)["runs"])')
     wrk -t1 -c4 -d7200s -s "$W/nb.lua" "http://127.0.0.1:$PORT" >"$W/wrk-$mode.txt" &
     local wpid=$!
-    curl -s -XPOST "http://127.0.0.1:$PORT/v1/admin/retrain" >/dev/null
+    curl -s -XPOST -H 'Content-Type: application/json' "http://127.0.0.1:$PORT/v1/admin/retrain" >/dev/null
     until status | $PY -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if d['runs'] > $runs and d['state'] == 'idle' else 1)"; do
         sleep 1
     done

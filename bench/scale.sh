@@ -239,7 +239,7 @@ end
 LUA
     log "retrain: $(wc -c <new.json) bytes of new pairs ingested; wrk reading neighbours"
     T0=$(date +%s.%N)
-    curl -sf -XPOST "http://127.0.0.1:$PORT/v1/admin/retrain" >/dev/null
+    curl -sf -XPOST -H 'Content-Type: application/json' "http://127.0.0.1:$PORT/v1/admin/retrain" >/dev/null
     wrk -t1 -c8 -d3600s -s "$OUT/wrk.lua" "http://127.0.0.1:$PORT" >"$OUT/wrk.txt" 2>&1 &
     WRK=$!
     RUN=$("$PY" - "$PORT" <<'PY'

@@ -73,7 +73,7 @@ done = function(s, l, r)
 end
 EOF
 
-(while sleep 30; do curl -s -XPOST "http://127.0.0.1:$PORT/v1/admin/retrain" >/dev/null; done) &
+(while sleep 30; do curl -s -XPOST -H 'Content-Type: application/json' "http://127.0.0.1:$PORT/v1/admin/retrain" >/dev/null; done) &
 RETRAINER=$!
 
 proc() { # RSS KiB and descriptors of the daemon

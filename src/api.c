@@ -4,7 +4,8 @@
  * (404 unknown_item), and copy what they answer out of the index: the query routes as JSON
  * text in a buffer of their own, the others as jansson values (which own their strings),
  * so the answer outlives the read section it was built in. Answers that depend on the
- * model carry its generation in the body and in wr_reply.generation (the ETag). */
+ * model carry its generation in the body, and its generation and identity in wr_reply (the
+ * ETag); those that include provisional items also the snapshot's version. */
 #include "walkrec/api.h"
 
 #include <math.h>
@@ -311,6 +312,7 @@ static void put_error(wbuf *o, wr_code code, const char *message)
 static void begin(wbuf *o, const wr_index *ix, wr_reply *rp)
 {
     rp->generation = index_info(ix)->generation;
+    rp->model_id = index_info(ix)->identity;
     put_lit(o, "{\"generation\":");
     put_u64(o, rp->generation);
 }
@@ -333,6 +335,7 @@ static json_t *error_json(wr_code code, const char *message)
 static json_t *model_doc(const wr_index *ix, wr_reply *rp)
 {
     rp->generation = index_info(ix)->generation;
+    rp->model_id = index_info(ix)->identity;
     return json_pack("{s:I}", "generation", (json_int_t)rp->generation);
 }
 
@@ -460,10 +463,10 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
     put_lit(&o, ",\"item\":");
     put_str(&o, rq->id, rq->id_len);
     put_rank(&o, rank);
-    if (it.prov >= 0) /* the overlay changes within a generation: no ETag */
+    if (it.prov >= 0)
         put_lit(&o, ",\"provisional\":true");
-    if (snapshot_provisional(s)) /* a model item's list may take in provisional items */
-        rp->generation = 0;
+    if (snapshot_provisional(s)) /* the list may hold provisional items: the overlay's version */
+        rp->overlay = s->version;
     put_lit(&o, ",\"neighbors\":");
     put_hits(&o, s, it.row, hits, n);
     answer(&o, rp);
@@ -483,6 +486,7 @@ void api_item(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     json_t *doc = model_doc(ix, rp), *side = json_object(), *degree = json_null();
     json_object_set_new(doc, "item", json_string(rq->id));
     if (it.prov >= 0) { /* known from ingested pairs only */
+        rp->overlay = s->version;
         json_object_set_new(doc, "provisional", json_true());
         json_object_set_new(doc, "partners", json_integer(snapshot_partners(s, &it)));
         json_object_set_new(doc, "degree", degree);
@@ -545,7 +549,7 @@ void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     put_probability(&o, s, &ia, &ib);
     put_lit(&o, ",\"known\":{\"a\":true,\"b\":true}");
     if (ia.prov >= 0 || ib.prov >= 0) {
-        rp->generation = 0;
+        rp->overlay = s->version;
         put_lit(&o, ia.prov >= 0 ? ",\"provisional\":{\"a\":true" : ",\"provisional\":{\"a\":false");
         put_lit(&o, ib.prov >= 0 ? ",\"b\":true}" : ",\"b\":false}");
     }
@@ -802,6 +806,7 @@ void api_items_prefix(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
         json_array_append_new(items, json_string(index_id(ix, rows[i])));
     free(rows);
     rp->generation = index_info(ix)->generation;
+    rp->model_id = index_info(ix)->identity;
     rest_reply_json(rp, 200, json_pack("{s:I,s:s,s:o,s:b}", "generation", (json_int_t)rp->generation,
                                   "prefix", prefix, "items", items, "more", n > limit));
 }
@@ -833,6 +838,9 @@ void api_model(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
         json_decref(meta);
         meta = json_object();
     }
+    /* no file paths for anonymous readers (an imported model names its source file); the
+     * served file is in /v1/admin/status */
+    json_object_del(json_object_get(meta, "source"), "file");
     for (size_t c = 0; c < index_side_columns(ix); c++)
         json_array_append_new(cols, json_string(index_side_name(ix, c)));
     /* Evaluation results: recorded as such, else the learning curve's last point (the
@@ -845,9 +853,9 @@ void api_model(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
         eval = json_array_get(curve, json_array_size(curve) - 1);
     }
     json_t *doc = model_doc(ix, rp);
-    json_t *top = json_pack("{s:I,s:I,s:I,s:s,s:I}", "items", (json_int_t)in->n, "dim",
-                            (json_int_t)in->dim, "created", (json_int_t)in->created, "source",
-                            in->source, "published_at", (json_int_t)in->published_at);
+    json_t *top = json_pack("{s:I,s:I,s:I,s:I}", "items", (json_int_t)in->n, "dim",
+                            (json_int_t)in->dim, "created", (json_int_t)in->created,
+                            "published_at", (json_int_t)in->published_at);
     json_object_update(doc, top);
     json_decref(top);
     json_t *index = json_pack("{s:I,s:b,s:s,s:s,s:b,s:f,s:s,s:I}", "k", (json_int_t)in->k,

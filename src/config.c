@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "walkrec/util.h"
 #include "walkrec/text.h"
@@ -145,15 +146,25 @@ static const setting table[] = {
      "headers are refused (414/431).", NULL, 0, 0, NULL},
     {"cors_origins", T_STR, F(cors_origins), "", 0, PATHMAX, NULL, "LIST",
      "Origins allowed by CORS, comma-separated (http://host:port), or * for any; empty "
-     "sends no CORS headers.", check_origins, 0, 0, NULL},
+     "sends no CORS headers. Pages of the origins named here (not of *) may also write "
+     "without the token; pages of other sites never may.", check_origins, 0, 0, NULL},
     {"shutdown_grace", T_U32, F(shutdown_grace), "10", 0, 3600, "seconds", "N",
      "On SIGTERM/SIGINT, how long in-flight requests may take to finish before the "
      "remaining connections are closed.", NULL, 0, 0, NULL},
     {"admin_token_file", T_STR, F(admin_token_file), "", 0, PATHMAX, NULL, "FILE",
      "File holding the bearer token that ingestion and admin routes require (surrounding "
      "blanks ignored); the environment variable WALKREC_ADMIN_TOKEN gives the token itself. "
-     "Without a token those routes are open, and binding to a non-loopback address is "
-     "refused.", NULL, 0, 0, NULL},
+     "Without a token those routes are open to this machine's own clients (writes only as "
+     "JSON and not from another site's page), and binding to a non-loopback address is "
+     "refused; so is a token shorter than 16 bytes there. A file that every user may read "
+     "is named in a warning at start.", NULL, 0, 0, NULL},
+    {"auth_failures", T_U32, F(auth_failures), "10", 0, 1000000, "attempts", "N",
+     "Wrong admin tokens one client address may send within auth_failure_window; after "
+     "that, every request of it that needs the token gets 429 with Retry-After until the "
+     "window ends (0 = no limit). Behind a proxy every client has the proxy's address.",
+     NULL, 0, 0, NULL},
+    {"auth_failure_window", T_U32, F(auth_failure_window), "60", 1, 86400, "seconds", "N",
+     "The window of auth_failures, from an address's first wrong token.", NULL, 0, 0, NULL},
     {"protect_reads", T_U32, F(protect_reads), "0", 0, 1, NULL, "0|1",
      "1: read routes (neighbours, scores, items, model) also require the admin token; "
      "/healthz, /readyz and /metrics never do.", NULL, 0, 0, NULL},
@@ -367,6 +378,11 @@ static int load_token(wr_config *c, wr_err *err)
         raw[len] = 0;
         if (!bad && strlen(raw) == len)
             tok = xstrdup(trim(raw));
+        struct stat st;
+        if (tok && stat(c->admin_token_file, &st) == 0 && (st.st_mode & S_IROTH))
+            wr_log("warning: admin_token_file %s can be read by every user of this machine "
+                   "(mode %03o): chmod o-r it (group read is fine)", c->admin_token_file,
+                   (unsigned)(st.st_mode & 0777));
         explicit_bzero(raw, sizeof raw);
         if (!tok)
             return wr_fail(err, "admin_token_file %s: unreadable, longer than 4096 bytes or "
@@ -397,6 +413,10 @@ static int cross_check(wr_config *c, wr_err *err)
         return wr_fail(err, "bind = %s is not a loopback address, and no admin token is set: "
                        "anyone could ingest pairs or publish models. Set admin_token_file (or "
                        "WALKREC_ADMIN_TOKEN), or bind to 127.0.0.1", c->bind);
+    if (c->admin_token && !loopback(c->bind) && strlen(c->admin_token) < WR_TOKEN_MIN)
+        return wr_fail(err, "bind = %s is not a loopback address, and the admin token "
+                       "(admin_token_file or WALKREC_ADMIN_TOKEN) is %zu bytes: it needs at "
+                       "least %d there", c->bind, strlen(c->admin_token), WR_TOKEN_MIN);
     if (c->protect_reads && !c->admin_token)
         return wr_fail(err, "protect_reads = 1 needs an admin token (admin_token_file or "
                        "WALKREC_ADMIN_TOKEN)");

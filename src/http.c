@@ -13,6 +13,22 @@
  * otherwise decode %2F before routing, and ids may contain '/' or ','. The {id} segment
  * is decoded here, the query parameters by the handlers that read them.
  *
+ * One framing of every request: MHD 0.9.75 takes a second Content-Length, Content-Length
+ * beside Transfer-Encoding, blanks before a colon, a NUL in the target and a second Host,
+ * and waits for the body of a transfer coding it does not know. Before any handler runs,
+ * misframed() refuses all of these with a closed connection, and chunked bodies too (411:
+ * MHD answers a chunk line longer than its buffer with a 500 of its own, which no callback
+ * sees). The target is seen twice: whole by on_uri (before MHD splits the query off and
+ * parses it), then cut at the first NUL as the URL; a query of more than WR_QUERY_MAX
+ * parameters is hidden from MHD's parser in on_uri (it would run out of connection memory
+ * and never answer) and refused with 400. docs/reliability.md says what MHD's parse leaves
+ * unseen.
+ *
+ * Writes from who may write: a POST to a write route without the admin token must say it
+ * is JSON and must not come from another site's page (Sec-Fetch-Site, Origin), unless the
+ * origin is listed in cors_origins (foreign_write). Wrong tokens are counted per client
+ * address in a fixed table (guess_*): past auth_failures in auth_failure_window, 429.
+ *
  * Slow clients: MHD's connection_timeout only closes silent connections, so one that sends
  * a byte now and then (slowloris) would hold its slot for ever. Every connection is listed
  * (MHD's connection notifications) with the time it opened or last answered; a reaper
@@ -73,7 +89,20 @@ struct wr_http {
     conn *conns;
     pthread_t reaper;
     int reaping;        /* the reaper runs (request_timeout > 0); under lock */
+    pthread_mutex_t guess_lock;
+    struct guess *guesses; /* GUESS_SLOTS wrong-token counts by client address */
 };
+
+/* Wrong tokens from one client address within auth_failure_window. */
+#define GUESS_SLOTS 1024
+typedef struct guess {
+    unsigned char addr[16]; /* IPv6, or IPv4 mapped into it */
+    uint32_t fails;         /* 0: a free slot */
+    double since;           /* when the window began (wr_now) */
+} guess;
+
+/* Most query parameters a request may carry; no route reads more than a handful. */
+#define WR_QUERY_MAX 100
 
 /* Per-request state (MHD's con_cls). */
 typedef struct req {
@@ -83,6 +112,11 @@ typedef struct req {
     char *body;
     size_t len, cap;
     int over;           /* the body went past max_body_bytes */
+    int seen;           /* the headers were checked (the first call of on_request) */
+    int close;          /* the answer closes the connection */
+    size_t target_len;  /* bytes of the target before a NUL, as on_uri saw it */
+    size_t nparams;     /* query parameters, when over WR_QUERY_MAX (else 0) */
+    unsigned retry_after; /* seconds, for a 429 */
     unsigned status;    /* 0 until a response is queued */
 } req;
 
@@ -226,12 +260,11 @@ static void add_cors(const wr_http *h, struct MHD_Response *resp, const char *or
 static enum MHD_Result send_reply(wr_http *h, struct MHD_Connection *c, req *q, wr_reply *rp,
                                   const char *allow)
 {
-    char *body = NULL, tag[32] = "";
+    char *body = NULL, tag[WR_ETAG_MAX];
     size_t len = 0;
     unsigned status = rp->status;
     const char *ctype = !rp->json && rp->content_type ? rp->content_type : "application/json";
-    if (rp->generation)
-        snprintf(tag, sizeof tag, "\"%llu\"", (unsigned long long)rp->generation);
+    rest_etag(rp, tag, sizeof tag);
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
     if (status == 200 && *tag && inm && (q->method == WR_M_GET || q->method == WR_M_HEAD) &&
         rest_etag_matches(inm, tag)) {
@@ -270,8 +303,13 @@ static enum MHD_Result send_reply(wr_http *h, struct MHD_Connection *c, req *q, 
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"walkrecd\"");
+    if (status == 429) {
+        char s[16];
+        snprintf(s, sizeof s, "%u", q->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, s);
+    }
     add_cors(h, resp, cors_origin(h, c));
-    if (__atomic_load_n(&h->stopping, __ATOMIC_RELAXED))
+    if (q->close || __atomic_load_n(&h->stopping, __ATOMIC_RELAXED))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
@@ -339,19 +377,145 @@ static int same_secret(const char *a, size_t alen, const char *b, size_t blen)
     return diff == 0 && blen > 0;
 }
 
-/* The route's access rule against "Authorization: Bearer <token>". */
-static int authorized(const wr_http *h, struct MHD_Connection *c, const wr_route *rt)
+static const char *header(struct MHD_Connection *c, const char *name)
 {
-    const char *tok = h->cfg->admin_token;
-    if (!tok || rt->access == WR_OPEN || (rt->access == WR_READ && !h->cfg->protect_reads))
-        return 1;
-    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!v || strncasecmp(v, "Bearer ", 7))
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* 1 when the route needs the admin token. */
+static int needs_token(const wr_http *h, const wr_route *rt)
+{
+    return h->cfg->admin_token && rt->access != WR_OPEN &&
+           !(rt->access == WR_READ && !h->cfg->protect_reads);
+}
+
+/* "Authorization: Bearer <token>": 1 the admin token, 0 another one, -1 no Authorization
+ * header or no token set. */
+static int bearer(const wr_http *h, struct MHD_Connection *c)
+{
+    const char *tok = h->cfg->admin_token, *v = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!tok || !v)
+        return -1;
+    if (strncasecmp(v, "Bearer ", 7))
         return 0;
     v += 7;
     while (*v == ' ')
         v++;
     return same_secret(v, strlen(v), tok, strlen(tok));
+}
+
+/* ---- wrong tokens by client address ---- */
+
+static int client_addr(struct MHD_Connection *c, unsigned char a[16])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    memset(a, 0, 16);
+    if (!ci || !ci->client_addr)
+        return -1;
+    if (ci->client_addr->sa_family == AF_INET) {
+        a[10] = a[11] = 0xff;
+        memcpy(a + 12, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, 4);
+    } else if (ci->client_addr->sa_family == AF_INET6) {
+        memcpy(a, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, 16);
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* The address's slot among 8 probed from its hash; with take, else a free one or the one
+ * whose window began first (the table never grows). Under guess_lock. */
+static guess *guess_slot(wr_http *h, const unsigned char a[16], int take)
+{
+    uint64_t x = 1469598103934665603ull;
+    for (int i = 0; i < 16; i++)
+        x = (x ^ a[i]) * 1099511628211ull;
+    guess *pick = NULL;
+    for (unsigned i = 0; i < 8; i++) {
+        guess *g = &h->guesses[(x + i) % GUESS_SLOTS];
+        if (g->fails && !memcmp(g->addr, a, 16))
+            return g;
+        if (!pick || (pick->fails && (!g->fails || g->since < pick->since)))
+            pick = g;
+    }
+    if (!take)
+        return NULL;
+    memcpy(pick->addr, a, 16);
+    pick->fails = 0;
+    return pick;
+}
+
+/* Seconds until the address may try a token again; 0 when it may now. */
+static unsigned guess_wait(wr_http *h, struct MHD_Connection *c)
+{
+    unsigned char a[16];
+    unsigned wait = 0;
+    if (!h->cfg->auth_failures || client_addr(c, a) < 0)
+        return 0;
+    pthread_mutex_lock(&h->guess_lock);
+    guess *g = guess_slot(h, a, 0);
+    double left = g ? g->since + h->cfg->auth_failure_window - wr_now() : 0;
+    if (g && g->fails >= h->cfg->auth_failures && left > 0)
+        wait = (unsigned)left + 1;
+    pthread_mutex_unlock(&h->guess_lock);
+    return wait;
+}
+
+static void guess_failed(wr_http *h, struct MHD_Connection *c)
+{
+    unsigned char a[16];
+    if (!h->cfg->auth_failures || client_addr(c, a) < 0)
+        return;
+    double now = wr_now();
+    pthread_mutex_lock(&h->guess_lock);
+    guess *g = guess_slot(h, a, 1);
+    if (!g->fails || now - g->since >= h->cfg->auth_failure_window) {
+        g->fails = 0;
+        g->since = now;
+    }
+    g->fails++;
+    pthread_mutex_unlock(&h->guess_lock);
+}
+
+/* origin is one of cors_origins by name ("*" lets other sites read, not write). */
+static int listed_origin(const wr_http *h, const char *origin)
+{
+    for (size_t i = 0; i < h->norigins; i++)
+        if (!strcmp(h->origins[i], origin))
+            return 1;
+    return 0;
+}
+
+/* Why a POST to a write route may come from a page of another site through a visitor's
+ * browser, or NULL when it cannot. Browsers say where a request comes from (Sec-Fetch-Site
+ * to loopback and https servers, Origin on every POST), and cannot send Content-Type:
+ * application/json to another origin without a CORS preflight, which only cors_origins
+ * pass; a no-cors fetch of a Blob and a body-less POST carry no Content-Type at all. A
+ * request that carries the admin token is not one. */
+static const char *foreign_write(const wr_http *h, struct MHD_Connection *c, char *why,
+                                 size_t n)
+{
+    const char *site = header(c, "Sec-Fetch-Site"), *origin = header(c, "Origin");
+    int listed = origin && listed_origin(h, origin);
+    if (site && (!strcasecmp(site, "cross-site") || !strcasecmp(site, "same-site")) &&
+        !listed) {
+        snprintf(why, n, "a %.20s request (Sec-Fetch-Site) from an origin not in "
+                 "cors_origins may not write", site);
+        return why;
+    }
+    if (origin && !listed && !(site && !strcasecmp(site, "same-origin")) &&
+        !rest_same_origin(origin, header(c, "Host"))) {
+        snprintf(why, n, "Origin %.200s is neither this server nor in cors_origins: it may "
+                 "not write", origin);
+        return why;
+    }
+    if (!header(c, MHD_HTTP_HEADER_CONTENT_TYPE)) {
+        snprintf(why, n, "writes need Content-Type: application/json (curl --json, or -H "
+                 "'Content-Type: application/json' without a body) or the admin token");
+        return why;
+    }
+    return NULL;
 }
 
 /* No Content-Type, application/json or a +json type, with any parameters. A browser can
@@ -371,14 +535,19 @@ static int json_or_none(struct MHD_Connection *c)
 
 static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, const char *url)
 {
-    const char *raw_id;
+    const char *raw_id, *path = rest_origin_form(url);
     size_t raw_len, nr;
     wr_reply rp = {0};
-    char allow[64], *id = NULL;
+    char allow[64], why[320], *id = NULL;
     set_waiting(c, 0); /* the request is in: no longer subject to request_timeout */
-    const wr_route *rt = api_route(url, &raw_id, &raw_len);
+    if (!path) {
+        rest_reply_error(&rp, WR_E_BAD_REQUEST, "request target: expected /path or "
+                         "http://host/path, got %.200s", url);
+        return send_reply(h, c, q, &rp, NULL);
+    }
+    const wr_route *rt = api_route(path, &raw_id, &raw_len);
     if (!rt) {
-        rest_reply_error(&rp, WR_E_NOT_FOUND, "no such route: %.200s", url);
+        rest_reply_error(&rp, WR_E_NOT_FOUND, "no such route: %.200s", path);
         return send_reply(h, c, q, &rp, NULL);
     }
     q->route = (size_t)(rt - api_routes(&nr));
@@ -393,14 +562,31 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
         rest_reply_error(&rp, WR_E_METHOD, "%s takes %s", rt->path, allow);
         return send_reply(h, c, q, &rp, allow);
     }
-    if (!authorized(h, c, rt)) {
-        rest_reply_error(&rp, WR_E_UNAUTHORIZED, "%s needs the header Authorization: Bearer "
-                         "<admin token>", rt->path);
-        return send_reply(h, c, q, &rp, NULL);
+    int token = bearer(h, c);
+    if (needs_token(h, rt)) {
+        if ((q->retry_after = guess_wait(h, c))) {
+            rest_reply_error(&rp, WR_E_TOO_MANY, "more than %u wrong tokens from this address "
+                             "within %u s (auth_failures, auth_failure_window): try again in "
+                             "%u s", h->cfg->auth_failures, h->cfg->auth_failure_window,
+                             q->retry_after);
+            return send_reply(h, c, q, &rp, NULL);
+        }
+        if (token != 1) {
+            if (token == 0)
+                guess_failed(h, c);
+            rest_reply_error(&rp, WR_E_UNAUTHORIZED, "%s needs the header Authorization: "
+                             "Bearer <admin token>", rt->path);
+            return send_reply(h, c, q, &rp, NULL);
+        }
     }
     /* A follower takes no write whatever its body: where to send it comes first. */
     if (api_refuse_follower(rt, &rq, &rp))
         return send_reply(h, c, q, &rp, NULL);
+    if (rt->writer && q->method == WR_M_POST && token != 1 &&
+        foreign_write(h, c, why, sizeof why)) {
+        rest_reply_error(&rp, WR_E_FORBIDDEN, "%s", why);
+        return send_reply(h, c, q, &rp, NULL);
+    }
     if (q->over) {
         rest_reply_error(&rp, WR_E_TOO_LARGE, "request body over %llu bytes (max_body_bytes)",
                          (unsigned long long)h->cfg->max_body_bytes);
@@ -441,6 +627,89 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
 
 /* ---- MHD callbacks ---- */
 
+typedef struct frame {
+    unsigned lengths, codings, hosts;
+    const char *coding;  /* the Transfer-Encoding */
+    const char *problem; /* the first header refused */
+} frame;
+
+static enum MHD_Result tally(void *cls, enum MHD_ValueKind kind, const char *key,
+                             const char *value)
+{
+    frame *f = cls;
+    if (!f->problem)
+        f->problem = rest_header_problem(key, value);
+    f->lengths += !strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    f->hosts += !strcasecmp(key, MHD_HTTP_HEADER_HOST);
+    if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        f->codings++;
+        f->coding = value ? value : "";
+    }
+    return MHD_YES;
+}
+
+/* 1 with an error reply when the request's framing or headers are refused (see the top of
+ * the file), else 0. */
+static int misframed(const wr_http *h, struct MHD_Connection *c, const req *q,
+                     const char *url, const char *version, wr_reply *rp)
+{
+    frame f = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, tally, &f);
+    /* MHD keeps the request line in one buffer: the version starts after the whole target,
+     * which strlen(url) ends at its first NUL */
+    size_t whole = version && *version && version > url &&
+                           (uint64_t)(version - url) <= h->cfg->connection_memory_limit
+                       ? (size_t)(version - url - 1)
+                       : q->target_len;
+    if (q->target_len < whole)
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "a NUL byte in the request target");
+    else if (f.problem)
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "%s", f.problem);
+    else if (f.hosts > 1)
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "Host given %u times", f.hosts);
+    else if (f.lengths > 1)
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "Content-Length given %u times", f.lengths);
+    else if (f.lengths && f.codings)
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "both Content-Length and Transfer-Encoding");
+    else if (f.codings && (f.codings > 1 || strcasecmp(f.coding, "chunked")))
+        rest_reply_error(rp, WR_E_NOT_IMPLEMENTED, "Transfer-Encoding %.100s: request bodies "
+                         "come with Content-Length", f.coding);
+    else if (f.codings)
+        rest_reply_error(rp, WR_E_LENGTH_REQUIRED, "chunked request bodies are not taken: "
+                         "send Content-Length");
+    else if (q->nparams)
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "%zu query parameters: at most %d",
+                         q->nparams, WR_QUERY_MAX);
+    else
+        return 0;
+    return 1;
+}
+
+static req *req_new(wr_http *h)
+{
+    req *q = xcalloc(1, sizeof *q);
+    q->start = wr_now();
+    q->route = nroutes;
+    __atomic_fetch_add(&h->inflight, 1, __ATOMIC_RELAXED);
+    return q;
+}
+
+/* The whole request target, before MHD parses its query: its per-request state starts
+ * here (MHD passes it on as con_cls, and calls on_completed for it). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    req *q = req_new(cls);
+    q->target_len = strlen(uri);
+    size_t n = rest_query_count(uri);
+    if (n > WR_QUERY_MAX) {
+        q->nparams = n;
+        /* MHD parses the query after this returns, as a string from after the '?': ended
+         * there, it holds no parameter. The target is in MHD's own writable buffer. */
+        strchr((char *)uri, '?')[1] = 0;
+    }
+    return q;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -448,13 +717,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     wr_http *h = cls;
     req *q = *con_cls;
-    if (!q) {
-        q = xcalloc(1, sizeof *q);
-        q->start = wr_now();
-        q->route = nroutes;
-        q->method = metrics_method(method);
+    if (!q) { /* on_uri was not called */
+        q = req_new(h);
+        q->target_len = strlen(url);
         *con_cls = q;
-        __atomic_fetch_add(&h->inflight, 1, __ATOMIC_RELAXED);
+    }
+    if (!q->seen) {
+        q->seen = 1;
+        q->method = metrics_method(method);
+        wr_reply rp = {0};
+        if (misframed(h, c, q, url, version, &rp)) {
+            set_waiting(c, 0);
+            q->close = 1;
+            return send_reply(h, c, q, &rp, NULL);
+        }
         /* An announced body that is too large is refused before it is read. */
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -586,7 +862,9 @@ static void parse_origins(wr_http *h, const char *list)
 static void http_free(wr_http *h)
 {
     pthread_mutex_destroy(&h->lock);
+    pthread_mutex_destroy(&h->guess_lock);
     pthread_cond_destroy(&h->wake);
+    free(h->guesses);
     for (size_t i = 0; i < h->norigins; i++)
         free(h->origins[i]);
     free(h->origins);
@@ -600,7 +878,9 @@ wr_http *http_start(const wr_config *cfg, const wr_service *svc, wr_err *err)
     h->svc = svc;
     h->fd = -1;
     pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->guess_lock, NULL);
     pthread_cond_init(&h->wake, NULL);
+    h->guesses = xcalloc(GUESS_SLOTS, sizeof *h->guesses);
     int v6 = listen_on(h, cfg->bind, cfg->port, err);
     if (v6 < 0) {
         http_free(h);
@@ -627,6 +907,7 @@ wr_http *http_start(const wr_config *cfg, const wr_service *svc, wr_err *err)
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cfg->connection_memory_limit, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h},
         {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)keep_escaped, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, h},
         /* One thread is MHD's internal polling thread itself, without a pool. */
         {cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, cfg->threads, NULL},
         {MHD_OPTION_END, 0, NULL},

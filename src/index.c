@@ -131,6 +131,10 @@ static int side_load(wr_index *ix, const char *path, wr_err *err)
     while ((r = lines_next(&l, err)) == 1) {
         if (l.too_long)
             continue;
+        /* the side information is part of what answers say: part of the identity too */
+        for (const char *c = l.buf; *c; c++)
+            ix->info.identity = (ix->info.identity ^ (unsigned char)*c) * 1099511628211ull;
+        ix->info.identity = (ix->info.identity ^ '\n') * 1099511628211ull;
         int nf = text_split(l.buf, '\t', f, SIDE_MAX_COLS);
         if (ncols == 0) {
             if (nf < 2) {
@@ -387,6 +391,7 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
     in->n = m->n;
     in->dim = m->dim;
     in->created = m->created;
+    in->identity = m->checksum ? m->checksum : (uint64_t)(wr_unix_now() * 1e6);
     in->source = xstrdup(source);
     in->kind = "none";
     int cal = calib_load(m, &ix->calib, err);

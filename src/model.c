@@ -517,6 +517,7 @@ static wr_model *load_mem(const void *data, size_t len, const uint32_t *body_crc
 
     wr_model *m = model_new(n, dim);
     m->created = (int64_t)get64(p + 24);
+    m->checksum = (uint64_t)get32(p + 60) << 32 | get32(p + 48);
     free(m->meta_json);
     m->meta_json = xstrndup(meta, meta_len);
     if (read_ids(p, &sec[WR_SEC_IDS], m, name, err) < 0 ||
@@ -550,6 +551,7 @@ wr_model *model_map(const char *path, wr_err *err)
     m->n = n;
     m->dim = dim;
     m->created = (int64_t)get64(p + 24);
+    m->checksum = (uint64_t)get32(p + 60) << 32 | get32(p + 48);
     m->ids = dict_new(n);
     m->meta_json = xstrndup((const char *)p + sec[WR_SEC_META].off, sec[WR_SEC_META].len);
     if (read_ids(p, &sec[WR_SEC_IDS], m, path, err) < 0)

@@ -2,8 +2,10 @@
 #include "walkrec/rest.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "walkrec/text.h"
 
@@ -27,6 +29,10 @@ static const struct {
     [WR_E_CONFLICT] = {"conflict", 409},
     [WR_E_IO] = {"io_error", 500},
     [WR_E_CORRUPT] = {"corrupt_file", 500},
+    [WR_E_FORBIDDEN] = {"forbidden", 403},
+    [WR_E_TOO_MANY] = {"too_many_requests", 429},
+    [WR_E_LENGTH_REQUIRED] = {"length_required", 411},
+    [WR_E_NOT_IMPLEMENTED] = {"not_implemented", 501},
 };
 
 const char *rest_code_str(wr_code c) { return codes[c].name; }
@@ -178,4 +184,85 @@ int rest_etag_matches(const char *inm, const char *tag)
         inm += n;
     }
     return 0;
+}
+
+void rest_etag(const wr_reply *r, char *buf, size_t n)
+{
+    if (!r->generation)
+        snprintf(buf, n, "%s", "");
+    else if (r->overlay)
+        snprintf(buf, n, "\"%llu-%016llx-%llx\"", (unsigned long long)r->generation,
+                 (unsigned long long)r->model_id, (unsigned long long)r->overlay);
+    else
+        snprintf(buf, n, "\"%llu-%016llx\"", (unsigned long long)r->generation,
+                 (unsigned long long)r->model_id);
+}
+
+/* tchar of RFC 9110 section 5.6.2 */
+static int tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* s starts with p (case-insensitively) and goes on */
+static int longer_than(const char *s, const char *p)
+{
+    size_t n = strlen(p);
+    return !strncasecmp(s, p, n) && s[n];
+}
+
+const char *rest_header_problem(const char *name, const char *value)
+{
+    if (!*name)
+        return "an empty header name";
+    for (const char *p = name; *p; p++)
+        if (!tchar((unsigned char)*p))
+            return "a header name that is not a token (blanks before the colon, or a folded "
+                   "line)";
+    if (longer_than(name, "content-length") || longer_than(name, "transfer-encoding"))
+        return "a framing header name run on (a folded line)";
+    if (value && strpbrk(value, "\r\n"))
+        return "CR or LF inside a header value";
+    return NULL;
+}
+
+const char *rest_origin_form(const char *t)
+{
+    if (*t == '/')
+        return t;
+    size_t skip = !strncasecmp(t, "http://", 7) ? 7 : !strncasecmp(t, "https://", 8) ? 8 : 0;
+    if (!skip || !t[skip] || t[skip] == '/')
+        return NULL;
+    const char *path = strchr(t + skip, '/');
+    return path ? path : "/";
+}
+
+int rest_same_origin(const char *origin, const char *host)
+{
+    const char *def = !strncasecmp(origin, "http://", 7) ? ":80"
+                      : !strncasecmp(origin, "https://", 8) ? ":443" : NULL;
+    if (!def || !host)
+        return 0;
+    const char *a = strstr(origin, "://") + 3;
+    size_t an = strlen(a), hn = strlen(host), dn = strlen(def);
+    if (an == hn)
+        return !strncasecmp(a, host, an);
+    /* one of them writes the default port, the other leaves it out */
+    if (an == hn + dn)
+        return !strncasecmp(a, host, hn) && !strcmp(a + hn, def);
+    if (hn == an + dn)
+        return !strncasecmp(a, host, an) && !strcmp(host + an, def);
+    return 0;
+}
+
+size_t rest_query_count(const char *t)
+{
+    const char *q = strchr(t, '?');
+    if (!q || !q[1])
+        return 0;
+    size_t n = 1;
+    for (q++; *q; q++)
+        n += *q == '&';
+    return n;
 }

@@ -738,6 +738,7 @@ json_t *retrain_status(void)
     json_object_set_new(doc, "state", json_string(state_names[T.st]));
     json_object_set_new(doc, "state_seconds", json_real(wr_now() - T.st_since));
     json_object_set_new(doc, "generation", json_integer((json_int_t)T.live_gen));
+    json_object_set_new(doc, "model_file", json_string(T.live_path));
     json_object_set_new(doc, "rollback_ready", json_boolean(T.previous != NULL));
     json_object_set_new(doc, "pending_pairs", json_integer((json_int_t)T.pending));
     json_object_set_new(doc, "provisional_items", json_integer((json_int_t)overlay_served()));

@@ -116,11 +116,14 @@ static wr_snapshot *published; /* what live.c holds; written under lock */
 
 static wr_snapshot *swap(wr_index *ix, wr_overlay *ov)
 {
+    static uint64_t last;
     wr_snapshot *s = NULL;
     if (ix) {
+        uint64_t now = (uint64_t)(wr_unix_now() * 1e6);
         s = xmalloc(sizeof *s);
         s->index = ix;
         s->overlay = ov;
+        s->version = last = now > last ? now : last + 1;
     }
     published = s;
     return live_swap(s);

@@ -18,6 +18,9 @@
 
 enum { WR_RETRAIN_SCRATCH = 0, WR_RETRAIN_WARM = 1 };
 
+/* Shortest admin token taken when binding beyond loopback (bytes). */
+#define WR_TOKEN_MIN 16
+
 /* Enum settings (rank, retrain_mode, algo, edge_weight) are parsed once, into ints of the
  * modules' enums; config_enum_name gives a value's name back. */
 typedef struct wr_config {
@@ -49,6 +52,8 @@ typedef struct wr_config {
     char *admin_token_file;           /* "" = none */
     char *admin_token;                /* not a setting: from the file or WALKREC_ADMIN_TOKEN;
                                          NULL = ingestion and admin routes are open */
+    uint32_t auth_failures;           /* wrong tokens per address and window; 0 = no limit */
+    uint32_t auth_failure_window;     /* seconds */
     uint32_t protect_reads;           /* 1 = read routes need the token too */
     uint64_t retrain_min_pairs;       /* ingested pairs that trigger a retrain (0 = never) */
     uint32_t retrain_interval;        /* seconds (0 = never by time) */

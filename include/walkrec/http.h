@@ -1,9 +1,12 @@
 /* http.h - walkrecd's HTTP server: the one module that knows libmicrohttpd.
  *
- * It routes requests to the handlers of api.h, collects bodies into a capped buffer,
- * enforces the limits (connections, deadlines, sizes), checks the bearer token, answers
- * OPTIONS and CORS, turns a handler's reply (rest.h) into a response with an ETag (and 304
- * for a matching If-None-Match), and counts every request in metrics.h. Read handlers run
+ * It refuses requests that could be framed two ways (400, 411 or 501 and a closed
+ * connection), routes the rest to the handlers of api.h, collects bodies into a capped
+ * buffer, enforces the limits (connections, deadlines, sizes, query parameters), checks the
+ * bearer token (429 for an address past auth_failures wrong ones), refuses writes that a
+ * page of another site may have sent (403), answers OPTIONS and CORS, turns a handler's
+ * reply (rest.h) into a response with an ETag naming its content (and 304 for a matching
+ * If-None-Match), and counts every request in metrics.h. Read handlers run
  * inside a read section of the published snapshot (live.h). */
 #ifndef WALKREC_HTTP_H
 #define WALKREC_HTTP_H

@@ -53,6 +53,9 @@ typedef struct wr_index_info {
     uint64_t generation;
     uint64_t serial;          /* unique to this index in the process (1, 2, ...): what an
                                  overlay names as the index it was built over */
+    uint64_t identity;        /* what the answers' ETags name: the model file's checksums
+                                 (model.h) mixed with the side information's bytes; for a
+                                 model not read from a file, the time of the build (us) */
     uint32_t n, dim;
     uint32_t k;               /* length of the precomputed lists, 0 when there are none */
     const char *kind;         /* the lists: "exact", "approximate" or "none" */

@@ -47,6 +47,8 @@ enum { WR_SEC_META = 1, WR_SEC_IDS = 2, WR_SEC_VECS = 3, WR_SEC_BIAS = 4, WR_SEC
 typedef struct wr_model {
     uint32_t n, dim;
     int64_t created;
+    uint64_t checksum;  /* loaded from a file: its header's checksum (bits 32-63) and its
+                           body's (0-31), which name the file's content; 0 for model_new */
     wr_dict *ids;       /* index i <-> id of row i */
     float *vecs;        /* n x dim, 64-byte aligned, owned (free()) */
     float *bias;        /* n or NULL, owned (free()) */

@@ -34,6 +34,10 @@ typedef enum wr_code {
     WR_E_CONFLICT,        /* 409 conflict: not in a state to do that (nothing to roll back) */
     WR_E_IO,              /* 500 io_error: reading or writing a file failed */
     WR_E_CORRUPT,         /* 500 corrupt_file: a file that is not what it claims to be */
+    WR_E_FORBIDDEN,       /* 403 forbidden: a write that a page of another site may have sent */
+    WR_E_TOO_MANY,        /* 429 too_many_requests: too many wrong tokens from one address */
+    WR_E_LENGTH_REQUIRED, /* 411 length_required: a chunked body (Content-Length only) */
+    WR_E_NOT_IMPLEMENTED, /* 501 not_implemented: a transfer coding other than chunked */
 } wr_code;
 
 const char *rest_code_str(wr_code c);
@@ -75,7 +79,7 @@ typedef struct wr_request {
 } wr_request;
 
 /* What a handler answers: a JSON document (or text), a status and, for answers that
- * depend on the model, its generation (ETag). */
+ * depend on the model, what names their content (the ETag, rest_etag). */
 typedef struct wr_reply {
     unsigned status;
     json_t *json;             /* owned; serialised after the read section ends */
@@ -83,6 +87,9 @@ typedef struct wr_reply {
     size_t text_len;
     const char *content_type; /* for text */
     uint64_t generation;      /* 0 = not model-dependent: no ETag */
+    uint64_t model_id;        /* the served model's content (index_info()->identity) */
+    uint64_t overlay;         /* answers that include provisional items: the snapshot's
+                                 version (snapshot.h); 0 otherwise */
 } wr_reply;
 
 /* reply = status + body (steals body). */
@@ -105,5 +112,28 @@ long rest_decode(const char *in, size_t len, int plus_is_space, char *out);
 
 /* 1 when an If-None-Match value holds "*" or tag (weakly or strongly). */
 int rest_etag_matches(const char *if_none_match, const char *tag);
+/* The ETag of a reply into buf (n >= WR_ETAG_MAX): "generation-model_id" in hex, plus
+ * "-overlay" when the answer includes provisional items; "" when the reply has no
+ * generation. Two answers get one tag only when the generation, the model's content and the
+ * overlay are the same. */
+#define WR_ETAG_MAX 64
+void rest_etag(const wr_reply *r, char *buf, size_t n);
+
+/* ---- request framing and origin (pure functions of header text, for http.c) ---- */
+
+/* Why a request header is refused, or NULL when it is fine: a name that is not an HTTP
+ * token (blanks before the colon, the traces of a folded line), a name that starts with
+ * Content-Length or Transfer-Encoding and goes on (how libmicrohttpd 0.9.75 joins a folded
+ * line to them), CR or LF in the value. */
+const char *rest_header_problem(const char *name, const char *value);
+/* The path of a request target: the target itself when it starts with '/', the part
+ * after the authority of an absolute-form target (http://host/path; "/" when it has none),
+ * NULL for anything else. The query is not part of it (libmicrohttpd splits it off). */
+const char *rest_origin_form(const char *target);
+/* 1 when an Origin header (scheme://host[:port]) names the authority of the Host header
+ * (default ports 80 and 443 may be written or not), else 0. */
+int rest_same_origin(const char *origin, const char *host);
+/* Parameters in the query of a raw request target ('&'-separated fields after '?'). */
+size_t rest_query_count(const char *target);
 
 #endif

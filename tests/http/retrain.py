@@ -180,6 +180,10 @@ class Ingestion(unittest.TestCase):
             for t in threads:
                 t.start()
             time.sleep(rng.uniform(0.05, 0.4))
+            # at least one acknowledged batch per round, however loaded the machine
+            end, n = time.time() + 30, len(acked)
+            while len(acked) == n and time.time() < end:
+                time.sleep(0.01)
             d.proc.send_signal(signal.SIGKILL)
             d.proc.wait()
             stop.set()
@@ -191,7 +195,7 @@ class Ingestion(unittest.TestCase):
             self.assertEqual(status(d)["log"]["pairs"], len(stored))
         have = set(stored)
         missing = [p for p in acked if p not in have]
-        self.assertGreater(len(acked), 100)
+        self.assertGreaterEqual(len(acked), 20)
         self.assertEqual(missing, [], "acknowledged pairs lost")
         print("kill -9 x20: %d acknowledged pairs, %d stored" % (len(acked), len(stored)),
               file=sys.stderr)
@@ -215,7 +219,8 @@ class Provisional(unittest.TestCase):
             self.assertLess(took, 1.0)
             doc = r.json()
             self.assertTrue(doc["provisional"])
-            self.assertNotIn("etag", r.headers)
+            # the overlay's version is part of the tag of an answer with provisional items
+            self.assertRegex(r.headers["etag"], r'^"\d+-[0-9a-f]{16}-[0-9a-f]+"$')
             self.assertEqual(len(doc["neighbors"]), 5)
             item = d.get("/v1/items/BRAND-NEW").json()
             self.assertEqual((item["provisional"], item["partners"]), (True, 2))

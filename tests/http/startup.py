@@ -127,12 +127,14 @@ class Models(unittest.TestCase):
         with wrd.Daemon("--rank", "cosine", data_dir=data) as d:
             body = d.get("/v1/model").json()
             self.assertEqual(body["generation"], 10)
-            self.assertTrue(body["source"].endswith("/model-10.wr"))
+            self.assertTrue(d.get("/v1/admin/status").json()["model_file"].endswith(
+                "/model-10.wr"))
             r = d.get("/v1/items/%s/neighbors" % m.ids[4])
             wrd.same_ranking(r.json()["neighbors"], m.neighbors(m.ids[4], 10), "model-10")
         with wrd.Daemon("--model", SMALL[1], data_dir=data) as d:
             body = d.get("/v1/model").json()
-            self.assertEqual((body["generation"], body["source"]), (1, SMALL[1]))
+            self.assertEqual((body["generation"], d.get("/v1/admin/status").json()["model_file"]),
+                             (1, SMALL[1]))
 
     def test_bad_model_file(self):
         data = wrd.tmpdir()

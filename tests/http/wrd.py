@@ -49,6 +49,17 @@ def run(*argv, check=True):
     return p.returncode, p.stdout, p.stderr
 
 
+def small_model(path, *train_args, pairs=None):
+    """Trains a small model of the built-in catalogue (16 dimensions, 1 epoch, 1 thread;
+    more `walkrec train` flags in train_args) into path; returns the pairs file."""
+    if pairs is None:
+        pairs = os.path.join(tmpdir(), "pairs.tsv")
+        run(WALKREC, "synth", "-o", pairs, "--quiet")
+    run(WALKREC, "train", pairs, "-o", path, "--dim", "16", "--epochs", "1", "--threads", "1",
+        "--quiet", *train_args)
+    return pairs
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status
@@ -115,11 +126,17 @@ class Daemon:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def request(self, method, path, body=None, headers=None, conn=None):
+        """A POST says its body is JSON unless headers name a Content-Type (None: send
+        none), as walkrecd's writes need without the admin token."""
         c = conn or self.connection()
+        headers = dict(headers or {})
+        if method == "POST" and not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "application/json"
+        headers = {k: v for k, v in headers.items() if v is not None}
         try:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body)
-            c.request(method, path, body=body, headers=headers or {})
+            c.request(method, path, body=body, headers=headers)
             r = c.getresponse()
             data = r.read()
             return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)

@@ -487,12 +487,112 @@ static void test_codes(void **state)
     assert_int_equal(rest_etag_matches("*", "\"7\""), 1);
 }
 
+/* ETags: generation, model identity, and the overlay's version when there is one. */
+static void test_etag(void **state)
+{
+    (void)state;
+    char buf[WR_ETAG_MAX];
+    wr_reply r = {.generation = 3, .model_id = 0xabcdef0123456789ull};
+    rest_etag(&r, buf, sizeof buf);
+    assert_string_equal(buf, "\"3-abcdef0123456789\"");
+    r.overlay = 0x1f;
+    rest_etag(&r, buf, sizeof buf);
+    assert_string_equal(buf, "\"3-abcdef0123456789-1f\"");
+    r.model_id = 1;
+    r.overlay = 0;
+    rest_etag(&r, buf, sizeof buf);
+    assert_string_equal(buf, "\"3-0000000000000001\"");
+    assert_int_equal(rest_etag_matches("\"3\"", buf), 0); /* the generation alone is stale */
+    r.generation = 0;
+    rest_etag(&r, buf, sizeof buf);
+    assert_string_equal(buf, "");
+}
+
+/* Header names and values, request targets, origins and query counts (http.c's checks). */
+static void test_framing(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *value;
+        int bad;
+    } h[] = {
+        {"Host", "x", 0},
+        {"X-Custom_1!#$%&'*+-.^`|~", "v", 0},
+        {"Content-Length", "5", 0},
+        {"Transfer-Encoding", "chunked", 0},
+        {"Content-Length ", "5", 1},         /* a blank before the colon */
+        {"Host\t", "x", 1},
+        {"AuthorizationBearer abc", "", 1},  /* a folded line, as MHD 0.9.75 joins it */
+        {"Transfer-Encodingchunked", "", 1}, /* ... with a single word */
+        {"content-length5", "", 1},
+        {"X-A:b", "c", 1},
+        {"", "v", 1},
+        {"X-A", "a\rb", 1},
+        {"X-A", "a\nb", 1},
+        {"X-A", NULL, 0},
+        {"Content-Type", "application/json; charset=utf-8", 0},
+    };
+    for (size_t i = 0; i < sizeof h / sizeof *h; i++)
+        if ((rest_header_problem(h[i].name, h[i].value) != NULL) != h[i].bad)
+            fail_msg("header '%s': expected %s", h[i].name, h[i].bad ? "a problem" : "none");
+
+    static const struct {
+        const char *target, *path; /* NULL: refused */
+    } t[] = {
+        {"/v1/model", "/v1/model"},
+        {"http://x/v1/model", "/v1/model"},
+        {"HTTPS://host:8443/v1/items/a/neighbors", "/v1/items/a/neighbors"},
+        {"http://x", "/"},
+        {"http:///v1/model", NULL},
+        {"http://", NULL},
+        {"ftp://x/v1/model", NULL},
+        {"x.example:443", NULL},
+        {"*", NULL},
+        {"", NULL},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        const char *got = rest_origin_form(t[i].target);
+        if (t[i].path ? !got || strcmp(got, t[i].path) : got != NULL)
+            fail_msg("target '%s': got %s", t[i].target, got ? got : "NULL");
+    }
+
+    static const struct {
+        const char *origin, *host;
+        int same;
+    } o[] = {
+        {"http://127.0.0.1:8080", "127.0.0.1:8080", 1},
+        {"http://Shop.Example", "shop.example", 1},
+        {"http://shop.example", "shop.example:80", 1},
+        {"http://shop.example:80", "shop.example", 1},
+        {"https://shop.example", "shop.example:443", 1},
+        {"https://shop.example", "shop.example:80", 0},
+        {"http://127.0.0.1:8081", "127.0.0.1:8080", 0},
+        {"http://evil.example", "shop.example", 0},
+        {"http://shop.example.evil", "shop.example", 0},
+        {"null", "shop.example", 0},
+        {"http://shop.example", NULL, 0},
+        {"file://", "", 0},
+    };
+    for (size_t i = 0; i < sizeof o / sizeof *o; i++)
+        if (rest_same_origin(o[i].origin, o[i].host) != o[i].same)
+            fail_msg("origin %s, host %s: expected %d", o[i].origin,
+                     o[i].host ? o[i].host : "NULL", o[i].same);
+
+    assert_int_equal(rest_query_count("/a"), 0);
+    assert_int_equal(rest_query_count("/a?"), 0);
+    assert_int_equal(rest_query_count("/a?k=1"), 1);
+    assert_int_equal(rest_query_count("/a?k=1&x&y=2"), 3);
+    assert_int_equal(rest_query_count("/a?&&"), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_every_route),
         cmocka_unit_test(test_codes),
+        cmocka_unit_test(test_etag),
+        cmocka_unit_test(test_framing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
