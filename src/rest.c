@@ -27,6 +27,9 @@ static const struct {
     [WR_E_CONFLICT] = {"conflict", 409},
     [WR_E_IO] = {"io_error", 500},
     [WR_E_CORRUPT] = {"corrupt_file", 500},
+    [WR_E_TOO_COSTLY] = {"too_costly", 400},
+    [WR_E_RESPONSE_TOO_LARGE] = {"response_too_large", 400},
+    [WR_E_BUSY] = {"busy", 503},
 };
 
 const char *rest_code_str(wr_code c) { return codes[c].name; }

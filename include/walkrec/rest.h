@@ -34,6 +34,10 @@ typedef enum wr_code {
     WR_E_CONFLICT,        /* 409 conflict: not in a state to do that (nothing to roll back) */
     WR_E_IO,              /* 500 io_error: reading or writing a file failed */
     WR_E_CORRUPT,         /* 500 corrupt_file: a file that is not what it claims to be */
+    WR_E_TOO_COSTLY,      /* 400 too_costly: more exact scans than max_scan_items pays for */
+    WR_E_RESPONSE_TOO_LARGE, /* 400 response_too_large: an answer over max_response_bytes */
+    WR_E_BUSY,            /* 503 busy: the scan threads and their queue are full, or unread
+                             answers hold max_unsent_bytes; with Retry-After */
 } wr_code;
 
 const char *rest_code_str(wr_code c);
@@ -72,6 +76,7 @@ typedef struct wr_request {
     size_t body_len;
     const wr_config *cfg;
     const wr_service *svc;
+    int pooled;              /* 1 on the scan pool: heavy work is allowed (see `heavy`) */
 } wr_request;
 
 /* What a handler answers: a JSON document (or text), a status and, for answers that
@@ -83,6 +88,9 @@ typedef struct wr_reply {
     size_t text_len;
     const char *content_type; /* for text */
     uint64_t generation;      /* 0 = not model-dependent: no ETag */
+    int heavy;                /* no answer yet: the request needs an exact scan or answers
+                                 many neighbours, and rq->pooled was 0. Call the handler
+                                 again with rq->pooled = 1 (http.c does, on the scan pool) */
 } wr_reply;
 
 /* reply = status + body (steals body). */
