@@ -15,7 +15,9 @@ answers for clients that accept it. On the built-in catalogue (2,000 items, list
     sent alone, and a read from the lists on another connection meanwhile gets its answer
     in less than the time one heavy request takes alone (a baseline from the same test);
   - gzip: answers decompress to the identity answer's bytes, with Vary and a weak ETag;
-  - unread: 40 clients that never read send the heaviest request the limits allow (the
+  - unread: a client that holds a 6.2 MB answer unread leaves no room under
+    max_unsent_bytes of 8 MiB for the next one (503 naming it), until it goes; and 40
+    clients that never read send the heaviest request the limits allow (the
     issue's 1,000 items x k=1000, 61.8 MB of JSON, allowed here by a larger
     max_response_bytes) to a daemon under a 2 GiB address-space limit: it stays alive and
     keeps answering. Skipped under the sanitizers (they reserve terabytes of address space).
@@ -231,6 +233,29 @@ def answered(s):
 
 
 class Unread(unittest.TestCase):
+    def test_unsent_limit_names_its_setting(self):
+        """One client holds a 6.2 MB answer unread; under max_unsent_bytes of 8 MiB the next
+        one does not fit, small answers still go out, and once the client leaves the large
+        ones are answered again."""
+        heavy = json.dumps({"items": ids(1000), "k": 100}).encode()
+        with daemon(max_unsent_bytes=8 << 20) as d:
+            holder = unread_client(d.port, heavy)
+            end = time.monotonic() + 60
+            while answered(holder) is None and time.monotonic() < end:
+                time.sleep(0.05)
+            self.assertEqual(answered(holder), 200)
+            r = d.post("/v1/neighbors", heavy, headers=JSON)
+            self.assertEqual(r.status, 503, r)
+            self.assertEqual(r.headers.get("retry-after"), "1")
+            self.assertEqual(r.json()["error"]["code"], "busy")
+            self.assertIn("max_unsent_bytes", r.json()["error"]["message"])
+            self.assertEqual(d.get("/v1/items/P0000001/neighbors?k=1000").status, 200)
+            holder.close()
+            end = time.monotonic() + 60  # the daemon sees the close, the memory is free
+            while d.post("/v1/neighbors", heavy, headers=JSON).status != 200:
+                self.assertLess(time.monotonic(), end, "large answers refused for a minute")
+                time.sleep(0.2)
+
     @unittest.skipIf(wrd.sanitized(), "sanitized build (address space)")
     def test_forty_unread_heavy_answers_under_2_gib(self):
         heavy = json.dumps({"items": ids(1000), "k": 1000}).encode()
