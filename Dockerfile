@@ -26,14 +26,14 @@ COPY tests tests
 COPY config config
 # No -march: the trainer picks its AVX2/AVX-512 kernels at run time, so the image runs on
 # any x86-64. /etc/walkrec/walkrecd.conf is the daemon's own settings table (--print-config)
-# with the two values a container needs; the token variable only lets it print.
+# with the two values a container needs (it gets its admin token at run time).
 RUN meson setup /build --buildtype=release \
  && meson compile -C /build \
  && OPENBLAS_NUM_THREADS=1 meson test -C /build --suite unit --print-errorlogs \
  && meson install -C /build --destdir /out --strip \
  && mkdir -p /out/etc/walkrec /out/usr/share/walkrec \
  && cp config/walkrecd.conf /out/usr/share/walkrec/walkrecd.conf.example \
- && WALKREC_ADMIN_TOKEN=unused /build/walkrecd --print-config --bind 0.0.0.0 \
+ && /build/walkrecd --print-config --bind 0.0.0.0 \
       --data-dir /var/lib/walkrec > /out/etc/walkrec/walkrecd.conf
 
 # ---- runtime: the shared libraries the binaries link, nothing to compile with ----

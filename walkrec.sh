@@ -135,7 +135,7 @@ sanitized() {
 # The concurrency tests: publishing under load, retraining while serving and the follower's
 # swaps, the connection reaper under attack (HTTP), and the unit tests of modules that run threads of their own. Not the
 # Hogwild trainers (sgns, train, mf, eges), which race on purpose (sgns.c).
-TSAN_TESTS="http_reload http_retrain http_hostile wal index knn walk graph calib ann"
+TSAN_TESTS="http_reload http_retrain http_hostile http_cost wal index knn walk graph calib ann pool"
 
 cmd_test() {
     local sanitize=""
@@ -174,7 +174,7 @@ cmd_test() {
     # takes about ten minutes more: too long for this command, which CI runs.
     sanitized address build-asan --suite unit || rc=1
     sanitized address build-asan --logbase testlog-http http_api http_reload http_probability \
-        http_hostile || rc=1
+        http_hostile http_cost || rc=1
     # The container image, built and run (image_test); WALKREC_IMAGE_TEST=0 leaves it out.
     rm -f build/meson-logs/image.json
     if [ "$image" = 0 ]; then

@@ -5,7 +5,9 @@
  * text in a buffer of their own, the others as jansson values (which own their strings),
  * so the answer outlives the read section it was built in. Answers that depend on the
  * model carry its generation in the body, and its generation and identity in wr_reply (the
- * ETag); those that include provisional items also the snapshot's version. */
+ * ETag); those that include provisional items also the snapshot's version. The neighbour
+ * routes weigh a request before its work (what a query costs, below): too costly ones get
+ * 400, heavy ones go to the scan pool, answers stop at max_response_bytes. */
 #include "walkrec/api.h"
 
 #include <math.h>
@@ -122,7 +124,7 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static const wr_filter *filt_done(filt *x)
+static wr_filter *filt_done(filt *x)
 {
     if (x->n)
         qsort(x->rows, x->n, sizeof *x->rows, cmp_u32);
@@ -317,9 +319,24 @@ static void begin(wbuf *o, const wr_index *ix, wr_reply *rp)
     put_u64(o, rp->generation);
 }
 
-static void answer(wbuf *o, wr_reply *rp)
+/* 1, with the 400 reply set and o freed, when o grew past max_response_bytes. */
+static int too_large(const wr_request *rq, wbuf *o, wr_reply *rp)
+{
+    if (o->n <= rq->cfg->max_response_bytes)
+        return 0;
+    free(o->p);
+    *o = (wbuf){0};
+    rest_reply_error(rp, WR_E_RESPONSE_TOO_LARGE, "the answer is larger than %llu bytes "
+                     "(max_response_bytes): ask for fewer items or a smaller k",
+                     (unsigned long long)rq->cfg->max_response_bytes);
+    return 1;
+}
+
+static void answer(wbuf *o, const wr_request *rq, wr_reply *rp)
 {
     put(o, "}", 1);
+    if (too_large(rq, o, rp))
+        return;
     rp->status = 200;
     rp->text = o->p;
     rp->text_len = o->n;
@@ -436,6 +453,54 @@ static void put_probability(wbuf *o, const wr_snapshot *s, const wr_item *a, con
         put_lit(o, "null");
 }
 
+/* ---- what a query costs ----
+ *
+ * A neighbour query is answered from the item's precomputed list when it can be, else by
+ * an exact scan of every item (index.h). A handler first tries its queries with a budget
+ * of no scans (wr_budget), which answers those the lists can and counts the scans the
+ * others need; then it refuses the request (too_costly), or hands it to the scan pool
+ * (wr_reply.heavy), or answers it. Formatting a hit with its probability takes about
+ * 2.5 us: answers of more than INLINE_HITS neighbours go to the pool as well. */
+
+#define INLINE_HITS 1000
+
+/* The item's neighbours when its list answers; none when they need a scan, counted in
+ * *scans. */
+static size_t try_neighbors(const wr_snapshot *s, const wr_item *it, size_t k, wr_filter *f,
+                            int rank, wr_hit *hits, uint64_t *scans)
+{
+    wr_budget b = {0};
+    f->budget = &b;
+    size_t n = snapshot_neighbors(s, it, k, f, rank, hits);
+    f->budget = NULL;
+    *scans += b.scans;
+    return b.scans ? 0 : n;
+}
+
+/* 0 when a request of `scans` exact scans answering about `hits` neighbours may go on
+ * here; -1 with the reply set: 400 too_costly past max_scan_items, or heavy when it scans
+ * or answers more than INLINE_HITS and is not on the scan pool yet. */
+static int afford(const wr_request *rq, const wr_index *ix, uint64_t scans, uint64_t hits,
+                  wr_reply *rp)
+{
+    const wr_index_info *in = index_info(ix);
+    if (scans && scans * in->n > rq->cfg->max_scan_items) {
+        rest_reply_error(rp, WR_E_TOO_COSTLY, "this request needs %llu exact scans of %u items "
+                         "(%llu item comparisons), more than max_scan_items (%llu); lists of "
+                         "up to %u neighbours by %s answer without a scan",
+                         (unsigned long long)scans, in->n,
+                         (unsigned long long)(scans * in->n),
+                         (unsigned long long)rq->cfg->max_scan_items, in->k,
+                         rank_name(in->rank));
+        return -1;
+    }
+    if ((scans || hits > INLINE_HITS) && !rq->pooled) {
+        rp->heavy = 1;
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- handlers ---- */
 
 void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
@@ -457,7 +522,15 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
     wr_hit *hits = xmalloc(k * sizeof *hits);
     if (it.prov >= 0)
         rank = WR_RANK_COSINE; /* a provisional item has no degree yet */
-    size_t n = x.nothing ? 0 : snapshot_neighbors(s, &it, k, filt_done(&x), rank, hits);
+    wr_filter *f = filt_done(&x);
+    uint64_t scans = 0;
+    size_t n = x.nothing ? 0 : try_neighbors(s, &it, k, f, rank, hits, &scans);
+    if (afford(rq, ix, scans, scans ? k : n, rp) < 0) {
+        free(hits);
+        goto out;
+    }
+    if (scans)
+        n = snapshot_neighbors(s, &it, k, f, rank, hits);
     wbuf o = {0};
     begin(&o, ix, rp);
     put_lit(&o, ",\"item\":");
@@ -469,7 +542,7 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
         rp->overlay = s->version;
     put_lit(&o, ",\"neighbors\":");
     put_hits(&o, s, it.row, hits, n);
-    answer(&o, rp);
+    answer(&o, rq, rp);
     free(hits);
 out:
     filt_free(&x);
@@ -553,7 +626,7 @@ void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
         put_lit(&o, ia.prov >= 0 ? ",\"provisional\":{\"a\":true" : ",\"provisional\":{\"a\":false");
         put_lit(&o, ib.prov >= 0 ? ",\"b\":true}" : ",\"b\":false}");
     }
-    answer(&o, rp);
+    answer(&o, rq, rp);
 out:
     free(a);
     free(b);
@@ -602,7 +675,7 @@ void api_score_batch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     put(&o, "]", 1);
     put(&o, probs.p, probs.n);
     put(&o, "]", 1);
-    answer(&o, rp);
+    answer(&o, rq, rp);
 out:
     free(probs.p);
     json_decref(doc);
@@ -640,6 +713,8 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, si
                     json_array_size(items));
         goto out;
     }
+    if (!x->nothing && afford(rq, ix, 1, k, rp) < 0)
+        goto out;
     if (!x->nothing && index_basket(ix, rows, nrows, q) == 0)
         n = index_neighbors_vec(ix, q, k, filt_done(x), hits);
     begin(&o, ix, rp);
@@ -651,7 +726,7 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, si
     put_lit(&o, unknown.n ? "]" : "[]");
     put_lit(&o, ",\"neighbors\":");
     put_hits(&o, s, -1, hits, n);
-    answer(&o, rp);
+    answer(&o, rq, rp);
 out:
     free(known.p);
     free(unknown.p);
@@ -661,14 +736,27 @@ out:
 }
 
 /* Mode "each": one entry per item, an error entry for an unknown one. */
-static void each(const wr_snapshot *s, json_t *items, size_t k, filt *x, int rank, wr_reply *rp)
+static void each(const wr_request *rq, const wr_snapshot *s, json_t *items, size_t k, filt *x,
+                 int rank, wr_reply *rp)
 {
     const wr_index *ix = s->index;
     wr_hit *hits = xmalloc(k * sizeof *hits);
-    const wr_filter *f = filt_done(x);
+    wr_filter *f = filt_done(x);
     wbuf o = {0};
     json_t *e;
     size_t i;
+    uint64_t scans = 0, answered = 0;
+    json_array_foreach(items, i, e) { /* the trial: what the lists answer, what needs scans */
+        wr_item it;
+        uint64_t before = scans;
+        if (x->nothing || !snapshot_find(s, json_string_value(e), json_string_length(e), &it))
+            continue;
+        size_t n = try_neighbors(s, &it, k, f, it.prov >= 0 ? WR_RANK_COSINE : rank, hits,
+                                 &scans);
+        answered += scans > before ? k : n;
+    }
+    if (afford(rq, ix, scans, answered, rp) < 0)
+        goto out;
     begin(&o, ix, rp);
     put_lit(&o, ",\"mode\":\"each\"");
     put_rank(&o, rank);
@@ -690,9 +778,12 @@ static void each(const wr_snapshot *s, json_t *items, size_t k, filt *x, int ran
             put_hits(&o, s, it.row, hits, n);
         }
         put(&o, "}", 1);
+        if (too_large(rq, &o, rp))
+            goto out;
     }
     put(&o, "]", 1);
-    answer(&o, rp);
+    answer(&o, rq, rp);
+out:
     free(hits);
 }
 
@@ -749,7 +840,7 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     if (!strcmp(mode, "basket"))
         basket(rq, s, items, k, &x, rp);
     else
-        each(s, items, k, &x, rank, rp);
+        each(rq, s, items, k, &x, rank, rp);
 out:
     filt_free(&x);
     json_decref(doc);

@@ -125,6 +125,29 @@ static const setting table[] = {
      "Most items or pairs in one POST request (more: 400 batch_too_large).", NULL, 0, 0, NULL},
     {"max_body_bytes", T_U64, F(max_body_bytes), "1048576", 64, (uint64_t)1 << 30, "bytes",
      "N", "Largest request body (larger: 413 payload_too_large).", NULL, 0, 0, NULL},
+    {"max_response_bytes", T_U64, F(max_response_bytes), "8388608", 1024, (uint64_t)1 << 30,
+     "bytes", "N",
+     "Largest answer, as JSON before compression (larger: 400 response_too_large). 1000 "
+     "items' lists of 100 neighbours are about 6.2 MB.", NULL, 0, 0, NULL},
+    {"max_scan_items", T_U64, F(max_scan_items), "10000000", 0, UINT64_MAX / 2,
+     "item comparisons", "N",
+     "Most work of exact scans one request may ask for, counted as scans x catalogue items "
+     "(more: 400 too_costly, before any scan). A neighbour query scans every item when its "
+     "precomputed list cannot answer it: the other order, k above index_k, a filter that "
+     "exhausts the list, a basket. 10,000,000 is 23 scans of 418,749 items, about 0.8 s of "
+     "one core; 0 forbids exact scans.", NULL, 0, 0, NULL},
+    {"scan_threads", T_U32, F(scan_threads), "1", 1, 256, "threads", "N",
+     "Threads that run heavy requests (an exact scan, or more than 1000 neighbours in all) "
+     "off the HTTP threads, so that reads from the precomputed lists never wait behind them.",
+     NULL, 0, 0, NULL},
+    {"scan_queue", T_U32, F(scan_queue), "8", 0, 100000, "requests", "N",
+     "Heavy requests that may wait for a scan thread; when they all wait, further ones get "
+     "503 busy with Retry-After.", NULL, 0, 0, NULL},
+    {"max_unsent_bytes", T_U64, F(max_unsent_bytes), "268435456", 0, UINT64_MAX / 2, "bytes",
+     "N",
+     "Memory for answers their clients have not read yet, in all; an answer of more than "
+     "64 KiB that does not fit gets 503 busy with Retry-After instead (smaller ones are "
+     "always sent: at most connection_limit x 64 KiB beside this).", NULL, 0, 0, NULL},
     {"connection_limit", T_U32, F(connection_limit), "4096", 1, 1000000, "connections", "N",
      "Most open client connections; further ones wait in the listen queue until one closes. "
      "The descriptor limit (ulimit -n) is raised to fit; if it cannot be, fewer are taken "
@@ -402,11 +425,15 @@ static int loopback(const char *addr)
     return !strncmp(addr, "127.", 4) || !strcmp(addr, "::1") || !strcmp(addr, "localhost");
 }
 
-/* Settings that are fine alone but not together. */
-static int cross_check(wr_config *c, wr_err *err)
+/* Settings that are fine alone but not together. The token checks only matter to a daemon
+ * that serves: --print-config writes a settings file for a container that gets its token at
+ * run time, so it skips them. */
+static int cross_check(wr_config *c, int serving, wr_err *err)
 {
     if (c->default_k > c->max_k)
         return wr_fail(err, "default_k (%u) is larger than max_k (%u)", c->default_k, c->max_k);
+    if (!serving)
+        return 0;
     if (load_token(c, err) < 0)
         return -1;
     if (!c->admin_token && !loopback(c->bind))
@@ -579,7 +606,7 @@ int config_load(wr_config *c, int argc, char **argv, wr_config_action *action, w
         if (set(c, &table[which[i]], value[i], where, err) < 0)
             goto out;
     }
-    rc = cross_check(c, err);
+    rc = cross_check(c, *action == WR_CONFIG_RUN, err);
 out:
     free(which);
     free(value);

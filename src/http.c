@@ -36,8 +36,24 @@
  * request_timeout. MHD tells us a connection closed before it closes the descriptor, and
  * both sides hold the list's lock, so the reaper never touches a reused descriptor.
  *
+ * Heavy requests: a handler that needs an exact scan, or answers many neighbours, answers
+ * `heavy` instead (api.c). Such a request takes a place on the scan pool (pool.h), its
+ * connection is suspended (MHD polls it no more) and a pool thread runs the handler again,
+ * in a read section of its own, serialises and compresses the answer, and resumes the
+ * connection; MHD then calls on_request once more, which queues the answer. So the HTTP
+ * threads only ever run short handlers: a connection is bound to one MHD thread, and a
+ * thread busy with a long scan would stall every other connection it polls. With every
+ * place of the pool taken, the request gets 503 busy with Retry-After.
+ *
+ * Answers: gzip'd when the client accepts it and they are WR_GZIP_MIN bytes or more
+ * (gzip.h), with a weak ETag then (the bytes differ from the identity answer's). An
+ * answer counts in `unsent` from its queueing to its request's completion; one over
+ * UNSENT_SMALL bytes that would take unsent past max_unsent_bytes is replaced by 503 busy,
+ * so clients that never read cannot pile answers up in memory.
+ *
  * Shutdown: stop listening (MHD_quiesce_daemon), wait for requests in flight up to the
- * grace period, then MHD_stop_daemon closes what is left. */
+ * grace period, run what the scan pool still holds (answering 503 once the grace is over)
+ * and resume its connections, then MHD_stop_daemon closes what is left. */
 #include "walkrec/http.h"
 
 #include <arpa/inet.h>
@@ -56,8 +72,10 @@
 
 #include "walkrec/api.h"
 #include "walkrec/dict.h"
+#include "walkrec/gzip.h"
 #include "walkrec/live.h"
 #include "walkrec/metrics.h"
+#include "walkrec/pool.h"
 #include "walkrec/text.h"
 
 static const char **route_names; /* metrics' names of the routes, "unmatched" last */
@@ -82,8 +100,11 @@ struct wr_http {
     char **origins;     /* CORS: allowed origins */
     size_t norigins;
     int any_origin;     /* "*" among them */
-    int stopping;       /* atomic: responses ask clients to close */
+    int stopping;       /* atomic: responses ask clients to close (1); the grace period
+                           is over, jobs left on the scan pool answer 503 (2) */
     long inflight;      /* atomic: requests between first call and completion */
+    wr_pool *pool;      /* the scan pool: heavy requests */
+    uint64_t unsent;    /* atomic: bytes of answers queued, their requests not complete */
     pthread_mutex_t lock; /* conns and the reaper's sleep */
     pthread_cond_t wake;
     conn *conns;
@@ -104,6 +125,18 @@ typedef struct guess {
 /* Most query parameters a request may carry; no route reads more than a handful. */
 #define WR_QUERY_MAX 100
 
+/* A heavy request on the scan pool: what its handler needs, kept while the connection is
+ * suspended (the query values stay in MHD's memory of the connection). */
+typedef struct job {
+    wr_http *h;
+    struct MHD_Connection *c;
+    const wr_route *rt;
+    wr_request rq;
+    wr_param *params;   /* owned, as the id */
+    char *id;
+    wr_reply rp;
+} job;
+
 /* Per-request state (MHD's con_cls). */
 typedef struct req {
     double start;
@@ -118,7 +151,17 @@ typedef struct req {
     size_t nparams;     /* query parameters, when over WR_QUERY_MAX (else 0) */
     unsigned retry_after; /* seconds, for a 429 */
     unsigned status;    /* 0 until a response is queued */
+    int gzip;           /* the client accepts gzip */
+    job *job;           /* on the scan pool, or NULL */
+    int done;           /* atomic: the pool ran the job, its answer is in out */
+    char *out;          /* the answer's bytes once encoded (owned until queued) */
+    size_t out_len;
+    int encoded, gzipped;
+    uint64_t unsent;    /* bytes counted in unsent until completion */
 } req;
+
+/* Answers up to this size are always sent: unsent bounds the large ones. */
+#define UNSENT_SMALL (64 * 1024)
 
 /* ---- connections and the reaper of slow requests ---- */
 
@@ -239,10 +282,17 @@ static const char *cors_origin(const wr_http *h, struct MHD_Connection *c)
     return NULL;
 }
 
-static void add_cors(const wr_http *h, struct MHD_Response *resp, const char *origin)
+/* CORS headers, and Vary: Origin when the answer depends on the origin, Accept-Encoding
+ * when on that (by_encoding). */
+static void add_cors(const wr_http *h, struct MHD_Response *resp, const char *origin,
+                     int by_encoding)
 {
-    if (h->norigins && !h->any_origin)
-        MHD_add_response_header(resp, "Vary", "Origin");
+    int by_origin = h->norigins && !h->any_origin;
+    if (by_origin || by_encoding)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
+                                !by_encoding ? "Origin"
+                                : by_origin  ? "Origin, Accept-Encoding"
+                                             : "Accept-Encoding");
     if (!origin)
         return;
     MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
@@ -256,42 +306,117 @@ static void add_cors(const wr_http *h, struct MHD_Response *resp, const char *or
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "            \
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-/* Serialises the reply (after the read section), adds the headers and queues it. */
-static enum MHD_Result send_reply(wr_http *h, struct MHD_Connection *c, req *q, wr_reply *rp,
-                                  const char *allow)
+/* The reply's body as bytes in q->out (its JSON serialised, or its text taken), gzip'd
+ * when the client accepts it and it is long enough. Any thread: the scan pool encodes the
+ * answers it made. */
+static void encode(req *q, wr_reply *rp)
 {
-    char *body = NULL, tag[WR_ETAG_MAX];
+    char *body = NULL;
     size_t len = 0;
-    unsigned status = rp->status;
-    const char *ctype = !rp->json && rp->content_type ? rp->content_type : "application/json";
-    rest_etag(rp, tag, sizeof tag);
-    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
-    if (status == 200 && *tag && inm && (q->method == WR_M_GET || q->method == WR_M_HEAD) &&
-        rest_etag_matches(inm, tag)) {
-        status = 304;
-    } else if (rp->json) {
+    if (rp->json) {
         body = json_dumps(rp->json, JSON_COMPACT | JSON_REAL_PRECISION(10));
         if (!body) {
-            status = 500;
+            rp->status = 500;
             body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"cannot serialise\"}}");
         }
         len = body ? strlen(body) : 0;
     } else if (rp->text) {
         body = rp->text;
         len = rp->text_len;
-        rp->text = NULL; /* the response frees it */
+        rp->text = NULL;
     }
     json_decref(rp->json);
+    rp->json = NULL;
+    q->gzipped = 0;
+    if (q->gzip && len >= WR_GZIP_MIN) {
+        size_t zlen;
+        char *z = gzip_encode(body, len, &zlen);
+        if (z) {
+            free(body);
+            body = z;
+            len = zlen;
+            q->gzipped = 1;
+        }
+    }
+    q->out = body;
+    q->out_len = len;
+    q->encoded = 1;
+}
+
+/* Counts an answer of len bytes in unsent; 0 when it would go past max_unsent_bytes (only
+ * answers over UNSENT_SMALL are refused). */
+static int count_unsent(wr_http *h, req *q, size_t len)
+{
+    uint64_t before = __atomic_fetch_add(&h->unsent, len, __ATOMIC_RELAXED);
+    if (len > UNSENT_SMALL && before + len > h->cfg->max_unsent_bytes) {
+        __atomic_fetch_sub(&h->unsent, len, __ATOMIC_RELAXED);
+        return 0;
+    }
+    q->unsent = len;
+    return 1;
+}
+
+static void busy_unsent(const wr_http *h, wr_reply *rp)
+{
+    rest_reply_error(rp, WR_E_BUSY, "answers not yet read by their clients hold the memory "
+                     "allowed for them (max_unsent_bytes, %llu bytes): try again later",
+                     (unsigned long long)h->cfg->max_unsent_bytes);
+}
+
+/* Encodes the reply (after the read section) unless the pool did, adds the headers and
+ * queues it. */
+static enum MHD_Result send_reply(wr_http *h, struct MHD_Connection *c, req *q, wr_reply *rp,
+                                  const char *allow)
+{
+    char tag[WR_ETAG_MAX + 2]; /* room for W/ */
+    const char *ctype = !rp->json && rp->content_type ? rp->content_type : "application/json";
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    rest_etag(rp, tag, WR_ETAG_MAX);
+    if (rp->status == 200 && *tag && inm && (q->method == WR_M_GET || q->method == WR_M_HEAD) &&
+        rest_etag_matches(inm, tag)) {
+        rp->status = 304;
+        free(q->out); /* the pool's work, not sent */
+        q->out = NULL;
+        q->out_len = 0;
+        q->encoded = 1;
+        q->gzipped = 0;
+    }
+    if (!q->encoded) {
+        q->gzip = gzip_accepted(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                            MHD_HTTP_HEADER_ACCEPT_ENCODING));
+        encode(q, rp);
+    }
+    if (!count_unsent(h, q, q->out_len)) {
+        free(q->out);
+        *tag = 0;
+        busy_unsent(h, rp);
+        ctype = "application/json";
+        encode(q, rp);
+        count_unsent(h, q, q->out_len);
+    }
+    unsigned status = rp->status;
     free(rp->text); /* left over when not sent (304) */
+    json_decref(rp->json);
     rp->json = NULL;
     rp->text = NULL;
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    char *body = q->out;
+    q->out = NULL;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(q->out_len, body,
+                                                                MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(body);
         return MHD_NO;
     }
+    if (*tag && q->gzipped) { /* weak: the bytes differ from the identity answer's */
+        memmove(tag + 2, tag, strlen(tag) + 1);
+        memcpy(tag, "W/", 2);
+    }
     if (status != 304 && status != 204)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (q->gzipped)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    if (status == 503)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     if (!strncmp(ctype, "text/html", 9))
         MHD_add_response_header(resp, "Content-Security-Policy", PAGE_POLICY);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
@@ -308,7 +433,9 @@ static enum MHD_Result send_reply(wr_http *h, struct MHD_Connection *c, req *q, 
         snprintf(s, sizeof s, "%u", q->retry_after);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, s);
     }
-    add_cors(h, resp, cors_origin(h, c));
+    /* the answers that may be gzip'd depend on Accept-Encoding */
+    add_cors(h, resp, cors_origin(h, c),
+             q->gzipped || q->out_len >= WR_GZIP_MIN || status == 304);
     if (q->close || __atomic_load_n(&h->stopping, __ATOMIC_RELAXED))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(c, status, resp);
@@ -327,7 +454,7 @@ static enum MHD_Result preflight(wr_http *h, struct MHD_Connection *c, req *q, c
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     const char *origin = cors_origin(h, c);
-    add_cors(h, resp, origin);
+    add_cors(h, resp, origin, 0);
     if (origin) {
         MHD_add_response_header(resp, "Access-Control-Allow-Methods", allow);
         MHD_add_response_header(resp, "Access-Control-Allow-Headers",
@@ -533,6 +660,63 @@ static int json_or_none(struct MHD_Connection *c)
            (n > 5 && !strncasecmp(t + n - 5, "+json", 5) && !strncasecmp(t, "application/", 12));
 }
 
+/* ---- heavy requests on the scan pool ---- */
+
+/* A pool thread: the handler again, allowed to scan, in a read section of its own; the
+ * answer encoded here; then the connection resumed, after which the job's memory is MHD's
+ * thread's again (on_request queues the answer, on_completed frees the job). */
+static void run_job(void *arg)
+{
+    req *q = arg;
+    job *j = q->job;
+    if (__atomic_load_n(&j->h->stopping, __ATOMIC_RELAXED) > 1)
+        rest_reply_error(&j->rp, WR_E_BUSY, "the server is shutting down");
+    else
+        call(j->rt, &j->rq, &j->rp);
+    encode(q, &j->rp);
+    __atomic_store_n(&q->done, 1, __ATOMIC_RELEASE);
+    MHD_resume_connection(j->c);
+}
+
+/* Hands a heavy request to the scan pool (taking pv, its parameters, and id) and suspends its
+ * connection; 503 busy when every place of the pool is taken or unread answers fill
+ * max_unsent_bytes. */
+static enum MHD_Result defer(wr_http *h, struct MHD_Connection *c, req *q, const wr_route *rt,
+                             const wr_request *rq, wr_param *pv, char *id)
+{
+    wr_reply rp = {0};
+    if (__atomic_load_n(&h->unsent, __ATOMIC_RELAXED) >= h->cfg->max_unsent_bytes) {
+        busy_unsent(h, &rp);
+    } else if (pool_reserve(h->pool) < 0) {
+        rest_reply_error(&rp, WR_E_BUSY, "every scan thread is busy and %u requests wait for "
+                         "one (scan_threads %u, scan_queue %u): try again later",
+                         h->cfg->scan_queue, h->cfg->scan_threads, h->cfg->scan_queue);
+    } else {
+        job *j = xcalloc(1, sizeof *j);
+        *j = (job){h, c, rt, *rq, pv, id, {0}};
+        j->rq.pooled = 1;
+        q->job = j;
+        q->gzip = gzip_accepted(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                            MHD_HTTP_HEADER_ACCEPT_ENCODING));
+        MHD_suspend_connection(c);
+        pool_submit(h->pool, run_job, q);
+        return MHD_YES;
+    }
+    free(pv);
+    free(id);
+    return send_reply(h, c, q, &rp, NULL);
+}
+
+static void job_free(job *j)
+{
+    if (!j)
+        return;
+    rest_reply_free(&j->rp);
+    free(j->params);
+    free(j->id);
+    free(j);
+}
+
 static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, const char *url)
 {
     const char *raw_id, *path = rest_origin_form(url);
@@ -620,6 +804,8 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
     rq.query = p.v;
     rq.nquery = p.n;
     call(rt, &rq, &rp);
+    if (rp.heavy)
+        return defer(h, c, q, rt, &rq, p.v, id);
     free(p.v);
     free(id);
     return send_reply(h, c, q, &rp, NULL);
@@ -741,6 +927,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         return MHD_YES;
     }
+    if (q->job && __atomic_load_n(&q->done, __ATOMIC_ACQUIRE)) /* resumed: the pool answered */
+        return send_reply(h, c, q, &q->job->rp, NULL);
     if (*upload_data_size) {
         size_t n = *upload_data_size, max = h->cfg->max_body_bytes;
         *upload_data_size = 0;
@@ -773,6 +961,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (q->status)
         metrics_request(q->route, q->method, q->status, wr_now() - q->start);
     set_waiting(c, 1);
+    __atomic_fetch_sub(&h->unsent, q->unsent, __ATOMIC_RELAXED);
+    job_free(q->job);
+    free(q->out);
     free(q->body);
     free(q);
     *con_cls = NULL;
@@ -912,12 +1103,15 @@ wr_http *http_start(const wr_config *cfg, const wr_service *svc, wr_err *err)
         {cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, cfg->threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+    unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    h->pool = pool_start(cfg->scan_threads, cfg->scan_queue);
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, opts,
                             MHD_OPTION_END);
     if (!h->d) {
         wr_fail(err, "cannot start the HTTP server (see the message above)");
+        pool_stop(h->pool);
+        pool_free(h->pool);
         close(h->fd);
         metrics_free();
         http_free(h);
@@ -948,6 +1142,10 @@ void http_stop(wr_http *h, unsigned grace)
     double end = wr_now() + grace;
     while (__atomic_load_n(&h->inflight, __ATOMIC_RELAXED) > 0 && wr_now() < end)
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    /* MHD must not stop with a connection suspended: the pool runs what it holds, each
+     * job resuming its connection, and takes no more. */
+    __atomic_store_n(&h->stopping, 2, __ATOMIC_RELAXED);
+    pool_stop(h->pool);
     pthread_mutex_lock(&h->lock);
     int reaping = h->reaping;
     h->reaping = 0;
@@ -956,6 +1154,7 @@ void http_stop(wr_http *h, unsigned grace)
     if (reaping)
         pthread_join(h->reaper, NULL);
     MHD_stop_daemon(h->d);
+    pool_free(h->pool);
     metrics_free();
     free(route_names);
     route_names = NULL;

@@ -75,7 +75,7 @@ void index_default_opts(wr_index_opts *o)
 
 wr_filter index_filter_none(void)
 {
-    return (wr_filter){NULL, 0, -INFINITY, UINT32_MAX};
+    return (wr_filter){NULL, 0, -INFINITY, UINT32_MAX, NULL};
 }
 
 /* ---- side information ---- */
@@ -516,10 +516,27 @@ float index_score(const wr_index *ix, uint32_t a, uint32_t b)
     return (float)s;
 }
 
+/* 1 when the filter's budget (if any) pays for a scan of every row; it counts the scan. */
+static int afford(const wr_index *ix, const wr_filter *f)
+{
+    wr_budget *b = f->budget;
+    if (!b)
+        return 1;
+    b->scans++;
+    if (b->items < ix->info.n) {
+        b->refused = 1;
+        return 0;
+    }
+    b->items -= ix->info.n;
+    return 1;
+}
+
 /* Exact scan of every row; the filter runs inside knn_topk so only accepted rows count. */
 static size_t scan(const wr_index *ix, const float *q, uint32_t self, size_t k,
                    const wr_filter *f, wr_hit *out)
 {
+    if (!afford(ix, f))
+        return 0;
     reject_ctx c = {ix, f, self, 0};
     int filtered = self != UINT32_MAX || f->n_exclude || f->category != UINT32_MAX;
     knn_topk(ix->vecs, ix->info.n, ix->info.dim, q, 1, k, filtered ? reject_query : NULL, &c,
@@ -534,7 +551,7 @@ static size_t scan(const wr_index *ix, const float *q, uint32_t self, size_t k,
 static size_t scan_probability(const wr_index *ix, uint32_t row, size_t k, const wr_filter *f,
                                wr_hit *out)
 {
-    if (k == 0)
+    if (k == 0 || !afford(ix, f))
         return 0;
     reject_ctx c = {ix, f, row, 0};
     wr_model view = {.n = ix->info.n, .dim = ix->info.dim, .vecs = (float *)ix->vecs,

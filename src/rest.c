@@ -33,6 +33,9 @@ static const struct {
     [WR_E_TOO_MANY] = {"too_many_requests", 429},
     [WR_E_LENGTH_REQUIRED] = {"length_required", 411},
     [WR_E_NOT_IMPLEMENTED] = {"not_implemented", 501},
+    [WR_E_TOO_COSTLY] = {"too_costly", 400},
+    [WR_E_RESPONSE_TOO_LARGE] = {"response_too_large", 400},
+    [WR_E_BUSY] = {"busy", 503},
 };
 
 const char *rest_code_str(wr_code c) { return codes[c].name; }

@@ -42,6 +42,10 @@ typedef struct wr_config {
     int rank;                         /* WR_RANK_* (rank.h) */
     uint32_t default_k, max_k, max_batch;
     uint64_t max_body_bytes;
+    uint64_t max_response_bytes;      /* an answer's JSON */
+    uint64_t max_scan_items;          /* exact scans x items per request */
+    uint32_t scan_threads, scan_queue; /* the pool of heavy requests (pool.h) */
+    uint64_t max_unsent_bytes;        /* answers queued and not yet sent, in all */
     uint32_t connection_limit;
     uint32_t connection_limit_per_ip; /* 0 = none */
     uint32_t connection_timeout;      /* seconds idle, 0 = none */

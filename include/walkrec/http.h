@@ -6,8 +6,11 @@
  * bearer token (429 for an address past auth_failures wrong ones), refuses writes that a
  * page of another site may have sent (403), answers OPTIONS and CORS, turns a handler's
  * reply (rest.h) into a response with an ETag naming its content (and 304 for a matching
- * If-None-Match), and counts every request in metrics.h. Read handlers run
- * inside a read section of the published snapshot (live.h). */
+ * If-None-Match), and counts every request in metrics.h. Read handlers run inside a read
+ * section of the published snapshot (live.h); requests that need an exact scan or answer
+ * many neighbours run on a bounded pool of scan threads (pool.h), not on the HTTP threads.
+ * Answers are gzip'd for clients that accept it (gzip.h), and the memory of answers not
+ * yet sent is bounded (max_unsent_bytes). */
 #ifndef WALKREC_HTTP_H
 #define WALKREC_HTTP_H
 

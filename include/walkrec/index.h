@@ -115,13 +115,24 @@ double index_probability(const wr_index *ix, uint32_t a, uint32_t b);
  * vector v and log1p of its weighted degree. */
 double index_probability_vec(const wr_index *ix, uint32_t a, const float *v, float logdeg);
 
-/* Which neighbours a query accepts. All-zero is not "no filter": start from
- * index_filter_none(). */
+/* The exact scans a query may make. A scan compares the query with every item, so it costs
+ * the catalogue's size; a scan that does not fit in `items` is not made (the query returns
+ * no hits and `refused` is set). `scans` counts the scans asked for, made or not: a budget
+ * of 0 items tells, without scanning, how many scans a query needs. */
+typedef struct wr_budget {
+    uint64_t items;           /* item comparisons left */
+    uint64_t scans;           /* scans asked for */
+    int refused;              /* a scan was not made */
+} wr_budget;
+
+/* Which neighbours a query accepts, and what it may cost. All-zero is not "no filter":
+ * start from index_filter_none(). */
 typedef struct wr_filter {
     const uint32_t *exclude;  /* rows never returned, sorted ascending (may be NULL) */
     size_t n_exclude;
     float min_score;          /* drop neighbours scoring below; -INFINITY = keep all */
     uint32_t category;        /* only this category (index_category); UINT32_MAX = any */
+    wr_budget *budget;        /* exact scans allowed; NULL = any */
 } wr_filter;
 
 wr_filter index_filter_none(void);

@@ -38,6 +38,10 @@ typedef enum wr_code {
     WR_E_TOO_MANY,        /* 429 too_many_requests: too many wrong tokens from one address */
     WR_E_LENGTH_REQUIRED, /* 411 length_required: a chunked body (Content-Length only) */
     WR_E_NOT_IMPLEMENTED, /* 501 not_implemented: a transfer coding other than chunked */
+    WR_E_TOO_COSTLY,      /* 400 too_costly: more exact scans than max_scan_items pays for */
+    WR_E_RESPONSE_TOO_LARGE, /* 400 response_too_large: an answer over max_response_bytes */
+    WR_E_BUSY,            /* 503 busy: the scan threads and their queue are full, or unread
+                             answers hold max_unsent_bytes; with Retry-After */
 } wr_code;
 
 const char *rest_code_str(wr_code c);
@@ -76,6 +80,7 @@ typedef struct wr_request {
     size_t body_len;
     const wr_config *cfg;
     const wr_service *svc;
+    int pooled;              /* 1 on the scan pool: heavy work is allowed (see `heavy`) */
 } wr_request;
 
 /* What a handler answers: a JSON document (or text), a status and, for answers that
@@ -90,6 +95,9 @@ typedef struct wr_reply {
     uint64_t model_id;        /* the served model's content (index_info()->identity) */
     uint64_t overlay;         /* answers that include provisional items: the snapshot's
                                  version (snapshot.h); 0 otherwise */
+    int heavy;                /* no answer yet: the request needs an exact scan or answers
+                                 many neighbours, and rq->pooled was 0. Call the handler
+                                 again with rq->pooled = 1 (http.c does, on the scan pool) */
 } wr_reply;
 
 /* reply = status + body (steals body). */

@@ -106,7 +106,7 @@ const wr_config *daemon_start(const wr_service **svc)
 
 static int known_code(const char *c)
 {
-    for (int i = 0; i <= WR_E_CORRUPT; i++)
+    for (int i = 0; i <= WR_E_BUSY; i++)
         if (!strcmp(c, rest_code_str((wr_code)i)))
             return 1;
     return 0;

@@ -32,6 +32,11 @@ static void post(wr_handler fn, int writer, const char *body, size_t len, const 
     wr_reply rp = {0};
     const wr_snapshot *s = writer ? NULL : live_acquire();
     fn(&rq, s, &rp);
+    if (rp.heavy) { /* http.c runs it again on the scan pool */
+        rq.pooled = 1;
+        rp.heavy = 0;
+        fn(&rq, s, &rp);
+    }
     if (!writer)
         live_release();
     daemon_check_reply(&rp, what);

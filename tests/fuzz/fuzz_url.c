@@ -121,6 +121,12 @@ static void serve(const char *url, char *query, const char *what)
         api_call(rt, &rq, live_acquire(), &rp);
         live_release();
     }
+    if (rp.heavy) { /* http.c runs it again on the scan pool */
+        rq.pooled = 1;
+        rp.heavy = 0;
+        api_call(rt, &rq, live_acquire(), &rp);
+        live_release();
+    }
     daemon_check_reply(&rp, what);
     free(p.v);
     free(id);

@@ -42,22 +42,6 @@ LISTS_MARGIN = 2 * 128 * MIB + 100 * MIB
 FSIZE_LIMIT = 256 * 1024
 
 
-def sanitized():
-    """AddressSanitizer or ThreadSanitizer: both reserve terabytes of address space, and a
-    ThreadSanitizer build trains in the daemon's own process (src/trainproc.c)."""
-    with open(wrd.WALKRECD, "rb") as f:
-        binary = f.read()
-    return b"__asan_init" in binary or b"__tsan_init" in binary
-
-
-def vm_size(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmSize for %d" % pid)
-
-
 class Querier:
     """Asks for neighbours until stopped; keeps every (status, generation)."""
 
@@ -130,7 +114,7 @@ class Exhaustion(unittest.TestCase):
         self.check_served(seen, errors, 1)
         return s, len(seen)
 
-    @unittest.skipIf(sanitized(), "sanitized build (address space, or no trainer process)")
+    @unittest.skipIf(wrd.sanitized(), "sanitized build (address space, or no trainer process)")
     def test_retrain_without_memory(self):
         work = wrd.tmpdir()
         pairs = os.path.join(work, "pairs.tsv")
@@ -141,7 +125,7 @@ class Exhaustion(unittest.TestCase):
         d = wrd.Daemon("--pairs", pairs, "--retrain-min-pairs", "0", "--retrain-interval", "0",
                        "--train-threads", "2")
         self.assertEqual(d.wait_ready()["generation"], 1)
-        limit = vm_size(d.proc.pid) + AS_MARGIN
+        limit = wrd.vm_size(d.proc.pid) + AS_MARGIN
         resource.prlimit(d.proc.pid, resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
         shutil.copy(big, pairs + ".new")
         os.rename(pairs + ".new", pairs)
@@ -170,7 +154,7 @@ class Exhaustion(unittest.TestCase):
                              s["last_run"]["generation"])
         self.assertEqual(d.stop(), 0)
 
-    @unittest.skipIf(sanitized(), "sanitized build (address space)")
+    @unittest.skipIf(wrd.sanitized(), "sanitized build (address space)")
     def test_index_without_memory(self):
         """The candidate trains (in the trainer process) but its neighbour lists, built there
         too, do not fit: the run fails, leaves nothing on disk, the live generation serves on
@@ -189,7 +173,7 @@ class Exhaustion(unittest.TestCase):
         self.assertEqual(d.wait_ready()["generation"], 1)
         self.assertEqual(d.get("/v1/model").json()["index"]["lists"], "stored")
         # room for OpenBLAS's buffers of 2 threads and the training, not for 190 MiB of lists
-        limit = vm_size(d.proc.pid) + LISTS_MARGIN
+        limit = wrd.vm_size(d.proc.pid) + LISTS_MARGIN
         resource.prlimit(d.proc.pid, resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
         s, served = self.failed_retrain(d)
         run = s["last_run"]

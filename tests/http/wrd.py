@@ -169,6 +169,23 @@ class Daemon:
         self.stop()
 
 
+def sanitized():
+    """AddressSanitizer or ThreadSanitizer: both reserve terabytes of address space, and a
+    ThreadSanitizer build trains in the daemon's own process (src/trainproc.c)."""
+    with open(WALKRECD, "rb") as f:
+        binary = f.read()
+    return b"__asan_init" in binary or b"__tsan_init" in binary
+
+
+def vm_size(pid):
+    """A process's address space in bytes (VmSize)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmSize for %d" % pid)
+
+
 # ---- model files (layout in include/walkrec/model.h) ----
 
 class Model:

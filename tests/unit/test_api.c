@@ -162,6 +162,8 @@ static int teardown(void **state)
 
 /* ---- the harness ---- */
 
+static size_t heavy_calls; /* requests the handlers sent to the scan pool */
+
 /* A request as http.c hands it on: its reply, decoded as JSON when it is JSON. */
 static json_t *serve(int method, const char *target, const char *body, const wr_service *svc,
                      int with_model, unsigned *status, char **ctype)
@@ -200,6 +202,15 @@ static json_t *serve(int method, const char *target, const char *body, const wr_
         } else {
             api_call(rt, &rq, live_acquire(), &rp);
             live_release();
+        }
+        if (rp.heavy) { /* http.c runs it again on the scan pool */
+            assert_int_equal(rp.status, 0);
+            rp.heavy = 0;
+            rq.pooled = 1;
+            api_call(rt, &rq, live_acquire(), &rp);
+            live_release();
+            assert_false(rp.heavy);
+            heavy_calls++;
         }
     }
     free(url);
@@ -443,6 +454,75 @@ static void test_routes(void **state)
     assert_int_equal(retrains, 1);
 }
 
+/* What a request may cost: which go to the scan pool, and the 400s of max_scan_items and
+ * max_response_bytes naming them. The index has 20 items and lists of 5. */
+static void test_cost(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t max_scan_items, max_response_bytes;
+        int method;
+        const char *target, *body;
+        unsigned status;
+        const char *code; /* of the error, or NULL */
+        int heavy;        /* went to the scan pool */
+    } costs[] = {
+        {20, 1 << 20, GET, "/v1/items/P00/neighbors?k=5", NULL, 200, NULL, 0},
+        {20, 1 << 20, GET, "/v1/items/P00/neighbors?k=6", NULL, 200, NULL, 1},
+        {20, 1 << 20, GET, "/v1/items/P00/neighbors?k=2&category=B", NULL, 200, NULL, 1},
+        {20, 1 << 20, GET, "/v1/items/NEW/neighbors?k=2", NULL, 200, NULL, 0},
+        {20, 1 << 20, GET, "/v1/items/NEW/neighbors?k=6", NULL, 200, NULL, 1},
+        {19, 1 << 20, GET, "/v1/items/P00/neighbors?k=6", NULL, 400, "too_costly", 0},
+        {19, 1 << 20, GET, "/v1/items/P00/neighbors?k=5", NULL, 200, NULL, 0},
+        {19, 1 << 20, GET, "/v1/items/NEW/neighbors?k=6", NULL, 400, "too_costly", 0},
+        {40, 1 << 20, POST, "/v1/neighbors", "{\"items\":[\"P00\",\"P01\"],\"k\":6}", 200, NULL, 1},
+        {40, 1 << 20, POST, "/v1/neighbors", "{\"items\":[\"P00\",\"P01\",\"P02\"],\"k\":6}",
+         400, "too_costly", 0},
+        {40, 1 << 20, POST, "/v1/neighbors", "{\"items\":[\"P00\",\"P01\",\"P02\",\"X\"],"
+         "\"k\":2}", 200, NULL, 0},
+        {19, 1 << 20, POST, "/v1/neighbors", "{\"items\":[\"P00\"],\"mode\":\"basket\"}", 400,
+         "too_costly", 0},
+        {20, 1 << 20, POST, "/v1/neighbors", "{\"items\":[\"P00\"],\"mode\":\"basket\"}", 200,
+         NULL, 1},
+        {0, 1 << 20, POST, "/v1/neighbors", "{\"items\":[\"P00\"],\"k\":2,\"category\":\"B\"}",
+         400, "too_costly", 0},
+        {20, 100, GET, "/v1/items/P00/neighbors?k=5", NULL, 400, "response_too_large", 0},
+        {40, 100, POST, "/v1/neighbors", "{\"items\":[\"P00\",\"P01\"],\"k\":6}", 400,
+         "response_too_large", 1},
+        {20, 50, POST, "/v1/score", "{\"pairs\":[[\"P00\",\"P10\"],[\"P00\",\"P11\"],"
+         "[\"P00\",\"P12\"]]}", 400, "response_too_large", 0},
+    };
+    const char *setting[] = {"too_costly", "max_scan_items", "response_too_large",
+                             "max_response_bytes"};
+    wr_config saved = cfg;
+    for (size_t i = 0; i < sizeof costs / sizeof costs[0]; i++) {
+        unsigned status;
+        char *ctype;
+        cfg.max_scan_items = costs[i].max_scan_items;
+        cfg.max_response_bytes = costs[i].max_response_bytes;
+        size_t before = heavy_calls;
+        json_t *doc = serve(costs[i].method, costs[i].target, costs[i].body, &trainer, 1,
+                            &status, &ctype);
+        char *text = json_dumps(doc, JSON_COMPACT);
+        if (status != costs[i].status || (int)(heavy_calls - before) != costs[i].heavy)
+            fail_msg("case %zu, %s: status %u, %s; expected %u, %s: %.300s", i,
+                     costs[i].target, status, heavy_calls > before ? "heavy" : "not heavy",
+                     costs[i].status, costs[i].heavy ? "heavy" : "not heavy", text);
+        if (costs[i].code) {
+            json_t *err = json_object_get(doc, "error");
+            const char *msg = json_string_value(json_object_get(err, "message"));
+            assert_string_equal(json_string_value(json_object_get(err, "code")), costs[i].code);
+            for (size_t j = 0; j < 4; j += 2)
+                if (!strcmp(costs[i].code, setting[j]))
+                    assert_non_null(strstr(msg, setting[j + 1]));
+        }
+        free(text);
+        free(ctype);
+        json_decref(doc);
+    }
+    cfg = saved;
+}
+
 /* Every route of the table is in the cases: a new route needs a case. */
 static void test_every_route(void **state)
 {
@@ -593,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_codes),
         cmocka_unit_test(test_etag),
         cmocka_unit_test(test_framing),
+        cmocka_unit_test(test_cost),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

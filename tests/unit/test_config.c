@@ -259,6 +259,12 @@ static void test_precedence(void **state)
     assert_int_equal(act, WR_CONFIG_PRINT);
     assert_int_equal(c.port, 1);
     config_free(&c);
+    /* Printing a container's settings needs no token; serving them does. */
+    assert_int_equal(load_args(&c, &act, &err, "--print-config", "--bind", "0.0.0.0", NULL), 0);
+    config_free(&c);
+    assert_int_equal(load_args(&c, &act, &err, "--bind", "0.0.0.0", NULL), -1);
+    assert_non_null(strstr(err.msg, "not a loopback address"));
+    config_free(&c);
     free(path);
     free(other);
 }

@@ -1,6 +1,7 @@
 /* test_index.c - the served index against brute force: precomputed lists, the exact-scan
- * fallbacks (large k, filters that exhaust a list, no lists at all), basket queries, scores,
- * and side information (sidecar + items file, categories, bad files). Includes index.c. */
+ * fallbacks (large k, filters that exhaust a list, no lists at all) and the budgets that
+ * count and bound them, basket queries, scores, and side information (sidecar + items
+ * file, categories, bad files). Includes index.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -142,6 +143,37 @@ static char *category_file(uint32_t n)
     return path;
 }
 
+/* The same query under budgets: none (a trial that counts the scans it needs), one scan
+ * short, exactly the scans it needs. */
+static void check_budget(const wr_index *ix, uint32_t row, size_t k, wr_filter *f, int scans,
+                         const wr_hit *want, size_t nw, const char *what)
+{
+    wr_hit *got = xmalloc(k * sizeof *got);
+    wr_budget trial = {0}, short_one = {ix->info.n - 1, 0, 0}, enough = {ix->info.n, 0, 0};
+    f->budget = &trial;
+    size_t ng = index_neighbors(ix, row, k, f, got);
+    if (scans >= 0 && trial.scans != (uint64_t)scans)
+        fail_msg("%s, row %u: %llu scans counted, expected %d", what, row,
+                 (unsigned long long)trial.scans, scans);
+    assert_true(trial.scans <= 1);
+    assert_int_equal(trial.refused, trial.scans == 1);
+    if (trial.scans == 0)
+        same_hits(want, nw, got, ng, what, row);
+    else
+        assert_int_equal(ng, 0);
+    f->budget = &short_one;
+    ng = index_neighbors(ix, row, k, f, got);
+    assert_int_equal(short_one.refused, trial.scans == 1);
+    assert_int_equal(short_one.items, ix->info.n - 1);
+    f->budget = &enough;
+    ng = index_neighbors(ix, row, k, f, got);
+    same_hits(want, nw, got, ng, what, row);
+    assert_int_equal(enough.refused, 0);
+    assert_int_equal(enough.items, trial.scans ? 0 : ix->info.n);
+    f->budget = NULL;
+    free(got);
+}
+
 static void test_neighbors_table(void **state)
 {
     (void)state;
@@ -155,19 +187,20 @@ static void test_neighbors_table(void **state)
         size_t n_exclude;  /* the first rows of the item's true ranking, excluded */
         float min_score;
         int category;      /* -1 = none */
+        int scans;         /* exact scans per query: 0, 1, or -1 when it depends on the row */
     } cases[] = {
-        {"lists, k < K", 10, 1000, 5, 0, -INFINITY, -1},
-        {"lists, k = K", 10, 1000, 10, 0, -INFINITY, -1},
-        {"scan, k > K", 10, 1000, 25, 0, -INFINITY, -1},
-        {"scan, k > n", 10, 1000, 400, 0, -INFINITY, -1},
-        {"lists, exclude", 10, 1000, 5, 3, -INFINITY, -1},
-        {"exclude exhausts the list", 10, 1000, 5, 8, -INFINITY, -1},
-        {"min_score", 10, 1000, 10, 0, 0.5f, -1},
-        {"min_score with scan", 10, 1000, 50, 0, 0.3f, -1},
-        {"category", 10, 1000, 5, 0, -INFINITY, 1},
-        {"category + exclude + min_score", 10, 1000, 8, 2, 0.1f, 2},
-        {"no lists (exact_max_items < n)", 10, 100, 10, 2, -INFINITY, 0},
-        {"complete lists (K > n - 1)", 5000, 1000, 20, 4, -INFINITY, 1},
+        {"lists, k < K", 10, 1000, 5, 0, -INFINITY, -1, 0},
+        {"lists, k = K", 10, 1000, 10, 0, -INFINITY, -1, 0},
+        {"scan, k > K", 10, 1000, 25, 0, -INFINITY, -1, 1},
+        {"scan, k > n", 10, 1000, 400, 0, -INFINITY, -1, 1},
+        {"lists, exclude", 10, 1000, 5, 3, -INFINITY, -1, 0},
+        {"exclude exhausts the list", 10, 1000, 5, 8, -INFINITY, -1, 1},
+        {"min_score", 10, 1000, 10, 0, 0.5f, -1, 0},
+        {"min_score with scan", 10, 1000, 50, 0, 0.3f, -1, 1},
+        {"category", 10, 1000, 5, 0, -INFINITY, 1, -1},
+        {"category + exclude + min_score", 10, 1000, 8, 2, 0.1f, 2, -1},
+        {"no lists (exact_max_items < n)", 10, 100, 10, 2, -INFINITY, 0, 1},
+        {"complete lists (K > n - 1)", 5000, 1000, 20, 4, -INFINITY, 1, 0},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         wr_index *ix = build(random_model(n, dim, 42 + c, 17), cases[c].index_k,
@@ -197,12 +230,29 @@ static void test_neighbors_table(void **state)
             size_t nw = brute(ix, ix->vecs + row * dim, row, k, &f, want);
             size_t ng = index_neighbors(ix, row, k, &f, got);
             same_hits(want, nw, got, ng, cases[c].what, row);
+            check_budget(ix, row, k, &f, cases[c].scans, want, nw, cases[c].what);
         }
         free(want);
         free(got);
         index_free(ix);
     }
     free(cats);
+}
+
+/* A basket is always one scan: counted by a trial, made within a budget of n items. */
+static void check_budget_vec(const wr_index *ix, const float *q, wr_filter *f,
+                             const wr_hit *want, size_t nw)
+{
+    wr_hit got[30];
+    wr_budget trial = {0}, enough = {ix->info.n, 0, 0};
+    f->budget = &trial;
+    assert_int_equal(index_neighbors_vec(ix, q, 30, f, got), 0);
+    assert_int_equal(trial.scans, 1);
+    assert_int_equal(trial.refused, 1);
+    f->budget = &enough;
+    same_hits(want, nw, got, index_neighbors_vec(ix, q, 30, f, got), "basket, budget", 0);
+    assert_int_equal(enough.items, 0);
+    f->budget = NULL;
 }
 
 static void test_basket_and_score(void **state)
@@ -224,6 +274,7 @@ static void test_basket_and_score(void **state)
     size_t nw = brute(ix, q, UINT32_MAX, 30, &f, want);
     size_t ng = index_neighbors_vec(ix, q, 30, &f, got);
     same_hits(want, nw, got, ng, "basket", 0);
+    check_budget_vec(ix, q, &f, want, nw);
     for (size_t i = 0; i < ng; i++)
         assert_true(got[i].item != 10 && got[i].item != 20 && got[i].item != 30);
     /* a basket of the zero row has no direction */
