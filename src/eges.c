@@ -6,8 +6,8 @@
  * input vector trained against the centre's output row and the negatives, Hogwild threads
  * over contiguous slices of the walks), with the input vector H_v composed from the item's
  * terms once per position of the walk and its gradient spread back once (see train_walk).
- * It reuses sgns.h's alias sampler and SIMD kernels; items whose only term is their id row
- * are trained in place pair by pair, exactly like plain skip-gram. */
+ * It uses alias.h's sampler and sgns.h's SIMD kernels; items whose only term is their id
+ * row are trained in place pair by pair, exactly like plain skip-gram. */
 #include "walkrec/eges.h"
 
 #include <assert.h>
@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "walkrec/alias.h"
 #include "walkrec/graph.h"
 #include "walkrec/progress.h"
 #include "walkrec/sgns.h"
@@ -659,7 +660,7 @@ typedef struct shared {
     const wr_sgns_opts *o;
     const wr_sgns_kernel *k;
     net *m;
-    wr_sampler neg;
+    wr_alias neg;
     uint32_t *keep;        /* keep a token when 32 random bits < keep[t] */
     uint64_t total;        /* epochs x tokens: the linear schedule's clock */
     _Atomic uint64_t done;
@@ -788,7 +789,7 @@ static void train_walk(worker *w, const uint32_t *t, uint64_t len, float lr)
     for (uint32_t i = 0; i < nt; i++) {
         w->radius[i] = win - rng_below(&w->rng, win);
         for (uint32_t q = 0; q < K; q++)
-            w->negs[(size_t)i * K + q] = sampler_draw(&s->neg, &w->rng);
+            w->negs[(size_t)i * K + q] = alias_draw(s->neg.cell, s->neg.n, &w->rng);
     }
     for (uint32_t j = 0; j < nt; j++) {
         float *din, *in = input_begin(w, w->tok[j], &din);
@@ -943,7 +944,7 @@ static int run(const wr_corpus *c, net *m, const uint64_t *count, const wr_train
     const wr_sgns_opts *o = &to->sgns;
     shared s = {.c = c, .o = o, .k = sgns_kernel(), .m = m, .total = c->ntok * o->epochs,
                 .cv = cv, .evals = cv ? to->eval_every : 0};
-    if (sampler_build(&s.neg, count, m->vocab, 0.75, err) < 0)
+    if (alias_init(&s.neg, count, m->vocab, 0.75, err) < 0)
         return -1;
     s.keep = xmalloc(((size_t)m->vocab + 1) * sizeof *s.keep);
     for (uint32_t v = 0; v < m->vocab; v++) {
@@ -992,7 +993,7 @@ static int run(const wr_corpus *c, net *m, const uint64_t *count, const wr_train
     }
     free(w);
     free(s.keep);
-    sampler_free(&s.neg);
+    alias_free(&s.neg);
     return 0;
 }
 

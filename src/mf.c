@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "walkrec/alias.h"
 #include "walkrec/graph.h"
 #include "walkrec/progress.h"
 #include "walkrec/rng.h"
@@ -84,12 +85,12 @@ static void pair_counts(const wr_pairs *p, uint64_t *count)
     }
 }
 
-int mf_sampler(wr_sampler *s, const wr_pairs *p, wr_err *err)
+int mf_sampler_build(wr_alias *s, const wr_pairs *p, wr_err *err)
 {
     uint32_t n = dict_size(p->ids);
     uint64_t *count = xcalloc((size_t)n + 1, sizeof *count);
     pair_counts(p, count);
-    int rc = n ? sampler_build(s, count, n, 1.0, err) : wr_fail(err, "mf: no items");
+    int rc = n ? alias_init(s, count, n, 1.0, err) : wr_fail(err, "mf: no items");
     free(count);
     return rc;
 }
@@ -106,7 +107,7 @@ typedef struct shared {
     _Atomic double gbias;     /* written by worker 0 only */
     double target_scale;      /* continuous labels: the mean pair weight; else 1 */
     uint32_t n, stride;
-    wr_sampler neg;
+    wr_alias neg;
     wr_progress prog;
 } shared;
 
@@ -175,7 +176,7 @@ static void train_left(worker *w, uint32_t left, const uint32_t *right, uint32_t
 static void draw_negatives(worker *w, uint32_t *right)
 {
     for (uint32_t j = 1; j <= w->s->o->negative; j++)
-        right[j] = sampler_draw(&w->s->neg, &w->rng);
+        right[j] = alias_draw(w->s->neg.cell, w->s->neg.n, &w->rng);
 }
 
 /* Cosine annealing from lr to min_lr over each epoch. */
@@ -507,7 +508,7 @@ wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr
         pair_counts(p, count);
         t->tokens = units;
     }
-    int rc = s.c ? sampler_build(&s.neg, count, n, 1.0, err) : mf_sampler(&s.neg, p, err);
+    int rc = s.c ? alias_init(&s.neg, count, n, 1.0, err) : mf_sampler_build(&s.neg, p, err);
     if (rc < 0) {
         free(count);
         free(s.order);
@@ -572,7 +573,7 @@ wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr
     free(s.vec);
     free(s.bias);
     free(s.order);
-    sampler_free(&s.neg);
+    alias_free(&s.neg);
     walk_corpus_free(&c);
     return m;
 }

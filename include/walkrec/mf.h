@@ -28,6 +28,7 @@
 
 #include <stdint.h>
 
+#include "walkrec/alias.h"
 #include "walkrec/eval.h"
 #include "walkrec/model.h"
 #include "walkrec/pairs.h"
@@ -71,8 +72,9 @@ const char *mf_algo_name(const wr_mf_opts *o);
  * on bad options or input. */
 wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr_err *err);
 
-/* The negative sampler of mf: item i drawn with probability proportional to the number of
- * pairs of p it is in (its degree). -1 when p has no pair. */
-int mf_sampler(wr_sampler *s, const wr_pairs *p, wr_err *err);
+/* The negative sampler of mf into s (release with alias_free()): item i drawn with
+ * probability proportional to the number of pairs of p it is in (its degree). -1 with err
+ * set when p has no pair. */
+int mf_sampler_build(wr_alias *s, const wr_pairs *p, wr_err *err);
 
 #endif

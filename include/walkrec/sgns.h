@@ -1,7 +1,7 @@
 /* sgns.h - word2vec on a token corpus: skip-gram or CBOW with negative sampling.
  *
- * Hogwild threads; negatives from unigram^0.75 with an alias table (O(1), memory linear in
- * the vocabulary), shared by the context words of a centre; subsampling of frequent
+ * Hogwild threads; negatives from unigram^0.75 with an alias table (alias.h: O(1), memory
+ * linear in the vocabulary), shared by the context words of a centre; subsampling of frequent
  * tokens; word2vec's reduced random window; linear or per-epoch cosine learning rate. */
 #ifndef WALKREC_SGNS_H
 #define WALKREC_SGNS_H
@@ -52,35 +52,6 @@ int sgns_train(const wr_corpus *c, uint32_t vocab, const wr_sgns_opts *o, float 
 /* word2vec's probability of keeping a token seen `count` times among `total`:
  * (sqrt(f / (s * total)) + 1) * s * total / f, capped at 1; 1 when sample is 0. */
 double sgns_keep_prob(uint64_t count, uint64_t total, double sample);
-
-/* Walker's alias table over n outcomes with weight count^power: O(1) draws. */
-typedef struct wr_sampler_cell {
-    uint32_t thr;   /* keep outcome k when 32 random bits < thr ... */
-    uint32_t alias; /* ... else take alias */
-} wr_sampler_cell;
-
-typedef struct wr_sampler {
-    uint32_t n;
-    wr_sampler_cell *cell; /* one cache access per draw */
-} wr_sampler;
-
-/* Returns -1 with err set when every count is 0. */
-int sampler_build(wr_sampler *s, const uint64_t *count, uint32_t n, double power, wr_err *err);
-void sampler_free(wr_sampler *s);
-/* The two halves of a draw, so that the cell can be prefetched between them. */
-static inline uint32_t sampler_index(const wr_sampler *s, uint64_t x)
-{
-    return (uint32_t)(((x >> 32) * s->n) >> 32);
-}
-static inline uint32_t sampler_pick(const wr_sampler *s, uint64_t x, uint32_t k)
-{
-    return (uint32_t)x < s->cell[k].thr ? k : s->cell[k].alias;
-}
-static inline uint32_t sampler_draw(const wr_sampler *s, wr_rng *r)
-{
-    uint64_t x = rng_next(r);
-    return sampler_pick(s, x, sampler_index(s, x));
-}
 
 /* The inner kernels, exposed so tests can compare them: one input row against nout output
  * rows. Rows are 64-byte aligned with n floats, n a multiple of 16. */

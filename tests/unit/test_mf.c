@@ -177,14 +177,14 @@ static void test_sampler_frequency(void **state)
     uint32_t n = dict_size(p.ids);
     assert_int_equal(n, N);
     uint32_t *deg = pairs_degree(&p);
-    wr_sampler s;
+    wr_alias s;
     wr_err err;
-    assert_int_equal(mf_sampler(&s, &p, &err), 0);
+    assert_int_equal(mf_sampler_build(&s, &p, &err), 0);
     uint64_t got[N] = {0}, total = 0;
     wr_rng r;
     rng_seed(&r, 5);
     for (int k = 0; k < DRAWS; k++)
-        got[sampler_draw(&s, &r)]++;
+        got[alias_draw(s.cell, s.n, &r)]++;
     for (uint32_t i = 0; i < n; i++)
         total += deg[i];
     double chi2 = 0;
@@ -201,7 +201,7 @@ static void test_sampler_frequency(void **state)
     print_message("chi-square %.2f with %d degrees of freedom\n", chi2, df);
     assert_int_equal(df, 8);
     assert_true(chi2 < 26.12); /* the 0.1% critical value for 8 degrees of freedom */
-    sampler_free(&s);
+    alias_free(&s);
     free(deg);
     pairs_free(&p);
 }
