@@ -3,26 +3,24 @@
  * Two halves: reading the side-information table into per-item value lists, and the
  * trainer. The trainer follows sgns.c's semantics (subsampling before windowing, reduced
  * random window, K negatives per centre shared by its context words, each context word's
- * input vector trained against the centre's output row and the negatives, Hogwild threads
- * over contiguous slices of the walks), with the input vector H_v composed from the item's
- * terms once per position of the walk and its gradient spread back once (see train_walk).
- * It uses alias.h's sampler and sgns.h's SIMD kernels; items whose only term is their id
- * row are trained in place pair by pair, exactly like plain skip-gram. */
+ * input vector trained against the centre's output row and the negatives by sgns_step,
+ * Hogwild threads over contiguous slices of the walks driven by hogwild.h), with the input
+ * vector H_v composed from the item's terms once per position of the walk and its gradient
+ * spread back once (see train_walk). It uses alias.h's sampler and sgns.h's kernels; items
+ * whose only term is their id row are trained in place pair by pair, exactly like plain
+ * skip-gram. */
 #include "walkrec/eges.h"
 
 #include <assert.h>
 #include <ctype.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "walkrec/alias.h"
-#include "walkrec/graph.h"
-#include "walkrec/progress.h"
+#include "walkrec/hogwild.h"
 #include "walkrec/sgns.h"
 #include "walkrec/walk.h"
 #include "walkrec/rng.h"
@@ -31,6 +29,7 @@
 
 #define MAX_OUT (WR_SGNS_MAX_NEGATIVE + 1)
 #define SIDE_MAX_LINE ((size_t)16 << 20)
+#define CHUNK 1024 /* tokens per step of the driver */
 #define BUCKETS 10 /* deciles */
 
 /* ---- reading the side-information table ---- */
@@ -662,62 +661,17 @@ typedef struct shared {
     net *m;
     wr_alias neg;
     uint32_t *keep;        /* keep a token when 32 random bits < keep[t] */
-    uint64_t total;        /* epochs x tokens: the linear schedule's clock */
-    _Atomic uint64_t done;
-    wr_progress prog;
     curve *cv;             /* learning curve, NULL = none */
-    uint32_t evals;
-    pthread_barrier_t barrier;
+    wr_hogwild_opts h;     /* the run: units are the walks, weighed by their tokens */
+    struct worker *w;      /* hogwild_workers(&h) */
 } shared;
 
 typedef struct worker {
     shared *s;
-    pthread_t tid;
-    uint64_t seq0, seq1, slice; /* sequences [seq0, seq1) holding `slice` tokens */
     wr_rng rng;
-    uint32_t evals_done;
     uint32_t *tok, *radius, *negs; /* the walk being trained: tokens, windows, negatives */
     float *h, *dh, *alpha;
 } worker;
-
-static inline float sigmoid(float x) { return 1 / (1 + expf(-x)); }
-
-/* Output rows of a centre: its own (label 1), then its distinct negatives with their
- * multiplicity (the kernel wants distinct rows); negatives equal to the centre are skipped
- * as word2vec does. */
-static uint32_t outputs(const shared *s, uint32_t centre, const uint32_t *neg, float **out,
-                        float *mult)
-{
-    uint32_t K = s->o->negative, ids[MAX_OUT], n = 1;
-    ids[0] = centre;
-    mult[0] = 1;
-    for (uint32_t j = 0; j < K; j++) {
-        if (neg[j] == centre)
-            continue;
-        uint32_t k = 1;
-        while (k < n && ids[k] != neg[j])
-            k++;
-        if (k == n) {
-            ids[n] = neg[j];
-            mult[n++] = 1;
-        } else {
-            mult[k] += 1;
-        }
-    }
-    for (uint32_t k = 0; k < n; k++)
-        out[k] = s->m->out + (size_t)ids[k] * s->m->stride;
-    return n;
-}
-
-static void train_row(const shared *s, const float *in, float *const *out, uint32_t nout,
-                      const float *mult, float lr, float *din)
-{
-    float dot[MAX_OUT], g[MAX_OUT];
-    s->k->dots(in, out, nout, dot, s->m->stride);
-    for (uint32_t o = 0; o < nout; o++)
-        g[o] = ((o == 0) - sigmoid(dot[o])) * lr * mult[o];
-    s->k->update(in, din, out, nout, g, s->m->stride);
-}
 
 /* The input vector of item v for its pairs: its id row itself when it has no side terms
  * (updated in place pair by pair, as in plain skip-gram), else H_v composed into w->h, its
@@ -761,18 +715,6 @@ static void input_end(worker *w, uint32_t v)
     }
 }
 
-static float lr_at(const shared *s, uint64_t global, uint64_t in_epoch, uint64_t slice)
-{
-    const wr_sgns_opts *o = s->o;
-    double f;
-    if (o->lr_schedule == WR_LR_COSINE) {
-        f = slice ? (double)in_epoch / (double)slice : 1;
-        return (float)(o->min_lr + 0.5 * (o->lr - o->min_lr) * (1 + cos(M_PI * (f < 1 ? f : 1))));
-    }
-    f = (double)global / (double)s->total;
-    return (float)(o->lr - (o->lr - o->min_lr) * (f < 1 ? f : 1));
-}
-
 /* One walk: subsampled, each centre's reduced window and K negatives drawn, then input by
  * input: the same (context, centre) pairs as sgns.c, grouped by context so that H_v is
  * composed and its gradient spread once per position rather than once per pair (the
@@ -798,8 +740,9 @@ static void train_walk(worker *w, const uint32_t *t, uint64_t len, float lr)
             if (i == j || (i < j ? j - i : i - j) > w->radius[i])
                 continue;
             float *out[MAX_OUT], mult[MAX_OUT];
-            uint32_t nout = outputs(s, w->tok[i], w->negs + (size_t)i * K, out, mult);
-            train_row(s, in, out, nout, mult, lr, din);
+            uint32_t nout = sgns_gather(w->tok[i], w->negs + (size_t)i * K, K, s->m->out,
+                                        s->m->stride, out, mult);
+            sgns_step(s->k, in, out, nout, mult, lr, din, s->m->stride);
         }
         input_end(w, w->tok[j]);
     }
@@ -822,12 +765,13 @@ static void jset(json_t *obj, const char *key, json_t *v)
         abort(); /* only allocation fails here */
 }
 
-static void curve_point(shared *s, uint32_t j)
+/* An evaluation point of the driver: every worker waits. */
+static void curve_point(void *ctx, double progress, uint32_t epoch)
 {
+    shared *s = ctx;
     curve *c = s->cv;
     const wr_sgns_opts *o = s->o;
-    double t0 = wr_now(), progress = (double)j / s->evals;
-    uint32_t epoch = (uint32_t)(((uint64_t)j * o->epochs + s->evals - 1) / s->evals);
+    double t0 = wr_now();
     final_vectors(s->m, c->vecs);
     wr_model view = {.n = s->m->n, .dim = s->m->dim, .ids = (wr_dict *)c->ids, .vecs = c->vecs};
     wr_err err;
@@ -837,68 +781,22 @@ static void curve_point(shared *s, uint32_t j)
     c->seconds += wr_now() - t0;
 }
 
-/* Raw tokens this worker has processed at its j-th evaluation point. */
-static uint64_t eval_point(const worker *w, uint32_t j)
+/* One chunk of walks on worker ch->worker's thread, each walk's learning rate taken at
+ * its first token. */
+static void step(void *ctx, const wr_hogwild_chunk *ch)
 {
-    uint64_t mine = w->slice * w->s->o->epochs, e = w->s->evals;
-    return j == e ? mine : (uint64_t)ceil((double)mine * j / (double)e);
-}
-
-/* Every worker stops at each evaluation point; one of them evaluates. */
-static void eval_until(worker *w, uint64_t local)
-{
-    shared *s = w->s;
-    while (w->evals_done < s->evals && local >= eval_point(w, w->evals_done + 1)) {
-        uint32_t j = ++w->evals_done;
-        if (pthread_barrier_wait(&s->barrier) == PTHREAD_BARRIER_SERIAL_THREAD)
-            curve_point(s, j);
-        pthread_barrier_wait(&s->barrier);
-    }
-}
-
-static void *worker_run(void *arg)
-{
-    worker *w = arg;
-    shared *s = w->s;
+    shared *s = ctx;
+    worker *w = &s->w[ch->worker];
     const wr_corpus *c = s->c;
-    uint64_t local = 0, unreported = 0;
-    for (uint32_t e = 0; e < s->o->epochs; e++) {
-        uint64_t in_epoch = 0;
-        for (uint64_t q = w->seq0; q < w->seq1; q++) {
-            uint64_t len = c->off[q + 1] - c->off[q];
-            uint64_t global = atomic_load_explicit(&s->done, memory_order_relaxed);
-            train_walk(w, c->tok + c->off[q], len, lr_at(s, global, in_epoch, w->slice));
-            local += len;
-            in_epoch += len;
-            if ((unreported += len) >= 1024 || q + 1 == w->seq1) {
-                atomic_fetch_add_explicit(&s->done, unreported, memory_order_relaxed);
-                progress_add(&s->prog, unreported);
-                unreported = 0;
-            }
-            eval_until(w, local);
-        }
-    }
-    eval_until(w, UINT64_MAX);
-    return NULL;
-}
-
-/* Contiguous slices of sequences with about the same number of tokens. */
-static void slice_corpus(const wr_corpus *c, worker *w, int n)
-{
-    uint64_t q = 0;
-    for (int t = 0; t < n; t++) {
-        uint64_t end = t == n - 1 ? c->ntok : c->ntok / n * (t + 1);
-        w[t].seq0 = q;
-        while (q < c->nseq && c->off[q + 1] <= end)
-            q++;
-        if (t == n - 1)
-            q = c->nseq;
-        w[t].seq1 = q;
-        w[t].slice = c->off[q] - c->off[w[t].seq0];
+    uint64_t n = 0;
+    for (uint64_t q = ch->u0; q < ch->u1; q++) {
+        uint64_t len = c->off[q + 1] - c->off[q];
+        train_walk(w, c->tok + c->off[q], len, hogwild_lr(&s->h, ch, n));
+        n += len;
     }
 }
 
-static int check_opts(const wr_corpus *c, const wr_train_opts *to, wr_err *err)
+static int check_opts(const wr_train_opts *to, wr_err *err)
 {
     const wr_sgns_opts *o = &to->sgns;
     if (o->mode != WR_MODE_SG)
@@ -906,15 +804,7 @@ static int check_opts(const wr_corpus *c, const wr_train_opts *to, wr_err *err)
     if (o->init || to->walks_out)
         return wr_fail(err, "side information: %s is not supported",
                        o->init ? "a warm start" : "writing the walks");
-    if (o->dim < 1 || o->dim > 1u << 16 || o->window < 1 || o->window > WR_SGNS_MAX_WINDOW ||
-        o->negative < 1 || o->negative > WR_SGNS_MAX_NEGATIVE || o->epochs < 1)
-        return wr_fail(err, "side information: dim, window, negative or epochs out of range");
-    if (!(o->lr > 0) || !(o->min_lr >= 0) || o->min_lr > o->lr || !(o->subsample >= 0) ||
-        (o->lr_schedule != WR_LR_LINEAR && o->lr_schedule != WR_LR_COSINE))
-        return wr_fail(err, "side information: bad learning rate or subsampling options");
-    if (c->ntok == 0)
-        return wr_fail(err, "side information: the corpus is empty");
-    return 0;
+    return sgns_check(o, err);
 }
 
 /* word2vec's initialisation: used input rows uniform in [-0.5, 0.5) / dim, outputs zero. */
@@ -942,24 +832,23 @@ static int run(const wr_corpus *c, net *m, const uint64_t *count, const wr_train
                curve *cv, float *vecs, wr_err *err)
 {
     const wr_sgns_opts *o = &to->sgns;
-    shared s = {.c = c, .o = o, .k = sgns_kernel(), .m = m, .total = c->ntok * o->epochs,
-                .cv = cv, .evals = cv ? to->eval_every : 0};
+    shared s = {.c = c, .o = o, .k = sgns_kernel(), .m = m, .cv = cv};
     if (alias_init(&s.neg, count, m->vocab, 0.75, err) < 0)
         return -1;
-    s.keep = xmalloc(((size_t)m->vocab + 1) * sizeof *s.keep);
-    for (uint32_t v = 0; v < m->vocab; v++) {
-        double p = sgns_keep_prob(count[v], c->ntok, o->subsample) * 4294967296.0;
-        s.keep[v] = p >= 4294967295.0 ? UINT32_MAX : (uint32_t)p;
+    s.keep = sgns_subsample(count, m->vocab, c->ntok, o->subsample);
+    s.h = (wr_hogwild_opts){.units = c->nseq, .off = c->off, .epochs = o->epochs,
+                            .threads = o->threads, .chunk = CHUNK, .schedule = o->lr_schedule,
+                            .lr = o->lr, .min_lr = o->min_lr, .step = step, .ctx = &s,
+                            .what = "training", .unit = "tokens", .extra = "side information"};
+    if (cv) {
+        s.h.evals = to->eval_every;
+        s.h.pause = curve_point;
     }
-    atomic_init(&s.done, 0);
-    int n = o->threads > 0 ? o->threads : wr_cpu_count();
-    if ((uint64_t)n > c->nseq)
-        n = (int)c->nseq;
+    int n = hogwild_workers(&s.h);
     uint64_t maxlen = 0;
     for (uint64_t q = 0; q < c->nseq; q++)
         maxlen = c->off[q + 1] - c->off[q] > maxlen ? c->off[q + 1] - c->off[q] : maxlen;
-    worker *w = xcalloc((size_t)n, sizeof *w);
-    slice_corpus(c, w, n);
+    worker *w = s.w = xcalloc((size_t)n, sizeof *w);
     for (int t = 0; t < n; t++) {
         w[t].s = &s;
         rng_seed(&w[t].rng, o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(t + 1)));
@@ -970,18 +859,7 @@ static int run(const wr_corpus *c, net *m, const uint64_t *count, const wr_train
         w[t].dh = xmalloc_aligned(m->stride * sizeof(float));
         w[t].alpha = xmalloc(m->maxterms * sizeof(float));
     }
-    if (s.evals)
-        pthread_barrier_init(&s.barrier, NULL, (unsigned)n);
-    progress_start(&s.prog, "training", "tokens", s.total);
-    for (int t = 1; t < n; t++)
-        if (pthread_create(&w[t].tid, NULL, worker_run, &w[t]))
-            abort();
-    worker_run(&w[0]);
-    for (int t = 1; t < n; t++)
-        pthread_join(w[t].tid, NULL);
-    progress_end(&s.prog, "side information");
-    if (s.evals)
-        pthread_barrier_destroy(&s.barrier);
+    hogwild_run(&s.h);
     final_vectors(m, vecs);
     for (int t = 0; t < n; t++) {
         free(w[t].tok);
@@ -998,26 +876,6 @@ static int run(const wr_corpus *c, net *m, const uint64_t *count, const wr_train
 }
 
 /* ---- the metadata ---- */
-
-static json_t *trainer_params(const wr_sgns_opts *s, int threads)
-{
-    json_t *j = json_object();
-    jset(j, "mode", json_string("sg"));
-    jset(j, "side_info", json_true());
-    jset(j, "dim", json_integer(s->dim));
-    jset(j, "window", json_integer(s->window));
-    jset(j, "negative", json_integer(s->negative));
-    jset(j, "epochs", json_integer(s->epochs));
-    jset(j, "subsample", json_real(s->subsample));
-    jset(j, "lr", json_real(s->lr));
-    jset(j, "min_lr", json_real(s->min_lr));
-    jset(j, "lr_schedule", json_string(s->lr_schedule == WR_LR_COSINE ? "cosine" : "linear"));
-    jset(j, "threads", json_integer(threads));
-    jset(j, "seed", json_integer((json_int_t)s->seed));
-    jset(j, "kernel", json_string(sgns_kernel()->name));
-    jset(j, "warm_start", json_false());
-    return j;
-}
 
 /* The side file's columns, the kinds of rows, and the learned weights per field. */
 static json_t *side_meta(const net *m, const wr_side *s, uint32_t left_out)
@@ -1144,24 +1002,15 @@ static wr_model *train_net(const wr_pairs *p, const wr_side *s, const wr_corpus 
     }
     t->eval = cv.seconds;
     t->train = wr_now() - t0 - cv.seconds;
-    t->sequences = c->nseq;
-    t->tokens = c->ntok;
 
     int threads = o->sgns.threads > 0 ? o->sgns.threads : wr_cpu_count();
-    jset(meta, "trainer", trainer_params(&o->sgns, threads));
-    jset(meta, "items", json_integer(n));
-    jset(meta, "sequences", json_integer((json_int_t)c->nseq));
-    jset(meta, "tokens", json_integer((json_int_t)c->ntok));
-    json_t *times = json_object_get(meta, "times");
-    jset(times, "train", json_real(t->train));
-    if (curving)
-        jset(times, "learning_curve", json_real(t->eval));
-    jset(meta, "tokens_per_second",
-         jnum((double)c->ntok * o->sgns.epochs / (t->train > 0 ? t->train : NAN)));
-    if (curving)
-        jset(meta, "learning_curve", cv.points);
-    else
+    json_t *trainer = train_describe(&o->sgns, threads);
+    jset(trainer, "side_info", json_true());
+    if (!curving) {
         json_decref(cv.points);
+        cv.points = NULL;
+    }
+    train_record(meta, trainer, n, o->sgns.epochs, c, t, cv.points);
     json_t *side = side_meta(&m, s, nside - (uint32_t)side_rows);
     json_object_update(json_object_get(meta, "side_info"), side);
     json_decref(side);
@@ -1176,35 +1025,12 @@ static wr_model *eges_train_meta(const wr_pairs *p, const wr_side *s, const wr_t
     if (!t)
         t = &local;
     memset(t, 0, sizeof *t);
-    wr_graph g;
-    double t0 = wr_now();
-    if (graph_build(&g, p, o->walk.threads, err) < 0)
+    if (check_opts(o, err) < 0)
         return NULL;
-    double t1 = wr_now();
     wr_corpus c;
-    int rc = walk_generate(&g, &o->walk, &c, err);
-    graph_free(&g);
-    if (rc < 0)
+    json_t *meta = train_prepare(p, &o->walk, &c, t, err);
+    if (!meta)
         return NULL;
-    t->graph = t1 - t0;
-    t->walks = wr_now() - t1;
-    if (check_opts(&c, o, err) < 0) {
-        walk_corpus_free(&c);
-        return NULL;
-    }
-
-    json_t *meta = json_object(), *walks = json_object(), *times = json_object();
-    jset(walks, "walks_per_item", json_integer(o->walk.walks_per_item));
-    jset(walks, "length", json_integer(o->walk.length));
-    jset(walks, "p", json_real(o->walk.p));
-    jset(walks, "q", json_real(o->walk.q));
-    jset(walks, "seed", json_integer((json_int_t)o->walk.seed));
-    jset(meta, "source", json_string("pairs"));
-    jset(meta, "walks", walks);
-    jset(meta, "pairs", json_integer((json_int_t)p->n));
-    jset(times, "graph", json_real(t->graph));
-    jset(times, "walks", json_real(t->walks));
-    jset(meta, "times", times);
     json_t *side = json_object();
     if (side_path)
         jset(side, "file", json_string(side_path));

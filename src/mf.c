@@ -1,16 +1,14 @@
 /* mf.c - matrix-factorisation baselines (mf.h): SGD on pairs scored by dot product.
  *
- * Work is cut into one contiguous slice of training units per worker (directed pairs for
- * mf, walks for mf-seq), fixed for the run: a worker reshuffles its own pairs each epoch,
- * so the order a worker sees depends on the seed and its slice only. Workers run between
- * synchronisation points (the learning-curve evaluations, or the end) without locks, each
- * stopping at its own share of the point as in sgns.c; the vectors are shared Hogwild
- * style. The global bias is a single scalar every pair would touch: the first worker
+ * hogwild.h drives the workers: one contiguous slice of training units each (directed
+ * pairs for mf, walks for mf-seq, weighed by their tokens), fixed for the run; a worker
+ * reshuffles its own pairs each epoch, so the order a worker sees depends on the seed and
+ * its slice only. Workers run between the learning-curve evaluations without locks; the
+ * vectors are shared Hogwild style. The global bias is a single scalar every pair would touch: the first worker
  * alone learns it (its slice is a random sample of the data) and the others read it. */
 #include "walkrec/mf.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,26 +16,20 @@
 #include <jansson.h>
 
 #include "walkrec/alias.h"
-#include "walkrec/graph.h"
-#include "walkrec/progress.h"
+#include "walkrec/hogwild.h"
 #include "walkrec/rng.h"
 
+#define CHUNK 4096 /* units (mf) or tokens (mf-seq) per step of the driver */
+
+/* word2vec's dimension, negatives, epochs, window, walks and seed (sgns.h, walk.h), so
+ * that the baselines compare at the same sizes; a learning rate of their own. */
 void mf_default_opts(wr_mf_opts *o)
 {
-    memset(o, 0, sizeof *o);
-    o->dim = 128;
-    o->negative = 5;
-    o->epochs = 5;
-    o->lr = 0.01;
-    o->l2 = 1e-6;
-    o->window = 5;
-    o->walk.walks_per_item = 10;
-    o->walk.length = 10;
-    o->walk.p = 1;
-    o->walk.q = 1;
-    o->walk.seed = 1;
-    o->seed = 1;
-    o->eval_every = 10;
+    wr_sgns_opts w;
+    sgns_default_opts(&w);
+    *o = (wr_mf_opts){.dim = w.dim, .negative = w.negative, .epochs = w.epochs, .lr = 0.01,
+                      .l2 = 1e-6, .window = w.window, .seed = w.seed, .eval_every = 10};
+    walk_default_opts(&o->walk);
 }
 
 const char *mf_algo_name(const wr_mf_opts *o)
@@ -108,15 +100,19 @@ typedef struct shared {
     double target_scale;      /* continuous labels: the mean pair weight; else 1 */
     uint32_t n, stride;
     wr_alias neg;
-    wr_progress prog;
+    wr_hogwild_opts h;        /* the run: units are directed pairs, or walks by tokens */
+    struct worker *w;         /* hogwild_workers(&h) */
+    /* the learning curve (with val) */
+    const wr_dict *ids;
+    float *snap;
+    json_t *points;
+    int threads;
+    double eval_seconds;
 } shared;
 
 typedef struct worker {
     shared *s;
     int id;
-    pthread_t tid;
-    uint64_t u0, slice;       /* units [u0, u0 + slice) of each epoch */
-    uint64_t pos, stop;       /* units done over the run; run until stop */
     wr_rng rng;
     float *grad;              /* stride floats: the left row's gradient */
 } worker;
@@ -179,13 +175,6 @@ static void draw_negatives(worker *w, uint32_t *right)
         right[j] = alias_draw(w->s->neg.cell, w->s->neg.n, &w->rng);
 }
 
-/* Cosine annealing from lr to min_lr over each epoch. */
-static float lr_at(const wr_mf_opts *o, uint64_t in_epoch, uint64_t slice)
-{
-    double f = slice ? (double)in_epoch / (double)slice : 0;
-    return (float)(o->min_lr + 0.5 * (o->lr - o->min_lr) * (1 + cos(M_PI * f)));
-}
-
 static void shuffle(uint64_t *v, uint64_t n, wr_rng *r)
 {
     for (uint64_t i = n; i > 1; i--) {
@@ -195,11 +184,11 @@ static void shuffle(uint64_t *v, uint64_t n, wr_rng *r)
     }
 }
 
-/* mf: the directed pair at position u of this worker's slice. */
+/* mf: the directed pair at position u of the (sliced) order. */
 static void pair_unit(worker *w, uint64_t u, float lr)
 {
     const shared *s = w->s;
-    uint64_t d = s->order[w->u0 + u];
+    uint64_t d = s->order[u];
     const wr_pair *pr = &s->p->v[d >> 1];
     uint32_t right[WR_MF_MAX_NEGATIVE + 1], left = d & 1 ? pr->b : pr->a;
     right[0] = d & 1 ? pr->a : pr->b;
@@ -208,13 +197,13 @@ static void pair_unit(worker *w, uint64_t u, float lr)
     train_left(w, left, right, 1 + s->o->negative, y, lr);
 }
 
-/* mf-seq: every (centre, context) pair of one walk, word2vec's reduced window. */
+/* mf-seq: every (centre, context) pair of walk u, word2vec's reduced window. */
 static uint64_t walk_unit(worker *w, uint64_t u, float lr)
 {
     const shared *s = w->s;
     const wr_corpus *c = s->c;
-    const uint32_t *t = c->tok + c->off[w->u0 + u];
-    uint32_t len = (uint32_t)(c->off[w->u0 + u + 1] - c->off[w->u0 + u]), win = s->o->window;
+    const uint32_t *t = c->tok + c->off[u];
+    uint32_t len = (uint32_t)(c->off[u + 1] - c->off[u]), win = s->o->window;
     uint32_t right[WR_MF_MAX_NEGATIVE + 1];
     for (uint32_t i = 0; i < len; i++) {
         uint32_t r = win - rng_below(&w->rng, win);
@@ -230,45 +219,24 @@ static uint64_t walk_unit(worker *w, uint64_t u, float lr)
     return len;
 }
 
-static void *worker_run(void *arg)
+/* One chunk of units on worker ch->worker's thread; a worker reshuffles its slice of the
+ * pairs as each epoch starts, and each unit's learning rate is taken at its start. */
+static void step(void *ctx, const wr_hogwild_chunk *ch)
 {
-    worker *w = arg;
-    shared *s = w->s;
-    uint64_t pending = 0;
-    while (w->pos < w->stop) {
-        uint64_t in_epoch = w->pos % w->slice;
-        if (in_epoch == 0 && s->order)
-            shuffle(s->order + w->u0, w->slice, &w->rng);
-        float lr = lr_at(s->o, in_epoch, w->slice);
+    shared *s = ctx;
+    worker *w = &s->w[ch->worker];
+    if (ch->in_epoch == 0 && s->order)
+        shuffle(s->order + ch->slice0, ch->slice1 - ch->slice0, &w->rng);
+    uint64_t n = 0;
+    for (uint64_t u = ch->u0; u < ch->u1; u++) {
+        float lr = hogwild_lr(&s->h, ch, n);
         if (s->order) {
-            pair_unit(w, in_epoch, lr);
-            pending++;
+            pair_unit(w, u, lr);
+            n++;
         } else {
-            pending += walk_unit(w, in_epoch, lr);
-        }
-        w->pos++;
-        if (pending >= 4096) {
-            progress_add(&s->prog, pending);
-            pending = 0;
+            n += walk_unit(w, u, lr);
         }
     }
-    progress_add(&s->prog, pending);
-    return NULL;
-}
-
-/* Runs every worker up to its share of progress j / evals of the run. */
-static void run_until(worker *w, int nw, uint32_t j, uint32_t evals, uint32_t epochs)
-{
-    for (int t = 0; t < nw; t++) {
-        uint64_t mine = w[t].slice * epochs;
-        w[t].stop = j == evals ? mine : (uint64_t)ceil((double)mine * j / (double)evals);
-    }
-    for (int t = 1; t < nw; t++)
-        if (pthread_create(&w[t].tid, NULL, worker_run, &w[t]))
-            abort();
-    worker_run(&w[0]);
-    for (int t = 1; t < nw; t++)
-        pthread_join(w[t].tid, NULL);
 }
 
 /* ---- the learning curve ------------------------------------------------------------- */
@@ -299,24 +267,27 @@ static void copy_out(const shared *s, float *out)
         memcpy(out + (size_t)v * dim, s->vec + (size_t)v * s->stride, dim * sizeof(float));
 }
 
-/* One point of the curve, scored exactly as eval will score the finished model. */
-static void curve_point(const shared *s, const wr_dict *ids, float *snap, json_t *points,
-                        double progress, uint32_t epoch, int threads)
+/* One point of the curve, scored exactly as eval will score the finished model: an
+ * evaluation point of the driver, every worker waiting. */
+static void curve_point(void *ctx, double progress, uint32_t epoch)
 {
-    copy_out(s, snap);
+    shared *s = ctx;
+    double t0 = wr_now();
+    copy_out(s, s->snap);
     json_t *meta = json_object();
     score_meta(meta, s);
     char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(17));
     json_decref(meta);
     if (!text)
         abort();
-    wr_model m = {.n = s->n, .dim = s->o->dim, .ids = (wr_dict *)ids, .vecs = snap,
+    wr_model m = {.n = s->n, .dim = s->o->dim, .ids = (wr_dict *)s->ids, .vecs = s->snap,
                   .bias = s->bias, .meta_json = text};
     wr_err err;
-    if (train_curve_point(&m, s->o->val, threads, progress, epoch, points, s->o->on_point,
-                          s->o->point_ctx, &err) < 0)
+    if (train_curve_point(&m, s->o->val, s->threads, progress, epoch, s->points,
+                          s->o->on_point, s->o->point_ctx, &err) < 0)
         wr_warn("learning curve: %s", err.msg);
     free(text);
+    s->eval_seconds += wr_now() - t0;
 }
 
 /* ---- setup -------------------------------------------------------------------------- */
@@ -350,48 +321,6 @@ static void init_rows(shared *s, const uint64_t *count)
     atomic_store(&s->gbias, g);
 }
 
-/* Contiguous slices of about equal size: of the directed pairs (mf) or, by tokens, of the
- * walks (mf-seq). Returns the number of workers that got work. */
-static int slice_units(const shared *s, uint64_t units, worker *w, int nw)
-{
-    const wr_corpus *c = s->c;
-    uint64_t q = 0;
-    int used = 0;
-    for (int t = 0; t < nw; t++) {
-        uint64_t end = t == nw - 1 ? units : units / nw * (t + 1);
-        if (c) {
-            uint64_t tok_end = t == nw - 1 ? c->ntok : c->ntok / nw * (t + 1);
-            end = q;
-            while (end < c->nseq && c->off[end + 1] <= tok_end)
-                end++;
-            if (t == nw - 1)
-                end = c->nseq;
-        }
-        if (end > q) {
-            w[used].u0 = q;
-            w[used++].slice = end - q;
-        }
-        q = end;
-    }
-    return used;
-}
-
-/* mf-seq: the walks over the pair graph, as train_pairs makes them. */
-static int make_walks(const wr_pairs *p, const wr_mf_opts *o, wr_corpus *c, wr_train_times *t,
-                      wr_err *err)
-{
-    wr_graph g;
-    double t0 = wr_now();
-    if (graph_build(&g, p, o->walk.threads, err) < 0)
-        return -1;
-    double t1 = wr_now();
-    int rc = walk_generate(&g, &o->walk, c, err);
-    graph_free(&g);
-    t->graph = t1 - t0;
-    t->walks = wr_now() - t1;
-    return rc;
-}
-
 static json_t *trainer_meta(const wr_mf_opts *o, int threads)
 {
     json_t *j = json_object();
@@ -414,42 +343,26 @@ static json_t *trainer_meta(const wr_mf_opts *o, int threads)
     return j;
 }
 
-static json_t *walks_meta(const wr_walk_opts *w)
-{
-    json_t *j = json_object();
-    jset(j, "walks_per_item", json_integer(w->walks_per_item));
-    jset(j, "length", json_integer(w->length));
-    jset(j, "p", json_real(w->p));
-    jset(j, "q", json_real(w->q));
-    jset(j, "seed", json_integer((json_int_t)w->seed));
-    return j;
-}
-
-static char *model_meta(const shared *s, const wr_pairs *p, const wr_train_times *t,
-                        json_t *curve, int threads)
+/* meta holds the stages before training (train_prepare's object for mf-seq); it is
+ * consumed. */
+static char *model_meta(const shared *s, json_t *meta, const wr_train_times *t, json_t *curve,
+                        int threads)
 {
     const wr_mf_opts *o = s->o;
-    json_t *meta = json_object(), *times = json_object();
-    jset(meta, "source", json_string("pairs"));
+    json_t *times = json_object_get(meta, "times");
     jset(meta, "algo", json_string(mf_algo_name(o)));
     score_meta(meta, s);
-    if (o->source == WR_MF_WALKS)
-        jset(meta, "walks", walks_meta(&o->walk));
-    jset(meta, "pairs", json_integer((json_int_t)p->n));
     jset(meta, "trainer", trainer_meta(o, threads));
     jset(meta, "items", json_integer(s->n));
     if (o->source == WR_MF_WALKS) {
         jset(meta, "sequences", json_integer((json_int_t)t->sequences));
         jset(meta, "tokens", json_integer((json_int_t)t->tokens));
-        jset(times, "graph", json_real(t->graph));
-        jset(times, "walks", json_real(t->walks));
     } else {
         jset(meta, "directed_pairs", json_integer((json_int_t)t->tokens));
     }
     jset(times, "train", json_real(t->train));
     if (curve)
         jset(times, "learning_curve", json_real(t->eval));
-    jset(meta, "times", times);
     if (curve)
         json_object_set(meta, "learning_curve", curve);
     char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(17));
@@ -485,8 +398,16 @@ wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr
         return NULL;
     uint32_t n = dict_size(p->ids);
     wr_corpus c = {0};
-    if (o->source == WR_MF_WALKS && make_walks(p, o, &c, t, err) < 0)
-        return NULL;
+    json_t *meta;
+    if (o->source == WR_MF_WALKS) {
+        if (!(meta = train_prepare(p, &o->walk, &c, t, err)))
+            return NULL;
+    } else {
+        meta = json_object();
+        jset(meta, "source", json_string("pairs"));
+        jset(meta, "pairs", json_integer((json_int_t)p->n));
+        jset(meta, "times", json_object());
+    }
     shared s = {.o = o, .k = sgns_kernel(), .p = p, .n = n, .stride = (o->dim + 15) & ~15u,
                 .target_scale = 1};
     atomic_init(&s.gbias, 0.0);
@@ -513,6 +434,7 @@ wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr
         free(count);
         free(s.order);
         walk_corpus_free(&c);
+        json_decref(meta);
         return NULL;
     }
     s.vec = xmalloc_aligned((size_t)n * s.stride * sizeof(float));
@@ -520,9 +442,14 @@ wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr
     init_rows(&s, count);
     free(count);
 
-    int threads = o->threads > 0 ? o->threads : wr_cpu_count();
-    worker *w = xcalloc((size_t)threads, sizeof *w);
-    int nw = slice_units(&s, units, w, threads);
+    s.threads = o->threads > 0 ? o->threads : wr_cpu_count();
+    s.h = (wr_hogwild_opts){.units = units, .off = s.c ? c.off : NULL, .epochs = o->epochs,
+                            .threads = s.threads, .chunk = CHUNK, .schedule = WR_LR_COSINE,
+                            .lr = o->lr, .min_lr = o->min_lr, .step = step, .ctx = &s,
+                            .what = "training", .unit = s.c ? "tokens" : "pairs",
+                            .extra = s.k->name};
+    int nw = hogwild_workers(&s.h);
+    worker *w = s.w = xcalloc((size_t)nw, sizeof *w);
     /* one seeded shuffle of all pairs first, so that every slice is a random sample */
     wr_rng r;
     rng_seed(&r, o->seed ^ 0x6D66u);
@@ -535,24 +462,17 @@ wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr
         w[i].grad = xmalloc_aligned(s.stride * sizeof(float));
     }
 
-    int curve = o->val && o->eval_every;
-    uint32_t evals = curve ? o->eval_every : 1;
-    json_t *points = curve ? json_array() : NULL;
-    float *snap = curve ? xmalloc_aligned((size_t)n * o->dim * sizeof(float) + 64) : NULL;
-    uint64_t total = o->epochs * (s.c ? c.ntok : units);
-    progress_start(&s.prog, "training", s.c ? "tokens" : "pairs", total);
-    double t0 = wr_now();
-    for (uint32_t j = 1; j <= evals; j++) {
-        run_until(w, nw, j, evals, o->epochs);
-        if (curve) {
-            double e0 = wr_now();
-            uint32_t epoch = (uint32_t)(((uint64_t)j * o->epochs + evals - 1) / evals);
-            curve_point(&s, p->ids, snap, points, (double)j / evals, epoch, threads);
-            t->eval += wr_now() - e0;
-        }
+    if (o->val && o->eval_every) {
+        s.h.evals = o->eval_every;
+        s.h.pause = curve_point;
+        s.ids = p->ids;
+        s.points = json_array();
+        s.snap = xmalloc_aligned((size_t)n * o->dim * sizeof(float) + 64);
     }
+    double t0 = wr_now();
+    hogwild_run(&s.h);
+    t->eval = s.eval_seconds;
     t->train = wr_now() - t0 - t->eval;
-    progress_end(&s.prog, s.k->name);
 
     wr_model *m = model_new(n, o->dim);
     for (uint32_t i = 0; i < n; i++)
@@ -563,10 +483,10 @@ wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr
         memcpy(m->bias, s.bias, (size_t)n * sizeof(float));
     }
     free(m->meta_json);
-    m->meta_json = model_meta(&s, p, t, points, threads);
+    m->meta_json = model_meta(&s, meta, t, s.points, s.threads);
 
-    json_decref(points);
-    free(snap);
+    json_decref(s.points);
+    free(s.snap);
     for (int i = 0; i < nw; i++)
         free(w[i].grad);
     free(w);
