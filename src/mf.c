@@ -4,8 +4,9 @@
  * pairs for mf, walks for mf-seq, weighed by their tokens), fixed for the run; a worker
  * reshuffles its own pairs each epoch, so the order a worker sees depends on the seed and
  * its slice only. Workers run between the learning-curve evaluations without locks; the
- * vectors are shared Hogwild style. The global bias is a single scalar every pair would touch: the first worker
- * alone learns it (its slice is a random sample of the data) and the others read it. */
+ * vectors are shared Hogwild style. The global bias is a single scalar every pair would
+ * touch: the first worker alone learns it (its slice is a random sample of the data) and
+ * the others read it. */
 #include "walkrec/mf.h"
 
 #include <math.h>
