@@ -203,7 +203,8 @@ static void add_words(builder *b, uint32_t field, const char *cell)
     }
     uint32_t *v = b->f->val + first;
     size_t m = b->nval - first, u = 0;
-    qsort(v, m, sizeof *v, cmp_u32);
+    if (m > 1)
+        qsort(v, m, sizeof *v, cmp_u32);
     for (size_t i = 0; i < m; i++)
         if (!u || v[i] != v[u - 1])
             v[u++] = v[i];
@@ -325,7 +326,11 @@ int eges_features_build(wr_eges_features *f, const wr_side *t, const char *colum
     uint32_t n = side_rows(t), maxlevels;
     lay_out(f, t, &maxlevels);
     builder b = {.f = f, .t = t, .values = dict_new(4096),
-                 .levels = xmalloc(maxlevels * sizeof *b.levels)};
+                 .levels = xmalloc(maxlevels * sizeof *b.levels), .ncap = 4096,
+                 .vcap = 1024};
+    /* never NULL, even without values */
+    f->val = xmalloc(b.ncap * sizeof *f->val);
+    f->value_field = xmalloc(b.vcap * sizeof *f->value_field);
     f->off = xmalloc(((size_t)n + 1) * sizeof *f->off);
     for (uint32_t i = 0; i < n; i++) {
         f->off[i] = b.nval;
