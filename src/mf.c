@@ -1,4 +1,10 @@
-/* mf.c - matrix-factorisation baselines (mf.h): SGD on pairs scored by dot product.
+/* mf.c - matrix-factorisation baselines (mf.h): pairs scored by dot product.
+ *
+ * Three optimisers over the same loss: plain SGD (train_left, the rows updated in place
+ * with the kernels of sgns.h), and AdaGrad and Adam (train_left_adaptive: the gradient of
+ * each row first, then an apply_fn kernel steps the row and its per-coordinate state;
+ * only the rows a pair touches, "lazily"); the posts' recipe batches and steps every row
+ * (train_left_dense, dense_step).
  *
  * hogwild.h drives the workers: one contiguous slice of training units each (directed
  * pairs for mf, walks for mf-seq, weighed by their tokens), fixed for the run; a worker
@@ -21,6 +27,20 @@
 #include "walkrec/rng.h"
 
 #define CHUNK 4096 /* units (mf) or tokens (mf-seq) per step of the driver */
+#define BATCH 128  /* the posts' recipe: left items per mini-batch */
+
+/* The default learning rates (mf_lr), measured on the shared data sets (docs/baselines.md):
+ * one step per pair wants a far smaller Adam step than the posts' batches; the posts' own
+ * recipe (Adam from N(0, 1)) keeps their 0.01; SGD keeps walkrec's earlier default. */
+#define ADAM_LR 0.0003
+#define ADAM_LR_POSTS 0.01
+#define ADAGRAD_LR 0.01
+#define SGD_LR 0.01
+
+/* Negatives of mf in proportion to the items' pair counts to this power, as word2vec's
+ * and the posts' (measured: higher AUC with --bias on every shared set than 1); mf-seq
+ * keeps the walk counts themselves. */
+#define PAIRS_NEG_POWER 0.75
 
 /* word2vec's dimension, negatives, epochs, window, walks and seed (sgns.h, walk.h), so
  * that the baselines compare at the same sizes; a learning rate of their own. */
@@ -28,9 +48,54 @@ void mf_default_opts(wr_mf_opts *o)
 {
     wr_sgns_opts w;
     sgns_default_opts(&w);
-    *o = (wr_mf_opts){.dim = w.dim, .negative = w.negative, .epochs = w.epochs, .lr = 0.01,
-                      .l2 = 1e-6, .window = w.window, .seed = w.seed, .eval_every = 10};
+    *o = (wr_mf_opts){.dim = w.dim, .negative = w.negative, .epochs = w.epochs, .l2 = 1e-6,
+                      .window = w.window, .seed = w.seed, .eval_every = 10};
     walk_default_opts(&o->walk);
+}
+
+static const char *const optimizers[] = {"auto", "adam", "adagrad", "sgd"};
+static const char *const inits[] = {"small", "normal"};
+
+const char *mf_optimizer_name(int optimizer)
+{
+    return optimizer >= 0 && optimizer < 4 ? optimizers[optimizer] : "?";
+}
+
+int mf_optimizer_parse(const char *name)
+{
+    for (int k = 0; k < 4; k++)
+        if (!strcmp(name, optimizers[k]))
+            return k;
+    return -1;
+}
+
+const char *mf_init_name(int init) { return init >= 0 && init < 2 ? inits[init] : "?"; }
+
+int mf_init_parse(const char *name)
+{
+    for (int k = 0; k < 2; k++)
+        if (!strcmp(name, inits[k]))
+            return k;
+    return -1;
+}
+
+int mf_optimizer(const wr_mf_opts *o)
+{
+    if (o->optimizer != WR_MF_AUTO)
+        return o->optimizer;
+    return o->source == WR_MF_WALKS ? WR_MF_SGD : WR_MF_ADAM;
+}
+
+double mf_lr(const wr_mf_opts *o)
+{
+    static const double lr[] = {[WR_MF_ADAM] = ADAM_LR, [WR_MF_ADAGRAD] = ADAGRAD_LR,
+                                [WR_MF_SGD] = SGD_LR};
+    int opt = mf_optimizer(o);
+    if (o->lr)
+        return o->lr;
+    if (opt == WR_MF_ADAM && o->init == WR_MF_INIT_NORMAL)
+        return ADAM_LR_POSTS;
+    return opt >= WR_MF_ADAM && opt <= WR_MF_SGD ? lr[opt] : SGD_LR;
 }
 
 const char *mf_algo_name(const wr_mf_opts *o)
@@ -54,9 +119,14 @@ static int check_opts(const wr_pairs *p, const wr_mf_opts *o, wr_err *err)
                        o->negative);
     if (o->epochs < 1)
         return wr_fail(err, "mf: epochs must be at least 1");
-    if (!(o->lr > 0) || !(o->min_lr >= 0) || o->min_lr > o->lr)
-        return wr_fail(err, "mf: need 0 <= min_lr <= lr and lr > 0, got lr %g, min_lr %g",
-                       o->lr, o->min_lr);
+    if (o->optimizer < WR_MF_AUTO || o->optimizer > WR_MF_SGD)
+        return wr_fail(err, "mf: unknown optimizer %d", o->optimizer);
+    if (o->init != WR_MF_INIT_SMALL && o->init != WR_MF_INIT_NORMAL)
+        return wr_fail(err, "mf: unknown initialisation %d", o->init);
+    double lr = mf_lr(o);
+    if (!(lr > 0) || !(o->min_lr >= 0) || o->min_lr > lr)
+        return wr_fail(err, "mf: need 0 <= min_lr <= lr and lr > 0 (0: the optimizer's "
+                       "default), got lr %g, min_lr %g", o->lr, o->min_lr);
     if (!(o->l2 >= 0) || !isfinite(o->l2))
         return wr_fail(err, "mf: l2 must be a finite number >= 0, got %g", o->l2);
     if (o->source == WR_MF_WALKS && (o->window < 1 || o->window > WR_SGNS_MAX_WINDOW))
@@ -83,12 +153,29 @@ int mf_sampler_build(wr_alias *s, const wr_pairs *p, wr_err *err)
     uint32_t n = dict_size(p->ids);
     uint64_t *count = xcalloc((size_t)n + 1, sizeof *count);
     pair_counts(p, count);
-    int rc = n ? alias_init(s, count, n, 1.0, err) : wr_fail(err, "mf: no items");
+    int rc = n ? alias_init(s, count, n, PAIRS_NEG_POWER, err) : wr_fail(err, "mf: no items");
     free(count);
     return rc;
 }
 
 /* ---- training ---------------------------------------------------------------------- */
+
+/* Adam's constants (Kingma and Ba's, PyTorch's) and AdaGrad's epsilon (PyTorch's). */
+#define BETA1 0.9f
+#define BETA2 0.999f
+#define ADAM_EPS 1e-8f
+#define ADAGRAD_EPS 1e-10f
+
+/* What one step of the optimiser needs: the rate, and for Adam the bias correction. */
+typedef struct rate {
+    int opt;     /* WR_MF_ADAGRAD or WR_MF_ADAM */
+    float lr;   /* AdaGrad: lr; Adam: lr sqrt(1 - beta2^t) / (1 - beta1^t) */
+} rate;
+
+/* p -= the optimiser's step for gradient g, its state in m1 and m2: rows of n floats (a
+ * multiple of 16), 64-byte aligned (apply_kernel). */
+typedef void (*apply_fn)(const rate *r, float *p, float *m1, float *m2, const float *g,
+                         uint32_t n);
 
 typedef struct shared {
     const wr_mf_opts *o;
@@ -100,6 +187,17 @@ typedef struct shared {
     _Atomic double gbias;     /* written by worker 0 only */
     double target_scale;      /* continuous labels: the mean pair weight; else 1 */
     uint32_t n, stride;
+    /* adaptive optimisers: per coordinate of vec and bias, AdaGrad's sum of squared
+     * gradients in m2, Adam's moments in m1 and m2; the global bias's (worker 0's) in g1,
+     * g2 */
+    float *m1, *m2, *bm1, *bm2, g1, g2;
+    apply_fn apply;
+    int opt;                  /* the optimiser (mf_optimizer) */
+    /* the posts' recipe (Adam from N(0, 1)): mini-batches, every row stepped each batch */
+    int dense;
+    float *acc, *bacc, gacc;  /* the batch's summed loss gradients (n x stride, n + 1) */
+    uint32_t inbatch;         /* left items in the batch so far */
+    double lr;                /* its learning rate (mf_lr) */
     wr_alias neg;
     wr_hogwild_opts h;        /* the run: units are directed pairs, or walks by tokens */
     struct worker *w;         /* hogwild_workers(&h) */
@@ -116,7 +214,103 @@ typedef struct worker {
     int id;
     wr_rng rng;
     float *grad;              /* stride floats: the left row's gradient */
+    float *gb;                /* stride floats: a right row's gradient (adaptive) */
+    double b1t, b2t;          /* Adam: beta1^t and beta2^t after this worker's t steps */
+    uint32_t right[WR_MF_MAX_NEGATIVE + 1]; /* a left item's right items: positive first */
 } worker;
+
+/* The apply_fn kernels: one per instruction set, picked as sgns picks its own
+ * (sgns_kernel: WALKREC_SIMD names one); the portable one in blocks of 16 floats. */
+
+static void adam_scalar(const rate *r, float *p, float *m1, float *m2, const float *g,
+                        uint32_t n)
+{
+    for (uint32_t d = 0; d < n; d += 16)
+        for (uint32_t e = d; e < d + 16; e++) {
+            m1[e] = BETA1 * m1[e] + (1 - BETA1) * g[e];
+            m2[e] = BETA2 * m2[e] + (1 - BETA2) * g[e] * g[e];
+            p[e] -= r->lr * m1[e] / (sqrtf(m2[e]) + ADAM_EPS);
+        }
+}
+
+static void adagrad_scalar(const rate *r, float *p, float *m1, float *m2, const float *g,
+                           uint32_t n)
+{
+    for (uint32_t d = 0; d < n; d += 16)
+        for (uint32_t e = d; e < d + 16; e++) {
+            m2[e] += g[e] * g[e];
+            p[e] -= r->lr * g[e] / (sqrtf(m2[e]) + ADAGRAD_EPS);
+        }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define AVX512 __attribute__((target("avx512f")))
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* The two kernels for one instruction set: vectors V of W floats and their intrinsics.
+ * ATTR (a target attribute) and V (a type) cannot take parentheses. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
+#define ISA_KERNELS(ISA, ATTR, V, W, load, store, set1, add, mul, div, sqrt, fmadd, fnmadd) \
+    ATTR static void adam_##ISA(const rate *r, float *p, float *m1, float *m2,            \
+                                const float *g, uint32_t n)                               \
+    {                                                                                     \
+        V b1 = set1(BETA1), c1 = set1(1 - BETA1), b2 = set1(BETA2), c2 = set1(1 - BETA2); \
+        V lr = set1(r->lr), eps = set1(ADAM_EPS);                                         \
+        for (uint32_t d = 0; d < n; d += (W)) {                                           \
+            V gd = load(g + d), m = fmadd(b1, load(m1 + d), mul(c1, gd));                 \
+            V v = fmadd(b2, load(m2 + d), mul(c2, mul(gd, gd)));                          \
+            store(m1 + d, m);                                                             \
+            store(m2 + d, v);                                                             \
+            store(p + d, fnmadd(lr, div(m, add(sqrt(v), eps)), load(p + d)));             \
+        }                                                                                 \
+    }                                                                                     \
+    ATTR static void adagrad_##ISA(const rate *r, float *p, float *m1, float *m2,         \
+                                   const float *g, uint32_t n)                            \
+    {                                                                                     \
+        V lr = set1(r->lr), eps = set1(ADAGRAD_EPS);                                      \
+        for (uint32_t d = 0; d < n; d += (W)) {                                           \
+            V gd = load(g + d), v = fmadd(gd, gd, load(m2 + d));                          \
+            store(m2 + d, v);                                                             \
+            store(p + d, fnmadd(lr, div(gd, add(sqrt(v), eps)), load(p + d)));            \
+        }                                                                                 \
+    }
+/* NOLINTEND(bugprone-macro-parentheses) */
+
+ISA_KERNELS(avx512, AVX512, __m512, 16, _mm512_load_ps, _mm512_store_ps, _mm512_set1_ps,
+            _mm512_add_ps, _mm512_mul_ps, _mm512_div_ps, _mm512_sqrt_ps, _mm512_fmadd_ps,
+            _mm512_fnmadd_ps)
+ISA_KERNELS(avx2, AVX2, __m256, 8, _mm256_load_ps, _mm256_store_ps, _mm256_set1_ps,
+            _mm256_add_ps, _mm256_mul_ps, _mm256_div_ps, _mm256_sqrt_ps, _mm256_fmadd_ps,
+            _mm256_fnmadd_ps)
+#endif
+
+/* The row kernel of an optimiser for the instruction set sgns runs. */
+static apply_fn apply_kernel(int optimizer)
+{
+    const char *isa = sgns_kernel()->name;
+    int adam = optimizer == WR_MF_ADAM;
+#if defined(__x86_64__) || defined(__i386__)
+    if (!strcmp(isa, "avx512"))
+        return adam ? adam_avx512 : adagrad_avx512;
+    if (!strcmp(isa, "avx2"))
+        return adam ? adam_avx2 : adagrad_avx2;
+#endif
+    return adam ? adam_scalar : adagrad_scalar;
+}
+
+/* The same for one scalar. */
+static void apply_one(const rate *r, float *p, float *m1, float *m2, float g)
+{
+    if (r->opt == WR_MF_ADAM) {
+        *m1 = BETA1 * *m1 + (1 - BETA1) * g;
+        *m2 = BETA2 * *m2 + (1 - BETA2) * g * g;
+        *p -= r->lr * *m1 / (sqrtf(*m2) + ADAM_EPS);
+    } else {
+        *m2 += g * g;
+        *p -= r->lr * g / (sqrtf(*m2) + ADAGRAD_EPS);
+    }
+}
 
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
@@ -170,6 +364,144 @@ static void train_left(worker *w, uint32_t left, const uint32_t *right, uint32_t
     }
 }
 
+/* train_left with AdaGrad or Adam: the gradient of the same loss and L2 pull, each right
+ * row and bias stepped at once, the left row after all of them. */
+static void train_left_adaptive(worker *w, uint32_t left, const uint32_t *right, uint32_t nr,
+                                float y, float lr)
+{
+    shared *s = w->s;
+    const wr_mf_opts *o = s->o;
+    uint32_t st = s->stride;
+    float *a = s->vec + (size_t)left * st, l2 = (float)o->l2, bias_grad = 0;
+    float g0 = s->bias ? (float)atomic_load_explicit(&s->gbias, memory_order_relaxed) : 0;
+    const wr_sgns_kernel *k = s->k;
+    rate r = {.opt = s->opt, .lr = lr};
+    if (s->opt == WR_MF_ADAM) {
+        w->b1t *= BETA1;
+        w->b2t *= BETA2;
+        r.lr = (float)(lr * sqrt(1 - w->b2t) / (1 - w->b1t));
+    }
+    float *ga = w->grad, *gb = w->gb;
+    memset(ga, 0, st * sizeof(float));
+    uint32_t terms = 0;
+    for (uint32_t j = 0; j < nr; j++) {
+        if (right[j] == left || (j > 0 && right[j] == right[0]))
+            continue; /* a pair with itself, or a "negative" that is the positive */
+        uint32_t rj = right[j];
+        float *b = s->vec + (size_t)rj * st, score;
+        k->dots(a, &b, 1, &score, st);
+        if (s->bias)
+            score += s->bias[left] + s->bias[rj] + g0;
+        float target = j == 0 ? y : 0;
+        /* the derivative of the loss by the score (the squared error's clipped, as in
+         * train_left) */
+        float e = o->labels == WR_MF_BINARY ? sigmoidf(score) - target
+                                            : -fminf(1, fmaxf(-1, target - score));
+        k->axpy(e, b, ga, st);
+        memset(gb, 0, st * sizeof(float));
+        k->axpy(e, a, gb, st);
+        if (l2 > 0)
+            k->axpy(l2, b, gb, st);
+        s->apply(&r, b, s->m1 + (size_t)rj * st, s->m2 + (size_t)rj * st, gb, st);
+        if (s->bias) {
+            apply_one(&r, &s->bias[rj], &s->bm1[rj], &s->bm2[rj], e + l2 * s->bias[rj]);
+            bias_grad += e;
+        }
+        terms++;
+    }
+    if (terms == 0)
+        return;
+    if (l2 > 0)
+        k->axpy((float)terms * l2, a, ga, st);
+    s->apply(&r, a, s->m1 + (size_t)left * st, s->m2 + (size_t)left * st, ga, st);
+    if (s->bias) {
+        apply_one(&r, &s->bias[left], &s->bm1[left], &s->bm2[left],
+                  bias_grad + (float)terms * l2 * s->bias[left]);
+        if (w->id == 0) {
+            float g = g0;
+            apply_one(&r, &g, &s->g1, &s->g2, bias_grad);
+            atomic_store_explicit(&s->gbias, g, memory_order_relaxed);
+        }
+    }
+}
+
+/* The posts' recipe, PyTorch's way: the loss is the mean over a batch of BATCH left items
+ * and their right items, and L2 c |V|^2 (c = l2) is over the whole table, so torch.optim.Adam
+ * steps every row after each batch. train_left_dense adds a left item's loss gradients to
+ * the batch; dense_step takes the step. One thread (mf_train sees to it). */
+static void train_left_dense(worker *w, uint32_t left, const uint32_t *right, uint32_t nr,
+                             float y)
+{
+    shared *s = w->s;
+    uint32_t st = s->stride;
+    const float *a = s->vec + (size_t)left * st;
+    float *ga = s->acc + (size_t)left * st, scale = 1.0f / (float)(BATCH * nr);
+    float g0 = s->bias ? (float)atomic_load_explicit(&s->gbias, memory_order_relaxed) : 0;
+    for (uint32_t j = 0; j < nr; j++) {
+        if (right[j] == left || (j > 0 && right[j] == right[0]))
+            continue;
+        const float *b = s->vec + (size_t)right[j] * st;
+        float score;
+        s->k->dots(a, (float *const *)&b, 1, &score, st);
+        if (s->bias)
+            score += s->bias[left] + s->bias[right[j]] + g0;
+        float target = j == 0 ? y : 0;
+        float e = scale * (s->o->labels == WR_MF_BINARY ? sigmoidf(score) - target
+                                                        : -fminf(1, fmaxf(-1, target - score)));
+        /* the loss's gradient: left row from the right one, right row from the left one */
+        s->k->axpy(e, b, ga, st);
+        s->k->axpy(e, a, s->acc + (size_t)right[j] * st, st);
+        if (s->bias) {
+            s->bacc[left] += e;
+            s->bacc[right[j]] += e;
+            s->gacc += e;
+        }
+    }
+}
+
+static void dense_step(worker *w, float lr)
+{
+    shared *s = w->s;
+    uint32_t st = s->stride;
+    float l2 = (float)(2 * s->o->l2);
+    w->b1t *= BETA1;
+    w->b2t *= BETA2;
+    rate r = {.opt = WR_MF_ADAM, .lr = (float)(lr * sqrt(1 - w->b2t) / (1 - w->b1t))};
+    for (uint32_t v = 0; v < s->n; v++) {
+        float *p = s->vec + (size_t)v * st, *g = s->acc + (size_t)v * st;
+        s->k->axpy(l2, p, g, st);
+        s->apply(&r, p, s->m1 + (size_t)v * st, s->m2 + (size_t)v * st, g, st);
+        memset(g, 0, st * sizeof(float));
+        if (s->bias) {
+            apply_one(&r, &s->bias[v], &s->bm1[v], &s->bm2[v], s->bacc[v] + l2 * s->bias[v]);
+            s->bacc[v] = 0;
+        }
+    }
+    if (s->bias) {
+        float g = (float)atomic_load_explicit(&s->gbias, memory_order_relaxed);
+        apply_one(&r, &g, &s->g1, &s->g2, s->gacc);
+        atomic_store_explicit(&s->gbias, g, memory_order_relaxed);
+        s->gacc = 0;
+    }
+    s->inbatch = 0;
+}
+
+/* One left item against its right items, by the chosen optimiser. */
+static void learn(worker *w, uint32_t left, const uint32_t *right, uint32_t nr, float y,
+                  float lr)
+{
+    shared *s = w->s;
+    if (s->dense) {
+        train_left_dense(w, left, right, nr, y);
+        if (++s->inbatch == BATCH)
+            dense_step(w, lr);
+    } else if (s->opt == WR_MF_SGD) {
+        train_left(w, left, right, nr, y, lr);
+    } else {
+        train_left_adaptive(w, left, right, nr, y, lr);
+    }
+}
+
 static void draw_negatives(worker *w, uint32_t *right)
 {
     for (uint32_t j = 1; j <= w->s->o->negative; j++)
@@ -191,11 +523,11 @@ static void pair_unit(worker *w, uint64_t u, float lr)
     const shared *s = w->s;
     uint64_t d = s->order[u];
     const wr_pair *pr = &s->p->v[d >> 1];
-    uint32_t right[WR_MF_MAX_NEGATIVE + 1], left = d & 1 ? pr->b : pr->a;
-    right[0] = d & 1 ? pr->a : pr->b;
-    draw_negatives(w, right);
+    uint32_t left = d & 1 ? pr->b : pr->a;
+    w->right[0] = d & 1 ? pr->a : pr->b;
+    draw_negatives(w, w->right);
     float y = s->o->labels == WR_MF_BINARY ? 1.0f : (float)(pr->w / s->target_scale);
-    train_left(w, left, right, 1 + s->o->negative, y, lr);
+    learn(w, left, w->right, 1 + s->o->negative, y, lr);
 }
 
 /* mf-seq: every (centre, context) pair of walk u, word2vec's reduced window. */
@@ -205,7 +537,7 @@ static uint64_t walk_unit(worker *w, uint64_t u, float lr)
     const wr_corpus *c = s->c;
     const uint32_t *t = c->tok + c->off[u];
     uint32_t len = (uint32_t)(c->off[u + 1] - c->off[u]), win = s->o->window;
-    uint32_t right[WR_MF_MAX_NEGATIVE + 1];
+    uint32_t *right = w->right;
     for (uint32_t i = 0; i < len; i++) {
         uint32_t r = win - rng_below(&w->rng, win);
         uint32_t j0 = i > r ? i - r : 0, j1 = len - i > r ? i + r + 1 : len;
@@ -214,7 +546,7 @@ static uint64_t walk_unit(worker *w, uint64_t u, float lr)
                 continue;
             right[0] = t[j];
             draw_negatives(w, right);
-            train_left(w, t[i], right, 1 + s->o->negative, 1.0f, lr);
+            learn(w, t[i], right, 1 + s->o->negative, 1.0f, lr);
         }
     }
     return len;
@@ -299,6 +631,12 @@ static void curve_point(void *ctx, double progress, uint32_t epoch)
  * at 0 and the global bias at the score that fits the share of positives, -ln(negative)
  * (binary) or the mean target (continuous): else the biases of the most frequent items,
  * which move fastest, would take the whole common shift and rank rare items first. */
+static float normal(wr_rng *r)
+{
+    double u = 1 - rng_double(r), v = rng_double(r);
+    return (float)(sqrt(-2 * log(u)) * cos(2 * M_PI * v));
+}
+
 static void init_rows(shared *s, const uint64_t *count)
 {
     const wr_mf_opts *o = s->o;
@@ -310,10 +648,18 @@ static void init_rows(shared *s, const uint64_t *count)
     for (uint32_t v = 0; v < s->n; v++)
         if (count[v])
             for (uint32_t d = 0; d < dim; d++)
-                s->vec[(size_t)v * s->stride + d] = a * (2 * rng_float(&r) - 1);
+                s->vec[(size_t)v * s->stride + d] = o->init == WR_MF_INIT_NORMAL
+                                                        ? normal(&r)
+                                                        : a * (2 * rng_float(&r) - 1);
     if (!s->bias)
         return;
     memset(s->bias, 0, ((size_t)s->n + 1) * sizeof(float));
+    if (o->init == WR_MF_INIT_NORMAL) { /* nn.Embedding's N(0, 1), the global bias 1 */
+        for (uint32_t v = 0; v < s->n; v++)
+            s->bias[v] = count[v] ? normal(&r) : 0;
+        atomic_store(&s->gbias, 1.0);
+        return;
+    }
     double g = 0;
     if (o->labels == WR_MF_CONTINUOUS)
         g = 1.0 / (1 + o->negative); /* the targets' mean is 1 */
@@ -328,9 +674,11 @@ static json_t *trainer_meta(const wr_mf_opts *o, int threads)
     jset(j, "algo", json_string(mf_algo_name(o)));
     jset(j, "dim", json_integer(o->dim));
     jset(j, "negative", json_integer(o->negative));
-    jset(j, "negatives", json_string("frequency"));
+    jset(j, "negatives", json_string(o->source == WR_MF_WALKS ? "frequency" : "frequency^0.75"));
     jset(j, "epochs", json_integer(o->epochs));
-    jset(j, "lr", json_real(o->lr));
+    jset(j, "optimizer", json_string(mf_optimizer_name(mf_optimizer(o))));
+    jset(j, "init", json_string(mf_init_name(o->init)));
+    jset(j, "lr", json_real(mf_lr(o)));
     jset(j, "min_lr", json_real(o->min_lr));
     jset(j, "lr_schedule", json_string("cosine"));
     jset(j, "l2", json_real(o->l2));
@@ -389,6 +737,13 @@ static void corpus_counts(const wr_corpus *c, uint64_t *count)
         count[c->tok[j]]++;
 }
 
+static float *zeroed_rows(size_t floats)
+{
+    float *f = xmalloc_aligned(floats * sizeof(float));
+    memset(f, 0, floats * sizeof(float));
+    return f;
+}
+
 wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr_err *err)
 {
     wr_train_times local;
@@ -440,13 +795,29 @@ wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr
     }
     s.vec = xmalloc_aligned((size_t)n * s.stride * sizeof(float));
     s.bias = o->bias ? xmalloc_aligned(((size_t)n + 1) * sizeof(float)) : NULL;
+    s.opt = mf_optimizer(o);
+    if (s.opt != WR_MF_SGD) {
+        s.m2 = zeroed_rows((size_t)n * s.stride);
+        s.bm2 = xcalloc((size_t)n + 1, sizeof(float));
+        s.apply = apply_kernel(s.opt);
+    }
+    if (s.opt == WR_MF_ADAM) {
+        s.m1 = zeroed_rows((size_t)n * s.stride);
+        s.bm1 = xcalloc((size_t)n + 1, sizeof(float));
+    }
+    s.dense = s.opt == WR_MF_ADAM && o->init == WR_MF_INIT_NORMAL;
+    if (s.dense) {
+        s.acc = zeroed_rows((size_t)n * s.stride);
+        s.bacc = xcalloc((size_t)n + 1, sizeof(float));
+    }
+    s.lr = mf_lr(o);
     init_rows(&s, count);
     free(count);
 
-    s.threads = o->threads > 0 ? o->threads : wr_cpu_count();
+    s.threads = s.dense ? 1 : o->threads > 0 ? o->threads : wr_cpu_count();
     s.h = (wr_hogwild_opts){.units = units, .off = s.c ? c.off : NULL, .epochs = o->epochs,
                             .threads = s.threads, .chunk = CHUNK, .schedule = WR_LR_COSINE,
-                            .lr = o->lr, .min_lr = o->min_lr, .step = step, .ctx = &s,
+                            .lr = s.lr, .min_lr = o->min_lr, .step = step, .ctx = &s,
                             .what = "training", .unit = s.c ? "tokens" : "pairs",
                             .extra = s.k->name};
     int nw = hogwild_workers(&s.h);
@@ -461,6 +832,8 @@ wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr
         w[i].id = i;
         rng_seed(&w[i].rng, o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)));
         w[i].grad = xmalloc_aligned(s.stride * sizeof(float));
+        w[i].gb = xmalloc_aligned(s.stride * sizeof(float));
+        w[i].b1t = w[i].b2t = 1;
     }
 
     if (o->val && o->eval_every) {
@@ -488,12 +861,20 @@ wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr
 
     json_decref(s.points);
     free(s.snap);
-    for (int i = 0; i < nw; i++)
+    for (int i = 0; i < nw; i++) {
         free(w[i].grad);
+        free(w[i].gb);
+    }
     free(w);
     free(s.vec);
     free(s.bias);
     free(s.order);
+    free(s.m1);
+    free(s.m2);
+    free(s.acc);
+    free(s.bacc);
+    free(s.bm1);
+    free(s.bm2);
     alias_free(&s.neg);
     walk_corpus_free(&c);
     return m;

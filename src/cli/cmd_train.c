@@ -34,6 +34,11 @@ static void usage(FILE *f)
             "  --labels L              mf: binary (sigmoid, cross-entropy; default) or\n"
             "                          continuous (the pair weight as target, squared error)\n"
             "  --l2 X                  mf, mf-seq: L2 regularisation (default 1e-6)\n"
+            "  --optimizer O           mf, mf-seq: auto (default: adam for mf, sgd for mf-seq),\n"
+            "                          adam (lr 0.0003), adagrad (lr 0.01) or sgd (lr 0.01)\n"
+            "  --init I                mf, mf-seq: small (default: uniform, |v| about 0.1) or\n"
+            "                          normal (N(0,1), item biases too); --optimizer adam\n"
+            "                          --init normal is the posts' recipe (Adam, lr 0.01)\n"
             "  --side-info ITEMS       sgns: each item's vector is a learned weighted mean of its\n"
             "                          id's and its side information's embeddings (EGES,\n"
             "                          include/walkrec/eges.h); items with side information\n"
@@ -54,7 +59,7 @@ static void usage(FILE *f)
             "                          (default 5)\n"
             "  --epochs N              passes over the walks (default 5)\n"
             "  --subsample X           subsampling threshold, 0 = off (default 1e-3)\n"
-            "  --lr X                  initial learning rate (default 0.025; mf: 0.01)\n"
+            "  --lr X                  initial learning rate (default 0.025; mf: by optimizer)\n"
             "  --min-lr X              final learning rate (default 0.0001; mf: 0)\n"
             "  --lr-schedule S         linear (over all epochs) or cosine (restarting each\n"
             "                          epoch) (default linear; mf: always cosine)\n"
@@ -86,6 +91,7 @@ typedef struct args {
     int bias, labels, lr_set, min_lr_set, sched_set, sub_set, l2_set;
     double l2;
     const char *side_info, *side_columns; /* sgns with side information (eges.h) */
+    int optimizer, init; /* mf: WR_MF_*, 0 = the default */
 } args;
 
 static int is_mf(const args *a) { return a->algo == ALGO_MF || a->algo == ALGO_MF_SEQ; }
@@ -141,7 +147,8 @@ static void parse(int argc, char **argv, args *a, wr_train_opts *o)
 {
     enum { O_SEQ = 256, O_WALKS_OUT, O_DIM, O_WPI, O_LEN, O_P, O_Q, O_MODE, O_WINDOW, O_NEG,
            O_EPOCHS, O_SUB, O_LR, O_MINLR, O_SCHED, O_THREADS, O_SEED, O_VAL, O_EVERY, O_JSON,
-           O_QUIET, O_EDGE, O_CALIB, O_ALGO, O_BIAS, O_LABELS, O_L2, O_SIDE, O_SIDE_COLS };
+           O_QUIET, O_EDGE, O_CALIB, O_ALGO, O_BIAS, O_LABELS, O_L2, O_SIDE, O_SIDE_COLS,
+           O_OPTIMIZER, O_INIT };
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"sequences", required_argument, NULL, O_SEQ},
         {"walks-out", required_argument, NULL, O_WALKS_OUT},
@@ -164,6 +171,8 @@ static void parse(int argc, char **argv, args *a, wr_train_opts *o)
         {"side-columns", required_argument, NULL, O_SIDE_COLS},
         {"algo", required_argument, NULL, O_ALGO}, {"bias", no_argument, NULL, O_BIAS},
         {"labels", required_argument, NULL, O_LABELS}, {"l2", required_argument, NULL, O_L2},
+        {"optimizer", required_argument, NULL, O_OPTIMIZER},
+        {"init", required_argument, NULL, O_INIT},
         {NULL, 0, NULL, 0},
     };
     wr_sgns_opts *s = &o->sgns;
@@ -201,6 +210,14 @@ static void parse(int argc, char **argv, args *a, wr_train_opts *o)
                 die("--labels: expected binary or continuous, got '%s'", optarg);
             break;
         case O_L2: a->l2 = cli_double("--l2", optarg, 0, 1e6); a->l2_set = 1; break;
+        case O_OPTIMIZER:
+            if ((a->optimizer = mf_optimizer_parse(optarg)) < 0)
+                die("--optimizer: expected auto, adam, adagrad or sgd, got '%s'", optarg);
+            break;
+        case O_INIT:
+            if ((a->init = mf_init_parse(optarg)) < 0)
+                die("--init: expected small or normal, got '%s'", optarg);
+            break;
         case O_WINDOW: s->window = (uint32_t)cli_uint("--window", optarg, 1, WR_SGNS_MAX_WINDOW); break;
         case O_NEG: s->negative = (uint32_t)cli_uint("--negative", optarg, 1, WR_SGNS_MAX_NEGATIVE); break;
         case O_EPOCHS: s->epochs = (uint32_t)cli_uint("--epochs", optarg, 1, 100000); break;
@@ -273,8 +290,12 @@ static wr_model *train_mf(const wr_pairs *p, const args *a, const wr_train_opts 
     mo.dim = o->sgns.dim;
     mo.negative = o->sgns.negative;
     mo.epochs = o->sgns.epochs;
-    mo.lr = o->sgns.lr;
-    mo.min_lr = o->sgns.min_lr;
+    mo.optimizer = a->optimizer;
+    mo.init = a->init;
+    if (a->lr_set) /* else the optimizer's default */
+        mo.lr = o->sgns.lr;
+    if (a->min_lr_set)
+        mo.min_lr = o->sgns.min_lr;
     mo.window = o->sgns.window;
     mo.walk = o->walk;
     mo.threads = o->sgns.threads;
