@@ -925,6 +925,9 @@ wr_model *eges_train_file(const wr_pairs *p, const char *side_path, const char *
     wr_side *table = side_load(side_path, NULL, err);
     if (!table)
         return NULL;
+    if (side_dropped(table))
+        wr_warn("%s: %llu values that are not UTF-8 left out", side_path,
+                (unsigned long long)side_dropped(table));
     wr_eges_features f;
     wr_model *m = NULL;
     if (eges_features_build(&f, table, columns, err) < 0) {

@@ -28,7 +28,7 @@ struct wr_side {
     uint8_t *type;       /* per column: wr_side_type */
     char *arena;
     size_t len, cap;
-    uint64_t matched, unmatched;
+    uint64_t matched, unmatched, dropped;
 };
 
 static const char *const type_names[] = {"string", "number", "list", "boolean"};
@@ -174,8 +174,8 @@ static int read_header(wr_side *s, wr_lines *l, const char *path, wr_err *err)
     int nf = fields_of(l->buf, l->len);
     if (nf < 2 || nf > WR_SIDE_MAX_COLUMNS)
         return wr_fail_at(err, WR_EINVAL, path, l->lineno, 0,
-                          "%s:%llu: the header has %d columns; expected 2 to %d, the item "
-                          "column first", path, (unsigned long long)l->lineno, nf,
+                          "%s:%llu: %d columns; expected a header: item<TAB>column... with 2 "
+                          "to %d columns", path, (unsigned long long)l->lineno, nf,
                           WR_SIDE_MAX_COLUMNS);
     char *f[WR_SIDE_MAX_COLUMNS];
     text_split(l->buf, '\t', f, nf);
@@ -236,10 +236,10 @@ static int read_row(wr_side *s, wr_dict *seen, char **f, int nf, const wr_lines 
         const char *v = trim(f[c], &len);
         if (!len)
             continue;
-        if (!text_utf8_valid(v, len))
-            return wr_fail_at(err, WR_EINVAL, path, l->lineno, 0,
-                              "%s:%llu: the value of column '%s' is not UTF-8", path,
-                              (unsigned long long)l->lineno, s->name[c - 1]);
+        if (!text_utf8_valid(v, len)) { /* a value, not the row: left out and counted */
+            s->dropped++;
+            continue;
+        }
         if (row == UINT32_MAX)
             continue;
         if (arena_reserve(s, len + 1, path, err) < 0)
@@ -356,6 +356,7 @@ int side_update(wr_side *s, const char *path, wr_err *err)
         s->nrows = dict_size(s->own);
     s->matched += t->matched;
     s->unmatched += t->unmatched;
+    s->dropped += t->dropped;
     side_free(t);
     infer_types(s);
     return 0;
@@ -367,6 +368,7 @@ uint32_t side_rows(const wr_side *s) { return s->nrows; }
 const wr_dict *side_items(const wr_side *s) { return s->ids ? s->ids : s->own; }
 uint64_t side_matched(const wr_side *s) { return s->matched; }
 uint64_t side_unmatched(const wr_side *s) { return s->unmatched; }
+uint64_t side_dropped(const wr_side *s) { return s->dropped; }
 size_t side_columns(const wr_side *s) { return s->ncol; }
 const char *side_name(const wr_side *s, size_t col) { return s->name[col]; }
 

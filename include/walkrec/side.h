@@ -13,7 +13,8 @@
  * WR_SIDE_MAX_COLUMNS, an empty, repeated or non-UTF-8 column name), a line longer than
  * WR_SIDE_MAX_LINE bytes or holding a NUL byte, a row with more cells than the header, an
  * item id that is empty, longer than WR_ID_MAX bytes or not UTF-8, an item listed twice,
- * a value that is not UTF-8, and a damaged or cut-off gzip stream.
+ * and a damaged or cut-off gzip stream. A value that is not UTF-8 is left out (the row
+ * keeps its other values) and counted (side_dropped).
  *
  * Values are text; the typed readers (side_number, side_bool, side_list) and side_type,
  * each column's type inferred from all its values, read them as numbers, booleans or
@@ -59,6 +60,8 @@ const wr_dict *side_items(const wr_side *s);
  * name an item ids does not have (0 without ids). */
 uint64_t side_matched(const wr_side *s);
 uint64_t side_unmatched(const wr_side *s);
+/* Values left out for not being UTF-8, in every file read. */
+uint64_t side_dropped(const wr_side *s);
 
 /* The columns after the item column, in the order of the header (a second file's new
  * columns after them). */

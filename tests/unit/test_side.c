@@ -1,6 +1,7 @@
 /* test_side.c - the items table: reading every item (training) and a model's items
  * (serving), values trimmed and missing cells, a second file over the first, the typed
- * readers and column types, gzip, and every malformed file refused with its line. */
+ * readers and column types, gzip, values that are not UTF-8 left out, and every malformed
+ * file refused with its line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,6 +113,22 @@ static void test_model_items(void **state)
     assert_string_equal(side_value(s, 2, 1), "Acme Corp");
     side_free(s);
     dict_free(ids);
+}
+
+/* A value that is not UTF-8 is left out and counted; the rest of its row stays. */
+static void test_bad_value_dropped(void **state)
+{
+    (void)state;
+    wr_err err;
+    wr_side *s = side_load(tmpdir_write("v.tsv", "item\tb\tc\na\tok\tx\n"
+                                                 "b\tbad \xe2\x82\ty\n", 0), NULL, &err);
+    assert_non_null(s);
+    assert_int_equal(side_rows(s), 2);
+    assert_int_equal(side_dropped(s), 1);
+    assert_null(side_value(s, 1, 0));
+    assert_string_equal(side_value(s, 1, 1), "y");
+    assert_string_equal(side_value(s, 0, 0), "ok");
+    side_free(s);
 }
 
 /* Without ids a second file's new items become rows. */
@@ -237,15 +254,14 @@ static void test_malformed(void **state)
     } cases[] = {
         {"empty", "", 0, 0, "empty file"},
         {"blank header", "\nitem\tb\n", 0, 1, "header"},
-        {"one column", "item\na\n", 0, 1, "header"},
-        {"too wide", wide, 0, 1, "header"},
+        {"one column", "item\na\n", 0, 1, "expected a header"},
+        {"too wide", wide, 0, 1, "expected a header"},
         {"unnamed column", "item\t\tb\n", 0, 1, "column 2"},
         {"repeated column", "item\tb\tb\n", 0, 1, "column 3"},
         {"bad column name", "item\t\xff\n", 0, 1, "column 2"},
         {"ragged: too many", "item\tb\na\tx\n\nc\tx\ty\n", 0, 4, "more than the 2 columns"},
         {"bad id", "item\tb\n\xc3\x28\tx\n", 0, 2, "item id"},
         {"empty id", "item\tb\n\tx\n", 0, 2, "item id"},
-        {"bad value", "item\tb\na\tok\nb\tbad \xe2\x82\n", 0, 3, "'b' is not UTF-8"},
         {"duplicate id", "item\tb\na\t1\nb\t2\na\t3\n", 0, 4, "'a' listed twice"},
         {"NUL byte", "item\tb\na\tx\0y\n", sizeof "item\tb\na\tx\0y\n" - 1, 2, "NUL"},
         {"long line", longline, 0, 2, "longer than"},
@@ -277,6 +293,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_item),   cmocka_unit_test(test_model_items),
         cmocka_unit_test(test_update_adds_items), cmocka_unit_test(test_typed_values),
+        cmocka_unit_test(test_bad_value_dropped),
         cmocka_unit_test(test_gzip),         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
