@@ -33,6 +33,7 @@
  * one step per pair wants a far smaller Adam step than the posts' batches; the posts' own
  * recipe (Adam from N(0, 1)) keeps their 0.01; SGD keeps walkrec's earlier default. */
 #define ADAM_LR 0.0003
+#define ADAM_LR_CONTINUOUS 0.0001 /* 0.0003 overfitted the heavy pairs of online-retail */
 #define ADAM_LR_POSTS 0.01
 #define ADAGRAD_LR 0.01
 #define SGD_LR 0.01
@@ -95,6 +96,8 @@ double mf_lr(const wr_mf_opts *o)
         return o->lr;
     if (opt == WR_MF_ADAM && o->init == WR_MF_INIT_NORMAL)
         return ADAM_LR_POSTS;
+    if (opt == WR_MF_ADAM && o->labels == WR_MF_CONTINUOUS)
+        return ADAM_LR_CONTINUOUS;
     return opt >= WR_MF_ADAM && opt <= WR_MF_SGD ? lr[opt] : SGD_LR;
 }
 

@@ -18,6 +18,7 @@
  * lr to min_lr over each epoch (restarting at each epoch, as the posts). The optimiser:
  *   adam     per coordinate, lazily (only the rows a step touches; bias-corrected by the
  *            worker's step count, as PyTorch's SparseAdam); the default for mf, lr 0.0003
+ *            (0.0001 with continuous labels)
  *   adagrad  per coordinate (sum of squared gradients), lr 0.01
  *   sgd      plain steps, lr 0.01; the default for mf-seq, whose walks give every item
  *            about a hundred times as many steps per epoch as its pairs do
@@ -93,8 +94,9 @@ const char *mf_init_name(int init);
 int mf_init_parse(const char *name);
 /* The optimizer o trains with: o->optimizer, AUTO resolved (Adam for mf, SGD for mf-seq). */
 int mf_optimizer(const wr_mf_opts *o);
-/* The learning rate o starts each epoch from: o->lr, or when 0 Adam's 0.0003 (0.01 from
- * WR_MF_INIT_NORMAL, the posts' recipe), AdaGrad's 0.01, SGD's 0.01. */
+/* The learning rate o starts each epoch from: o->lr, or when 0 Adam's 0.0003 (0.0001 with
+ * continuous labels, 0.01 from WR_MF_INIT_NORMAL: the posts' recipe), AdaGrad's 0.01,
+ * SGD's 0.01. */
 double mf_lr(const wr_mf_opts *o);
 
 /* Trains on a merged pair set (with labels continuous, its weights are the targets). The

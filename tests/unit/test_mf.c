@@ -174,6 +174,9 @@ static void test_optimizers(void **state)
     wr_mf_opts o = small_opts(WR_MF_PAIRS, 0);
     o.lr = 0;
     assert_true(mf_lr(&o) == 0.0003);
+    o.labels = WR_MF_CONTINUOUS;
+    assert_true(mf_lr(&o) == 0.0001);
+    o.labels = WR_MF_BINARY;
     o.init = WR_MF_INIT_NORMAL;
     assert_true(mf_lr(&o) == 0.01); /* the posts' recipe */
     o.optimizer = WR_MF_SGD;
