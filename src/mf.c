@@ -196,11 +196,11 @@ typedef struct shared {
     float *m1, *m2, *bm1, *bm2, g1, g2;
     apply_fn apply;
     int opt;                  /* the optimiser (mf_optimizer) */
+    double lr;                /* its learning rate (mf_lr) */
     /* the posts' recipe (Adam from N(0, 1)): mini-batches, every row stepped each batch */
     int dense;
     float *acc, *bacc, gacc;  /* the batch's summed loss gradients (n x stride, n + 1) */
     uint32_t inbatch;         /* left items in the batch so far */
-    double lr;                /* its learning rate (mf_lr) */
     wr_alias neg;
     wr_hogwild_opts h;        /* the run: units are directed pairs, or walks by tokens */
     struct worker *w;         /* hogwild_workers(&h) */
