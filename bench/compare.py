@@ -8,7 +8,8 @@ are bench/trainer.py's. Subcommands:
                      average precision and the precision where recall first reaches
                      0.1, 0.25, 0.5, 0.75 and 0.9, over the pairs whose items are both in
                      the model; JSON on stdout
-  table DIR          the markdown table and the "Must show" checks of a compare.sh run
+  table DIR          the markdown table, the "Must show" checks (issue 6's and issue 23's)
+                     and the learning curves of a compare.sh run
 """
 import argparse
 import json
@@ -28,11 +29,23 @@ ALGOS = [
     ("mf-bias", "mf --bias"),
     ("mf-cont", "mf --labels continuous"),
     ("mf-seq", "mf-seq"),
+    ("mf-prev", "mf (previous defaults)"),
+    ("mf-bias-prev", "mf --bias (previous defaults)"),
+    ("mf-cont-prev", "mf --labels continuous (previous defaults)"),
+    ("mf-seq-prev", "mf-seq (previous defaults)"),
+    ("mf-posts", "mf --optimizer adam --init normal (the posts' recipe)"),
+    ("mf-bias-posts", "mf --bias --optimizer adam --init normal"),
     ("sgns-side", "sgns --side-info"),
     ("gensim-sg", "gensim sg=1 (sgns's walks)"),
     ("gensim-cbow", "gensim sg=0 (sgns's walks)"),
 ]
 QUALITY = ("auc_all", "auc_seen", "recall_at_10", "ndcg_at_10")
+# Pairs of (new defaults, previous defaults) rows, for the "Must show" lines of issue 23.
+PREVIOUS = [("mf", "mf-prev"), ("mf-bias", "mf-bias-prev"), ("mf-cont", "mf-cont-prev"),
+            ("mf-seq", "mf-seq-prev")]
+# Issue 23: mf at defaults needs this AUC all where the set's structure allows it, and
+# continuous labels this on the gift cards.
+MF_AUC, CONT_AUC, CONT_SET = 0.60, 0.87, "amazon-gift-cards-2018"
 
 # ---------------------------------------------------------------- pr
 
@@ -91,12 +104,17 @@ def load_run(d):
     if not proc or proc.get("exit") != 0 or not train or not ev:
         return {"failed": proc or {}} if os.path.isdir(d) else None
     wall = proc["wall"]
-    # sgns also writes its walks for gensim: not part of training
-    wall -= (train.get("times") or {}).get("write_walks") or 0
+    times = train.get("times") or {}
+    # sgns also writes its walks for gensim, and walkrec's trainers evaluate their learning
+    # curves: neither is training
+    wall -= (times.get("write_walks") or 0) + (times.get("learning_curve") or 0)
+    epochs = (train.get("trainer") or {}).get("epochs")
     r = {k: ev.get(k) for k in QUALITY}
     r.update({"wall": wall, "cpu": proc["cpu"], "rss": proc["peak_rss_kib"],
               "load": proc.get("loadavg_after"), "eval": ev,
-              "pr": read_json(os.path.join(d, "pr.json"))})
+              "pr": read_json(os.path.join(d, "pr.json")),
+              "per_epoch": times["train"] / epochs if epochs and "train" in times else None,
+              "curve": train.get("learning_curve"), "trainer": train.get("trainer")})
     return r
 
 
@@ -118,8 +136,8 @@ def q(x):
 
 def print_table(sets):
     print("| data set | algorithm | AUC all | AUC seen | recall@10 | NDCG@10 | train s "
-          "| CPU s | peak RSS MiB | load after |")
-    print("|---|---|" + "---:|" * 8)
+          "| s/epoch | CPU s | peak RSS MiB | load after |")
+    print("|---|---|" + "---:|" * 9)
     for s in sets:
         sp = s["split"]
         ref = ok(s, "sgns")
@@ -137,17 +155,91 @@ def print_table(sets):
                 name += " (%s)" % s["side"]["columns"]
             if "failed" in r:
                 print("| %s | %s | %s, no result (log.txt) |%s" %
-                      (label, name, failure(r["failed"]), " |" * 7))
+                      (label, name, failure(r["failed"]), " |" * 8))
             else:
-                print("| %s | %s | %s | %s | %s | %.0f | %s |" %
+                print("| %s | %s | %s | %s | %s | %s | %.0f | %s |" %
                       (label, name, " | ".join(q(r[k]) for k in QUALITY), fnum(r["wall"]),
-                       fnum(r["cpu"]), r["rss"] / 1024,
+                       fnum(r["per_epoch"]), fnum(r["cpu"]), r["rss"] / 1024,
                        "%.1f" % r["load"] if r["load"] is not None else "–"))
             label = ""
         pop = ref["eval"].get("popularity") if ref else None
         if pop and pop.get("available"):
-            print("| | popularity baseline (eval, training degrees) | %s | – | – | – | – |" %
+            print("| | popularity baseline (eval, training degrees) | %s | – | – | – | – | – |" %
                   " | ".join(q(pop.get(k)) for k in QUALITY))
+
+
+def curve_text(r):
+    """The AUC all of each point, by the epoch it ends at."""
+    pts = r.get("curve") or []
+    epochs = (r.get("trainer") or {}).get("epochs") or 1
+    return " ".join("%g:%.3f" % (round(p["progress"] * epochs, 2), p["auc_all"])
+                    if p.get("auc_all") is not None else "%g:–" % (p["progress"] * epochs)
+                    for p in pts)
+
+
+def print_curves(sets):
+    print("\n### Learning curves\n")
+    print("AUC all on the validation pairs during training (`--val VAL --eval-every`), as "
+          "epoch:AUC; the posts' recipe four times an epoch, so that its dips show.\n")
+    print("```")
+    for s in sets:
+        for key, name in ALGOS:
+            r = ok(s, key)
+            if r and r.get("curve"):
+                print("%-26s %-48s %s" % (s["name"], name[:48], curve_text(r)))
+    print("```")
+
+
+def restart_dips(r):
+    """(dips, restarts): epochs whose first point is below the previous epoch's last."""
+    pts = [p for p in (r.get("curve") or []) if p.get("auc_all") is not None]
+    epochs = (r.get("trainer") or {}).get("epochs") or 1
+    ends = {}
+    for i, p in enumerate(pts):
+        at = p["progress"] * epochs
+        if abs(at - round(at)) < 1e-9 and i + 1 < len(pts):
+            ends[i] = pts[i + 1]["auc_all"] < p["auc_all"]
+    return sum(ends.values()), len(ends)
+
+
+def print_issue23(sets):
+    print("\n### Must show (issue 23: mf learns at its defaults)\n")
+    print("```")
+    for s in sets:
+        mf, prev = ok(s, "mf"), ok(s, "mf-prev")
+        if not mf:
+            print("N/A  (e) %s: no mf result" % s["name"])
+            continue
+        v = mf["auc_all"] >= MF_AUC and (prev is None or mf["auc_all"] > prev["auc_all"])
+        print("%s (e) %s: mf AUC all %.4f (need >= %.2f where the set allows it) vs previous "
+              "defaults %s" % (verdict(v), s["name"], mf["auc_all"], MF_AUC,
+                               q(prev and prev["auc_all"])))
+    for s in sets:
+        if s["name"] != CONT_SET:
+            continue
+        c = ok(s, "mf-cont")
+        print("%s (f) %s: mf --labels continuous AUC all %s (need >= %.2f)" %
+              (verdict(c and c["auc_all"] >= CONT_AUC), s["name"], q(c and c["auc_all"]),
+               CONT_AUC))
+    for s in sets:
+        for key in ("mf-posts", "mf-bias-posts"):
+            r = ok(s, key)
+            if r:
+                dips, restarts = restart_dips(r)
+                print("INFO (g) %s: %s: AUC fell right after %d of %d learning-rate restarts; "
+                      "after epoch 1 %s, at the end %s" %
+                      (s["name"], key, dips, restarts,
+                       q(next((p["auc_all"] for p in r["curve"]
+                               if abs(p["progress"] * r["trainer"]["epochs"] - 1) < 1e-9),
+                              None)), q(r["auc_all"])))
+    for s in sets:
+        for new, old in PREVIOUS:
+            a, b = ok(s, new), ok(s, old)
+            if a and b and a["per_epoch"] and b["per_epoch"]:
+                print("INFO (h) %s: %s %.3f s/epoch (AUC all %.4f), previous defaults %.3f "
+                      "s/epoch (AUC all %.4f)" % (s["name"], new, a["per_epoch"], a["auc_all"],
+                                                  b["per_epoch"], b["auc_all"]))
+    print("```")
 
 
 def pr_text(r):
@@ -202,6 +294,10 @@ def print_checks(sets):
     print("```")
 
 
+def prev_text(p):
+    return "%s, sha256 %s" % (p["binary"], p["sha256"]) if p else "not run"
+
+
 def cmd_table(a):
     sets = collect(a.dir)
     m0, m1 = machine(a.dir)
@@ -217,11 +313,16 @@ def cmd_table(a):
     print("- eval: `walkrec eval MODEL VAL --train TRAIN --rank cosine` (mf models by their dot "
           "product); AUC all scores pairs with an item missing from the model by the median; "
           "the popularity row is eval's baseline on the same pairs and queries")
-    print("- train s: wall time of the training process (sgns without writing its walks file; "
-          "gensim with its Python start-up); CPU s: user+sys; load after: 1-min load average "
-          "when it ended\n")
+    print("- train s: wall time of the training process, without writing sgns's walks file and "
+          "without the learning-curve evaluations (gensim with its Python start-up); s/epoch: "
+          "the trainer's own training time over its epochs; CPU s: user+sys (evaluations "
+          "included); load after: 1-min load average when it ended")
+    print("- previous defaults: the mf rows of the --previous binary (%s), same split, seed and "
+          "threads, in the same run\n" % prev_text(read_json(os.path.join(a.dir, "previous.json"))))
     print_table(sets)
     print_checks(sets)
+    print_issue23(sets)
+    print_curves(sets)
 
 
 def main():

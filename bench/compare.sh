@@ -3,21 +3,30 @@
 # data set, scored by `walkrec eval`: the comparison table of issue 6.
 #
 # usage: bench/compare.sh [--quick] [--sets NAMES] [--skip ALGOS] [--out DIR] [--threads N]
-#                         [--build DIR]
+#                         [--build DIR] [--previous BIN]
 #   --quick        skip the electronics-scale synthetic catalogue
 #   --sets NAMES   comma-separated subset of the data folders and "electronics"
 #   --skip ALGOS   comma-separated algorithms to leave out (names as in the table's keys:
-#                  sgns,cbow,mf,mf-bias,mf-cont,mf-seq,sgns-side,gensim-sg,gensim-cbow)
+#                  sgns,cbow,mf,mf-bias,mf-cont,mf-seq,mf-posts,mf-bias-posts,sgns-side,
+#                  gensim-sg,gensim-cbow, and with --previous mf-prev,mf-bias-prev,
+#                  mf-cont-prev,mf-seq-prev)
 #   --out DIR      where the per-run JSON files go (default: a new temp dir, kept)
 #   --threads N    threads for training and evaluation (default 2)
 #   --build DIR    build directory holding walkrec (default: build; $WALKREC overrides)
+#   --previous BIN another walkrec binary (an earlier commit's) whose mf, mf --bias, mf
+#                  --labels continuous and mf-seq at its own defaults run in the same run,
+#                  as rows "(previous defaults)": quality and time per epoch side by side
 #
 # Data: every pairs.tsv under ${WALKREC_DATA:-../shared/data} and `walkrec synth --preset
 # electronics --items-out` (category side information). Per data set: `walkrec split
 # --seed 42`, then on the training pairs, seed 1: sgns (defaults; its walks go to a file),
 # cbow, mf, mf --bias, mf --labels continuous, mf-seq, sgns --side-info ITEMS (where the
 # set has an items.tsv; the columns per set are chosen below), and gensim Word2Vec sg=1 and
-# sg=0 on sgns's walks file (bench/trainer.py gensim, then `walkrec import`). Every model:
+# sg=0 on sgns's walks file (bench/trainer.py gensim, then `walkrec import`), and the
+# posts' recipe, mf and mf --bias with `--optimizer adam --init normal`. Every walkrec
+# trainer records its learning curve (`--val VAL --eval-every`: a point per epoch, four per
+# epoch for the posts' recipe, whose curve dips when the learning rate restarts); the
+# curves follow the table. Every model:
 # `walkrec eval MODEL VAL --train TRAIN --rank cosine --json` (mf models are scored by their
 # own dot product whatever --rank says). Also per set: an HTML report of mf against
 # mf --bias (eval --report --compare) and their precision at fixed recall levels. Every
@@ -27,15 +36,23 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 TABLE=$ROOT/bench/compare.py
-ALGOS=sgns,cbow,mf,mf-bias,mf-cont,mf-seq,sgns-side,gensim-sg,gensim-cbow
+ALGOS=sgns,cbow,mf,mf-bias,mf-cont,mf-seq,mf-posts,mf-bias-posts,sgns-side,gensim-sg,gensim-cbow
+ALGOS+=,mf-prev,mf-bias-prev,mf-cont-prev,mf-seq-prev
+EPOCHS=5 # walkrec's default: the learning curves take a point per epoch
 
-SKIP=""
+SKIP="" PREVIOUS=""
 OPTS[--skip]="SKIP ALGOS"
+OPTS[--previous]="PREVIOUS BIN"
 parse_options "$@"
+[ -z "$PREVIOUS" ] || [ -x "$PREVIOUS" ] || die 1 "--previous: $PREVIOUS is not executable"
 for a in ${SKIP//,/ }; do
     [[ ",$ALGOS," == *",$a,"* ]] || die 2 "--skip: unknown algorithm '$a'"
 done
 setup gensim gensim
+if [ -n "$PREVIOUS" ]; then
+    printf '{"binary": "%s", "sha256": "%s"}\n' "$PREVIOUS" \
+        "$(sha256sum "$PREVIOUS" | cut -c1-12)" >"$OUT/previous.json"
+fi
 
 # Side-information columns per data set. The Amazon sets: category path, brand, price
 # bucket (title and rank left out: rank is a sales rank, i.e. popularity). Online Retail:
@@ -60,12 +77,22 @@ evaluate() { # DIR MODEL [EVAL OPTIONS...]
         --json --quiet "$@" >"$dir/eval.json" 2>>"$LOG"
 }
 
-# One walkrec trainer: DIR/{proc,train,eval}.json; the model stays as DIR/model.wr.
+# One walkrec trainer with its learning curve, a point per epoch (CURVE_POINTS overrides):
+# DIR/{proc,train,eval}.json; the model stays as DIR/model.wr. BIN (default $WALKREC) is
+# the binary.
 walkrec_train() { # DIR TRAIN-OPTIONS...
     local dir=$1
     shift
-    measure "$dir/proc.json" "$dir/train.json" "$WALKREC" train "$TRAIN" -o "$dir/model.wr" \
-        --seed 1 --threads "$THREADS" --json --quiet "$@" && evaluate "$dir" "$dir/model.wr"
+    measure "$dir/proc.json" "$dir/train.json" "${BIN:-$WALKREC}" train "$TRAIN" \
+        -o "$dir/model.wr" --seed 1 --threads "$THREADS" --json --quiet \
+        --val "$VAL" --eval-every "${CURVE_POINTS:-$EPOCHS}" "$@" &&
+        evaluate "$dir" "$dir/model.wr"
+}
+
+# The same with the --previous binary at its defaults.
+previous_train() { # DIR TRAIN-OPTIONS...
+    [ -n "$PREVIOUS" ] || return 0
+    BIN=$PREVIOUS walkrec_train "$@"
 }
 
 gensim() { # DIR SG
@@ -98,6 +125,7 @@ algo() { # SETDIR KEY FUNCTION ARGS...: logs and carries on when one fails
     local dir=$1/$2 key=$2 fn=$3
     shift 3
     skipped "$key" && return 0
+    [[ $key == *-prev && -z $PREVIOUS ]] && return 0
     mkdir -p "$dir"
     log "  $key"
     "$fn" "$dir" "$@" || log "  $key FAILED; see $LOG"
@@ -125,6 +153,14 @@ run_set() { # NAME SOURCE
     mf_bias_report "$dir"
     algo "$dir" mf-cont walkrec_train --algo mf --labels continuous
     algo "$dir" mf-seq walkrec_train --algo mf-seq
+    algo "$dir" mf-prev previous_train --algo mf
+    algo "$dir" mf-bias-prev previous_train --algo mf --bias
+    algo "$dir" mf-cont-prev previous_train --algo mf --labels continuous
+    algo "$dir" mf-seq-prev previous_train --algo mf-seq
+    CURVE_POINTS=$((4 * EPOCHS)) algo "$dir" mf-posts walkrec_train --algo mf --optimizer adam \
+        --init normal
+    CURVE_POINTS=$((4 * EPOCHS)) algo "$dir" mf-bias-posts walkrec_train --algo mf --bias \
+        --optimizer adam --init normal
     if [ -n "$items" ]; then
         cols=$(side_columns "$name")
         printf '{"items": "%s", "columns": "%s"}\n' "$items" "${cols:-all}" >"$dir/side.json"

@@ -4,7 +4,7 @@
 # usage: bench/walks.sh [BUILD_DIR] [PRESET] [WALKS_PER_ITEM] [LENGTH]
 #   BUILD_DIR defaults to build; PRESET (default electronics) is a `walkrec synth` preset.
 # Builds a small driver against BUILD_DIR/libwalkrec.a, generates the catalogue in memory,
-# then times graph_build and walks_generate (DeepWalk, and node2vec p=0.5 q=2) on 2 and 1
+# then times graph_build and walk_generate (DeepWalk, and node2vec p=0.5 q=2) on 2 and 1
 # threads, printing wall and CPU time, steps per second and the peak RSS. On a shared
 # machine the CPU time per step is the figure to compare; the load average is printed.
 set -euo pipefail
@@ -78,14 +78,14 @@ int main(int argc, char **argv)
             wr_corpus c;
             t = wr_now();
             double cpu = cpu_now();
-            if (walks_generate(&g, &wo, &c, &err) < 0)
+            if (walk_generate(&g, &wo, &c, &err) < 0)
                 die_err(&err);
             double el = wr_now() - t, steps = (double)c.nseq * (wo.length - 1);
             cpu = cpu_now() - cpu;
             printf("walks p=%g q=%g, %d thread(s): %.3fs, %.1fM steps/s (%llu walks; %.3fs "
                    "CPU, %.1f ns CPU per step)\n", wo.p, wo.q, threads, el, steps / el / 1e6,
                    (unsigned long long)c.nseq, cpu, cpu / steps * 1e9);
-            corpus_free(&c);
+            walk_corpus_free(&c);
         }
         graph_free(&g);
     }

@@ -1,42 +1,39 @@
 /* eges.c - skip-gram over random walks with side information (EGES, see eges.h).
  *
- * Two halves: reading the side-information table into per-item value lists, and the
- * trainer. The trainer follows sgns.c's semantics (subsampling before windowing, reduced
+ * Two halves: the features, per-item value lists built from the items table (side.h),
+ * and the trainer. The trainer follows sgns.c's semantics (subsampling before windowing, reduced
  * random window, K negatives per centre shared by its context words, each context word's
- * input vector trained against the centre's output row and the negatives, Hogwild threads
- * over contiguous slices of the walks), with the input vector H_v composed from the item's
- * terms once per position of the walk and its gradient spread back once (see train_walk).
- * It reuses sgns.h's alias sampler and SIMD kernels; items whose only term is their id row
- * are trained in place pair by pair, exactly like plain skip-gram. */
+ * input vector trained against the centre's output row and the negatives by sgns_step,
+ * Hogwild threads over contiguous slices of the walks driven by hogwild.h), with the input
+ * vector H_v composed from the item's terms once per position of the walk and its gradient
+ * spread back once (see train_walk). It uses alias.h's sampler and sgns.h's kernels; items
+ * whose only term is their id row are trained in place pair by pair, exactly like plain
+ * skip-gram. */
 #include "walkrec/eges.h"
 
 #include <assert.h>
 #include <ctype.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
-#include "walkrec/graph.h"
-#include "walkrec/progress.h"
+#include "walkrec/alias.h"
+#include "walkrec/hogwild.h"
 #include "walkrec/sgns.h"
 #include "walkrec/walk.h"
 #include "walkrec/rng.h"
-#include "walkrec/text.h"
-#include "walkrec/lines.h"
 
 #define MAX_OUT (WR_SGNS_MAX_NEGATIVE + 1)
-#define SIDE_MAX_LINE ((size_t)16 << 20)
+#define CHUNK 1024 /* tokens per step of the driver */
 #define BUCKETS 10 /* deciles */
 
-/* ---- reading the side-information table ---- */
+/* ---- features from the items table ---- */
 
 static const char *const kind_names[] = {"value", "path", "bucket", "words"};
 
-int side_kind_parse(const char *name)
+int eges_kind_parse(const char *name)
 {
     for (int k = 0; k < 4; k++)
         if (!strcmp(name, kind_names[k]))
@@ -44,73 +41,32 @@ int side_kind_parse(const char *name)
     return -1;
 }
 
-const char *side_kind_name(int kind)
+const char *eges_kind_name(int kind)
 {
     return kind >= 0 && kind < 4 ? kind_names[kind] : "auto";
 }
 
-void side_free(wr_side *s)
+void eges_features_free(wr_eges_features *f)
 {
-    if (s->items)
-        dict_free(s->items);
-    for (uint32_t c = 0; c < s->ncols; c++) {
-        free(s->col[c].name);
-        free(s->col[c].cuts);
+    for (uint32_t c = 0; c < f->ncols; c++) {
+        free(f->col[c].name);
+        free(f->col[c].cuts);
     }
-    free(s->col);
-    free(s->field_col);
-    free(s->value_field);
-    free(s->off);
-    free(s->val);
-    memset(s, 0, sizeof *s);
+    free(f->col);
+    free(f->field_col);
+    free(f->value_field);
+    free(f->off);
+    free(f->val);
+    memset(f, 0, sizeof *f);
 }
 
-void side_field_name(const wr_side *s, uint32_t field, char *buf, size_t len)
+void eges_field_name(const wr_eges_features *f, uint32_t field, char *buf, size_t len)
 {
-    const wr_side_column *c = &s->col[s->field_col[field]];
-    if (c->kind == WR_SIDE_PATH)
+    const wr_eges_column *c = &f->col[f->field_col[field]];
+    if (c->kind == WR_EGES_PATH)
         snprintf(buf, len, "%s[%u]", c->name, field - c->field0 + 1);
     else
         snprintf(buf, len, "%s", c->name);
-}
-
-/* A number in a price-like cell: "$1,250.00", "12.5", "£3", "$5.00 - $10.00" (the low end). */
-static int cell_number(const char *s, double *out)
-{
-    char buf[64];
-    size_t n = 0;
-    while (*s == ' ' || *s == '$')
-        s++;
-    if (!strncmp(s, "\xc2\xa3", 2) || !strncmp(s, "\xe2\x82\xac", 3)) /* £, € */
-        s += s[0] == '\xc2' ? 2 : 3;
-    for (; *s && *s != ' '; s++)
-        if (*s != ',') {
-            if (n + 1 >= sizeof buf)
-                return -1;
-            buf[n++] = *s;
-        }
-    buf[n] = 0;
-    while (*s == ' ')
-        s++;
-    if (*s && *s != '-')
-        return -1;
-    return text_parse_double(buf, out) < 0 || !isfinite(*out) ? -1 : 0;
-}
-
-/* The path separator of a cell: " > " when it has one, else "|", else none. */
-static const char *path_sep(const char *cell)
-{
-    return strstr(cell, " > ") ? " > " : strchr(cell, '|') ? "|" : NULL;
-}
-
-static int levels_of(const char *cell)
-{
-    const char *sep = path_sep(cell);
-    int n = 1;
-    if (sep)
-        for (const char *p = strstr(cell, sep); p; p = strstr(p + strlen(sep), sep))
-            n++;
-    return n;
 }
 
 static int name_is(const char *name, const char *const *list)
@@ -121,27 +77,17 @@ static int name_is(const char *name, const char *const *list)
     return 0;
 }
 
-/* The kind of a column given without one (see eges.h). */
-static int infer_kind(const char *name, char **cells, uint32_t n, uint32_t ncols)
+/* The kind of a column given without one (see eges.h), from its name and its type. */
+static int infer_kind(const char *name, wr_side_type type)
 {
     static const char *const words[] = {"title", "description", "name", NULL};
     if (!strncasecmp(name, "price", 5))
-        return WR_SIDE_BUCKET;
+        return WR_EGES_BUCKET;
     if (name_is(name, words))
-        return WR_SIDE_WORDS;
-    uint32_t filled = 0, numbers = 0, paths = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const char *v = cells[(size_t)i * ncols];
-        double x;
-        if (!v)
-            continue;
-        filled++;
-        numbers += cell_number(v, &x) == 0;
-        paths += path_sep(v) != NULL;
-    }
-    if (filled && numbers == filled)
-        return WR_SIDE_BUCKET;
-    return 2 * paths > filled ? WR_SIDE_PATH : WR_SIDE_VALUE;
+        return WR_EGES_WORDS;
+    return type == WR_SIDE_NUMBER ? WR_EGES_BUCKET
+           : type == WR_SIDE_LIST ? WR_EGES_PATH
+                                  : WR_EGES_VALUE;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -151,15 +97,13 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Decile cut points of log(number) over the column's positive numbers, duplicates merged. */
-static void bucket_cuts(wr_side_column *col, char **cells, uint32_t n, uint32_t ncols)
+static void bucket_cuts(wr_eges_column *col, const wr_side *t)
 {
+    uint32_t n = side_rows(t), m = 0;
     double *x = xmalloc(((size_t)n + 1) * sizeof *x), v;
-    uint32_t m = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const char *cell = cells[(size_t)i * ncols];
-        if (cell && cell_number(cell, &v) == 0 && v > 0)
+    for (uint32_t i = 0; i < n; i++)
+        if (side_number(t, i, col->source, &v) == 0 && v > 0)
             x[m++] = log(v);
-    }
     qsort(x, m, sizeof *x, cmp_double);
     col->cuts = xmalloc(BUCKETS * sizeof *col->cuts);
     col->ncuts = 0;
@@ -171,7 +115,7 @@ static void bucket_cuts(wr_side_column *col, char **cells, uint32_t n, uint32_t 
     free(x);
 }
 
-static uint32_t bucket_of(const wr_side_column *col, double logv)
+static uint32_t bucket_of(const wr_eges_column *col, double logv)
 {
     uint32_t b = 0;
     while (b < col->ncuts && col->cuts[b] <= logv)
@@ -196,11 +140,13 @@ static void key_set(keybuf *k, uint32_t field, int64_t parent, const char *text,
     k->len += len;
 }
 
-/* What side_read accumulates. */
+/* What eges_features_build accumulates. */
 typedef struct builder {
-    wr_side *s;
+    wr_eges_features *f;
+    const wr_side *t;
     wr_dict *values;
     keybuf key;
+    wr_side_span *levels; /* room for the deepest path */
     uint32_t vcap;
     uint64_t ncap, nval;
 } builder;
@@ -208,15 +154,15 @@ typedef struct builder {
 static uint32_t intern_value(builder *b, uint32_t field, int64_t parent, const char *text,
                              size_t len)
 {
-    wr_side *s = b->s;
+    wr_eges_features *f = b->f;
     key_set(&b->key, field, parent, text, len);
     uint32_t v = dict_intern(b->values, b->key.p, b->key.len);
-    if (v == s->nvalues) {
-        if (s->nvalues == b->vcap) {
+    if (v == f->nvalues) {
+        if (f->nvalues == b->vcap) {
             b->vcap = b->vcap ? 2 * b->vcap : 1024;
-            s->value_field = xrealloc(s->value_field, (size_t)b->vcap * sizeof *s->value_field);
+            f->value_field = xrealloc(f->value_field, (size_t)b->vcap * sizeof *f->value_field);
         }
-        s->value_field[s->nvalues++] = field;
+        f->value_field[f->nvalues++] = field;
     }
     return v;
 }
@@ -225,9 +171,9 @@ static void push_value(builder *b, uint32_t v)
 {
     if (b->nval == b->ncap) {
         b->ncap = b->ncap ? 2 * b->ncap : 4096;
-        b->s->val = xrealloc(b->s->val, b->ncap * sizeof *b->s->val);
+        b->f->val = xrealloc(b->f->val, b->ncap * sizeof *b->f->val);
     }
-    b->s->val[b->nval++] = v;
+    b->f->val[b->nval++] = v;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -255,51 +201,45 @@ static void add_words(builder *b, uint32_t field, const char *cell)
         if (!ch)
             break;
     }
-    uint32_t *v = b->s->val + first;
+    uint32_t *v = b->f->val + first;
     size_t m = b->nval - first, u = 0;
-    qsort(v, m, sizeof *v, cmp_u32);
+    if (m > 1)
+        qsort(v, m, sizeof *v, cmp_u32);
     for (size_t i = 0; i < m; i++)
         if (!u || v[i] != v[u - 1])
             v[u++] = v[i];
     b->nval = first + u;
 }
 
-static void add_path(builder *b, const wr_side_column *col, const char *cell)
+/* The levels of a path, each the path up to it (a value under its parent). */
+static void add_path(builder *b, const wr_eges_column *col, uint32_t row)
 {
-    const char *sep = path_sep(cell), *p = cell;
-    size_t seplen = sep ? strlen(sep) : 0;
+    size_t n = side_list(b->t, row, col->source, b->levels, col->levels);
     int64_t parent = -1;
-    for (uint32_t level = 0; level < col->levels; level++) {
-        const char *end = sep ? strstr(p, sep) : NULL;
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        while (len && p[0] == ' ')
-            p++, len--;
-        while (len && p[len - 1] == ' ')
-            len--;
-        if (!len)
+    for (uint32_t level = 0; level < n && level < col->levels; level++) {
+        if (!b->levels[level].len)
             break; /* the levels below an empty one have no parent */
-        uint32_t v = intern_value(b, col->field0 + level, parent, p, len);
+        uint32_t v = intern_value(b, col->field0 + level, parent, b->levels[level].p,
+                                  b->levels[level].len);
         push_value(b, v);
         parent = v;
-        if (!end)
-            break;
-        p = end + seplen;
     }
 }
 
-static void add_cell(builder *b, const wr_side_column *col, const char *cell)
+static void add_cell(builder *b, const wr_eges_column *col, uint32_t row)
 {
+    const char *cell = side_value(b->t, row, col->source);
     double x;
     char tag[16];
     switch (col->kind) {
-    case WR_SIDE_PATH:
-        add_path(b, col, cell);
+    case WR_EGES_PATH:
+        add_path(b, col, row);
         break;
-    case WR_SIDE_WORDS:
+    case WR_EGES_WORDS:
         add_words(b, col->field0, cell);
         break;
-    case WR_SIDE_BUCKET:
-        if (cell_number(cell, &x) == 0 && x > 0) {
+    case WR_EGES_BUCKET:
+        if (side_number(b->t, row, col->source, &x) == 0 && x > 0) {
             int n = snprintf(tag, sizeof tag, "%u", bucket_of(col, log(x)));
             push_value(b, intern_value(b, col->field0, -1, tag, (size_t)n));
         }
@@ -309,182 +249,105 @@ static void add_cell(builder *b, const wr_side_column *col, const char *cell)
     }
 }
 
-/* The selected columns: header index and kind of each. */
-static int select_columns(wr_side *s, const char *path, const char *spec, char **hdr, int nhdr,
-                          int *idx, wr_err *err)
+/* The selected columns of the table, each with its kind (WR_EGES_AUTO when not given). */
+static int select_columns(wr_eges_features *f, const wr_side *t, const char *spec, wr_err *err)
 {
-    char *list = xstrdup(spec && *spec ? spec : ""), *save = NULL;
-    int n = 0;
-    s->col = xcalloc((size_t)nhdr, sizeof *s->col);
-    if (!spec || !*spec) {
-        for (int h = 1; h < nhdr; h++) {
-            s->col[n] = (wr_side_column){.name = xstrdup(hdr[h]), .kind = WR_SIDE_AUTO};
-            idx[n++] = h;
-        }
-    }
-    for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    size_t ncols = side_columns(t);
+    char *list = xstrdup(spec ? spec : ""), *save = NULL;
+    int rc = 0;
+    f->col = xcalloc(ncols + 1, sizeof *f->col);
+    if (!*list)
+        for (size_t c = 0; c < ncols; c++)
+            f->col[f->ncols++] = (wr_eges_column){.name = xstrdup(side_name(t, c)),
+                                                  .kind = WR_EGES_AUTO, .source = (uint32_t)c};
+    for (char *tok = strtok_r(list, ",", &save); tok && rc == 0;
+         tok = strtok_r(NULL, ",", &save)) {
         char *colon = strrchr(tok, ':');
-        int kind = WR_SIDE_AUTO, h = 1;
+        int kind = WR_EGES_AUTO;
         if (colon) {
             *colon = 0;
-            if ((kind = side_kind_parse(colon + 1)) < 0) {
-                int rc = wr_fail(err, "%s: column '%s': unknown kind '%s' (value, path, "
-                                 "bucket or words)", path, tok, colon + 1);
-                free(list);
-                return rc;
+            if ((kind = eges_kind_parse(colon + 1)) < 0) {
+                rc = wr_fail(err, "side information: column '%s': unknown kind '%s' (value, "
+                             "path, bucket or words)", tok, colon + 1);
+                break;
             }
         }
-        while (h < nhdr && strcmp(hdr[h], tok))
-            h++;
+        int64_t c = side_column(t, tok);
         int dup = 0;
-        for (int c = 0; c < n; c++)
-            dup |= idx[c] == h;
-        if (h == nhdr || dup) {
-            int rc = wr_fail(err, "%s: %s column '%s'", path,
-                             h == nhdr ? "no side-information" : "repeated", tok);
-            free(list);
-            return rc;
+        for (uint32_t k = 0; k < f->ncols; k++)
+            dup |= c >= 0 && f->col[k].source == (uint32_t)c;
+        if (c < 0 || dup || f->ncols == ncols) {
+            rc = wr_fail(err, "side information: %s column '%s'", c < 0 ? "no" : "repeated",
+                         tok);
+            break;
         }
-        s->col[n] = (wr_side_column){.name = xstrdup(tok), .kind = kind};
-        idx[n++] = h;
-        s->ncols = (uint32_t)n; /* so that side_free frees the names on an error */
+        f->col[f->ncols++] = (wr_eges_column){.name = xstrdup(tok), .kind = kind,
+                                              .source = (uint32_t)c};
     }
     free(list);
-    s->ncols = (uint32_t)n;
-    return n ? 0 : wr_fail(err, "%s: no side-information columns (only the item column)", path);
-}
-
-static char *trimmed_copy(const char *v)
-{
-    while (*v == ' ')
-        v++;
-    size_t len = strlen(v);
-    while (len && (v[len - 1] == ' ' || v[len - 1] == '\r'))
-        len--;
-    return len ? xstrndup(v, len) : NULL;
-}
-
-/* Reads the table: item ids into s->items, the selected cells (NULL when empty) row-major
- * into *cells. */
-static int read_cells(wr_side *s, wr_lines *l, const char *path, const int *idx, int nhdr,
-                      char ***cells, wr_err *err)
-{
-    char **f = xmalloc((size_t)nhdr * sizeof *f);
-    size_t cap = 0;
-    int rc;
-    while ((rc = lines_next(l, err)) == 1) {
-        if (l->too_long) {
-            rc = wr_fail(err, "%s:%llu: line longer than %zu bytes", path,
-                         (unsigned long long)l->lineno, l->max_len);
-            break;
-        }
-        if (!l->len || memchr(l->buf, 0, l->len))
-            continue;
-        int nf = text_split(l->buf, '\t', f, nhdr);
-        size_t idlen = strlen(f[0]);
-        if (!idlen || idlen > WR_ID_MAX || !text_utf8_valid(f[0], idlen)) {
-            rc = wr_fail(err, "%s:%llu: item id empty, longer than %d bytes or not UTF-8", path,
-                         (unsigned long long)l->lineno, WR_ID_MAX);
-            break;
-        }
-        uint32_t n = dict_size(s->items);
-        if (dict_intern(s->items, f[0], idlen) != n) {
-            rc = wr_fail(err, "%s:%llu: item '%s' listed twice", path,
-                         (unsigned long long)l->lineno, f[0]);
-            break;
-        }
-        if ((size_t)n + 1 > cap) {
-            cap = cap ? 2 * cap : 1024;
-            *cells = xrealloc(*cells, cap * s->ncols * sizeof **cells);
-        }
-        for (uint32_t c = 0; c < s->ncols; c++)
-            (*cells)[(size_t)n * s->ncols + c] = idx[c] < nf ? trimmed_copy(f[idx[c]]) : NULL;
-    }
-    free(f);
-    return rc < 0 ? -1 : 0;
+    return rc;
 }
 
 /* Kinds, field layout and bucket cuts of the columns. */
-static void lay_out(wr_side *s, char **cells, uint32_t n)
+static void lay_out(wr_eges_features *f, const wr_side *t, uint32_t *maxlevels)
 {
-    for (uint32_t c = 0; c < s->ncols; c++) {
-        wr_side_column *col = &s->col[c];
-        if (col->kind == WR_SIDE_AUTO)
-            col->kind = infer_kind(col->name, cells + c, n, s->ncols);
-        col->field0 = s->nfields;
+    *maxlevels = 1;
+    for (uint32_t c = 0; c < f->ncols; c++) {
+        wr_eges_column *col = &f->col[c];
+        if (col->kind == WR_EGES_AUTO)
+            col->kind = infer_kind(col->name, side_type(t, col->source));
+        col->field0 = f->nfields;
         col->levels = 1;
-        if (col->kind == WR_SIDE_PATH)
-            for (uint32_t i = 0; i < n; i++) {
-                const char *v = cells[(size_t)i * s->ncols + c];
-                uint32_t d = v ? (uint32_t)levels_of(v) : 0;
+        if (col->kind == WR_EGES_PATH)
+            for (uint32_t i = 0; i < side_rows(t); i++) {
+                uint32_t d = (uint32_t)side_list(t, i, col->source, NULL, 0);
                 col->levels = d > col->levels ? d : col->levels;
             }
-        if (col->kind == WR_SIDE_BUCKET)
-            bucket_cuts(col, cells + c, n, s->ncols);
-        s->nfields += col->levels;
+        if (col->kind == WR_EGES_BUCKET)
+            bucket_cuts(col, t);
+        *maxlevels = col->levels > *maxlevels ? col->levels : *maxlevels;
+        f->nfields += col->levels;
     }
-    s->field_col = xmalloc((size_t)s->nfields * sizeof *s->field_col);
-    for (uint32_t c = 0; c < s->ncols; c++)
-        for (uint32_t k = 0; k < s->col[c].levels; k++)
-            s->field_col[s->col[c].field0 + k] = c;
+    f->field_col = xmalloc((size_t)f->nfields * sizeof *f->field_col);
+    for (uint32_t c = 0; c < f->ncols; c++)
+        for (uint32_t k = 0; k < f->col[c].levels; k++)
+            f->field_col[f->col[c].field0 + k] = c;
 }
 
-int side_read(wr_side *s, const char *path, const char *columns, wr_err *err)
+int eges_features_build(wr_eges_features *f, const wr_side *t, const char *columns,
+                        wr_err *err)
 {
-    memset(s, 0, sizeof *s);
-    wr_lines l;
-    if (lines_open(&l, path, SIDE_MAX_LINE, err) < 0)
+    memset(f, 0, sizeof *f);
+    f->items = side_items(t);
+    if (select_columns(f, t, columns, err) < 0) {
+        eges_features_free(f);
         return -1;
-    int rc = lines_next(&l, err);
-    if (rc <= 0) {
-        lines_close(&l);
-        return rc < 0 ? -1 : wr_fail(err, "%s: empty file (expected a header line)", path);
     }
-    int nhdr = 1;
-    for (size_t i = 0; i < l.len; i++)
-        nhdr += l.buf[i] == '\t';
-    char **hdr = xmalloc((size_t)nhdr * sizeof *hdr), *hline = xstrndup(l.buf, l.len);
-    text_split(hline, '\t', hdr, nhdr);
-    int *idx = xmalloc((size_t)nhdr * sizeof *idx);
-    char **cells = NULL;
-    s->items = dict_new(1024);
-    rc = select_columns(s, path, columns, hdr, nhdr, idx, err);
-    if (rc == 0)
-        rc = read_cells(s, &l, path, idx, nhdr, &cells, err);
-    lines_close(&l);
-    free(hdr);
-    free(hline);
-    free(idx);
-    uint32_t n = dict_size(s->items);
-    /* read_cells grows the table with every item it adds: there are cells for every row
-     * (a fact of two functions the static analyzer does not connect) */
-    assert(cells || n == 0);
-    if (rc == 0) {
-        lay_out(s, cells, n);
-        builder b = {.s = s, .values = dict_new(4096)};
-        s->off = xmalloc(((size_t)n + 1) * sizeof *s->off);
-        for (uint32_t i = 0; i < n; i++) {
-            s->off[i] = b.nval;
-            for (uint32_t c = 0; c < s->ncols; c++) {
-                const char *v = cells[(size_t)i * s->ncols + c];
-                uint64_t before = b.nval;
-                if (v)
-                    add_cell(&b, &s->col[c], v);
-                s->col[c].items += b.nval > before;
-            }
+    uint32_t n = side_rows(t), maxlevels;
+    lay_out(f, t, &maxlevels);
+    builder b = {.f = f, .t = t, .values = dict_new(4096),
+                 .levels = xmalloc(maxlevels * sizeof *b.levels), .ncap = 4096,
+                 .vcap = 1024};
+    /* never NULL, even without values */
+    f->val = xmalloc(b.ncap * sizeof *f->val);
+    f->value_field = xmalloc(b.vcap * sizeof *f->value_field);
+    f->off = xmalloc(((size_t)n + 1) * sizeof *f->off);
+    for (uint32_t i = 0; i < n; i++) {
+        f->off[i] = b.nval;
+        for (uint32_t c = 0; c < f->ncols; c++) {
+            uint64_t before = b.nval;
+            if (side_value(t, i, f->col[c].source))
+                add_cell(&b, &f->col[c], i);
+            f->col[c].items += b.nval > before;
         }
-        s->off[n] = b.nval;
-        for (uint32_t v = 0; v < s->nvalues; v++)
-            s->col[s->field_col[s->value_field[v]]].values++;
-        dict_free(b.values);
-        free(b.key.p);
     }
-    for (size_t i = 0; cells && i < (size_t)n * s->ncols; i++)
-        free(cells[i]);
-    free(cells);
-    if (rc < 0)
-        side_free(s);
-    return rc;
+    f->off[n] = b.nval;
+    for (uint32_t v = 0; v < f->nvalues; v++)
+        f->col[f->field_col[f->value_field[v]]].values++;
+    dict_free(b.values);
+    free(b.key.p);
+    free(b.levels);
+    return 0;
 }
 
 /* ---- the model: rows, terms and their weights ---- */
@@ -518,8 +381,8 @@ static void net_free(net *m)
 
 /* The values some trained item (some token of the walks) has: 0 for those, UINT32_MAX
  * for the others, which are never trained. side_of maps the vocab's rows to side items. */
-static uint32_t *trained_values(const wr_side *s, const int64_t *side_of, const uint64_t *count,
-                                uint32_t vocab)
+static uint32_t *trained_values(const wr_eges_features *s, const int64_t *side_of,
+                                const uint64_t *count, uint32_t vocab)
 {
     uint32_t *vrow = xmalloc(((size_t)s->nvalues + 1) * sizeof *vrow);
     for (uint32_t v = 0; v < s->nvalues; v++)
@@ -531,7 +394,7 @@ static uint32_t *trained_values(const wr_side *s, const int64_t *side_of, const 
     return vrow;
 }
 
-static int has_trained_value(const wr_side *s, uint32_t item, const uint32_t *vrow)
+static int has_trained_value(const wr_eges_features *s, uint32_t item, const uint32_t *vrow)
 {
     for (uint64_t k = s->off[item]; k < s->off[item + 1]; k++)
         if (vrow[s->val[k]] != UINT32_MAX)
@@ -542,7 +405,7 @@ static int has_trained_value(const wr_side *s, uint32_t item, const uint32_t *vr
 /* Terms of every model row: the id row for items in the walks, then a term per side field
  * with the trained values (vrow from trained_values, turned into input rows here). side_of
  * maps rows to side items (-1 none). Returns the number of input rows. */
-static uint32_t build_terms(net *m, const wr_side *s, const int64_t *side_of,
+static uint32_t build_terms(net *m, const wr_eges_features *s, const int64_t *side_of,
                             const uint64_t *count, uint32_t *vrow)
 {
     uint32_t rows = m->n;
@@ -659,64 +522,19 @@ typedef struct shared {
     const wr_sgns_opts *o;
     const wr_sgns_kernel *k;
     net *m;
-    wr_sampler neg;
+    wr_alias neg;
     uint32_t *keep;        /* keep a token when 32 random bits < keep[t] */
-    uint64_t total;        /* epochs x tokens: the linear schedule's clock */
-    _Atomic uint64_t done;
-    wr_progress prog;
     curve *cv;             /* learning curve, NULL = none */
-    uint32_t evals;
-    pthread_barrier_t barrier;
+    wr_hogwild_opts h;     /* the run: units are the walks, weighed by their tokens */
+    struct worker *w;      /* hogwild_workers(&h) */
 } shared;
 
 typedef struct worker {
     shared *s;
-    pthread_t tid;
-    uint64_t seq0, seq1, slice; /* sequences [seq0, seq1) holding `slice` tokens */
     wr_rng rng;
-    uint32_t evals_done;
     uint32_t *tok, *radius, *negs; /* the walk being trained: tokens, windows, negatives */
     float *h, *dh, *alpha;
 } worker;
-
-static inline float sigmoid(float x) { return 1 / (1 + expf(-x)); }
-
-/* Output rows of a centre: its own (label 1), then its distinct negatives with their
- * multiplicity (the kernel wants distinct rows); negatives equal to the centre are skipped
- * as word2vec does. */
-static uint32_t outputs(const shared *s, uint32_t centre, const uint32_t *neg, float **out,
-                        float *mult)
-{
-    uint32_t K = s->o->negative, ids[MAX_OUT], n = 1;
-    ids[0] = centre;
-    mult[0] = 1;
-    for (uint32_t j = 0; j < K; j++) {
-        if (neg[j] == centre)
-            continue;
-        uint32_t k = 1;
-        while (k < n && ids[k] != neg[j])
-            k++;
-        if (k == n) {
-            ids[n] = neg[j];
-            mult[n++] = 1;
-        } else {
-            mult[k] += 1;
-        }
-    }
-    for (uint32_t k = 0; k < n; k++)
-        out[k] = s->m->out + (size_t)ids[k] * s->m->stride;
-    return n;
-}
-
-static void train_row(const shared *s, const float *in, float *const *out, uint32_t nout,
-                      const float *mult, float lr, float *din)
-{
-    float dot[MAX_OUT], g[MAX_OUT];
-    s->k->dots(in, out, nout, dot, s->m->stride);
-    for (uint32_t o = 0; o < nout; o++)
-        g[o] = ((o == 0) - sigmoid(dot[o])) * lr * mult[o];
-    s->k->update(in, din, out, nout, g, s->m->stride);
-}
 
 /* The input vector of item v for its pairs: its id row itself when it has no side terms
  * (updated in place pair by pair, as in plain skip-gram), else H_v composed into w->h, its
@@ -760,18 +578,6 @@ static void input_end(worker *w, uint32_t v)
     }
 }
 
-static float lr_at(const shared *s, uint64_t global, uint64_t in_epoch, uint64_t slice)
-{
-    const wr_sgns_opts *o = s->o;
-    double f;
-    if (o->lr_schedule == WR_LR_COSINE) {
-        f = slice ? (double)in_epoch / (double)slice : 1;
-        return (float)(o->min_lr + 0.5 * (o->lr - o->min_lr) * (1 + cos(M_PI * (f < 1 ? f : 1))));
-    }
-    f = (double)global / (double)s->total;
-    return (float)(o->lr - (o->lr - o->min_lr) * (f < 1 ? f : 1));
-}
-
 /* One walk: subsampled, each centre's reduced window and K negatives drawn, then input by
  * input: the same (context, centre) pairs as sgns.c, grouped by context so that H_v is
  * composed and its gradient spread once per position rather than once per pair (the
@@ -788,7 +594,7 @@ static void train_walk(worker *w, const uint32_t *t, uint64_t len, float lr)
     for (uint32_t i = 0; i < nt; i++) {
         w->radius[i] = win - rng_below(&w->rng, win);
         for (uint32_t q = 0; q < K; q++)
-            w->negs[(size_t)i * K + q] = sampler_draw(&s->neg, &w->rng);
+            w->negs[(size_t)i * K + q] = alias_draw(s->neg.cell, s->neg.n, &w->rng);
     }
     for (uint32_t j = 0; j < nt; j++) {
         float *din, *in = input_begin(w, w->tok[j], &din);
@@ -797,8 +603,9 @@ static void train_walk(worker *w, const uint32_t *t, uint64_t len, float lr)
             if (i == j || (i < j ? j - i : i - j) > w->radius[i])
                 continue;
             float *out[MAX_OUT], mult[MAX_OUT];
-            uint32_t nout = outputs(s, w->tok[i], w->negs + (size_t)i * K, out, mult);
-            train_row(s, in, out, nout, mult, lr, din);
+            uint32_t nout = sgns_gather(w->tok[i], w->negs + (size_t)i * K, K, s->m->out,
+                                        s->m->stride, out, mult);
+            sgns_step(s->k, in, out, nout, mult, lr, din, s->m->stride);
         }
         input_end(w, w->tok[j]);
     }
@@ -821,12 +628,13 @@ static void jset(json_t *obj, const char *key, json_t *v)
         abort(); /* only allocation fails here */
 }
 
-static void curve_point(shared *s, uint32_t j)
+/* An evaluation point of the driver: every worker waits. */
+static void curve_point(void *ctx, double progress, uint32_t epoch)
 {
+    shared *s = ctx;
     curve *c = s->cv;
     const wr_sgns_opts *o = s->o;
-    double t0 = wr_now(), progress = (double)j / s->evals;
-    uint32_t epoch = (uint32_t)(((uint64_t)j * o->epochs + s->evals - 1) / s->evals);
+    double t0 = wr_now();
     final_vectors(s->m, c->vecs);
     wr_model view = {.n = s->m->n, .dim = s->m->dim, .ids = (wr_dict *)c->ids, .vecs = c->vecs};
     wr_err err;
@@ -836,68 +644,22 @@ static void curve_point(shared *s, uint32_t j)
     c->seconds += wr_now() - t0;
 }
 
-/* Raw tokens this worker has processed at its j-th evaluation point. */
-static uint64_t eval_point(const worker *w, uint32_t j)
+/* One chunk of walks on worker ch->worker's thread, each walk's learning rate taken at
+ * its first token. */
+static void step(void *ctx, const wr_hogwild_chunk *ch)
 {
-    uint64_t mine = w->slice * w->s->o->epochs, e = w->s->evals;
-    return j == e ? mine : (uint64_t)ceil((double)mine * j / (double)e);
-}
-
-/* Every worker stops at each evaluation point; one of them evaluates. */
-static void eval_until(worker *w, uint64_t local)
-{
-    shared *s = w->s;
-    while (w->evals_done < s->evals && local >= eval_point(w, w->evals_done + 1)) {
-        uint32_t j = ++w->evals_done;
-        if (pthread_barrier_wait(&s->barrier) == PTHREAD_BARRIER_SERIAL_THREAD)
-            curve_point(s, j);
-        pthread_barrier_wait(&s->barrier);
-    }
-}
-
-static void *worker_run(void *arg)
-{
-    worker *w = arg;
-    shared *s = w->s;
+    shared *s = ctx;
+    worker *w = &s->w[ch->worker];
     const wr_corpus *c = s->c;
-    uint64_t local = 0, unreported = 0;
-    for (uint32_t e = 0; e < s->o->epochs; e++) {
-        uint64_t in_epoch = 0;
-        for (uint64_t q = w->seq0; q < w->seq1; q++) {
-            uint64_t len = c->off[q + 1] - c->off[q];
-            uint64_t global = atomic_load_explicit(&s->done, memory_order_relaxed);
-            train_walk(w, c->tok + c->off[q], len, lr_at(s, global, in_epoch, w->slice));
-            local += len;
-            in_epoch += len;
-            if ((unreported += len) >= 1024 || q + 1 == w->seq1) {
-                atomic_fetch_add_explicit(&s->done, unreported, memory_order_relaxed);
-                progress_add(&s->prog, unreported);
-                unreported = 0;
-            }
-            eval_until(w, local);
-        }
-    }
-    eval_until(w, UINT64_MAX);
-    return NULL;
-}
-
-/* Contiguous slices of sequences with about the same number of tokens. */
-static void slice_corpus(const wr_corpus *c, worker *w, int n)
-{
-    uint64_t q = 0;
-    for (int t = 0; t < n; t++) {
-        uint64_t end = t == n - 1 ? c->ntok : c->ntok / n * (t + 1);
-        w[t].seq0 = q;
-        while (q < c->nseq && c->off[q + 1] <= end)
-            q++;
-        if (t == n - 1)
-            q = c->nseq;
-        w[t].seq1 = q;
-        w[t].slice = c->off[q] - c->off[w[t].seq0];
+    uint64_t n = 0;
+    for (uint64_t q = ch->u0; q < ch->u1; q++) {
+        uint64_t len = c->off[q + 1] - c->off[q];
+        train_walk(w, c->tok + c->off[q], len, hogwild_lr(&s->h, ch, n));
+        n += len;
     }
 }
 
-static int check_opts(const wr_corpus *c, const wr_train_opts *to, wr_err *err)
+static int check_opts(const wr_train_opts *to, wr_err *err)
 {
     const wr_sgns_opts *o = &to->sgns;
     if (o->mode != WR_MODE_SG)
@@ -905,15 +667,7 @@ static int check_opts(const wr_corpus *c, const wr_train_opts *to, wr_err *err)
     if (o->init || to->walks_out)
         return wr_fail(err, "side information: %s is not supported",
                        o->init ? "a warm start" : "writing the walks");
-    if (o->dim < 1 || o->dim > 1u << 16 || o->window < 1 || o->window > WR_SGNS_MAX_WINDOW ||
-        o->negative < 1 || o->negative > WR_SGNS_MAX_NEGATIVE || o->epochs < 1)
-        return wr_fail(err, "side information: dim, window, negative or epochs out of range");
-    if (!(o->lr > 0) || !(o->min_lr >= 0) || o->min_lr > o->lr || !(o->subsample >= 0) ||
-        (o->lr_schedule != WR_LR_LINEAR && o->lr_schedule != WR_LR_COSINE))
-        return wr_fail(err, "side information: bad learning rate or subsampling options");
-    if (c->ntok == 0)
-        return wr_fail(err, "side information: the corpus is empty");
-    return 0;
+    return sgns_check(o, err);
 }
 
 /* word2vec's initialisation: used input rows uniform in [-0.5, 0.5) / dim, outputs zero. */
@@ -941,24 +695,23 @@ static int run(const wr_corpus *c, net *m, const uint64_t *count, const wr_train
                curve *cv, float *vecs, wr_err *err)
 {
     const wr_sgns_opts *o = &to->sgns;
-    shared s = {.c = c, .o = o, .k = sgns_kernel(), .m = m, .total = c->ntok * o->epochs,
-                .cv = cv, .evals = cv ? to->eval_every : 0};
-    if (sampler_build(&s.neg, count, m->vocab, 0.75, err) < 0)
+    shared s = {.c = c, .o = o, .k = sgns_kernel(), .m = m, .cv = cv};
+    if (alias_init(&s.neg, count, m->vocab, 0.75, err) < 0)
         return -1;
-    s.keep = xmalloc(((size_t)m->vocab + 1) * sizeof *s.keep);
-    for (uint32_t v = 0; v < m->vocab; v++) {
-        double p = sgns_keep_prob(count[v], c->ntok, o->subsample) * 4294967296.0;
-        s.keep[v] = p >= 4294967295.0 ? UINT32_MAX : (uint32_t)p;
+    s.keep = sgns_subsample(count, m->vocab, c->ntok, o->subsample);
+    s.h = (wr_hogwild_opts){.units = c->nseq, .off = c->off, .epochs = o->epochs,
+                            .threads = o->threads, .chunk = CHUNK, .schedule = o->lr_schedule,
+                            .lr = o->lr, .min_lr = o->min_lr, .step = step, .ctx = &s,
+                            .what = "training", .unit = "tokens", .extra = "side information"};
+    if (cv) {
+        s.h.evals = to->eval_every;
+        s.h.pause = curve_point;
     }
-    atomic_init(&s.done, 0);
-    int n = o->threads > 0 ? o->threads : wr_cpu_count();
-    if ((uint64_t)n > c->nseq)
-        n = (int)c->nseq;
+    int n = hogwild_workers(&s.h);
     uint64_t maxlen = 0;
     for (uint64_t q = 0; q < c->nseq; q++)
         maxlen = c->off[q + 1] - c->off[q] > maxlen ? c->off[q + 1] - c->off[q] : maxlen;
-    worker *w = xcalloc((size_t)n, sizeof *w);
-    slice_corpus(c, w, n);
+    worker *w = s.w = xcalloc((size_t)n, sizeof *w);
     for (int t = 0; t < n; t++) {
         w[t].s = &s;
         rng_seed(&w[t].rng, o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(t + 1)));
@@ -969,18 +722,7 @@ static int run(const wr_corpus *c, net *m, const uint64_t *count, const wr_train
         w[t].dh = xmalloc_aligned(m->stride * sizeof(float));
         w[t].alpha = xmalloc(m->maxterms * sizeof(float));
     }
-    if (s.evals)
-        pthread_barrier_init(&s.barrier, NULL, (unsigned)n);
-    progress_start(&s.prog, "training", "tokens", s.total);
-    for (int t = 1; t < n; t++)
-        if (pthread_create(&w[t].tid, NULL, worker_run, &w[t]))
-            abort();
-    worker_run(&w[0]);
-    for (int t = 1; t < n; t++)
-        pthread_join(w[t].tid, NULL);
-    progress_end(&s.prog, "side information");
-    if (s.evals)
-        pthread_barrier_destroy(&s.barrier);
+    hogwild_run(&s.h);
     final_vectors(m, vecs);
     for (int t = 0; t < n; t++) {
         free(w[t].tok);
@@ -992,45 +734,25 @@ static int run(const wr_corpus *c, net *m, const uint64_t *count, const wr_train
     }
     free(w);
     free(s.keep);
-    sampler_free(&s.neg);
+    alias_free(&s.neg);
     return 0;
 }
 
 /* ---- the metadata ---- */
 
-static json_t *trainer_params(const wr_sgns_opts *s, int threads)
-{
-    json_t *j = json_object();
-    jset(j, "mode", json_string("sg"));
-    jset(j, "side_info", json_true());
-    jset(j, "dim", json_integer(s->dim));
-    jset(j, "window", json_integer(s->window));
-    jset(j, "negative", json_integer(s->negative));
-    jset(j, "epochs", json_integer(s->epochs));
-    jset(j, "subsample", json_real(s->subsample));
-    jset(j, "lr", json_real(s->lr));
-    jset(j, "min_lr", json_real(s->min_lr));
-    jset(j, "lr_schedule", json_string(s->lr_schedule == WR_LR_COSINE ? "cosine" : "linear"));
-    jset(j, "threads", json_integer(threads));
-    jset(j, "seed", json_integer((json_int_t)s->seed));
-    jset(j, "kernel", json_string(sgns_kernel()->name));
-    jset(j, "warm_start", json_false());
-    return j;
-}
-
 /* The side file's columns, the kinds of rows, and the learned weights per field. */
-static json_t *side_meta(const net *m, const wr_side *s, uint32_t left_out)
+static json_t *side_meta(const net *m, const wr_eges_features *s, uint32_t left_out)
 {
     json_t *j = json_object(), *cols = json_array(), *fields = json_array();
     for (uint32_t c = 0; c < s->ncols; c++) {
-        const wr_side_column *col = &s->col[c];
+        const wr_eges_column *col = &s->col[c];
         json_t *o = json_object();
         jset(o, "name", json_string(col->name));
-        jset(o, "kind", json_string(side_kind_name(col->kind)));
+        jset(o, "kind", json_string(eges_kind_name(col->kind)));
         jset(o, "fields", json_integer(col->levels));
         jset(o, "items", json_integer(col->items));
         jset(o, "values", json_integer(col->values));
-        if (col->kind == WR_SIDE_BUCKET) {
+        if (col->kind == WR_EGES_BUCKET) {
             json_t *cuts = json_array();
             for (uint32_t k = 0; k < col->ncuts; k++)
                 json_array_append_new(cuts, json_real(exp(col->cuts[k])));
@@ -1065,7 +787,7 @@ static json_t *side_meta(const net *m, const wr_side *s, uint32_t left_out)
         if (f == 0)
             snprintf(name, sizeof name, "id");
         else
-            side_field_name(s, f - 1, name, sizeof name);
+            eges_field_name(s, f - 1, name, sizeof name);
         jset(o, "name", json_string(name));
         jset(o, "items", json_integer(cnt[f]));
         jset(o, "mean_a", json_real(m->abar[f]));
@@ -1089,8 +811,9 @@ static json_t *side_meta(const net *m, const wr_side *s, uint32_t left_out)
 
 /* ---- the pipeline ---- */
 
-static wr_model *train_net(const wr_pairs *p, const wr_side *s, const wr_corpus *c,
-                           const wr_train_opts *o, wr_train_times *t, json_t *meta, wr_err *err)
+static wr_model *train_net(const wr_pairs *p, const wr_eges_features *s,
+                           const wr_corpus *c, const wr_train_opts *o, wr_train_times *t,
+                           json_t *meta, wr_err *err)
 {
     uint32_t vocab = dict_size(p->ids);
     wr_dict *ids = dict_new((size_t)vocab + (s->items ? dict_size(s->items) : 0));
@@ -1143,24 +866,15 @@ static wr_model *train_net(const wr_pairs *p, const wr_side *s, const wr_corpus 
     }
     t->eval = cv.seconds;
     t->train = wr_now() - t0 - cv.seconds;
-    t->sequences = c->nseq;
-    t->tokens = c->ntok;
 
     int threads = o->sgns.threads > 0 ? o->sgns.threads : wr_cpu_count();
-    jset(meta, "trainer", trainer_params(&o->sgns, threads));
-    jset(meta, "items", json_integer(n));
-    jset(meta, "sequences", json_integer((json_int_t)c->nseq));
-    jset(meta, "tokens", json_integer((json_int_t)c->ntok));
-    json_t *times = json_object_get(meta, "times");
-    jset(times, "train", json_real(t->train));
-    if (curving)
-        jset(times, "learning_curve", json_real(t->eval));
-    jset(meta, "tokens_per_second",
-         jnum((double)c->ntok * o->sgns.epochs / (t->train > 0 ? t->train : NAN)));
-    if (curving)
-        jset(meta, "learning_curve", cv.points);
-    else
+    json_t *trainer = train_describe(&o->sgns, threads);
+    jset(trainer, "side_info", json_true());
+    if (!curving) {
         json_decref(cv.points);
+        cv.points = NULL;
+    }
+    train_record(meta, trainer, n, o->sgns.epochs, c, t, cv.points);
     json_t *side = side_meta(&m, s, nside - (uint32_t)side_rows);
     json_object_update(json_object_get(meta, "side_info"), side);
     json_decref(side);
@@ -1168,42 +882,20 @@ static wr_model *train_net(const wr_pairs *p, const wr_side *s, const wr_corpus 
     return model;
 }
 
-static wr_model *eges_train_meta(const wr_pairs *p, const wr_side *s, const wr_train_opts *o,
-                                 wr_train_times *t, const char *side_path, wr_err *err)
+static wr_model *eges_train_meta(const wr_pairs *p, const wr_eges_features *s,
+                                 const wr_train_opts *o, wr_train_times *t,
+                                 const char *side_path, wr_err *err)
 {
     wr_train_times local;
     if (!t)
         t = &local;
     memset(t, 0, sizeof *t);
-    wr_graph g;
-    double t0 = wr_now();
-    if (graph_build(&g, p, o->walk.threads, err) < 0)
+    if (check_opts(o, err) < 0)
         return NULL;
-    double t1 = wr_now();
     wr_corpus c;
-    int rc = walk_generate(&g, &o->walk, &c, err);
-    graph_free(&g);
-    if (rc < 0)
+    json_t *meta = train_prepare(p, &o->walk, &c, t, err);
+    if (!meta)
         return NULL;
-    t->graph = t1 - t0;
-    t->walks = wr_now() - t1;
-    if (check_opts(&c, o, err) < 0) {
-        walk_corpus_free(&c);
-        return NULL;
-    }
-
-    json_t *meta = json_object(), *walks = json_object(), *times = json_object();
-    jset(walks, "walks_per_item", json_integer(o->walk.walks_per_item));
-    jset(walks, "length", json_integer(o->walk.length));
-    jset(walks, "p", json_real(o->walk.p));
-    jset(walks, "q", json_real(o->walk.q));
-    jset(walks, "seed", json_integer((json_int_t)o->walk.seed));
-    jset(meta, "source", json_string("pairs"));
-    jset(meta, "walks", walks);
-    jset(meta, "pairs", json_integer((json_int_t)p->n));
-    jset(times, "graph", json_real(t->graph));
-    jset(times, "walks", json_real(t->walks));
-    jset(meta, "times", times);
     json_t *side = json_object();
     if (side_path)
         jset(side, "file", json_string(side_path));
@@ -1221,7 +913,7 @@ static wr_model *eges_train_meta(const wr_pairs *p, const wr_side *s, const wr_t
     return m;
 }
 
-wr_model *eges_train(const wr_pairs *p, const wr_side *s, const wr_train_opts *o,
+wr_model *eges_train(const wr_pairs *p, const wr_eges_features *s, const wr_train_opts *o,
                      wr_train_times *t, wr_err *err)
 {
     return eges_train_meta(p, s, o, t, NULL, err);
@@ -1230,10 +922,25 @@ wr_model *eges_train(const wr_pairs *p, const wr_side *s, const wr_train_opts *o
 wr_model *eges_train_file(const wr_pairs *p, const char *side_path, const char *columns,
                           const wr_train_opts *o, wr_train_times *t, wr_err *err)
 {
-    wr_side s;
-    if (side_read(&s, side_path, columns, err) < 0)
+    wr_side *table = side_load(side_path, NULL, err);
+    if (!table)
         return NULL;
-    wr_model *m = eges_train_meta(p, &s, o, t, side_path, err);
-    side_free(&s);
+    if (side_dropped(table))
+        wr_warn("%s: %llu values that are not UTF-8 left out", side_path,
+                (unsigned long long)side_dropped(table));
+    wr_eges_features f;
+    wr_model *m = NULL;
+    if (eges_features_build(&f, table, columns, err) < 0) {
+        if (err) { /* the file leads the message */
+            char msg[WR_ERR_MAX];
+            memcpy(msg, err->msg, sizeof msg);
+            wr_fail(err, "%s: %s", side_path, msg);
+        }
+        goto out;
+    }
+    m = eges_train_meta(p, &f, o, t, side_path, err);
+    eges_features_free(&f);
+out:
+    side_free(table);
     return m;
 }

@@ -60,44 +60,6 @@ static void sort_row(wr_graph *g, uint64_t o, uint32_t d, arc *tmp)
     }
 }
 
-static uint32_t threshold(double q)
-{
-    return q >= 1 ? UINT32_MAX : (uint32_t)(q * 4294967296.0);
-}
-
-/* q holds the scaled probabilities n * w_i / sum; `work` holds the small stack growing up
- * from 0 and the large stack growing down from n. Entries left over at the end are 1 up to
- * rounding, so they keep themselves. */
-void alias_build(const float *w, uint32_t n, wr_alias_cell *cell, double *q, uint32_t *work)
-{
-    double sum = 0;
-    for (uint32_t i = 0; i < n; i++)
-        sum += w[i];
-    uint32_t ns = 0, nl = n;
-    for (uint32_t i = 0; i < n; i++) {
-        q[i] = w[i] * (double)n / sum;
-        if (q[i] < 1)
-            work[ns++] = i;
-        else
-            work[--nl] = i;
-    }
-    while (ns > 0 && nl < n) {
-        uint32_t s = work[--ns], l = work[nl];
-        cell[s] = (wr_alias_cell){threshold(q[s]), l};
-        q[l] = (q[l] + q[s]) - 1;
-        if (q[l] < 1) {
-            nl++;
-            work[ns++] = l;
-        }
-    }
-    while (ns > 0) {
-        uint32_t s = work[--ns];
-        cell[s] = (wr_alias_cell){UINT32_MAX, s};
-    }
-    for (; nl < n; nl++)
-        cell[work[nl]] = (wr_alias_cell){UINT32_MAX, work[nl]};
-}
-
 static void *rows_worker(void *arg)
 {
     row_job *j = arg;

@@ -50,8 +50,9 @@ static int check(const wr_pipeline_opts *o, int corpus, wr_err *err)
     const char *name = pipeline_algo_name(o->algo);
     if ((unsigned)o->algo > WR_ALGO_MF_SEQ)
         return wr_fail(err, "unknown algorithm %d", (int)o->algo);
-    if (!is_mf(o->algo) && (o->bias || o->labels || o->l2))
-        return wr_fail(err, "bias, labels and l2 are for the mf and mf-seq algorithms");
+    if (!is_mf(o->algo) && (o->bias || o->labels || o->l2 || o->optimizer || o->init))
+        return wr_fail(err, "bias, labels, l2, optimizer and init are for the mf and mf-seq "
+                       "algorithms");
     if (is_mf(o->algo)) {
         if (corpus)
             return wr_fail(err, "%s trains on pairs, not on sequences", name);
@@ -113,6 +114,8 @@ static void resolve_mf(const wr_pipeline_opts *o, const wr_train_opts *t, wr_mf_
     m->bias = o->bias;
     m->labels = o->labels;
     m->l2 = o->l2 < 0 ? 0 : OR(o->l2, m->l2);
+    m->optimizer = o->optimizer;
+    m->init = o->init;
     m->dim = t->sgns.dim;
     m->negative = t->sgns.negative;
     m->epochs = t->sgns.epochs;

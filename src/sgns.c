@@ -15,18 +15,18 @@
  *    prefetched meanwhile: the matrices are far larger than the caches;
  *  - SIMD kernels (AVX-512, AVX2 + FMA, portable scalar) picked at run time, and a table
  *    for the logistic function.
- * Workers are Hogwild: each takes a contiguous slice of the sequences every epoch and
- * updates the shared matrices without locks. */
+ * Workers are Hogwild (hogwild.h): each takes a contiguous slice of the sequences every
+ * epoch, in batches of about BATCH raw tokens, and updates the shared matrices without
+ * locks. */
 #include "walkrec/sgns.h"
 
 #include <math.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "walkrec/progress.h"
+#include "walkrec/alias.h"
 #include "walkrec/rng.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -60,61 +60,6 @@ double sgns_keep_prob(uint64_t count, uint64_t total, double sample)
     double st = sample * (double)total;
     double p = (sqrt((double)count / st) + 1) * st / (double)count;
     return p < 1 ? p : 1;
-}
-
-/* ---- negative sampler: Vose's alias method ---- */
-
-int sampler_build(wr_sampler *s, const uint64_t *count, uint32_t n, double power, wr_err *err)
-{
-    memset(s, 0, sizeof *s);
-    double *p = xmalloc((size_t)n * sizeof *p), sum = 0;
-    for (uint32_t k = 0; k < n; k++) {
-        p[k] = count[k] ? pow((double)count[k], power) : 0;
-        sum += p[k];
-    }
-    if (!(sum > 0)) {
-        free(p);
-        return wr_fail(err, "negative sampling: no token occurs");
-    }
-    uint32_t *small = xmalloc((size_t)n * sizeof *small), *large = xmalloc((size_t)n * sizeof *large);
-    uint32_t ns = 0, nl = 0;
-    for (uint32_t k = 0; k < n; k++) {
-        p[k] = p[k] * n / sum;
-        if (p[k] < 1)
-            small[ns++] = k;
-        else
-            large[nl++] = k;
-    }
-    s->n = n;
-    s->cell = xmalloc((size_t)n * sizeof *s->cell);
-    while (ns && nl) {
-        uint32_t l = small[--ns], g = large[nl - 1];
-        s->cell[l] = (wr_sampler_cell){(uint32_t)(p[l] * 4294967296.0), g};
-        p[g] -= 1 - p[l];
-        if (p[g] < 1) {
-            nl--;
-            small[ns++] = g;
-        }
-    }
-    /* What is left has probability 1 up to rounding. */
-    while (nl) {
-        uint32_t g = large[--nl];
-        s->cell[g] = (wr_sampler_cell){UINT32_MAX, g};
-    }
-    while (ns) {
-        uint32_t l = small[--ns];
-        s->cell[l] = (wr_sampler_cell){UINT32_MAX, l};
-    }
-    free(small);
-    free(large);
-    free(p);
-    return 0;
-}
-
-void sampler_free(wr_sampler *s)
-{
-    free(s->cell);
-    memset(s, 0, sizeof *s);
 }
 
 /* The logistic function from a table, as word2vec does: measured 15-35% less CPU time per
@@ -353,20 +298,15 @@ typedef struct shared {
     const wr_sgns_kernel *k;
     float *syn0, *syn1, *out;
     uint32_t stride, vocab;
-    wr_sampler neg;
+    wr_alias neg;
     uint32_t *keep;        /* keep a token when 32 random bits < keep[t]; UINT32_MAX: always */
-    uint64_t total;        /* epochs x tokens: the linear schedule's clock */
-    _Atomic uint64_t done; /* tokens processed by all workers */
-    wr_progress prog;
-    pthread_barrier_t barrier;
+    wr_hogwild_opts h;     /* the run: units are the sequences, weighed by their tokens */
+    struct worker *w;      /* hogwild_workers(&h) */
 } shared;
 
 typedef struct worker {
     shared *s;
-    pthread_t tid;
-    uint64_t seq0, seq1, slice; /* sequences [seq0, seq1) holding `slice` tokens */
     wr_rng rng;
-    uint32_t evals_done;
     /* The batch: kept tokens, each with its window [win0, win1) and learning rate. */
     uint32_t *tok, *win0, *win1;
     float *lr;
@@ -403,7 +343,7 @@ static void draw_ahead(worker *w, uint32_t p)
     uint64_t *x = w->bits + (size_t)(p % RING) * K;
     for (uint32_t q = 0; q < K; q++) {
         x[q] = rng_next(&w->rng);
-        __builtin_prefetch(&s->neg.cell[sampler_index(&s->neg, x[q])], 0, 3);
+        __builtin_prefetch(&s->neg.cell[alias_index(s->neg.n, x[q])], 0, 3);
     }
 }
 
@@ -418,7 +358,7 @@ static void prepare(worker *w, uint32_t p)
     uint32_t K = s->o->negative, *neg = negatives(w, p);
     const uint64_t *x = w->bits + (size_t)(p % RING) * K;
     for (uint32_t q = 0; q < K; q++) {
-        neg[q] = sampler_pick(&s->neg, x[q], sampler_index(&s->neg, x[q]));
+        neg[q] = alias_pick(s->neg.cell, x[q], alias_index(s->neg.n, x[q]));
         prefetch_row(s->syn1 + (size_t)neg[q] * st, st);
     }
     prefetch_row(s->syn1 + (size_t)w->tok[p] * st, st);
@@ -428,10 +368,10 @@ static void prepare(worker *w, uint32_t p)
 
 /* Output rows of a centre: its own (label 1), then its distinct negatives with their
  * multiplicity (the kernel wants distinct rows). */
-static uint32_t outputs(const shared *s, uint32_t centre, const uint32_t *neg, float **out,
-                        float *mult)
+static inline uint32_t gather(uint32_t centre, const uint32_t *neg, uint32_t K, float *rows,
+                              uint32_t stride, float **out, float *mult)
 {
-    uint32_t K = s->o->negative, ids[MAX_OUT], n = 1;
+    uint32_t ids[MAX_OUT], n = 1;
     ids[0] = centre;
     mult[0] = 1;
     for (uint32_t j = 0; j < K; j++) {
@@ -448,21 +388,46 @@ static uint32_t outputs(const shared *s, uint32_t centre, const uint32_t *neg, f
         }
     }
     for (uint32_t k = 0; k < n; k++)
-        out[k] = s->syn1 + (size_t)ids[k] * s->stride;
+        out[k] = rows + (size_t)ids[k] * stride;
     return n;
 }
 
 /* One input row against its outputs (label 1 for the first, 0 for the rest); the input's
  * gradient goes to din. */
-static void train_row(worker *w, const float *in, float *const *out, uint32_t nout,
-                      const float *mult, float lr, float *din)
+static inline void step_row(const wr_sgns_kernel *k, const float *in, float *const *out,
+                            uint32_t nout, const float *mult, float lr, float *din,
+                            uint32_t stride)
 {
-    const wr_sgns_kernel *k = w->s->k;
     float m[MAX_OUT], g[MAX_OUT];
-    k->dots(in, out, nout, m, w->s->stride);
+    k->dots(in, out, nout, m, stride);
     for (uint32_t o = 0; o < nout; o++)
         g[o] = ((o == 0) - sigmoid(m[o])) * lr * mult[o];
-    k->update(in, din, out, nout, g, w->s->stride);
+    k->update(in, din, out, nout, g, stride);
+}
+
+uint32_t sgns_gather(uint32_t centre, const uint32_t *neg, uint32_t negative, float *rows,
+                     uint32_t stride, float **out, float *mult)
+{
+    return gather(centre, neg, negative, rows, stride, out, mult);
+}
+
+void sgns_step(const wr_sgns_kernel *k, const float *in, float *const *out, uint32_t nout,
+               const float *mult, float lr, float *din, uint32_t stride)
+{
+    step_row(k, in, out, nout, mult, lr, din, stride);
+}
+
+/* The output rows of centre i of the batch. */
+static inline uint32_t outputs(const worker *w, uint32_t i, float **out, float *mult)
+{
+    const shared *s = w->s;
+    return gather(w->tok[i], negatives(w, i), s->o->negative, s->syn1, s->stride, out, mult);
+}
+
+static inline void train_row(const worker *w, const float *in, float *const *out,
+                             uint32_t nout, const float *mult, float lr, float *din)
+{
+    step_row(w->s->k, in, out, nout, mult, lr, din, w->s->stride);
 }
 
 /* Skip-gram: each context word's input row against the centre's output row and the
@@ -472,7 +437,7 @@ static void sg_centre(worker *w, uint32_t i)
 {
     const shared *s = w->s;
     float *out[MAX_OUT], om[MAX_OUT];
-    uint32_t nout = outputs(s, w->tok[i], negatives(w, i), out, om);
+    uint32_t nout = outputs(w, i, out, om);
     for (uint32_t j = w->win0[i]; j < w->win1[i]; j++) {
         if (j == i)
             continue;
@@ -494,36 +459,23 @@ static void cbow_centre(worker *w, uint32_t i)
     for (uint32_t j = j0; j < j1; j++)
         if (j != i)
             k->axpy(inv, s->syn0 + (size_t)w->tok[j] * st, w->neu1, st);
-    uint32_t nout = outputs(s, w->tok[i], negatives(w, i), out, om);
+    uint32_t nout = outputs(w, i, out, om);
     train_row(w, w->neu1, out, nout, om, w->lr[i], w->work);
     for (uint32_t j = j0; j < j1; j++)
         if (j != i)
             k->axpy(1, w->work, s->syn0 + (size_t)w->tok[j] * st, st);
 }
 
-static float lr_at(const shared *s, uint64_t global, uint64_t in_epoch, uint64_t slice)
-{
-    const wr_sgns_opts *o = s->o;
-    double f;
-    if (o->lr_schedule == WR_LR_COSINE) {
-        f = slice ? (double)in_epoch / (double)slice : 1;
-        return (float)(o->min_lr + 0.5 * (o->lr - o->min_lr) * (1 + cos(M_PI * (f < 1 ? f : 1))));
-    }
-    f = (double)global / (double)s->total;
-    return (float)(o->lr - (o->lr - o->min_lr) * (f < 1 ? f : 1));
-}
-
-/* Fills the batch from sequence q (< seq1) on until BATCH raw tokens, `limit` raw tokens or
- * the end of the slice; returns the next sequence and sets *raw. As in word2vec,
- * subsampling happens before windowing and each centre draws a reduced window. */
-static uint64_t batch_fill(worker *w, uint64_t q, uint64_t limit, uint64_t in_epoch,
-                           uint64_t *raw)
+/* Fills the batch with the sequences of chunk ch, each sequence's learning rate taken at
+ * its first token. As in word2vec, subsampling happens before windowing and each centre
+ * draws a reduced window. */
+static void batch_fill(worker *w, const wr_hogwild_chunk *ch)
 {
     const shared *s = w->s;
     const wr_corpus *c = s->c;
-    uint64_t global = atomic_load_explicit(&w->s->done, memory_order_relaxed), n = 0;
+    uint64_t n = 0;
     uint32_t nt = 0, win = s->o->window;
-    do {
+    for (uint64_t q = ch->u0; q < ch->u1; q++) {
         const uint32_t *t = c->tok + c->off[q];
         uint64_t len = c->off[q + 1] - c->off[q];
         uint32_t start = nt;
@@ -535,7 +487,7 @@ static uint64_t batch_fill(worker *w, uint64_t q, uint64_t limit, uint64_t in_ep
         if (nt - start < 2) {
             nt = start; /* nothing to learn from */
         } else {
-            float lr = lr_at(s, global + n, in_epoch + n, w->slice);
+            float lr = hogwild_lr(&s->h, ch, n);
             for (uint32_t p = start; p < nt; p++) {
                 uint32_t r = win - rng_below(&w->rng, win);
                 w->win0[p] = p - start > r ? p - r : start;
@@ -544,11 +496,8 @@ static uint64_t batch_fill(worker *w, uint64_t q, uint64_t limit, uint64_t in_ep
             }
         }
         n += len;
-        q++;
-    } while (q < w->seq1 && n < BATCH && n < limit);
+    }
     w->ntok = nt;
-    *raw = n;
-    return q;
 }
 
 static void batch_train(worker *w)
@@ -571,15 +520,6 @@ static void batch_train(worker *w)
     }
 }
 
-/* Raw tokens this worker has processed at its j-th evaluation point. */
-static uint64_t eval_point(const worker *w, uint32_t j)
-{
-    uint64_t mine = w->slice * w->s->o->epochs, e = w->s->o->evals;
-    return j == e ? mine : (uint64_t)ceil((double)mine * j / (double)e);
-}
-
-static int evaluating(const shared *s) { return s->o->on_eval && s->o->evals; }
-
 /* The input rows, without their padding, into the caller's buffer. */
 static void copy_out(const shared *s)
 {
@@ -588,48 +528,23 @@ static void copy_out(const shared *s)
         memcpy(s->out + (size_t)v * dim, s->syn0 + (size_t)v * s->stride, dim * sizeof(float));
 }
 
-/* Every worker stops at each evaluation point; one of them evaluates. */
-static void eval_until(worker *w, uint64_t local)
+/* One chunk of sequences on worker ch->worker's thread. */
+static void step(void *ctx, const wr_hogwild_chunk *ch)
 {
-    shared *s = w->s;
-    const wr_sgns_opts *o = s->o;
-    while (evaluating(s) && w->evals_done < o->evals && local >= eval_point(w, w->evals_done + 1)) {
-        uint32_t j = ++w->evals_done;
-        if (pthread_barrier_wait(&s->barrier) == PTHREAD_BARRIER_SERIAL_THREAD) {
-            uint32_t epoch = (uint32_t)(((uint64_t)j * o->epochs + o->evals - 1) / o->evals);
-            copy_out(s);
-            o->on_eval((double)j / o->evals, epoch, s->out, o->eval_ctx);
-        }
-        pthread_barrier_wait(&s->barrier);
-    }
+    worker *w = &((shared *)ctx)->w[ch->worker];
+    batch_fill(w, ch);
+    batch_train(w);
 }
 
-static void *worker_run(void *arg)
+/* An evaluation point: every worker waits, so the rows hold still. */
+static void pause_eval(void *ctx, double progress, uint32_t epoch)
 {
-    worker *w = arg;
-    shared *s = w->s;
-    const wr_sgns_opts *o = s->o;
-    uint64_t local = 0;
-    for (uint32_t e = 0; e < o->epochs; e++) {
-        uint64_t q = w->seq0, in_epoch = 0;
-        while (q < w->seq1) {
-            uint64_t limit = UINT64_MAX, raw;
-            if (evaluating(s) && w->evals_done < o->evals)
-                limit = eval_point(w, w->evals_done + 1) - local;
-            q = batch_fill(w, q, limit, in_epoch, &raw);
-            batch_train(w);
-            local += raw;
-            in_epoch += raw;
-            atomic_fetch_add_explicit(&s->done, raw, memory_order_relaxed);
-            progress_add(&s->prog, raw);
-            eval_until(w, local);
-        }
-    }
-    eval_until(w, UINT64_MAX);
-    return NULL;
+    const shared *s = ctx;
+    copy_out(s);
+    s->o->on_eval(progress, epoch, s->out, s->o->eval_ctx);
 }
 
-static int check_opts(const wr_corpus *c, uint32_t vocab, const wr_sgns_opts *o, wr_err *err)
+int sgns_check(const wr_sgns_opts *o, wr_err *err)
 {
     if (o->dim < 1 || o->dim > 1u << 16)
         return wr_fail(err, "word2vec: dim must be 1..65536, got %u", o->dim);
@@ -650,9 +565,17 @@ static int check_opts(const wr_corpus *c, uint32_t vocab, const wr_sgns_opts *o,
         return wr_fail(err, "word2vec: unknown mode %d", o->mode);
     if (o->lr_schedule != WR_LR_LINEAR && o->lr_schedule != WR_LR_COSINE)
         return wr_fail(err, "word2vec: unknown learning-rate schedule %d", o->lr_schedule);
-    if (vocab == 0 || c->ntok == 0)
-        return wr_fail(err, "word2vec: the corpus is empty");
     return 0;
+}
+
+uint32_t *sgns_subsample(const uint64_t *count, uint32_t vocab, uint64_t total, double sample)
+{
+    uint32_t *keep = xmalloc(((size_t)vocab + 1) * sizeof *keep);
+    for (uint32_t v = 0; v < vocab; v++) {
+        double p = sgns_keep_prob(count[v], total, sample) * 4294967296.0;
+        keep[v] = p >= 4294967295.0 ? UINT32_MAX : (uint32_t)p;
+    }
+    return keep;
 }
 
 /* Token counts and the longest sequence; fails on a token outside the vocabulary. */
@@ -712,27 +635,10 @@ static float *alloc_rows(size_t bytes)
     return p;
 }
 
-/* Contiguous slices of sequences with about the same number of tokens. */
-static void slice_corpus(const wr_corpus *c, worker *w, int n)
-{
-    uint64_t q = 0;
-    for (int t = 0; t < n; t++) {
-        uint64_t end = t == n - 1 ? c->ntok : c->ntok / n * (t + 1);
-        w[t].seq0 = q;
-        while (q < c->nseq && c->off[q + 1] <= end)
-            q++;
-        if (t == n - 1)
-            q = c->nseq;
-        w[t].seq1 = q;
-        w[t].slice = c->off[q] - c->off[w[t].seq0];
-    }
-}
-
 static void worker_init(worker *w, shared *s, int t, uint64_t maxlen)
 {
     size_t cap = BATCH + maxlen;
     w->s = s;
-    w->evals_done = 0;
     rng_seed(&w->rng, s->o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(t + 1)));
     w->tok = xmalloc(cap * sizeof *w->tok);
     w->win0 = xmalloc(cap * sizeof *w->win0);
@@ -759,55 +665,44 @@ static void worker_free(worker *w)
 int sgns_train(const wr_corpus *c, uint32_t vocab, const wr_sgns_opts *o, float *out,
                wr_err *err)
 {
-    if (check_opts(c, vocab, o, err) < 0)
+    if (sgns_check(o, err) < 0)
         return -1;
+    if (vocab == 0 || c->ntok == 0)
+        return wr_fail(err, "word2vec: the corpus is empty");
     uint64_t *count = xcalloc(vocab, sizeof *count), maxlen;
     shared s = {.c = c, .o = o, .k = sgns_kernel(), .out = out, .vocab = vocab};
     if (count_tokens(c, vocab, count, &maxlen, err) < 0 ||
-        sampler_build(&s.neg, count, vocab, 0.75, err) < 0) {
+        alias_init(&s.neg, count, vocab, 0.75, err) < 0) {
         free(count);
         return -1;
     }
-    s.keep = xmalloc((size_t)vocab * sizeof *s.keep);
-    for (uint32_t v = 0; v < vocab; v++) {
-        double p = sgns_keep_prob(count[v], c->ntok, o->subsample) * 4294967296.0;
-        s.keep[v] = p >= 4294967295.0 ? UINT32_MAX : (uint32_t)p;
-    }
+    s.keep = sgns_subsample(count, vocab, c->ntok, o->subsample);
     s.stride = (o->dim + 15) & ~15u;
     s.syn0 = alloc_rows((size_t)vocab * s.stride * sizeof(float));
     s.syn1 = alloc_rows((size_t)vocab * s.stride * sizeof(float));
     init_rows(&s, count);
     free(count);
-    s.total = c->ntok * o->epochs;
-    atomic_init(&s.done, 0);
-
-    int n = o->threads > 0 ? o->threads : wr_cpu_count();
-    if ((uint64_t)n > c->nseq)
-        n = (int)c->nseq;
-    worker *w = xcalloc((size_t)n, sizeof *w);
-    slice_corpus(c, w, n);
+    s.h = (wr_hogwild_opts){.units = c->nseq, .off = c->off, .epochs = o->epochs,
+                            .threads = o->threads, .chunk = BATCH, .schedule = o->lr_schedule,
+                            .lr = o->lr, .min_lr = o->min_lr, .step = step, .ctx = &s,
+                            .what = "training", .unit = "tokens", .extra = s.k->name};
+    if (o->on_eval && o->evals) {
+        s.h.evals = o->evals;
+        s.h.pause = pause_eval;
+    }
+    int n = hogwild_workers(&s.h);
+    s.w = xcalloc((size_t)n, sizeof *s.w);
     for (int t = 0; t < n; t++)
-        worker_init(&w[t], &s, t, maxlen);
-    if (evaluating(&s))
-        pthread_barrier_init(&s.barrier, NULL, (unsigned)n);
-    progress_start(&s.prog, "training", "tokens", s.total);
-    for (int t = 1; t < n; t++)
-        if (pthread_create(&w[t].tid, NULL, worker_run, &w[t]))
-            abort();
-    worker_run(&w[0]);
-    for (int t = 1; t < n; t++)
-        pthread_join(w[t].tid, NULL);
-    progress_end(&s.prog, s.k->name);
+        worker_init(&s.w[t], &s, t, maxlen);
+    hogwild_run(&s.h);
 
-    if (evaluating(&s))
-        pthread_barrier_destroy(&s.barrier);
     copy_out(&s);
     free(s.syn0);
     for (int t = 0; t < n; t++)
-        worker_free(&w[t]);
-    free(w);
+        worker_free(&s.w[t]);
+    free(s.w);
     free(s.syn1);
     free(s.keep);
-    sampler_free(&s.neg);
+    alias_free(&s.neg);
     return 0;
 }

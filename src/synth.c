@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "walkrec/graph.h"
+#include "walkrec/alias.h"
 #include "walkrec/progress.h"
 #include "walkrec/rng.h"
 #include "walkrec/file.h"

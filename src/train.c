@@ -18,11 +18,7 @@
 void train_default_opts(wr_train_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->walk.walks_per_item = 10;
-    o->walk.length = 10;
-    o->walk.p = 1;
-    o->walk.q = 1;
-    o->walk.seed = 1;
+    walk_default_opts(&o->walk);
     sgns_default_opts(&o->sgns);
     o->eval_every = 10;
 }
@@ -85,7 +81,7 @@ int train_curve_point(const wr_model *m, const wr_labeled *val, int threads, dou
 static const char *mode_name(int mode) { return mode == WR_MODE_CBOW ? "cbow" : "sg"; }
 static const char *lr_name(int s) { return s == WR_LR_COSINE ? "cosine" : "linear"; }
 
-static json_t *sgns_params(const wr_sgns_opts *s, int threads)
+json_t *train_describe(const wr_sgns_opts *s, int threads)
 {
     json_t *j = json_object();
     jset(j, "mode", json_string(mode_name(s->mode)));
@@ -102,6 +98,25 @@ static json_t *sgns_params(const wr_sgns_opts *s, int threads)
     jset(j, "kernel", json_string(sgns_kernel()->name));
     jset(j, "warm_start", json_boolean(s->init != NULL));
     return j;
+}
+
+void train_record(json_t *meta, json_t *trainer, uint32_t items, uint32_t epochs,
+                  const wr_corpus *c, wr_train_times *t, json_t *points)
+{
+    t->sequences = c->nseq;
+    t->tokens = c->ntok;
+    jset(meta, "trainer", trainer);
+    jset(meta, "items", json_integer(items));
+    jset(meta, "sequences", json_integer((json_int_t)t->sequences));
+    jset(meta, "tokens", json_integer((json_int_t)t->tokens));
+    json_t *times = json_object_get(meta, "times");
+    jset(times, "train", json_real(t->train));
+    if (points)
+        jset(times, "learning_curve", json_real(t->eval));
+    jset(meta, "tokens_per_second",
+         jnum((double)t->tokens * epochs / (t->train > 0 ? t->train : NAN)));
+    if (points)
+        jset(meta, "learning_curve", points);
 }
 
 /* Trains on the corpus and fills the model; meta already holds the stages before. */
@@ -129,23 +144,11 @@ static wr_model *train_core(const wr_corpus *c, const wr_dict *ids, const wr_tra
     }
     t->eval = cv.seconds;
     t->train = wr_now() - t0 - cv.seconds;
-    t->sequences = c->nseq;
-    t->tokens = c->ntok;
-
-    jset(meta, "trainer", sgns_params(&o->sgns, threads));
-    jset(meta, "items", json_integer(n));
-    jset(meta, "sequences", json_integer((json_int_t)c->nseq));
-    jset(meta, "tokens", json_integer((json_int_t)c->ntok));
-    json_t *times = json_object_get(meta, "times");
-    jset(times, "train", json_real(t->train));
-    if (o->val && o->eval_every)
-        jset(times, "learning_curve", json_real(t->eval));
-    jset(meta, "tokens_per_second",
-         jnum((double)c->ntok * so.epochs / (t->train > 0 ? t->train : NAN)));
-    if (o->val && o->eval_every)
-        jset(meta, "learning_curve", cv.points);
-    else
+    if (!(o->val && o->eval_every)) {
         json_decref(cv.points);
+        cv.points = NULL;
+    }
+    train_record(meta, train_describe(&o->sgns, threads), n, so.epochs, c, t, cv.points);
     char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(10));
     if (!text)
         abort();
@@ -184,43 +187,54 @@ static int write_walks(const wr_corpus *c, const wr_dict *ids, const char *path,
     return 0;
 }
 
-wr_model *train_pairs(const wr_pairs *p, const wr_train_opts *o, wr_train_times *t, wr_err *err)
+json_t *train_prepare(const wr_pairs *p, const wr_walk_opts *o, wr_corpus *c, wr_train_times *t,
+                      wr_err *err)
 {
-    wr_train_times local;
-    if (!t)
-        t = &local;
-    memset(t, 0, sizeof *t);
     wr_graph g;
+    memset(c, 0, sizeof *c);
     double t0 = wr_now();
-    if (graph_build(&g, p, o->walk.threads, err) < 0)
+    if (graph_build(&g, p, o->threads, err) < 0)
         return NULL;
     double t1 = wr_now();
-    wr_corpus c;
-    int rc = walk_generate(&g, &o->walk, &c, err);
+    int rc = walk_generate(&g, o, c, err);
     graph_free(&g);
     if (rc < 0)
         return NULL;
-    double t2 = wr_now();
     t->graph = t1 - t0;
-    t->walks = t2 - t1;
-    if (o->walks_out && write_walks(&c, p->ids, o->walks_out, err) < 0) {
-        walk_corpus_free(&c);
-        return NULL;
-    }
-    t->write_walks = wr_now() - t2;
+    t->walks = wr_now() - t1;
 
     json_t *meta = json_object(), *walks = json_object(), *times = json_object();
-    jset(walks, "walks_per_item", json_integer(o->walk.walks_per_item));
-    jset(walks, "length", json_integer(o->walk.length));
-    jset(walks, "p", json_real(o->walk.p));
-    jset(walks, "q", json_real(o->walk.q));
-    jset(walks, "seed", json_integer((json_int_t)o->walk.seed));
+    jset(walks, "walks_per_item", json_integer(o->walks_per_item));
+    jset(walks, "length", json_integer(o->length));
+    jset(walks, "p", json_real(o->p));
+    jset(walks, "q", json_real(o->q));
+    jset(walks, "seed", json_integer((json_int_t)o->seed));
     jset(meta, "source", json_string("pairs"));
     jset(meta, "walks", walks);
     jset(meta, "pairs", json_integer((json_int_t)p->n));
     jset(times, "graph", json_real(t->graph));
     jset(times, "walks", json_real(t->walks));
     jset(meta, "times", times);
+    return meta;
+}
+
+wr_model *train_pairs(const wr_pairs *p, const wr_train_opts *o, wr_train_times *t, wr_err *err)
+{
+    wr_train_times local;
+    if (!t)
+        t = &local;
+    memset(t, 0, sizeof *t);
+    wr_corpus c;
+    json_t *meta = train_prepare(p, &o->walk, &c, t, err);
+    if (!meta)
+        return NULL;
+    double t2 = wr_now();
+    if (o->walks_out && write_walks(&c, p->ids, o->walks_out, err) < 0) {
+        json_decref(meta);
+        walk_corpus_free(&c);
+        return NULL;
+    }
+    t->write_walks = wr_now() - t2;
     wr_model *m = train_core(&c, p->ids, o, t, meta, err);
     json_decref(meta);
     walk_corpus_free(&c);

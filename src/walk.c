@@ -22,6 +22,11 @@
 #define LANES 16
 #define MAX_THREADS 256
 
+void walk_default_opts(wr_walk_opts *o)
+{
+    *o = (wr_walk_opts){.walks_per_item = 10, .length = 10, .p = 1, .q = 1, .seed = 1};
+}
+
 void walk_corpus_free(wr_corpus *c)
 {
     free(c->tok);

@@ -9,17 +9,10 @@
 
 #include <stdint.h>
 
+#include "walkrec/alias.h"
 #include "walkrec/pairs.h"
 #include "walkrec/rng.h"
 #include "walkrec/util.h"
-
-/* One alias cell per arc, sized for a single load: keep the arc itself when 32 random bits
- * are below thr, else go to node `alias` (a cell that keeps itself has thr 2^32 - 1 and
- * alias = its own node, so thr never needs to reach 2^32). */
-typedef struct wr_alias_cell {
-    uint32_t thr;
-    uint32_t alias;
-} wr_alias_cell;
 
 typedef struct wr_graph {
     uint32_t n;          /* nodes = dict_size of the pair set */
@@ -27,7 +20,8 @@ typedef struct wr_graph {
     uint64_t *off;       /* n + 1 */
     uint32_t *adj;       /* m, sorted within each row */
     float *w;            /* m arc weights */
-    wr_alias_cell *cell; /* m alias cells */
+    wr_alias_cell *cell; /* m alias cells (alias.h), each alias a node rather than an index
+                            in the row: keep the arc itself, or go to node `alias` */
 } wr_graph;
 
 /* Builds g from a merged pair set (pairs_merge); unsorted pairs work too, and a pair listed
@@ -49,24 +43,12 @@ static inline uint32_t graph_step(const wr_graph *g, uint32_t u, wr_rng *r)
 {
     uint64_t x = rng_next(r), o = g->off[u];
     uint32_t d = (uint32_t)(g->off[u + 1] - o);
-    uint64_t k = o + (((x >> 32) * d) >> 32);
+    uint64_t k = o + alias_index(d, x);
     wr_alias_cell c = g->cell[k];
     uint32_t v = g->adj[k];
     return (uint32_t)x < c.thr ? v : c.alias;
 }
 /* 1 if v is adjacent to u (binary search). */
 int graph_has_edge(const wr_graph *g, uint32_t u, uint32_t v);
-
-/* Vose's alias table for weights w[0..n), all > 0 (n > 0), as cells whose alias is an index
- * in [0, n). q (n doubles) and work (n uint32) are scratch. */
-void alias_build(const float *w, uint32_t n, wr_alias_cell *cell, double *q, uint32_t *work);
-/* An index in [0, n) drawn from a table of alias_build, without a branch. */
-static inline uint32_t alias_draw(const wr_alias_cell *cell, uint32_t n, wr_rng *r)
-{
-    uint64_t x = rng_next(r);
-    uint32_t k = (uint32_t)(((x >> 32) * n) >> 32);
-    wr_alias_cell c = cell[k];
-    return (uint32_t)x < c.thr ? k : c.alias;
-}
 
 #endif

@@ -56,10 +56,11 @@ typedef struct wr_pipeline_opts {
     /* the trainer */
     uint32_t dim, window, negative, epochs; /* 128, 5, 5, 5 */
     double subsample;     /* sgns, cbow: 1e-3; < 0 = keep every token */
-    double lr, min_lr;    /* 0.025 and 0.0001 (mf: 0.01 and 0); min_lr < 0 = 0 */
+    double lr, min_lr;    /* 0.025 and 0.0001 (mf: by optimizer, mf_lr, and 0); min_lr < 0 = 0 */
     int lr_schedule;      /* sgns, cbow: WR_LR_LINEAR (0) or WR_LR_COSINE */
     int bias, labels;     /* mf: item biases (mf.h), WR_MF_BINARY (0) or WR_MF_CONTINUOUS */
     double l2;            /* mf: 1e-6; < 0 = none */
+    int optimizer, init;  /* mf: WR_MF_AUTO (Adam; mf-seq SGD), WR_MF_INIT_SMALL (mf.h) */
     const char *side_info, *side_columns; /* sgns with side information (eges.h): items file */
     /* a warm start: the vectors of `warm` for the ids it has (random ones for the rest),
      * trained for warm_epochs (2) instead of epochs. Needs the same dim, else the run starts

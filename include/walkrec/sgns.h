@@ -1,7 +1,7 @@
 /* sgns.h - word2vec on a token corpus: skip-gram or CBOW with negative sampling.
  *
- * Hogwild threads; negatives from unigram^0.75 with an alias table (O(1), memory linear in
- * the vocabulary), shared by the context words of a centre; subsampling of frequent
+ * Hogwild threads; negatives from unigram^0.75 with an alias table (alias.h: O(1), memory
+ * linear in the vocabulary), shared by the context words of a centre; subsampling of frequent
  * tokens; word2vec's reduced random window; linear or per-epoch cosine learning rate. */
 #ifndef WALKREC_SGNS_H
 #define WALKREC_SGNS_H
@@ -9,12 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "walkrec/hogwild.h"
 #include "walkrec/rng.h"
 #include "walkrec/util.h"
 #include "walkrec/walk.h"
 
 enum { WR_MODE_SG = 0, WR_MODE_CBOW = 1 };
-enum { WR_LR_LINEAR = 0, WR_LR_COSINE = 1 };
 
 #define WR_SGNS_MAX_NEGATIVE 63
 #define WR_SGNS_MAX_WINDOW 64
@@ -27,7 +27,7 @@ typedef struct wr_sgns_opts {
     double subsample;   /* 1e-3; 0 keeps every token */
     double lr, min_lr;  /* 0.025, 0.0001 */
     int mode;           /* WR_MODE_SG */
-    int lr_schedule;    /* WR_LR_LINEAR */
+    int lr_schedule;    /* WR_LR_LINEAR (hogwild.h) */
     int threads;        /* 0 = all cores */
     uint64_t seed;      /* 1 */
     /* Called `evals` times evenly over training (progress j/evals, j = 1..evals, the last
@@ -49,38 +49,16 @@ void sgns_default_opts(wr_sgns_opts *o);
 int sgns_train(const wr_corpus *c, uint32_t vocab, const wr_sgns_opts *o, float *out,
                wr_err *err);
 
+/* 0, or -1 with err set (naming the option) when an option is out of range. */
+int sgns_check(const wr_sgns_opts *o, wr_err *err);
+
 /* word2vec's probability of keeping a token seen `count` times among `total`:
  * (sqrt(f / (s * total)) + 1) * s * total / f, capped at 1; 1 when sample is 0. */
 double sgns_keep_prob(uint64_t count, uint64_t total, double sample);
-
-/* Walker's alias table over n outcomes with weight count^power: O(1) draws. */
-typedef struct wr_sampler_cell {
-    uint32_t thr;   /* keep outcome k when 32 random bits < thr ... */
-    uint32_t alias; /* ... else take alias */
-} wr_sampler_cell;
-
-typedef struct wr_sampler {
-    uint32_t n;
-    wr_sampler_cell *cell; /* one cache access per draw */
-} wr_sampler;
-
-/* Returns -1 with err set when every count is 0. */
-int sampler_build(wr_sampler *s, const uint64_t *count, uint32_t n, double power, wr_err *err);
-void sampler_free(wr_sampler *s);
-/* The two halves of a draw, so that the cell can be prefetched between them. */
-static inline uint32_t sampler_index(const wr_sampler *s, uint64_t x)
-{
-    return (uint32_t)(((x >> 32) * s->n) >> 32);
-}
-static inline uint32_t sampler_pick(const wr_sampler *s, uint64_t x, uint32_t k)
-{
-    return (uint32_t)x < s->cell[k].thr ? k : s->cell[k].alias;
-}
-static inline uint32_t sampler_draw(const wr_sampler *s, wr_rng *r)
-{
-    uint64_t x = rng_next(r);
-    return sampler_pick(s, x, sampler_index(s, x));
-}
+/* Those probabilities for tokens 0..vocab as thresholds on 32 random bits: keep token t
+ * when the bits are below keep[t] (UINT32_MAX: always). Returns a new array of vocab + 1
+ * entries; the caller frees it with free(). */
+uint32_t *sgns_subsample(const uint64_t *count, uint32_t vocab, uint64_t total, double sample);
 
 /* The inner kernels, exposed so tests can compare them: one input row against nout output
  * rows. Rows are 64-byte aligned with n floats, n a multiple of 16. */
@@ -95,6 +73,19 @@ typedef struct wr_sgns_kernel {
     /* y += a x */
     void (*axpy)(float a, const float *x, float *y, uint32_t n);
 } wr_sgns_kernel;
+
+/* One skip-gram step for trainers built on these kernels (eges.c): the output rows of a
+ * centre, its own row of `rows` (label 1) then those of its `negative` negatives neg[],
+ * the distinct ones with their multiplicity (negatives equal to the centre are skipped, as
+ * word2vec does), into out and mult (room for negative + 1). Returns their number. */
+uint32_t sgns_gather(uint32_t centre, const uint32_t *neg, uint32_t negative, float *rows,
+                     uint32_t stride, float **out, float *mult);
+/* One input row against out[0..nout) (label 1 for the first, 0 for the rest, each term
+ * times mult), by word2vec's logistic table: the output rows are updated and the input's
+ * gradient added to din (may be in). k comes from sgns_kernel() or sgns_kernels() (which
+ * also fill the logistic table); rows as for the kernels. Any thread (Hogwild). */
+void sgns_step(const wr_sgns_kernel *k, const float *in, float *const *out, uint32_t nout,
+               const float *mult, float lr, float *din, uint32_t stride);
 
 /* The kernels this CPU runs, the portable scalar one first, the widest last. */
 size_t sgns_kernels(const wr_sgns_kernel *const **list);

@@ -39,6 +39,28 @@ typedef struct wr_train_times {
     uint64_t sequences, tokens; /* the corpus (tokens of one epoch) */
 } wr_train_times;
 
+/* The "trainer" object of a model's metadata for word2vec options o run on `threads`
+ * threads: mode, dim, window, negative, epochs, subsample, lr, min_lr, lr_schedule,
+ * threads, seed, kernel, warm_start. A new object; the caller owns it. */
+json_t *train_describe(const wr_sgns_opts *o, int threads);
+
+/* What a model's metadata says of a word2vec training on corpus c (train_pairs, eges):
+ * sets t->sequences and t->tokens from c, then adds to meta "trainer" (steals `trainer`),
+ * "items", "sequences", "tokens", "train" and, with points, "learning_curve" seconds (of
+ * t) to its "times" object, "tokens_per_second" over `epochs`, and "learning_curve"
+ * (steals `points`; NULL = none). */
+void train_record(json_t *meta, json_t *trainer, uint32_t items, uint32_t epochs,
+                  const wr_corpus *c, wr_train_times *t, json_t *points);
+
+/* The first two stages of train_pairs, for the trainers that share them (eges.c, mf.c's
+ * mf-seq): the graph of p, then walks with o into c (the caller frees them with
+ * walk_corpus_free(); c is left empty on error), their seconds in t->graph and t->walks.
+ * Returns a new JSON object (the caller owns it) with what a model's metadata says of these
+ * stages: "source": "pairs", "walks": {walks_per_item, length, p, q, seed}, "pairs": the
+ * number of pairs, and "times": {graph, walks}; NULL with err set on failure. */
+json_t *train_prepare(const wr_pairs *p, const wr_walk_opts *o, wr_corpus *c, wr_train_times *t,
+                      wr_err *err);
+
 /* Trains on a merged pair set; the model carries ids, vectors and metadata (parameters,
  * timings, token counts, learning curve). t may be NULL. */
 wr_model *train_pairs(const wr_pairs *p, const wr_train_opts *o, wr_train_times *t, wr_err *err);

@@ -27,6 +27,9 @@ typedef struct wr_walk_opts {
     int threads;             /* <= 0: one per CPU */
 } wr_walk_opts;
 
+/* 10 walks of 10 nodes per item, p = q = 1, seed 1, one thread per CPU. */
+void walk_default_opts(wr_walk_opts *o);
+
 /* Every node with degree > 0 starts walks_per_item walks of exactly `length` nodes. Walks
  * are laid out round by round, each round visiting the start nodes in a seeded shuffled
  * order (DeepWalk's). Each block of walks draws from its own random stream seeded by

@@ -32,6 +32,12 @@ static void usage(FILE *f)
             "  --labels L              mf: binary (sigmoid, cross-entropy; default) or\n"
             "                          continuous (the pair weight as target, squared error)\n"
             "  --l2 X                  mf, mf-seq: L2 regularisation (default 1e-6)\n"
+            "  --optimizer O           mf, mf-seq: auto (default: adam for mf, sgd for mf-seq),\n"
+            "                          adam (lr 0.0003, continuous labels 0.0001), adagrad\n"
+            "                          (lr 0.01) or sgd (lr 0.01)\n"
+            "  --init I                mf, mf-seq: small (default: uniform, |v| about 0.1) or\n"
+            "                          normal (N(0,1), item biases too); --optimizer adam\n"
+            "                          --init normal is the posts' recipe (Adam, lr 0.01)\n"
             "  --side-info ITEMS       sgns: each item's vector is a learned weighted mean of its\n"
             "                          id's and its side information's embeddings (EGES,\n"
             "                          include/walkrec/eges.h); items with side information\n"
@@ -41,6 +47,8 @@ static void usage(FILE *f)
             "                          kinds guessed from names and contents)\n"
             "  --sequences FILE        train on these sequences (one per line, ids separated by\n"
             "                          spaces or tabs) instead of walks over PAIRS\n"
+            );
+    fprintf(f,
             "  --walks-out FILE        write the generated walks as text, one per line\n"
             "  --dim N                 vector dimension (default 128)\n"
             "  --walks-per-item N      walks started from each item (default 10)\n"
@@ -52,7 +60,7 @@ static void usage(FILE *f)
             "                          (default 5)\n"
             "  --epochs N              passes over the walks (default 5)\n"
             "  --subsample X           subsampling threshold, 0 = off (default 1e-3)\n"
-            "  --lr X                  initial learning rate (default 0.025; mf: 0.01)\n"
+            "  --lr X                  initial learning rate (default 0.025; mf: by optimizer)\n"
             "  --min-lr X              final learning rate (default 0.0001; mf: 0)\n"
             "  --lr-schedule S         linear (over all epochs) or cosine (restarting each\n"
             "                          epoch) (default linear; mf: always cosine)\n"
@@ -100,7 +108,8 @@ static void parse(int argc, char **argv, args *a, wr_pipeline_opts *o)
 {
     enum { O_SEQ = 256, O_WALKS_OUT, O_DIM, O_WPI, O_LEN, O_P, O_Q, O_MODE, O_WINDOW, O_NEG,
            O_EPOCHS, O_SUB, O_LR, O_MINLR, O_SCHED, O_THREADS, O_SEED, O_VAL, O_EVERY, O_JSON,
-           O_QUIET, O_EDGE, O_CALIB, O_ALGO, O_BIAS, O_LABELS, O_L2, O_SIDE, O_SIDE_COLS };
+           O_QUIET, O_EDGE, O_CALIB, O_ALGO, O_BIAS, O_LABELS, O_L2, O_SIDE, O_SIDE_COLS,
+           O_OPTIMIZER, O_INIT };
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"sequences", required_argument, NULL, O_SEQ},
         {"walks-out", required_argument, NULL, O_WALKS_OUT},
@@ -128,6 +137,8 @@ static void parse(int argc, char **argv, args *a, wr_pipeline_opts *o)
         {"probe", required_argument, NULL, CLI_O_PROBE},
         {"popular", required_argument, NULL, CLI_O_POPULAR},
         {"min-recall", required_argument, NULL, CLI_O_MIN_RECALL},
+        {"optimizer", required_argument, NULL, O_OPTIMIZER},
+        {"init", required_argument, NULL, O_INIT},
         {NULL, 0, NULL, 0},
     };
     int c, algo;
@@ -166,6 +177,14 @@ static void parse(int argc, char **argv, args *a, wr_pipeline_opts *o)
         case O_SUB: o->subsample = zero_is_none(cli_double("--subsample", optarg, 0, 1)); break;
         case O_LR: o->lr = cli_double("--lr", optarg, 1e-9, 10); break;
         case O_MINLR: o->min_lr = zero_is_none(cli_double("--min-lr", optarg, 0, 10)); break;
+        case O_OPTIMIZER:
+            if ((o->optimizer = mf_optimizer_parse(optarg)) < 0)
+                die("--optimizer: expected auto, adam, adagrad or sgd, got '%s'", optarg);
+            break;
+        case O_INIT:
+            if ((o->init = mf_init_parse(optarg)) < 0)
+                die("--init: expected small or normal, got '%s'", optarg);
+            break;
         case O_SCHED:
             if (strcmp(optarg, "linear") && strcmp(optarg, "cosine"))
                 die("--lr-schedule: expected linear or cosine, got '%s'", optarg);

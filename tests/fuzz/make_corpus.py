@@ -36,6 +36,14 @@ def pairs():
     write("pairs", "gzip", gzip.compress(b"item_a\titem_b\tweight\nA\tB\t1\nB\tC\t2\n", mtime=0))
 
 
+def side():
+    write("side", "items", "item\tcategory\tbrand\tprice\tgift\n"
+          "a\tX > Y > Z\t Acme \t$1,250.00\ttrue\nb\tX|Y\t\t3.5\tno\nc\n\n")
+    write("side", "utf8-ragged", "item\tname\tsize\n\u00e9t\u00e9\tcaf\u00e9\nx\t\t$5.00 - $10.00\n")
+    write("side", "malformed", "item\tb\tb\n\ta\nz\t1\t2\t3\nz\t1\n")
+    write("side", "gzip", gzip.compress(b"item\tbrand\nA\tB\nC\tD\n", mtime=0))
+
+
 def amazon():
     for src, kind in (("meta_2014.txt", "2014"), ("meta_2018.json", "2018")):
         path = os.path.join(SRC, "tests", "data", "amazon", src)
@@ -165,5 +173,5 @@ def url():
 if __name__ == "__main__":
     shutil.rmtree(os.path.join(HERE, "corpus"), ignore_errors=True)
     os.makedirs(os.path.join(HERE, "corpus", "config"))
-    for make in (pairs, amazon, model, w2v, wal, config, api_body, url):
+    for make in (pairs, side, amazon, model, w2v, wal, config, api_body, url):
         make()

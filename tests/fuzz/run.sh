@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 BUILD=build-fuzz
-ALL="pairs amazon api_body url model w2v wal config"
+ALL="pairs side amazon api_body url model w2v wal config"
 DRIVERS=${*:-$ALL}
 
 if [ ! -f "$BUILD/build.ninja" ]; then

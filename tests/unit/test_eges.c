@@ -1,4 +1,4 @@
-/* test_eges.c - side information: reading the items table, and skip-gram with side
+/* test_eges.c - side information: features from the items table, and skip-gram with side
  * information placing cold items (no training pairs) by their category. */
 #include <math.h>
 #include <setjmp.h>
@@ -18,36 +18,10 @@
 #include "walkrec/rng.h"
 #include "walkrec/synth.h"
 
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/test_eges.XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *write_tmp(const char *name, const char *text)
-{
-    static char path[128];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
+#include "tmpdir.h"
 
 /* The values of item `id` in field `f` (up to 8), their count returned. */
-static int values_in(const wr_side *s, const char *id, uint32_t f, uint32_t *out)
+static int values_in(const wr_eges_features *s, const char *id, uint32_t f, uint32_t *out)
 {
     int64_t i = dict_find(s->items, id, strlen(id));
     assert_true(i >= 0);
@@ -58,29 +32,31 @@ static int values_in(const wr_side *s, const char *id, uint32_t f, uint32_t *out
     return n;
 }
 
-static void test_side_read(void **state)
+static void test_features(void **state)
 {
     (void)state;
-    const char *path = write_tmp("items.tsv",
+    const char *path = tmpdir_write("items.tsv",
         "item\tcategory\tbrand\tprice\ttitle\n"
         "a\tX > Y > Z\tAcme\t$1,250.00\tRed Heart Bag\n"
         "b\tX > Y\t\t3.5\tred bag, RED\n"
         "c\t\tAcme\tjunk\t\n"
-        "d\tQ|R\tOther\t$5.00 - $10.00\tHEART\n");
-    wr_side s;
+        "d\tQ|R\tOther\t$5.00 - $10.00\tHEART\n", 0);
     wr_err err;
-    assert_int_equal(side_read(&s, path, NULL, &err), 0);
+    wr_side *t = side_load(path, NULL, &err);
+    assert_non_null(t);
+    wr_eges_features s;
+    assert_int_equal(eges_features_build(&s, t, NULL, &err), 0);
     assert_int_equal(dict_size(s.items), 4);
     assert_int_equal(s.ncols, 4);
     assert_string_equal(s.col[0].name, "category");
-    assert_int_equal(s.col[0].kind, WR_SIDE_PATH);
+    assert_int_equal(s.col[0].kind, WR_EGES_PATH);
     assert_int_equal(s.col[0].levels, 3);
-    assert_int_equal(s.col[1].kind, WR_SIDE_VALUE);
-    assert_int_equal(s.col[2].kind, WR_SIDE_BUCKET);
-    assert_int_equal(s.col[3].kind, WR_SIDE_WORDS);
+    assert_int_equal(s.col[1].kind, WR_EGES_VALUE);
+    assert_int_equal(s.col[2].kind, WR_EGES_BUCKET);
+    assert_int_equal(s.col[3].kind, WR_EGES_WORDS);
     assert_int_equal(s.nfields, 6); /* category[1..3], brand, price, title */
     char name[64];
-    side_field_name(&s, 1, name, sizeof name);
+    eges_field_name(&s, 1, name, sizeof name);
     assert_string_equal(name, "category[2]");
 
     uint32_t va[8], vb[8], vc[8], vd[8];
@@ -108,34 +84,41 @@ static void test_side_read(void **state)
     assert_int_equal(values_in(&s, "d", 5, vd), 1);
     assert_int_equal(s.off[4], 1 + 1 + 1 + 1 + 1 + 3 + /* b */ 2 + 1 + 2 + /* c */ 1 +
                                /* d */ 2 + 1 + 1 + 1);
-    side_free(&s);
+    eges_features_free(&s);
 
     /* a chosen subset with a forced kind */
-    assert_int_equal(side_read(&s, path, "price:value,brand", &err), 0);
+    assert_int_equal(eges_features_build(&s, t, "price:value,brand", &err), 0);
     assert_int_equal(s.ncols, 2);
-    assert_int_equal(s.col[0].kind, WR_SIDE_VALUE);
+    assert_int_equal(s.col[0].kind, WR_EGES_VALUE);
     assert_int_equal(values_in(&s, "c", 0, vc), 1); /* "junk" is a value now */
-    side_free(&s);
+    eges_features_free(&s);
+    side_free(t);
 }
 
-static void test_side_errors(void **state)
+/* Column choices that are refused; a file side_load refuses, named by eges_train_file's
+ * message. */
+static void test_features_errors(void **state)
 {
     (void)state;
-    const char *path = write_tmp("ok.tsv", "item\tbrand\na\tAcme\n");
-    wr_side s;
+    const char *path = tmpdir_write("ok.tsv", "item\tbrand\na\tAcme\n", 0);
+    static const struct {
+        const char *columns, *msg;
+    } cases[] = {
+        {"brand,nosuch", "nosuch"},
+        {"brand,brand", "repeated"},
+        {"brand:colour", "colour"},
+        {"item", "item"},
+    };
     wr_err err;
-    assert_int_equal(side_read(&s, path, "brand,nosuch", &err), -1);
-    assert_non_null(strstr(err.msg, "nosuch"));
-    assert_int_equal(side_read(&s, path, "brand,brand", &err), -1);
-    assert_non_null(strstr(err.msg, "repeated"));
-    assert_int_equal(side_read(&s, path, "brand:colour", &err), -1);
-    assert_non_null(strstr(err.msg, "colour"));
-    path = write_tmp("dup.tsv", "item\tbrand\na\tAcme\nb\tAcme\na\tOther\n");
-    assert_int_equal(side_read(&s, path, NULL, &err), -1);
-    assert_non_null(strstr(err.msg, ":4:"));
-    path = write_tmp("only.tsv", "item\na\n");
-    assert_int_equal(side_read(&s, path, NULL, &err), -1);
-    assert_int_equal(side_read(&s, "/nonexistent/items.tsv", NULL, &err), -1);
+    wr_side *t = side_load(path, NULL, &err);
+    assert_non_null(t);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        wr_eges_features s;
+        assert_int_equal(eges_features_build(&s, t, cases[k].columns, &err), -1);
+        assert_non_null(strstr(err.msg, cases[k].msg));
+        assert_null(s.col);
+    }
+    side_free(t);
 }
 
 /* ---- training on a planted catalogue ---- */
@@ -184,7 +167,7 @@ static void make_world(world *w)
         else
             len += (size_t)snprintf(text + len, cap - len, "%s\tc%u\n", id, w->cat[i]);
     }
-    w->items = write_tmp("planted.tsv", text);
+    w->items = tmpdir_write("planted.tsv", text, 0);
     free(text);
 }
 
@@ -367,17 +350,18 @@ static void test_train_errors(void **state)
     o = small_opts();
     assert_null(eges_train_file(&w.train, w.items, "colour", &o, NULL, &err));
     assert_non_null(strstr(err.msg, "colour"));
+    assert_non_null(strstr(err.msg, w.items)); /* the file named */
     free_world(&w);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_side_read),
-        cmocka_unit_test(test_side_errors),
+        cmocka_unit_test(test_features),
+        cmocka_unit_test(test_features_errors),
         cmocka_unit_test(test_cold_items),
         cmocka_unit_test(test_repeatable),
         cmocka_unit_test(test_train_errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

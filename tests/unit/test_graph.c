@@ -236,34 +236,11 @@ static void test_parallel_build(void **state)
     pairs_free(&p);
 }
 
-/* alias_build on its own, including equal weights and one dominant weight. */
-static void test_alias_build(void **state)
-{
-    (void)state;
-    float w[][5] = {{1, 1, 1, 1, 1}, {1000, 0.001f, 0.001f, 0.001f, 0.001f}, {5, 1, 2, 0.5f, 7}};
-    for (size_t t = 0; t < 3; t++) {
-        wr_alias_cell cell[5];
-        uint32_t work[5];
-        double q[5], dist[5] = {0}, sum = 0;
-        alias_build(w[t], 5, cell, q, work);
-        for (int k = 0; k < 5; k++) {
-            double keep = cell[k].thr / 4294967296.0;
-            assert_true(cell[k].alias < 5);
-            sum += w[t][k];
-            dist[k] += keep / 5;
-            dist[cell[k].alias] += (1 - keep) / 5;
-        }
-        for (int k = 0; k < 5; k++)
-            assert_true(fabs(dist[k] - w[t][k] / sum) < 1e-7);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_graph),   cmocka_unit_test(test_unsorted_input),
         cmocka_unit_test(test_bad_input),     cmocka_unit_test(test_parallel_build),
-        cmocka_unit_test(test_alias_build),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

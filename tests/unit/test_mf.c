@@ -16,6 +16,7 @@
 #include "walkrec/rng.h"
 
 #define CLIQUE 8
+#define TINY_ADAM_LR 0.003
 
 static void add_label(wr_labeled *v, const char *a, const char *b, uint8_t label)
 {
@@ -59,6 +60,12 @@ static void two_cliques(wr_pairs *p, wr_labeled *v)
         }
 }
 
+/* A learning rate for 16 items and 10 epochs, by optimizer: a few steps per item. */
+static double tiny_lr(const wr_mf_opts *o)
+{
+    return mf_optimizer(o) == WR_MF_ADAM ? TINY_ADAM_LR : 0.1;
+}
+
 /* Small, fast and trained enough for 16 items. */
 static wr_mf_opts small_opts(int source, int bias)
 {
@@ -68,7 +75,7 @@ static wr_mf_opts small_opts(int source, int bias)
     o.bias = bias;
     o.dim = 16;
     o.epochs = 10;
-    o.lr = 0.1;
+    o.lr = tiny_lr(&o);
     o.threads = 1;
     o.walk.threads = 1;
     return o;
@@ -125,6 +132,116 @@ static void test_cliques_mf(void **state) { check_cliques(WR_MF_PAIRS, 0, "dot")
 static void test_cliques_mf_bias(void **state) { check_cliques(WR_MF_PAIRS, 1, "dot+bias"); }
 static void test_cliques_mf_seq(void **state) { check_cliques(WR_MF_WALKS, 0, "dot"); }
 
+static wr_model *train_with(const wr_pairs *p, const wr_mf_opts *o);
+
+/* Every optimizer learns the cliques, mf and mf --bias; the metadata names the optimizer
+ * AUTO resolved to, the learning rate used and the initialisation; N(0, 1) rows start at
+ * about sqrt(dim) long, small ones at about 0.1. */
+static void test_optimizers(void **state)
+{
+    static const struct {
+        int source, optimizer;
+        double lr;
+        const char *name;
+    } cases[] = {
+        {WR_MF_PAIRS, WR_MF_AUTO, 0.003, "adam"},   {WR_MF_WALKS, WR_MF_AUTO, 0.1, "sgd"},
+        {WR_MF_PAIRS, WR_MF_ADAM, 0.003, "adam"},   {WR_MF_PAIRS, WR_MF_ADAGRAD, 0.1, "adagrad"},
+        {WR_MF_PAIRS, WR_MF_SGD, 0.1, "sgd"},       {WR_MF_WALKS, WR_MF_ADAM, 0.003, "adam"},
+    };
+    wr_pairs p;
+    wr_labeled v;
+    two_cliques(&p, &v);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (int bias = 0; bias <= 1; bias++) {
+            wr_mf_opts o = small_opts(cases[k].source, bias);
+            o.optimizer = cases[k].optimizer;
+            o.lr = cases[k].lr;
+            wr_model *m = train_with(&p, &o);
+            double auc = auc_seen(m, &v);
+            json_t *meta = json_loads(m->meta_json, 0, NULL);
+            json_t *tr = json_object_get(meta, "trainer");
+            print_message("%s, %s%s: AUC %.4f\n", mf_algo_name(&o), cases[k].name,
+                          bias ? " --bias" : "", auc);
+            assert_true(auc > 0.9);
+            assert_string_equal(json_string_value(json_object_get(tr, "optimizer")),
+                                cases[k].name);
+            assert_true(json_real_value(json_object_get(tr, "lr")) == cases[k].lr);
+            assert_string_equal(json_string_value(json_object_get(tr, "init")), "small");
+            json_decref(meta);
+            model_free(m);
+        }
+    /* lr 0: the optimizer's own, recorded */
+    wr_mf_opts o = small_opts(WR_MF_PAIRS, 0);
+    o.lr = 0;
+    assert_true(mf_lr(&o) == 0.0003);
+    o.labels = WR_MF_CONTINUOUS;
+    assert_true(mf_lr(&o) == 0.0001);
+    o.labels = WR_MF_BINARY;
+    o.init = WR_MF_INIT_NORMAL;
+    assert_true(mf_lr(&o) == 0.01); /* the posts' recipe */
+    o.optimizer = WR_MF_SGD;
+    assert_true(mf_lr(&o) == 0.01);
+    /* initial lengths: train one tiny step so the rows are those of the start */
+    for (int init = WR_MF_INIT_SMALL; init <= WR_MF_INIT_NORMAL; init++) {
+        o = small_opts(WR_MF_PAIRS, 1);
+        o.dim = 64;
+        o.epochs = 1;
+        o.lr = 1e-9;
+        o.init = init;
+        wr_model *m = train_with(&p, &o);
+        double len = 0;
+        for (uint32_t i = 0; i < m->n; i++) {
+            double sq = 0;
+            for (uint32_t d = 0; d < m->dim; d++)
+                sq += (double)m->vecs[i * m->dim + d] * m->vecs[i * m->dim + d];
+            len += sqrt(sq) / m->n;
+        }
+        print_message("init %s: mean length %.3f\n", mf_init_name(init), len);
+        if (init == WR_MF_INIT_NORMAL)
+            assert_true(fabs(len - 8) < 1); /* sqrt(64) */
+        else
+            assert_true(fabs(len - 0.1) < 0.02);
+        model_free(m);
+    }
+    eval_labeled_free(&v);
+    pairs_free(&p);
+}
+
+/* The posts' recipe (Adam from N(0, 1), mini-batches, every row stepped): on one thread
+ * whatever was asked, at lr 0.01, repeatable; the rows shrink from their N(0, 1) start
+ * and it learns the cliques. */
+static void test_posts_recipe(void **state)
+{
+    wr_mf_opts o = small_opts(WR_MF_PAIRS, 1);
+    o.optimizer = WR_MF_ADAM;
+    o.init = WR_MF_INIT_NORMAL;
+    o.lr = 0;
+    o.threads = 2;
+    o.epochs = 400; /* 100 directed pairs an epoch: one batch of 128 every 1.28 epochs */
+    wr_pairs p;
+    wr_labeled v;
+    two_cliques(&p, &v);
+    wr_model *a = train_with(&p, &o), *b = train_with(&p, &o);
+    assert_memory_equal(a->vecs, b->vecs, (size_t)a->n * a->dim * sizeof(float));
+    json_t *meta = json_loads(a->meta_json, 0, NULL), *tr = json_object_get(meta, "trainer");
+    assert_int_equal(json_integer_value(json_object_get(tr, "threads")), 1);
+    assert_true(json_real_value(json_object_get(tr, "lr")) == 0.01);
+    assert_string_equal(json_string_value(json_object_get(tr, "init")), "normal");
+    double len = 0;
+    for (uint32_t i = 0; i < a->n * a->dim; i++)
+        len += (double)a->vecs[i] * a->vecs[i];
+    len = sqrt(len / a->n);
+    double auc = auc_seen(a, &v);
+    print_message("posts' recipe: AUC %.4f, rows %.2f long (4 at the start)\n", auc, len);
+    assert_true(len < 3.5);
+    assert_true(auc > 0.65);
+    json_decref(meta);
+    model_free(a);
+    model_free(b);
+    eval_labeled_free(&v);
+    pairs_free(&p);
+}
+
 static wr_model *train_with(const wr_pairs *p, const wr_mf_opts *o)
 {
     wr_err err;
@@ -157,51 +274,70 @@ static void test_deterministic(void **state)
     pairs_free(&p);
 }
 
-/* Draws follow the item degrees: Pearson's chi-square against them, far below the 0.1%
- * critical value, and an item without pairs is never drawn. */
+/* Pearson's chi-square of draws against weights w (0: never drawn), and the degrees of
+ * freedom in *df. */
+static double chi_square(const uint64_t *got, const double *w, uint32_t n, uint64_t draws,
+                         int *df)
+{
+    double total = 0, chi2 = 0;
+    for (uint32_t i = 0; i < n; i++)
+        total += w[i];
+    *df = -1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (w[i] == 0) {
+            assert_int_equal(got[i], 0);
+            continue;
+        }
+        double want = (double)draws * w[i] / total;
+        chi2 += (got[i] - want) * (got[i] - want) / want;
+        (*df)++;
+    }
+    return chi2;
+}
+
+/* Draws follow the item degrees to the power 0.75: Pearson's chi-square against them far
+ * below the 0.1% critical value, against the degrees themselves far above it; an item
+ * without pairs is never drawn. */
 static void test_sampler_frequency(void **state)
 {
     enum { N = 10, DRAWS = 200000 };
     wr_pairs p;
     pairs_init(&p);
     char x[8], y[8];
-    /* item i (1..8) is paired with items 0..i-1: degrees 8, 7, ... 1 and more for 0 */
-    for (int i = 1; i < N - 1; i++)
-        for (int j = 0; j < i; j++) {
-            snprintf(x, sizeof x, "i%d", i);
-            snprintf(y, sizeof y, "i%d", j);
+    /* a hub i0 paired with i1..i8, and the chain i1 - i2 - ... - i8: degrees 8, 2, 3 x 6, 2 */
+    for (int i = 1; i < N - 1; i++) {
+        snprintf(x, sizeof x, "i%d", i);
+        pairs_add(&p, "i0", 2, x, strlen(x), 1);
+        snprintf(y, sizeof y, "i%d", i + 1);
+        if (i + 1 < N - 1)
             pairs_add(&p, x, strlen(x), y, strlen(y), 1);
-        }
+    }
     dict_intern(p.ids, "lonely", 6); /* an id without pairs */
     pairs_merge(&p);
     uint32_t n = dict_size(p.ids);
     assert_int_equal(n, N);
     uint32_t *deg = pairs_degree(&p);
-    wr_sampler s;
+    wr_alias s;
     wr_err err;
-    assert_int_equal(mf_sampler(&s, &p, &err), 0);
-    uint64_t got[N] = {0}, total = 0;
+    assert_int_equal(mf_sampler_build(&s, &p, &err), 0);
+    uint64_t got[N] = {0};
     wr_rng r;
     rng_seed(&r, 5);
     for (int k = 0; k < DRAWS; k++)
-        got[sampler_draw(&s, &r)]++;
-    for (uint32_t i = 0; i < n; i++)
-        total += deg[i];
-    double chi2 = 0;
-    int df = -1;
+        got[alias_draw(s.cell, s.n, &r)]++;
+    double w75[N], w1[N];
     for (uint32_t i = 0; i < n; i++) {
-        if (deg[i] == 0) {
-            assert_int_equal(got[i], 0);
-            continue;
-        }
-        double want = (double)DRAWS * deg[i] / (double)total;
-        chi2 += (got[i] - want) * (got[i] - want) / want;
-        df++;
+        w75[i] = pow(deg[i], 0.75);
+        w1[i] = deg[i];
     }
-    print_message("chi-square %.2f with %d degrees of freedom\n", chi2, df);
+    int df;
+    double chi75 = chi_square(got, w75, n, DRAWS, &df), chi1 = chi_square(got, w1, n, DRAWS, &df);
+    print_message("chi-square %.2f (degree^0.75), %.2f (degree), %d degrees of freedom\n",
+                  chi75, chi1, df);
     assert_int_equal(df, 8);
-    assert_true(chi2 < 26.12); /* the 0.1% critical value for 8 degrees of freedom */
-    sampler_free(&s);
+    assert_true(chi75 < 26.12); /* the 0.1% critical value for 8 degrees of freedom */
+    assert_true(chi1 > 26.12);
+    alias_free(&s);
     free(deg);
     pairs_free(&p);
 }
@@ -293,7 +429,6 @@ static void test_continuous_labels(void **state)
     two_cliques(&p, &v);
     wr_mf_opts o = small_opts(WR_MF_PAIRS, 0);
     o.labels = WR_MF_CONTINUOUS;
-    o.lr = 0.1;
     double prev = INFINITY, first = 0;
     for (uint32_t epochs = 1; epochs <= 64; epochs *= 4) {
         o.epochs = epochs;
@@ -394,7 +529,13 @@ static void test_bad_options(void **state)
     two_cliques(&p, &v);
     wr_err err;
     wr_mf_opts o = small_opts(WR_MF_PAIRS, 0);
-    o.lr = 0;
+    o.lr = -1;
+    assert_null(mf_train(&p, &o, NULL, &err));
+    o = small_opts(WR_MF_PAIRS, 0);
+    o.optimizer = WR_MF_SGD + 1;
+    assert_null(mf_train(&p, &o, NULL, &err));
+    o = small_opts(WR_MF_PAIRS, 0);
+    o.init = WR_MF_INIT_NORMAL + 1;
     assert_null(mf_train(&p, &o, NULL, &err));
     o = small_opts(WR_MF_PAIRS, 0);
     o.negative = WR_MF_MAX_NEGATIVE + 1;
@@ -416,6 +557,8 @@ int main(void)
         cmocka_unit_test(test_cliques_mf_bias),
         cmocka_unit_test(test_cliques_mf_seq),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_optimizers),
+        cmocka_unit_test(test_posts_recipe),
         cmocka_unit_test(test_sampler_frequency),
         cmocka_unit_test(test_bias_roundtrip),
         cmocka_unit_test(test_continuous_labels),

@@ -1,4 +1,4 @@
-/* test_sgns.c - the word2vec trainer: sampler, subsampling, kernels, repeatability,
+/* test_sgns.c - the word2vec trainer: subsampling, kernels, repeatability,
  * learning, evaluation callbacks and errors. */
 #include <math.h>
 #include <setjmp.h>
@@ -50,40 +50,6 @@ static wr_sgns_opts small_opts(void)
     o.epochs = 3;
     o.subsample = 0; /* with 40 tokens it would drop three quarters of these tiny corpora */
     return o;
-}
-
-static void test_sampler_chi_square(void **state)
-{
-    (void)state;
-    /* zero counts must never be drawn; the rest in proportion to count^0.75 */
-    const uint64_t count[] = {5, 0, 1, 40, 1000, 0, 77, 300};
-    uint32_t n = sizeof count / sizeof count[0];
-    wr_sampler s;
-    wr_err err;
-    assert_int_equal(sampler_build(&s, count, n, 0.75, &err), 0);
-    uint64_t hist[8] = {0}, draws = 2000000;
-    wr_rng r;
-    rng_seed(&r, 7);
-    for (uint64_t i = 0; i < draws; i++)
-        hist[sampler_draw(&s, &r)]++;
-    double total = 0, chi = 0;
-    for (uint32_t k = 0; k < n; k++)
-        total += count[k] ? pow((double)count[k], 0.75) : 0;
-    for (uint32_t k = 0; k < n; k++) {
-        if (!count[k]) {
-            assert_int_equal(hist[k], 0);
-            continue;
-        }
-        double expect = draws * pow((double)count[k], 0.75) / total;
-        chi += (hist[k] - expect) * (hist[k] - expect) / expect;
-    }
-    /* 6 degrees of freedom: P(chi^2 > 22.46) = 0.001 */
-    assert_true(chi < 22.46);
-    sampler_free(&s);
-
-    const uint64_t zeros[3] = {0, 0, 0};
-    assert_int_equal(sampler_build(&s, zeros, 3, 0.75, &err), -1);
-    assert_non_null(strstr(err.msg, "no token"));
 }
 
 static void test_keep_prob(void **state)
@@ -376,7 +342,6 @@ int main(void)
 {
     wr_quiet = 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sampler_chi_square),
         cmocka_unit_test(test_keep_prob),
         cmocka_unit_test(test_kernels_match_scalar),
         cmocka_unit_test(test_repeatable),
