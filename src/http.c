@@ -24,10 +24,8 @@
  * and never answer) and refused with 400. docs/reliability.md says what MHD's parse leaves
  * unseen.
  *
- * Writes from who may write: a POST to a write route without the admin token must say it
- * is JSON and must not come from another site's page (Sec-Fetch-Site, Origin), unless the
- * origin is listed in cors_origins (foreign_write). Wrong tokens are counted per client
- * address in a fixed table (guess_*): past auth_failures in auth_failure_window, 429.
+ * Who may do what (the token, cors_origins, writes from other sites' pages, wrong tokens
+ * by client address) is access.h's, asked with the headers' values.
  *
  * Slow clients: MHD's connection_timeout only closes silent connections, so one that sends
  * a byte now and then (slowloris) would hold its slot for ever. Every connection is listed
@@ -70,6 +68,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "walkrec/access.h"
 #include "walkrec/api.h"
 #include "walkrec/dict.h"
 #include "walkrec/gzip.h"
@@ -97,9 +96,7 @@ struct wr_http {
     const wr_service *svc;
     int fd;             /* listening socket (ours: MHD was given it) */
     unsigned port;
-    char **origins;     /* CORS: allowed origins */
-    size_t norigins;
-    int any_origin;     /* "*" among them */
+    wr_access *access;  /* the token, cors_origins, wrong tokens by address */
     int stopping;       /* atomic: responses ask clients to close (1); the grace period
                            is over, jobs left on the scan pool answer 503 (2) */
     long inflight;      /* atomic: requests between first call and completion */
@@ -110,17 +107,7 @@ struct wr_http {
     conn *conns;
     pthread_t reaper;
     int reaping;        /* the reaper runs (request_timeout > 0); under lock */
-    pthread_mutex_t guess_lock;
-    struct guess *guesses; /* GUESS_SLOTS wrong-token counts by client address */
 };
-
-/* Wrong tokens from one client address within auth_failure_window. */
-#define GUESS_SLOTS 1024
-typedef struct guess {
-    unsigned char addr[16]; /* IPv6, or IPv4 mapped into it */
-    uint32_t fails;         /* 0: a free slot */
-    double since;           /* when the window began (wr_now) */
-} guess;
 
 /* Most query parameters a request may carry; no route reads more than a handful. */
 #define WR_QUERY_MAX 100
@@ -266,20 +253,9 @@ static unsigned fit_descriptors(unsigned want)
 
 /* ---- responses ---- */
 
-/* The allowed origin to echo, "*", or NULL when CORS headers are not sent. */
-static const char *cors_origin(const wr_http *h, struct MHD_Connection *c)
+static const char *header(struct MHD_Connection *c, const char *name)
 {
-    if (!h->norigins)
-        return NULL;
-    const char *o = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-    if (!o)
-        return NULL;
-    if (h->any_origin)
-        return "*";
-    for (size_t i = 0; i < h->norigins; i++)
-        if (!strcmp(h->origins[i], o))
-            return o;
-    return NULL;
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
 /* CORS headers, and Vary: Origin when the answer depends on the origin, Accept-Encoding
@@ -287,7 +263,7 @@ static const char *cors_origin(const wr_http *h, struct MHD_Connection *c)
 static void add_cors(const wr_http *h, struct MHD_Response *resp, const char *origin,
                      int by_encoding)
 {
-    int by_origin = h->norigins && !h->any_origin;
+    int by_origin = access_by_origin(h->access);
     if (by_origin || by_encoding)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
                                 !by_encoding ? "Origin"
@@ -434,7 +410,7 @@ static enum MHD_Result send_reply(wr_http *h, struct MHD_Connection *c, req *q, 
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, s);
     }
     /* the answers that may be gzip'd depend on Accept-Encoding */
-    add_cors(h, resp, cors_origin(h, c),
+    add_cors(h, resp, access_cors_origin(h->access, header(c, "Origin")),
              q->gzipped || q->out_len >= WR_GZIP_MIN || status == 304);
     if (q->close || __atomic_load_n(&h->stopping, __ATOMIC_RELAXED))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -453,7 +429,7 @@ static enum MHD_Result preflight(wr_http *h, struct MHD_Connection *c, req *q, c
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    const char *origin = cors_origin(h, c);
+    const char *origin = access_cors_origin(h->access, header(c, "Origin"));
     add_cors(h, resp, origin, 0);
     if (origin) {
         MHD_add_response_header(resp, "Access-Control-Allow-Methods", allow);
@@ -495,43 +471,12 @@ static void call(const wr_route *rt, const wr_request *rq, wr_reply *rp)
     live_release();
 }
 
-/* Equal strings in a time that depends on the lengths only, not on where they differ. */
-static int same_secret(const char *a, size_t alen, const char *b, size_t blen)
-{
-    volatile unsigned char diff = alen != blen;
-    for (size_t i = 0; i < alen; i++)
-        diff |= (unsigned char)(a[i] ^ b[i % (blen ? blen : 1)]);
-    return diff == 0 && blen > 0;
-}
-
-static const char *header(struct MHD_Connection *c, const char *name)
-{
-    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
-}
-
 /* 1 when the route needs the admin token. */
 static int needs_token(const wr_http *h, const wr_route *rt)
 {
     return h->cfg->admin_token && rt->access != WR_OPEN &&
            !(rt->access == WR_READ && !h->cfg->protect_reads);
 }
-
-/* "Authorization: Bearer <token>": 1 the admin token, 0 another one, -1 no Authorization
- * header or no token set. */
-static int bearer(const wr_http *h, struct MHD_Connection *c)
-{
-    const char *tok = h->cfg->admin_token, *v = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!tok || !v)
-        return -1;
-    if (strncasecmp(v, "Bearer ", 7))
-        return 0;
-    v += 7;
-    while (*v == ' ')
-        v++;
-    return same_secret(v, strlen(v), tok, strlen(tok));
-}
-
-/* ---- wrong tokens by client address ---- */
 
 static int client_addr(struct MHD_Connection *c, unsigned char a[16])
 {
@@ -549,115 +494,6 @@ static int client_addr(struct MHD_Connection *c, unsigned char a[16])
         return -1;
     }
     return 0;
-}
-
-/* The address's slot among 8 probed from its hash; with take, else a free one or the one
- * whose window began first (the table never grows). Under guess_lock. */
-static guess *guess_slot(wr_http *h, const unsigned char a[16], int take)
-{
-    uint64_t x = 1469598103934665603ull;
-    for (int i = 0; i < 16; i++)
-        x = (x ^ a[i]) * 1099511628211ull;
-    guess *pick = NULL;
-    for (unsigned i = 0; i < 8; i++) {
-        guess *g = &h->guesses[(x + i) % GUESS_SLOTS];
-        if (g->fails && !memcmp(g->addr, a, 16))
-            return g;
-        if (!pick || (pick->fails && (!g->fails || g->since < pick->since)))
-            pick = g;
-    }
-    if (!take)
-        return NULL;
-    memcpy(pick->addr, a, 16);
-    pick->fails = 0;
-    return pick;
-}
-
-/* Seconds until the address may try a token again; 0 when it may now. */
-static unsigned guess_wait(wr_http *h, struct MHD_Connection *c)
-{
-    unsigned char a[16];
-    unsigned wait = 0;
-    if (!h->cfg->auth_failures || client_addr(c, a) < 0)
-        return 0;
-    pthread_mutex_lock(&h->guess_lock);
-    guess *g = guess_slot(h, a, 0);
-    double left = g ? g->since + h->cfg->auth_failure_window - wr_now() : 0;
-    if (g && g->fails >= h->cfg->auth_failures && left > 0)
-        wait = (unsigned)left + 1;
-    pthread_mutex_unlock(&h->guess_lock);
-    return wait;
-}
-
-static void guess_failed(wr_http *h, struct MHD_Connection *c)
-{
-    unsigned char a[16];
-    if (!h->cfg->auth_failures || client_addr(c, a) < 0)
-        return;
-    double now = wr_now();
-    pthread_mutex_lock(&h->guess_lock);
-    guess *g = guess_slot(h, a, 1);
-    if (!g->fails || now - g->since >= h->cfg->auth_failure_window) {
-        g->fails = 0;
-        g->since = now;
-    }
-    g->fails++;
-    pthread_mutex_unlock(&h->guess_lock);
-}
-
-/* origin is one of cors_origins by name ("*" lets other sites read, not write). */
-static int listed_origin(const wr_http *h, const char *origin)
-{
-    for (size_t i = 0; i < h->norigins; i++)
-        if (!strcmp(h->origins[i], origin))
-            return 1;
-    return 0;
-}
-
-/* Why a POST to a write route may come from a page of another site through a visitor's
- * browser, or NULL when it cannot. Browsers say where a request comes from (Sec-Fetch-Site
- * to loopback and https servers, Origin on every POST), and cannot send Content-Type:
- * application/json to another origin without a CORS preflight, which only cors_origins
- * pass; a no-cors fetch of a Blob and a body-less POST carry no Content-Type at all. A
- * request that carries the admin token is not one. */
-static const char *foreign_write(const wr_http *h, struct MHD_Connection *c, char *why,
-                                 size_t n)
-{
-    const char *site = header(c, "Sec-Fetch-Site"), *origin = header(c, "Origin");
-    int listed = origin && listed_origin(h, origin);
-    if (site && (!strcasecmp(site, "cross-site") || !strcasecmp(site, "same-site")) &&
-        !listed) {
-        snprintf(why, n, "a %.20s request (Sec-Fetch-Site) from an origin not in "
-                 "cors_origins may not write", site);
-        return why;
-    }
-    if (origin && !listed && !(site && !strcasecmp(site, "same-origin")) &&
-        !rest_same_origin(origin, header(c, "Host"))) {
-        snprintf(why, n, "Origin %.200s is neither this server nor in cors_origins: it may "
-                 "not write", origin);
-        return why;
-    }
-    if (!header(c, MHD_HTTP_HEADER_CONTENT_TYPE)) {
-        snprintf(why, n, "writes need Content-Type: application/json (curl --json, or -H "
-                 "'Content-Type: application/json' without a body) or the admin token");
-        return why;
-    }
-    return NULL;
-}
-
-/* No Content-Type, application/json or a +json type, with any parameters. A browser can
- * send the form and text types cross-origin without asking (no CORS preflight), so
- * refusing them keeps another site's page from posting pairs through a visitor. */
-static int json_or_none(struct MHD_Connection *c)
-{
-    const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (!t)
-        return 1;
-    size_t n = strcspn(t, ";");
-    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
-        n--;
-    return (n == 16 && !strncasecmp(t, "application/json", 16)) ||
-           (n > 5 && !strncasecmp(t + n - 5, "+json", 5) && !strncasecmp(t, "application/", 12));
 }
 
 /* ---- heavy requests on the scan pool ---- */
@@ -746,9 +582,11 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
         rest_reply_error(&rp, WR_E_METHOD, "%s takes %s", rt->path, allow);
         return send_reply(h, c, q, &rp, allow);
     }
-    int token = bearer(h, c);
+    int token = access_bearer(h->access, header(c, MHD_HTTP_HEADER_AUTHORIZATION));
     if (needs_token(h, rt)) {
-        if ((q->retry_after = guess_wait(h, c))) {
+        unsigned char addr[16];
+        int known = client_addr(c, addr) == 0;
+        if (known && (q->retry_after = access_wait(h->access, addr, wr_now()))) {
             rest_reply_error(&rp, WR_E_TOO_MANY, "more than %u wrong tokens from this address "
                              "within %u s (auth_failures, auth_failure_window): try again in "
                              "%u s", h->cfg->auth_failures, h->cfg->auth_failure_window,
@@ -756,8 +594,8 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
             return send_reply(h, c, q, &rp, NULL);
         }
         if (token != 1) {
-            if (token == 0)
-                guess_failed(h, c);
+            if (token == 0 && known)
+                access_failed(h->access, addr, wr_now());
             rest_reply_error(&rp, WR_E_UNAUTHORIZED, "%s needs the header Authorization: "
                              "Bearer <admin token>", rt->path);
             return send_reply(h, c, q, &rp, NULL);
@@ -767,7 +605,9 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
     if (api_refuse_follower(rt, &rq, &rp))
         return send_reply(h, c, q, &rp, NULL);
     if (rt->writer && q->method == WR_M_POST && token != 1 &&
-        foreign_write(h, c, why, sizeof why)) {
+        access_foreign_write(h->access, header(c, "Sec-Fetch-Site"), header(c, "Origin"),
+                             header(c, "Host"), header(c, MHD_HTTP_HEADER_CONTENT_TYPE), why,
+                             sizeof why)) {
         rest_reply_error(&rp, WR_E_FORBIDDEN, "%s", why);
         return send_reply(h, c, q, &rp, NULL);
     }
@@ -776,7 +616,8 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
                          (unsigned long long)h->cfg->max_body_bytes);
         return send_reply(h, c, q, &rp, NULL);
     }
-    if (q->method == WR_M_POST && !json_or_none(c)) {
+    if (q->method == WR_M_POST &&
+        !access_json_or_none(header(c, MHD_HTTP_HEADER_CONTENT_TYPE))) {
         rest_reply_error(&rp, WR_E_MEDIA_TYPE, "bodies are JSON: send Content-Type: "
                          "application/json (curl --json) or none");
         return send_reply(h, c, q, &rp, NULL);
@@ -1037,28 +878,11 @@ static int listen_on(wr_http *h, const char *addr, unsigned port, wr_err *err)
     return ss.ss_family == AF_INET6;
 }
 
-static void parse_origins(wr_http *h, const char *list)
-{
-    char *copy = xstrdup(list), *f[256];
-    int n = *copy ? text_split(copy, ',', f, 256) : 0;
-    h->origins = xcalloc((size_t)n + 1, sizeof *h->origins);
-    for (int i = 0; i < n; i++) {
-        if (!strcmp(f[i], "*"))
-            h->any_origin = 1;
-        h->origins[h->norigins++] = xstrdup(f[i]);
-    }
-    free(copy);
-}
-
 static void http_free(wr_http *h)
 {
     pthread_mutex_destroy(&h->lock);
-    pthread_mutex_destroy(&h->guess_lock);
     pthread_cond_destroy(&h->wake);
-    free(h->guesses);
-    for (size_t i = 0; i < h->norigins; i++)
-        free(h->origins[i]);
-    free(h->origins);
+    access_free(h->access);
     free(h);
 }
 
@@ -1069,15 +893,13 @@ wr_http *http_start(const wr_config *cfg, const wr_service *svc, wr_err *err)
     h->svc = svc;
     h->fd = -1;
     pthread_mutex_init(&h->lock, NULL);
-    pthread_mutex_init(&h->guess_lock, NULL);
     pthread_cond_init(&h->wake, NULL);
-    h->guesses = xcalloc(GUESS_SLOTS, sizeof *h->guesses);
+    h->access = access_new(cfg);
     int v6 = listen_on(h, cfg->bind, cfg->port, err);
     if (v6 < 0) {
         http_free(h);
         return NULL;
     }
-    parse_origins(h, cfg->cors_origins);
     const wr_route *routes = api_routes(&nroutes);
     free(route_names);
     route_names = xmalloc((nroutes + 1) * sizeof *route_names);
