@@ -28,21 +28,16 @@
 #include "walkrec/dict.h"
 #include "walkrec/progress.h"
 #include "walkrec/rng.h"
-#include "walkrec/text.h"
-#include "walkrec/lines.h"
 #include "walkrec/rank.h"
+#include "walkrec/side.h"
 
-/* Side information, by column: off[col][row] is 1 + the value's offset in the arena, 0 when
- * the row has no value. */
-typedef struct side {
-    size_t ncol;
-    char **name;
-    uint32_t **off;
-    char *arena;
-    size_t len, cap;
+/* Side information (side.h, rows = the model's items) and its category column coded for
+ * filters. */
+typedef struct side_info {
+    wr_side *t;     /* NULL without side information */
     uint32_t *cat;  /* per row: code in cats, UINT32_MAX = none; NULL without a category column */
     wr_dict *cats;
-} side;
+} side_info;
 
 struct wr_index {
     wr_index_info info;
@@ -52,7 +47,7 @@ struct wr_index {
     const float *nb_score;   /* n x k */
     int complete;      /* the lists are exact and hold every other item */
     uint32_t *by_id;   /* rows in byte order of their ids (index_prefix) */
-    side side;
+    side_info side;
     wr_calib calib;    /* with info.calibrated: the pair probability ... */
     const float *logdeg; /* ... and log1p(degree) of every row */
     /* What is freed with the index: the model when it is mapped (vecs, logdeg and maybe
@@ -80,129 +75,59 @@ wr_filter index_filter_none(void)
 
 /* ---- side information ---- */
 
-static size_t side_column(side *s, const char *name, uint32_t n)
+/* FNV-1a over a string and its terminating NUL. */
+static uint64_t mix(uint64_t h, const char *v)
 {
-    for (size_t c = 0; c < s->ncol; c++)
-        if (!strcmp(s->name[c], name))
-            return c;
-    s->name = xrealloc(s->name, (s->ncol + 1) * sizeof *s->name);
-    s->off = xrealloc(s->off, (s->ncol + 1) * sizeof *s->off);
-    s->name[s->ncol] = xstrdup(name);
-    s->off[s->ncol] = xcalloc(n ? n : 1, sizeof(uint32_t));
-    return s->ncol++;
+    do
+        h = (h ^ (unsigned char)*v) * 1099511628211ull;
+    while (*v++);
+    return h;
 }
 
-/* Appends a value to the arena; returns its offset + 1, or 0 when the arena is full. */
-static uint32_t side_store(side *s, const char *v, size_t len)
+/* The generation's sidecar, then the items file over it (side.h: its values win), both
+ * over the model's ids; the "category" column coded for filters. The values are part of
+ * what answers say, so part of the identity (the ETag) too. */
+static int load_side(wr_index *ix, const wr_index_opts *o, wr_err *err)
 {
-    if (s->len + len + 1 >= UINT32_MAX)
+    side_info *s = &ix->side;
+    const char *files[2] = {
+        o->sidecar && *o->sidecar && access(o->sidecar, F_OK) == 0 ? o->sidecar : NULL,
+        o->items_file && *o->items_file ? o->items_file : NULL};
+    for (int i = 0; i < 2; i++) {
+        if (!files[i])
+            continue;
+        if (!s->t ? !(s->t = side_load(files[i], ix->ids, err))
+                  : side_update(s->t, files[i], err) < 0)
+            return -1;
+    }
+    if (!s->t)
         return 0;
-    if (s->len + len + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 1 << 16;
-        while (cap < s->len + len + 1)
-            cap *= 2;
-        char *a = realloc(s->arena, cap);
-        if (!a)
-            return 0;
-        s->arena = a;
-        s->cap = cap;
-    }
-    memcpy(s->arena + s->len, v, len);
-    s->arena[s->len + len] = 0;
-    uint32_t at = (uint32_t)s->len + 1;
-    s->len += len + 1;
-    return at;
-}
-
-#define SIDE_MAX_COLS 64
-
-/* Reads a TSV with a header whose first column is the item id. Later files override the
- * values of earlier ones column by column. */
-static int side_load(wr_index *ix, const char *path, wr_err *err)
-{
-    side *s = &ix->side;
-    uint32_t n = ix->info.n;
-    size_t map[SIDE_MAX_COLS];
-    char *f[SIDE_MAX_COLS];
-    int ncols = 0, r, rc = -1;
-    wr_lines l;
-    if (lines_open(&l, path, 1 << 20, err) < 0)
-        return -1;
-    while ((r = lines_next(&l, err)) == 1) {
-        if (l.too_long)
-            continue;
-        /* the side information is part of what answers say: part of the identity too */
-        for (const char *c = l.buf; *c; c++)
-            ix->info.identity = (ix->info.identity ^ (unsigned char)*c) * 1099511628211ull;
-        ix->info.identity = (ix->info.identity ^ '\n') * 1099511628211ull;
-        int nf = text_split(l.buf, '\t', f, SIDE_MAX_COLS);
-        if (ncols == 0) {
-            if (nf < 2) {
-                wr_fail(err, "%s:%llu: expected a header: item<TAB>column...", path,
-                        (unsigned long long)l.lineno);
-                goto out;
-            }
-            for (int c = 1; c < nf; c++)
-                map[c] = side_column(s, f[c], n);
-            ncols = nf;
-            continue;
-        }
-        int64_t row = dict_find(ix->ids, f[0], strlen(f[0]));
-        if (row < 0) {
-            ix->info.side_unmatched++;
-            continue;
-        }
-        ix->info.side_rows++;
-        for (int c = 1; c < nf && c < ncols; c++) {
-            size_t len = strlen(f[c]);
-            if (len == 0 || !text_utf8_valid(f[c], len))
-                continue;
-            uint32_t at = side_store(s, f[c], len);
-            if (!at) {
-                wr_fail(err, "%s:%llu: side information over 4 GiB or out of memory", path,
-                        (unsigned long long)l.lineno);
-                goto out;
-            }
-            s->off[map[c]][row] = at;
+    ix->info.side_rows = side_matched(s->t);
+    ix->info.side_unmatched = side_unmatched(s->t);
+    uint64_t h = ix->info.identity;
+    for (size_t c = 0; c < side_columns(s->t); c++) {
+        h = mix(h, side_name(s->t, c));
+        for (uint32_t r = 0; r < ix->info.n; r++) {
+            const char *v = side_value(s->t, r, c);
+            h = mix(h, v ? v : "");
         }
     }
-    if (r < 0)
-        goto out;
-    if (ncols == 0) {
-        wr_fail(err, "%s: empty file (expected a header: item<TAB>column...)", path);
-        goto out;
-    }
-    rc = 0;
-out:
-    lines_close(&l);
-    return rc;
-}
-
-static void side_categories(wr_index *ix)
-{
-    side *s = &ix->side;
-    for (size_t c = 0; c < s->ncol; c++) {
-        if (strcmp(s->name[c], "category"))
-            continue;
+    ix->info.identity = h;
+    int64_t c = side_column(s->t, "category");
+    if (c >= 0) {
         s->cats = dict_new(1024);
         s->cat = xmalloc((ix->info.n ? ix->info.n : 1) * sizeof *s->cat);
-        for (uint32_t i = 0; i < ix->info.n; i++) {
-            uint32_t at = s->off[c][i];
-            const char *v = at ? s->arena + at - 1 : NULL;
-            s->cat[i] = v ? dict_intern(s->cats, v, strlen(v)) : UINT32_MAX;
+        for (uint32_t r = 0; r < ix->info.n; r++) {
+            const char *v = side_value(s->t, r, (size_t)c);
+            s->cat[r] = v ? dict_intern(s->cats, v, strlen(v)) : UINT32_MAX;
         }
     }
+    return 0;
 }
 
-static void side_free(side *s)
+static void side_info_free(side_info *s)
 {
-    for (size_t c = 0; c < s->ncol; c++) {
-        free(s->name[c]);
-        free(s->off[c]);
-    }
-    free(s->name);
-    free(s->off);
-    free(s->arena);
+    side_free(s->t);
     free(s->cat);
     dict_free(s->cats);
 }
@@ -410,12 +335,8 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
     if (cal < 0)
         goto fail;
 
-    if (o->sidecar && *o->sidecar && access(o->sidecar, F_OK) == 0 &&
-        side_load(ix, o->sidecar, err) < 0)
+    if (load_side(ix, o, err) < 0)
         goto fail;
-    if (o->items_file && *o->items_file && side_load(ix, o->items_file, err) < 0)
-        goto fail;
-    side_categories(ix);
     sort_ids(ix);
 
     if (!stored && k && (in->n <= o->exact_max_items || o->ann_probe > 0) &&
@@ -443,7 +364,7 @@ void index_free(wr_index *ix)
     model_free(ix->mapped);
     free(ix->by_id);
     calib_free(&ix->calib);
-    side_free(&ix->side);
+    side_info_free(&ix->side);
     free(ix);
 }
 
@@ -630,13 +551,13 @@ size_t index_neighbors_vec(const wr_index *ix, const float *q, size_t k, const w
     return k ? scan(ix, q, UINT32_MAX, k, f, out) : 0;
 }
 
-int index_basket(const wr_index *ix, const uint32_t *rows, size_t n, float *q)
+int index_basket(const wr_index *ix, const float *const *vecs, size_t n, float *q)
 {
     size_t dim = ix->info.dim;
     memset(q, 0, dim * sizeof *q);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < dim; j++)
-            q[j] += ix->vecs[(size_t)rows[i] * dim + j];
+            q[j] += vecs[i][j];
     double ss = 0;
     for (size_t j = 0; j < dim; j++)
         ss += (double)q[j] * q[j];
@@ -648,14 +569,13 @@ int index_basket(const wr_index *ix, const uint32_t *rows, size_t n, float *q)
     return 0;
 }
 
-size_t index_side_columns(const wr_index *ix) { return ix->side.ncol; }
+size_t index_side_columns(const wr_index *ix) { return ix->side.t ? side_columns(ix->side.t) : 0; }
 
-const char *index_side_name(const wr_index *ix, size_t col) { return ix->side.name[col]; }
+const char *index_side_name(const wr_index *ix, size_t col) { return side_name(ix->side.t, col); }
 
 const char *index_side_value(const wr_index *ix, uint32_t row, size_t col)
 {
-    uint32_t at = ix->side.off[col][row];
-    return at ? ix->side.arena + at - 1 : NULL;
+    return side_value(ix->side.t, row, col);
 }
 
 int index_has_categories(const wr_index *ix) { return ix->side.cat != NULL; }

@@ -151,8 +151,9 @@ size_t index_neighbors_vec(const wr_index *ix, const float *q, size_t k, const w
  * scan. The hits' scores are cosines either way; min_score filters on the cosine. */
 size_t index_neighbors_by(const wr_index *ix, uint32_t row, size_t k, const wr_filter *f,
                           int rank, wr_hit *out);
-/* q = the normalised sum of the rows' vectors (dim floats); -1 when the sum is zero. */
-int index_basket(const wr_index *ix, const uint32_t *rows, size_t n, float *q);
+/* q = the normalised sum of n vectors of the index's dim (rows' index_vector, or provisional
+ * items'); -1 when the sum is zero. */
+int index_basket(const wr_index *ix, const float *const *vecs, size_t n, float *q);
 
 /* Side information: named columns of text per row. */
 size_t index_side_columns(const wr_index *ix);

@@ -263,7 +263,8 @@ static void test_basket_and_score(void **state)
     float q[16];
     wr_hit want[30], got[30];
     uint32_t rows[3] = {10, 20, 30};
-    assert_int_equal(index_basket(ix, rows, 3, q), 0);
+    const float *vecs[3] = {index_vector(ix, 10), index_vector(ix, 20), index_vector(ix, 30)};
+    assert_int_equal(index_basket(ix, vecs, 3, q), 0);
     double norm = 0;
     for (uint32_t j = 0; j < dim; j++)
         norm += (double)q[j] * q[j];
@@ -278,7 +279,7 @@ static void test_basket_and_score(void **state)
     for (size_t i = 0; i < ng; i++)
         assert_true(got[i].item != 10 && got[i].item != 20 && got[i].item != 30);
     /* a basket of the zero row has no direction */
-    uint32_t zero = 3;
+    const float *zero = index_vector(ix, 3);
     assert_int_equal(index_basket(ix, &zero, 1, q), -1);
     /* scores are cosines of the original vectors */
     for (uint32_t a = 0; a < n; a += 37)
