@@ -431,11 +431,6 @@ static int body_filter(const wr_request *rq, const wr_index *ix, json_t *doc, fi
     return 0;
 }
 
-static int64_t find_json(const wr_index *ix, const json_t *s)
-{
-    return json_is_string(s) ? index_find(ix, json_string_value(s), json_string_length(s)) : -1;
-}
-
 /* The calibrated probability of a pair with at least one model item, else null. */
 static void put_probability(wbuf *o, const wr_snapshot *s, const wr_item *a, const wr_item *b)
 {
@@ -692,30 +687,37 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, si
                    wr_reply *rp)
 {
     const wr_index *ix = s->index;
-    uint32_t *rows = xmalloc(json_array_size(items) * sizeof *rows);
+    const float **vecs = xmalloc(json_array_size(items) * sizeof *vecs);
     float *q = xmalloc(index_info(ix)->dim * sizeof *q + 1);
     wr_hit *hits = xmalloc(k * sizeof *hits);
     wbuf known = {0}, unknown = {0}, o = {0};
     json_t *e;
-    size_t i, nrows = 0, n = 0;
+    size_t i, nvecs = 0, n = 0;
+    int prov = 0;
     json_array_foreach(items, i, e) {
-        int64_t row = find_json(ix, e);
-        wbuf *list = row < 0 ? &unknown : &known;
+        wr_item it;
+        int found = json_is_string(e) &&
+                    snapshot_find(s, json_string_value(e), json_string_length(e), &it);
+        wbuf *list = found ? &known : &unknown;
         put(list, list->n ? "," : "[", 1);
         put_json_str(list, e);
-        if (row < 0)
+        if (!found)
             continue;
-        rows[nrows++] = (uint32_t)row;
-        filt_exclude(x, ix, json_string_value(e), json_string_length(e));
+        vecs[nvecs++] = snapshot_vector(s, &it);
+        prov |= it.row < 0;
+        if (it.row >= 0)
+            filt_exclude(x, ix, json_string_value(e), json_string_length(e));
     }
-    if (nrows == 0) {
+    if (nvecs == 0) {
         rest_reply_error(rp, WR_E_UNKNOWN_ITEM, "none of the %zu items is known to the model",
                     json_array_size(items));
         goto out;
     }
     if (!x->nothing && afford(rq, ix, 1, k, rp) < 0)
         goto out;
-    if (!x->nothing && index_basket(ix, rows, nrows, q) == 0)
+    if (prov) /* the answer depends on the overlay too */
+        rp->overlay = s->version;
+    if (!x->nothing && index_basket(ix, vecs, nvecs, q) == 0)
         n = index_neighbors_vec(ix, q, k, filt_done(x), hits);
     begin(&o, ix, rp);
     put_lit(&o, ",\"mode\":\"basket\",\"items\":");
@@ -732,7 +734,7 @@ out:
     free(unknown.p);
     free(hits);
     free(q);
-    free(rows);
+    free(vecs);
 }
 
 /* Mode "each": one entry per item, an error entry for an unknown one. */

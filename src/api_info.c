@@ -53,12 +53,15 @@ void api_items_prefix(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     if (len < 0 || limit_param(rq, &limit, rp) < 0)
         return;
     /* one more than asked says whether there are more */
-    uint32_t *rows = xmalloc((limit + 1) * sizeof *rows);
-    size_t n = index_prefix(ix, prefix, (size_t)len, rows, limit + 1);
+    const char **ids = xmalloc((limit + 1) * sizeof *ids);
+    int prov;
+    size_t n = snapshot_prefix(s, prefix, (size_t)len, ids, limit + 1, &prov);
     json_t *items = json_array();
     for (size_t i = 0; i < n && i < limit; i++)
-        json_array_append_new(items, json_string(index_id(ix, rows[i])));
-    free(rows);
+        json_array_append_new(items, json_string(ids[i]));
+    free(ids);
+    if (prov)
+        rp->overlay = s->version;
     rp->generation = index_info(ix)->generation;
     rp->model_id = index_info(ix)->identity;
     rest_reply_json(rp, 200, json_pack("{s:I,s:s,s:o,s:b}", "generation", (json_int_t)rp->generation,

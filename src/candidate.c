@@ -14,6 +14,7 @@
 #include "walkrec/eval.h"
 #include "walkrec/file.h"
 #include "walkrec/generations.h"
+#include "walkrec/side.h"
 #include "walkrec/index.h"
 #include "walkrec/knn.h"
 #include "walkrec/lists.h"
@@ -291,11 +292,19 @@ static int run_job(void *arg, wr_bytes *out, wr_err *err)
     const char *path = res.pass ? j->model_path : j->cand_path;
     char *side = generations_sidecar(path);
     t1 = wr_now();
-    rc = generations_write_sidecar(side, &all, cat, ncat, err) < 0 ||
+    /* the items file's content goes into the generation, for followers (side.h reads it as
+     * index.c will, so a file the index would refuse fails here, before the publish) */
+    wr_side *items = *cfg->items_file ? side_load(cfg->items_file, all.ids, err) : NULL;
+    if (*cfg->items_file && !items) {
+        free(side);
+        goto out;
+    }
+    rc = generations_write_sidecar(side, &all, cat, ncat, items, err) < 0 ||
                  model_save(cand, path, err) < 0
              ? -1
              : 0;
     res.seconds[WR_STAGE_WRITE] = wr_now() - t1;
+    side_free(items);
     free(side);
     bytes_put(out, &res, sizeof res);
     bytes_put(out, lists.p, lists.n);

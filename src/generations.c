@@ -227,21 +227,36 @@ void generations_prune(const char *dir, size_t keep, uint64_t live, uint64_t pre
 }
 
 int generations_write_sidecar(const char *path, const wr_pairs *p, const uint32_t *cat,
-                              uint32_t ncat, wr_err *err)
+                              uint32_t ncat, const wr_side *items, wr_err *err)
 {
     wr_atomic_file a;
-    uint32_t *deg = pairs_degree(p);
-    if (file_atomic_open(&a, path, err) < 0) {
-        free(deg);
+    size_t ncol = items ? side_columns(items) : 0;
+    int degree = !items || side_column(items, "degree") < 0;
+    if (items && side_column(items, "category") >= 0)
+        cat = NULL;
+    if (file_atomic_open(&a, path, err) < 0)
         return -1;
-    }
-    fprintf(a.f, "item\tdegree%s\n", cat ? "\tcategory" : "");
+    uint32_t *deg = degree ? pairs_degree(p) : NULL;
+    fputs("item", a.f);
+    if (degree)
+        fputs("\tdegree", a.f);
+    if (cat)
+        fputs("\tcategory", a.f);
+    for (size_t c = 0; c < ncol; c++)
+        fprintf(a.f, "\t%s", side_name(items, c));
+    fputc('\n', a.f);
     for (uint32_t i = 0; i < dict_size(p->ids); i++) {
-        fprintf(a.f, "%s\t%u", dict_str(p->ids, i), deg[i]);
+        fputs(dict_str(p->ids, i), a.f);
+        if (degree)
+            fprintf(a.f, "\t%u", deg[i]);
         if (cat && i < ncat)
             fprintf(a.f, "\tc%04u", cat[i]); /* synth_write_items' category names */
         else if (cat)
             fputc('\t', a.f);
+        for (size_t c = 0; c < ncol; c++) {
+            const char *v = side_value(items, i, c);
+            fprintf(a.f, "\t%s", v ? v : "");
+        }
         fputc('\n', a.f);
     }
     free(deg);

@@ -32,6 +32,7 @@ struct wr_overlay {
     size_t ninv;
     uint32_t *inv_row, *inv_prov;
     float *inv_score;
+    uint32_t *by_id;    /* rows in byte order of their ids (overlay_prefix) */
 };
 
 #define NEAR 20
@@ -104,6 +105,25 @@ size_t overlay_near(const wr_overlay *ov, uint32_t index_row, const uint32_t **p
 
 size_t overlay_size(const wr_overlay *ov) { return ov ? ov->n : 0; }
 
+size_t overlay_prefix(const wr_overlay *ov, const char *p, size_t len, uint32_t *rows,
+                      size_t max)
+{
+    size_t lo = 0, hi = ov ? ov->n : 0, got = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strncmp(overlay_id(ov, ov->by_id[mid]), p, len) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; ov && lo < ov->n && got < max; lo++) {
+        if (strncmp(overlay_id(ov, ov->by_id[lo]), p, len))
+            break;
+        rows[got++] = ov->by_id[lo];
+    }
+    return got;
+}
+
 static int no_filter(const wr_filter *f)
 {
     return !f->n_exclude && f->category == UINT32_MAX && isinf(f->min_score) && f->min_score < 0;
@@ -134,6 +154,7 @@ void overlay_free(wr_overlay *ov)
     free(ov->inv_row);
     free(ov->inv_prov);
     free(ov->inv_score);
+    free(ov->by_id);
     free(ov);
 }
 
@@ -467,6 +488,29 @@ static void invert(wr_overlay *ov)
     free(e);
 }
 
+typedef struct named {
+    const char *id;
+    uint32_t row;
+} named;
+
+static int cmp_named(const void *a, const void *b)
+{
+    return strcmp(((const named *)a)->id, ((const named *)b)->id);
+}
+
+/* The rows in byte order of their ids. */
+static void sort_ids(wr_overlay *ov)
+{
+    named *e = xmalloc(((size_t)ov->n + 1) * sizeof *e);
+    for (uint32_t r = 0; r < ov->n; r++)
+        e[r] = (named){overlay_id(ov, r), r};
+    qsort(e, ov->n, sizeof *e, cmp_named);
+    ov->by_id = xmalloc(((size_t)ov->n + 1) * sizeof *ov->by_id);
+    for (uint32_t r = 0; r < ov->n; r++)
+        ov->by_id[r] = e[r].row;
+    free(e);
+}
+
 /* The published index and its serial, or NULL, inside a read section the caller ends. */
 static const wr_snapshot *acquire(uint64_t serial)
 {
@@ -540,6 +584,7 @@ static wr_overlay *build(void)
         }
     }
     invert(ov);
+    sort_ids(ov);
     return ov;
 }
 

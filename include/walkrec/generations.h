@@ -2,7 +2,8 @@
  *
  * A directory holds published generations `model-<N>.wr`, refused candidates
  * `candidate-<N>.wr` (N >= 1), beside each the side file `<name>.items.tsv` (side
- * information the trainer wrote: every item's degree, the catalogue's categories), and
+ * information the trainer wrote: every item's degree, the catalogue's categories, the
+ * items file's columns), and
  * `CURRENT`, the number of the generation being served (written atomically, so a restart
  * serves it, also after a rollback). Files are written under temporary names and renamed
  * into place (file.h); a crash leaves only `*.tmp.*` files, which
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "walkrec/pairs.h"
+#include "walkrec/side.h"
 #include "walkrec/util.h"
 
 /* dir/model-N.wr, or dir/candidate-N.wr when candidate (new string, caller frees). */
@@ -50,9 +52,12 @@ int generations_move(const char *dir, uint64_t gen, int publish, wr_err *err);
  * refused candidates beyond the newest `keep`. */
 void generations_prune(const char *dir, size_t keep, uint64_t live, uint64_t previous);
 
-/* Writes the side file: item, its number of pairs in p, and, when cat is given, the
- * category of the first ncat ids (the synthetic catalogue's; later ids have none). */
+/* Writes the side file: item, its number of pairs in p, when cat is given the category of
+ * the first ncat ids (the synthetic catalogue's; later ids have none), and when items is
+ * given (a table read over p's ids, side.h) every column of it, which replaces a column of
+ * the same name. So the generation carries the items file's content, and a follower needs
+ * no items file of its own. */
 int generations_write_sidecar(const char *path, const wr_pairs *p, const uint32_t *cat,
-                              uint32_t ncat, wr_err *err);
+                              uint32_t ncat, const wr_side *items, wr_err *err);
 
 #endif

@@ -177,6 +177,26 @@ class Follower(unittest.TestCase):
             with wrd.Daemon("--follow", data, "--follow-interval", "1") as g:
                 provisional(g, "NEW-A")
 
+    def test_follower_filters_by_the_trainers_items_file(self):
+        """A generation carries the items file's content: a follower without an items file
+        of its own filters by its category and shows its columns."""
+        items = os.path.join(wrd.tmpdir(), "items.tsv")
+        with open(items, "w") as out:
+            out.write("item\tcategory\tbrand\n")
+            for i in range(3000):
+                out.write("P%07d\tshelf-%s\tB%d\n" % (i, "odd" if i % 2 else "even", i % 7))
+        data = os.path.join(wrd.tmpdir(), "var")
+        with wrd.Daemon("--items-file", items, data_dir=data) as t, \
+                wrd.Daemon("--follow", data, "--follow-interval", "1") as f:
+            self.assertEqual(f.get("/v1/items/P0000010").json()["side"]["brand"], "B3")
+            r = f.get("/v1/items/P0000010/neighbors?k=10&category=shelf-odd")
+            self.assertEqual(r.status, 200, r.body)
+            hits = [h["item"] for h in r.json()["neighbors"]]
+            self.assertEqual(len(hits), 10)
+            self.assertTrue(all(int(h[1:]) % 2 == 1 for h in hits), hits)
+            self.assertEqual(hits, [h["item"] for h in t.get(
+                "/v1/items/P0000010/neighbors?k=10&category=shelf-odd").json()["neighbors"]])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -311,6 +311,16 @@ static int basket_leaves_out(const json_t *d)
     return json_array_size(nb) == 3;
 }
 
+/* NEW + P01's basket: three of cluster A, P01 left out */
+static int basket_of_new(const json_t *d)
+{
+    json_t *nb = json_object_get(d, "neighbors");
+    for (size_t i = 0; i < json_array_size(nb); i++)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(nb, i), "item")), "P01"))
+            return 0;
+    return neighbors_in(d, 'A', 3);
+}
+
 static int prometheus(const json_t *d) { return !strcmp(json_string_value(d), "walkrec_up 1\n"); }
 
 static int html(const json_t *d) { return !strncmp(json_string_value(d), "<!", 2); }
@@ -350,6 +360,11 @@ static const struct {
      0},
     {GET, "/v1/items?prefix=P1&limit=3", NULL, 200, "{\"prefix\":\"P1\",\"more\":true}",
      three_items, NULL, 0},
+    /* provisional items are ids too: NEW sorts before the model's P.. */
+    {GET, "/v1/items?prefix=&limit=2", NULL, 200, "{\"items\":[\"NEW\",\"P00\"],\"more\":true}",
+     NULL, NULL, 0},
+    {GET, "/v1/items?prefix=NE", NULL, 200, "{\"items\":[\"NEW\"],\"more\":false}", NULL,
+     NULL, 0},
     {GET, "/v1/score?a=P00&b=P01", NULL, 200, "{\"a\":\"P00\",\"b\":\"P01\"}", close_pair, NULL,
      0},
     {GET, "/v1/score?a=NEW&b=P01", NULL, 200, "{\"provisional\":{\"a\":true,\"b\":false}}", NULL,
@@ -367,6 +382,10 @@ static const struct {
     {POST, "/v1/neighbors", "{\"items\":[\"P00\",\"P01\"],\"mode\":\"basket\",\"k\":3}", 200,
      "{\"mode\":\"basket\",\"items\":[\"P00\",\"P01\"],\"unknown\":[]}", basket_leaves_out, NULL,
      0},
+    {POST, "/v1/neighbors", "{\"items\":[\"NEW\",\"P01\",\"ZZ\"],\"mode\":\"basket\",\"k\":3}",
+     200, "{\"items\":[\"NEW\",\"P01\"],\"unknown\":[\"ZZ\"]}", basket_of_new, NULL, 0},
+    {POST, "/v1/neighbors", "{\"items\":[\"NEW\"],\"mode\":\"basket\",\"k\":2}", 200,
+     "{\"items\":[\"NEW\"],\"unknown\":[]}", cluster_a2, NULL, 0},
     {POST, "/v1/neighbors", "{\"items\":[]}", 400, "{\"error\":{\"code\":\"bad_request\"}}",
      NULL, NULL, 0},
     {POST, "/v1/neighbors", "{\"items\":[\"P00\"],\"k\":5000}", 400,

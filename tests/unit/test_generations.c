@@ -135,6 +135,15 @@ static void test_temporaries_and_dirs(void **state)
     assert_int_equal(err.code, WR_EIO);
 }
 
+static void read_text(const char *path, char *text, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, cap - 1, f);
+    fclose(f);
+    text[n] = 0;
+}
+
 static void test_sidecar(void **state)
 {
     (void)state;
@@ -147,13 +156,31 @@ static void test_sidecar(void **state)
     uint32_t cat[] = {4, 5};
     char path[128];
     snprintf(path, sizeof path, "%s/model-30.items.tsv", dir);
-    assert_int_equal(generations_write_sidecar(path, &p, cat, 2, &err), 0);
-    FILE *f = fopen(path, "r");
+    assert_int_equal(generations_write_sidecar(path, &p, cat, 2, NULL, &err), 0);
     char text[256];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = 0;
+    read_text(path, text, sizeof text);
     assert_string_equal(text, "item\tdegree\tcategory\na\t2\tc0004\nb\t1\tc0005\nc\t1\t\n");
+
+    /* An items file's columns go in, its category replacing the catalogue's; rows of
+     * items the pairs lack stay out, items it lacks get empty cells. */
+    char items_path[128];
+    snprintf(items_path, sizeof items_path, "%s/items.tsv", dir);
+    FILE *f = fopen(items_path, "w");
+    fputs("item\tcategory\tbrand\nc\tCables\tAcme\nzz\tOther\tNone\na\tPhones\t\n", f);
+    fclose(f);
+    wr_side *items = side_load(items_path, p.ids, &err);
+    assert_non_null(items);
+    assert_int_equal(generations_write_sidecar(path, &p, cat, 2, items, &err), 0);
+    read_text(path, text, sizeof text);
+    assert_string_equal(text, "item\tdegree\tcategory\tbrand\na\t2\tPhones\t\nb\t1\t\t\n"
+                              "c\t1\tCables\tAcme\n");
+    /* and read back over the same ids, it holds what the items file said */
+    wr_side *back = side_load(path, p.ids, &err);
+    assert_non_null(back);
+    assert_string_equal(side_value(back, 2, (size_t)side_column(back, "brand")), "Acme");
+    assert_string_equal(side_value(back, 0, (size_t)side_column(back, "category")), "Phones");
+    side_free(back);
+    side_free(items);
     pairs_free(&p);
 }
 
