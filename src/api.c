@@ -500,7 +500,7 @@ static int afford(const wr_request *rq, const wr_index *ix, uint64_t scans, uint
 
 void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    const wr_index *ix = s ? s->index : NULL;
+    const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     size_t k;
     filt x;
     filt_init(&x);
@@ -545,7 +545,7 @@ out:
 
 void api_item(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    const wr_index *ix = s ? s->index : NULL;
+    const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     wr_item it;
     if (!snapshot_find(s, rq->id, rq->id_len, &it)) {
         rest_reply_error(rp, WR_E_UNKNOWN_ITEM, "unknown item '%s'", rq->id);
@@ -582,7 +582,7 @@ void api_item(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 
 void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    const wr_index *ix = s ? s->index : NULL;
+    const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     char *a = NULL, *b = NULL;
     if (!rest_param(rq, "a") || !rest_param(rq, "b")) {
         rest_reply_error(rp, WR_E_BAD_REQUEST, "expected the parameters a and b (item ids)");
@@ -635,7 +635,7 @@ static int is_id(const json_t *s)
 
 void api_score_batch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    const wr_index *ix = s ? s->index : NULL;
+    const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     json_t *doc = api_parse_body(rq, rp), *pairs, *p;
     size_t i;
     wbuf o = {0}, probs = {0}; /* "probabilities" in parallel with "scores" */
@@ -791,7 +791,7 @@ out:
 
 void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    const wr_index *ix = s ? s->index : NULL;
+    const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     json_t *doc = api_parse_body(rq, rp), *items, *v, *e;
     size_t k = rq->cfg->default_k, i;
     const char *mode = "each";

@@ -88,7 +88,7 @@ static json_t *training_seconds(json_t *meta)
 
 void api_model(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    const wr_index *ix = s ? s->index : NULL;
+    const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     const wr_index_info *in = index_info(ix);
     json_t *meta = json_loads(in->meta_json, 0, NULL), *cols = json_array();
     if (!json_is_object(meta)) {

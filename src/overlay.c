@@ -343,10 +343,10 @@ static void item_free(item *it)
  * of a scan of the catalogue (100,000 ingested pairs replay in seconds at 400k items). */
 static size_t listed(const wr_index *ix, const item *it, const float *v, size_t k, wr_hit *out)
 {
-    size_t lk = index_info(ix)->k, dim = index_info(ix)->dim, hn = 0, cap = 0, nc = 0;
+    size_t lk = index_info(ix)->k, dim = index_info(ix)->dim, hn = 0, cap = lk + 1, nc = 0;
     if (lk < k || it->n > 4096)
         return SIZE_MAX;
-    uint32_t *cand = NULL;
+    uint32_t *cand = xmalloc(cap * sizeof *cand);
     wr_hit *l = xmalloc(lk * sizeof *l), *heap = xmalloc(k * sizeof *heap);
     wr_filter f = index_filter_none();
     for (size_t i = 0; i < it->n; i++) {
