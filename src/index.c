@@ -102,15 +102,20 @@ static int load_side(wr_index *ix, const wr_index_opts *o, wr_err *err)
     }
     if (!s->t)
         return 0;
-    ix->info.side_rows = side_matched(s->t);
+    /* described: the model's items with a value (each counted once, however many files) */
     ix->info.side_unmatched = side_unmatched(s->t);
     uint64_t h = ix->info.identity;
-    for (size_t c = 0; c < side_columns(s->t); c++) {
+    size_t ncol = side_columns(s->t);
+    for (size_t c = 0; c < ncol; c++)
         h = mix(h, side_name(s->t, c));
-        for (uint32_t r = 0; r < ix->info.n; r++) {
+    for (uint32_t r = 0; r < ix->info.n; r++) {
+        int any = 0;
+        for (size_t c = 0; c < ncol; c++) {
             const char *v = side_value(s->t, r, c);
             h = mix(h, v ? v : "");
+            any |= v != NULL;
         }
+        ix->info.side_rows += any;
     }
     ix->info.identity = h;
     int64_t c = side_column(s->t, "category");

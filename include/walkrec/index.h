@@ -76,8 +76,8 @@ typedef struct wr_index_info {
     double recall_at_10;      /* the lists' first 10 against exact lists of their order ... */
     uint32_t recall_sample;   /* ... over this many items spread over the catalogue */
     double published_at;      /* unix seconds, set by index_set_published() */
-    uint64_t side_rows;       /* side information rows matched to a model item */
-    uint64_t side_unmatched;  /* ... and rows naming items the model does not have */
+    uint64_t side_rows;       /* model items with side information (each once) */
+    uint64_t side_unmatched;  /* rows of the files naming items the model does not have */
 } wr_index_info;
 
 /* Takes ownership of m (freed here even on error; a mapped one lives as long as the index):

@@ -175,7 +175,7 @@
       ...trainingRows(m.training),
       ['Index', index],
       ['Side information', side.columns && side.columns.length
-        ? `${side.columns.join(', ')} (${int(side.rows)} rows matched)` : 'none'],
+        ? `${side.columns.join(', ')} (${int(side.rows)} items described)` : 'none'],
     ]);
     renderCurve(m.training && m.training.learning_curve, m.training);
   }
@@ -566,7 +566,8 @@
       api(`/v1/items/${enc(n.item)}`).catch(() => null)));
     if (seq !== showSeq) return;
     $('search-msg').textContent =
-      `${nb.neighbors.length} nearest items of generation ${nb.generation}; click one to walk on.`;
+      `${nb.neighbors.length} nearest items of generation ${nb.generation}, ranked by ` +
+      `${nb.rank}; click one to walk on.`;
     $('item').hidden = false;
     $('item-id').textContent = id;
     $('item-title').textContent = titleOf(info.side);
@@ -576,13 +577,16 @@
     tb.replaceChildren();
     nb.neighbors.forEach((n, i) => {
       const walk = el('button', { type: 'button', class: 'link walk', text: n.item });
+      // the bar shows the score the list is ranked by
+      const ranked = nb.rank === 'probability' && n.probability != null ? n.probability : n.score;
       const bar = el('div', { class: 'scorebar' }, el('div', {}));
-      bar.firstChild.style.width = `${(Math.max(0, n.score) * 100).toFixed(1)}%`;
+      bar.firstChild.style.width = `${(Math.max(0, ranked) * 100).toFixed(1)}%`;
       const tr = el('tr', { 'data-id': n.item },
         el('td', { class: 'num rank', text: i + 1 }),
         el('td', {}, walk),
         el('td', { class: 'title', text: titleOf(sides[i] && sides[i].side) || '–' }),
         el('td', {}, tagList(sideTags(sides[i]))),
+        el('td', { class: 'prob num', text: n.probability != null ? fmt(n.probability) : '–' }),
         el('td', { class: 'score' }, el('div', { class: 'scorecell' },
           el('span', { class: 'num', text: fmt(n.score) }), bar)));
       tr.addEventListener('click', () => go(n.item));
@@ -590,6 +594,7 @@
     });
     // a catalogue without titles gets no column of dashes
     table.classList.toggle('no-titles', !sides.some((x) => x && titleOf(x.side)));
+    table.classList.toggle('no-prob', !nb.neighbors.some((n) => n.probability != null));
     table.hidden = false;
     table.dataset.state = 'ready';
     table.dataset.item = id;

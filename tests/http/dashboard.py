@@ -264,7 +264,8 @@ def get_json(daemon, path):
 
 NEIGHBOUR_ROWS = """Array.from(document.querySelectorAll('#neighbors tbody tr')).map(tr => [
     tr.dataset.id, parseFloat(tr.querySelector('td.score .num').textContent),
-    tr.querySelector('td.title').textContent])"""
+    tr.querySelector('td.title').textContent, tr.querySelector('td.prob').textContent,
+    getComputedStyle(tr.querySelector('td.prob')).display !== 'none'])"""
 
 
 def check_neighbours(b, daemon, item, titles):
@@ -274,9 +275,13 @@ def check_neighbours(b, daemon, item, titles):
     rows = b.js(NEIGHBOUR_ROWS)
     want = get_json(daemon, "/v1/items/%s/neighbors?k=10" % item)["neighbors"]
     assert len(rows) == len(want) == 10, (item, rows)
-    for (got_id, got_score, got_title), w in zip(rows, want):
+    for (got_id, got_score, got_title, got_prob, shown), w in zip(rows, want):
         assert got_id == w["item"], (item, rows, want)
         assert abs(got_score - w["score"]) < 1e-4, (item, got_id, got_score, w["score"])
+        # the probability column is there exactly when the answer has probabilities
+        assert shown == (w.get("probability") is not None), (got_id, shown, w)
+        if shown:
+            assert abs(float(got_prob) - w["probability"]) < 1e-3, (got_id, got_prob, w)
         assert got_title == titles[got_id], (got_id, got_title, titles[got_id])
     assert b.js("document.getElementById('item-id').textContent") == item
     assert b.js("document.getElementById('item-title').textContent") == titles[item]
