@@ -356,7 +356,19 @@ static json_t *model_doc(const wr_index *ix, wr_reply *rp)
     return json_pack("{s:I}", "generation", (json_int_t)rp->generation);
 }
 
-json_t *api_parse_body(const wr_request *rq, wr_reply *rp)
+/* 1 when name[0..len) is one of the comma-separated names of list. */
+static int listed(const char *list, const char *name, size_t len)
+{
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == len && !memcmp(p, name, len))
+            return 1;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+json_t *api_parse_body(const wr_request *rq, const char *fields, wr_reply *rp)
 {
     json_error_t e;
     /* A key given twice is refused: which one counts would be a guess. */
@@ -371,7 +383,28 @@ json_t *api_parse_body(const wr_request *rq, wr_reply *rp)
         json_decref(doc);
         return NULL;
     }
+    if (api_unknown_field(rq, doc, fields, "body", rp) < 0) {
+        json_decref(doc);
+        return NULL;
+    }
     return doc;
+}
+
+int api_unknown_field(const wr_request *rq, const json_t *obj, const char *fields,
+                      const char *where, wr_reply *rp)
+{
+    const char *key;
+    json_t *v;
+    if (!rq->cfg->strict_params)
+        return 0;
+    json_object_foreach((json_t *)obj, key, v) {
+        if (!listed(fields, key, strlen(key))) {
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "%s: unknown field \"%.64s\" (it takes %s; "
+                             "strict_params = 0 ignores others)", where, key, fields);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* "items"/"pairs" arrays: present, an array, 1..max_batch entries. */
@@ -636,7 +669,7 @@ static int is_id(const json_t *s)
 void api_score_batch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
-    json_t *doc = api_parse_body(rq, rp), *pairs, *p;
+    json_t *doc = api_parse_body(rq, "pairs", rp), *pairs, *p;
     size_t i;
     wbuf o = {0}, probs = {0}; /* "probabilities" in parallel with "scores" */
     if (!doc || !(pairs = api_body_array(rq, doc, "pairs", rp)))
@@ -792,7 +825,8 @@ out:
 void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
-    json_t *doc = api_parse_body(rq, rp), *items, *v, *e;
+    json_t *doc = api_parse_body(rq, "items,k,mode,rank,exclude,min_score,category", rp), *items,
+           *v, *e;
     size_t k = rq->cfg->default_k, i;
     const char *mode = "each";
     filt x;
@@ -851,24 +885,25 @@ out:
 /* ---- routes ---- */
 
 static const wr_route routes[] = {
-    {"/v1/items/{id}/neighbors", api_item_neighbors, NULL, 1, WR_READ, 0},
-    {"/v1/items/{id}", api_item, NULL, 1, WR_READ, 0},
-    {"/v1/items", api_items_prefix, NULL, 1, WR_READ, 0},
-    {"/v1/neighbors", NULL, api_neighbors, 1, WR_READ, 0},
-    {"/v1/score", api_score, api_score_batch, 1, WR_READ, 0},
-    {"/v1/model", api_model, NULL, 1, WR_READ, 0},
-    {"/v1/pairs", NULL, api_ingest, 0, WR_ADMIN, 1},
-    {"/v1/admin/retrain", NULL, api_admin_retrain, 0, WR_ADMIN, 1},
-    {"/v1/admin/publish", NULL, api_admin_publish, 0, WR_ADMIN, 1},
-    {"/v1/admin/rollback", NULL, api_admin_rollback, 0, WR_ADMIN, 1},
-    {"/v1/admin/candidates", NULL, api_admin_candidates, 0, WR_ADMIN, 1},
-    {"/v1/admin/status", api_admin_status, NULL, 0, WR_ADMIN, 1},
-    {"/healthz", api_healthz, NULL, 0, WR_OPEN, 0},
-    {"/readyz", api_readyz, NULL, 0, WR_OPEN, 0},
-    {"/metrics", api_metrics, NULL, 0, WR_OPEN, 0},
-    {"/", dashboard_page, NULL, 0, WR_OPEN, 0},
-    {"/ui/{id}", dashboard_file, NULL, 0, WR_OPEN, 0},
-    {"/openapi.yaml", dashboard_openapi, NULL, 0, WR_OPEN, 0},
+    {"/v1/items/{id}/neighbors", api_item_neighbors, NULL, 1, WR_READ, 0,
+     "k,exclude,min_score,category,rank"},
+    {"/v1/items/{id}", api_item, NULL, 1, WR_READ, 0, ""},
+    {"/v1/items", api_items_prefix, NULL, 1, WR_READ, 0, "prefix,limit"},
+    {"/v1/neighbors", NULL, api_neighbors, 1, WR_READ, 0, ""},
+    {"/v1/score", api_score, api_score_batch, 1, WR_READ, 0, "a,b"},
+    {"/v1/model", api_model, NULL, 1, WR_READ, 0, ""},
+    {"/v1/pairs", NULL, api_ingest, 0, WR_ADMIN, 1, ""},
+    {"/v1/admin/retrain", NULL, api_admin_retrain, 0, WR_ADMIN, 1, ""},
+    {"/v1/admin/publish", NULL, api_admin_publish, 0, WR_ADMIN, 1, "generation"},
+    {"/v1/admin/rollback", NULL, api_admin_rollback, 0, WR_ADMIN, 1, ""},
+    {"/v1/admin/candidates", NULL, api_admin_candidates, 0, WR_ADMIN, 1, ""},
+    {"/v1/admin/status", api_admin_status, NULL, 0, WR_ADMIN, 1, ""},
+    {"/healthz", api_healthz, NULL, 0, WR_OPEN, 0, NULL},
+    {"/readyz", api_readyz, NULL, 0, WR_OPEN, 0, NULL},
+    {"/metrics", api_metrics, NULL, 0, WR_OPEN, 0, NULL},
+    {"/", dashboard_page, NULL, 0, WR_OPEN, 0, NULL},
+    {"/ui/{id}", dashboard_file, NULL, 0, WR_OPEN, 0, NULL},
+    {"/openapi.yaml", dashboard_openapi, NULL, 0, WR_OPEN, 0, NULL},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -910,6 +945,23 @@ void api_allow(const wr_route *rt, char *buf, size_t n)
     snprintf(buf, n, "%s%sOPTIONS", rt->get ? "GET, HEAD, " : "", rt->post ? "POST, " : "");
 }
 
+/* 0, or -1 with a 400 naming the first query parameter the route does not read. */
+static int known_params(const wr_route *rt, const wr_request *rq, wr_reply *rp)
+{
+    if (!rt->params || !rq->cfg->strict_params)
+        return 0;
+    for (size_t i = 0; i < rq->nquery; i++) {
+        const char *key = rq->query[i].key;
+        if (!listed(rt->params, key, strlen(key))) {
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "unknown query parameter '%.64s' (%s reads %s; "
+                             "strict_params = 0 ignores others)", key, rt->path,
+                             *rt->params ? rt->params : "none");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void api_call(const wr_route *rt, const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     wr_handler fn = rq->method == WR_M_GET || rq->method == WR_M_HEAD ? rt->get
@@ -921,7 +973,7 @@ void api_call(const wr_route *rt, const wr_request *rq, const wr_snapshot *s, wr
         rest_reply_error(rp, WR_E_METHOD, "%s takes %s", rt->path, allow);
     } else if (rt->needs_model && !s) {
         rest_reply_error(rp, WR_E_NO_MODEL, "no model published yet (loading or training)");
-    } else {
+    } else if (known_params(rt, rq, rp) == 0) {
         fn(rq, s, rp);
     }
 }

@@ -37,6 +37,10 @@ static int pair_entry(const json_t *e, wr_wal_pair *out, char *why, size_t n)
                         "\"relationship\"}"), -1;
     if (!json_is_string(a) || !json_is_string(b))
         return snprintf(why, n, "\"a\" and \"b\" must be strings (item ids)"), -1;
+    if (json_string_length(a) == json_string_length(b) &&
+        !memcmp(json_string_value(a), json_string_value(b), json_string_length(a)))
+        return snprintf(why, n, "\"a\" and \"b\" are the same item (%.64s): a pair needs two",
+                        json_string_value(a)), -1;
     if (w && rel)
         return snprintf(why, n, "give \"weight\" or \"relationship\", not both"), -1;
     double weight = 1.0;
@@ -65,11 +69,15 @@ void api_ingest(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     size_t i, bad;
     char why[256];
     wr_err err;
-    if (!(doc = api_parse_body(rq, rp)) ||
+    if (!(doc = api_parse_body(rq, "pairs", rp)) ||
         !(arr = api_body_array(rq, doc, "pairs", rp)))
         goto out;
     p = xmalloc(json_array_size(arr) * sizeof *p);
     json_array_foreach(arr, i, e) {
+        char where[32];
+        snprintf(where, sizeof where, "pairs[%zu]", i);
+        if (json_is_object(e) && api_unknown_field(rq, e, "a,b,weight,relationship", where, rp) < 0)
+            goto out;
         if (pair_entry(e, &p[i], why, sizeof why) < 0) {
             rest_reply_error(rp, WR_E_BAD_REQUEST, "pairs[%zu]: %s; nothing was stored", i, why);
             goto out;
@@ -118,7 +126,7 @@ void api_admin_publish(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 
 void api_admin_candidates(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
-    json_t *doc = api_parse_body(rq, rp), *path;
+    json_t *doc = api_parse_body(rq, "model", rp), *path;
     wr_err err;
     if (!doc)
         return;

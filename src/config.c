@@ -191,6 +191,10 @@ static const setting table[] = {
     {"protect_reads", T_U32, F(protect_reads), "0", 0, 1, NULL, "0|1",
      "1: read routes (neighbours, scores, items, model) also require the admin token; "
      "/healthz, /readyz and /metrics never do.", NULL, 0, 0, NULL},
+    {"strict_params", T_U32, F(strict_params), "1", 0, 1, NULL, "0|1",
+     "1: a query parameter or JSON field a route does not read is a 400 naming it (a typo "
+     "like min_scroe would otherwise do nothing without a word); 0: ignored.", NULL, 0, 0,
+     NULL},
     {"retrain_min_pairs", T_U64, F(retrain_min_pairs), "10000", 0, UINT64_MAX / 2, "pairs",
      "N", "Retrain once this many pairs were ingested since the last run (0 = never by "
      "count).", NULL, 0, 0, NULL},

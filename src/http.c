@@ -596,8 +596,12 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
         if (token != 1) {
             if (token == 0 && known)
                 access_failed(h->access, addr, wr_now());
-            rest_reply_error(&rp, WR_E_UNAUTHORIZED, "%s needs the header Authorization: "
-                             "Bearer <admin token>", rt->path);
+            if (token == 0) /* said apart from a missing one; never which part was wrong */
+                rest_reply_error(&rp, WR_E_UNAUTHORIZED, "%s: the bearer token sent is not "
+                                 "the admin token", rt->path);
+            else
+                rest_reply_error(&rp, WR_E_UNAUTHORIZED, "%s needs the header Authorization: "
+                                 "Bearer <admin token>", rt->path);
             return send_reply(h, c, q, &rp, NULL);
         }
     }

@@ -28,6 +28,8 @@ typedef struct wr_route {
     int needs_model;  /* 503 no_model while nothing is published */
     int access;       /* WR_OPEN, WR_READ or WR_ADMIN */
     int writer;       /* changes state: runs outside any read section; 409 on a follower */
+    const char *params; /* the query parameters it reads, comma-separated (strict_params
+                           refuses others); NULL: not checked (pages, probes) */
 } wr_route;
 
 /* The routes in matching order; *n of them. */
@@ -63,9 +65,14 @@ void api_admin_rollback(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
 void api_admin_candidates(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_admin_status(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 
-/* Body helpers shared by the handlers: the body as a JSON object, and its member `key` as
+/* Body helpers shared by the handlers: the body as a JSON object whose members are among
+ * `fields` (comma-separated; others are a 400 with strict_params), and its member `key` as
  * a non-empty array of at most max_batch entries; NULL with the error reply set. */
-json_t *api_parse_body(const wr_request *rq, wr_reply *rp);
+json_t *api_parse_body(const wr_request *rq, const char *fields, wr_reply *rp);
+/* 0 when every member of obj is among `fields` (or strict_params is 0); else -1 with a 400
+ * naming the member, `where` saying which object ("body", "pairs[3]"). */
+int api_unknown_field(const wr_request *rq, const json_t *obj, const char *fields,
+                      const char *where, wr_reply *rp);
 json_t *api_body_array(const wr_request *rq, json_t *doc, const char *key, wr_reply *rp);
 
 #endif

@@ -151,7 +151,7 @@ class Framing(unittest.TestCase):
 
     def test_query_parameters(self):
         for n, want in ((1000, 400), (5000, 400), (100, 200), (101, 400)):
-            q = "&".join("p%d=1" % i for i in range(n))
+            q = "&".join(["k=1"] * n)  # a parameter the route reads, n times
             out, took = raw(OPEN, b"GET /v1/items/P0000001/neighbors?%s HTTP/1.1\r\nHost: x"
                             b"\r\nConnection: close\r\n\r\n" % q.encode())
             self.assertIsNotNone(out, "%d parameters: no answer" % n)

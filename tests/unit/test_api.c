@@ -543,6 +543,49 @@ static void test_cost(void **state)
 }
 
 /* Every route of the table is in the cases: a new route needs a case. */
+/* strict_params: what a route does not read is a 400 naming it; 0 lets it pass. A self
+ * pair is a 400 either way. */
+static void test_strict(void **state)
+{
+    (void)state;
+    static const struct {
+        int method;
+        const char *target, *body, *names;
+        int strict_only;
+    } strict_cases[] = {
+        {GET, "/v1/items/P00/neighbors?k=2&min_scroe=0.5", NULL, "'min_scroe'", 1},
+        {GET, "/v1/score?a=P00&b=P01&rank=cosine", NULL, "'rank'", 1},
+        {GET, "/v1/items/P00?k=3", NULL, "'k'", 1},
+        {POST, "/v1/neighbors", "{\"items\":[\"P00\"],\"colour\":\"red\"}", "\"colour\"", 1},
+        {POST, "/v1/score", "{\"pairs\":[[\"P00\",\"P01\"]],\"k\":3}", "\"k\"", 1},
+        {POST, "/v1/pairs", "{\"pairs\":[{\"a\":\"x\",\"b\":\"y\",\"wieght\":2}]}",
+         "pairs[0]: unknown field \"wieght\"", 1},
+        {POST, "/v1/admin/candidates", "{\"model\":\"/models/ok.wr\",\"force\":true}", "\"force\"",
+         1},
+        {POST, "/v1/admin/publish?generation=6&force=1", NULL, "'force'", 1},
+        {POST, "/v1/pairs", "{\"pairs\":[{\"a\":\"x\",\"b\":\"y\"},{\"a\":\"P00\",\"b\":\"P00\"}]}",
+         "pairs[1]: \"a\" and \"b\" are the same item (P00)", 0},
+    };
+    for (int strict = 1; strict >= 0; strict--) {
+        cfg.strict_params = (uint32_t)strict;
+        for (size_t i = 0; i < sizeof strict_cases / sizeof *strict_cases; i++) {
+            unsigned status;
+            char *ctype;
+            json_t *doc = serve(strict_cases[i].method, strict_cases[i].target, strict_cases[i].body, &trainer, 1,
+                                &status, &ctype);
+            const char *msg = json_string_value(
+                json_object_get(json_object_get(doc, "error"), "message"));
+            int refused = status == 400 && msg && strstr(msg, strict_cases[i].names);
+            if (refused != (strict || !strict_cases[i].strict_only))
+                fail_msg("strict_params %d, %s: status %u, message %s", strict, strict_cases[i].target,
+                         status, msg ? msg : "none");
+            free(ctype);
+            json_decref(doc);
+        }
+    }
+    cfg.strict_params = 1;
+}
+
 static void test_every_route(void **state)
 {
     (void)state;
@@ -693,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_etag),
         cmocka_unit_test(test_framing),
         cmocka_unit_test(test_cost),
+        cmocka_unit_test(test_strict),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
