@@ -66,6 +66,27 @@ static int query_k(const wr_request *rq, size_t *k, wr_reply *rp)
     return check_k(rq, v, rp);
 }
 
+/* The page of a neighbour list: the first `offset` hits are skipped, and k + offset may not
+ * pass max_k. v is the parameter's text (GET) or NULL; j the JSON member (POST) or NULL. */
+static int page_offset(const wr_request *rq, const char *v, const json_t *j, size_t k,
+                       size_t *offset, wr_reply *rp)
+{
+    uint64_t o = 0;
+    int bad = 0;
+    if (v)
+        bad = text_parse_u64(v, &o) < 0;
+    else if (j)
+        bad = !json_is_integer(j) || json_integer_value(j) < 0 ||
+              (o = (uint64_t)json_integer_value(j), 0);
+    if (bad || o > rq->cfg->max_k || k + o > rq->cfg->max_k) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "offset: expected an integer from 0 with k + offset "
+                         "at most %u (max_k)", rq->cfg->max_k);
+        return -1;
+    }
+    *offset = (size_t)o;
+    return 0;
+}
+
 /* A neighbour filter under construction: excluded rows, min_score, category. */
 typedef struct filt {
     wr_filter f;
@@ -539,14 +560,17 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
     filt_init(&x);
     const char *rv = rest_param(rq, "rank");
     int rank;
+    size_t off;
     if (query_k(rq, &k, rp) < 0 || query_filter(rq, ix, &x, rp) < 0 ||
-        parse_rank(ix, rv, rv ? strlen(rv) : 0, &rank, rp) < 0)
+        parse_rank(ix, rv, rv ? strlen(rv) : 0, &rank, rp) < 0 ||
+        page_offset(rq, rest_param(rq, "offset"), NULL, k, &off, rp) < 0)
         goto out;
     wr_item it;
     if (!snapshot_find(s, rq->id, rq->id_len, &it)) {
         rest_reply_error(rp, WR_E_UNKNOWN_ITEM, "unknown item '%s'", rq->id);
         goto out;
     }
+    k += off; /* the page's hits are those after the first `off` */
     wr_hit *hits = xmalloc(k * sizeof *hits);
     if (it.prov >= 0)
         rank = WR_RANK_COSINE; /* a provisional item has no degree yet */
@@ -568,8 +592,12 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
         put_lit(&o, ",\"provisional\":true");
     if (snapshot_provisional(s)) /* the list may hold provisional items: the overlay's version */
         rp->overlay = s->version;
+    if (off) {
+        put_lit(&o, ",\"offset\":");
+        put_u64(&o, off);
+    }
     put_lit(&o, ",\"neighbors\":");
-    put_hits(&o, s, it.row, hits, n);
+    put_hits(&o, s, it.row, hits + off, n > off ? n - off : 0);
     answer(&o, rq, rp);
     free(hits);
 out:
@@ -716,8 +744,8 @@ static void put_json_str(wbuf *o, const json_t *s)
 
 /* POST /v1/neighbors, mode "basket": one list for the normalised sum of the known items'
  * vectors, leaving the items themselves out. */
-static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, size_t k, filt *x,
-                   wr_reply *rp)
+static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, size_t k,
+                   size_t off, filt *x, wr_reply *rp)
 {
     const wr_index *ix = s->index;
     const float **vecs = xmalloc(json_array_size(items) * sizeof *vecs);
@@ -760,7 +788,7 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, si
         put(&o, unknown.p, unknown.n);
     put_lit(&o, unknown.n ? "]" : "[]");
     put_lit(&o, ",\"neighbors\":");
-    put_hits(&o, s, -1, hits, n);
+    put_hits(&o, s, -1, hits + off, n > off ? n - off : 0);
     answer(&o, rq, rp);
 out:
     free(known.p);
@@ -771,8 +799,8 @@ out:
 }
 
 /* Mode "each": one entry per item, an error entry for an unknown one. */
-static void each(const wr_request *rq, const wr_snapshot *s, json_t *items, size_t k, filt *x,
-                 int rank, wr_reply *rp)
+static void each(const wr_request *rq, const wr_snapshot *s, json_t *items, size_t k,
+                 size_t off, filt *x, int rank, wr_reply *rp)
 {
     const wr_index *ix = s->index;
     wr_hit *hits = xmalloc(k * sizeof *hits);
@@ -810,7 +838,7 @@ static void each(const wr_request *rq, const wr_snapshot *s, json_t *items, size
         } else {
             int r = it.prov >= 0 ? WR_RANK_COSINE : rank;
             size_t n = x->nothing ? 0 : snapshot_neighbors(s, &it, k, f, r, hits);
-            put_hits(&o, s, it.row, hits, n);
+            put_hits(&o, s, it.row, hits + off, n > off ? n - off : 0);
         }
         put(&o, "}", 1);
         if (too_large(rq, &o, rp))
@@ -825,8 +853,8 @@ out:
 void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
-    json_t *doc = api_parse_body(rq, "items,k,mode,rank,exclude,min_score,category", rp), *items,
-           *v, *e;
+    static const char fields[] = "items,k,offset,mode,rank,exclude,min_score,category";
+    json_t *doc = api_parse_body(rq, fields, rp), *items, *v, *e;
     size_t k = rq->cfg->default_k, i;
     const char *mode = "each";
     filt x;
@@ -873,10 +901,13 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
                     "take the popularity of; baskets rank by cosine");
         goto out;
     }
+    size_t off;
+    if (page_offset(rq, NULL, json_object_get(doc, "offset"), k, &off, rp) < 0)
+        goto out;
     if (!strcmp(mode, "basket"))
-        basket(rq, s, items, k, &x, rp);
+        basket(rq, s, items, k + off, off, &x, rp);
     else
-        each(rq, s, items, k, &x, rank, rp);
+        each(rq, s, items, k + off, off, &x, rank, rp);
 out:
     filt_free(&x);
     json_decref(doc);
@@ -886,9 +917,9 @@ out:
 
 static const wr_route routes[] = {
     {"/v1/items/{id}/neighbors", api_item_neighbors, NULL, 1, WR_READ, 0,
-     "k,exclude,min_score,category,rank"},
+     "k,offset,exclude,min_score,category,rank"},
     {"/v1/items/{id}", api_item, NULL, 1, WR_READ, 0, ""},
-    {"/v1/items", api_items_prefix, NULL, 1, WR_READ, 0, "prefix,limit"},
+    {"/v1/items", api_items_prefix, NULL, 1, WR_READ, 0, "prefix,limit,cursor"},
     {"/v1/neighbors", NULL, api_neighbors, 1, WR_READ, 0, ""},
     {"/v1/score", api_score, api_score_batch, 1, WR_READ, 0, "a,b"},
     {"/v1/model", api_model, NULL, 1, WR_READ, 0, ""},

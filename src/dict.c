@@ -172,3 +172,35 @@ uint32_t *dict_sorted_rank(const wr_dict *d)
     free(order);
     return rank;
 }
+
+/* The first position of by_id whose string is not below key: cut to len bytes when
+ * prefix, else whole and strictly above key. */
+static size_t dict_lower(const wr_dict *d, const uint32_t *by_id, size_t n, const char *key,
+                         size_t len, int prefix)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *s = dict_str(d, by_id[mid]);
+        if (prefix ? strncmp(s, key, len) < 0 : strcmp(s, key) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Cutting sorted strings to their first len bytes keeps them sorted, so those starting with
+ * p are one run of by_id. */
+size_t dict_prefix(const wr_dict *d, const uint32_t *by_id, const char *p, size_t len,
+                   const char *after, uint32_t *out, size_t max)
+{
+    size_t n = dict_size(d), got = 0, at = dict_lower(d, by_id, n, p, len, 1);
+    if (after) {
+        size_t past = dict_lower(d, by_id, n, after, 0, 0);
+        at = past > at ? past : at;
+    }
+    for (; at < n && got < max && !strncmp(dict_str(d, by_id[at]), p, len); at++)
+        out[got++] = by_id[at];
+    return got;
+}

@@ -407,24 +407,10 @@ int64_t index_find(const wr_index *ix, const char *id, size_t len)
 
 const char *index_id(const wr_index *ix, uint32_t row) { return dict_str(ix->ids, row); }
 
-/* Cutting sorted ids to their first len bytes keeps them sorted, so the ids starting with p
- * are one run of by_id, found by a binary search for its first. */
-size_t index_prefix(const wr_index *ix, const char *p, size_t len, uint32_t *rows, size_t max)
+size_t index_prefix(const wr_index *ix, const char *p, size_t len, const char *after,
+                    uint32_t *rows, size_t max)
 {
-    size_t lo = 0, hi = ix->info.n, got = 0;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strncmp(index_id(ix, ix->by_id[mid]), p, len) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (; lo < ix->info.n && got < max; lo++) {
-        if (strncmp(index_id(ix, ix->by_id[lo]), p, len))
-            break;
-        rows[got++] = ix->by_id[lo];
-    }
-    return got;
+    return dict_prefix(ix->ids, ix->by_id, p, len, after, rows, max);
 }
 
 const float *index_vector(const wr_index *ix, uint32_t row)

@@ -105,23 +105,10 @@ size_t overlay_near(const wr_overlay *ov, uint32_t index_row, const uint32_t **p
 
 size_t overlay_size(const wr_overlay *ov) { return ov ? ov->n : 0; }
 
-size_t overlay_prefix(const wr_overlay *ov, const char *p, size_t len, uint32_t *rows,
-                      size_t max)
+size_t overlay_prefix(const wr_overlay *ov, const char *p, size_t len, const char *after,
+                      uint32_t *rows, size_t max)
 {
-    size_t lo = 0, hi = ov ? ov->n : 0, got = 0;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strncmp(overlay_id(ov, ov->by_id[mid]), p, len) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (; ov && lo < ov->n && got < max; lo++) {
-        if (strncmp(overlay_id(ov, ov->by_id[lo]), p, len))
-            break;
-        rows[got++] = ov->by_id[lo];
-    }
-    return got;
+    return ov ? dict_prefix(ov->ids, ov->by_id, p, len, after, rows, max) : 0;
 }
 
 static int no_filter(const wr_filter *f)
@@ -488,27 +475,14 @@ static void invert(wr_overlay *ov)
     free(e);
 }
 
-typedef struct named {
-    const char *id;
-    uint32_t row;
-} named;
-
-static int cmp_named(const void *a, const void *b)
-{
-    return strcmp(((const named *)a)->id, ((const named *)b)->id);
-}
-
 /* The rows in byte order of their ids. */
 static void sort_ids(wr_overlay *ov)
 {
-    named *e = xmalloc(((size_t)ov->n + 1) * sizeof *e);
-    for (uint32_t r = 0; r < ov->n; r++)
-        e[r] = (named){overlay_id(ov, r), r};
-    qsort(e, ov->n, sizeof *e, cmp_named);
+    uint32_t *rank = dict_sorted_rank(ov->ids);
     ov->by_id = xmalloc(((size_t)ov->n + 1) * sizeof *ov->by_id);
     for (uint32_t r = 0; r < ov->n; r++)
-        ov->by_id[r] = e[r].row;
-    free(e);
+        ov->by_id[rank[r]] = r;
+    free(rank);
 }
 
 /* The published index and its serial, or NULL, inside a read section the caller ends. */

@@ -172,12 +172,12 @@ void snapshot_shutdown(void)
     }
 }
 
-size_t snapshot_prefix(const wr_snapshot *s, const char *p, size_t len, const char **ids,
-                       size_t max, int *provisional)
+size_t snapshot_prefix(const wr_snapshot *s, const char *p, size_t len, const char *after,
+                       const char **ids, size_t max, int *provisional)
 {
     uint32_t *a = xmalloc((max + 1) * sizeof *a), *b = xmalloc((max + 1) * sizeof *b);
-    size_t na = index_prefix(s->index, p, len, a, max);
-    size_t nb = overlay_prefix(s->overlay, p, len, b, max), i = 0, j = 0, n = 0;
+    size_t na = index_prefix(s->index, p, len, after, a, max);
+    size_t nb = overlay_prefix(s->overlay, p, len, after, b, max), i = 0, j = 0, n = 0;
     *provisional = 0;
     while (n < max && (i < na || j < nb)) {
         const char *x = i < na ? index_id(s->index, a[i]) : NULL;

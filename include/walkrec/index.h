@@ -101,8 +101,10 @@ int64_t index_find(const wr_index *ix, const char *id, size_t len);
 /* The id of a row (borrowed, lives as long as the index). */
 const char *index_id(const wr_index *ix, uint32_t row);
 /* The rows of the first max ids (in byte order) that start with p[0..len) (no NUL bytes;
- * len 0: every id) into rows; returns how many. O(log n + max). */
-size_t index_prefix(const wr_index *ix, const char *p, size_t len, uint32_t *rows, size_t max);
+ * len 0: every id) and, when after is not NULL, sort after it, into rows; returns how
+ * many. O(log n + max). */
+size_t index_prefix(const wr_index *ix, const char *p, size_t len, const char *after,
+                    uint32_t *rows, size_t max);
 
 /* Cosine similarity of two rows. */
 float index_score(const wr_index *ix, uint32_t a, uint32_t b);

@@ -80,9 +80,10 @@ size_t overlay_near(const wr_overlay *ov, uint32_t index_row, const uint32_t **p
                     const float **score);
 /* Rows (0 for NULL). */
 size_t overlay_size(const wr_overlay *ov);
-/* The rows whose ids start with p[0..len), in byte order of the ids, at most max. */
-size_t overlay_prefix(const wr_overlay *ov, const char *p, size_t len, uint32_t *rows,
-                      size_t max);
+/* The rows whose ids start with p[0..len) (and sort after `after`, when not NULL), in byte
+ * order of the ids, at most max (dict_prefix). */
+size_t overlay_prefix(const wr_overlay *ov, const char *p, size_t len, const char *after,
+                      uint32_t *rows, size_t max);
 /* The serial of the index it was built over (index_info). */
 uint64_t overlay_serial(const wr_overlay *ov);
 void overlay_free(wr_overlay *ov);

@@ -55,11 +55,11 @@ double snapshot_hit_probability(const wr_snapshot *s, uint32_t row, uint32_t ite
 uint32_t snapshot_partners(const wr_snapshot *s, const wr_item *it);
 /* Provisional items in the snapshot. */
 size_t snapshot_provisional(const wr_snapshot *s);
-/* The ids starting with p[0..len), model and provisional items merged in byte order, at
- * most max (borrowed: valid inside the read section); *provisional = 1 when one of them is
- * provisional. */
-size_t snapshot_prefix(const wr_snapshot *s, const char *p, size_t len, const char **ids,
-                       size_t max, int *provisional);
+/* The ids starting with p[0..len) (and sorting after `after`, when not NULL), model and
+ * provisional items merged in byte order, at most max (borrowed: valid inside the read
+ * section); *provisional = 1 when one of them is provisional. */
+size_t snapshot_prefix(const wr_snapshot *s, const char *p, size_t len, const char *after,
+                       const char **ids, size_t max, int *provisional);
 
 /* ---- publishing: any thread outside a read section; serialised ---- */
 

@@ -543,6 +543,101 @@ static void test_cost(void **state)
 }
 
 /* Every route of the table is in the cases: a new route needs a case. */
+static json_t *ok(int method, const char *target, const char *body)
+{
+    unsigned status;
+    char *ctype;
+    json_t *doc = serve(method, target, body, &trainer, 1, &status, &ctype);
+    free(ctype);
+    if (status != 200)
+        fail_msg("%s: status %u", target, status);
+    return doc;
+}
+
+/* The items of a "neighbors" array, space-separated, into buf. */
+static const char *hit_ids(const json_t *nb, char *buf, size_t cap)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < json_array_size(nb); i++)
+        at += (size_t)snprintf(buf + at, cap - at, "%s%s", i ? " " : "",
+                               json_string_value(json_object_get(json_array_get(nb, i), "item")));
+    return buf;
+}
+
+/* Pages: offset on neighbour lists (GET, POST each and basket) and the cursor of /v1/items
+ * give the same items as one long answer, in order. */
+static void test_pages(void **state)
+{
+    (void)state;
+    char whole[512], paged[512], tail[512];
+    json_t *all = ok(GET, "/v1/items/P00/neighbors?k=6", NULL);
+    json_t *page = ok(GET, "/v1/items/P00/neighbors?k=3&offset=3", NULL);
+    hit_ids(json_object_get(all, "neighbors"), whole, sizeof whole);
+    hit_ids(json_object_get(page, "neighbors"), paged, sizeof paged);
+    json_t *rest = json_array();
+    for (size_t i = 3; i < 6; i++)
+        json_array_append(rest, json_array_get(json_object_get(all, "neighbors"), i));
+    hit_ids(rest, tail, sizeof tail);
+    if (strcmp(paged, tail) || json_integer_value(json_object_get(page, "offset")) != 3)
+        fail_msg("k=3&offset=3: '%s', expected '%s' (of '%s')", paged, tail, whole);
+    json_decref(rest);
+    json_decref(page);
+    json_decref(all);
+    for (int basket = 0; basket < 2; basket++) {
+        char b1[160], b2[160];
+        snprintf(b1, sizeof b1, "{\"items\":[\"P05\"],\"mode\":\"%s\",\"k\":5}",
+                 basket ? "basket" : "each");
+        snprintf(b2, sizeof b2, "{\"items\":[\"P05\"],\"mode\":\"%s\",\"k\":2,\"offset\":3}",
+                 basket ? "basket" : "each");
+        all = ok(POST, "/v1/neighbors", b1);
+        page = ok(POST, "/v1/neighbors", b2);
+        const json_t *a = json_object_get(all, "neighbors");
+        const json_t *p = json_object_get(page, "neighbors");
+        if (!basket) {
+            a = json_object_get(json_array_get(json_object_get(all, "results"), 0), "neighbors");
+            p = json_object_get(json_array_get(json_object_get(page, "results"), 0), "neighbors");
+        }
+        rest = json_array();
+        for (size_t i = 3; i < 5; i++)
+            json_array_append(rest, json_array_get(a, i));
+        if (strcmp(hit_ids(p, paged, sizeof paged), hit_ids(rest, tail, sizeof tail)))
+            fail_msg("%s offset 3: '%s', expected '%s'", basket ? "basket" : "each", paged, tail);
+        json_decref(rest);
+        json_decref(page);
+        json_decref(all);
+    }
+    unsigned status;
+    char *ctype;
+    json_decref(serve(GET, "/v1/items/P00/neighbors?k=990&offset=11", NULL, &trainer, 1, &status,
+                      &ctype));
+    free(ctype);
+    assert_int_equal(status, 400); /* k + offset past max_k */
+    /* /v1/items by pages of 6, following the cursor, against one page of everything */
+    all = ok(GET, "/v1/items?prefix=&limit=100", NULL);
+    size_t got = 0;
+    char target[128] = "/v1/items?prefix=&limit=6";
+    for (int pages = 0; pages < 10; pages++) {
+        page = ok(GET, target, NULL);
+        json_t *items = json_object_get(page, "items");
+        for (size_t i = 0; i < json_array_size(items); i++, got++)
+            assert_string_equal(json_string_value(json_array_get(items, i)), json_string_value(
+                json_array_get(json_object_get(all, "items"), got)));
+        json_t *cursor = json_object_get(page, "cursor");
+        int more = json_is_true(json_object_get(page, "more"));
+        assert_int_equal(!!cursor, more);
+        if (more)
+            snprintf(target, sizeof target, "/v1/items?prefix=&limit=6&cursor=%s",
+                     json_string_value(cursor));
+        json_decref(page);
+        if (!more)
+            break;
+    }
+    assert_int_equal(got, json_array_size(json_object_get(all, "items")));
+    assert_int_equal(got, 21); /* P00..P19 and the provisional NEW */
+    json_decref(all);
+}
+
 /* strict_params: what a route does not read is a 400 naming it; 0 lets it pass. A self
  * pair is a 400 either way. */
 static void test_strict(void **state)
@@ -571,13 +666,15 @@ static void test_strict(void **state)
         for (size_t i = 0; i < sizeof strict_cases / sizeof *strict_cases; i++) {
             unsigned status;
             char *ctype;
-            json_t *doc = serve(strict_cases[i].method, strict_cases[i].target, strict_cases[i].body, &trainer, 1,
+            json_t *doc = serve(strict_cases[i].method, strict_cases[i].target,
+                                strict_cases[i].body, &trainer, 1,
                                 &status, &ctype);
             const char *msg = json_string_value(
                 json_object_get(json_object_get(doc, "error"), "message"));
             int refused = status == 400 && msg && strstr(msg, strict_cases[i].names);
             if (refused != (strict || !strict_cases[i].strict_only))
-                fail_msg("strict_params %d, %s: status %u, message %s", strict, strict_cases[i].target,
+                fail_msg("strict_params %d, %s: status %u, message %s", strict,
+                         strict_cases[i].target,
                          status, msg ? msg : "none");
             free(ctype);
             json_decref(doc);
@@ -737,6 +834,7 @@ int main(void)
         cmocka_unit_test(test_framing),
         cmocka_unit_test(test_cost),
         cmocka_unit_test(test_strict),
+        cmocka_unit_test(test_pages),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -400,25 +400,32 @@ static void test_prefix(void **state)
         const char *prefix;
         size_t max;
         const char *want; /* the ids found, space-separated */
+        const char *after; /* a cursor: the last id of the page before */
     } cases[] = {
-        {"a", 10, "a aa ab abc"},
-        {"ab", 10, "ab abc"},
-        {"abc", 10, "abc"},
-        {"abcd", 10, ""},
-        {"a", 2, "a aa"},
-        {"b", 10, "b b/2"},
-        {"B", 10, "B"},
-        {"", 100, "B a aa ab abc b b/2 \xc3\xa9t\xc3\xa9"},
-        {"", 3, "B a aa"},
-        {"\xc3", 10, "\xc3\xa9t\xc3\xa9"},
-        {"A", 10, ""},
-        {"zz", 10, ""},
-        {"a", 0, ""},
+        {"a", 10, "a aa ab abc", NULL},
+        {"a", 10, "ab abc", "aa"},
+        {"a", 2, "ab abc", "aa"},
+        {"a", 10, "ab abc", "aaz"}, /* not an id: what sorts after it */
+        {"a", 10, "", "abc"},
+        {"", 2, "aa ab", "a"},
+        {"b", 10, "b b/2", "a"},     /* a cursor before the prefix */
+        {"ab", 10, "ab abc", NULL},
+        {"abc", 10, "abc", NULL},
+        {"abcd", 10, "", NULL},
+        {"a", 2, "a aa", NULL},
+        {"b", 10, "b b/2", NULL},
+        {"B", 10, "B", NULL},
+        {"", 100, "B a aa ab abc b b/2 \xc3\xa9t\xc3\xa9", NULL},
+        {"", 3, "B a aa", NULL},
+        {"\xc3", 10, "\xc3\xa9t\xc3\xa9", NULL},
+        {"A", 10, "", NULL},
+        {"zz", 10, "", NULL},
+        {"a", 0, "", NULL},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         uint32_t rows[16];
-        size_t got = index_prefix(ix, cases[c].prefix, strlen(cases[c].prefix), rows,
-                                  cases[c].max);
+        size_t got = index_prefix(ix, cases[c].prefix, strlen(cases[c].prefix),
+                                  cases[c].after, rows, cases[c].max);
         char joined[256] = "";
         for (size_t i = 0; i < got; i++) {
             assert_true(rows[i] < n);
@@ -427,8 +434,9 @@ static void test_prefix(void **state)
             strcat(joined, index_id(ix, rows[i]));
         }
         if (strcmp(joined, cases[c].want))
-            fail_msg("prefix '%s', max %zu: '%s', expected '%s'", cases[c].prefix,
-                     cases[c].max, joined, cases[c].want);
+            fail_msg("prefix '%s', max %zu, after %s: '%s', expected '%s'", cases[c].prefix,
+                     cases[c].max, cases[c].after ? cases[c].after : "-", joined,
+                     cases[c].want);
     }
     index_free(ix);
 
@@ -440,7 +448,7 @@ static void test_prefix(void **state)
         size_t len = strlen(prefixes[c]), want = 0;
         for (uint32_t r = 0; r < 1000; r++)
             want += !strncmp(index_id(ix, r), prefixes[c], len);
-        size_t got = index_prefix(ix, prefixes[c], len, rows, 1000);
+        size_t got = index_prefix(ix, prefixes[c], len, NULL, rows, 1000);
         if (got != want)
             fail_msg("prefix '%s': %zu ids, expected %zu", prefixes[c], got, want);
         for (size_t i = 0; i < got; i++) {
