@@ -1,6 +1,8 @@
 /* access.c - who may do what (access.h). */
 #include "walkrec/access.h"
 
+#include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +28,9 @@ struct wr_access {
     int any_origin; /* "*" among them */
     pthread_mutex_t lock;
     guess slots[ACCESS_SLOTS];
+    pthread_rwlock_t keys_lock;
+    char *keys[ACCESS_MAX_KEYS];
+    size_t nkeys;
 };
 
 wr_access *access_new(const wr_config *cfg)
@@ -33,6 +38,7 @@ wr_access *access_new(const wr_config *cfg)
     wr_access *a = xcalloc(1, sizeof *a);
     a->cfg = cfg;
     pthread_mutex_init(&a->lock, NULL);
+    pthread_rwlock_init(&a->keys_lock, NULL);
     const char *list = cfg->cors_origins ? cfg->cors_origins : "";
     char *copy = xstrdup(list), *f[256];
     int n = *copy ? text_split(copy, ',', f, 256) : 0;
@@ -51,6 +57,11 @@ void access_free(wr_access *a)
     if (!a)
         return;
     pthread_mutex_destroy(&a->lock);
+    pthread_rwlock_destroy(&a->keys_lock);
+    for (size_t i = 0; i < a->nkeys; i++) {
+        explicit_bzero(a->keys[i], strlen(a->keys[i]));
+        free(a->keys[i]);
+    }
     for (size_t i = 0; i < a->norigins; i++)
         free(a->origins[i]);
     free(a->origins);
@@ -86,17 +97,105 @@ static int same_secret(const char *x, size_t xlen, const char *y, size_t ylen)
     return diff == 0 && ylen > 0;
 }
 
-int access_bearer(const wr_access *a, const char *v)
+/* The credential of "Bearer <credential>", "" for another scheme, NULL for no header. */
+static const char *credential(const char *v)
 {
-    const char *tok = a->cfg->admin_token;
-    if (!tok || !v)
-        return -1;
+    if (!v)
+        return NULL;
     if (strncasecmp(v, "Bearer ", 7))
-        return 0;
+        return "";
     v += 7;
     while (*v == ' ')
         v++;
+    return v;
+}
+
+int access_bearer(const wr_access *a, const char *v)
+{
+    const char *tok = a->cfg->admin_token;
+    if (!tok || !(v = credential(v)))
+        return -1;
     return same_secret(v, strlen(v), tok, strlen(tok));
+}
+
+int access_read_key(wr_access *a, const char *v)
+{
+    if (!(v = credential(v)))
+        return -1;
+    int found = 0;
+    size_t len = strlen(v);
+    pthread_rwlock_rdlock(&a->keys_lock);
+    for (size_t i = 0; i < a->nkeys; i++) /* every key, whichever matches */
+        if (same_secret(v, len, a->keys[i], strlen(a->keys[i])) && !found)
+            found = (int)i + 1;
+    pthread_rwlock_unlock(&a->keys_lock);
+    return found;
+}
+
+int access_load_keys(wr_access *a, size_t *nkeys, wr_err *err)
+{
+    const char *path = a->cfg->read_keys_file;
+    char *keys[ACCESS_MAX_KEYS], line[4096];
+    size_t n = 0, lineno = 0;
+    int rc = -1;
+    *nkeys = 0;
+    if (!path || !*path)
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return wr_failc(err, WR_EIO, "read_keys_file %s: %s", path, strerror(errno));
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            wr_failc(err, WR_EINVAL, "read_keys_file %s:%zu: longer than %zu bytes", path,
+                     lineno, sizeof line - 2);
+            goto out;
+        }
+        char *k = line;
+        while (*k == ' ' || *k == '\t')
+            k++;
+        len = strcspn(k, "\r\n");
+        while (len && (k[len - 1] == ' ' || k[len - 1] == '\t'))
+            len--;
+        k[len] = 0;
+        if (!len || *k == '#')
+            continue;
+        if (len < WR_TOKEN_MIN || strpbrk(k, " \t")) {
+            wr_failc(err, WR_EINVAL, "read_keys_file %s:%zu: a key is %d bytes or more, "
+                     "without blanks", path, lineno, WR_TOKEN_MIN);
+            goto out;
+        }
+        if (n == ACCESS_MAX_KEYS) {
+            wr_failc(err, WR_EINVAL, "read_keys_file %s: more than %d keys", path,
+                     ACCESS_MAX_KEYS);
+            goto out;
+        }
+        keys[n++] = xstrdup(k);
+    }
+    if (ferror(f)) {
+        wr_failc(err, WR_EIO, "read_keys_file %s: %s", path, strerror(errno));
+        goto out;
+    }
+    pthread_rwlock_wrlock(&a->keys_lock);
+    for (size_t i = 0; i < a->nkeys; i++) {
+        explicit_bzero(a->keys[i], strlen(a->keys[i]));
+        free(a->keys[i]);
+    }
+    memcpy(a->keys, keys, n * sizeof *keys);
+    a->nkeys = n;
+    pthread_rwlock_unlock(&a->keys_lock);
+    *nkeys = n;
+    n = 0;
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++) {
+        explicit_bzero(keys[i], strlen(keys[i]));
+        free(keys[i]);
+    }
+    explicit_bzero(line, sizeof line);
+    fclose(f);
+    return rc;
 }
 
 /* Browsers say where a request comes from (Sec-Fetch-Site to loopback and https servers,
@@ -188,4 +287,19 @@ void access_failed(wr_access *a, const unsigned char addr[16], double now)
     }
     g->fails++;
     pthread_mutex_unlock(&a->lock);
+}
+
+int access_addr(const struct sockaddr *sa, unsigned char a[16])
+{
+    memset(a, 0, 16);
+    if (sa && sa->sa_family == AF_INET) {
+        a[10] = a[11] = 0xff;
+        memcpy(a + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 0;
+    }
+    if (sa && sa->sa_family == AF_INET6) {
+        memcpy(a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        return 0;
+    }
+    return -1;
 }

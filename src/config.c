@@ -189,8 +189,14 @@ static const setting table[] = {
     {"auth_failure_window", T_U32, F(auth_failure_window), "60", 1, 86400, "seconds", "N",
      "The window of auth_failures, from an address's first wrong token.", NULL, 0, 0, NULL},
     {"protect_reads", T_U32, F(protect_reads), "0", 0, 1, NULL, "0|1",
-     "1: read routes (neighbours, scores, items, model) also require the admin token; "
-     "/healthz, /readyz and /metrics never do.", NULL, 0, 0, NULL},
+     "1: read routes (neighbours, scores, items, model) also need a bearer token: a read key "
+     "(read_keys_file) or the admin token; /healthz, /readyz and /metrics never do.", NULL, 0,
+     0, NULL},
+    {"read_keys_file", T_STR, F(read_keys_file), "", 0, PATHMAX, NULL, "FILE",
+     "Keys that may read but not write, one a line (16 bytes or more; blank lines and # "
+     "comments skipped), for pages that must authenticate their reads with protect_reads. "
+     "Read again on SIGHUP; never logged; /metrics counts requests per key by line number.",
+     NULL, 0, 0, NULL},
     {"strict_params", T_U32, F(strict_params), "1", 0, 1, NULL, "0|1",
      "1: a query parameter or JSON field a route does not read is a 400 naming it (a typo "
      "like min_scroe would otherwise do nothing without a word); 0: ignored.", NULL, 0, 0,
@@ -448,9 +454,9 @@ static int cross_check(wr_config *c, int serving, wr_err *err)
         return wr_fail(err, "bind = %s is not a loopback address, and the admin token "
                        "(admin_token_file or WALKREC_ADMIN_TOKEN) is %zu bytes: it needs at "
                        "least %d there", c->bind, strlen(c->admin_token), WR_TOKEN_MIN);
-    if (c->protect_reads && !c->admin_token)
-        return wr_fail(err, "protect_reads = 1 needs an admin token (admin_token_file or "
-                       "WALKREC_ADMIN_TOKEN)");
+    if (c->protect_reads && !c->admin_token && !*c->read_keys_file)
+        return wr_fail(err, "protect_reads = 1 needs read keys (read_keys_file) or an admin "
+                       "token (admin_token_file or WALKREC_ADMIN_TOKEN)");
     return 0;
 }
 

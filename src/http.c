@@ -282,40 +282,10 @@ static void add_cors(const wr_http *h, struct MHD_Response *resp, const char *or
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "            \
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-/* The reply's body as bytes in q->out (its JSON serialised, or its text taken), gzip'd
- * when the client accepts it and it is long enough. Any thread: the scan pool encodes the
- * answers it made. */
+/* The reply's body into q->out (rest_encode). */
 static void encode(req *q, wr_reply *rp)
 {
-    char *body = NULL;
-    size_t len = 0;
-    if (rp->json) {
-        body = json_dumps(rp->json, JSON_COMPACT | JSON_REAL_PRECISION(10));
-        if (!body) {
-            rp->status = 500;
-            body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"cannot serialise\"}}");
-        }
-        len = body ? strlen(body) : 0;
-    } else if (rp->text) {
-        body = rp->text;
-        len = rp->text_len;
-        rp->text = NULL;
-    }
-    json_decref(rp->json);
-    rp->json = NULL;
-    q->gzipped = 0;
-    if (q->gzip && len >= WR_GZIP_MIN) {
-        size_t zlen;
-        char *z = gzip_encode(body, len, &zlen);
-        if (z) {
-            free(body);
-            body = z;
-            len = zlen;
-            q->gzipped = 1;
-        }
-    }
-    q->out = body;
-    q->out_len = len;
+    q->out = rest_encode(rp, q->gzip, &q->out_len, &q->gzipped);
     q->encoded = 1;
 }
 
@@ -474,26 +444,15 @@ static void call(const wr_route *rt, const wr_request *rq, wr_reply *rp)
 /* 1 when the route needs the admin token. */
 static int needs_token(const wr_http *h, const wr_route *rt)
 {
-    return h->cfg->admin_token && rt->access != WR_OPEN &&
-           !(rt->access == WR_READ && !h->cfg->protect_reads);
+    return rt->access == WR_READ ? h->cfg->protect_reads
+                                 : rt->access == WR_ADMIN && h->cfg->admin_token;
 }
 
 static int client_addr(struct MHD_Connection *c, unsigned char a[16])
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    memset(a, 0, 16);
-    if (!ci || !ci->client_addr)
-        return -1;
-    if (ci->client_addr->sa_family == AF_INET) {
-        a[10] = a[11] = 0xff;
-        memcpy(a + 12, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, 4);
-    } else if (ci->client_addr->sa_family == AF_INET6) {
-        memcpy(a, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, 16);
-    } else {
-        return -1;
-    }
-    return 0;
+    return access_addr(ci ? ci->client_addr : NULL, a);
 }
 
 /* ---- heavy requests on the scan pool ---- */
@@ -582,7 +541,9 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
         rest_reply_error(&rp, WR_E_METHOD, "%s takes %s", rt->path, allow);
         return send_reply(h, c, q, &rp, allow);
     }
-    int token = access_bearer(h->access, header(c, MHD_HTTP_HEADER_AUTHORIZATION));
+    const char *auth = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+    int token = access_bearer(h->access, auth);
+    int key = token == 1 || rt->access != WR_READ ? 0 : access_read_key(h->access, auth);
     if (needs_token(h, rt)) {
         unsigned char addr[16];
         int known = client_addr(c, addr) == 0;
@@ -593,17 +554,22 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
                              q->retry_after);
             return send_reply(h, c, q, &rp, NULL);
         }
-        if (token != 1) {
-            if (token == 0 && known)
+        if (token != 1 && key <= 0) {
+            int sent = token == 0 || key == 0;
+            if (sent && known)
                 access_failed(h->access, addr, wr_now());
-            if (token == 0) /* said apart from a missing one; never which part was wrong */
+            const char *who = rt->access == WR_READ ? "a read key or the admin token"
+                                                    : "the admin token";
+            if (sent) /* said apart from a missing one; never which part was wrong */
                 rest_reply_error(&rp, WR_E_UNAUTHORIZED, "%s: the bearer token sent is not "
-                                 "the admin token", rt->path);
+                                 "%s", rt->path, who);
             else
                 rest_reply_error(&rp, WR_E_UNAUTHORIZED, "%s needs the header Authorization: "
-                                 "Bearer <admin token>", rt->path);
+                                 "Bearer <%s>", rt->path, who);
             return send_reply(h, c, q, &rp, NULL);
         }
+        if (key > 0)
+            metrics_read_key(key);
     }
     /* A follower takes no write whatever its body: where to send it comes first. */
     if (api_refuse_follower(rt, &rq, &rp))
@@ -899,6 +865,13 @@ wr_http *http_start(const wr_config *cfg, const wr_service *svc, wr_err *err)
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->wake, NULL);
     h->access = access_new(cfg);
+    size_t nkeys;
+    if (access_load_keys(h->access, &nkeys, err) < 0) {
+        http_free(h);
+        return NULL;
+    }
+    if (*cfg->read_keys_file)
+        wr_log("read keys: %zu from %s", nkeys, cfg->read_keys_file);
     int v6 = listen_on(h, cfg->bind, cfg->port, err);
     if (v6 < 0) {
         http_free(h);
@@ -954,6 +927,18 @@ wr_http *http_start(const wr_config *cfg, const wr_service *svc, wr_err *err)
 }
 
 unsigned http_port(const wr_http *h) { return h->port; }
+
+void http_reload_keys(wr_http *h)
+{
+    wr_err err;
+    size_t n;
+    if (!*h->cfg->read_keys_file)
+        return;
+    if (access_load_keys(h->access, &n, &err) < 0)
+        wr_log("SIGHUP: %s; the read keys before stay", err.msg);
+    else
+        wr_log("SIGHUP: read keys: %zu from %s", n, h->cfg->read_keys_file);
+}
 
 void http_stop(wr_http *h, unsigned grace)
 {

@@ -34,6 +34,7 @@ static timing *timings;  /* [route][method] */
 
 /* Client connections: opened since start, open now, closed for a late request. */
 static uint64_t conn_opened, conn_open, conn_cut;
+static uint64_t read_keys[WR_METRICS_KEYS];
 
 static pthread_mutex_t model_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -92,6 +93,12 @@ void metrics_connection(int event)
     } else {
         __atomic_fetch_add(&conn_cut, 1, __ATOMIC_RELAXED);
     }
+}
+
+void metrics_read_key(int key)
+{
+    if (key >= 1 && key <= WR_METRICS_KEYS)
+        __atomic_fetch_add(&read_keys[key - 1], 1, __ATOMIC_RELAXED);
 }
 
 void metrics_model(uint64_t generation, uint32_t items, uint32_t dim, double build_seconds,
@@ -177,6 +184,18 @@ char *metrics_render(size_t *len)
     gauge(f, "walkrec_http_request_timeouts_total", "counter",
           "Connections closed because a request did not arrive whole within "
           "request_timeout.", (double)load(&conn_cut));
+    int any = 0; /* the keys that were used, by number (never the key itself) */
+    for (int k = 0; k < WR_METRICS_KEYS; k++) {
+        uint64_t v = load(&read_keys[k]);
+        if (!v)
+            continue;
+        if (!any++)
+            fputs("# HELP walkrec_read_key_requests_total Requests let in by each read key (its "
+                  "line number in read_keys_file).\n# TYPE walkrec_read_key_requests_total "
+                  "counter\n", f);
+        fprintf(f, "walkrec_read_key_requests_total{key=\"%d\"} %llu\n", k + 1,
+                (unsigned long long)v);
+    }
     pthread_mutex_lock(&model_lock);
     gauge(f, "walkrec_ready", "gauge", "1 once a model is published.", model.publishes > 0);
     gauge(f, "walkrec_model_generation", "gauge", "Generation of the published model.",

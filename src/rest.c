@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "walkrec/gzip.h"
 #include "walkrec/text.h"
 
 static const struct {
@@ -268,4 +269,36 @@ size_t rest_query_count(const char *t)
     for (q++; *q; q++)
         n += *q == '&';
     return n;
+}
+
+char *rest_encode(wr_reply *r, int gzip, size_t *len, int *gzipped)
+{
+    char *body = NULL;
+    *len = 0;
+    *gzipped = 0;
+    if (r->json) {
+        body = json_dumps(r->json, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        if (!body) {
+            r->status = 500;
+            body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"cannot serialise\"}}");
+        }
+        *len = body ? strlen(body) : 0;
+    } else if (r->text) {
+        body = r->text;
+        *len = r->text_len;
+        r->text = NULL;
+    }
+    json_decref(r->json);
+    r->json = NULL;
+    if (gzip && *len >= WR_GZIP_MIN) {
+        size_t zlen;
+        char *z = gzip_encode(body, *len, &zlen);
+        if (z) {
+            free(body);
+            body = z;
+            *len = zlen;
+            *gzipped = 1;
+        }
+    }
+    return body;
 }

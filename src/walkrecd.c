@@ -143,6 +143,7 @@ int main(int argc, char **argv)
             break;
         wr_log("SIGHUP: reloading the served model");
         retrain_reload();
+        http_reload_keys(h);
     }
 
     int fatal = __atomic_load_n(&failed, __ATOMIC_ACQUIRE);

@@ -30,6 +30,16 @@ int access_by_origin(const wr_access *a);
  * token set. Compared in a time that does not depend on where the tokens differ. */
 int access_bearer(const wr_access *a, const char *authorization);
 
+/* Read keys (read_keys_file): keys that may read but not write, one a line, at least
+ * WR_TOKEN_MIN bytes each, at most ACCESS_MAX_KEYS; blank lines and lines starting with #
+ * are skipped. access_load_keys reads the file (again: SIGHUP); on error the keys read
+ * before stay, err says why (never a key). 0 without a file. */
+#define ACCESS_MAX_KEYS 64
+int access_load_keys(wr_access *a, size_t *nkeys, wr_err *err);
+/* The number (1-based line among the keys) of the read key an Authorization value carries,
+ * 0 for a bearer value that is no read key, -1 for none. Constant time per key. */
+int access_read_key(wr_access *a, const char *authorization);
+
 /* Why a POST to a write route, without the admin token, may come from another site's page
  * through a visitor's browser (a message in why[0..n)), or NULL when it cannot. The
  * values of Sec-Fetch-Site, Origin, Host and Content-Type, each NULL when absent. */
@@ -40,6 +50,10 @@ const char *access_foreign_write(const wr_access *a, const char *site, const cha
 /* 1 for no Content-Type, application/json or application/...+json, with any parameters. */
 int access_json_or_none(const char *content_type);
 
+/* A client's address as 16 bytes (IPv6, or IPv4 mapped into it): 0, or -1 for NULL or
+ * another family. */
+struct sockaddr;
+int access_addr(const struct sockaddr *sa, unsigned char a[16]);
 /* Wrong tokens by client address (16 bytes: IPv6, or IPv4 mapped into it). access_wait:
  * seconds until the address may try a token again, 0 when it may now. `now` in seconds
  * (wr_now()). */

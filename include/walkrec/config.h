@@ -58,7 +58,8 @@ typedef struct wr_config {
                                          NULL = ingestion and admin routes are open */
     uint32_t auth_failures;           /* wrong tokens per address and window; 0 = no limit */
     uint32_t auth_failure_window;     /* seconds */
-    uint32_t protect_reads;           /* 1 = read routes need the token too */
+    uint32_t protect_reads;           /* 1 = read routes need the token or a read key */
+    char *read_keys_file;             /* "" = none: keys that may read (access.h) */
     uint32_t strict_params;           /* 1 = unknown query parameters and JSON fields: 400 */
     uint64_t retrain_min_pairs;       /* ingested pairs that trigger a retrain (0 = never) */
     uint32_t retrain_interval;        /* seconds (0 = never by time) */

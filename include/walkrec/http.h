@@ -26,6 +26,8 @@ typedef struct wr_http wr_http;
 wr_http *http_start(const wr_config *cfg, const wr_service *svc, wr_err *err);
 /* The port actually bound (differs from cfg->port when that is 0). */
 unsigned http_port(const wr_http *h);
+/* Reads read_keys_file again (SIGHUP); on error the keys before stay, and it is logged. */
+void http_reload_keys(wr_http *h);
 /* Stops accepting connections, gives requests in flight up to grace seconds to finish,
  * then closes every connection and frees the server. NULL is fine. */
 void http_stop(wr_http *h, unsigned grace);

@@ -25,6 +25,10 @@ void metrics_request(size_t route, int method, unsigned status, double seconds);
 /* A client connection opened (+1), closed (-1), or was cut for a late request (0). Any
  * thread. */
 void metrics_connection(int event);
+/* A request let in by read key number `key` (1-based: its line among the keys, access.h).
+ * Keys past WR_METRICS_KEYS are not counted. Any thread. */
+#define WR_METRICS_KEYS 64
+void metrics_read_key(int key);
 /* A model was published. Any thread. */
 void metrics_model(uint64_t generation, uint32_t items, uint32_t dim, double build_seconds,
                    double published_unix);

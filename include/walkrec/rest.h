@@ -110,6 +110,11 @@ void rest_reply_error(wr_reply *r, wr_code code, const char *fmt, ...)
 void rest_reply_err(wr_reply *r, const wr_err *e, wr_code not_found);
 /* Frees what the reply owns. */
 void rest_reply_free(wr_reply *r);
+/* The reply's body as bytes (its JSON serialised, or its text taken; a new buffer, free()),
+ * gzip'd when gzip is set and it is WR_GZIP_MIN bytes or more (*gzipped then 1). The reply
+ * keeps its status (500 when the JSON cannot be serialised) and owns no body afterwards.
+ * Any thread: the scan pool encodes the answers it made. */
+char *rest_encode(wr_reply *r, int gzip, size_t *len, int *gzipped);
 
 /* The raw value of the first query parameter named key, or NULL. */
 const char *rest_param(const wr_request *rq, const char *key);

@@ -278,7 +278,62 @@ class Access(unittest.TestCase):
         code, _, err = wrd.run(wrd.WALKRECD, "--protect-reads", "1", "--data-dir", data,
                                check=False)
         self.assertEqual(code, 2)
-        self.assertIn("needs an admin token", err)
+        self.assertIn("needs read keys (read_keys_file) or an admin token", err)
+
+    def test_read_keys(self):
+        """Read keys read and nothing else; the admin token still reads; wrong and missing
+        keys are told apart; /metrics counts requests per key by line; SIGHUP reads the
+        file again; a bad file stops the start."""
+        work = wrd.tmpdir()
+        keys = os.path.join(work, "read-keys")
+        k1, k2, k3 = "reader-one-0123456789", "reader-two-0123456789", "reader-three-012345"
+        with open(keys, "w") as f:
+            f.write("# the shop's product pages\n%s\n\n  %s  \n" % (k1, k2))
+        data = data_dir_with_model()
+        nb = "/v1/items/P0000001/neighbors?k=3"
+        body = {"pairs": [{"a": "P0000001", "b": "P0000002"}]}
+        with wrd.Daemon("--protect-reads", "1", "--read-keys-file", keys, data_dir=data,
+                        env={"WALKREC_ADMIN_TOKEN": TOKEN}) as d:
+            bearer = lambda k: {"Authorization": "Bearer " + k}  # noqa: E731
+            r = d.get(nb)
+            self.assertEqual(r.status, 401)
+            self.assertIn("needs the header", r.json()["error"]["message"])
+            r = d.get(nb, headers=bearer(k1 + "x"))
+            self.assertEqual(r.status, 401)
+            self.assertIn("is not a read key or the admin token", r.json()["error"]["message"])
+            for k in (k1, k2, TOKEN):
+                self.assertEqual(d.get(nb, headers=bearer(k)).status, 200, k)
+            self.assertEqual(d.post("/v1/score", {"pairs": [["P0000001", "P0000002"]]},
+                                    headers=bearer(k2)).status, 200)
+            # a read key writes nothing: not pairs, not a retrain, a publish or a rollback
+            for path in ("/v1/pairs", "/v1/admin/retrain", "/v1/admin/publish?generation=1",
+                         "/v1/admin/rollback"):
+                r = d.post(path, body if path == "/v1/pairs" else None, headers=bearer(k1))
+                self.assertEqual(r.status, 401, path)
+                self.assertIn("is not the admin token", r.json()["error"]["message"])
+            self.assertEqual(d.get("/v1/admin/status", headers=bearer(k1)).status, 401)
+            self.assertEqual(status(d, AUTH)["log"]["pairs"], 0)
+            metrics = d.get("/metrics").body.decode()
+            self.assertIn('walkrec_read_key_requests_total{key="1"} 1', metrics)
+            self.assertIn('walkrec_read_key_requests_total{key="2"} 2', metrics)
+            self.assertNotIn(k1, d.log() + metrics)
+            # SIGHUP: k3 replaces k1
+            with open(keys, "w") as f:
+                f.write("%s\n%s\n" % (k3, k2))
+            d.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: d.get(nb, headers=bearer(k3)).status == 200, 30, "k3 accepted")
+            self.assertEqual(d.get(nb, headers=bearer(k1)).status, 401)
+            # a file SIGHUP cannot read keeps the keys there were
+            with open(keys, "w") as f:
+                f.write("short\n")
+            d.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "the read keys before stay" in d.log(), 30, "bad file logged")
+            self.assertEqual(d.get(nb, headers=bearer(k3)).status, 200)
+            self.assertNotIn("short", d.log().split("SIGHUP")[-1].replace("shorter", ""))
+        code, _, err = wrd.run(wrd.WALKRECD, "--protect-reads", "1", "--read-keys-file", keys,
+                               "--data-dir", data, "--port", "0", check=False)
+        self.assertNotEqual(code, 0)
+        self.assertIn("read_keys_file %s:1: a key is 16 bytes or more" % keys, err)
 
 
 class Retraining(unittest.TestCase):
