@@ -217,7 +217,7 @@ def tearDownModule():
 
 
 def routes_in_source():
-    with open(os.path.join(wrd.SRC, "src", "api.c")) as f:
+    with open(os.path.join(wrd.SRC, "src", "api_routes.c")) as f:
         src = f.read()
     table = re.search(r"static const wr_route routes\[\] = \{(.*?)\n\};", src, re.S).group(1)
     out = {}
