@@ -712,59 +712,95 @@ static void put_json_str(wbuf *o, const json_t *s)
     put_str(o, json_string_value(s), json_string_length(s));
 }
 
-/* POST /v1/neighbors, mode "basket": one list for the normalised sum of the known items'
- * vectors, leaving the items themselves out. */
-static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, size_t k,
-                   size_t off, filt *x, wr_reply *rp)
+/* The known ids of a basket's list into vecs (their vectors; model rows also excluded
+ * from the answer), known and unknown ones listed as JSON into the two buffers. Returns how
+ * many are known; *prov |= 1 when one is provisional. */
+static size_t basket_side(const wr_snapshot *s, const json_t *ids, filt *x, const float **vecs,
+                          wbuf *known, wbuf *unknown, int *prov)
 {
-    const wr_index *ix = s->index;
-    const float **vecs = xmalloc(json_array_size(items) * sizeof *vecs);
-    float *q = xmalloc(index_info(ix)->dim * sizeof *q + 1);
-    wr_hit *hits = xmalloc(k * sizeof *hits);
-    wbuf known = {0}, unknown = {0}, o = {0};
+    size_t i, n = 0;
     json_t *e;
-    size_t i, nvecs = 0, n = 0;
-    int prov = 0;
-    json_array_foreach(items, i, e) {
+    json_array_foreach(ids, i, e) {
         wr_item it;
         int found = json_is_string(e) &&
                     snapshot_find(s, json_string_value(e), json_string_length(e), &it);
-        wbuf *list = found ? &known : &unknown;
+        wbuf *list = found ? known : unknown;
         put(list, list->n ? "," : "[", 1);
         put_json_str(list, e);
         if (!found)
             continue;
-        vecs[nvecs++] = snapshot_vector(s, &it);
-        prov |= it.row < 0;
+        vecs[n++] = snapshot_vector(s, &it);
+        *prov |= it.row < 0;
         if (it.row >= 0)
-            filt_exclude(x, ix, json_string_value(e), json_string_length(e));
+            filt_exclude(x, s->index, json_string_value(e), json_string_length(e));
     }
-    if (nvecs == 0) {
+    return n;
+}
+
+static void put_list(wbuf *o, const char *name, const wbuf *l)
+{
+    put_lit(o, name);
+    put(o, l->n ? l->p : "[", l->n ? l->n : 1);
+    put(o, "]", 1);
+}
+
+/* POST /v1/neighbors, mode "basket": one list for the items (provisional ones too), leaving
+ * them out; with "negative" items, more like the items and less like those. Strategy
+ * "average" (the default): the nearest to 2 x the mean of the items' unit vectors minus the
+ * mean of the negatives' (the sum of the items' without negatives), scored by cosine;
+ * "best_score": every item by its best cosine with an item minus its best with a negative,
+ * scored by that difference. */
+static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, json_t *negative,
+                   int best, size_t k, size_t off, filt *x, wr_reply *rp)
+{
+    const wr_index *ix = s->index;
+    size_t dim = index_info(ix)->dim, nneg = negative ? json_array_size(negative) : 0;
+    const float **vecs = xmalloc((json_array_size(items) + nneg) * sizeof *vecs);
+    float *q = xmalloc(dim * sizeof *q + 1), *mix = xcalloc(dim + 1, sizeof *mix);
+    wr_hit *hits = xmalloc(k * sizeof *hits);
+    wbuf known = {0}, unknown = {0}, negs = {0}, o = {0};
+    size_t n = 0;
+    int prov = 0;
+    size_t np = basket_side(s, items, x, vecs, &known, &unknown, &prov);
+    size_t nn = negative ? basket_side(s, negative, x, vecs + np, &negs, &unknown, &prov) : 0;
+    if (np == 0) {
         rest_reply_error(rp, WR_E_UNKNOWN_ITEM, "none of the %zu items is known to the model",
                     json_array_size(items));
         goto out;
     }
-    if (!x->nothing && afford(rq, ix, 1, k, rp) < 0)
+    if (!x->nothing && afford(rq, ix, best ? np + nn : 1, k, rp) < 0)
         goto out;
     if (prov) /* the answer depends on the overlay too */
         rp->overlay = s->version;
-    if (!x->nothing && index_basket(ix, vecs, nvecs, q) == 0)
-        n = index_neighbors_vec(ix, q, k, filt_done(x), hits);
+    if (x->nothing) {
+    } else if (best) {
+        n = index_neighbors_contrast(ix, vecs, np, vecs + np, nn, k, filt_done(x), hits);
+    } else {
+        for (size_t i = 0; i < np + nn; i++) /* 2 mean(items) - mean(negatives) */
+            for (size_t j = 0; j < dim; j++)
+                mix[j] += i < np ? (nn ? 2.0f / (float)np : 1.0f) * vecs[i][j]
+                                 : -vecs[i][j] / (float)nn;
+        const float *m = mix;
+        if (index_basket(ix, &m, 1, q) == 0)
+            n = index_neighbors_vec(ix, q, k, filt_done(x), hits);
+    }
     begin(&o, ix, rp);
-    put_lit(&o, ",\"mode\":\"basket\",\"items\":");
-    put(&o, known.p, known.n);
-    put_lit(&o, "],\"unknown\":");
-    if (unknown.n)
-        put(&o, unknown.p, unknown.n);
-    put_lit(&o, unknown.n ? "]" : "[]");
+    put_lit(&o, ",\"mode\":\"basket\",\"strategy\":");
+    put_lit(&o, best ? "\"best_score\"" : "\"average\"");
+    put_list(&o, ",\"items\":", &known);
+    if (negative)
+        put_list(&o, ",\"negative\":", &negs);
+    put_list(&o, ",\"unknown\":", &unknown);
     put_lit(&o, ",\"neighbors\":");
     put_hits(&o, s, -1, hits + off, n > off ? n - off : 0);
     answer(&o, rq, rp);
 out:
     free(known.p);
     free(unknown.p);
+    free(negs.p);
     free(hits);
     free(q);
+    free(mix);
     free(vecs);
 }
 
@@ -823,7 +859,8 @@ out:
 void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
-    static const char fields[] = "items,k,offset,mode,rank,exclude,min_score,category";
+    static const char fields[] =
+        "items,negative,strategy,k,offset,mode,rank,exclude,min_score,category";
     json_t *doc = api_parse_body(rq, fields, rp), *items, *v, *e;
     size_t k = rq->cfg->default_k, i;
     const char *mode = "each";
@@ -874,8 +911,30 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     size_t off;
     if (page_offset(rq, NULL, json_object_get(doc, "offset"), k, &off, rp) < 0)
         goto out;
+    json_t *neg = json_object_get(doc, "negative"), *strat = json_object_get(doc, "strategy");
+    const char *sv = json_string_value(strat);
+    if ((neg || strat) && strcmp(mode, "basket")) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "negative and strategy are for mode basket");
+        goto out;
+    }
+    if (strat && (!sv || (strcmp(sv, "average") && strcmp(sv, "best_score")))) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "strategy: expected average or best_score");
+        goto out;
+    }
+    if (neg && (!json_is_array(neg) || json_array_size(neg) > rq->cfg->max_batch)) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "negative: expected an array of at most %u ids "
+                         "(max_batch)", rq->cfg->max_batch);
+        goto out;
+    }
+    json_array_foreach(neg, i, e) {
+        if (!is_id(e)) {
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "negative[%zu]: expected an id of 1 to %d "
+                             "bytes", i, WR_ID_MAX);
+            goto out;
+        }
+    }
     if (!strcmp(mode, "basket"))
-        basket(rq, s, items, k + off, off, &x, rp);
+        basket(rq, s, items, neg, sv && !strcmp(sv, "best_score"), k + off, off, &x, rp);
     else
         each(rq, s, items, k + off, off, &x, rank, rp);
 out:

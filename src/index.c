@@ -459,6 +459,43 @@ static size_t scan(const wr_index *ix, const float *q, uint32_t self, size_t k,
     return got;
 }
 
+static float best_dot(const float *v, const float *const *q, size_t nq, size_t dim)
+{
+    float best = -INFINITY;
+    for (size_t i = 0; i < nq; i++) {
+        float d = 0;
+        for (size_t j = 0; j < dim; j++)
+            d += v[j] * q[i][j];
+        best = d > best ? d : best;
+    }
+    return best;
+}
+
+size_t index_neighbors_contrast(const wr_index *ix, const float *const *pos, size_t np,
+                                const float *const *neg, size_t nn, size_t k,
+                                const wr_filter *f, wr_hit *out)
+{
+    for (size_t i = 0; i < np + nn; i++)
+        if (!afford(ix, f))
+            return 0;
+    if (k == 0 || np == 0)
+        return 0;
+    size_t dim = ix->info.dim, hn = 0;
+    wr_hit *heap = xmalloc(k * sizeof *heap);
+    float floor = -INFINITY;
+    for (uint32_t r = 0; r < ix->info.n; r++) {
+        if (rejected(ix, f, r))
+            continue;
+        const float *v = ix->vecs + (size_t)r * dim;
+        float sc = best_dot(v, pos, np, dim) - (nn ? best_dot(v, neg, nn, dim) : 0);
+        if (sc > floor && sc >= f->min_score)
+            floor = knn_heap_offer(heap, &hn, k, (wr_hit){r, sc});
+    }
+    knn_heap_drain(heap, hn, k, out);
+    free(heap);
+    return hn;
+}
+
 /* Every row by the calibrated logit against `row` (calib_topk), then the cosines. */
 static size_t scan_probability(const wr_index *ix, uint32_t row, size_t k, const wr_filter *f,
                                wr_hit *out)

@@ -153,6 +153,13 @@ size_t index_neighbors_vec(const wr_index *ix, const float *q, size_t k, const w
  * scan. The hits' scores are cosines either way; min_score filters on the cosine. */
 size_t index_neighbors_by(const wr_index *ix, uint32_t row, size_t k, const wr_filter *f,
                           int rank, wr_hit *out);
+/* "More like these, not like those", best score: every item by its best cosine with the np
+ * unit vectors pos minus its best with the nn vectors neg (nothing subtracted without
+ * neg), the k best through the filter into out (scores: that difference; min_score applies
+ * to it). An exact scan counted as np + nn scans by the filter's budget. */
+size_t index_neighbors_contrast(const wr_index *ix, const float *const *pos, size_t np,
+                                const float *const *neg, size_t nn, size_t k,
+                                const wr_filter *f, wr_hit *out);
 /* q = the normalised sum of n vectors of the index's dim (rows' index_vector, or provisional
  * items'); -1 when the sum is zero. */
 int index_basket(const wr_index *ix, const float *const *vecs, size_t n, float *q);

@@ -190,6 +190,28 @@ class Routes(unittest.TestCase):
         self.error(D.post("/v1/neighbors", {"items": ["x", "y"], "mode": "basket"}), 404,
                    "unknown_item")
 
+    def test_basket_negative(self):
+        """More like these, not like those: negatives change the list, each strategy as
+        recomputed from the model file; the example of docs/daemon.md."""
+        items, negative = [M.ids[20], M.ids[21]], [M.ids[22]]
+        plain = [h["item"] for h in D.post("/v1/neighbors", {"items": items, "k": 10,
+                                                             "mode": "basket"}).json()["neighbors"]]
+        for strategy in ("average", "best_score"):
+            r = D.post("/v1/neighbors", {"items": items, "negative": negative + ["nope"], "k": 10,
+                                         "mode": "basket", "strategy": strategy})
+            self.assertEqual(r.status, 200, r)
+            body = r.json()
+            self.assertEqual((body["strategy"], body["items"], body["negative"], body["unknown"]),
+                             (strategy, items, negative, ["nope"]))
+            wrd.same_ranking(body["neighbors"], M.basket(items, 10, negative, strategy), strategy)
+            got = [h["item"] for h in body["neighbors"]]
+            self.assertNotIn(negative[0], got)
+            self.assertNotEqual(got, plain, "%s: the negative changed nothing" % strategy)
+        for bad in ({"negative": ["a"]}, {"strategy": "average"},
+                    {"mode": "basket", "strategy": "max"}, {"mode": "basket", "negative": "a"},
+                    {"mode": "basket", "negative": [3]}):
+            self.error(D.post("/v1/neighbors", dict({"items": items}, **bad)), 400, "bad_request")
+
     def test_neighbors_batch_errors(self):
         for bad in ({}, {"items": []}, {"items": "a"}, {"items": [1]}, {"items": ["a"], "k": 0},
                     {"items": ["a"], "k": 1001}, {"items": ["a"], "k": "3"},

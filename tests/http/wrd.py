@@ -230,10 +230,30 @@ class Model:
             r = [t for t in r if t[1] >= min_score]
         return r[:k]
 
-    def basket(self, items, k):
-        q = [sum(col) for col in zip(*(self.unit[self.row[i]] for i in items))]
+    def basket(self, items, k, negative=(), strategy="average"):
+        """A basket's list as walkrecd computes it (api.c basket): average, 2 x mean(items)
+        - mean(negative) (the sum without negatives); best_score, every item by its best
+        cosine with an item minus its best with a negative."""
+        pos = [self.unit[self.row[i]] for i in items]
+        neg = [self.unit[self.row[i]] for i in negative]
+        skip = set(items) | set(negative)
+        if strategy == "best_score":
+            out = []
+            for r, v in enumerate(self.unit):
+                if self.ids[r] in skip:
+                    continue
+                best = max(sum(x * y for x, y in zip(p, v)) for p in pos)
+                if neg:
+                    best -= max(sum(x * y for x, y in zip(p, v)) for p in neg)
+                out.append((self.ids[r], best))
+            out.sort(key=lambda t: (-t[1], self.row[t[0]]))
+            return out[:k]
+        w = 2.0 / len(pos) if neg else 1.0
+        q = [w * sum(col) for col in zip(*pos)]
+        if neg:
+            q = [x - sum(col) / len(neg) for x, col in zip(q, zip(*neg))]
         norm = math.sqrt(sum(x * x for x in q))
-        return self.ranking([x / norm for x in q], set(items))[:k]
+        return self.ranking([x / norm for x in q], skip)[:k]
 
 
 def same_ranking(got, want, what):
