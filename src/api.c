@@ -23,7 +23,7 @@
 /* ---- parameters ---- */
 
 /* Decodes a query parameter into a new string; NULL with a 400 reply when malformed. */
-static char *param(const wr_request *rq, const char *key, wr_reply *rp)
+char *api_param(const wr_request *rq, const char *key, wr_reply *rp)
 {
     const char *raw = rest_param(rq, key);
     if (!raw)
@@ -51,7 +51,7 @@ static int query_k(const wr_request *rq, size_t *k, wr_reply *rp)
 {
     uint64_t v = rq->cfg->default_k;
     if (rest_param(rq, "k")) {
-        char *s = param(rq, "k", rp);
+        char *s = api_param(rq, "k", rp);
         int bad = !s || text_parse_u64(s, &v) < 0;
         free(s);
         if (bad) {
@@ -182,7 +182,7 @@ static int query_filter(const wr_request *rq, const wr_index *ix, filt *x, wr_re
     }
     if (rest_param(rq, "min_score")) {
         double d;
-        if (!(v = param(rq, "min_score", rp)))
+        if (!(v = api_param(rq, "min_score", rp)))
             return -1;
         if (text_parse_double(v, &d) < 0) {
             rest_reply_error(rp, WR_E_BAD_REQUEST, "min_score: expected a number");
@@ -194,7 +194,7 @@ static int query_filter(const wr_request *rq, const wr_index *ix, filt *x, wr_re
         v = NULL;
     }
     if (rest_param(rq, "category")) {
-        if (!(v = param(rq, "category", rp)))
+        if (!(v = api_param(rq, "category", rp)))
             return -1;
         if (filt_category(x, ix, v, rp) < 0)
             goto out;
@@ -219,57 +219,6 @@ static void put(wbuf *o, const char *s, size_t n) { bytes_put(o, s, n); }
 
 static void put_lit(wbuf *o, const char *s) { bytes_puts(o, s); }
 
-/* A JSON string; s is UTF-8 (ids are checked when loaded or decoded). */
-static void put_str(wbuf *o, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t from = 0;
-    put(o, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        put(o, s + from, i - from);
-        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        if (c == '"' || c == '\\')
-            esc[1] = (char)c;
-        put(o, esc, c == '"' || c == '\\' ? 2 : 6);
-        from = i + 1;
-    }
-    put(o, s + from, n - from);
-    put(o, "\"", 1);
-}
-
-static void put_u64(wbuf *o, uint64_t v)
-{
-    char b[24];
-    int n = sizeof b;
-    do
-        b[--n] = (char)('0' + v % 10);
-    while ((v /= 10));
-    put(o, b + n, sizeof b - (size_t)n);
-}
-
-static void put_score(wbuf *o, float s)
-{
-    double v = s < 0 ? -(double)s : s;
-    uint64_t x = (uint64_t)(v * 1e7 + 0.5), frac = x % 10000000;
-    if (s < 0 && x)
-        put(o, "-", 1);
-    put_u64(o, x / 10000000);
-    if (!frac)
-        return;
-    char d[8] = {'.'};
-    int n = 7;
-    while (frac % 10 == 0) {
-        frac /= 10;
-        n--;
-    }
-    for (int i = n; i >= 1; i--, frac /= 10)
-        d[i] = (char)('0' + frac % 10);
-    put(o, d, (size_t)n + 1);
-}
-
 /* Hits as [{"item", "score" (the cosine), "probability" (calibrated models, when the
  * query is a model row)}]. */
 static void put_hits(wbuf *o, const wr_snapshot *s, int64_t row, const wr_hit *h, size_t n)
@@ -279,12 +228,12 @@ static void put_hits(wbuf *o, const wr_snapshot *s, int64_t row, const wr_hit *h
     for (size_t i = 0; i < n; i++) {
         const char *id = snapshot_hit_id(s, h[i].item);
         put_lit(o, i ? ",{\"item\":" : "{\"item\":");
-        put_str(o, id, strlen(id));
+        bytes_put_json_str(o, id, strlen(id));
         put_lit(o, ",\"score\":");
-        put_score(o, h[i].score);
+        bytes_put_score(o, h[i].score);
         if (prob) {
             put_lit(o, ",\"probability\":");
-            put_score(o, (float)snapshot_hit_probability(s, (uint32_t)row, h[i].item));
+            bytes_put_score(o, (float)snapshot_hit_probability(s, (uint32_t)row, h[i].item));
         }
         put(o, "}", 1);
     }
@@ -325,17 +274,17 @@ static void put_error(wbuf *o, wr_code code, const char *message)
     put_lit(o, "{\"code\":\"");
     put_lit(o, rest_code_str(code));
     put_lit(o, "\",\"message\":");
-    put_str(o, message, strlen(message));
+    bytes_put_json_str(o, message, strlen(message));
     put(o, "}", 1);
 }
 
-/* A model-dependent answer starts {"generation":g and ends with answer(). */
-static void begin(wbuf *o, const wr_index *ix, wr_reply *rp)
+/* A model-dependent answer starts {"generation":g and ends with api_answer(). */
+void api_begin(wbuf *o, const wr_index *ix, wr_reply *rp)
 {
     rp->generation = index_info(ix)->generation;
     rp->model_id = index_info(ix)->identity;
     put_lit(o, "{\"generation\":");
-    put_u64(o, rp->generation);
+    bytes_put_u64(o, rp->generation);
 }
 
 /* 1, with the 400 reply set and o freed, when o grew past max_response_bytes. */
@@ -351,7 +300,7 @@ static int too_large(const wr_request *rq, wbuf *o, wr_reply *rp)
     return 1;
 }
 
-static void answer(wbuf *o, const wr_request *rq, wr_reply *rp)
+void api_answer(wbuf *o, const wr_request *rq, wr_reply *rp)
 {
     put(o, "}", 1);
     if (too_large(rq, o, rp))
@@ -362,7 +311,7 @@ static void answer(wbuf *o, const wr_request *rq, wr_reply *rp)
     rp->content_type = "application/json";
 }
 
-static json_t *error_json(wr_code code, const char *message)
+json_t *api_error_json(wr_code code, const char *message)
 {
     return json_pack("{s:s,s:s}", "code", rest_code_str(code), "message", message);
 }
@@ -456,7 +405,7 @@ static int body_filter(const wr_request *rq, const wr_index *ix, json_t *doc, fi
 }
 
 /* The calibrated probability of a pair with at least one model item, else null. */
-static void put_probability(wbuf *o, const wr_snapshot *s, const wr_item *a, const wr_item *b)
+void api_put_probability(wbuf *o, const wr_snapshot *s, const wr_item *a, const wr_item *b)
 {
     uint32_t n = index_info(s->index)->n;
     if (a->row < 0) { /* the model item first */
@@ -465,7 +414,7 @@ static void put_probability(wbuf *o, const wr_snapshot *s, const wr_item *a, con
         b = t;
     }
     if (index_info(s->index)->calibrated && a->row >= 0 && (b->row >= 0 || b->prov >= 0))
-        put_score(o, (float)snapshot_hit_probability(s, (uint32_t)a->row,
+        bytes_put_score(o, (float)snapshot_hit_probability(s, (uint32_t)a->row,
                                                      b->row >= 0 ? (uint32_t)b->row
                                                                  : n + (uint32_t)b->prov));
     else
@@ -554,9 +503,9 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
     if (scans)
         n = snapshot_neighbors(s, &it, k, f, rank, hits);
     wbuf o = {0};
-    begin(&o, ix, rp);
+    api_begin(&o, ix, rp);
     put_lit(&o, ",\"item\":");
-    put_str(&o, rq->id, rq->id_len);
+    bytes_put_json_str(&o, rq->id, rq->id_len);
     put_rank(&o, rank);
     if (it.prov >= 0)
         put_lit(&o, ",\"provisional\":true");
@@ -564,11 +513,11 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
         rp->overlay = s->version;
     if (off) {
         put_lit(&o, ",\"offset\":");
-        put_u64(&o, off);
+        bytes_put_u64(&o, off);
     }
     put_lit(&o, ",\"neighbors\":");
     put_hits(&o, s, it.row, hits + off, n > off ? n - off : 0);
-    answer(&o, rq, rp);
+    api_answer(&o, rq, rp);
     free(hits);
 out:
     filt_free(&x);
@@ -611,105 +560,16 @@ void api_item(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     rest_reply_json(rp, 200, doc);
 }
 
-void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
-{
-    const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
-    char *a = NULL, *b = NULL;
-    if (!rest_param(rq, "a") || !rest_param(rq, "b")) {
-        rest_reply_error(rp, WR_E_BAD_REQUEST, "expected the parameters a and b (item ids)");
-        return;
-    }
-    if (!(a = param(rq, "a", rp)) || !(b = param(rq, "b", rp)))
-        goto out;
-    wr_item ia, ib;
-    int64_t ra = snapshot_find(s, a, strlen(a), &ia) ? 0 : -1,
-            rb = snapshot_find(s, b, strlen(b), &ib) ? 0 : -1;
-    if (ra < 0 || rb < 0) {
-        char msg[2 * WR_ID_MAX + 64];
-        if (ra < 0 && rb < 0)
-            snprintf(msg, sizeof msg, "unknown items: a '%s' and b '%s'", a, b);
-        else
-            snprintf(msg, sizeof msg, "unknown item: %s '%s'", ra < 0 ? "a" : "b",
-                     ra < 0 ? a : b);
-        rest_reply_json(rp, 404, json_pack("{s:o,s:{s:b,s:b}}", "error",
-                                      error_json(WR_E_UNKNOWN_ITEM, msg), "known", "a",
-                                      ra >= 0, "b", rb >= 0));
-        goto out;
-    }
-    wbuf o = {0};
-    begin(&o, ix, rp);
-    put_lit(&o, ",\"a\":");
-    put_str(&o, a, strlen(a));
-    put_lit(&o, ",\"b\":");
-    put_str(&o, b, strlen(b));
-    put_lit(&o, ",\"score\":");
-    put_score(&o, snapshot_score(s, &ia, &ib));
-    put_lit(&o, ",\"probability\":");
-    put_probability(&o, s, &ia, &ib);
-    put_lit(&o, ",\"known\":{\"a\":true,\"b\":true}");
-    if (ia.prov >= 0 || ib.prov >= 0) {
-        rp->overlay = s->version;
-        put_lit(&o, ia.prov >= 0 ? ",\"provisional\":{\"a\":true" : ",\"provisional\":{\"a\":false");
-        put_lit(&o, ib.prov >= 0 ? ",\"b\":true}" : ",\"b\":false}");
-    }
-    answer(&o, rq, rp);
-out:
-    free(a);
-    free(b);
-}
-
 /* An item id in a body: a string of 1 to WR_ID_MAX bytes, like a path's {id}. */
-static int is_id(const json_t *s)
+int api_is_id(const json_t *s)
 {
     return json_is_string(s) && json_string_length(s) >= 1 && json_string_length(s) <= WR_ID_MAX;
 }
 
-void api_score_batch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
-{
-    const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
-    json_t *doc = api_parse_body(rq, "pairs", rp), *pairs, *p;
-    size_t i;
-    wbuf o = {0}, probs = {0}; /* "probabilities" in parallel with "scores" */
-    if (!doc || !(pairs = api_body_array(rq, doc, "pairs", rp)))
-        goto out;
-    begin(&o, ix, rp);
-    put_lit(&o, ",\"scores\":[");
-    put_lit(&probs, ",\"probabilities\":[");
-    json_array_foreach(pairs, i, p) {
-        if (!json_is_array(p) || json_array_size(p) != 2 || !is_id(json_array_get(p, 0)) ||
-            !is_id(json_array_get(p, 1))) {
-            rest_reply_error(rp, WR_E_BAD_REQUEST, "pairs[%zu]: expected [\"a\", \"b\"], ids of 1 "
-                        "to %d bytes", i, WR_ID_MAX);
-            free(o.p);
-            goto out;
-        }
-        const json_t *ja = json_array_get(p, 0), *jb = json_array_get(p, 1);
-        wr_item a, b;
-        if (i) {
-            put(&o, ",", 1);
-            put(&probs, ",", 1);
-        }
-        if (!snapshot_find(s, json_string_value(ja), json_string_length(ja), &a) ||
-            !snapshot_find(s, json_string_value(jb), json_string_length(jb), &b)) {
-            put_lit(&o, "null");
-            put_lit(&probs, "null");
-        } else {
-            put_score(&o, snapshot_score(s, &a, &b));
-            put_probability(&probs, s, &a, &b);
-        }
-    }
-    put(&o, "]", 1);
-    put(&o, probs.p, probs.n);
-    put(&o, "]", 1);
-    answer(&o, rq, rp);
-out:
-    free(probs.p);
-    json_decref(doc);
-}
 
 static void put_json_str(wbuf *o, const json_t *s)
 {
-    put_str(o, json_string_value(s), json_string_length(s));
+    bytes_put_json_str(o, json_string_value(s), json_string_length(s));
 }
 
 /* The known ids of a basket's list into vecs (their vectors; model rows also excluded
@@ -784,7 +644,7 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, js
         if (index_basket(ix, &m, 1, q) == 0)
             n = index_neighbors_vec(ix, q, k, filt_done(x), hits);
     }
-    begin(&o, ix, rp);
+    api_begin(&o, ix, rp);
     put_lit(&o, ",\"mode\":\"basket\",\"strategy\":");
     put_lit(&o, best ? "\"best_score\"" : "\"average\"");
     put_list(&o, ",\"items\":", &known);
@@ -793,7 +653,7 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, js
     put_list(&o, ",\"unknown\":", &unknown);
     put_lit(&o, ",\"neighbors\":");
     put_hits(&o, s, -1, hits + off, n > off ? n - off : 0);
-    answer(&o, rq, rp);
+    api_answer(&o, rq, rp);
 out:
     free(known.p);
     free(unknown.p);
@@ -826,7 +686,7 @@ static void each(const wr_request *rq, const wr_snapshot *s, json_t *items, size
     }
     if (afford(rq, ix, scans, answered, rp) < 0)
         goto out;
-    begin(&o, ix, rp);
+    api_begin(&o, ix, rp);
     put_lit(&o, ",\"mode\":\"each\"");
     put_rank(&o, rank);
     put_lit(&o, ",\"results\":[");
@@ -851,25 +711,150 @@ static void each(const wr_request *rq, const wr_snapshot *s, json_t *items, size
             goto out;
     }
     put(&o, "]", 1);
-    answer(&o, rq, rp);
+    api_answer(&o, rq, rp);
 out:
     free(hits);
+}
+
+/* One query of a "queries" batch: its item and parameters of its own. */
+typedef struct query {
+    const json_t *id;
+    wr_item it;
+    int known, rank;
+    size_t k, off;
+    filt x;
+} query;
+
+/* Reads queries[i] into q; -1 with a 400 naming the query. */
+static int read_query(const wr_request *rq, const wr_snapshot *s, const json_t *j, size_t i,
+                      query *q, wr_reply *rp)
+{
+    const wr_index *ix = s->index;
+    char where[32];
+    snprintf(where, sizeof where, "queries[%zu]", i);
+    json_t *v, *id = json_object_get(j, "item");
+    uint64_t k = rq->cfg->default_k;
+    q->k = 0;
+    if (!json_is_object(j) ||
+        api_unknown_field(rq, j, "item,k,offset,exclude,min_score,category,rank", where, rp) < 0)
+        goto bad;
+    if (!api_is_id(id)) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "item: expected an id of 1 to %d bytes",
+                         WR_ID_MAX);
+        goto bad;
+    }
+    if ((v = json_object_get(j, "k")) &&
+        (!json_is_integer(v) || json_integer_value(v) < 1 ||
+         (k = (uint64_t)json_integer_value(v)) > rq->cfg->max_k)) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "k: expected an integer from 1 to %u (max_k)",
+                         rq->cfg->max_k);
+        goto bad;
+    }
+    v = json_object_get(j, "rank");
+    if ((v && !json_is_string(v)) ||
+        parse_rank(ix, json_string_value(v), v ? json_string_length(v) : 0, &q->rank, rp) < 0 ||
+        page_offset(rq, NULL, json_object_get(j, "offset"), (size_t)k, &q->off, rp) < 0 ||
+        body_filter(rq, ix, (json_t *)j, &q->x, rp) < 0)
+        goto bad;
+    q->id = id;
+    q->k = (size_t)k + q->off;
+    q->known = snapshot_find(s, json_string_value(id), json_string_length(id), &q->it);
+    if (q->known && q->it.prov >= 0)
+        q->rank = WR_RANK_COSINE; /* a provisional item has no degree yet */
+    return 0;
+bad:;
+    json_t *e = json_object_get(rp->json, "error");
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", e ? json_string_value(json_object_get(e, "message"))
+                                      : "expected an object {\"item\", ...}");
+    rest_reply_free(rp);
+    rest_reply_error(rp, WR_E_BAD_REQUEST, "%s: %s", where, msg);
+    return -1;
+}
+
+/* POST /v1/neighbors {"queries": [{"item", "k", "offset", "exclude", "min_score",
+ * "category", "rank"}, ...]}: mode each, with parameters per query. */
+static void queries(const wr_request *rq, const wr_snapshot *s, json_t *list, wr_reply *rp)
+{
+    const wr_index *ix = s->index;
+    size_t nq = json_array_size(list), ready = 0, i, kmax = 1;
+    query *q = xcalloc(nq, sizeof *q);
+    wbuf o = {0};
+    uint64_t scans = 0, answered = 0;
+    for (i = 0; i < nq; i++, ready++) {
+        filt_init(&q[i].x);
+        if (read_query(rq, s, json_array_get(list, i), i, &q[i], rp) < 0)
+            goto out;
+        kmax = q[i].k > kmax ? q[i].k : kmax;
+    }
+    wr_hit *hits = xmalloc(kmax * sizeof *hits);
+    for (i = 0; i < nq; i++) { /* the trial: what the lists answer, what needs scans */
+        uint64_t before = scans;
+        if (!q[i].known || q[i].x.nothing)
+            continue;
+        size_t n = try_neighbors(s, &q[i].it, q[i].k, filt_done(&q[i].x), q[i].rank, hits,
+                                 &scans);
+        answered += scans > before ? q[i].k : n;
+    }
+    if (afford(rq, ix, scans, answered, rp) < 0)
+        goto done;
+    api_begin(&o, ix, rp);
+    put_lit(&o, ",\"mode\":\"each\",\"results\":[");
+    for (i = 0; i < nq; i++) {
+        put_lit(&o, i ? ",{\"item\":" : "{\"item\":");
+        put_json_str(&o, q[i].id);
+        if (!q[i].known) {
+            put_lit(&o, ",\"neighbors\":null,\"error\":");
+            put_error(&o, WR_E_UNKNOWN_ITEM, "the model has no such item");
+        } else {
+            if (q[i].it.prov >= 0)
+                put_lit(&o, ",\"provisional\":true");
+            put_rank(&o, q[i].rank);
+            size_t n = q[i].x.nothing ? 0 : snapshot_neighbors(s, &q[i].it, q[i].k,
+                                                               filt_done(&q[i].x), q[i].rank,
+                                                               hits);
+            put_lit(&o, ",\"neighbors\":");
+            put_hits(&o, s, q[i].it.row, hits + q[i].off, n > q[i].off ? n - q[i].off : 0);
+        }
+        put(&o, "}", 1);
+        if (too_large(rq, &o, rp))
+            goto done;
+    }
+    put(&o, "]", 1);
+    if (snapshot_provisional(s))
+        rp->overlay = s->version;
+    api_answer(&o, rq, rp);
+done:
+    free(hits);
+out:
+    for (i = 0; i < ready + (ready < nq); i++)
+        filt_free(&q[i].x);
+    free(q);
 }
 
 void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     static const char fields[] =
-        "items,negative,strategy,k,offset,mode,rank,exclude,min_score,category";
+        "items,queries,negative,strategy,k,offset,mode,rank,exclude,min_score,category";
     json_t *doc = api_parse_body(rq, fields, rp), *items, *v, *e;
     size_t k = rq->cfg->default_k, i;
     const char *mode = "each";
     filt x;
     filt_init(&x);
+    if (doc && json_object_get(doc, "queries")) { /* parameters per query */
+        if (json_object_size(doc) != 1) {
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "queries: give every parameter inside each "
+                             "query, nothing beside the list");
+        } else if ((items = api_body_array(rq, doc, "queries", rp))) {
+            queries(rq, s, items, rp);
+        }
+        goto out;
+    }
     if (!doc || !(items = api_body_array(rq, doc, "items", rp)))
         goto out;
     json_array_foreach(items, i, e) {
-        if (!is_id(e)) {
+        if (!api_is_id(e)) {
             rest_reply_error(rp, WR_E_BAD_REQUEST, "items[%zu]: expected an id of 1 to %d bytes", i,
                         WR_ID_MAX);
             goto out;
@@ -927,7 +912,7 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
         goto out;
     }
     json_array_foreach(neg, i, e) {
-        if (!is_id(e)) {
+        if (!api_is_id(e)) {
             rest_reply_error(rp, WR_E_BAD_REQUEST, "negative[%zu]: expected an id of 1 to %d "
                              "bytes", i, WR_ID_MAX);
             goto out;

@@ -48,3 +48,56 @@ int bytes_take_str(const char **p, const char *end, const char **s, uint32_t *le
     *p += *len;
     return 0;
 }
+
+/* ---- JSON text ---- */
+
+/* A JSON string; s is UTF-8 (ids are checked when loaded or decoded). */
+void bytes_put_json_str(wr_bytes *o, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t from = 0;
+    bytes_put(o, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        bytes_put(o, s + from, i - from);
+        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        if (c == '"' || c == '\\')
+            esc[1] = (char)c;
+        bytes_put(o, esc, c == '"' || c == '\\' ? 2 : 6);
+        from = i + 1;
+    }
+    bytes_put(o, s + from, n - from);
+    bytes_put(o, "\"", 1);
+}
+
+void bytes_put_u64(wr_bytes *o, uint64_t v)
+{
+    char b[24];
+    int n = sizeof b;
+    do
+        b[--n] = (char)('0' + v % 10);
+    while ((v /= 10));
+    bytes_put(o, b + n, sizeof b - (size_t)n);
+}
+
+void bytes_put_score(wr_bytes *o, float s)
+{
+    double v = s < 0 ? -(double)s : s;
+    uint64_t x = (uint64_t)(v * 1e7 + 0.5), frac = x % 10000000;
+    if (s < 0 && x)
+        bytes_put(o, "-", 1);
+    bytes_put_u64(o, x / 10000000);
+    if (!frac)
+        return;
+    char d[8] = {'.'};
+    int n = 7;
+    while (frac % 10 == 0) {
+        frac /= 10;
+        n--;
+    }
+    for (int i = n; i >= 1; i--, frac /= 10)
+        d[i] = (char)('0' + frac % 10);
+    bytes_put(o, d, (size_t)n + 1);
+}

@@ -12,6 +12,7 @@
 #ifndef WALKREC_API_H
 #define WALKREC_API_H
 
+#include "walkrec/bytes.h"
 #include "walkrec/rest.h"
 #include "walkrec/snapshot.h"
 
@@ -64,6 +65,19 @@ void api_admin_publish(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 void api_admin_rollback(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_admin_candidates(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_admin_status(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+
+/* Answers the query handlers write as JSON text (api.c): api_begin starts a model-dependent
+ * answer {"generation":g and sets the reply's ETag parts, api_answer ends it (400
+ * response_too_large past max_response_bytes); api_put_probability writes a pair's
+ * calibrated probability or null. api_param: a query parameter percent-decoded into a new
+ * string, NULL with a 400 when malformed. api_is_id: a JSON string of 1 to WR_ID_MAX bytes.
+ * api_error_json: the error object of a code and message. */
+void api_begin(wr_bytes *o, const wr_index *ix, wr_reply *rp);
+void api_answer(wr_bytes *o, const wr_request *rq, wr_reply *rp);
+void api_put_probability(wr_bytes *o, const wr_snapshot *s, const wr_item *a, const wr_item *b);
+char *api_param(const wr_request *rq, const char *key, wr_reply *rp);
+int api_is_id(const json_t *s);
+json_t *api_error_json(wr_code code, const char *message);
 
 /* Body helpers shared by the handlers: the body as a JSON object whose members are among
  * `fields` (comma-separated; others are a 400 with strict_params), and its member `key` as

@@ -20,6 +20,13 @@ void bytes_put_str(wr_bytes *b, const char *s, size_t len);
 /* The next length-prefixed string of [*p, end); -1 when it does not fit. */
 int bytes_take_str(const char **p, const char *end, const char **s, uint32_t *len);
 
+/* JSON text, for answers written without a JSON library (api.c): a string, quoted and
+ * escaped (s is UTF-8); an unsigned integer; a score with at most 7 decimals (absolute error
+ * below 5e-8 for cosines), trailing zeros left out. */
+void bytes_put_json_str(wr_bytes *b, const char *s, size_t n);
+void bytes_put_u64(wr_bytes *b, uint64_t v);
+void bytes_put_score(wr_bytes *b, float s);
+
 /* p (an array of *cap elements of `size` bytes) grown to hold `need`: doubling from 64,
  * *cap updated. Aborts when memory runs out, as xrealloc. */
 void *bytes_grow(void *p, size_t *cap, size_t need, size_t size);

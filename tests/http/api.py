@@ -190,6 +190,30 @@ class Routes(unittest.TestCase):
         self.error(D.post("/v1/neighbors", {"items": ["x", "y"], "mode": "basket"}), 404,
                    "unknown_item")
 
+    def test_queries(self):
+        """A batch with parameters per query answers what each GET answers."""
+        a, b, c = M.ids[3], M.ids[40], M.ids[77]
+        qs = [{"item": a, "k": 3}, {"item": b, "k": 7, "offset": 2, "exclude": [M.ids[41]]},
+              {"item": c, "min_score": 0.2, "rank": "cosine"}, {"item": "nope"}]
+        gets = ["/v1/items/%s/neighbors?k=3" % a,
+                "/v1/items/%s/neighbors?k=7&offset=2&exclude=%s" % (b, M.ids[41]),
+                "/v1/items/%s/neighbors?min_score=0.2&rank=cosine" % c]
+        r = D.post("/v1/neighbors", {"queries": qs})
+        self.assertEqual(r.status, 200, r)
+        res = r.json()["results"]
+        self.assertEqual([x["item"] for x in res], [a, b, c, "nope"])
+        for got, path in zip(res, gets):
+            self.assertEqual(got["neighbors"], D.get(path).json()["neighbors"], path)
+        self.assertEqual(res[3]["error"]["code"], "unknown_item")
+        for bad, says in (({"queries": [{"item": a, "k": 0}]}, "queries[0]: k"),
+                          ({"queries": [{"item": a}, {"item": a, "colour": 1}]},
+                           'queries[1]: unknown field "colour"'),
+                          ({"queries": [{"item": a}], "k": 3}, "nothing beside the list"),
+                          ({"queries": [{"k": 3}]}, "queries[0]: item")):
+            r = D.post("/v1/neighbors", bad)
+            self.error(r, 400, "bad_request")
+            self.assertIn(says, r.json()["error"]["message"])
+
     def test_basket_negative(self):
         """More like these, not like those: negatives change the list, each strategy as
         recomputed from the model file; the example of docs/daemon.md."""

@@ -1,0 +1,105 @@
+/* api_score.c - walkrecd's pair scores: GET /v1/score?a=&b= and POST /v1/score, the
+ * cosine and the calibrated probability of pairs, provisional items included (api.h). */
+#include "walkrec/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "walkrec/bytes.h"
+
+typedef wr_bytes wbuf;
+
+static void put(wbuf *o, const char *s, size_t n) { bytes_put(o, s, n); }
+
+static void put_lit(wbuf *o, const char *s) { bytes_puts(o, s); }
+
+void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
+{
+    const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
+    char *a = NULL, *b = NULL;
+    if (!rest_param(rq, "a") || !rest_param(rq, "b")) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "expected the parameters a and b (item ids)");
+        return;
+    }
+    if (!(a = api_param(rq, "a", rp)) || !(b = api_param(rq, "b", rp)))
+        goto out;
+    wr_item ia, ib;
+    int64_t ra = snapshot_find(s, a, strlen(a), &ia) ? 0 : -1,
+            rb = snapshot_find(s, b, strlen(b), &ib) ? 0 : -1;
+    if (ra < 0 || rb < 0) {
+        char msg[2 * WR_ID_MAX + 64];
+        if (ra < 0 && rb < 0)
+            snprintf(msg, sizeof msg, "unknown items: a '%s' and b '%s'", a, b);
+        else
+            snprintf(msg, sizeof msg, "unknown item: %s '%s'", ra < 0 ? "a" : "b",
+                     ra < 0 ? a : b);
+        rest_reply_json(rp, 404, json_pack("{s:o,s:{s:b,s:b}}", "error",
+                                      api_error_json(WR_E_UNKNOWN_ITEM, msg), "known", "a",
+                                      ra >= 0, "b", rb >= 0));
+        goto out;
+    }
+    wbuf o = {0};
+    api_begin(&o, ix, rp);
+    put_lit(&o, ",\"a\":");
+    bytes_put_json_str(&o, a, strlen(a));
+    put_lit(&o, ",\"b\":");
+    bytes_put_json_str(&o, b, strlen(b));
+    put_lit(&o, ",\"score\":");
+    bytes_put_score(&o, snapshot_score(s, &ia, &ib));
+    put_lit(&o, ",\"probability\":");
+    api_put_probability(&o, s, &ia, &ib);
+    put_lit(&o, ",\"known\":{\"a\":true,\"b\":true}");
+    if (ia.prov >= 0 || ib.prov >= 0) {
+        rp->overlay = s->version;
+        put_lit(&o, ia.prov >= 0 ? ",\"provisional\":{\"a\":true" : ",\"provisional\":{\"a\":false");
+        put_lit(&o, ib.prov >= 0 ? ",\"b\":true}" : ",\"b\":false}");
+    }
+    api_answer(&o, rq, rp);
+out:
+    free(a);
+    free(b);
+}
+
+void api_score_batch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
+{
+    const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
+    json_t *doc = api_parse_body(rq, "pairs", rp), *pairs, *p;
+    size_t i;
+    wbuf o = {0}, probs = {0}; /* "probabilities" in parallel with "scores" */
+    if (!doc || !(pairs = api_body_array(rq, doc, "pairs", rp)))
+        goto out;
+    api_begin(&o, ix, rp);
+    put_lit(&o, ",\"scores\":[");
+    put_lit(&probs, ",\"probabilities\":[");
+    json_array_foreach(pairs, i, p) {
+        if (!json_is_array(p) || json_array_size(p) != 2 || !api_is_id(json_array_get(p, 0)) ||
+            !api_is_id(json_array_get(p, 1))) {
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "pairs[%zu]: expected [\"a\", \"b\"], ids of 1 "
+                        "to %d bytes", i, WR_ID_MAX);
+            free(o.p);
+            goto out;
+        }
+        const json_t *ja = json_array_get(p, 0), *jb = json_array_get(p, 1);
+        wr_item a, b;
+        if (i) {
+            put(&o, ",", 1);
+            put(&probs, ",", 1);
+        }
+        if (!snapshot_find(s, json_string_value(ja), json_string_length(ja), &a) ||
+            !snapshot_find(s, json_string_value(jb), json_string_length(jb), &b)) {
+            put_lit(&o, "null");
+            put_lit(&probs, "null");
+        } else {
+            bytes_put_score(&o, snapshot_score(s, &a, &b));
+            api_put_probability(&probs, s, &a, &b);
+        }
+    }
+    put(&o, "]", 1);
+    put(&o, probs.p, probs.n);
+    put(&o, "]", 1);
+    api_answer(&o, rq, rp);
+out:
+    free(probs.p);
+    json_decref(doc);
+}
