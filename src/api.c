@@ -432,17 +432,28 @@ void api_put_probability(wbuf *o, const wr_snapshot *s, const wr_item *a, const 
 
 #define INLINE_HITS 1000
 
-/* The item's neighbours when its list answers; none when they need a scan, counted in
- * *scans. */
-static size_t try_neighbors(const wr_snapshot *s, const wr_item *it, size_t k, wr_filter *f,
-                            int rank, wr_hit *hits, uint64_t *scans)
+/* The item's neighbours. min_score applies to the score the list ranks by: for a list by
+ * probability, the probability (which falls along the list, so cutting at the first below
+ * it is exact). With scans, a budget of no scans: none when the list needs a scan, counted
+ * in *scans. */
+static size_t neighbors_of(const wr_snapshot *s, const wr_item *it, size_t k, wr_filter *f,
+                           int rank, wr_hit *hits, uint64_t *scans)
 {
+    double min = f->min_score;
+    int by_prob = rank == WR_RANK_PROBABILITY && it->row >= 0;
     wr_budget b = {0};
-    f->budget = &b;
+    if (by_prob)
+        f->min_score = -INFINITY;
+    f->budget = scans ? &b : NULL;
     size_t n = snapshot_neighbors(s, it, k, f, rank, hits);
     f->budget = NULL;
-    *scans += b.scans;
-    return b.scans ? 0 : n;
+    f->min_score = min;
+    if (scans && (*scans += b.scans, b.scans))
+        return 0;
+    for (size_t i = 0; by_prob && i < n; i++)
+        if (snapshot_hit_probability(s, (uint32_t)it->row, hits[i].item) < min)
+            return i;
+    return n;
 }
 
 /* 0 when a request of `scans` exact scans answering about `hits` neighbours may go on
@@ -495,13 +506,13 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
         rank = WR_RANK_COSINE; /* a provisional item has no degree yet */
     wr_filter *f = filt_done(&x);
     uint64_t scans = 0;
-    size_t n = x.nothing ? 0 : try_neighbors(s, &it, k, f, rank, hits, &scans);
+    size_t n = x.nothing ? 0 : neighbors_of(s, &it, k, f, rank, hits, &scans);
     if (afford(rq, ix, scans, scans ? k : n, rp) < 0) {
         free(hits);
         goto out;
     }
     if (scans)
-        n = snapshot_neighbors(s, &it, k, f, rank, hits);
+        n = neighbors_of(s, &it, k, f, rank, hits, NULL);
     wbuf o = {0};
     api_begin(&o, ix, rp);
     put_lit(&o, ",\"item\":");
@@ -680,7 +691,7 @@ static void each(const wr_request *rq, const wr_snapshot *s, json_t *items, size
         uint64_t before = scans;
         if (x->nothing || !snapshot_find(s, json_string_value(e), json_string_length(e), &it))
             continue;
-        size_t n = try_neighbors(s, &it, k, f, it.prov >= 0 ? WR_RANK_COSINE : rank, hits,
+        size_t n = neighbors_of(s, &it, k, f, it.prov >= 0 ? WR_RANK_COSINE : rank, hits,
                                  &scans);
         answered += scans > before ? k : n;
     }
@@ -703,7 +714,7 @@ static void each(const wr_request *rq, const wr_snapshot *s, json_t *items, size
             put_error(&o, WR_E_UNKNOWN_ITEM, "the model has no such item");
         } else {
             int r = it.prov >= 0 ? WR_RANK_COSINE : rank;
-            size_t n = x->nothing ? 0 : snapshot_neighbors(s, &it, k, f, r, hits);
+            size_t n = x->nothing ? 0 : neighbors_of(s, &it, k, f, r, hits, NULL);
             put_hits(&o, s, it.row, hits + off, n > off ? n - off : 0);
         }
         put(&o, "}", 1);
@@ -792,7 +803,7 @@ static void queries(const wr_request *rq, const wr_snapshot *s, json_t *list, wr
         uint64_t before = scans;
         if (!q[i].known || q[i].x.nothing)
             continue;
-        size_t n = try_neighbors(s, &q[i].it, q[i].k, filt_done(&q[i].x), q[i].rank, hits,
+        size_t n = neighbors_of(s, &q[i].it, q[i].k, filt_done(&q[i].x), q[i].rank, hits,
                                  &scans);
         answered += scans > before ? q[i].k : n;
     }
@@ -810,9 +821,9 @@ static void queries(const wr_request *rq, const wr_snapshot *s, json_t *list, wr
             if (q[i].it.prov >= 0)
                 put_lit(&o, ",\"provisional\":true");
             put_rank(&o, q[i].rank);
-            size_t n = q[i].x.nothing ? 0 : snapshot_neighbors(s, &q[i].it, q[i].k,
-                                                               filt_done(&q[i].x), q[i].rank,
-                                                               hits);
+            size_t n = q[i].x.nothing ? 0 : neighbors_of(s, &q[i].it, q[i].k,
+                                                         filt_done(&q[i].x), q[i].rank, hits,
+                                                         NULL);
             put_lit(&o, ",\"neighbors\":");
             put_hits(&o, s, q[i].it.row, hits + q[i].off, n > q[i].off ? n - q[i].off : 0);
         }

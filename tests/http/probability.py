@@ -113,6 +113,19 @@ class Probability(unittest.TestCase):
             got = [h["item"] for h in prob["neighbors"]]
             self.assertEqual(got[:9], M.by("probability", q, 10)[:9], q)
 
+    def test_min_score_on_the_ranked_score(self):
+        """min_score applies to what the list ranks by: the probability for probability
+        lists (a prefix of the list), the cosine for cosine ones."""
+        q = "P0000042"
+        full = D.get("/v1/items/%s/neighbors?k=50&rank=probability" % q).json()["neighbors"]
+        cut = (full[4]["probability"] + full[5]["probability"]) / 2
+        got = D.get("/v1/items/%s/neighbors?k=50&rank=probability&min_score=%r" % (q, cut)).json()
+        self.assertEqual(got["neighbors"], full[:5])
+        cos = D.get("/v1/items/%s/neighbors?k=50&rank=cosine" % q).json()["neighbors"]
+        c = (cos[2]["score"] + cos[3]["score"]) / 2
+        got = D.get("/v1/items/%s/neighbors?k=50&rank=cosine&min_score=%r" % (q, c)).json()
+        self.assertEqual(got["neighbors"], cos[:3])
+
     def test_refusals(self):
         r = D.get("/v1/items/P0000001/neighbors?rank=popularity")
         self.assertEqual(r.status, 400)
