@@ -604,8 +604,35 @@ static void positive_adjacency(const wr_labeled *v, const int64_t *row_a, const 
     adj_finish(g);
 }
 
-/* The distinct sources of g, then a seeded uniform sample of at most max of them, sorted. */
-static uint32_t *sample_queries(const adjacency *g, size_t max, uint64_t seed, size_t *nq)
+/* A seeded hash of an id (FNV-1a, then a 64-bit finaliser): which queries a sample takes
+ * depends on the ids and the seed, not on the model's row order. */
+static uint64_t id_hash(const char *id, uint64_t seed)
+{
+    uint64_t h = 1469598103934665603ull ^ (seed * 0x9e3779b97f4a7c15ull);
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 1099511628211ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h;
+}
+
+typedef struct hashed {
+    uint64_t h;
+    uint32_t row;
+} hashed;
+
+static int cmp_hashed(const void *a, const void *b)
+{
+    const hashed *x = a, *y = b;
+    return x->h < y->h ? -1 : x->h > y->h;
+}
+
+/* The distinct sources of g; when more than max, the max whose ids hash lowest with the
+ * seed (so two models of the same items query the same ones whatever their row order);
+ * ascending rows. */
+static uint32_t *sample_queries(const wr_model *m, const adjacency *g, size_t max,
+                                uint64_t seed, size_t *nq)
 {
     uint32_t *q = xmalloc((g->n + 1) * sizeof *q);
     size_t n = 0;
@@ -615,14 +642,13 @@ static uint32_t *sample_queries(const adjacency *g, size_t max, uint64_t seed, s
             q[n++] = from;
     }
     if (n > max) {
-        wr_rng rng;
-        rng_seed(&rng, seed);
-        for (size_t i = 0; i < max; i++) {
-            size_t j = i + rng_below(&rng, (uint32_t)(n - i));
-            uint32_t t = q[i];
-            q[i] = q[j];
-            q[j] = t;
-        }
+        hashed *h = xmalloc(n * sizeof *h);
+        for (size_t i = 0; i < n; i++)
+            h[i] = (hashed){id_hash(dict_str(m->ids, q[i]), seed), q[i]};
+        qsort(h, n, sizeof *h, cmp_hashed);
+        for (size_t i = 0; i < max; i++)
+            q[i] = h[i].row;
+        free(h);
         n = max;
         qsort(q, n, sizeof *q, cmp_u32);
     }
@@ -783,7 +809,7 @@ static void retrieval(const wr_model *m, const model_score *ms, const wr_labeled
     if (o->max_queries == 0)
         goto done;
     positive_adjacency(v, row_a, row_b, &train, &pos);
-    r->query_rows = sample_queries(&pos, o->max_queries, o->seed, &r->queries);
+    r->query_rows = sample_queries(m, &pos, o->max_queries, o->seed, &r->queries);
     if (r->queries > 0) {
         size_t nq = r->queries, k = o->k;
         wr_hit *top = xmalloc(nq * k * sizeof *top);

@@ -16,8 +16,10 @@
  *   Retrieval, for each query q in a seeded sample of at most max_queries items:
  *     P(q)       the model items b != q with a label-1 validation pair {q, b}, minus the
  *                training neighbours of q (they are excluded from the ranking, so they could
- *                never be found). Queries are the model items with non-empty P(q), sampled
- *                uniformly without replacement with rng_seed(seed) when there are more.
+ *                never be found). Queries are the model items with non-empty P(q); when
+ *                there are more than max_queries, those whose ids hash lowest with the seed
+ *                (a sample by id, so models of the same items with rows in another order,
+ *                an imported gensim model say, are asked the same queries).
  *     ranking    all model items by cosine to q (or by probability, see o->rank below),
  *                best first, leaving out q itself and, when training pairs are given, every
  *                training neighbour of q; the top k kept.

@@ -38,7 +38,8 @@ static void usage(FILE *f)
             "                      chosen on its calibration slice when it was trained,\n"
             "                      probability unless cosine found clearly more; else cosine)\n"
             "  -k N                cut-off for recall and NDCG (default 10)\n"
-            "  --queries N         at most N sampled query items (default 2000)\n"
+            "  --queries N         at most N query items: those whose ids hash lowest with\n"
+            "                      the seed, the same for any model of the items (default 2000)\n"
             "  --seed N            sampling seed (default 1)\n"
             "  --threads N         threads for the top-k search (default: all cores)\n"
             "  --scores PATH       write item_a, item_b, label, score, seen, negatives (and\n"
@@ -227,7 +228,8 @@ static void print_table(const wr_eval_opts *o, size_t n, const wr_eval_result *r
     row(name, r->coverage_at_k, pop, pl->coverage, 0, NAN);
     snprintf(name, sizeof name, "mean log-degree@%zu", o->k);
     row(name, r->mean_log_degree, pop, pl->mean_log_degree, 0, NAN);
-    printf("%-12s %zu (lists ranked by %s", "queries", r->queries, rank_name(r->rank));
+    printf("%-12s %zu (sampled by id hash; lists ranked by %s", "queries", r->queries,
+           rank_name(r->rank));
     if (isfinite(r->catalogue_log_degree))
         printf("; catalogue mean log-degree %.6f", r->catalogue_log_degree);
     printf(")\n");
