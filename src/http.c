@@ -543,7 +543,7 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
     }
     const char *auth = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
     int token = access_bearer(h->access, auth);
-    int key = token == 1 || rt->access != WR_READ ? 0 : access_read_key(h->access, auth);
+    int key = token == 1 || rt->access != WR_READ ? -1 : access_read_key(h->access, auth);
     if (needs_token(h, rt)) {
         unsigned char addr[16];
         int known = client_addr(c, addr) == 0;
