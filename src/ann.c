@@ -290,9 +290,11 @@ static void *lists_worker(void *arg)
     float *cs = xmalloc(j->ncell * sizeof *cs), *base = NULL;
     uint32_t *base_rows = NULL;
     wr_hit *probe = xmalloc(j->probe * sizeof *probe), *hits = NULL;
-    float *tile = j->calib ? xmalloc_aligned(PQ * PB * sizeof *tile) : NULL;
-    wr_hit *heaps = j->calib ? xmalloc(PQ * k * sizeof *heaps) : NULL;
-    wr_hit *sorted = j->calib ? xmalloc(k * sizeof *sorted) : NULL;
+    /* the probability's blocks (512 KiB a thread; also without calibration, which keeps
+     * the analyzer from following a NULL into by_probability) */
+    float *tile = xmalloc_aligned(PQ * PB * sizeof *tile);
+    wr_hit *heaps = xmalloc(PQ * k * sizeof *heaps);
+    wr_hit *sorted = xmalloc(k * sizeof *sorted);
     for (size_t c; (c = atomic_fetch_add(&j->next, 1)) < j->ncell;) {
         size_t q0 = j->start[c], nq = j->start[c + 1] - q0, nb = 0;
         if (!nq)
