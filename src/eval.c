@@ -163,6 +163,13 @@ double eval_auc_roc(const double *score, const uint8_t *label, size_t n)
     return (double)twice_u / (2.0 * (double)npos * (double)nneg);
 }
 
+const char *eval_unseen_name(int unseen) { return unseen == WR_UNSEEN_ZERO ? "zero" : "median"; }
+
+int eval_unseen_parse(const char *name)
+{
+    return !strcmp(name, "median") ? WR_UNSEEN_MEDIAN : !strcmp(name, "zero") ? WR_UNSEEN_ZERO : -1;
+}
+
 void eval_default_opts(wr_eval_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -396,7 +403,8 @@ static void count_kinds(const wr_labeled *v, wr_eval_result *r)
 /* Cosines (or the model's own scores) of the seen pairs and their AUCs; unseen pairs get
  * the primary set's median. */
 static void score_cosine(const wr_model *m, const model_score *ms, const wr_labeled *v,
-                         const int64_t *row_a, const int64_t *row_b, wr_eval_result *r)
+                         const int64_t *row_a, const int64_t *row_b, int fill,
+                         wr_eval_result *r)
 {
     double *inv = inverse_norms(m);
     r->scores = xmalloc(v->n * sizeof *r->scores);
@@ -410,13 +418,13 @@ static void score_cosine(const wr_model *m, const model_score *ms, const wr_labe
         r->pairs_seen += r->seen[i];
     }
     r->pairs_unseen = v->n - r->pairs_seen;
-    double med = set_auc(v, r->seen, r->scores, r->primary, 1, &r->auc_all, &r->auc_seen);
-    for (size_t i = 0; i < v->n; i++)
+    double med = set_auc(v, r->seen, r->scores, r->primary, fill, &r->auc_all, &r->auc_seen);
+    for (size_t i = 0; i < v->n && fill; i++)
         if (!r->seen[i])
             r->scores[i] = med;
     r->deg_auc_all = r->deg_auc_seen = NAN;
     if (r->negatives_degree)
-        set_auc(v, r->seen, r->scores, WR_NEG_DEGREE, 1, &r->deg_auc_all, &r->deg_auc_seen);
+        set_auc(v, r->seen, r->scores, WR_NEG_DEGREE, fill, &r->deg_auc_all, &r->deg_auc_seen);
     free(inv);
 }
 
@@ -427,15 +435,16 @@ static double log_degree(const wr_pairs *t, const uint32_t *deg, const char *id)
     return i < 0 ? 0 : log1p(deg[i]);
 }
 
-static void score_popularity(const wr_labeled *v, const wr_pairs *t, wr_eval_result *r)
+static void score_popularity(const wr_labeled *v, const wr_pairs *t, int fill,
+                             wr_eval_result *r)
 {
     uint32_t *deg = pairs_degree(t);
     r->popularity_scores = xmalloc(v->n * sizeof *r->popularity_scores);
     for (size_t i = 0; i < v->n; i++)
         r->popularity_scores[i] = log_degree(t, deg, v->a[i]) + log_degree(t, deg, v->b[i]);
     free(deg);
-    /* auc_all: every pair has a score; auc_seen: the model's seen pairs */
-    score_aucs(v, r->seen, r->popularity_scores, 0, r, &r->popularity);
+    /* auc_all: the unseen rule as for the cosine; auc_seen: the model's seen pairs */
+    score_aucs(v, r->seen, r->popularity_scores, fill, r, &r->popularity);
 }
 
 /* Weight of a row in the calibration population (eval.h): each class weighs the same,
@@ -487,7 +496,7 @@ static void calibration_table(const wr_labeled *v, wr_eval_result *r)
  * product at the calibration's means, calib.h); AUCs on the logit, which keeps its order
  * where the probability rounds to 0 or 1. */
 static void score_probability(const wr_model *m, const wr_labeled *v, const int64_t *row_a,
-                              const int64_t *row_b, wr_eval_result *r)
+                              const int64_t *row_b, int fill, wr_eval_result *r)
 {
     const wr_calib *c = &r->calib;
     double *z = xmalloc(v->n * sizeof *z);
@@ -503,7 +512,7 @@ static void score_probability(const wr_model *m, const wr_labeled *v, const int6
         z[i] = calib_logit(c, cos, la, lb, hub);
         r->probabilities[i] = calib_prob(c, cos, la, lb, hub);
     }
-    score_aucs(v, r->seen, z, 0, r, &r->probability);
+    score_aucs(v, r->seen, z, fill, r, &r->probability);
     calibration_table(v, r);
     free(z);
 }
@@ -873,11 +882,13 @@ int eval_model(const wr_model *m, const wr_labeled *v, const wr_eval_opts *o,
         row_a[i] = model_find(m, v->a[i]);
         row_b[i] = model_find(m, v->b[i]);
     }
-    score_cosine(m, &ms, v, row_a, row_b, r);
+    int fill = o->unseen != WR_UNSEEN_ZERO; /* one rule for every row */
+    r->unseen = o->unseen;
+    score_cosine(m, &ms, v, row_a, row_b, fill, r);
     if (o->train)
-        score_popularity(v, o->train, r);
+        score_popularity(v, o->train, fill, r);
     if (has)
-        score_probability(m, v, row_a, row_b, r);
+        score_probability(m, v, row_a, row_b, fill, r);
     retrieval(m, &ms, v, o, row_a, row_b, r);
     free(row_a);
     free(row_b);

@@ -214,14 +214,14 @@ static void roc_figure(FILE *f, const wr_report *rep, int kind, int seen_only)
         wr_eval_auc a = {r->auc_all, r->auc_seen, r->deg_auc_all, r->deg_auc_seen};
         auc_label(label, sizeof label, rep->models[i].name, pick_auc(&a, r->primary, kind, seen_only));
         snprintf(tag, sizeof tag, "%zu", i);
-        add_roc(&g, rep->v, r->seen, r->scores, kind, seen_only, 1, label, tag,
-                plot_style(i, i));
+        add_roc(&g, rep->v, r->seen, r->scores, kind, seen_only, r->unseen != WR_UNSEEN_ZERO,
+                label, tag, plot_style(i, i));
     }
     if (r0->has_popularity) {
         auc_label(label, sizeof label, "popularity baseline",
                   pick_auc(&r0->popularity, r0->primary, kind, seen_only));
-        add_roc(&g, rep->v, r0->seen, r0->popularity_scores, kind, seen_only, 0, label,
-                "popularity", plot_popularity);
+        add_roc(&g, rep->v, r0->seen, r0->popularity_scores, kind, seen_only,
+                r0->unseen != WR_UNSEEN_ZERO, label, "popularity", plot_popularity);
     }
     double *dx = xmalloc(2 * sizeof *dx), *dy = xmalloc(2 * sizeof *dy);
     dx[0] = dy[0] = 0;
@@ -517,7 +517,9 @@ static void counts_table(FILE *f, const wr_report *rep, const wr_eval_result *r)
     fputs("<th scope=\"row\">sampling seed</th>", f);
     fprintf(f, "<td data-key=\"seed\" data-value=\"%llu\">%llu</td>",
             (unsigned long long)rep->o->seed, (unsigned long long)rep->o->seed);
-    fputs("<th></th><td></td></tr>\n</table>\n", f);
+    fputs("<th scope=\"row\">pairs with an unseen item</th>", f);
+    td_text(f, "unseen", eval_unseen_name(r->unseen));
+    fputs("</tr>\n</table>\n", f);
 }
 
 static void reliability_table(FILE *f, const wr_eval_result *r)

@@ -96,6 +96,11 @@ void eval_labeled_release(wr_labeled *v);
  * empty. NaN scores rank below every number. */
 double eval_auc_roc(const double *score, const uint8_t *label, size_t n);
 
+enum { WR_UNSEEN_MEDIAN = 0, WR_UNSEEN_ZERO = 1 };
+/* "median", "zero"; and back (-1 for another name). */
+const char *eval_unseen_name(int unseen);
+int eval_unseen_parse(const char *name);
+
 typedef struct wr_eval_opts {
     size_t k;            /* default 10 */
     size_t max_queries;  /* default 2000; 0 = no retrieval (AUC only, recall/NDCG NaN) */
@@ -103,6 +108,11 @@ typedef struct wr_eval_opts {
     const wr_pairs *train; /* optional: excluded from retrieval; the popularity baseline */
     int threads;         /* for the top-k search; <= 0 = all cores */
     int rank;            /* WR_RANK_*: how the model's neighbour lists are ranked */
+    int unseen;          /* WR_UNSEEN_MEDIAN (0, the original protocol): a pair with an item
+                            the model lacks scores the median of the seen pairs' scores, in
+                            every row (cosine, popularity, probability); WR_UNSEEN_ZERO: it
+                            scores 0 by cosine, and popularity and probability score it as
+                            they are (its training degree, 0 when it has none) */
     int from_lists;      /* rank from the lists the model carries (lists.h), as served:
                             each query's stored list minus its training neighbours, its first
                             k; the order is theirs (rank is ignored) */
@@ -144,6 +154,7 @@ typedef struct wr_eval_result {
     double *query_recall; /* recall@k of the model's list for each of them (owned) */
 
     int primary;          /* WR_NEG_UNIFORM or WR_NEG_DEGREE: the negatives of auc_all/seen */
+    int unseen;           /* the opts' rule for pairs with an item the model lacks */
     size_t positives, negatives_uniform, negatives_degree;
     double deg_auc_all, deg_auc_seen;      /* the cosine on the degree set */
     double coverage_at_k, mean_log_degree; /* the model's lists */

@@ -33,6 +33,10 @@ static void usage(FILE *f)
             "  --lists             rank as walkrecd serves: each query's list as stored in the\n"
             "                      model (walkrec index, walkrec train), training neighbours\n"
             "                      left out, instead of an exact ranking of every item\n"
+            "  --unseen RULE       a pair with an item the model lacks: median (default, the\n"
+            "                      original protocol: the median of the seen pairs' scores)\n"
+            "                      or zero (cosine 0; popularity and probability by its\n"
+            "                      training degree); one rule for every row\n"
             "  --rank R            rank the model's lists by cosine or probability (calibrated\n"
             "                      models only) (default: for a calibrated model the order\n"
             "                      chosen on its calibration slice when it was trained,\n"
@@ -166,6 +170,7 @@ static void print_json(const wr_eval_opts *o, size_t n, const wr_eval_result *r)
     jset(j, "k", json_integer((json_int_t)o->k));
     jset(j, "seed", json_integer((json_int_t)o->seed));
     jset(j, "rank", json_string(rank_name(r->rank)));
+    jset(j, "unseen", json_string(eval_unseen_name(r->unseen)));
     jset(neg, "primary", json_string(split_negatives_name(r->primary)));
     jset(neg, "positives", json_integer((json_int_t)r->positives));
     jset(neg, "uniform", json_integer((json_int_t)r->negatives_uniform));
@@ -228,6 +233,9 @@ static void print_table(const wr_eval_opts *o, size_t n, const wr_eval_result *r
     row(name, r->coverage_at_k, pop, pl->coverage, 0, NAN);
     snprintf(name, sizeof name, "mean log-degree@%zu", o->k);
     row(name, r->mean_log_degree, pop, pl->mean_log_degree, 0, NAN);
+    printf("%-12s every row scores a pair with an item the model lacks by %s (--unseen)\n",
+           "unseen", r->unseen == WR_UNSEEN_ZERO ? "0 (its degree for popularity and probability)"
+                                                 : "the median of the seen pairs' scores");
     printf("%-12s %zu (sampled by id hash; lists ranked by %s", "queries", r->queries,
            rank_name(r->rank));
     if (isfinite(r->catalogue_log_degree))
@@ -370,6 +378,7 @@ int cmd_eval(int argc, char **argv)
         {"scores", required_argument, NULL, 'S'}, {"queries-out", required_argument, NULL, 'Q'},
         {"rank", required_argument, NULL, 'R'}, {"report", required_argument, NULL, 'P'},
         {"compare", required_argument, NULL, 'C'}, {"lists", no_argument, NULL, 'L'},
+        {"unseen", required_argument, NULL, 'U'},
         {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
@@ -395,6 +404,10 @@ int cmd_eval(int argc, char **argv)
                 die("--rank: expected cosine or probability, got '%s'", optarg);
             break;
         case 'L': eo.from_lists = 1; break;
+        case 'U':
+            if ((eo.unseen = eval_unseen_parse(optarg)) < 0)
+                die("--unseen: expected median or zero, got '%s'", optarg);
+            break;
         case 'j': json = 1; break;
         case 'q': wr_quiet = 1; break;
         case 'h': usage(stdout); return 0;

@@ -105,13 +105,17 @@ grep -q "^AUC all (degree neg.)" "$W/table.txt" || fail "no degree-negatives row
 # a three-column file scores the same as the uniform part of a four-column one
 "$WALKREC" eval "$W/model.wr" "$W/val_u.tsv" --train "$W/train.tsv" --seed 5 --threads 1 --json \
     >"$W/eval_u.json" || fail "eval on the uniform-only file exited non-zero"
+# the other unseen rule: cosine 0, popularity by degree (0 for an item with no pair)
+"$WALKREC" eval "$W/model.wr" "$W/val.tsv" --train "$W/train.tsv" --seed 5 --threads 1 --json \
+    --unseen zero >"$W/eval_z.json" || fail "eval --unseen zero exited non-zero"
 
 "$PY" - "$W" <<'EOF' || fail "cross-check against numpy / scikit-learn"
 import json, math, sys
 import numpy as np
 from sklearn.metrics import roc_auc_score
 w = sys.argv[1]
-r, ru, r0 = (json.load(open(f'{w}/{n}.json')) for n in ('eval', 'eval_u', 'eval0'))
+r, ru, r0, rz = (json.load(open(f'{w}/{n}.json')) for n in ('eval', 'eval_u', 'eval0', 'eval_z'))
+assert (r['unseen'], rz['unseen']) == ('median', 'zero'), (r['unseen'], rz['unseen'])
 bad = []
 def check(name, got, want, tol=1e-9):
     ok = got is not None and want is not None and abs(got - want) <= tol
@@ -156,13 +160,20 @@ for kind, key in (('uniform', None), ('degree', 'degree_negatives')):
     y = np.array([int(v[2]) for v in rows_])
     s = np.array([ld(v[0]) + ld(v[1]) for v in rows_])
     seen = np.array([v[0] in row and v[1] in row for v in rows_])
+    # one rule for every row: the median of the seen pairs (default), or 0 / the degree
     got = r['popularity'] if key is None else r['popularity'][key]
-    check(f'popularity auc_all ({kind})', got['auc_all'], roc_auc_score(y, s))
+    gz = rz['popularity'] if key is None else rz['popularity'][key]
+    check(f'popularity auc_all ({kind}, median rule)', got['auc_all'],
+          roc_auc_score(y, np.where(seen, s, np.median(s[seen]))))
+    check(f'popularity auc_all ({kind}, zero rule)', gz['auc_all'], roc_auc_score(y, s))
     check(f'popularity auc_seen ({kind})', got['auc_seen'], roc_auc_score(y[seen], s[seen]))
     cos = np.array([U[row[v[0]]] @ U[row[v[1]]] if q else np.nan for v, q in zip(rows_, seen)])
     full = np.where(seen, cos, np.median(cos[seen]))
     got = r if key is None else r[key]
+    gz = rz if key is None else rz[key]
     check(f'cosine auc_all ({kind}, own median)', got['auc_all'], roc_auc_score(y, full), 1e-6)
+    check(f'cosine auc_all ({kind}, zero rule)', gz['auc_all'],
+          roc_auc_score(y, np.where(seen, cos, 0.0)), 1e-6)
     check(f'cosine auc_seen ({kind})', got['auc_seen'], roc_auc_score(y[seen], cos[seen]), 1e-6)
 pd = r['popularity']['degree_negatives']['auc_all']
 print(f'popularity on degree-matched negatives: {pd:.4f} (uniform: {r["popularity"]["auc_all"]:.4f})')

@@ -430,8 +430,18 @@ static void test_popularity(void **state)
     const double want[] = {0, l3, l2 + l3, l4, l4, 0, l2};
     for (int i = 0; i < 7; i++)
         assert_double_equal(r.popularity_scores[i], want[i], 1e-12);
-    assert_double_equal(r.popularity.all, 4.0 / 12, 1e-15);
+    /* the median rule for every row: Z-q and A-Z score the seen pairs' median, ln 4 */
+    assert_double_equal(r.popularity.all, 4.5 / 12, 1e-15);
     assert_double_equal(r.popularity.seen, 2.0 / 6, 1e-15);
+    wr_eval_result rz;
+    o.unseen = WR_UNSEEN_ZERO; /* Z has degree 0, and cosine 0 */
+    assert_int_equal(eval_model(m, &v, &o, &rz, &err), 0);
+    assert_double_equal(rz.popularity.all, 4.0 / 12, 1e-15);
+    assert_double_equal(rz.popularity.seen, 2.0 / 6, 1e-15);
+    assert_double_equal(rz.auc_seen, r.auc_seen, 0);
+    assert_int_equal(rz.unseen, WR_UNSEEN_ZERO);
+    eval_result_free(&rz);
+    o.unseen = WR_UNSEEN_MEDIAN;
     assert_true(isnan(r.popularity.degree_all) && isnan(r.deg_auc_all));
     assert_int_equal(r.primary, WR_NEG_UNIFORM);
     assert_int_equal(r.positives, 4);
@@ -501,11 +511,17 @@ static void test_rank_probability(void **state)
     assert_double_equal(rp.coverage_at_k, rc.coverage_at_k, 1e-15);
     assert_double_equal(rp.mean_log_degree, rc.mean_log_degree, 1e-15);
     /* the logit is the cosine: the same AUC on seen pairs; probabilities are
-     * sigmoid(cosine), and pairs with Z (no vector) get the cosine cos_mean = 0. All pairs:
-     * positives {cos 20, cos 100 < 0, cos 21, 0} against {cos 175, cos 165, 0}:
-     * (3 + 2 + 3 + 2.5) / 12 */
+     * sigmoid(cosine), and pairs with Z (no vector) get the cosine cos_mean = 0. All pairs,
+     * by the median rule (Z's pairs score the seen median, cos 100): positives {cos 20,
+     * cos 100, cos 21, cos 100} against {cos 175, cos 165, cos 100}: (3 + 2.5 + 3 + 2.5) / 12 */
     assert_double_equal(rp.probability.seen, rc.auc_seen, 1e-15);
-    assert_double_equal(rp.probability.all, 10.5 / 12, 1e-15);
+    assert_double_equal(rp.probability.all, 11.0 / 12, 1e-15);
+    wr_eval_result rz; /* the zero rule: Z's pairs keep the logit of cos_mean 0 */
+    o.unseen = WR_UNSEEN_ZERO;
+    assert_int_equal(eval_model(m, &v, &o, &rz, &err), 0);
+    assert_double_equal(rz.probability.all, 10.5 / 12, 1e-15);
+    eval_result_free(&rz);
+    o.unseen = WR_UNSEEN_MEDIAN;
     assert_double_equal(rp.probabilities[0], 1 / (1 + exp(-cosd(20))), 1e-6);
     assert_double_equal(rp.probabilities[5], 0.5, 0);
     assert_double_equal(rp.probabilities[6], 0.5, 0);
