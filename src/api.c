@@ -727,6 +727,51 @@ out:
     free(hits);
 }
 
+/* 0 when every entry of arr is an item id; else -1 with a 400 naming name[i]. */
+static int ids_only(const json_t *arr, const char *name, wr_reply *rp)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e) {
+        if (!api_is_id(e)) {
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "%s[%zu]: expected an id of 1 to %d bytes",
+                             name, i, WR_ID_MAX);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The list parameters of a JSON object (a POST /v1/neighbors body, or one of its queries):
+ * k, offset, rank (*ranked: given, not the default) and the filter into x; -1 with a 400. */
+static int list_params(const wr_request *rq, const wr_index *ix, const json_t *obj, size_t *k,
+                       size_t *off, int *rank, int *ranked, filt *x, wr_reply *rp)
+{
+    json_t *v = json_object_get(obj, "k");
+    *k = rq->cfg->default_k;
+    if (v) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1) {
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "k: expected an integer from 1 to %u (max_k)",
+                             rq->cfg->max_k);
+            return -1;
+        }
+        if (check_k(rq, (uint64_t)json_integer_value(v), rp) < 0)
+            return -1;
+        *k = (size_t)json_integer_value(v);
+    }
+    v = json_object_get(obj, "rank");
+    if (v && !json_is_string(v)) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "rank: expected cosine or probability");
+        return -1;
+    }
+    *ranked = v != NULL;
+    return parse_rank(ix, json_string_value(v), v ? json_string_length(v) : 0, rank, rp) < 0 ||
+                   page_offset(rq, NULL, json_object_get(obj, "offset"), *k, off, rp) < 0 ||
+                   body_filter(rq, ix, (json_t *)obj, x, rp) < 0
+               ? -1
+               : 0;
+}
+
 /* One query of a "queries" batch: its item and parameters of its own. */
 typedef struct query {
     const json_t *id;
@@ -740,11 +785,11 @@ typedef struct query {
 static int read_query(const wr_request *rq, const wr_snapshot *s, const json_t *j, size_t i,
                       query *q, wr_reply *rp)
 {
-    const wr_index *ix = s->index;
     char where[32];
     snprintf(where, sizeof where, "queries[%zu]", i);
-    json_t *v, *id = json_object_get(j, "item");
-    uint64_t k = rq->cfg->default_k;
+    json_t *id = json_object_get(j, "item");
+    size_t k;
+    int ranked;
     q->k = 0;
     if (!json_is_object(j) ||
         api_unknown_field(rq, j, "item,k,offset,exclude,min_score,category,rank", where, rp) < 0)
@@ -754,21 +799,10 @@ static int read_query(const wr_request *rq, const wr_snapshot *s, const json_t *
                          WR_ID_MAX);
         goto bad;
     }
-    if ((v = json_object_get(j, "k")) &&
-        (!json_is_integer(v) || json_integer_value(v) < 1 ||
-         (k = (uint64_t)json_integer_value(v)) > rq->cfg->max_k)) {
-        rest_reply_error(rp, WR_E_BAD_REQUEST, "k: expected an integer from 1 to %u (max_k)",
-                         rq->cfg->max_k);
-        goto bad;
-    }
-    v = json_object_get(j, "rank");
-    if ((v && !json_is_string(v)) ||
-        parse_rank(ix, json_string_value(v), v ? json_string_length(v) : 0, &q->rank, rp) < 0 ||
-        page_offset(rq, NULL, json_object_get(j, "offset"), (size_t)k, &q->off, rp) < 0 ||
-        body_filter(rq, ix, (json_t *)j, &q->x, rp) < 0)
+    if (list_params(rq, s->index, j, &k, &q->off, &q->rank, &ranked, &q->x, rp) < 0)
         goto bad;
     q->id = id;
-    q->k = (size_t)k + q->off;
+    q->k = k + q->off;
     q->known = snapshot_find(s, json_string_value(id), json_string_length(id), &q->it);
     if (q->known && q->it.prov >= 0)
         q->rank = WR_RANK_COSINE; /* a provisional item has no degree yet */
@@ -848,8 +882,9 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     static const char fields[] =
         "items,queries,negative,strategy,k,offset,mode,rank,exclude,min_score,category";
-    json_t *doc = api_parse_body(rq, fields, rp), *items, *v, *e;
-    size_t k = rq->cfg->default_k, i;
+    json_t *doc = api_parse_body(rq, fields, rp), *items, *v;
+    size_t k, off;
+    int rank, ranked;
     const char *mode = "each";
     filt x;
     filt_init(&x);
@@ -862,25 +897,9 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
         }
         goto out;
     }
-    if (!doc || !(items = api_body_array(rq, doc, "items", rp)))
+    if (!doc || !(items = api_body_array(rq, doc, "items", rp)) ||
+        ids_only(items, "items", rp) < 0)
         goto out;
-    json_array_foreach(items, i, e) {
-        if (!api_is_id(e)) {
-            rest_reply_error(rp, WR_E_BAD_REQUEST, "items[%zu]: expected an id of 1 to %d bytes", i,
-                        WR_ID_MAX);
-            goto out;
-        }
-    }
-    if ((v = json_object_get(doc, "k"))) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1) {
-            rest_reply_error(rp, WR_E_BAD_REQUEST, "k: expected an integer from 1 to %u (max_k)",
-                        rq->cfg->max_k);
-            goto out;
-        }
-        if (check_k(rq, (uint64_t)json_integer_value(v), rp) < 0)
-            goto out;
-        k = (size_t)json_integer_value(v);
-    }
     if ((v = json_object_get(doc, "mode"))) {
         mode = json_string_value(v);
         if (!mode || (strcmp(mode, "each") && strcmp(mode, "basket"))) {
@@ -888,25 +907,13 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
             goto out;
         }
     }
-    if (body_filter(rq, ix, doc, &x, rp) < 0)
+    if (list_params(rq, ix, doc, &k, &off, &rank, &ranked, &x, rp) < 0)
         goto out;
-    int rank;
-    v = json_object_get(doc, "rank");
-    if (v && !json_is_string(v)) {
-        rest_reply_error(rp, WR_E_BAD_REQUEST, "rank: expected cosine or probability");
-        goto out;
-    }
-    if (parse_rank(ix, v ? json_string_value(v) : NULL, v ? json_string_length(v) : 0, &rank,
-                   rp) < 0)
-        goto out;
-    if (!strcmp(mode, "basket") && v && rank == WR_RANK_PROBABILITY) {
+    if (!strcmp(mode, "basket") && ranked && rank == WR_RANK_PROBABILITY) {
         rest_reply_error(rp, WR_E_BAD_REQUEST, "rank probability: a basket has no single item to "
                     "take the popularity of; baskets rank by cosine");
         goto out;
     }
-    size_t off;
-    if (page_offset(rq, NULL, json_object_get(doc, "offset"), k, &off, rp) < 0)
-        goto out;
     json_t *neg = json_object_get(doc, "negative"), *strat = json_object_get(doc, "strategy");
     const char *sv = json_string_value(strat);
     if ((neg || strat) && strcmp(mode, "basket")) {
@@ -922,13 +929,8 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
                          "(max_batch)", rq->cfg->max_batch);
         goto out;
     }
-    json_array_foreach(neg, i, e) {
-        if (!api_is_id(e)) {
-            rest_reply_error(rp, WR_E_BAD_REQUEST, "negative[%zu]: expected an id of 1 to %d "
-                             "bytes", i, WR_ID_MAX);
-            goto out;
-        }
-    }
+    if (neg && ids_only(neg, "negative", rp) < 0)
+        goto out;
     if (!strcmp(mode, "basket"))
         basket(rq, s, items, neg, sv && !strcmp(sv, "best_score"), k + off, off, &x, rp);
     else

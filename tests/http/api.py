@@ -209,7 +209,9 @@ class Routes(unittest.TestCase):
                           ({"queries": [{"item": a}, {"item": a, "colour": 1}]},
                            'queries[1]: unknown field "colour"'),
                           ({"queries": [{"item": a}], "k": 3}, "nothing beside the list"),
-                          ({"queries": [{"k": 3}]}, "queries[0]: item")):
+                          ({"queries": [{"k": 3}]}, "queries[0]: item"),
+                          ({"queries": [{"item": a, "rank": 3}]},
+                           "queries[0]: rank: expected cosine or probability")):
             r = D.post("/v1/neighbors", bad)
             self.error(r, 400, "bad_request")
             self.assertIn(says, r.json()["error"]["message"])
