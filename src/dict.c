@@ -159,14 +159,20 @@ static int cmp_ids(const void *x, const void *y, void *ctx)
     return strcmp(dict_str(d, *(const uint32_t *)x), dict_str(d, *(const uint32_t *)y));
 }
 
-uint32_t *dict_sorted_rank(const wr_dict *d)
+uint32_t *dict_sorted(const wr_dict *d)
 {
-    uint32_t *order = xmalloc((size_t)d->n * sizeof *order);
+    uint32_t *order = xmalloc(((size_t)d->n + 1) * sizeof *order);
     for (uint32_t i = 0; i < d->n; i++)
         order[i] = i;
     /* strcmp compares unsigned bytes: byte order, as the pair files promise */
     qsort_r(order, d->n, sizeof *order, cmp_ids, (void *)d);
-    uint32_t *rank = xmalloc((size_t)d->n * sizeof *rank);
+    return order;
+}
+
+uint32_t *dict_sorted_rank(const wr_dict *d)
+{
+    uint32_t *order = dict_sorted(d);
+    uint32_t *rank = xmalloc(((size_t)d->n + 1) * sizeof *rank);
     for (uint32_t i = 0; i < d->n; i++)
         rank[order[i]] = i;
     free(order);

@@ -273,17 +273,6 @@ static int build_lists(wr_index *ix, uint32_t k, int rank, const wr_index_opts *
     return 0;
 }
 
-/* ---- ids in byte order ---- */
-
-static void sort_ids(wr_index *ix)
-{
-    uint32_t *rank = dict_sorted_rank(ix->ids);
-    ix->by_id = xmalloc((size_t)ix->info.n * sizeof *ix->by_id);
-    for (uint32_t i = 0; i < ix->info.n; i++)
-        ix->by_id[rank[i]] = i;
-    free(rank);
-}
-
 /* The unit vectors and log degrees from the model: borrowed from a mapped one (the model
  * stays with the index), taken over from one in memory. */
 static void take_vectors(wr_index *ix, wr_model *m)
@@ -342,7 +331,7 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
 
     if (load_side(ix, o, err) < 0)
         goto fail;
-    sort_ids(ix);
+    ix->by_id = dict_sorted(ix->ids);
 
     if (!stored && k && (in->n <= o->exact_max_items || o->ann_probe > 0) &&
         build_lists(ix, k, in->rank, o, err) < 0)

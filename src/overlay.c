@@ -475,16 +475,6 @@ static void invert(wr_overlay *ov)
     free(e);
 }
 
-/* The rows in byte order of their ids. */
-static void sort_ids(wr_overlay *ov)
-{
-    uint32_t *rank = dict_sorted_rank(ov->ids);
-    ov->by_id = xmalloc(((size_t)ov->n + 1) * sizeof *ov->by_id);
-    for (uint32_t r = 0; r < ov->n; r++)
-        ov->by_id[rank[r]] = r;
-    free(rank);
-}
-
 /* The published index and its serial, or NULL, inside a read section the caller ends. */
 static const wr_snapshot *acquire(uint64_t serial)
 {
@@ -558,7 +548,7 @@ static wr_overlay *build(void)
         }
     }
     invert(ov);
-    sort_ids(ov);
+    ov->by_id = dict_sorted(ov->ids);
     return ov;
 }
 

@@ -24,11 +24,13 @@ uint32_t dict_size(const wr_dict *d);
 /* NUL-terminated id of index i (valid until the next intern). */
 const char *dict_str(const wr_dict *d, uint32_t i);
 size_t dict_strlen(const wr_dict *d, uint32_t i);
+/* Every index of d in byte-wise order of the strings (caller frees). */
+uint32_t *dict_sorted(const wr_dict *d);
 /* rank[i] = position of id i in byte-wise sorted order (caller frees). */
 uint32_t *dict_sorted_rank(const wr_dict *d);
-/* by_id: every index of d in byte-wise order of the strings (the inverse of
- * dict_sorted_rank). The indices whose strings start with p[0..len) and, when after is not
- * NULL, sort after it, in that order: at most max into out; returns how many. */
+/* by_id: every index of d in byte-wise order of the strings (dict_sorted). The indices
+ * whose strings start with p[0..len) and, when after is not NULL, sort after it, in that
+ * order: at most max into out; returns how many. */
 size_t dict_prefix(const wr_dict *d, const uint32_t *by_id, const char *p, size_t len,
                    const char *after, uint32_t *out, size_t max);
 
