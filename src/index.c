@@ -407,14 +407,17 @@ const float *index_vector(const wr_index *ix, uint32_t row)
     return ix->vecs + (size_t)row * ix->info.dim;
 }
 
-float index_score(const wr_index *ix, uint32_t a, uint32_t b)
+float index_dot(const wr_index *ix, const float *x, const float *y)
 {
-    size_t dim = ix->info.dim;
-    const float *x = ix->vecs + a * dim, *y = ix->vecs + b * dim;
     double s = 0;
-    for (size_t j = 0; j < dim; j++)
+    for (size_t j = 0; j < ix->info.dim; j++)
         s += (double)x[j] * y[j];
     return (float)s;
+}
+
+float index_score(const wr_index *ix, uint32_t a, uint32_t b)
+{
+    return index_dot(ix, index_vector(ix, a), index_vector(ix, b));
 }
 
 /* 1 when the filter's budget (if any) pays for a scan of every row; it counts the scan. */
@@ -448,13 +451,11 @@ static size_t scan(const wr_index *ix, const float *q, uint32_t self, size_t k,
     return got;
 }
 
-static float best_dot(const float *v, const float *const *q, size_t nq, size_t dim)
+static float best_dot(const wr_index *ix, const float *v, const float *const *q, size_t nq)
 {
     float best = -INFINITY;
     for (size_t i = 0; i < nq; i++) {
-        float d = 0;
-        for (size_t j = 0; j < dim; j++)
-            d += v[j] * q[i][j];
+        float d = index_dot(ix, v, q[i]);
         best = d > best ? d : best;
     }
     return best;
@@ -476,7 +477,7 @@ size_t index_neighbors_contrast(const wr_index *ix, const float *const *pos, siz
         if (rejected(ix, f, r))
             continue;
         const float *v = ix->vecs + (size_t)r * dim;
-        float sc = best_dot(v, pos, np, dim) - (nn ? best_dot(v, neg, nn, dim) : 0);
+        float sc = best_dot(ix, v, pos, np) - (nn ? best_dot(ix, v, neg, nn) : 0);
         if (sc > floor && sc >= f->min_score)
             floor = knn_heap_offer(heap, &hn, k, (wr_hit){r, sc});
     }

@@ -34,11 +34,7 @@ float snapshot_score(const wr_snapshot *s, const wr_item *a, const wr_item *b)
 {
     if (a->row >= 0 && b->row >= 0)
         return index_score(s->index, (uint32_t)a->row, (uint32_t)b->row);
-    const float *x = snapshot_vector(s, a), *y = snapshot_vector(s, b);
-    double sum = 0;
-    for (uint32_t d = 0; d < index_info(s->index)->dim; d++)
-        sum += (double)x[d] * y[d];
-    return (float)sum;
+    return index_dot(s->index, snapshot_vector(s, a), snapshot_vector(s, b));
 }
 
 /* How hit h ranks in the list of index row `row`: its cosine, or its probability. */

@@ -106,8 +106,10 @@ const char *index_id(const wr_index *ix, uint32_t row);
 size_t index_prefix(const wr_index *ix, const char *p, size_t len, const char *after,
                     uint32_t *rows, size_t max);
 
-/* Cosine similarity of two rows. */
+/* Cosine similarity of two rows; index_dot: of two unit vectors of the index's dim (rows'
+ * index_vector, or provisional items'), summed in double. */
 float index_score(const wr_index *ix, uint32_t a, uint32_t b);
+float index_dot(const wr_index *ix, const float *x, const float *y);
 /* The unit vector of a row (index_info()->dim floats, borrowed). */
 const float *index_vector(const wr_index *ix, uint32_t row);
 /* The calibrated probability that two rows are related (calib.h); NaN when the model
