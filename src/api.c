@@ -440,7 +440,8 @@ static size_t neighbors_of(const wr_snapshot *s, const wr_item *it, size_t k, wr
                            int rank, wr_hit *hits, uint64_t *scans)
 {
     double min = f->min_score;
-    int by_prob = rank == WR_RANK_PROBABILITY && it->row >= 0;
+    /* only with a min_score: each probability costs about as much as formatting the hit */
+    int by_prob = rank == WR_RANK_PROBABILITY && it->row >= 0 && min > -INFINITY;
     wr_budget b = {0};
     if (by_prob)
         f->min_score = -INFINITY;
