@@ -49,20 +49,20 @@ void api_items_prefix(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     const wr_index *ix = s->index;
     char prefix[WR_ID_MAX + 1], after[WR_ID_MAX + 1];
     size_t limit;
-    long len = id_param(rq, "prefix", prefix, rp), alen = 0;
+    const char *cursor = rest_param(rq, "cursor");
+    long len = id_param(rq, "prefix", prefix, rp);
     if (len < 0 || limit_param(rq, &limit, rp) < 0 ||
-        (rest_param(rq, "cursor") && (alen = id_param(rq, "cursor", after, rp)) < 0))
+        (cursor && id_param(rq, "cursor", after, rp) < 0))
         return;
     /* one more than asked says whether there are more */
     const char **ids = xmalloc((limit + 1) * sizeof *ids);
     int prov;
-    size_t n = snapshot_prefix(s, prefix, (size_t)len, rest_param(rq, "cursor") ? after : NULL,
-                               ids, limit + 1, &prov);
+    size_t n = snapshot_prefix(s, prefix, (size_t)len, cursor ? after : NULL, ids, limit + 1,
+                               &prov);
     json_t *items = json_array();
     for (size_t i = 0; i < n && i < limit; i++)
         json_array_append_new(items, json_string(ids[i]));
     free(ids);
-    (void)alen;
     if (prov)
         rp->overlay = s->version;
     rp->generation = index_info(ix)->generation;
