@@ -676,57 +676,6 @@ out:
     free(vecs);
 }
 
-/* Mode "each": one entry per item, an error entry for an unknown one. */
-static void each(const wr_request *rq, const wr_snapshot *s, json_t *items, size_t k,
-                 size_t off, filt *x, int rank, wr_reply *rp)
-{
-    const wr_index *ix = s->index;
-    wr_hit *hits = xmalloc(k * sizeof *hits);
-    wr_filter *f = filt_done(x);
-    wbuf o = {0};
-    json_t *e;
-    size_t i;
-    uint64_t scans = 0, answered = 0;
-    json_array_foreach(items, i, e) { /* the trial: what the lists answer, what needs scans */
-        wr_item it;
-        uint64_t before = scans;
-        if (x->nothing || !snapshot_find(s, json_string_value(e), json_string_length(e), &it))
-            continue;
-        size_t n = neighbors_of(s, &it, k, f, it.prov >= 0 ? WR_RANK_COSINE : rank, hits,
-                                 &scans);
-        answered += scans > before ? k : n;
-    }
-    if (afford(rq, ix, scans, answered, rp) < 0)
-        goto out;
-    api_begin(&o, ix, rp);
-    put_lit(&o, ",\"mode\":\"each\"");
-    put_rank(&o, rank);
-    put_lit(&o, ",\"results\":[");
-    json_array_foreach(items, i, e) {
-        wr_item it;
-        int known = snapshot_find(s, json_string_value(e), json_string_length(e), &it);
-        put_lit(&o, i ? ",{\"item\":" : "{\"item\":");
-        put_json_str(&o, e);
-        if (known && it.prov >= 0)
-            put_lit(&o, ",\"provisional\":true");
-        put_lit(&o, ",\"neighbors\":");
-        if (!known) {
-            put_lit(&o, "null,\"error\":");
-            put_error(&o, WR_E_UNKNOWN_ITEM, "the model has no such item");
-        } else {
-            int r = it.prov >= 0 ? WR_RANK_COSINE : rank;
-            size_t n = x->nothing ? 0 : neighbors_of(s, &it, k, f, r, hits, NULL);
-            put_hits(&o, s, it.row, hits + off, n > off ? n - off : 0);
-        }
-        put(&o, "}", 1);
-        if (too_large(rq, &o, rp))
-            goto out;
-    }
-    put(&o, "]", 1);
-    api_answer(&o, rq, rp);
-out:
-    free(hits);
-}
 
 /* 0 when every entry of arr is an item id; else -1 with a 400 naming name[i]. */
 static int ids_only(const json_t *arr, const char *name, wr_reply *rp)
@@ -778,8 +727,9 @@ typedef struct query {
     const json_t *id;
     wr_item it;
     int known, rank;
-    size_t k, off;
-    filt x;
+    size_t k, off;  /* k counts the skipped `off` hits too */
+    filt *x;        /* the batch's filter, or own */
+    filt own;
 } query;
 
 /* Reads queries[i] into q; -1 with a 400 naming the query. */
@@ -800,7 +750,8 @@ static int read_query(const wr_request *rq, const wr_snapshot *s, const json_t *
                          WR_ID_MAX);
         goto bad;
     }
-    if (list_params(rq, s->index, j, &k, &q->off, &q->rank, &ranked, &q->x, rp) < 0)
+    q->x = &q->own;
+    if (list_params(rq, s->index, j, &k, &q->off, &q->rank, &ranked, q->x, rp) < 0)
         goto bad;
     q->id = id;
     q->k = k + q->off;
@@ -818,34 +769,34 @@ bad:;
     return -1;
 }
 
-/* POST /v1/neighbors {"queries": [{"item", "k", "offset", "exclude", "min_score",
- * "category", "rank"}, ...]}: mode each, with parameters per query. */
-static void queries(const wr_request *rq, const wr_snapshot *s, json_t *list, wr_reply *rp)
+/* Mode "each": one list per query, an error entry for an unknown item. A trial with a
+ * budget of no scans answers what the lists can and counts the scans the others need; then
+ * the request is refused, sent to the scan pool or answered (afford). rank >= 0: the order
+ * of every list, said once; else each list says its own. */
+static void lists_each(const wr_request *rq, const wr_snapshot *s, query *q, size_t nq,
+                       int rank, wr_reply *rp)
 {
     const wr_index *ix = s->index;
-    size_t nq = json_array_size(list), ready = 0, i, kmax = 1;
-    query *q = xcalloc(nq, sizeof *q);
+    size_t i, kmax = 1;
     wbuf o = {0};
     uint64_t scans = 0, answered = 0;
-    for (i = 0; i < nq; i++, ready++) {
-        filt_init(&q[i].x);
-        if (read_query(rq, s, json_array_get(list, i), i, &q[i], rp) < 0)
-            goto out;
+    for (i = 0; i < nq; i++)
         kmax = q[i].k > kmax ? q[i].k : kmax;
-    }
     wr_hit *hits = xmalloc(kmax * sizeof *hits);
-    for (i = 0; i < nq; i++) { /* the trial: what the lists answer, what needs scans */
+    for (i = 0; i < nq; i++) {
         uint64_t before = scans;
-        if (!q[i].known || q[i].x.nothing)
+        if (!q[i].known || q[i].x->nothing)
             continue;
-        size_t n = neighbors_of(s, &q[i].it, q[i].k, filt_done(&q[i].x), q[i].rank, hits,
-                                 &scans);
+        size_t n = neighbors_of(s, &q[i].it, q[i].k, &q[i].x->f, q[i].rank, hits, &scans);
         answered += scans > before ? q[i].k : n;
     }
     if (afford(rq, ix, scans, answered, rp) < 0)
-        goto done;
+        goto out;
     api_begin(&o, ix, rp);
-    put_lit(&o, ",\"mode\":\"each\",\"results\":[");
+    put_lit(&o, ",\"mode\":\"each\"");
+    if (rank >= 0)
+        put_rank(&o, rank);
+    put_lit(&o, ",\"results\":[");
     for (i = 0; i < nq; i++) {
         put_lit(&o, i ? ",{\"item\":" : "{\"item\":");
         put_json_str(&o, q[i].id);
@@ -855,26 +806,59 @@ static void queries(const wr_request *rq, const wr_snapshot *s, json_t *list, wr
         } else {
             if (q[i].it.prov >= 0)
                 put_lit(&o, ",\"provisional\":true");
-            put_rank(&o, q[i].rank);
-            size_t n = q[i].x.nothing ? 0 : neighbors_of(s, &q[i].it, q[i].k,
-                                                         filt_done(&q[i].x), q[i].rank, hits,
-                                                         NULL);
+            if (rank < 0)
+                put_rank(&o, q[i].rank);
+            size_t n = q[i].x->nothing ? 0 : neighbors_of(s, &q[i].it, q[i].k, &q[i].x->f,
+                                                          q[i].rank, hits, NULL);
             put_lit(&o, ",\"neighbors\":");
             put_hits(&o, s, q[i].it.row, hits + q[i].off, n > q[i].off ? n - q[i].off : 0);
         }
         put(&o, "}", 1);
         if (too_large(rq, &o, rp))
-            goto done;
+            goto out;
     }
     put(&o, "]", 1);
     if (snapshot_provisional(s))
         rp->overlay = s->version;
     api_answer(&o, rq, rp);
-done:
+out:
     free(hits);
+}
+
+/* POST /v1/neighbors {"items": [...], k, offset, rank, filter}: one parameter set for all. */
+static void each(const wr_request *rq, const wr_snapshot *s, json_t *items, size_t k,
+                 size_t off, filt *x, int rank, wr_reply *rp)
+{
+    size_t nq = json_array_size(items), i;
+    query *q = xcalloc(nq, sizeof *q);
+    json_t *e;
+    filt_done(x);
+    json_array_foreach(items, i, e) {
+        q[i] = (query){.id = e, .rank = rank, .k = k, .off = off, .x = x};
+        q[i].known = snapshot_find(s, json_string_value(e), json_string_length(e), &q[i].it);
+        if (q[i].known && q[i].it.prov >= 0)
+            q[i].rank = WR_RANK_COSINE; /* a provisional item has no degree yet */
+    }
+    lists_each(rq, s, q, nq, rank, rp);
+    free(q);
+}
+
+/* POST /v1/neighbors {"queries": [{"item", "k", "offset", "exclude", "min_score",
+ * "category", "rank"}, ...]}: mode each, with parameters per query. */
+static void queries(const wr_request *rq, const wr_snapshot *s, json_t *list, wr_reply *rp)
+{
+    size_t nq = json_array_size(list), ready = 0, i;
+    query *q = xcalloc(nq, sizeof *q);
+    for (i = 0; i < nq; i++, ready++) {
+        filt_init(&q[i].own);
+        if (read_query(rq, s, json_array_get(list, i), i, &q[i], rp) < 0)
+            goto out;
+        filt_done(&q[i].own);
+    }
+    lists_each(rq, s, q, nq, -1, rp);
 out:
     for (i = 0; i < ready + (ready < nq); i++)
-        filt_free(&q[i].x);
+        filt_free(&q[i].own);
     free(q);
 }
 
