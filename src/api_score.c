@@ -8,12 +8,6 @@
 
 #include "walkrec/bytes.h"
 
-typedef wr_bytes wbuf;
-
-static void put(wbuf *o, const char *s, size_t n) { bytes_put(o, s, n); }
-
-static void put_lit(wbuf *o, const char *s) { bytes_puts(o, s); }
-
 void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
@@ -39,21 +33,22 @@ void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
                                       ra >= 0, "b", rb >= 0));
         goto out;
     }
-    wbuf o = {0};
+    wr_bytes o = {0};
     api_begin(&o, ix, rp);
-    put_lit(&o, ",\"a\":");
+    bytes_puts(&o, ",\"a\":");
     bytes_put_json_str(&o, a, strlen(a));
-    put_lit(&o, ",\"b\":");
+    bytes_puts(&o, ",\"b\":");
     bytes_put_json_str(&o, b, strlen(b));
-    put_lit(&o, ",\"score\":");
+    bytes_puts(&o, ",\"score\":");
     bytes_put_score(&o, snapshot_score(s, &ia, &ib));
-    put_lit(&o, ",\"probability\":");
+    bytes_puts(&o, ",\"probability\":");
     api_put_probability(&o, s, &ia, &ib);
-    put_lit(&o, ",\"known\":{\"a\":true,\"b\":true}");
+    bytes_puts(&o, ",\"known\":{\"a\":true,\"b\":true}");
     if (ia.prov >= 0 || ib.prov >= 0) {
         rp->overlay = s->version;
-        put_lit(&o, ia.prov >= 0 ? ",\"provisional\":{\"a\":true" : ",\"provisional\":{\"a\":false");
-        put_lit(&o, ib.prov >= 0 ? ",\"b\":true}" : ",\"b\":false}");
+        bytes_puts(&o, ia.prov >= 0 ? ",\"provisional\":{\"a\":true"
+                                    : ",\"provisional\":{\"a\":false");
+        bytes_puts(&o, ib.prov >= 0 ? ",\"b\":true}" : ",\"b\":false}");
     }
     api_answer(&o, rq, rp);
 out:
@@ -66,12 +61,12 @@ void api_score_batch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     json_t *doc = api_parse_body(rq, "pairs", rp), *pairs, *p;
     size_t i;
-    wbuf o = {0}, probs = {0}; /* "probabilities" in parallel with "scores" */
+    wr_bytes o = {0}, probs = {0}; /* "probabilities" in parallel with "scores" */
     if (!doc || !(pairs = api_body_array(rq, doc, "pairs", rp)))
         goto out;
     api_begin(&o, ix, rp);
-    put_lit(&o, ",\"scores\":[");
-    put_lit(&probs, ",\"probabilities\":[");
+    bytes_puts(&o, ",\"scores\":[");
+    bytes_puts(&probs, ",\"probabilities\":[");
     json_array_foreach(pairs, i, p) {
         if (!json_is_array(p) || json_array_size(p) != 2 || !api_is_id(json_array_get(p, 0)) ||
             !api_is_id(json_array_get(p, 1))) {
@@ -83,21 +78,21 @@ void api_score_batch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
         const json_t *ja = json_array_get(p, 0), *jb = json_array_get(p, 1);
         wr_item a, b;
         if (i) {
-            put(&o, ",", 1);
-            put(&probs, ",", 1);
+            bytes_put(&o, ",", 1);
+            bytes_put(&probs, ",", 1);
         }
         if (!snapshot_find(s, json_string_value(ja), json_string_length(ja), &a) ||
             !snapshot_find(s, json_string_value(jb), json_string_length(jb), &b)) {
-            put_lit(&o, "null");
-            put_lit(&probs, "null");
+            bytes_puts(&o, "null");
+            bytes_puts(&probs, "null");
         } else {
             bytes_put_score(&o, snapshot_score(s, &a, &b));
             api_put_probability(&probs, s, &a, &b);
         }
     }
-    put(&o, "]", 1);
-    put(&o, probs.p, probs.n);
-    put(&o, "]", 1);
+    bytes_put(&o, "]", 1);
+    bytes_put(&o, probs.p, probs.n);
+    bytes_put(&o, "]", 1);
     api_answer(&o, rq, rp);
 out:
     free(probs.p);
