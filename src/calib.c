@@ -37,13 +37,22 @@ void calib_features(double cos, double la, double lb, double hub_ab, double x[NF
     x[4] = hub_ab;
 }
 
+/* log(pi / (1 - pi)) for the stated positive rate pi: the odds of the balanced population
+ * the scale was fitted on (1) times the deployment's prior odds (Bayes' rule for a changed
+ * base rate, the class-conditional densities kept). */
+static double prior_shift(const wr_calib *c)
+{
+    double pi = c->positive_rate;
+    return pi > 0 && pi < 1 ? log(pi / (1 - pi)) : 0;
+}
+
 double calib_logit(const wr_calib *c, double cos, double la, double lb, double hub_ab)
 {
     double x[NF], z = 0;
     calib_features(cos, la, lb, hub_ab, x);
     for (int i = 0; i < NF; i++)
         z += c->coef[i] * x[i];
-    return z;
+    return (c->scale_a > 0 ? c->scale_a : 1) * z + c->scale_b + prior_shift(c);
 }
 
 /* The logistic function without overflow for large |z|. */
@@ -184,6 +193,9 @@ int calib_fit(wr_calib *c, const double *x, const uint8_t *y, const double *w, s
 {
     memset(c->coef, 0, sizeof c->coef);
     c->iterations = 0;
+    c->scale_a = 1; /* no scale and the balanced population: fit_scale and the caller */
+    c->scale_b = 0;
+    c->positive_rate = 0.5;
     double wpos = 0, wneg = 0;
     for (size_t i = 0; i < n; i++) {
         if (!(w[i] > 0 && isfinite(w[i])))
@@ -224,6 +236,65 @@ int calib_fit(wr_calib *c, const double *x, const uint8_t *y, const double *w, s
     }
     fit_brier(c, x, y, w, n);
     return 0;
+}
+
+void calib_fit_scale(const double *z, const uint8_t *y, const double *w, size_t n, double *a,
+                     double *b)
+{
+    double p[2] = {1, 0}, sw = 0;
+    for (size_t i = 0; i < n; i++)
+        sw += w[i];
+    double lambda = 1e-6 * sw;
+    for (int it = 0; it < 50; it++) {
+        double g[2] = {-lambda * p[0], -lambda * p[1]}, h[3] = {lambda, 0, lambda};
+        for (size_t i = 0; i < n; i++) {
+            double q = sigmoid(p[0] * z[i] + p[1]), r = w[i] * ((y[i] != 0) - q);
+            double v = w[i] * q * (1 - q);
+            g[0] += r * z[i];
+            g[1] += r;
+            h[0] += v * z[i] * z[i];
+            h[1] += v * z[i];
+            h[2] += v;
+        }
+        double det = h[0] * h[2] - h[1] * h[1];
+        if (!(det > 0))
+            break;
+        double d0 = (h[2] * g[0] - h[1] * g[1]) / det, d1 = (h[0] * g[1] - h[1] * g[0]) / det;
+        p[0] += d0;
+        p[1] += d1;
+        if (fabs(d0) + fabs(d1) < 1e-10)
+            break;
+    }
+    int ok = isfinite(p[0]) && isfinite(p[1]) && p[0] > 0;
+    *a = ok ? p[0] : 1;
+    *b = ok ? p[1] : 0;
+}
+
+/* The scale of c on the slice's related pairs and uniform negatives, each class weighing
+ * the same (calib.h, calib_fit_scale). */
+static void fit_scale(wr_calib *c, const double *x, const uint8_t *kind, size_t n,
+                      const size_t count[3])
+{
+    double *z = xmalloc((n + 1) * sizeof *z), *w = xmalloc((n + 1) * sizeof *w);
+    uint8_t *y = xmalloc(n + 1);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (kind[i] > 1)
+            continue;
+        z[m] = 0;
+        for (int j = 0; j < NF; j++)
+            z[m] += c->coef[j] * x[i * NF + j];
+        y[m] = kind[i] == 0;
+        w[m++] = 1.0 / (double)count[kind[i]];
+    }
+    c->scale_a = 1;
+    c->scale_b = 0;
+    if (count[0] && count[1])
+        calib_fit_scale(z, y, w, m, &c->scale_a, &c->scale_b);
+    c->scale_pairs = m;
+    free(z);
+    free(w);
+    free(y);
 }
 
 /* Weight of the pair {a, b} (a < b) in a merged pair set, which is sorted by (a, b). */
@@ -387,6 +458,9 @@ int calib_finish(wr_model *m, const wr_calib_data *cd, wr_calib *out, wr_err *er
     int rc = count[0] && count[1] && count[2] ? calib_fit(&c, x, y, w, n, err)
              : wr_fail(err, "calibration: the held-out slice lacks %s",
                        !count[0] ? "related pairs" : "negatives of both kinds");
+    if (rc == 0)
+        fit_scale(&c, x, kind, n, count);
+    c.positive_rate = cd->positive_rate > 0 ? cd->positive_rate : 0.5;
     free(x);
     free(w);
     free(y);
@@ -467,6 +541,13 @@ void calib_store(wr_model *m, const wr_calib *c, const wr_dict *ids, const doubl
     }
     jset(cal, "bias", json_string(BIAS_NAME));
     jset(cal, "fit", fit_json(c));
+    json_t *scale = json_object();
+    jset(scale, "a", json_real(c->scale_a > 0 ? c->scale_a : 1));
+    jset(scale, "b", json_real(c->scale_b));
+    jset(scale, "pairs", json_integer((json_int_t)c->scale_pairs));
+    jset(scale, "negatives", json_string("uniform"));
+    jset(cal, "scale", scale);
+    jset(cal, "positive_rate", json_real(c->positive_rate > 0 ? c->positive_rate : 0.5));
     jset(cal, "ranking", ranking_json(c));
     jset(meta, "calibration", cal);
     char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(17));
@@ -537,6 +618,25 @@ static int load_center(json_t *cal, const wr_model *m, wr_calib *c, wr_err *err)
     return 0;
 }
 
+/* The scale and the stated positive rate; models from before them have neither (a = 1,
+ * b = 0, rate 0.5). */
+static int load_scale(json_t *cal, wr_calib *c, wr_err *err)
+{
+    json_t *s = json_object_get(cal, "scale"), *pr = json_object_get(cal, "positive_rate");
+    c->scale_a = 1;
+    c->scale_b = 0;
+    c->positive_rate = 0.5;
+    if (s && (get_number(s, "a", &c->scale_a, err) < 0 || get_number(s, "b", &c->scale_b, err) < 0))
+        return -1;
+    if (!(c->scale_a > 0))
+        return wr_fail(err, "model calibration: scale.a must be above 0, got %g", c->scale_a);
+    c->scale_pairs = (size_t)json_integer_value(json_object_get(s, "pairs"));
+    if (pr && (get_number(cal, "positive_rate", &c->positive_rate, err) < 0 ||
+               !(c->positive_rate > 0 && c->positive_rate < 1)))
+        return wr_fail(err, "model calibration: positive_rate must be in (0, 1)");
+    return 0;
+}
+
 /* The recorded choice of the lists' order; models from before it rank by probability. */
 static int load_ranking(json_t *cal, wr_calib *c, wr_err *err)
 {
@@ -588,7 +688,7 @@ int calib_load(const wr_model *m, wr_calib *c, wr_err *err)
     if (nf == NF && (get_number(cal, "hub_product_mean", &c->hub_mean, err) < 0 ||
                      load_center(cal, m, c, err) < 0))
         goto done;
-    if (load_ranking(cal, c, err) < 0)
+    if (load_ranking(cal, c, err) < 0 || load_scale(cal, c, err) < 0)
         goto done;
     if (!m->bias) {
         wr_fail(err, "model calibration: the model has no bias section (the log degrees)");

@@ -103,6 +103,7 @@ static void pipeline_opts(const wr_config *c, wr_pipeline_opts *o, const wr_mode
     o->algo = (wr_algo)c->algo;
     o->edge_weight = c->edge_weight;
     o->calibration = c->calibration > 0 ? c->calibration : -1;
+    o->positive_rate = c->positive_rate;
     o->walks_per_item = c->walks_per_item;
     o->walk_length = c->walk_length;
     o->dim = c->dim;

@@ -239,6 +239,12 @@ static const setting table[] = {
      "Share of the training pairs the daemon's training holds out to fit the calibrated "
      "pair probability (as walkrec train --calibration; mf and mf-seq have none); 0 = no "
      "probability.", NULL, 0, 0.5, NULL},
+    {"positive_rate", T_F64, F(positive_rate), "0.5", 0, 0, NULL, "P",
+     "Share of related pairs among the pairs the probability is asked about (as walkrec "
+     "train --positive-rate): 0.5, the default, is one related pair per random one, the "
+     "population of walkrec split's validation pairs; a shop whose queried pairs are related "
+     "once in a hundred states 0.01 and every probability is adjusted by Bayes' rule.",
+     NULL, 0.0001, 0.9999, NULL},
     {"retrain_epochs", T_U32, F(retrain_epochs), "5", 0, 1000, "epochs", "N",
      "Epochs of a from-scratch retrain. 0 trains nothing and leaves random vectors: a "
      "candidate the quality gate must refuse (for testing the gate).", NULL, 0, 0, NULL},

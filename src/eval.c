@@ -447,48 +447,51 @@ static void score_popularity(const wr_labeled *v, const wr_pairs *t, int fill,
     score_aucs(v, r->seen, r->popularity_scores, fill, r, &r->popularity);
 }
 
-/* Weight of a row in the calibration population (eval.h): each class weighs the same,
- * the negatives split 3:1 between uniform and degree-matched when both are there. */
-static double brier_weight(const wr_labeled *v, size_t i, const size_t count[3])
+/* The bins of the probabilities of the primary set's pairs (with seen[i], or all when seen
+ * is NULL) into rel (may be NULL), each class weighing the same: the population the
+ * probability states (calib.h). Returns the ECE; the Brier score and its pairs are set when
+ * the pointers are not NULL. */
+static double reliability(const wr_labeled *v, int primary, const double *p,
+                          const uint8_t *seen, wr_reliability_bin *rel, double *brier,
+                          double *brier_constant, size_t *pairs)
 {
-    if (v->label[i])
-        return 1.0 / (double)count[0];
-    int deg = row_kind(v, i) == WR_NEG_DEGREE;
-    double share = !count[1] || !count[2] ? 1
-                   : deg ? 1 - WR_CALIB_UNIFORM_WEIGHT : WR_CALIB_UNIFORM_WEIGHT;
-    return share / (double)count[1 + deg];
-}
-
-static void calibration_table(const wr_labeled *v, wr_eval_result *r)
-{
-    size_t count[3] = {0};
+    size_t count[2] = {0}, used = 0, cnt[WR_EVAL_BINS] = {0};
     for (size_t i = 0; i < v->n; i++)
-        count[v->label[i] ? 0 : 1 + (row_kind(v, i) == WR_NEG_DEGREE)]++;
+        if ((!seen || seen[i]) && in_set(v, i, primary))
+            count[v->label[i] != 0]++;
     double bw[WR_EVAL_BINS] = {0}, bp[WR_EVAL_BINS] = {0}, by[WR_EVAL_BINS] = {0};
-    double sw = 0, swy = 0, sb = 0;
-    r->brier_pairs = 0;
-    for (size_t i = 0; i < v->n && count[0] && (count[1] || count[2]); i++) {
-        double w = brier_weight(v, i, count), p = r->probabilities[i], y = v->label[i] != 0;
-        int b = (int)(p * WR_EVAL_BINS);
+    double sw = 0, swy = 0, sb = 0, ece = 0;
+    for (size_t i = 0; i < v->n && count[0] && count[1]; i++) {
+        if ((seen && !seen[i]) || !in_set(v, i, primary))
+            continue;
+        int y = v->label[i] != 0, b = (int)(p[i] * WR_EVAL_BINS);
+        double w = 1.0 / (double)count[y];
         b = b < 0 ? 0 : b >= WR_EVAL_BINS ? WR_EVAL_BINS - 1 : b;
-        r->reliability[b].count++;
+        cnt[b]++;
         bw[b] += w;
-        bp[b] += w * p;
+        bp[b] += w * p[i];
         by[b] += w * y;
         sw += w;
         swy += w * y;
-        sb += w * (p - y) * (p - y);
-        r->brier_pairs++;
+        sb += w * (p[i] - y) * (p[i] - y);
+        used++;
     }
     for (int b = 0; b < WR_EVAL_BINS; b++) {
-        r->reliability[b].lo = (double)b / WR_EVAL_BINS;
-        r->reliability[b].hi = (double)(b + 1) / WR_EVAL_BINS;
-        r->reliability[b].mean_predicted = bw[b] > 0 ? bp[b] / bw[b] : NAN;
-        r->reliability[b].observed = bw[b] > 0 ? by[b] / bw[b] : NAN;
+        if (bw[b] > 0)
+            ece += bw[b] / sw * fabs(by[b] / bw[b] - bp[b] / bw[b]);
+        if (rel)
+            rel[b] = (wr_reliability_bin){
+                .lo = (double)b / WR_EVAL_BINS, .hi = (double)(b + 1) / WR_EVAL_BINS,
+                .count = cnt[b], .mean_predicted = bw[b] > 0 ? bp[b] / bw[b] : NAN,
+                .observed = bw[b] > 0 ? by[b] / bw[b] : NAN};
     }
     double base = sw > 0 ? swy / sw : NAN;
-    r->brier = sw > 0 ? sb / sw : NAN;
-    r->brier_constant = base * (1 - base);
+    if (brier) {
+        *brier = sw > 0 ? sb / sw : NAN;
+        *brier_constant = base * (1 - base);
+        *pairs = used;
+    }
+    return sw > 0 ? ece : NAN;
 }
 
 /* Probabilities of all pairs from the cosines, the model's log degrees and the rows' cosines
@@ -513,7 +516,9 @@ static void score_probability(const wr_model *m, const wr_labeled *v, const int6
         r->probabilities[i] = calib_prob(c, cos, la, lb, hub);
     }
     score_aucs(v, r->seen, z, fill, r, &r->probability);
-    calibration_table(v, r);
+    r->ece = reliability(v, r->primary, r->probabilities, r->seen, r->reliability, &r->brier,
+                         &r->brier_constant, &r->brier_pairs);
+    r->ece_all = reliability(v, r->primary, r->probabilities, NULL, NULL, NULL, NULL, NULL);
     free(z);
 }
 

@@ -361,6 +361,7 @@ wr_model *pipeline_train(const wr_pairs *p, const wr_pipeline_opts *o, wr_pipeli
             memset(&cd, 0, sizeof cd);
             calibrated = 0;
         }
+        cd.positive_rate = o->positive_rate;
     }
     wr_pairs *wp = calibrated ? &cd.train : &copy;
     if (!calibrated)

@@ -484,6 +484,10 @@ static void metrics_table(FILE *f, const wr_report *rep, const wr_eval_result *r
         row3(f, "Brier score", "brier", (double[3]){NAN, NAN, r->brier}, (int[3]){0, 0, 1}, 4);
         row3(f, "Brier score of the base rate", "brier_constant",
              (double[3]){NAN, NAN, r->brier_constant}, (int[3]){0, 0, 1}, 4);
+        row3(f, "expected calibration error", "ece", (double[3]){NAN, NAN, r->ece},
+             (int[3]){0, 0, 1}, 4);
+        row3(f, "ECE, all pairs (unseen imputed)", "ece_all", (double[3]){NAN, NAN, r->ece_all},
+             (int[3]){0, 0, 1}, 4);
         fputs("<tr><th scope=\"row\">pairs in the Brier score</th><td class=\"na\">n/a</td>"
               "<td class=\"na\">n/a</td>", f);
         td_count(f, "probability.brier_pairs", r->brier_pairs);

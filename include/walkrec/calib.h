@@ -4,7 +4,7 @@
  * and co-view data alone tells held-out pairs from random ones better than most embeddings
  * do. A five-coefficient logistic model joins the two:
  *
- *   P(related | a, b) = 1 / (1 + exp(-(w0 + w1 c + w2 s + w3 d + w4 h)))
+ *   P(related | a, b) = 1 / (1 + exp(-(A (w0 + w1 c + w2 s + w3 d + w4 h) + B + log(pi/(1-pi)))))
  *   c = cosine of the two vectors,
  *   la = log1p(weighted training degree of a): the sum of its training pairs' weights
  *        before any edge re-weighting (co-occurrence counts on basket data, the degree on
@@ -36,6 +36,9 @@
  * that of a balanced population, one related pair per unrelated one, the unrelated drawn
  * three times in four from the whole catalogue (what a neighbour list ranks) and once in
  * four in proportion to popularity (so that popularity alone does not pass for relatedness).
+ * A and B then rescale that logit to the population of `walkrec split`'s validation pairs,
+ * one related pair per uniform non-edge (calib_fit_scale), and pi, the stated share of
+ * related pairs (0.5 unless a deployment says otherwise), shifts its odds.
  *
  * Neighbour lists: after the fit, the pipeline (pipeline.h) ranks the slice's held-out pairs for up to
  * 2000 of their items (fewer above 100,000 items: WR_CALIB_RANK_COMPARISONS) both by
@@ -51,7 +54,9 @@
  * "calibration": {"features": ["1", "cos", "logpop_sum", "logpop_absdiff", "hub_product"],
  * "coef": [w0..w4], "cos_mean": c0, "hub_product_mean": h0, "center": [dim numbers],
  * "bias": "log1p_weighted_degree", "fit": {...}, "ranking": {"best": "probability" |
- * "cosine", "queries": n, "recall_at_10": {"cosine": x, "probability": y}}}. Models written
+ * "cosine", "queries": n, "recall_at_10": {"cosine": x, "probability": y}}, "scale": {"a": A,
+ * "b": B, "pairs": n, "negatives": "uniform"}, "positive_rate": pi}. Models without "scale"
+ * and "positive_rate" load with A 1, B 0, pi 0.5. Models written
  * before h ("features": ["1", "cos", "logdeg_sum", "logdeg_absdiff"], "bias":
  * "log1p_degree", no "ranking") still load: their w4 is 0 and their lists rank by
  * probability.
@@ -80,6 +85,12 @@
 
 typedef struct wr_calib {
     double coef[WR_CALIB_NFEAT];
+    /* the probability's scale (Platt): logit = scale_a (coef . x) + scale_b + log(prior odds);
+     * scale_a 0 (a zeroed struct, models from before the scale) stands for 1 */
+    double scale_a, scale_b;
+    double positive_rate; /* the stated base rate of related pairs (0.5: the balanced
+                             population the scale was fitted on); its odds shift the logit */
+    size_t scale_pairs;   /* slice pairs the scale was fitted on */
     /* weighted means over the fitting pairs of c and h: what a pair with an item that has
      * no vector (and log degree 0) is given */
     double cos_mean, hub_mean;
@@ -115,16 +126,32 @@ void calib_free(wr_calib *c);
  * labels y (nonzero = 1), weights w > 0. A ridge of 1e-6 x the total weight on every
  * coefficient but the intercept keeps separable (or constant) features finite. Fills coef,
  * cos_mean and hub_mean (weighted means of features 1 and 4), iterations, brier and
- * brier_constant (weighted; the constant is the weighted base rate); nothing else. An error
+ * brier_constant (weighted; the constant is the weighted base rate), and sets no scale
+ * (a 1, b 0) and the positive rate 0.5; nothing else. An error
  * when a class is empty or the weights are not positive. */
 int calib_fit(wr_calib *c, const double *x, const uint8_t *y, const double *w, size_t n,
               wr_err *err);
+
+/* Platt scaling: y ~ sigmoid(a z + b) by weighted maximum likelihood (Newton on two
+ * parameters; a ridge of 1e-6 x the total weight keeps separable data finite). Leaves a = 1,
+ * b = 0 when the fit fails or would reverse the order (a <= 0). calib_finish fits the
+ * logit of the logistic model this way on the slice's related pairs and uniform negatives,
+ * each class weighing the same: `walkrec split`'s validation population, one related pair
+ * per uniform non-edge. The logistic model itself is fitted on the 3:1 mix above, which
+ * keeps popularity from passing for relatedness in the lists' order but leaves its
+ * probability under-confident on that population; the monotone rescaling gives the
+ * probability its meaning back without changing any order (docs/evaluation.md#calibration).
+ * A stated positive rate pi then adds log(pi / (1 - pi)) to the logit: Bayes' rule for a
+ * population with pi related pairs in place of 1/2. */
+void calib_fit_scale(const double *z, const uint8_t *y, const double *w, size_t n, double *a,
+                     double *b);
 
 /* What the trainer needs to produce a calibrated model (see calib_prepare). */
 typedef struct wr_calib_data {
     wr_pairs train;  /* the pairs the trainer gets: the input minus the slice */
     wr_valset held;  /* the slice (label 1), uniform and degree negatives (indices of train.ids) */
     double *weight;  /* weighted degree of every id in `train`, before any re-weighting */
+    double positive_rate; /* the stated base rate (calib_finish; 0 = 0.5) */
 } wr_calib_data;
 
 /* Holds out round(frac * p->n) random pairs of p (frac in (0, 1), seeded) with as many

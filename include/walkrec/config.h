@@ -69,6 +69,7 @@ typedef struct wr_config {
     uint64_t train_seed;
     int edge_weight;                  /* WR_EW_* (edgeweight.h), AUTO = the algorithm's */
     double calibration;               /* share held out for the probability, 0 = none */
+    double positive_rate;             /* the probability's stated base rate (calib.h) */
     uint32_t retrain_epochs;          /* 0 = random vectors (tests the gate) */
     uint32_t retrain_warm_epochs;
     double validation_fraction;       /* held out by hash to gate candidates */

@@ -47,12 +47,12 @@
  *                calibration's centre. Like popularity it scores every pair: an item missing
  *                from the model has log degree 0 and the cosine and hub product are taken at
  *                the calibration's means; so auc_all needs no median, and auc_seen is over
- *                the model's seen pairs. brier and the reliability table are over all
- *                pairs of the positives and all negatives, weighted like the population the
- *                probability is fitted for: negatives weigh as much as positives, split 3:1
- *                between uniform and degree-matched when both are present (calib.h).
- *                brier_constant is the Brier score of always predicting that population's
- *                base rate (0.25 with balanced weights): a useful probability is below it.
+ *                the model's seen pairs. brier, ece and the reliability table are over the
+ *                primary set's seen pairs (those the daemon answers), ece_all over all of
+ *                its pairs, each class weighing the same: the population the probability
+ *                states (one related pair per random one, calib.h; the ECE's ten equal-width
+ *                bins are the reliability table's). brier_constant is the Brier score of
+ *                always predicting the base rate (0.25): a useful probability is below it.
  *   lists        coverage_at_k = share of the model items that are in the top k of some
  *                sampled query; mean_log_degree = mean log1p(training degree) over all
  *                listed items, against catalogue_log_degree, the mean over the model items
@@ -170,6 +170,11 @@ typedef struct wr_eval_result {
     wr_calib calib;                        /* (owned) */
     wr_eval_auc probability;
     double brier, brier_constant;
+    double ece;                            /* expected calibration error over the seen pairs
+                                              (those the daemon can answer): the bins'
+                                              weighted mean |observed - mean predicted| */
+    double ece_all;                        /* the same over all pairs, an unseen item's
+                                              probability imputed as calib.h says */
     size_t brier_pairs;
     wr_reliability_bin reliability[WR_EVAL_BINS];
     double *probabilities;                 /* per validation pair (owned) */

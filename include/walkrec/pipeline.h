@@ -50,6 +50,8 @@ typedef struct wr_pipeline_opts {
     int edge_weight;      /* WR_EW_*; WR_EW_AUTO (0) = the algorithm's: lift, mf raw */
     double calibration;   /* share held out for the probability: 0 = the algorithm's (0.05
                              for sgns and cbow; mf has a score of its own), < 0 = none */
+    double positive_rate; /* the share of related pairs the probability assumes (calib.h's
+                             prior correction): 0 = 0.5, the balanced population */
     /* the walks (sgns, cbow, mf-seq) */
     uint32_t walks_per_item, walk_length; /* 10, 10 */
     double p, q;                          /* node2vec's return and in-out parameters: 1, 1 */

@@ -139,6 +139,8 @@ static json_t *json_probability(const wr_eval_result *r)
     jset(j, "brier", json_number(r->brier));
     jset(j, "brier_constant", json_number(r->brier_constant));
     jset(j, "brier_pairs", json_integer((json_int_t)r->brier_pairs));
+    jset(j, "ece", json_number(r->ece));
+    jset(j, "ece_all", json_number(r->ece_all));
     for (int b = 0; b < WR_EVAL_BINS; b++) {
         const wr_reliability_bin *x = &r->reliability[b];
         json_t *bin = json_object();
@@ -199,8 +201,9 @@ static void row(const char *name, double model, int has_pop, double pop, int has
 
 static void print_reliability(const wr_eval_result *r)
 {
-    printf("\nprobability: Brier %.6f over %zu pairs (constant base rate: %.6f)\n", r->brier,
-           r->brier_pairs, r->brier_constant);
+    printf("\nprobability over the seen pairs: Brier %.6f over %zu pairs (constant base rate: "
+           "%.6f), ECE %.4f (all pairs, unseen items imputed: %.4f)\n",
+           r->brier, r->brier_pairs, r->brier_constant, r->ece, r->ece_all);
     printf("%-12s %10s %14s %10s\n", "predicted", "pairs", "mean predicted", "observed");
     for (int b = 0; b < WR_EVAL_BINS; b++) {
         const wr_reliability_bin *x = &r->reliability[b];

@@ -73,6 +73,9 @@ static void usage(FILE *f)
             "  --calibration X         share of training pairs held out to fit the pair\n"
             "                          probability (default 0.05; 0 = no calibration;\n"
             "                          sgns and cbow only)\n"
+            "  --positive-rate P       share of related pairs among the pairs the probability\n"
+            "                          is asked about (default 0.5: one per random pair, as in\n"
+            "                          walkrec split's validation pairs); adjusts the odds\n"
             "  --index-k N             neighbours per item stored with the model, so that\n"
             "                          walkrecd serves them without building them (default\n"
             "                          100; 0 = none; walkrec index --help for the others:\n"
@@ -108,7 +111,7 @@ static void parse(int argc, char **argv, args *a, wr_pipeline_opts *o)
 {
     enum { O_SEQ = 256, O_WALKS_OUT, O_DIM, O_WPI, O_LEN, O_P, O_Q, O_MODE, O_WINDOW, O_NEG,
            O_EPOCHS, O_SUB, O_LR, O_MINLR, O_SCHED, O_THREADS, O_SEED, O_VAL, O_EVERY, O_JSON,
-           O_QUIET, O_EDGE, O_CALIB, O_ALGO, O_BIAS, O_LABELS, O_L2, O_SIDE, O_SIDE_COLS,
+           O_QUIET, O_EDGE, O_CALIB, O_PRATE, O_ALGO, O_BIAS, O_LABELS, O_L2, O_SIDE, O_SIDE_COLS,
            O_OPTIMIZER, O_INIT };
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"sequences", required_argument, NULL, O_SEQ},
@@ -128,6 +131,7 @@ static void parse(int argc, char **argv, args *a, wr_pipeline_opts *o)
         {"quiet", no_argument, NULL, O_QUIET}, {"help", no_argument, NULL, 'h'},
         {"edge-weight", required_argument, NULL, O_EDGE},
         {"calibration", required_argument, NULL, O_CALIB},
+        {"positive-rate", required_argument, NULL, O_PRATE},
         {"side-info", required_argument, NULL, O_SIDE},
         {"side-columns", required_argument, NULL, O_SIDE_COLS},
         {"algo", required_argument, NULL, O_ALGO}, {"bias", no_argument, NULL, O_BIAS},
@@ -203,6 +207,7 @@ static void parse(int argc, char **argv, args *a, wr_pipeline_opts *o)
         case O_CALIB:
             o->calibration = zero_is_none(cli_double("--calibration", optarg, 0, 0.5));
             break;
+        case O_PRATE: o->positive_rate = cli_double("--positive-rate", optarg, 1e-4, 0.9999); break;
         case O_SIDE: o->side_info = optarg; break;
         case O_SIDE_COLS: o->side_columns = optarg; break;
         case 'h': usage(stdout); exit(0);

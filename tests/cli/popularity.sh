@@ -265,7 +265,7 @@ assert cal['features'] == ['1', 'cos', 'logpop_sum', 'logpop_absdiff', 'hub_prod
 assert abs(sum(x * x for x in cal['center']) - 1) < 1e-6
 hub = [sum(x * y for x, y in zip(u, cal['center'])) for u in unit]
 c = cal['coef']
-worst = 0
+worst, rows = 0, []
 for l in list(open(f'{w}/cal_scores.tsv'))[1:]:
     a, b, label, score, seen, kind, pop, prob = l.rstrip('\n').split('\t')
     la, lb = (logpop[row[x]] if x in row else 0 for x in (a, b))
@@ -275,9 +275,26 @@ for l in list(open(f'{w}/cal_scores.tsv'))[1:]:
     else:
         cos, h = cal['cos_mean'], cal['hub_product_mean']
     z = c[0] + c[1] * cos + c[2] * (la + lb) + c[3] * abs(la - lb) + c[4] * h
+    pi = cal['positive_rate']
+    z = cal['scale']['a'] * z + cal['scale']['b'] + math.log(pi / (1 - pi))
     worst = max(worst, abs(float(prob) - 1 / (1 + math.exp(-z))))
+    if kind != 'degree':
+        rows.append((float(prob), int(label), seen == '1'))
 print(f'probability column against the model file: max |diff| {worst:.2e}')
 assert worst < 1e-6, worst
+assert cal['scale']['a'] > 0 and cal['scale']['pairs'] > 0 and pi == 0.5, cal['scale']
+def ece(rs):
+    n = [sum(1 for r in rs if r[1] == y) for y in (0, 1)]
+    bins = {}
+    for p, y, _ in rs:
+        b = bins.setdefault(min(int(p * 10), 9), [0, 0, 0])
+        b[0] += 1 / n[y]; b[1] += p / n[y]; b[2] += y / n[y]
+    return sum(w / 2 * abs(s / w - o / w) for w, s, o in bins.values())
+pr = json.load(open(f'{w}/cal.json'))['probability']
+got = (pr['ece'], pr['ece_all'])
+want = (ece([r for r in rows if r[2]]), ece(rows))
+print(f'ECE seen, all: eval {got}, recomputed {want}')
+assert all(abs(g - x) < 1e-6 for g, x in zip(got, want)), (got, want)
 best = cal['ranking']['best']
 r, nb = json.load(open(f'{w}/cal.json')), json.load(open(f'{w}/cal_nb.json'))
 print(f"lists: slice recall@10 {cal['ranking']['recall_at_10']} -> {best}; eval ranks by "

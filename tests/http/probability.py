@@ -2,7 +2,7 @@
 
 A model trained by `walkrec train` carries a five-coefficient logistic model over the cosine,
 the items' log weighted degrees and their cosines to a centre direction
-(include/walkrec/calib.h), and the list order its held-out slice found the better. The
+(include/walkrec/calib.h) rescaled to the validation population, and the list order its held-out slice found the better. The
 daemon returns that probability with every score and neighbour, ranks lists as the model
 chose unless asked for rank=cosine or rank=probability (setting `rank`, default auto), and
 refuses rank=probability where it has no meaning. Everything is recomputed here from the
@@ -33,6 +33,8 @@ class Calibrated(wrd.Model):
                                    "hub_product"], cal
         assert cal["bias"] == "log1p_weighted_degree", cal
         self.coef = cal["coef"]
+        pi = cal["positive_rate"]
+        self.scale = (cal["scale"]["a"], cal["scale"]["b"] + math.log(pi / (1 - pi)))
         self.best = cal["ranking"]["best"]
         self.hub = [sum(x * y for x, y in zip(u, cal["center"])) for u in self.unit]
 
@@ -40,8 +42,9 @@ class Calibrated(wrd.Model):
         ra, rb = self.row[a], self.row[b]
         la, lb = self.logdeg[ra], self.logdeg[rb]
         w = self.coef
-        return (w[0] + w[1] * self.score(a, b) + w[2] * (la + lb) + w[3] * abs(la - lb) +
-                w[4] * self.hub[ra] * self.hub[rb])
+        return self.scale[0] * (w[0] + w[1] * self.score(a, b) + w[2] * (la + lb) +
+                                w[3] * abs(la - lb) + w[4] * self.hub[ra] * self.hub[rb]) + \
+            self.scale[1]
 
     def by(self, rank, q, k):
         """The k best items for q (q left out) by the logit or the cosine."""

@@ -65,6 +65,31 @@ static void test_features(void **state)
     assert_true(calib_prob(&small, 0, 0, 0, 0) >= 0 && calib_prob(&small, 0, 0, 0, 0) < 1e-300);
 }
 
+/* Platt scaling: on weighted rows whose label shares follow sigmoid(3 z + 1) exactly, the
+ * fit finds a 3 and b 1 (up to its tiny ridge); a reversed order is refused (a = 1, b = 0);
+ * a zeroed calibration (scale_a 0) scales by 1. */
+static void test_fit_scale(void **state)
+{
+    (void)state;
+    enum { N = 61 };
+    double z[2 * N], w[2 * N], a, b;
+    uint8_t y[2 * N];
+    for (int i = 0; i < N; i++) {
+        double zi = -3 + 0.1 * i, p = 1 / (1 + exp(-(3 * zi + 1)));
+        z[2 * i] = z[2 * i + 1] = zi;
+        y[2 * i] = 1, w[2 * i] = p;
+        y[2 * i + 1] = 0, w[2 * i + 1] = 1 - p;
+    }
+    calib_fit_scale(z, y, w, 2 * N, &a, &b);
+    assert_true(fabs(a - 3) < 1e-3 && fabs(b - 1) < 1e-3);
+    for (int i = 0; i < 2 * N; i++)
+        z[i] = -z[i];
+    calib_fit_scale(z, y, w, 2 * N, &a, &b);
+    assert_true(a == 1 && b == 0);
+    wr_calib c = {.coef = {0.5, 2, 0, 0, 0}};
+    assert_true(fabs(calib_logit(&c, 0.25, 0, 0, 0) - 1) < 1e-15);
+}
+
 /* 40000 draws from a known model: the fit finds its coefficients within sampling error. */
 static void test_fit_recovers(void **state)
 {
@@ -202,7 +227,8 @@ static void test_store_load(void **state)
                   .hub_mean = 0.5, .rank = WR_RANK_COSINE, .center = center, .positives = 7,
                   .uniform = 7, .degree = 7, .brier = 0.2, .brier_constant = 0.25,
                   .iterations = 6, .rank_queries = 3, .rank_recall_cosine = 0.5,
-                  .rank_recall_probability = 0.25},
+                  .rank_recall_probability = 0.25, .scale_a = 1.75, .scale_b = -0.5,
+                  .scale_pairs = 14, .positive_rate = 0.01},
              got;
     wr_err err;
     assert_int_equal(calib_load(m, &got, &err), 0);
@@ -228,6 +254,12 @@ static void test_store_load(void **state)
     assert_int_equal(got.rank, WR_RANK_COSINE);
     assert_int_equal(got.rank_queries, 3);
     assert_true(got.rank_recall_cosine == 0.5 && got.rank_recall_probability == 0.25);
+    assert_true(got.scale_a == 1.75 && got.scale_b == -0.5 && got.scale_pairs == 14);
+    assert_true(got.positive_rate == 0.01);
+    /* the logit: scale over the five terms, plus the log odds of the stated rate */
+    double z = -1.25 + 3.5 * 0.5 + 0.125 * 3 - 0.0625 * 1 - 2.5 * 0.25;
+    assert_true(fabs(calib_logit(&got, 0.5, 1, 2, 0.25) - (1.75 * z - 0.5 + log(0.01 / 0.99)))
+                < 1e-12);
     assert_true(got.center[0] == 0.6f && got.center[1] == 0.8f);
     assert_true(fabs(got.hub[0] - 0.6) < 1e-6);
     assert_true(fabs(got.hub[1] - 1.4 / sqrt(2.0)) < 1e-6);
@@ -495,8 +527,8 @@ static void test_end_to_end(void **state)
                   r.popularity.all, r.probability.all);
     print_message("AUC degree:  cosine %.4f popularity %.4f probability %.4f\n", r.deg_auc_all,
                   r.popularity.degree_all, r.probability.degree_all);
-    print_message("Brier %.4f (constant %.4f) over %zu pairs\n", r.brier, r.brier_constant,
-                  r.brier_pairs);
+    print_message("Brier %.4f (constant %.4f) over %zu pairs, ECE %.4f (all pairs %.4f)\n",
+                  r.brier, r.brier_constant, r.brier_pairs, r.ece, r.ece_all);
     assert_true(r.probability.all > fmax(r.auc_all, r.popularity.all) + 0.01);
     /* where popularity is no help (it scores about 0.5 on degree-matched negatives) the
      * probability still carries the cosine's knowledge; it need not match the cosine there,
@@ -516,6 +548,7 @@ static void test_end_to_end(void **state)
             assert_true(fabs(x->mean_predicted - x->observed) < 0.08);
     }
     assert_int_equal(total, r.brier_pairs);
+    assert_true(r.ece < 0.04);
 
     /* ranking by probability works and is no worse than popularity's lists */
     wr_eval_result rp;
@@ -546,6 +579,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_features),      cmocka_unit_test(test_fit_recovers),
+        cmocka_unit_test(test_fit_scale),
         cmocka_unit_test(test_fit_separable), cmocka_unit_test(test_fit_errors),
         cmocka_unit_test(test_store_load),    cmocka_unit_test(test_topk),
         cmocka_unit_test(test_end_to_end),

@@ -550,9 +550,29 @@ static void test_rank_probability(void **state)
     model_free(m);
 }
 
-/* Brier score and reliability bins on a hand case: a calibration of the cosine alone
- * (cos_mean 0) over the circle's pairs, weighted 1/4 per positive and 1/3 per (uniform)
- * negative; the two pairs with Z have the cosine 0, so the probability 1/2. */
+/* ECE of n probabilities with labels y in ten equal-width bins, each class weighing the
+ * same: the definition in eval.h, written out once more. */
+static double ece_of(const double *p, const int *y, int n)
+{
+    double cnt[2] = {0}, bw[10] = {0}, bp[10] = {0}, by[10] = {0}, e = 0;
+    for (int i = 0; i < n; i++)
+        cnt[y[i]]++;
+    for (int i = 0; i < n; i++) {
+        int b = (int)(p[i] * 10);
+        bw[b] += 1 / cnt[y[i]];
+        bp[b] += p[i] / cnt[y[i]];
+        by[b] += y[i] / cnt[y[i]];
+    }
+    for (int b = 0; b < 10; b++)
+        if (bw[b] > 0)
+            e += bw[b] / 2 * fabs(by[b] / bw[b] - bp[b] / bw[b]);
+    return e;
+}
+
+/* Brier score, ECE and reliability bins on a hand case: a calibration of the cosine alone
+ * (cos_mean 0) over the circle's pairs. The table covers the five seen pairs, weighted 1/3
+ * per positive and 1/2 per (uniform) negative; ece_all also the two pairs with Z, whose
+ * cosine is imputed as 0, so their probability is 1/2. */
 static void test_brier(void **state)
 {
     (void)state;
@@ -571,29 +591,31 @@ static void test_brier(void **state)
     assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
     const double cs[] = {cosd(20), cosd(100), cosd(21), cosd(175), cosd(165), 0, 0};
     const int y[] = {1, 1, 1, 0, 0, 1, 0};
-    double b = 0;
+    double b = 0, p[7];
     for (int i = 0; i < 7; i++) {
-        double p = 1 / (1 + exp(-2 * cs[i]));
-        b += (y[i] ? 1.0 / 4 : 1.0 / 3) * (p - y[i]) * (p - y[i]);
+        p[i] = 1 / (1 + exp(-2 * cs[i]));
+        if (i < 5)
+            b += (y[i] ? 1.0 / 3 : 1.0 / 2) * (p[i] - y[i]) * (p[i] - y[i]);
     }
-    assert_int_equal(r.brier_pairs, 7);
-    assert_double_equal(r.brier, b / 2, 1e-8); /* float32 vectors */
+    assert_int_equal(r.brier_pairs, 5);
+    assert_double_equal(r.brier, b / 2, 1e-7); /* float32 vectors */
     assert_double_equal(r.brier_constant, 0.25, 1e-15);
-    /* sigmoid(2 cos): 0.87, 0.41, 0.87, 0.12, 0.13, 0.5, 0.5 -> bins 8, 4, 8, 1, 1, 5, 5 */
+    assert_double_equal(r.ece, ece_of(p, y, 5), 1e-7);
+    assert_double_equal(r.ece_all, ece_of(p, y, 7), 1e-7);
+    assert_true(r.ece_all != r.ece);
+    /* sigmoid(2 cos): 0.87, 0.41, 0.87, 0.12, 0.13 -> bins 8, 4, 8, 1, 1 */
     size_t total = 0;
     for (int i = 0; i < WR_EVAL_BINS; i++)
         total += r.reliability[i].count;
-    assert_int_equal(total, 7);
+    assert_int_equal(total, 5);
     assert_int_equal(r.reliability[8].count, 2);
     assert_int_equal(r.reliability[4].count, 1);
     assert_int_equal(r.reliability[1].count, 2);
-    assert_int_equal(r.reliability[5].count, 2);
+    assert_int_equal(r.reliability[5].count, 0);
     assert_double_equal(r.reliability[8].observed, 1, 1e-15);
     assert_double_equal(r.reliability[1].observed, 0, 1e-15);
-    /* bin 5: one positive (weight 1/4) and one negative (1/3) */
-    assert_double_equal(r.reliability[5].observed, 0.25 / (0.25 + 1.0 / 3), 1e-12);
-    assert_double_equal(r.reliability[5].mean_predicted, 0.5, 1e-15);
-    assert_true(isnan(r.reliability[0].observed));
+    assert_double_equal(r.reliability[4].mean_predicted, p[1], 1e-7);
+    assert_true(isnan(r.reliability[0].observed) && isnan(r.reliability[5].observed));
     eval_result_free(&r);
     dict_free(ids);
     eval_labeled_free(&v);
