@@ -232,8 +232,10 @@ static const setting table[] = {
     {"train_seed", T_U64, F(train_seed), "1", 1, UINT64_MAX, NULL, "N",
      "Seed of the daemon's walks and training (as walkrec train --seed).", NULL, 0, 0, NULL},
     {"edge_weight", T_ENUM, F(edge_weight), "auto", 0, 0, NULL, "SCHEME",
-     "How the daemon's training re-weights pairs before walking: auto (the algorithm's "
-     "default: lift, mf raw), raw, pmi, lift or jaccard (as walkrec train --edge-weight).",
+     "How the daemon's training re-weights pairs before walking: auto (sgns and cbow train "
+     "with lift and with raw and keep the model whose cosine ranks the calibration slice "
+     "better, at twice the training time, a warm retrain keeping its generation's; mf: "
+     "raw), raw, pmi, lift or jaccard (as walkrec train --edge-weight).",
      NULL, 0, 0, edge_names},
     {"calibration", T_F64, F(calibration), "0.05", 0, 0, NULL, "X",
      "Share of the training pairs the daemon's training holds out to fit the calibrated "

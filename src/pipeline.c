@@ -245,6 +245,104 @@ static int calibrate(wr_model *m, const wr_calib_data *cd, const wr_pipeline_opt
     return rc;
 }
 
+/* ---- the edge weighting choice ---- */
+
+static wr_model *train(const wr_pairs *tp, const wr_pipeline_opts *o, wr_train_opts *t,
+                       wr_pipeline_result *res, wr_err *err);
+
+/* The cosine's AUC over the slice's related pairs against its uniform negatives, both
+ * items in m (NaN when it cannot be computed). */
+static double slice_cosine_auc(const wr_model *m, const wr_calib_data *cd, int threads)
+{
+    wr_labeled v;
+    eval_labeled_view(&v, &cd->held, cd->train.ids);
+    wr_eval_opts eo;
+    eval_default_opts(&eo);
+    eo.max_queries = 0;
+    eo.rank = WR_RANK_COSINE;
+    eo.threads = threads;
+    wr_eval_result r;
+    wr_err err;
+    double auc = eval_model(m, &v, &eo, &r, &err) == 0 ? r.auc_seen : NAN;
+    if (isfinite(auc) || r.scores)
+        eval_result_free(&r);
+    eval_labeled_release(&v);
+    return auc;
+}
+
+/* The weighting asked for or implied: o's; the algorithm's for an mf, a run without a
+ * slice or an untrained one; a warm start's model's (a retrain keeps its generation's
+ * geometry); WR_EW_AUTO when the run should choose (train_choosing). */
+static int edge_weight_of(const wr_pipeline_opts *o, int calibrated)
+{
+    if (o->edge_weight)
+        return o->edge_weight;
+    if (is_mf(o->algo))
+        return o->algo == WR_ALGO_MF ? WR_EW_RAW : WR_EW_LIFT;
+    if (o->warm) {
+        json_t *meta = json_loads(o->warm->meta_json ? o->warm->meta_json : "{}", 0, NULL);
+        const char *name = json_string_value(json_object_get(meta, "edge_weight"));
+        int ew = name ? edgeweight_parse(name) : -1;
+        json_decref(meta);
+        return ew > 0 ? ew : WR_EW_LIFT;
+    }
+    return !calibrated || o->untrained ? WR_EW_LIFT : WR_EW_AUTO;
+}
+
+/* Trains on wp once per scheme of WR_EW_CHOICES (lift, raw) and keeps the model whose
+ * cosine ranks the slice's related pairs above its uniform negatives better (AUC; lift on
+ * a tie), with wp re-weighted by it. Whole trainings: one epoch, or a short run, ranks the
+ * schemes the other way round on four of the five shared sets
+ * (docs/evaluation.md#edge-weighting). A learning curve and a walks file are left to a
+ * last training of the winner, so that they describe the model kept. */
+static wr_model *train_choosing(wr_pairs *wp, const wr_pipeline_opts *o, wr_train_opts *t,
+                                const wr_calib_data *cd, wr_pipeline_result *res, wr_err *err)
+{
+    static const int scheme[WR_EW_CHOICES] = {WR_EW_LIFT, WR_EW_RAW};
+    wr_model *best = NULL;
+    wr_pipeline_result keep = *res;
+    int win = 0;
+    double t0 = wr_now();
+    for (int i = 0; i < WR_EW_CHOICES; i++) {
+        wr_pairs cand;
+        pairs_copy(&cand, wp);
+        edgeweight_apply(&cand, scheme[i]);
+        wr_train_opts ct = *t;
+        ct.val = NULL;
+        ct.on_point = NULL;
+        ct.walks_out = NULL;
+        wr_pipeline_result r = *res;
+        wr_model *m = train(&cand, o, &ct, &r, err);
+        pairs_free(&cand);
+        if (!m) {
+            model_free(best);
+            return NULL;
+        }
+        res->ew_auc[i] = slice_cosine_auc(m, cd, t->sgns.threads);
+        if (!best || res->ew_auc[i] > res->ew_auc[win]) {
+            model_free(best);
+            best = m;
+            keep = r;
+            win = i;
+        } else {
+            model_free(m);
+        }
+    }
+    double auc[WR_EW_CHOICES];
+    memcpy(auc, res->ew_auc, sizeof auc);
+    *res = keep;
+    memcpy(res->ew_auc, auc, sizeof auc);
+    res->ew_chosen = 1;
+    res->ew_seconds = wr_now() - t0;
+    res->edge_weight = edgeweight_name(scheme[win]);
+    edgeweight_apply(wp, scheme[win]);
+    if (t->val || t->walks_out) {
+        model_free(best);
+        best = train(wp, o, t, res, err);
+    }
+    return best;
+}
+
 /* ---- metadata ---- */
 
 static void jset(json_t *obj, const char *key, json_t *v)
@@ -274,6 +372,15 @@ static int write_meta(wr_model *m, const wr_pipeline_opts *o, const wr_pipeline_
     }
     if (res->edge_weight)
         jset(meta, "edge_weight", json_string(res->edge_weight));
+    if (res->ew_chosen) {
+        json_t *c = json_object(), *auc = json_object();
+        jset(auc, "lift", isfinite(res->ew_auc[0]) ? json_real(res->ew_auc[0]) : json_null());
+        jset(auc, "raw", isfinite(res->ew_auc[1]) ? json_real(res->ew_auc[1]) : json_null());
+        jset(c, "slice_cosine_auc", auc);
+        jset(c, "chosen", json_string(res->edge_weight));
+        jset(meta, "edge_weight_choice", c);
+        jset(times, "edge_weight_choice", json_real(res->ew_seconds));
+    }
     jset(meta, "start", json_string(res->start));
     char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(meta);
@@ -340,11 +447,9 @@ wr_model *pipeline_train(const wr_pairs *p, const wr_pipeline_opts *o, wr_pipeli
     }
     wr_train_opts t;
     resolve_train(o, &t);
-    int ew = o->edge_weight ? o->edge_weight : o->algo == WR_ALGO_MF ? WR_EW_RAW : WR_EW_LIFT;
     double frac = o->calibration < 0 ? 0 : OR(o->calibration, is_mf(o->algo) ? 0 : 0.05);
     if (o->untrained)
         frac = 0;
-    res->edge_weight = edgeweight_name(ew);
 
     /* 1. the slice; without one the pairs are copied, as re-weighting changes them */
     wr_calib_data cd = {0};
@@ -369,12 +474,18 @@ wr_model *pipeline_train(const wr_pairs *p, const wr_pipeline_opts *o, wr_pipeli
     tp = wp;
     res->calibration_seconds = wr_now() - t0;
 
-    /* 2. edge weighting */
-    edgeweight_apply(wp, ew);
-
-    /* 3. training */
-    stage(o, "training");
-    wr_model *m = train(tp, o, &t, res, err);
+    /* 2, 3. edge weighting and training (both schemes, when the run chooses) */
+    int ew = edge_weight_of(o, calibrated);
+    wr_model *m;
+    if (ew == WR_EW_AUTO) {
+        stage(o, "edge weighting choice");
+        m = train_choosing(wp, o, &t, &cd, res, err);
+    } else {
+        res->edge_weight = edgeweight_name(ew);
+        edgeweight_apply(wp, ew);
+        stage(o, "training");
+        m = train(tp, o, &t, res, err);
+    }
 
     /* 4, 5. fit and rank */
     t0 = wr_now();

@@ -567,6 +567,38 @@ static void coef_table(FILE *f, const wr_eval_result *r)
     fputs("</tr>\n</table>\n", f);
 }
 
+/* obj[key] as a number, NaN when it is not one (null: not computed). */
+static double number(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* The model's edge weighting and, when its training chose it, both slice AUCs
+ * (pipeline.h), under the keys of eval --json. */
+static void edge_weight_table(FILE *f, const wr_model *m)
+{
+    json_t *meta = json_loads(m->meta_json ? m->meta_json : "{}", 0, NULL);
+    const char *ew = json_string_value(json_object_get(meta, "edge_weight"));
+    json_t *c = json_object_get(meta, "edge_weight_choice");
+    json_t *auc = json_object_get(c, "slice_cosine_auc");
+    const char *chosen = json_string_value(json_object_get(c, "chosen"));
+    if (ew) {
+        fputs("<table class=\"numbers\">\n<tr><th scope=\"row\">edge weight</th>", f);
+        td_text(f, "edge_weight", ew);
+        if (chosen && json_is_object(auc)) {
+            fputs("<th scope=\"row\">chosen in training by slice cosine AUC</th>", f);
+            td_text(f, "edge_weight_choice.chosen", chosen);
+            fputs("<th scope=\"row\">lift</th>", f);
+            td_real(f, "edge_weight_choice.slice_cosine_auc.", "lift", number(auc, "lift"), 4);
+            fputs("<th scope=\"row\">raw</th>", f);
+            td_real(f, "edge_weight_choice.slice_cosine_auc.", "raw", number(auc, "raw"), 4);
+        }
+        fputs("</tr>\n</table>\n", f);
+    }
+    json_decref(meta);
+}
+
 static void numbers_section(FILE *f, const wr_report *rep, size_t i)
 {
     const wr_eval_result *r = rep->models[i].r;
@@ -574,6 +606,7 @@ static void numbers_section(FILE *f, const wr_report *rep, size_t i)
     plot_escape(f, rep->models[i].name);
     fputs("</h3>\n", f);
     counts_table(f, rep, r);
+    edge_weight_table(f, rep->models[i].m);
     metrics_table(f, rep, r);
     if (!r->has_popularity)
         note(f, "Popularity baseline: unavailable, it needs the training pairs (--train) for "

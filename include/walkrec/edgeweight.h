@@ -29,6 +29,10 @@
  * refuses it. */
 enum { WR_EW_AUTO = 0, WR_EW_RAW = 1, WR_EW_PMI = 2, WR_EW_LIFT = 3, WR_EW_JACCARD = 4 };
 
+/* The schemes a run with WR_EW_AUTO chooses between on its calibration slice (pipeline.c):
+ * lift and raw. */
+#define WR_EW_CHOICES 2
+
 /* "auto", "raw", "pmi", "lift", "jaccard" -> WR_EW_*, or -1. */
 int edgeweight_parse(const char *name);
 const char *edgeweight_name(int scheme);

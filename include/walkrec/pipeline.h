@@ -3,7 +3,12 @@
  * The stages, in order:
  *   1. calibration slice  a share of the pairs held out (calib_prepare) to fit the pair
  *                         probability on pairs the trainer never saw (word2vec models only)
- *   2. edge weighting     the rest re-weighted (edgeweight.h) before the graph is built
+ *   2. edge weighting     the rest re-weighted (edgeweight.h) before the graph is built;
+ *                         with edge_weight auto, sgns and cbow with a slice train with lift
+ *                         and with raw and keep the model whose cosine ranks the slice
+ *                         better (AUC against uniform negatives): twice the training time;
+ *                         a warm start keeps the warm model's scheme. The choice and both
+ *                         AUCs go into the metadata ("edge_weight_choice")
  *   3. training           the chosen trainer: sgns or cbow on random walks (train.h), with
  *                         side information (eges.h), or a matrix factorisation (mf.h)
  *   4. calibration fit    the probability's coefficients on the slice (calib_finish)
@@ -22,6 +27,7 @@
 #include <stdint.h>
 
 #include "walkrec/calib.h"
+#include "walkrec/edgeweight.h"
 #include "walkrec/eval.h"
 #include "walkrec/model.h"
 #include "walkrec/pairs.h"
@@ -47,7 +53,7 @@ typedef struct wr_run {
 typedef struct wr_pipeline_opts {
     wr_run run;
     wr_algo algo;
-    int edge_weight;      /* WR_EW_*; WR_EW_AUTO (0) = the algorithm's: lift, mf raw */
+    int edge_weight;      /* WR_EW_*; WR_EW_AUTO (0): chosen on the slice (stage 2), mf raw */
     double calibration;   /* share held out for the probability: 0 = the algorithm's (0.05
                              for sgns and cbow; mf has a score of its own), < 0 = none */
     double positive_rate; /* the share of related pairs the probability assumes (calib.h's
@@ -76,8 +82,8 @@ typedef struct wr_pipeline_opts {
     void (*on_point)(double progress, uint32_t epoch, double auc_all, double auc_seen,
                      void *ctx);
     void *point_ctx;
-    /* called as each stage begins ("calibration slice", "training", "calibration fit",
-     * "rank choice"), from the calling thread */
+    /* called as each stage begins ("calibration slice", "edge weighting choice",
+     * "training", "calibration fit", "rank choice"), from the calling thread */
     void (*on_stage)(const char *stage, void *ctx);
     void *stage_ctx;
     const char *walks_out;  /* write the walks here (sgns, cbow) */
@@ -96,6 +102,11 @@ typedef struct wr_pipeline_result {
     int rank;                       /* WR_RANK_*: the lists' default order */
     size_t rank_queries;
     double rank_recall_cosine, rank_recall_probability;
+    /* the edge weighting choice (stage 2): made, the slice's cosine AUC of the lift and the
+     * raw model, the seconds of both trainings */
+    int ew_chosen;
+    double ew_auc[WR_EW_CHOICES];
+    double ew_seconds;
     char warning[WR_ERR_MAX];       /* "" or what the run did differently from what was
                                        asked (no calibration, a scratch start) */
 } wr_pipeline_result;

@@ -159,9 +159,23 @@ static json_t *json_probability(const wr_eval_result *r)
     return j;
 }
 
-static void print_json(const wr_eval_opts *o, size_t n, const wr_eval_result *r)
+/* The model's edge weighting and, when its training chose it, the choice (pipeline.h):
+ * {"edge_weight": name, "edge_weight_choice": {...}} (new reference; empty without). */
+static json_t *edge_weighting(const wr_model *m)
 {
-    json_t *j = json_object(), *neg = json_object();
+    json_t *meta = json_loads(m->meta_json ? m->meta_json : "{}", 0, NULL), *out = json_object();
+    json_t *ew = json_object_get(meta, "edge_weight"), *c = json_object_get(meta, "edge_weight_choice");
+    if (json_is_string(ew))
+        jset(out, "edge_weight", json_incref(ew));
+    if (json_is_object(c))
+        jset(out, "edge_weight_choice", json_incref(c));
+    json_decref(meta);
+    return out;
+}
+
+static void print_json(const wr_model *m, const wr_eval_opts *o, size_t n, const wr_eval_result *r)
+{
+    json_t *j = edge_weighting(m), *neg = json_object();
     jset(j, "auc_all", json_number(r->auc_all));
     jset(j, "auc_seen", json_number(r->auc_seen));
     json_lists(j, o->k, r->recall_at_k, r->ndcg_at_k, r->coverage_at_k);
@@ -212,7 +226,7 @@ static void print_reliability(const wr_eval_result *r)
     }
 }
 
-static void print_table(const wr_eval_opts *o, size_t n, const wr_eval_result *r)
+static void print_table(const wr_model *m, const wr_eval_opts *o, size_t n, const wr_eval_result *r)
 {
     char name[64];
     int pop = r->has_popularity, prob = r->has_probability, deg = r->negatives_degree > 0;
@@ -244,6 +258,17 @@ static void print_table(const wr_eval_opts *o, size_t n, const wr_eval_result *r
     if (isfinite(r->catalogue_log_degree))
         printf("; catalogue mean log-degree %.6f", r->catalogue_log_degree);
     printf(")\n");
+    json_t *ew = edge_weighting(m), *c = json_object_get(ew, "edge_weight_choice");
+    json_t *auc = json_object_get(c, "slice_cosine_auc");
+    if (json_object_get(ew, "edge_weight"))
+        printf("%-12s %s", "edge weight", json_string_value(json_object_get(ew, "edge_weight")));
+    if (json_is_object(auc))
+        printf(" (chosen in training: slice cosine AUC lift %.4f, raw %.4f)",
+               json_number_value(json_object_get(auc, "lift")),
+               json_number_value(json_object_get(auc, "raw")));
+    if (json_object_get(ew, "edge_weight"))
+        putchar('\n');
+    json_decref(ew);
     if (!pop)
         printf("popularity baseline: unavailable, it %s\n", NO_POPULARITY);
     if (!prob)
@@ -455,9 +480,9 @@ int cmd_eval(int argc, char **argv)
     if (report_path)
         report(report_path, models, n_models, m, &r, argv[optind + 1], &v, train_path, &eo);
     if (json)
-        print_json(&eo, v.n, &r);
+        print_json(m, &eo, v.n, &r);
     else
-        print_table(&eo, v.n, &r);
+        print_table(m, &eo, v.n, &r);
 
     eval_result_free(&r);
     if (train_path)

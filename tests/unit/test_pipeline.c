@@ -94,6 +94,61 @@ static void test_sgns_metadata(void **state)
     model_free(m);
 }
 
+/* Edge weight auto with a slice: both schemes trained, their slice AUCs recorded, the
+ * better kept, and the model kept is the one an explicit run of that scheme trains (one
+ * thread: bit for bit). An explicit scheme and a warm start choose nothing; the warm start
+ * keeps its model's scheme. */
+static void test_edge_weight_choice(void **state)
+{
+    (void)state;
+    wr_pipeline_opts o = small();
+    wr_pipeline_result r, e;
+    wr_err err;
+    wr_model *m = pipeline_train(&catalogue, &o, &r, &err);
+    assert_non_null(m);
+    assert_true(r.ew_chosen);
+    assert_true(isfinite(r.ew_auc[0]) && isfinite(r.ew_auc[1]));
+    assert_true(r.ew_auc[0] != r.ew_auc[1]);
+    const char *want = r.ew_auc[1] > r.ew_auc[0] ? "raw" : "lift";
+    assert_string_equal(r.edge_weight, want);
+    json_t *meta = meta_of(m), *c = json_object_get(meta, "edge_weight_choice");
+    assert_string_equal(json_string_value(json_object_get(c, "chosen")), want);
+    json_t *auc = json_object_get(c, "slice_cosine_auc");
+    assert_true(fabs(json_real_value(json_object_get(auc, "lift")) - r.ew_auc[0]) < 1e-9);
+    assert_true(fabs(json_real_value(json_object_get(auc, "raw")) - r.ew_auc[1]) < 1e-9);
+    assert_true(json_is_number(json_object_get(json_object_get(meta, "times"),
+                                               "edge_weight_choice")));
+    json_decref(meta);
+
+    o.edge_weight = edgeweight_parse(want);
+    wr_model *x = pipeline_train(&catalogue, &o, &e, &err);
+    assert_non_null(x);
+    assert_false(e.ew_chosen);
+    assert_int_equal(x->n, m->n);
+    assert_memory_equal(x->vecs, m->vecs, (size_t)m->n * m->dim * sizeof *m->vecs);
+    meta = meta_of(x);
+    assert_null(json_object_get(meta, "edge_weight_choice"));
+    json_decref(meta);
+
+    /* a warm start from a raw model: raw, no choice */
+    o.edge_weight = WR_EW_RAW;
+    o.calibration = -1;
+    wr_model *live = pipeline_train(&catalogue, &o, &e, &err);
+    assert_non_null(live);
+    o = small();
+    o.warm = live;
+    o.warm_epochs = 1;
+    wr_model *w = pipeline_train(&catalogue, &o, &e, &err);
+    assert_non_null(w);
+    assert_true(e.calibrated);
+    assert_false(e.ew_chosen);
+    assert_string_equal(e.edge_weight, "raw");
+    model_free(w);
+    model_free(live);
+    model_free(x);
+    model_free(m);
+}
+
 /* The same seed and one thread: the same model, bit for bit; the input is not changed. */
 static void test_repeatable(void **state)
 {
@@ -231,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_sgns_metadata),
+        cmocka_unit_test(test_edge_weight_choice),
         cmocka_unit_test(test_repeatable),
         cmocka_unit_test(test_warm_and_untrained),
         cmocka_unit_test(test_mf),
