@@ -101,7 +101,9 @@ static void pipeline_opts(const wr_config *c, wr_pipeline_opts *o, const wr_mode
     o->run.seed = c->train_seed;
     o->run.threads = (int)c->train_threads;
     o->algo = (wr_algo)c->algo;
-    o->edge_weight = c->edge_weight;
+    /* auto chooses on the first training; a retrain keeps its live generation's scheme
+     * rather than pay a second training each time (pipeline.h) */
+    o->edge_weight = c->edge_weight || !live ? c->edge_weight : pipeline_model_edge_weight(live);
     o->calibration = c->calibration > 0 ? c->calibration : -1;
     o->positive_rate = c->positive_rate;
     o->walks_per_item = c->walks_per_item;

@@ -234,8 +234,8 @@ static const setting table[] = {
     {"edge_weight", T_ENUM, F(edge_weight), "auto", 0, 0, NULL, "SCHEME",
      "How the daemon's training re-weights pairs before walking: auto (sgns and cbow train "
      "with lift and with raw and keep the model whose cosine ranks the calibration slice "
-     "better, at twice the training time, a warm retrain keeping its generation's; mf: "
-     "raw), raw, pmi, lift or jaccard (as walkrec train --edge-weight).",
+     "better, at twice the training time; a retrain keeps the live generation's scheme; "
+     "mf: raw), raw, pmi, lift or jaccard (as walkrec train --edge-weight).",
      NULL, 0, 0, edge_names},
     {"calibration", T_F64, F(calibration), "0.05", 0, 0, NULL, "X",
      "Share of the training pairs the daemon's training holds out to fit the calibrated "

@@ -270,6 +270,15 @@ static double slice_cosine_auc(const wr_model *m, const wr_calib_data *cd, int t
     return auc;
 }
 
+int pipeline_model_edge_weight(const wr_model *m)
+{
+    json_t *meta = json_loads(m->meta_json ? m->meta_json : "{}", 0, NULL);
+    const char *name = json_string_value(json_object_get(meta, "edge_weight"));
+    int ew = name ? edgeweight_parse(name) : -1;
+    json_decref(meta);
+    return ew > 0 ? ew : WR_EW_AUTO;
+}
+
 /* The weighting asked for or implied: o's; the algorithm's for an mf, a run without a
  * slice or an untrained one; a warm start's model's (a retrain keeps its generation's
  * geometry); WR_EW_AUTO when the run should choose (train_choosing). */
@@ -280,11 +289,8 @@ static int edge_weight_of(const wr_pipeline_opts *o, int calibrated)
     if (is_mf(o->algo))
         return o->algo == WR_ALGO_MF ? WR_EW_RAW : WR_EW_LIFT;
     if (o->warm) {
-        json_t *meta = json_loads(o->warm->meta_json ? o->warm->meta_json : "{}", 0, NULL);
-        const char *name = json_string_value(json_object_get(meta, "edge_weight"));
-        int ew = name ? edgeweight_parse(name) : -1;
-        json_decref(meta);
-        return ew > 0 ? ew : WR_EW_LIFT;
+        int ew = pipeline_model_edge_weight(o->warm);
+        return ew ? ew : WR_EW_LIFT;
     }
     return !calibrated || o->untrained ? WR_EW_LIFT : WR_EW_AUTO;
 }

@@ -116,6 +116,9 @@ typedef struct wr_pipeline_result {
  * unknown algorithm, options of another algorithm, no pairs). */
 wr_model *pipeline_train(const wr_pairs *p, const wr_pipeline_opts *o, wr_pipeline_result *res,
                          wr_err *err);
+/* The edge weighting m's training used (its metadata's "edge_weight"), WR_EW_AUTO when it
+ * names none: what a daemon's retrain keeps unless told otherwise. */
+int pipeline_model_edge_weight(const wr_model *m);
 /* The same on given sequences whose tokens index ids (sgns or cbow, no calibration). */
 wr_model *pipeline_train_corpus(const wr_corpus *c, const wr_dict *ids, const wr_pipeline_opts *o,
                                 wr_pipeline_result *res, wr_err *err);

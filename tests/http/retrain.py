@@ -375,6 +375,14 @@ class Retraining(unittest.TestCase):
                                                run["live"]["auc_all"], run["overlap_at_10"],
                                                run["seconds"]), file=sys.stderr)
             self.assertNotEqual(answers(d, ids), first)
+            # generation 1 chose its edge weighting on its slice; the retrain kept it
+            m1 = wrd.Model(os.path.join(data, "model-1.wr")).meta
+            m2 = wrd.Model(os.path.join(data, "model-2.wr")).meta
+            choice = m1["edge_weight_choice"]
+            self.assertEqual(choice["chosen"], m1["edge_weight"])
+            self.assertEqual(set(choice["slice_cosine_auc"]), {"lift", "raw"})
+            self.assertEqual(m2["edge_weight"], m1["edge_weight"])
+            self.assertNotIn("edge_weight_choice", m2)
 
             r = d.post("/v1/admin/rollback", {})
             self.assertEqual((r.status, r.json()), (200, {"generation": 1, "queued": False}))
