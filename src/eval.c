@@ -174,7 +174,7 @@ void eval_default_opts(wr_eval_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->k = 10;
-    o->max_queries = 2000;
+    o->max_queries = WR_EVAL_ALL_QUERIES;
     o->seed = 1;
     o->rank = WR_RANK_AUTO;
 }
@@ -646,7 +646,7 @@ static int cmp_hashed(const void *a, const void *b)
  * seed (so two models of the same items query the same ones whatever their row order);
  * ascending rows. */
 static uint32_t *sample_queries(const wr_model *m, const adjacency *g, size_t max,
-                                uint64_t seed, size_t *nq)
+                                uint64_t seed, size_t *nq, size_t *candidates)
 {
     uint32_t *q = xmalloc((g->n + 1) * sizeof *q);
     size_t n = 0;
@@ -655,6 +655,10 @@ static uint32_t *sample_queries(const wr_model *m, const adjacency *g, size_t ma
         if (n == 0 || q[n - 1] != from)
             q[n++] = from;
     }
+    *candidates = n;
+    if (max == WR_EVAL_ALL_QUERIES) /* every query while it fits the budget */
+        max = n <= eval_query_budget(m->n, WR_EVAL_QUERY_COMPARISONS, 0, SIZE_MAX / 2)
+                  ? n : eval_query_budget(m->n, WR_EVAL_QUERY_COMPARISONS, 2000, n);
     if (n > max) {
         hashed *h = xmalloc(n * sizeof *h);
         for (size_t i = 0; i < n; i++)
@@ -823,7 +827,8 @@ static void retrieval(const wr_model *m, const model_score *ms, const wr_labeled
     if (o->max_queries == 0)
         goto done;
     positive_adjacency(v, row_a, row_b, &train, &pos);
-    r->query_rows = sample_queries(m, &pos, o->max_queries, o->seed, &r->queries);
+    r->query_rows = sample_queries(m, &pos, o->max_queries, o->seed, &r->queries,
+                                   &r->query_items);
     if (r->queries > 0) {
         size_t nq = r->queries, k = o->k;
         wr_hit *top = xmalloc(nq * k * sizeof *top);

@@ -514,6 +514,8 @@ static void counts_table(FILE *f, const wr_report *rep, const wr_eval_result *r)
     td_text(f, "negatives.primary", split_negatives_name(r->primary));
     fputs("<th scope=\"row\">queries</th>", f);
     td_count(f, "queries", r->queries);
+    fputs("<th scope=\"row\">of query items</th>", f);
+    td_count(f, "query_items", r->query_items);
     fputs("<th scope=\"row\">lists ranked by</th>", f);
     td_text(f, "rank", rank_name(r->rank));
     fputs("</tr>\n<tr><th scope=\"row\">k</th>", f);

@@ -42,8 +42,10 @@ static void usage(FILE *f)
             "                      chosen on its calibration slice when it was trained,\n"
             "                      probability unless cosine found clearly more; else cosine)\n"
             "  -k N                cut-off for recall and NDCG (default 10)\n"
-            "  --queries N         at most N query items: those whose ids hash lowest with\n"
-            "                      the seed, the same for any model of the items (default 2000)\n"
+            "  --queries N|all     at most N query items: those whose ids hash lowest with\n"
+            "                      the seed, the same for any model of the items; all: every\n"
+            "                      one (default: every one while queries x items stays under\n"
+            "                      3e9 comparisons, ~20 s on two cores, else that many)\n"
             "  --seed N            sampling seed (default 1)\n"
             "  --threads N         threads for the top-k search (default: all cores)\n"
             "  --scores PATH       write item_a, item_b, label, score, seen, negatives (and\n"
@@ -183,6 +185,7 @@ static void print_json(const wr_model *m, const wr_eval_opts *o, size_t n, const
     jset(j, "pairs_seen", json_integer((json_int_t)r->pairs_seen));
     jset(j, "pairs_unseen", json_integer((json_int_t)r->pairs_unseen));
     jset(j, "queries", json_integer((json_int_t)r->queries));
+    jset(j, "query_items", json_integer((json_int_t)r->query_items));
     jset(j, "k", json_integer((json_int_t)o->k));
     jset(j, "seed", json_integer((json_int_t)o->seed));
     jset(j, "rank", json_string(rank_name(r->rank)));
@@ -253,8 +256,8 @@ static void print_table(const wr_model *m, const wr_eval_opts *o, size_t n, cons
     printf("%-12s every row scores a pair with an item the model lacks by %s (--unseen)\n",
            "unseen", r->unseen == WR_UNSEEN_ZERO ? "0 (its degree for popularity and probability)"
                                                  : "the median of the seen pairs' scores");
-    printf("%-12s %zu (sampled by id hash; lists ranked by %s", "queries", r->queries,
-           rank_name(r->rank));
+    printf("%-12s %zu of %zu (%s; lists ranked by %s", "queries", r->queries, r->query_items,
+           r->queries < r->query_items ? "sampled by id hash" : "all", rank_name(r->rank));
     if (isfinite(r->catalogue_log_degree))
         printf("; catalogue mean log-degree %.6f", r->catalogue_log_degree);
     printf(")\n");
@@ -420,7 +423,10 @@ int cmd_eval(int argc, char **argv)
         switch (c) {
         case 't': train_path = optarg; break;
         case 'k': eo.k = cli_uint("-k", optarg, 1, 100000); break;
-        case 'n': eo.max_queries = cli_uint("--queries", optarg, 1, UINT32_MAX); break;
+        case 'n':
+            eo.max_queries = !strcmp(optarg, "all") ? SIZE_MAX - 1
+                                                    : cli_uint("--queries", optarg, 1, UINT32_MAX);
+            break;
         case 's': eo.seed = cli_uint("--seed", optarg, 0, UINT64_MAX); break;
         case 'T': eo.threads = (int)cli_uint("--threads", optarg, 1, 1024); break;
         case 'S': scores_path = optarg; break;

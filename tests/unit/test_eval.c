@@ -196,7 +196,9 @@ static void test_retrieval(void **state)
     double g2 = 1 / log2(3.0);
 
     assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
+    assert_true(o.max_queries == WR_EVAL_ALL_QUERIES); /* by default every query item */
     assert_int_equal(r.queries, 5);
+    assert_int_equal(r.query_items, 5);
     for (uint32_t i = 0; i < 5; i++)
         assert_int_equal(r.query_rows[i], i); /* q A B C D, not E */
     assert_double_equal(r.recall_at_k, (0.5 + 1) / 5, 1e-12);
@@ -235,6 +237,7 @@ static void test_retrieval(void **state)
     wr_eval_result r2;
     assert_int_equal(eval_model(m, &v, &o, &r2, &err), 0);
     assert_int_equal(r.queries, 2);
+    assert_int_equal(r.query_items, 5);
     assert_true(r.query_rows[0] < r.query_rows[1] && r.query_rows[1] < 5);
     assert_memory_equal(r.query_rows, r2.query_rows, 2 * sizeof *r.query_rows);
     assert_double_equal(r.recall_at_k, r2.recall_at_k, 0);
