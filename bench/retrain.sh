@@ -12,7 +12,8 @@
 # (retrain_warm_epochs 2, from generation 1's vectors).
 # Each run is judged by the daemon's own gate on the same validation pairs; the table
 # shows its seconds (all, training alone), AUC all/seen and recall@10 of candidate and
-# live model, overlap@10, and wrk's failed requests during the run.
+# live model, overlap@10 and RBO of the candidate's lists with the live ones over every
+# item both know (churn.h), and wrk's failed requests during the run.
 # Environment: BENCH_MODEL=FILE serves FILE as generation 1 instead of training it (for
 # large sets, e.g. the electronics-scale catalogue); BENCH_MODES="warm" (default "scratch
 # warm") picks the runs; BENCH_FLAGS adds walkrecd flags.
@@ -90,17 +91,17 @@ run() { # MODE: one run under wrk load; prints a table row
 import json, sys
 d = json.load(sys.stdin); r = d["last_run"]; c, l = r["candidate"], r["live"]
 wrk = open(sys.argv[2]).read().split("WRK")[-1].split()
-print("| %s | %.1f | %.1f | %.4f / %.4f | %.4f | %.4f / %.4f | %.4f | %.3f | %s | %s of %s |" % (
+print("| %s | %.1f | %.1f | %.4f / %.4f | %.4f | %.4f / %.4f | %.4f | %.3f / %.3f (%d items) | %s | %s of %s |" % (
     sys.argv[1], r["seconds"], r["train_seconds"], c["auc_all"], c["auc_seen"], c["recall_at_10"],
-    l["auc_all"], l["auc_seen"], l["recall_at_10"], r["overlap_at_10"], r["decision"],
-    wrk[1], wrk[0]))' "$mode" "$W/wrk-$mode.txt"
+    l["auc_all"], l["auc_seen"], l["recall_at_10"], r["overlap_at_10"], r["rbo_at_10"],
+    r["churn_items"], r["decision"], wrk[1], wrk[0]))' "$mode" "$W/wrk-$mode.txt"
 }
 
 echo "## walkrecd retraining ($(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 echo "$(basename "$(dirname "$PAIRS")"): $keep base pairs, $((total - keep)) ingested; train_threads 1"
 echo
-echo "| mode | run s | train s | candidate AUC all / seen | recall@10 | live AUC all / seen | recall@10 | overlap@10 | gate | failed reads |"
+echo "| mode | run s | train s | candidate AUC all / seen | recall@10 | live AUC all / seen | recall@10 | overlap@10 / RBO with the live lists | gate | failed reads |"
 echo "|---|---:|---:|---|---:|---|---:|---:|---|---|"
 # Each run starts from generation 1 and the same log, in a copy of the data directory
 # (one mode alone: in the daemon already running, sparing a second index build).

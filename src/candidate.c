@@ -1,8 +1,5 @@
-/* candidate.c - a candidate generation trained in the trainer process (candidate.h).
- *
- * The result crosses the pipe as a wr_candidate followed by the candidate's neighbour lists
- * for a sample of the items the live model knows, each as [id, count, ids...] in
- * length-prefixed strings (cand_lists writes them, candidate_overlap reads them). */
+/* candidate.c - a candidate generation trained in the trainer process (candidate.h). The
+ * result crosses the pipe as a wr_candidate. */
 #include "walkrec/candidate.h"
 
 #include <jansson.h>
@@ -26,7 +23,6 @@
 #include "walkrec/split.h"
 #include "walkrec/synth.h"
 
-#define OVERLAP_SAMPLE 500
 /* The gate's recall@10: 1000 sampled queries, fewer above 100,000 items (~1e8 comparisons,
  * 200 at the least); its AUC is over every validation pair either way. */
 #define EVAL_QUERIES 1000
@@ -143,37 +139,6 @@ static int evaluate(const wr_config *cfg, const wr_model *m, const wr_labeled *v
     return 0;
 }
 
-/* The candidate's 10 nearest neighbours (cosine, exact) for a sample of the items the live
- * model knows, appended to out as [id, count, ids...]: overlap_at_10 compares them with
- * the live index's lists in the daemon. Returns the number of lists. */
-static uint32_t cand_lists(const wr_model *cand, const wr_model *live, wr_bytes *out)
-{
-    uint32_t nq = 0;
-    if (!live || cand->n <= 11)
-        return 0;
-    float *unit = model_normalized(cand);
-    uint32_t step = cand->n > OVERLAP_SAMPLE ? cand->n / OVERLAP_SAMPLE : 1;
-    wr_hit hc[11];
-    for (uint32_t r = 0; r < cand->n && nq < OVERLAP_SAMPLE; r += step) {
-        const char *id = dict_str(cand->ids, r);
-        if (model_find(live, id) < 0)
-            continue;
-        knn_topk(unit, cand->n, cand->dim, unit + (size_t)r * cand->dim, 1, 11, NULL, NULL, 1,
-                 hc);
-        uint32_t m = 0, rows[10];
-        for (size_t i = 0; i < 11 && m < 10; i++)
-            if (hc[i].item != r && hc[i].item != UINT32_MAX)
-                rows[m++] = hc[i].item;
-        bytes_put_str(out, id, dict_strlen(cand->ids, r));
-        bytes_put(out, &m, sizeof m);
-        for (uint32_t i = 0; i < m; i++)
-            bytes_put_str(out, dict_str(cand->ids, rows[i]), dict_strlen(cand->ids, rows[i]));
-        nq++;
-    }
-    free(unit);
-    return nq;
-}
-
 /* The most threads a job runs OpenBLAS on at once. */
 static int blas_threads(const wr_config *c)
 {
@@ -230,7 +195,6 @@ static int run_job(void *arg, wr_bytes *out, wr_err *err)
     wr_labeled val = {0};
     uint32_t *cat = NULL, ncat = 0;
     wr_candidate res = {.cand_auc_all = NAN, .live_auc_all = NAN, .lists_recall = NAN};
-    wr_bytes lists = {0};
     int rc = -1;
     double t0 = wr_now();
     if (knn_blas_headroom(blas_threads(cfg), err) < 0 || gather(jb, &all, &cat, &ncat, err) < 0)
@@ -279,7 +243,6 @@ static int run_job(void *arg, wr_bytes *out, wr_err *err)
         if (live && evaluate(cfg, live, &val, &train, &res.live_auc_all, &res.live_auc_seen,
                              &res.live_recall, err) < 0)
             goto out;
-        res.nlists = cand_lists(cand, live, &lists);
         res.pass = !isfinite(res.live_auc_all) ||
                    res.cand_auc_all >= res.live_auc_all - cfg->gate_max_auc_drop;
         res.seconds[WR_STAGE_GATE] = wr_now() - t1;
@@ -310,9 +273,7 @@ static int run_job(void *arg, wr_bytes *out, wr_err *err)
     side_free(items);
     free(side);
     bytes_put(out, &res, sizeof res);
-    bytes_put(out, lists.p, lists.n);
 out:
-    free(lists.p);
     model_free(live);
     model_free(cand);
     eval_labeled_release(&val);
@@ -345,7 +306,7 @@ static void remove_outputs(const wr_candidate_job *j, long pid)
 }
 
 int candidate_train(const wr_candidate_job *j, void (*on_state)(int state, void *ctx),
-                    wr_candidate *res, wr_bytes *lists, wr_err *err)
+                    wr_candidate *res, wr_err *err)
 {
     job jb = {j, NULL, 0};
     if (j->wal) { /* the part of the pair log on disk now: the pairs acknowledged so far */
@@ -356,61 +317,20 @@ int candidate_train(const wr_candidate_job *j, void (*on_state)(int state, void 
     }
     long pid;
     wr_bytes out;
-    memset(lists, 0, sizeof *lists);
     if (trainproc_run(run_job, &jb, on_state, NULL, &out, &pid, err) < 0) {
         remove_outputs(j, pid);
         return -1;
     }
-    if (out.n < sizeof *res) {
+    if (out.n != sizeof *res) {
         free(out.p);
         remove_outputs(j, pid);
-        return wr_failc(err, WR_EINTERNAL, "trainer process %ld: short result", pid);
+        return wr_failc(err, WR_EINTERNAL, "trainer process %ld: a result of %zu bytes, not %zu",
+                        pid, out.n, sizeof *res);
     }
     memcpy(res, out.p, sizeof *res);
     res->start[sizeof res->start - 1] = 0;
-    bytes_put(lists, out.p + sizeof *res, out.n - sizeof *res);
     free(out.p);
     return 0;
-}
-
-/* ---- in the daemon: the overlap of the lists ---- */
-
-double candidate_overlap(const wr_bytes *lists, uint32_t nlists)
-{
-    const char *p = lists->p, *end = p + lists->n;
-    const wr_snapshot *s = live_acquire();
-    const wr_index *ix = s ? s->index : NULL;
-    wr_filter f = index_filter_none();
-    double sum = 0;
-    size_t nq = 0;
-    for (uint32_t q = 0; ix && q < nlists; q++) {
-        const char *id, *cid[10];
-        uint32_t len, m, clen[10];
-        int bad = bytes_take_str(&p, end, &id, &len) < 0 || end - p < 4;
-        if (!bad) {
-            memcpy(&m, p, 4);
-            p += 4;
-            bad = m > 10;
-        }
-        for (uint32_t i = 0; !bad && i < m; i++)
-            bad = bytes_take_str(&p, end, &cid[i], &clen[i]) < 0;
-        if (bad)
-            break;
-        int64_t lr = index_find(ix, id, len);
-        if (lr < 0)
-            continue;
-        wr_hit hl[10];
-        size_t nl = index_neighbors(ix, (uint32_t)lr, 10, &f, hl), same = 0;
-        for (size_t j = 0; j < nl; j++) {
-            const char *lid = index_id(ix, hl[j].item);
-            for (uint32_t i = 0; i < m; i++)
-                same += strlen(lid) == clen[i] && !memcmp(lid, cid[i], clen[i]);
-        }
-        sum += (double)same / 10;
-        nq++;
-    }
-    live_release();
-    return nq ? sum / (double)nq : NAN;
 }
 
 /* ---- lists for a generation that has none ---- */

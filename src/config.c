@@ -262,6 +262,11 @@ static const setting table[] = {
      "A candidate whose validation AUC is below the live model's by more than this is not "
      "published (kept as candidate-<generation>.wr; POST /v1/admin/publish can force it).",
      NULL, 0, 1, NULL},
+    {"gate_max_churn", T_F64, F(gate_max_churn), "1", 0, 0, NULL, "X",
+     "A candidate whose neighbour lists share less than 1 - X of their first 10 with the live "
+     "lists (churn = 1 - overlap@10, over every item both know) is not published either. 1, "
+     "the default, never refuses: a retrain today keeps only a small share of the lists "
+     "(docs/daemon.md#churn).", NULL, 0, 1, NULL},
     {"keep_generations", T_U32, F(keep_generations), "3", 1, 1000, "models", "N",
      "Published model files kept in data_dir, and as many refused candidates; older ones "
      "are deleted.", NULL, 0, 0, NULL},

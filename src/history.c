@@ -113,7 +113,12 @@ static json_t *run_json(const wr_run *r)
         num(r->c.cand_auc_seen), "recall_at_10", num(r->c.cand_recall), "live", "generation",
         (json_int_t)r->live_generation, "auc_all", num(r->c.live_auc_all), "auc_seen",
         num(r->c.live_auc_seen), "recall_at_10", num(r->c.live_recall), "overlap_at_10",
-        num(r->overlap), "gate_max_auc_drop", r->gate_max_auc_drop);
+        num(r->churn.overlap), "gate_max_auc_drop", r->gate_max_auc_drop);
+    json_object_set_new(doc, "rbo_at_10", num(r->churn.rbo));
+    json_object_set_new(doc, "churn_at_10", num(1 - r->churn.overlap));
+    json_object_set_new(doc, "churn_items", json_integer((json_int_t)r->churn.items));
+    json_object_set_new(doc, "churn_sampled", json_boolean(r->churn.sampled));
+    json_object_set_new(doc, "gate_max_churn", json_real(r->gate_max_churn));
     json_object_set_new(doc, "stage_seconds", stages);
     json_object_set_new(doc, "lists_recall_at_10", num(r->c.lists_recall));
     return doc;

@@ -6,6 +6,7 @@
  * behind a mutex. */
 #include "walkrec/metrics.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,8 @@ static struct {
     uint64_t generation, publishes;
     uint32_t items, dim;
     double build_seconds, published;
+    double overlap, rbo; /* the gate's last churn measurement, shown once churned is set */
+    int churned;
 } model;
 
 int metrics_method(const char *name)
@@ -111,6 +114,15 @@ void metrics_model(uint64_t generation, uint32_t items, uint32_t dim, double bui
     model.build_seconds = build_seconds;
     model.published = published_unix;
     model.publishes++;
+    pthread_mutex_unlock(&model_lock);
+}
+
+void metrics_churn(double overlap, double rbo)
+{
+    pthread_mutex_lock(&model_lock);
+    model.overlap = overlap;
+    model.rbo = rbo;
+    model.churned = isfinite(overlap) && isfinite(rbo);
     pthread_mutex_unlock(&model_lock);
 }
 
@@ -210,6 +222,14 @@ char *metrics_render(size_t *len)
     gauge(f, "walkrec_index_build_seconds", "gauge",
           "Seconds spent building the published model's neighbour lists.",
           model.build_seconds);
+    if (model.churned) {
+        gauge(f, "walkrec_gate_overlap_at_10", "gauge",
+              "The last gated candidate's lists: share of their first 10 the live lists had.",
+              model.overlap);
+        gauge(f, "walkrec_gate_rbo_at_10", "gauge",
+              "The last gated candidate's lists: rank-biased overlap (p 0.9) with the live ones.",
+              model.rbo);
+    }
     pthread_mutex_unlock(&model_lock);
     fclose(f);
     *len = n;

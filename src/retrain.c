@@ -22,9 +22,12 @@
 #include <unistd.h>
 
 #include "walkrec/candidate.h"
+#include "walkrec/churn.h"
 #include "walkrec/generations.h"
 #include "walkrec/history.h"
 #include "walkrec/index.h"
+#include "walkrec/live.h"
+#include "walkrec/metrics.h"
 #include "walkrec/model.h"
 #include "walkrec/overlay.h"
 #include "walkrec/snapshot.h"
@@ -229,17 +232,23 @@ static wr_model *map_generation(const char *path, int write_back, wr_err *err)
     return model_map(path, err);
 }
 
-static int load_and_publish(const char *path, uint64_t gen, int current, wr_err *err)
+/* The index of a generation's file, as it would be served. */
+static wr_index *load_generation(const char *path, uint64_t gen, wr_err *err)
 {
     wr_log("loading %s", path);
     set_state(S_LOADING);
-    double t0 = wr_now();
     wr_model *m = map_generation(path, !T.follower && generations_of(path) == gen &&
                                            strcmp(path, T.cfg->model), err);
     if (!m)
-        return -1;
+        return NULL;
     set_state(S_INDEXING);
-    wr_index *ix = build_index(m, path, gen, err);
+    return build_index(m, path, gen, err);
+}
+
+static int load_and_publish(const char *path, uint64_t gen, int current, wr_err *err)
+{
+    double t0 = wr_now();
+    wr_index *ix = load_generation(path, gen, err);
     if (!ix)
         return -1;
     publish_index(ix, current);
@@ -247,19 +256,35 @@ static int load_and_publish(const char *path, uint64_t gen, int current, wr_err 
     return 0;
 }
 
+/* model-N.wr back to its candidate name, so that the disk says what the status says: not
+ * published (why: what stopped it). */
+static void demote(uint64_t gen, const char *why)
+{
+    wr_err e;
+    if (generations_move(T.dir, gen, 0, &e) == 0)
+        wr_log("generation %llu not published, kept as candidate-%llu.wr: %s",
+               (unsigned long long)gen, (unsigned long long)gen, why);
+}
+
 /* Publishes model-N.wr; when that fails (its neighbour lists need memory the daemon does
- * not have: the index is built here, not in the trainer process) the file goes back to
- * its candidate name, so that the disk says what the status says: not published. */
+ * not have: the index is built here, not in the trainer process) it is demoted. */
 static int publish_or_demote(uint64_t gen, wr_err *err)
 {
     char *m = generations_path(T.dir, gen, 0);
     int rc = load_and_publish(m, gen, 1, err);
     free(m);
-    wr_err e;
-    if (rc < 0 && generations_move(T.dir, gen, 0, &e) == 0)
-        wr_log("generation %llu not published, kept as candidate-%llu.wr: %s",
-               (unsigned long long)gen, (unsigned long long)gen, err->msg);
+    if (rc < 0)
+        demote(gen, err->msg);
     return rc;
+}
+
+/* How much the candidate's lists differ from the published ones (churn.h), into rep. */
+static void measure_churn(const wr_index *cand, wr_run *rep)
+{
+    const wr_snapshot *s = live_acquire();
+    if (s)
+        churn_compare(s->index, cand, 10, &rep->churn);
+    live_release();
 }
 
 static void finish_report(wr_run *rep)
@@ -280,13 +305,13 @@ static void finish_report(wr_run *rep)
  * model), compares it with the live model on them, and publishes it or keeps it aside. */
 static int run(const char *trigger, const char *submitted, wr_err *err)
 {
-    wr_run rep = {.started = wr_unix_now(), .overlap = NAN,
+    wr_run rep = {.started = wr_unix_now(), .gate_max_churn = T.cfg->gate_max_churn,
+                  .churn = {.overlap = NAN, .rbo = NAN},
                   .c = {.cand_auc_all = NAN, .live_auc_all = NAN, .lists_recall = NAN}};
     snprintf(rep.trigger, sizeof rep.trigger, "%s", trigger);
     snprintf(rep.mode, sizeof rep.mode, "%s", config_enum_name(T.cfg, "retrain_mode"));
     snprintf(rep.decision, sizeof rep.decision, "failed");
     char live_path[sizeof T.live_path];
-    wr_bytes lists = {0};
     int rc = -1;
 
     set_state(S_LOADING);
@@ -299,14 +324,12 @@ static int run(const char *trigger, const char *submitted, wr_err *err)
          *cpath = generations_path(T.dir, rep.generation, 1);
     wr_log("retraining (%s, %s)", trigger, rep.mode);
     wr_candidate_job j = {T.cfg, 1, T.wal, live_path, path, cpath, submitted};
-    if (candidate_train(&j, on_child_state, &rep.c, &lists, err) < 0)
+    if (candidate_train(&j, on_child_state, &rep.c, err) < 0)
         goto out;
-    rep.overlap = *live_path ? candidate_overlap(&lists, rep.c.nlists) : NAN;
     wr_log("candidate %llu: AUC %.4f (seen %.4f, recall@10 %.4f) against live %.4f (seen %.4f, "
-           "recall@10 %.4f), overlap@10 %.3f: %s",
-           (unsigned long long)rep.generation, rep.c.cand_auc_all, rep.c.cand_auc_seen,
-           rep.c.cand_recall, rep.c.live_auc_all, rep.c.live_auc_seen, rep.c.live_recall, rep.overlap,
-           rep.c.pass ? "publishing" : "refused by the gate");
+           "recall@10 %.4f)%s", (unsigned long long)rep.generation, rep.c.cand_auc_all,
+           rep.c.cand_auc_seen, rep.c.cand_recall, rep.c.live_auc_all, rep.c.live_auc_seen,
+           rep.c.live_recall, rep.c.pass ? "" : ": refused by the gate");
     if (!rep.c.pass) {
         snprintf(rep.decision, sizeof rep.decision, "refused");
         snprintf(rep.reason, sizeof rep.reason,
@@ -316,9 +339,32 @@ static int run(const char *trigger, const char *submitted, wr_err *err)
         rc = 0;
         goto out;
     }
+    /* the candidate as it would be served: its lists against the live ones, then served */
     double t0 = wr_now();
-    if (publish_or_demote(rep.generation, err) < 0)
+    wr_index *cix = load_generation(path, rep.generation, err);
+    if (!cix) {
+        demote(rep.generation, err->msg);
         goto out;
+    }
+    if (*live_path) {
+        measure_churn(cix, &rep);
+        metrics_churn(rep.churn.overlap, rep.churn.rbo);
+    }
+    double churn = 1 - rep.churn.overlap;
+    wr_log("candidate %llu: overlap@10 with the live lists %.3f, RBO %.3f over %zu items%s",
+           (unsigned long long)rep.generation, rep.churn.overlap, rep.churn.rbo, rep.churn.items,
+           churn > T.cfg->gate_max_churn ? ": refused by the gate" : "");
+    if (churn > T.cfg->gate_max_churn) { /* NaN (nothing to compare with) passes */
+        index_free(cix);
+        demote(rep.generation, "churn above gate_max_churn");
+        snprintf(rep.decision, sizeof rep.decision, "refused");
+        snprintf(rep.reason, sizeof rep.reason, "churn %.4f (1 - overlap@10) is above "
+                 "gate_max_churn %g; kept as %s", churn, T.cfg->gate_max_churn, cpath);
+        prune();
+        rc = 0;
+        goto out;
+    }
+    publish_index(cix, 1);
     rep.c.seconds[WR_STAGE_PUBLISH] = wr_now() - t0;
     prune();
     snprintf(rep.decision, sizeof rep.decision, "published");
@@ -327,7 +373,6 @@ out:
     if (rc < 0)
         snprintf(rep.reason, sizeof rep.reason, "%s", err->msg);
     finish_report(&rep);
-    free(lists.p);
     free(path);
     free(cpath);
     return rc;
@@ -337,7 +382,6 @@ out:
 static int train_first(wr_err *err)
 {
     char *path = NULL;
-    wr_bytes lists = {0};
     wr_candidate res;
     int rc = -1;
     set_state(S_LOADING);
@@ -352,7 +396,7 @@ static int train_first(wr_err *err)
     uint64_t gen = generations_next(T.dir, live_generation(NULL) + 1);
     path = generations_path(T.dir, gen, 0);
     wr_candidate_job j = {T.cfg, 0, T.wal, "", path, path, NULL};
-    if (candidate_train(&j, on_child_state, &res, &lists, err) < 0)
+    if (candidate_train(&j, on_child_state, &res, err) < 0)
         goto out;
     wr_log("trained %u items x %u dimensions in %.1f s", res.items, res.dim, res.train_seconds);
     wr_log("saved %s", path);
@@ -360,7 +404,6 @@ static int train_first(wr_err *err)
         goto out;
     rc = 0;
 out:
-    free(lists.p);
     free(path);
     return rc;
 }

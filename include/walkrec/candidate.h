@@ -11,8 +11,8 @@
  * to the model path when it passes the gate, else to the candidate path. A submitted model
  * (vectors trained elsewhere: gensim, Spark, PyTorch-BigGraph, through walkrec import) takes
  * the training's place and is judged the same way. Nothing of it runs
- * in the daemon but the reading of the result; the overlap of the two models' neighbour
- * lists is finished in the daemon against the published snapshot (candidate_overlap). */
+ * in the daemon but the reading of the result; how much the lists would change (churn.h)
+ * the daemon measures itself, between the published index and the candidate's. */
 #ifndef WALKREC_CANDIDATE_H
 #define WALKREC_CANDIDATE_H
 
@@ -42,7 +42,7 @@ enum { WR_STAGE_GATHER, WR_STAGE_TRAINING, WR_STAGE_CALIBRATION, WR_STAGE_GATE,
 /* What a run found (plain data, copied through the pipe). */
 typedef struct wr_candidate {
     int32_t pass;
-    uint32_t items, dim, nlists;
+    uint32_t items, dim;
     uint64_t train_pairs, val_pairs;
     double train_seconds, cand_auc_all, cand_auc_seen, cand_recall;
     double live_auc_all, live_auc_seen, live_recall; /* NaN without a live model */
@@ -52,11 +52,10 @@ typedef struct wr_candidate {
 } wr_candidate;
 
 /* Runs the job in a trainer process and waits for it (the calling thread: walkrecd's
- * trainer). *res gets what it found, *lists the candidate's neighbour lists of a sample for
- * candidate_overlap (free lists->p). On failure (err: the job's error, or how the process
+ * trainer). *res gets what it found. On failure (err: the job's error, or how the process
  * died) the files it may have left are removed. States reach on_state as trainproc.h says. */
 int candidate_train(const wr_candidate_job *job, void (*on_state)(int state, void *ctx),
-                    wr_candidate *res, wr_bytes *lists, wr_err *err);
+                    wr_candidate *res, wr_err *err);
 
 /* The state a job reports while it trains, evaluates and builds lists (trainproc_state). */
 enum { WR_CANDIDATE_TRAINING = 3, WR_CANDIDATE_EVALUATING = 4, WR_CANDIDATE_INDEXING = 5 };
@@ -70,10 +69,5 @@ void candidate_index_opts(const wr_config *cfg, wr_index_opts *o);
  * lists were stored, imported, or with other settings). */
 int candidate_index(const wr_config *cfg, const char *path,
                     void (*on_state)(int state, void *ctx), wr_err *err);
-
-/* Mean share of the 10 nearest neighbours that the published index and the candidate agree
- * on, over the sample in lists (NaN when none of its items is published). Takes a read
- * section of the published snapshot (live.h). */
-double candidate_overlap(const wr_bytes *lists, uint32_t nlists);
 
 #endif

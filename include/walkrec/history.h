@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "walkrec/candidate.h"
+#include "walkrec/churn.h"
 #include "walkrec/util.h"
 
 #define WR_HISTORY_FILE "runs.jsonl"
@@ -23,7 +24,9 @@
 typedef struct wr_run {
     uint64_t generation, live_generation;
     char trigger[32], mode[16], decision[16], reason[WR_ERR_MAX + 128];
-    double started, seconds, overlap, gate_max_auc_drop; /* overlap: NaN without a live model */
+    double started, seconds, gate_max_auc_drop, gate_max_churn;
+    wr_churn churn; /* the candidate's lists against the live ones (NaN: not measured: no
+                       live model, or refused on its AUC) */
     wr_candidate c; /* the trainer process's numbers (NaN: not measured) */
 } wr_run;
 

@@ -33,6 +33,10 @@ void metrics_read_key(int key);
 void metrics_model(uint64_t generation, uint32_t items, uint32_t dim, double build_seconds,
                    double published_unix);
 
+/* The churn the gate measured last: overlap@10 and RBO of the candidate's lists with the
+ * live ones (churn.h); NaN ones are not shown. Any thread. */
+void metrics_churn(double overlap, double rbo);
+
 /* The text exposition format (version 0.0.4); caller frees. Any thread. */
 char *metrics_render(size_t *len);
 

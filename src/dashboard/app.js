@@ -388,8 +388,10 @@
     table.append(tb);
     box.append(table, el('p', { class: 'caption', text:
       `${int(r.train_pairs)} training pairs, ${int(r.validation_pairs)} validation pairs, ` +
-      `overlap@10 with the live model ${fmt(r.overlap_at_10, 3)}; the gate refuses a drop ` +
-      `of AUC over ${r.gate_max_auc_drop}.` }));
+      `lists: overlap@10 with the live ones ${fmt(r.overlap_at_10, 3)}, RBO ` +
+      `${fmt(r.rbo_at_10, 3)} over ${int(r.churn_items)} items; the gate refuses a drop ` +
+      `of AUC over ${r.gate_max_auc_drop}` +
+      (r.gate_max_churn < 1 ? ` and a churn over ${r.gate_max_churn}.` : '.') }));
   }
 
   let statusTimer = 0;

@@ -366,7 +366,18 @@ class Retraining(unittest.TestCase):
             for key in ("auc_all", "auc_seen", "recall_at_10"):
                 self.assertGreater(run["candidate"][key], 0)
                 self.assertGreater(run["live"][key], 0)
+            # churn: the served lists of both generations over every item both know
             self.assertTrue(0 <= run["overlap_at_10"] <= 1)
+            self.assertTrue(0 <= run["rbo_at_10"] <= 1)
+            self.assertAlmostEqual(run["churn_at_10"], 1 - run["overlap_at_10"])
+            self.assertEqual((run["churn_items"], run["churn_sampled"]), (2000, False), run)
+            self.assertEqual(run["gate_max_churn"], 1)
+            metrics = dict(l.split(" ") for l in d.get("/metrics").body.decode().splitlines()
+                           if l.startswith("walkrec_gate_"))
+            self.assertAlmostEqual(float(metrics["walkrec_gate_overlap_at_10"]),
+                                   run["overlap_at_10"], places=9)
+            self.assertAlmostEqual(float(metrics["walkrec_gate_rbo_at_10"]), run["rbo_at_10"],
+                                   places=9)
             self.assertEqual(sum(h.count for h in hammers) > 0, True)
             self.assertEqual([f for h in hammers for f in h.failures], [])
             print("retrain under load: %d reads, 0 failed; candidate AUC %.4f vs live %.4f, "
@@ -434,6 +445,26 @@ class Retraining(unittest.TestCase):
             self.assertEqual(r.status, 202, r)
             d.wait_ready(generation=gen, timeout=60)
             self.assertTrue(os.path.exists(os.path.join(data, "model-%d.wr" % gen)))
+
+
+    def test_gate_refuses_churn(self):
+        """gate_max_churn 0: a candidate whose lists differ at all from the live ones is not
+        published, whatever its AUC; it is kept as a candidate and the live lists serve on."""
+        data = data_dir_with_model()
+        with wrd.Daemon("--gate-max-churn", "0", "--gate-max-auc-drop", "1",
+                        "--retrain-mode", "scratch", data_dir=data) as d:
+            self.assertEqual(d.wait_ready()["generation"], 1)
+            before = answers(d, ["P0000001"])
+            self.assertEqual(d.post("/v1/admin/retrain", {}).status, 202)
+            run = wait_run(d, 1)["last_run"]
+            self.assertEqual(run["decision"], "refused", run)
+            self.assertIn("gate_max_churn 0", run["reason"])
+            self.assertGreater(run["churn_at_10"], 0)
+            self.assertEqual(d.get("/readyz").json()["generation"], 1)
+            self.assertEqual(answers(d, ["P0000001"]), before)
+            gen = run["generation"]
+            self.assertTrue(os.path.exists(os.path.join(data, "candidate-%d.wr" % gen)))
+            self.assertFalse(os.path.exists(os.path.join(data, "model-%d.wr" % gen)))
 
 
 class Follower(unittest.TestCase):
