@@ -162,7 +162,29 @@ void candidate_index_opts(const wr_config *c, wr_index_opts *o)
 }
 
 /* The lists the daemon will serve, into the model (and their description into res). */
-static int attach_lists(const wr_config *cfg, wr_model *m, wr_candidate *res, wr_err *err)
+/* For each row of cand, the first ANCHOR_K rows of live's stored list for the same item, as
+ * rows of cand (UINT32_MAX: none): what lists_anchor keeps where it can. NULL when live has
+ * no lists. */
+#define ANCHOR_K 10
+static uint32_t *incumbents(const wr_model *cand, const wr_model *live)
+{
+    if (!live || live->list_k < ANCHOR_K)
+        return NULL;
+    uint32_t *inc = xmalloc(((size_t)cand->n * ANCHOR_K + 1) * sizeof *inc);
+    for (uint32_t r = 0; r < cand->n; r++) {
+        uint32_t *out = inc + (size_t)r * ANCHOR_K;
+        int64_t lr = model_find(live, dict_str(cand->ids, r));
+        for (uint32_t i = 0; i < ANCHOR_K; i++) {
+            uint32_t x = lr < 0 ? UINT32_MAX : live->list_item[(size_t)lr * live->list_k + i];
+            int64_t cr = x == UINT32_MAX ? -1 : model_find(cand, dict_str(live->ids, x));
+            out[i] = cr < 0 ? UINT32_MAX : (uint32_t)cr;
+        }
+    }
+    return inc;
+}
+
+static int attach_lists(const wr_config *cfg, wr_model *m, const uint32_t *inc,
+                        wr_candidate *res, wr_err *err)
 {
     wr_index_opts io;
     wr_lists_opts lo;
@@ -181,6 +203,12 @@ static int attach_lists(const wr_config *cfg, wr_model *m, wr_candidate *res, wr
                       l.recall_sample, l.cells, l.probe, l.popular, l.rounds,
                       l.rounds == 1 ? "" : "s");
     res->lists_recall = l.recall_sample ? l.recall_at_10 : NAN;
+    if (inc && cfg->anchor_margin > 0) {
+        double t0 = wr_now();
+        size_t changed = lists_anchor(m, l.rank, inc, ANCHOR_K, cfg->anchor_margin);
+        trainproc_log("lists anchored to the live ones (margin %g): %zu of %u first-10 lists "
+                      "changed, in %.1f s", cfg->anchor_margin, changed, m->n, wr_now() - t0);
+    }
     return 0;
 }
 
@@ -208,7 +236,7 @@ static int run_job(void *arg, wr_bytes *out, wr_err *err)
     res.val_pairs = val.n;
     trainproc_log("%s: %zu training pairs, %zu validation pairs",
                   j->gate ? "retraining" : "training", train.n, val.n);
-    if (*j->live_path && !(live = model_load(j->live_path, err)))
+    if (*j->live_path && !(live = model_map(j->live_path, err)))
         goto out;
     trainproc_state(WR_CANDIDATE_TRAINING);
     double t1 = wr_now();
@@ -247,13 +275,17 @@ static int run_job(void *arg, wr_bytes *out, wr_err *err)
                    res.cand_auc_all >= res.live_auc_all - cfg->gate_max_auc_drop;
         res.seconds[WR_STAGE_GATE] = wr_now() - t1;
     }
+    uint32_t *inc = incumbents(cand, live);
     model_free(live); /* the file needs the memory more */
     live = NULL;
     /* the generation carries its lists, refused or not (a forced publication maps them) */
     trainproc_state(WR_CANDIDATE_INDEXING);
     t1 = wr_now();
-    if (attach_lists(cfg, cand, &res, err) < 0)
+    rc = attach_lists(cfg, cand, inc, &res, err);
+    free(inc);
+    if (rc < 0)
         goto out;
+    rc = -1;
     res.seconds[WR_STAGE_LISTS] = wr_now() - t1;
     const char *path = res.pass ? j->model_path : j->cand_path;
     char *side = generations_sidecar(path);
@@ -351,7 +383,7 @@ static int run_index(void *arg, wr_bytes *out, wr_err *err)
         return -1;
     trainproc_state(WR_CANDIDATE_INDEXING);
     double t0 = wr_now();
-    int rc = attach_lists(ij->cfg, m, &res, err);
+    int rc = attach_lists(ij->cfg, m, NULL, &res, err);
     res.seconds[WR_STAGE_LISTS] = wr_now() - t0;
     t0 = wr_now();
     if (rc == 0)

@@ -314,3 +314,76 @@ int lists_attach(wr_model *m, int rank, const wr_lists_opts *o, wr_lists *out, w
     return 0;
 }
 
+
+typedef struct anchored {
+    double key;  /* the order's score, + margin for an incumbent */
+    float cos;
+    uint32_t row;
+} anchored;
+
+static int cmp_anchored(const void *a, const void *b)
+{
+    const anchored *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key > y->key ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+size_t lists_anchor(wr_model *m, int rank, const uint32_t *inc, uint32_t ki, double margin)
+{
+    wr_calib c;
+    wr_err err;
+    int cal = calib_load(m, &c, &err) == 1, prob = cal && rank == WR_RANK_PROBABILITY;
+    if (!prob) /* the margin in the cosine: through the logit's slope in it, else / 10 */
+        margin /= cal && c.coef[1] > 0 ? c.coef[1] * (c.scale_a > 0 ? c.scale_a : 1) : 10;
+    uint32_t k = m->list_k;
+    anchored *v = xmalloc((k + ki + 1) * sizeof *v);
+    size_t changed = 0;
+    for (uint32_t q = 0; q < m->n && k; q++) {
+        uint32_t *item = m->list_item + (size_t)q * k;
+        float *score = m->list_score + (size_t)q * k;
+        const uint32_t *in = inc + (size_t)q * ki;
+        size_t n = 0;
+        for (uint32_t i = 0; i < k && item[i] != UINT32_MAX; i++)
+            v[n++] = (anchored){0, score[i], item[i]};
+        for (uint32_t j = 0; j < ki; j++) {
+            uint32_t x = in[j];
+            size_t i = 0;
+            if (x == UINT32_MAX || x == q)
+                continue;
+            while (i < n && v[i].row != x)
+                i++;
+            if (i == n) { /* an incumbent the list lost: its cosine from the vectors */
+                const float *a = m->unit + (size_t)q * m->dim, *b = m->unit + (size_t)x * m->dim;
+                double d = 0;
+                for (uint32_t t = 0; t < m->dim; t++)
+                    d += (double)a[t] * b[t];
+                v[n++] = (anchored){0, (float)d, x};
+            }
+            v[i].key = 1; /* marks an incumbent until the keys are computed */
+        }
+        uint32_t first[64], nf = 0;
+        for (uint32_t i = 0; i < ki && i < 64 && item[i] != UINT32_MAX; i++)
+            first[nf++] = item[i];
+        for (size_t i = 0; i < n; i++) {
+            double s = prob ? calib_logit(&c, v[i].cos, m->bias[q], m->bias[v[i].row],
+                                          calib_hub(&c, q) * calib_hub(&c, v[i].row))
+                            : v[i].cos;
+            v[i].key = s + (v[i].key == 1 ? margin : 0);
+        }
+        qsort(v, n, sizeof *v, cmp_anchored);
+        n = n < k ? n : k;
+        int diff = 0;
+        for (uint32_t i = 0; i < nf; i++)
+            diff |= v[i].row != first[i];
+        changed += diff;
+        for (size_t i = 0; i < n; i++) {
+            item[i] = v[i].row;
+            score[i] = v[i].cos;
+        }
+    }
+    free(v);
+    if (cal)
+        calib_free(&c);
+    return changed;
+}

@@ -75,7 +75,8 @@ typedef struct wr_config {
     double validation_fraction;       /* held out by hash to gate candidates */
     uint64_t validation_seed;
     double gate_max_auc_drop;
-    double gate_max_churn;            /* refuse above this 1 - overlap@10 (1: never) */
+    double gate_max_churn;
+    double anchor_margin;             /* lists_anchor's margin on retrains, 0 = none */            /* refuse above this 1 - overlap@10 (1: never) */
     uint32_t keep_generations;
     char *follow;                     /* "" = trainer; else follow this directory */
     uint32_t follow_interval;         /* seconds */

@@ -68,6 +68,16 @@ typedef struct wr_lists {
     double kmeans_seconds, candidates_mean;
 } wr_lists;
 
+/* Keeps what need not change. inc holds, for each row of m, up to ki rows of m that the
+ * previous generation listed first for it (UINT32_MAX: none). m's lists (lists_attach, in
+ * `rank` order) are re-ranked so that an incumbent stays unless a challenger outranks it
+ * by more than margin: every entry is scored in that order, incumbents get +margin (those missing from the list
+ * join it), and the list is sorted again and cut to its length. margin is in the
+ * probability's logit; for lists by cosine it is divided by the calibration's slope in the
+ * cosine (coef[1] times the scale; 2 to 19 on the shared sets), or by 10 for a model
+ * without one. Returns how many rows' first ki changed. */
+size_t lists_anchor(wr_model *m, int rank, const uint32_t *inc, uint32_t ki, double margin);
+
 /* Builds lists of min(o->k, n - 1) neighbours in `rank` order (WR_RANK_PROBABILITY needs
  * in->calib). Progress on stderr. -1 with err (WR_ENOMEM) when memory for them runs out. */
 int lists_build(const wr_lists_input *in, int rank, const wr_lists_opts *o, wr_lists *out,

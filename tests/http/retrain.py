@@ -467,6 +467,28 @@ class Retraining(unittest.TestCase):
             self.assertFalse(os.path.exists(os.path.join(data, "model-%d.wr" % gen)))
 
 
+    def test_anchoring_keeps_lists(self):
+        """The same warm retrain (one thread: the same candidate) with anchor_margin 0 and
+        the default 0.5: anchoring keeps more of the live lists, and every list still holds
+        the candidate's own best neighbour or an incumbent first."""
+        overlap = {}
+        for margin in ("0", "0.5"):
+            data = data_dir_with_model()
+            with wrd.Daemon("--anchor-margin", margin, "--retrain-mode", "warm",
+                            "--train-threads", "1", "--dim", "16", data_dir=data) as d:
+                d.wait_ready()
+                self.assertEqual(d.post("/v1/admin/retrain", {}).status, 202)
+                run = wait_run(d, 1)["last_run"]
+                self.assertEqual(run["decision"], "published", run)
+                overlap[margin] = run["overlap_at_10"]
+                log = d.log()
+            if margin != "0":
+                self.assertIn("lists anchored to the live ones (margin 0.5)", log)
+        print("overlap@10 after a warm retrain: %.3f without anchoring, %.3f with" %
+              (overlap["0"], overlap["0.5"]), file=sys.stderr)
+        self.assertGreater(overlap["0.5"], overlap["0"] + 0.02)
+
+
 class Follower(unittest.TestCase):
     def test_follower_swaps_in_new_generations(self):
         trainer_dir = data_dir_with_model()

@@ -227,12 +227,106 @@ static void test_stored_and_mapped(void **state)
     model_free(m);
 }
 
+static wr_model *clustered_model(void)
+{
+    wr_model *m = model_new(N, DIM);
+    for (uint32_t i = 0; i < N; i++) {
+        char id[16];
+        int n = snprintf(id, sizeof id, "i%05u", i);
+        dict_intern(m->ids, id, (size_t)n);
+    }
+    memcpy(m->vecs, unit, sizeof unit);
+    return m;
+}
+
+static double cosine(uint32_t a, uint32_t b)
+{
+    double d = 0;
+    for (int t = 0; t < DIM; t++)
+        d += (double)unit[a * DIM + t] * unit[b * DIM + t];
+    return d;
+}
+
+/* The lists back to orig (items and their cosines). */
+static void reset(wr_model *m, const uint32_t *orig)
+{
+    for (uint32_t q = 0; q < N; q++)
+        for (int i = 0; i < 20; i++) {
+            m->list_item[q * 20 + i] = orig[q * 20 + i];
+            m->list_score[q * 20 + i] = (float)cosine(q, orig[q * 20 + i]);
+        }
+}
+
+/* Anchoring keeps incumbents within the margin (an uncalibrated model: the margin over 10
+ * on the cosine): ranks 11-20 as incumbents change nothing at margin 0, take the first ten
+ * at a margin no cosine gap reaches, and at 0.5 the first ten are the ten best of cosine +
+ * 0.05 for an incumbent; an incumbent missing from the list joins it. */
+static void test_anchor(void **state)
+{
+    (void)state;
+    wr_lists_opts o;
+    lists_default_opts(&o);
+    o.k = 20;
+    o.threads = 2;
+    wr_err err;
+    wr_model *m = clustered_model();
+    assert_int_equal(lists_attach(m, WR_RANK_COSINE, &o, NULL, &err), 0);
+    size_t cells = (size_t)N * 20;
+    uint32_t *orig = malloc(cells * sizeof *orig), *inc = malloc((size_t)N * 10 * sizeof *inc);
+    memcpy(orig, m->list_item, cells * sizeof *orig);
+    for (uint32_t q = 0; q < N; q++)
+        memcpy(inc + q * 10, orig + q * 20 + 10, 10 * sizeof *inc);
+    assert_int_equal(lists_anchor(m, WR_RANK_COSINE, inc, 10, 0), 0);
+    assert_memory_equal(m->list_item, orig, cells * sizeof *orig);
+
+    size_t changed = lists_anchor(m, WR_RANK_COSINE, inc, 10, 0.5);
+    print_message("margin 0.5 (0.05 on the cosine): %zu of %d first-ten lists changed\n", changed, N);
+    assert_true(changed > 0);
+    for (uint32_t q = 0; q < N; q += 13) {
+        /* brute force: the 20 by cosine, + 0.05 for an incumbent (ranks 11-20); the new
+         * first ten are the ten best keys, best first */
+        double key[20];
+        for (int i = 0; i < 20; i++)
+            key[i] = cosine(q, orig[q * 20 + i]) + (i >= 10 ? 0.05 : 0);
+        for (int i = 0; i < 10; i++) {
+            int best = -1;
+            for (int j = 0; j < 20; j++)
+                if (key[j] > -INFINITY && (best < 0 || key[j] > key[best]))
+                    best = j;
+            assert_int_equal(m->list_item[q * 20 + i], orig[q * 20 + best]);
+            key[best] = -INFINITY;
+        }
+    }
+    /* a margin no gap reaches: the incumbents lead, in their own order */
+    reset(m, orig);
+    assert_int_equal(lists_anchor(m, WR_RANK_COSINE, inc, 10, 100), N);
+    for (uint32_t q = 0; q < N; q += 7)
+        assert_memory_equal(m->list_item + q * 20, inc + q * 10, 10 * sizeof *inc);
+    /* an incumbent the list does not hold: the farthest row from row 0 joins at the top */
+    reset(m, orig);
+    uint32_t far = 1;
+    for (uint32_t i = 1; i < N; i++)
+        if (cosine(0, i) < cosine(0, far))
+            far = i;
+    for (uint32_t q = 0; q < N; q++)
+        for (int i = 0; i < 10; i++)
+            inc[q * 10 + i] = q == 0 && i == 0 ? far : UINT32_MAX;
+    lists_anchor(m, WR_RANK_COSINE, inc, 10, 100);
+    assert_int_equal(m->list_item[0], far);
+    assert_true(fabsf(m->list_score[0] - (float)cosine(0, far)) < 1e-5f);
+    assert_memory_equal(m->list_item + 1, orig, 19 * sizeof *orig);
+    free(orig);
+    free(inc);
+    model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact),
         cmocka_unit_test(test_approximate_probability),
         cmocka_unit_test(test_stored_and_mapped),
+        cmocka_unit_test(test_anchor),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
