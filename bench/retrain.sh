@@ -70,7 +70,8 @@ print("ingested %d pairs" % len(rows), file=sys.stderr)
 EOF
 
 cat >"$W/nb.lua" <<EOF
-request = function() return wrk.format("GET", "/v1/items/$ITEM/neighbors?k=10") end
+request = function() return wrk.format("GET", "/v1/items/$(
+    $PY -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$ITEM")/neighbors?k=10") end
 done = function(s, l, r)
   io.write(string.format("WRK %d %d\n", s.requests, s.errors.status + s.errors.connect + s.errors.read + s.errors.write + s.errors.timeout))
 end
@@ -85,12 +86,13 @@ run() { # MODE: one run under wrk load; prints a table row
     until status | $PY -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if d['runs'] > $runs and d['state'] == 'idle' else 1)"; do
         sleep 1
     done
-    kill -INT $wpid
+    kill -INT $wpid 2>/dev/null || true # wrk is gone when the item's id upset it
     wait $wpid || true
     status | $PY -c '
 import json, sys
 d = json.load(sys.stdin); r = d["last_run"]; c, l = r["candidate"], r["live"]
-wrk = open(sys.argv[2]).read().split("WRK")[-1].split()
+parts = open(sys.argv[2]).read().split("WRK")  # none when a run ends before wrk reports
+wrk = parts[-1].split() if len(parts) > 1 else ["n/a", "n/a"]
 print("| %s | %.1f | %.1f | %.4f / %.4f | %.4f | %.4f / %.4f | %.4f | %.3f / %.3f (%d items) | %s | %s of %s |" % (
     sys.argv[1], r["seconds"], r["train_seconds"], c["auc_all"], c["auc_seen"], c["recall_at_10"],
     l["auc_all"], l["auc_seen"], l["recall_at_10"], r["overlap_at_10"], r["rbo_at_10"],
