@@ -93,10 +93,12 @@ import json, sys
 d = json.load(sys.stdin); r = d["last_run"]; c, l = r["candidate"], r["live"]
 parts = open(sys.argv[2]).read().split("WRK")  # none when a run ends before wrk reports
 wrk = parts[-1].split() if len(parts) > 1 else ["n/a", "n/a"]
-print("| %s | %.1f | %.1f | %.4f / %.4f | %.4f | %.4f / %.4f | %.4f | %.3f / %.3f (%d items) | %s | %s of %s |" % (
-    sys.argv[1], r["seconds"], r["train_seconds"], c["auc_all"], c["auc_seen"], c["recall_at_10"],
-    l["auc_all"], l["auc_seen"], l["recall_at_10"], r["overlap_at_10"], r["rbo_at_10"],
-    r["churn_items"], r["decision"], wrk[1], wrk[0]))' "$mode" "$W/wrk-$mode.txt"
+f = lambda v, d=4: "n/a" if v is None else "%.*f" % (d, v)  # null: not measured
+print("| %s | %.1f | %.1f | %s / %s | %s | %s / %s | %s | %s / %s (%d items) | %s | %s of %s |" % (
+    sys.argv[1], r["seconds"], r["train_seconds"], f(c["auc_all"]), f(c["auc_seen"]),
+    f(c["recall_at_10"]), f(l["auc_all"]), f(l["auc_seen"]), f(l["recall_at_10"]),
+    f(r["overlap_at_10"], 3), f(r["rbo_at_10"], 3), r["churn_items"], r["decision"], wrk[1],
+    wrk[0]))' "$mode" "$W/wrk-$mode.txt"
 }
 
 echo "## walkrecd retraining ($(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
