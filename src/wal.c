@@ -80,8 +80,7 @@ static uint32_t crc(const uint8_t *p, size_t n) { return (uint32_t)crc32(0, p, (
 
 /* ---- the rules for one pair ---- */
 
-/* Why an id breaks the rules ("is empty", ...), or NULL. */
-static const char *check_id(const char *s, size_t len)
+const char *wal_check_id(const char *s, size_t len)
 {
     if (len == 0)
         return "is empty";
@@ -118,9 +117,9 @@ int wal_check(const wr_wal_pair *p, size_t n, size_t *bad, wr_err *err)
     for (size_t i = 0; i < n; i++) {
         const char *why, *which = "a";
         *bad = i;
-        if (!(why = check_id(p[i].a, p[i].alen))) {
+        if (!(why = wal_check_id(p[i].a, p[i].alen))) {
             which = "b";
-            why = check_id(p[i].b, p[i].blen);
+            why = wal_check_id(p[i].b, p[i].blen);
         }
         if (why)
             return wr_fail(err, "id %s %s", which, why);
@@ -191,7 +190,7 @@ static const char *decode_item(const uint8_t *p, uint32_t len, payload *out, cha
         return "item record of an unknown kind";
     if (n != len - ITEM_FIXED)
         return "item record's id length differs from the record length";
-    if ((bad = check_id((const char *)p + ITEM_FIXED, n))) {
+    if ((bad = wal_check_id((const char *)p + ITEM_FIXED, n))) {
         snprintf(why, WHY_MAX, "item record: id %s", bad);
         return why;
     }
@@ -219,7 +218,7 @@ static const char *decode(const uint8_t *p, uint32_t len, wr_wal_pair *out, payl
         if (alen + blen > len - at)
             return "pair runs past the end of the record";
         const char *a = (const char *)p + at, *b = a + alen, *bad;
-        if ((bad = check_id(a, alen)) || (bad = check_id(b, blen))) {
+        if ((bad = wal_check_id(a, alen)) || (bad = wal_check_id(b, blen))) {
             snprintf(why, WHY_MAX, "pair %u: id %s", i, bad);
             return why;
         }
@@ -625,7 +624,7 @@ int wal_append(wr_wal *w, const wr_wal_pair *p, size_t n, uint64_t *pos, wr_err 
 int wal_append_item(wr_wal *w, int kind, const char *id, size_t len, uint64_t *pos,
                     wr_err *err)
 {
-    const char *why = check_id(id, len);
+    const char *why = wal_check_id(id, len);
     if (why)
         return wr_fail(err, "id %s", why);
     if (kind < WR_WAL_HIDE || kind > WR_WAL_DELETE)
@@ -682,15 +681,17 @@ static int scan(int fd, const char *path, uint64_t from, uint64_t stop, int tail
                          off == from && from != WR_WAL_HEADER ? " (is the start a record boundary?)" : "");
             break;
         }
-        if (r.pl.n > cap) {
-            cap = r.pl.n;
+        uint32_t n = r.pl.n; /* check_record decoded the record once: 0 for an item */
+        if (n > cap) {
+            cap = n;
             pp = xrealloc(pp, cap * sizeof *pp);
         }
-        decode(v.p + (off - lo) + WR_WAL_RECORD_HEADER, r.len, pp, &r.pl, r.why);
+        payload pl;
+        decode(v.p + (off - lo) + WR_WAL_RECORD_HEADER, r.len, n ? pp : NULL, &pl, r.why);
         uint64_t at = off;
         off += WR_WAL_RECORD_HEADER + r.len;
-        if (r.pl.n ? fn && (rc = fn(ud, at, pp, r.pl.n))
-                   : item_fn && (rc = item_fn(ud, at, r.pl.kind, r.pl.id, r.pl.len)))
+        if (n ? fn && (rc = fn(ud, at, pp, n))
+              : item_fn && (rc = item_fn(ud, at, pl.kind, pl.id, pl.len)))
             break;
     }
     if (end)

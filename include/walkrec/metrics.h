@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { WR_M_GET, WR_M_HEAD, WR_M_POST, WR_M_OPTIONS, WR_M_OTHER, WR_M_NMETHODS };
+enum { WR_M_GET, WR_M_HEAD, WR_M_POST, WR_M_PUT, WR_M_DELETE, WR_M_OPTIONS, WR_M_OTHER,
+       WR_M_NMETHODS };
 
 /* Method name -> WR_M_*. */
 int metrics_method(const char *name);
@@ -32,6 +33,9 @@ void metrics_read_key(int key);
 /* A model was published. Any thread. */
 void metrics_model(uint64_t generation, uint32_t items, uint32_t dim, double build_seconds,
                    double published_unix);
+
+/* Items hidden in the published snapshot (hidden.h). Any thread. */
+void metrics_hidden(size_t n);
 
 /* The text exposition format (version 0.0.4); caller frees. Any thread. */
 char *metrics_render(size_t *len);

@@ -75,6 +75,8 @@
 #define WR_WAL_PAYLOAD_MIN 9             /* an item record of a one-byte id (a pair record
                                             of two one-byte ids: 14) */
 #define WR_WAL_RECORD_MAX (64u << 20)    /* payload bytes of one record (one batch) */
+/* The bytes of an item record of a len-byte id, header included. */
+#define WR_WAL_ITEM_RECORD(len) (WR_WAL_RECORD_HEADER + 8 + (uint64_t)(len))
 
 /* One pair, as given to wal_append and as handed back by wal_scan (where a and b point into
  * the log, are not NUL-terminated and stay valid during the callback only). */
@@ -122,6 +124,8 @@ const char *wal_path(const wr_wal *w);
  * batch gives *bad = 0; an oversized one the index of the pair that crosses
  * WR_WAL_RECORD_MAX. Self pairs (a == b) are allowed: reading drops them. */
 int wal_check(const wr_wal_pair *p, size_t n, size_t *bad, wr_err *err);
+/* Why an id breaks the rules ("is empty", "contains NUL, tab, CR or LF", ...), or NULL. */
+const char *wal_check_id(const char *id, size_t len);
 
 /* Appends the batch as one record and returns once it is on disk, with *pos (may be NULL)
  * the log position after it. A batch that fails wal_check writes nothing. After a failed
