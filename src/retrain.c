@@ -798,6 +798,7 @@ json_t *retrain_status(void)
     json_object_set_new(doc, "rollback_ready", json_boolean(T.previous != NULL));
     json_object_set_new(doc, "pending_pairs", json_integer((json_int_t)T.pending));
     json_object_set_new(doc, "provisional_items", json_integer((json_int_t)overlay_served()));
+    json_object_set_new(doc, "hidden_items", json_integer((json_int_t)hidden_count()));
     json_object_set_new(doc, "runs", json_integer((json_int_t)T.runs));
     json_object_set_new(doc, "published", json_integer((json_int_t)T.published));
     json_object_set_new(doc, "refused", json_integer((json_int_t)T.refused));
