@@ -817,10 +817,10 @@ json_t *retrain_status(void)
     if (T.wal) {
         wr_wal_stats ws;
         wal_stats(T.wal, &ws);
-        json_object_set_new(doc, "log", json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "path",
+        json_object_set_new(doc, "log", json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "path",
             wal_path(T.wal), "position", (json_int_t)ws.end, "durable", (json_int_t)ws.durable,
-            "records", (json_int_t)ws.records, "pairs", (json_int_t)ws.pairs, "syncs",
-            (json_int_t)ws.syncs));
+            "records", (json_int_t)ws.records, "pairs", (json_int_t)ws.pairs, "items",
+            (json_int_t)ws.items, "syncs", (json_int_t)ws.syncs));
     }
     uint64_t *g, *c;
     size_t nc, n = generations_list(T.dir, &g, &c, &nc);

@@ -317,7 +317,8 @@
       ['Retrain mode', s.retrain_mode],
       ['Generations kept', gens || 'none'],
       ['Rollback ready', s.rollback_ready ? 'yes' : 'no'],
-      s.log ? ['Pair log', `${int(s.log.pairs)} pairs in ${int(s.log.records)} batches`]
+      s.log ? ['Pair log', `${int(s.log.pairs)} pairs in ${int(s.log.records - (s.log.items || 0))}` +
+        ` batches` + (s.log.items ? `, ${int(s.log.items)} item changes` : '')]
         : ['Pair log', undefined],
       s.last_error ? ['Last error', el('span', { class: 'error',
         text: `${s.last_error.message} (${when(s.last_error.at)})` })] : ['Last error', undefined],
