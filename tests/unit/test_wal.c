@@ -132,11 +132,19 @@ static int same_batch(const batch *b, const wr_wal_pair *p, size_t n)
 /* (tag, k) of a record from its first id, "t<tag>-k<k>-...". */
 static int batch_key(const wr_wal_pair *p, uint32_t *tag, uint32_t *k)
 {
-    char s[64];
+    char s[64], *e;
+    *tag = *k = UINT32_MAX;
     size_t l = p[0].alen < sizeof s - 1 ? p[0].alen : sizeof s - 1;
     memcpy(s, p[0].a, l);
     s[l] = 0;
-    return sscanf(s, "t%u-k%u-", tag, k) == 2 ? 0 : -1;
+    if (s[0] != 't')
+        return -1;
+    *tag = (uint32_t)strtoul(s + 1, &e, 10);
+    if (e == s + 1 || e[0] != '-' || e[1] != 'k')
+        return -1;
+    const char *kp = e + 2;
+    *k = (uint32_t)strtoul(kp, &e, 10);
+    return e != kp && *e == '-' ? 0 : -1;
 }
 
 static size_t size_of(uint32_t k) { return 1 + (k * 37) % 60; }
@@ -546,7 +554,8 @@ static void craft(uint8_t *buf, size_t *len, uint32_t k, uint64_t durable)
 
 static void craft_header(uint8_t *h, uint32_t version)
 {
-    memcpy(h, "WRPAIRS\n", 8);
+    static const uint8_t magic[8] = {'W', 'R', 'P', 'A', 'I', 'R', 'S', '\n'};
+    memcpy(h, magic, sizeof magic);
     le(h + 8, version, 4);
     le(h + 12, crc32(0, h, 12), 4);
 }
@@ -989,8 +998,7 @@ static void test_kill9(void **state)
     scratch(1);
     uint64_t *ack = calloc((size_t)RUNS * MAX_ACKS, sizeof *ack);
     uint32_t acked[RUNS] = {0}, cuts = 0, total_acked = 0;
-    unsigned seed = (unsigned)time(NULL);
-    srand(seed);
+    unsigned seed = (unsigned)time(NULL), draw = seed;
     /* each run checks the records added since the last one; a full check at the end */
     kill_check c = {0, 0, ack, acked, 0};
     uint64_t verified = 0;
@@ -1005,7 +1013,8 @@ static void test_kill9(void **state)
             writer(run, fds[1]);
         }
         close(fds[1]);
-        struct timespec ts = {0, (long)(5 + rand() % 120) * 1000000L};
+        draw = draw * 1103515245u + 12345u; /* a small LCG: the seed repeats a run */
+        struct timespec ts = {0, (long)(5 + (draw >> 16) % 120) * 1000000L};
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
         int status;
@@ -1013,9 +1022,15 @@ static void test_kill9(void **state)
         if (!WIFSIGNALED(status))
             fail_msg("run %u: writer exited with %d", run, WEXITSTATUS(status));
         FILE *f = fdopen(fds[0], "r");
-        unsigned r, k;
+        unsigned long r, k;
         unsigned long long pos;
-        while (fscanf(f, "%u %u %llu\n", &r, &k, &pos) == 3) {
+        char line[96], *e;
+        while (fgets(line, sizeof line, f) && strchr(line, '\n')) { /* whole lines (atomic
+                                                                      writes to a pipe) */
+            r = strtoul(line, &e, 10);
+            k = strtoul(e, &e, 10);
+            pos = strtoull(e, &e, 10);
+            assert_true(*e == '\n');
             assert_int_equal(r, run);
             assert_int_equal(k, acked[run]);
             assert_true(k < MAX_ACKS);
@@ -1055,10 +1070,10 @@ static void test_kill9(void **state)
 /* ---- item records ---- */
 
 /* Appends an item record (kind, id) at *len by the format alone. */
-static void craft_item(uint8_t *buf, size_t *len, int kind, const char *id, uint64_t durable)
+static void craft_item(uint8_t *buf, size_t *len, int kind, const char *id, size_t n,
+                       uint64_t durable)
 {
     uint8_t *r = buf + *len;
-    size_t n = strlen(id);
     le(r + 24, 0, 4);
     le(r + 28, (uint64_t)kind, 2);
     le(r + 30, n, 2);
@@ -1083,7 +1098,8 @@ static int seen_pairs(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
     trace *s = ud;
     (void)off, (void)p, (void)n;
     s->pair_records++;
-    strcat(s->text, "P ");
+    size_t at = strlen(s->text);
+    snprintf(s->text + at, sizeof s->text - at, "P ");
     return 0;
 }
 
@@ -1221,7 +1237,7 @@ static void test_item_corrupt(void **state)
     uint64_t e[3];
     craft_header(buf, 2);
     craft(buf, &len, 0, 16), e[0] = len;
-    craft_item(buf, &len, WR_WAL_HIDE, "P0000042", e[0]), e[1] = len;
+    craft_item(buf, &len, WR_WAL_HIDE, "P0000042", 8, e[0]), e[1] = len;
     craft(buf, &len, 1, e[1]), e[2] = len;
     spit(logpath, buf, len);
     wr_wal *w = wal_open(dir, 0, &info, &err);
@@ -1257,7 +1273,7 @@ static void test_item_corrupt(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         size_t l = e[0];
         memcpy(bad, buf, l);
-        craft_item(bad, &l, cases[i].kind, cases[i].id, e[0]);
+        craft_item(bad, &l, cases[i].kind, cases[i].id, strlen(cases[i].id), e[0]);
         if (cases[i].fix_len) {
             le(bad + e[0] + 30, 1, 2);
             le(bad + e[0], crc32(0, bad + e[0] + 4, (uInt)(l - e[0] - 4)), 4);
@@ -1271,7 +1287,7 @@ static void test_item_corrupt(void **state)
     /* an item record with no room for an id: its length is out of range */
     size_t l = e[0];
     memcpy(bad, buf, l);
-    craft_item(bad, &l, WR_WAL_HIDE, "", e[0]);
+    craft_item(bad, &l, WR_WAL_HIDE, "", 0, e[0]);
     craft(bad, &l, 1, l);
     spit(logpath, bad, l);
     assert_null(wal_open(dir, 0, &info, &err));
