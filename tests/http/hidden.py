@@ -262,8 +262,16 @@ class Durable(unittest.TestCase):
                 self.assertEqual((r.status, r.json()["error"]["code"]), (409, "follower"))
                 # a hide and an unhide on the trainer reach the follower through the log
                 y = cosine_list(d, c)[0]
+                path = "/v1/items/%s/neighbors?k=5&rank=cosine" % c
+                tag = d.get(path).headers["etag"]
                 t0 = change(d, "PUT", "/v1/items/%s/hidden" % y)
                 self.assertNotIn(y, cosine_list(d, c, 20))
+                # a client's cached answer is stale now: its tag no longer matches
+                r = d.get(path, headers={"If-None-Match": tag})
+                self.assertEqual(r.status, 200, r)
+                self.assertNotEqual(r.headers["etag"], tag)
+                self.assertEqual(d.get(path, headers={"If-None-Match": r.headers["etag"]}).status,
+                                 304)
                 wait_for(lambda: y not in cosine_list(f, c, 20), 30, "the follower hiding y")
                 took = time.time() - t0
                 change(d, "DELETE", "/v1/items/%s/hidden" % x)
