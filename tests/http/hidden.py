@@ -5,7 +5,8 @@ exact scans, batches with one parameter set and per query, baskets, a provisiona
 list) with no failed read, while its own list and its pair scores still answer; provisional
 items hide too. Hiding is kept in the pair log, so it holds across a restart, a retrain, a
 rollback and on a follower reading the trainer's log; unhiding brings the item back; a
-deleted item is hidden at once and left out of the next generation's training."""
+deleted item is hidden at once and left out of the next generation's training, and one
+ingested again after its delete trains from those later pairs (still hidden)."""
 
 import os
 import sys
@@ -220,11 +221,22 @@ class Durable(unittest.TestCase):
             change(d, "DELETE", "/v1/items/%s" % z)
             self.assertNotIn(z, cosine_list(d, c, 20))  # hidden at once
             self.assertTrue(item(d, z).json()["hidden"])
+            # w is deleted too, then ingested again: the pairs after its delete train
+            w = next(i for i in cosine_list(d, c) if i not in (x, a, z))
+            change(d, "DELETE", "/v1/items/%s" % w)
+            r = d.post("/v1/pairs", {"pairs": [{"a": w, "b": "P00000%02d" % i, "weight": 2}
+                                               for i in range(10, 16)]}, headers=AUTH)
+            self.assertEqual(r.status, 202)
             gen = retrain(d, 1)
             # the new generation was trained without z: it does not know it at all
             r = item(d, z)
             self.assertEqual((r.status, r.json()["error"]["code"]), (404, "unknown_item"), r)
             self.assertEqual(d.get("/v1/items?prefix=%s" % z).json()["items"], [])
+            r = item(d, w)  # back in the model from its later pairs, and still hidden
+            self.assertEqual(r.status, 200, r)
+            self.assertNotIn("provisional", r.json())
+            self.assertTrue(r.json()["hidden"])
+            self.assertNotIn(w, cosine_list(d, c, 20))
             self.assertNotIn(z, cosine_list(d, c, 20))
             # x is in it, and still hidden
             self.assertTrue(item(d, x).json()["hidden"])
