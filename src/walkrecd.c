@@ -29,6 +29,7 @@
 
 #include "walkrec/blas.h"
 #include "walkrec/config.h"
+#include "walkrec/hidden.h"
 #include "walkrec/http.h"
 #include "walkrec/metrics.h"
 #include "walkrec/overlay.h"
@@ -161,6 +162,7 @@ int main(int argc, char **argv)
     }
     overlay_stop();
     snapshot_shutdown();
+    hidden_free_all(); /* after the last view was made from it */
     config_free(&c);
     wr_log("stopped");
     return fatal;
