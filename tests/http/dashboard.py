@@ -313,6 +313,11 @@ def main():
         b.screenshot(out)
         print("screenshot: %s" % out)
     except AssertionError:
+        # whether the daemon was still there, and what it said last
+        code = daemon.proc.poll()
+        print("walkrecd at the failure: %s; its log ends:\n%s" % (
+            "running" if code is None else "exited with %d" % code,
+            "\n".join(daemon.log().splitlines()[-15:])))
         out = os.path.join(shots, "dashboard-failed.png")
         try:
             b.screenshot(out)
