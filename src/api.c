@@ -545,6 +545,7 @@ void api_item(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     }
     json_t *doc = model_doc(ix, rp), *side = json_object(), *degree = json_null();
     json_object_set_new(doc, "item", json_string(rq->id));
+    json_object_set_new(doc, "hidden", json_boolean(snapshot_hidden(s, rq->id, rq->id_len)));
     if (it.prov >= 0) { /* known from ingested pairs only */
         rp->overlay = s->version;
         json_object_set_new(doc, "provisional", json_true());
@@ -646,7 +647,7 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, js
         rp->overlay = s->version;
     if (x->nothing) {
     } else if (best) {
-        n = index_neighbors_contrast(ix, vecs, np, vecs + np, nn, k, filt_done(x), hits);
+        n = snapshot_neighbors_contrast(s, vecs, np, vecs + np, nn, k, filt_done(x), hits);
     } else {
         for (size_t i = 0; i < np + nn; i++) /* 2 mean(items) - mean(negatives) */
             for (size_t j = 0; j < dim; j++)
@@ -654,7 +655,7 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, js
                                  : -vecs[i][j] / (float)nn;
         const float *m = mix;
         if (index_basket(ix, &m, 1, q) == 0)
-            n = index_neighbors_vec(ix, q, k, filt_done(x), hits);
+            n = snapshot_neighbors_vec(s, q, k, filt_done(x), hits);
     }
     api_begin(&o, ix, rp);
     put_lit(&o, ",\"mode\":\"basket\",\"strategy\":");

@@ -18,7 +18,7 @@
 
 int api_refuse_follower(const wr_route *rt, const wr_request *rq, wr_reply *rp)
 {
-    if (!rt->writer || !rq->svc->follower || rt->get)
+    if (!api_writes(rt, rq->method) || !rq->svc->follower)
         return 0;
     const char *to = rq->cfg->trainer_url;
     rest_reply_error(rp, WR_E_FOLLOWER, "this instance follows %s and takes no writes; send "

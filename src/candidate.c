@@ -36,8 +36,41 @@ typedef struct job {
     uint64_t wal_stop;
 } job;
 
-/* The base pairs plus the pairs of the log up to the job's stop, merged. *cat: categories
- * of the first *ncat ids when the base is the synthetic catalogue, else NULL. */
+/* The base pairs without those of deleted items (wal.h: a delete leaves out every base
+ * pair of its item), on ids of their own, so that an item left without pairs is gone; the
+ * categories of the synthetic catalogue follow their ids. */
+static void drop_deleted(wr_pairs *p, const wr_wal_deletes *del, uint32_t **cat, uint32_t *ncat)
+{
+    uint32_t n = dict_size(p->ids), *to = xmalloc(((size_t)n + 1) * sizeof *to);
+    wr_pairs kept;
+    pairs_init(&kept);
+    for (uint32_t i = 0; i < n; i++)
+        to[i] = wal_deleted_after(del, dict_str(p->ids, i), dict_strlen(p->ids, i), 0)
+                    ? UINT32_MAX
+                    : dict_intern(kept.ids, dict_str(p->ids, i), dict_strlen(p->ids, i));
+    for (size_t i = 0; i < p->n; i++)
+        if (to[p->v[i].a] != UINT32_MAX && to[p->v[i].b] != UINT32_MAX)
+            pairs_add_idx(&kept, to[p->v[i].a], to[p->v[i].b], p->v[i].w);
+    if (*cat) {
+        uint32_t *c = xcalloc((size_t)dict_size(kept.ids) + 1, sizeof *c);
+        for (uint32_t i = 0; i < *ncat; i++)
+            if (to[i] != UINT32_MAX)
+                c[to[i]] = (*cat)[i];
+        free(*cat);
+        *cat = c;
+        *ncat = dict_size(kept.ids);
+    }
+    wr_log("training leaves out %zu base pairs and %u items deleted in the pair log",
+           p->n - kept.n, n - dict_size(kept.ids));
+    pairs_free(p);
+    *p = kept;
+    pairs_merge(p);
+    free(to);
+}
+
+/* The base pairs plus the pairs of the log up to the job's stop, merged, without the pairs
+ * deletes in the log leave out (wal.h). *cat: categories of the first *ncat ids when the
+ * base is the synthetic catalogue, else NULL. */
 static int gather(const job *jb, wr_pairs *p, uint32_t **cat, uint32_t *ncat, wr_err *err)
 {
     const wr_config *cfg = jb->j->cfg;
@@ -55,8 +88,15 @@ static int gather(const job *jb, wr_pairs *p, uint32_t **cat, uint32_t *ncat, wr
         *ncat = dict_size(p->ids);
     }
     if (jb->wal_path) {
+        wr_wal_deletes del;
+        if (wal_deletes_file(jb->wal_path, jb->wal_stop, &del, err) < 0)
+            return -1;
+        if (dict_size(del.ids))
+            drop_deleted(p, &del, cat, ncat);
         size_t before = p->n;
-        if (wal_load_file(jb->wal_path, jb->wal_stop, p, err) < 0)
+        int rc = wal_load_file(jb->wal_path, jb->wal_stop, &del, p, err);
+        wal_deletes_free(&del);
+        if (rc < 0)
             return -1;
         if (p->n > before)
             pairs_merge(p);

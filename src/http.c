@@ -433,7 +433,7 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
 /* Runs the route inside a read section of the published snapshot (writers outside one). */
 static void call(const wr_route *rt, const wr_request *rq, wr_reply *rp)
 {
-    if (rt->writer) {
+    if (api_unlocked(rt, rq->method)) {
         api_call(rt, rq, NULL, rp);
         return;
     }
@@ -441,11 +441,16 @@ static void call(const wr_route *rt, const wr_request *rq, wr_reply *rp)
     live_release();
 }
 
-/* 1 when the route needs the admin token. */
-static int needs_token(const wr_http *h, const wr_route *rt)
+/* Who may make the call (api.h): the route's access, WR_ADMIN for writes. */
+static int access_of(const wr_route *rt, int method)
 {
-    return rt->access == WR_READ ? h->cfg->protect_reads
-                                 : rt->access == WR_ADMIN && h->cfg->admin_token;
+    return api_writes(rt, method) ? WR_ADMIN : rt->access;
+}
+
+/* 1 when the call needs a token. */
+static int needs_token(const wr_http *h, int access)
+{
+    return access == WR_READ ? h->cfg->protect_reads : access == WR_ADMIN && h->cfg->admin_token;
 }
 
 static int client_addr(struct MHD_Connection *c, unsigned char a[16])
@@ -534,17 +539,15 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
         return preflight(h, c, q, rt);
     wr_request rq = {.method = q->method, .body = q->body, .body_len = q->len, .cfg = h->cfg,
                      .svc = h->svc};
-    if (!(q->method == WR_M_GET || q->method == WR_M_HEAD ? rt->get
-          : q->method == WR_M_POST                        ? rt->post
-                                                          : NULL)) {
+    if (!api_handler(rt, q->method)) {
         api_allow(rt, allow, sizeof allow);
         rest_reply_error(&rp, WR_E_METHOD, "%s takes %s", rt->path, allow);
         return send_reply(h, c, q, &rp, allow);
     }
     const char *auth = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
-    int token = access_bearer(h->access, auth);
-    int key = token == 1 || rt->access != WR_READ ? -1 : access_read_key(h->access, auth);
-    if (needs_token(h, rt)) {
+    int token = access_bearer(h->access, auth), who_may = access_of(rt, q->method);
+    int key = token == 1 || who_may != WR_READ ? -1 : access_read_key(h->access, auth);
+    if (needs_token(h, who_may)) {
         unsigned char addr[16];
         int known = client_addr(c, addr) == 0;
         if (known && (q->retry_after = access_wait(h->access, addr, wr_now()))) {
@@ -558,8 +561,8 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
             int sent = token == 0 || key == 0;
             if (sent && known)
                 access_failed(h->access, addr, wr_now());
-            const char *who = rt->access == WR_READ ? "a read key or the admin token"
-                                                    : "the admin token";
+            const char *who = who_may == WR_READ ? "a read key or the admin token"
+                                                 : "the admin token";
             if (sent) /* said apart from a missing one; never which part was wrong */
                 rest_reply_error(&rp, WR_E_UNAUTHORIZED, "%s: the bearer token sent is not "
                                  "%s", rt->path, who);
@@ -574,7 +577,7 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
     /* A follower takes no write whatever its body: where to send it comes first. */
     if (api_refuse_follower(rt, &rq, &rp))
         return send_reply(h, c, q, &rp, NULL);
-    if (rt->writer && q->method == WR_M_POST && token != 1 &&
+    if (api_writes(rt, q->method) && token != 1 &&
         access_foreign_write(h->access, header(c, "Sec-Fetch-Site"), header(c, "Origin"),
                              header(c, "Host"), header(c, MHD_HTTP_HEADER_CONTENT_TYPE), why,
                              sizeof why)) {

@@ -70,7 +70,7 @@ void index_default_opts(wr_index_opts *o)
 
 wr_filter index_filter_none(void)
 {
-    return (wr_filter){NULL, 0, -INFINITY, UINT32_MAX, NULL};
+    return (wr_filter){NULL, 0, -INFINITY, UINT32_MAX, NULL, NULL};
 }
 
 /* ---- side information ---- */
@@ -155,6 +155,8 @@ static int cmp_u32(const void *a, const void *b)
 
 static int rejected(const wr_index *ix, const wr_filter *f, uint32_t item)
 {
+    if (index_filter_hidden(f, item))
+        return 1;
     if (f->category != UINT32_MAX && (!ix->side.cat || ix->side.cat[item] != f->category))
         return 1;
     return f->n_exclude && bsearch(&item, f->exclude, f->n_exclude, sizeof item, cmp_u32);
@@ -442,7 +444,7 @@ static size_t scan(const wr_index *ix, const float *q, uint32_t self, size_t k,
     if (!afford(ix, f))
         return 0;
     reject_ctx c = {ix, f, self, 0};
-    int filtered = self != UINT32_MAX || f->n_exclude || f->category != UINT32_MAX;
+    int filtered = self != UINT32_MAX || f->n_exclude || f->category != UINT32_MAX || f->hidden;
     knn_topk(ix->vecs, ix->info.n, ix->info.dim, q, 1, k, filtered ? reject_query : NULL, &c,
              1, out);
     size_t got = 0;
@@ -514,11 +516,15 @@ size_t index_neighbors(const wr_index *ix, uint32_t row, size_t k, const wr_filt
     if (lk > 0 && k <= lk) {
         const uint32_t *item = ix->nb_item + (size_t)row * lk;
         const float *score = ix->nb_score + (size_t)row * lk;
-        size_t got = 0;
+        size_t got = 0, hidden = 0;
         for (size_t i = 0; i < lk && item[i] != UINT32_MAX; i++) {
             if (score[i] < f->min_score) {
                 if (ix->info.rank == WR_RANK_COSINE)
                     return got; /* best first: the rest score lower still */
+                continue;
+            }
+            if (index_filter_hidden(f, item[i])) {
+                hidden++;
                 continue;
             }
             if (rejected(ix, f, item[i]))
@@ -527,8 +533,8 @@ size_t index_neighbors(const wr_index *ix, uint32_t row, size_t k, const wr_filt
             if (got == k)
                 return got;
         }
-        if (ix->complete)
-            return got; /* the list held every other item */
+        if (ix->complete || got + hidden >= k)
+            return got; /* the list held every other item, or hidden ones cut it short */
     }
     if (ix->info.rank == WR_RANK_PROBABILITY)
         return scan_probability(ix, row, k, f, out);

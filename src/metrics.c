@@ -20,8 +20,8 @@ static const double bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0
                                 0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
 #define NBUCKETS (sizeof bounds / sizeof bounds[0] + 1) /* the last is +Inf */
 
-static const char *const method_names[WR_M_NMETHODS] = {"GET", "HEAD", "POST", "OPTIONS",
-                                                        "OTHER"};
+static const char *const method_names[WR_M_NMETHODS] = {"GET", "HEAD", "POST", "PUT",
+                                                        "DELETE", "OPTIONS", "OTHER"};
 
 typedef struct timing {
     uint64_t bucket[NBUCKETS]; /* not cumulative; summed when rendered */
@@ -36,6 +36,7 @@ static timing *timings;  /* [route][method] */
 /* Client connections: opened since start, open now, closed for a late request. */
 static uint64_t conn_opened, conn_open, conn_cut;
 static uint64_t read_keys[WR_METRICS_KEYS];
+static uint64_t hidden_items;
 
 static pthread_mutex_t model_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -53,6 +54,8 @@ int metrics_method(const char *name)
             return m;
     return WR_M_OTHER;
 }
+
+void metrics_hidden(size_t n) { __atomic_store_n(&hidden_items, (uint64_t)n, __ATOMIC_RELAXED); }
 
 void metrics_init(size_t n, const char *const *names)
 {
@@ -208,6 +211,9 @@ char *metrics_render(size_t *len)
         fprintf(f, "walkrec_read_key_requests_total{key=\"%d\"} %llu\n", k + 1,
                 (unsigned long long)v);
     }
+    gauge(f, "walkrec_hidden_items", "gauge",
+          "Items hidden or deleted: left out of every neighbour answer.",
+          (double)load(&hidden_items));
     pthread_mutex_lock(&model_lock);
     gauge(f, "walkrec_ready", "gauge", "1 once a model is published.", model.publishes > 0);
     gauge(f, "walkrec_model_generation", "gauge", "Generation of the published model.",

@@ -119,10 +119,13 @@ static int no_filter(const wr_filter *f)
 size_t overlay_neighbors(const wr_overlay *ov, const wr_index *ix, uint32_t row, size_t k,
                          const wr_filter *f, wr_hit *out)
 {
-    if (k <= ov->k && no_filter(f)) {
+    if (k <= ov->k && no_filter(f)) { /* hidden rows shorten the list (as index.h's) */
+        const uint32_t *nb = ov->nb + (size_t)row * ov->k;
+        const float *score = ov->score + (size_t)row * ov->k;
         size_t got = 0;
-        for (size_t i = 0; i < k && ov->nb[(size_t)row * ov->k + i] != UINT32_MAX; i++)
-            out[got++] = (wr_hit){ov->nb[(size_t)row * ov->k + i], ov->score[(size_t)row * ov->k + i]};
+        for (size_t i = 0; i < k && nb[i] != UINT32_MAX; i++)
+            if (!index_filter_hidden(f, nb[i]))
+                out[got++] = (wr_hit){nb[i], score[i]};
         return got;
     }
     return index_neighbors_vec(ix, overlay_vector(ov, row), k, f, out);
@@ -209,6 +212,39 @@ void overlay_note(const wr_wal_pair *p, size_t n, uint64_t pos)
     live_release();
 }
 
+/* A delete (wal.h): forgets the pairs of id ingested so far, as training leaves them out:
+ * its own partners and its place among the partners of others (with P.mu held). */
+static void forget_item(const char *id, size_t len)
+{
+    int64_t u = dict_find(P.ids, id, len);
+    if (u >= 0 && (size_t)u < P.cap) {
+        item_free(&P.items[u]);
+        P.items[u] = (item){NULL, 0, 0, 1};
+    }
+    for (size_t v = 0; v < P.cap; v++) {
+        item *it = &P.items[v];
+        for (size_t i = 0; i < it->n; i++)
+            if (strlen(it->p[i].id) == len && !memcmp(it->p[i].id, id, len)) {
+                free(it->p[i].id);
+                it->p[i] = it->p[--it->n];
+                it->dirty = 1;
+                break;
+            }
+    }
+}
+
+void overlay_delete(const char *id, size_t len, uint64_t pos)
+{
+    if (!P.started)
+        return;
+    pthread_mutex_lock(&P.mu);
+    if (!pos || pos > P.through) {
+        forget_item(id, len);
+        wake();
+    }
+    pthread_mutex_unlock(&P.mu);
+}
+
 /* Forgets every item (with P.mu held). */
 static void forget(void)
 {
@@ -223,7 +259,7 @@ static void forget(void)
 }
 
 typedef struct replay_ctx {
-    uint64_t trained, pending, pairs;
+    uint64_t trained, pending, pairs, deletes;
 } replay_ctx;
 
 static int replay_record(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
@@ -240,13 +276,25 @@ static int replay_record(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
     return 0;
 }
 
+static int replay_item(void *ud, uint64_t off, int kind, const char *id, size_t len)
+{
+    replay_ctx *c = ud;
+    if (kind != WR_WAL_DELETE)
+        return 0;
+    pthread_mutex_lock(&P.mu);
+    forget_item(id, len);
+    pthread_mutex_unlock(&P.mu);
+    c->deletes++;
+    return 0;
+}
+
 int overlay_replay(const char *path, int reset, uint64_t stop, uint64_t trained,
                    wr_overlay_replay *out, wr_err *err)
 {
     if (!P.started)
         return 0;
     double t0 = wr_now();
-    replay_ctx c = {trained, 0, 0};
+    replay_ctx c = {trained, 0, 0, 0};
     uint64_t from = WR_WAL_HEADER, end = 0;
     pthread_mutex_lock(&P.mu);
     if (reset) { /* a new generation: from the start, against its index */
@@ -256,21 +304,22 @@ int overlay_replay(const char *path, int reset, uint64_t stop, uint64_t trained,
         from = P.through > WR_WAL_HEADER ? P.through : WR_WAL_HEADER;
     }
     pthread_mutex_unlock(&P.mu);
-    int rc = wal_scan_file(path, from, stop, replay_record, &c, &end, err);
+    int rc = wal_scan_file_all(path, from, stop, replay_record, replay_item, &c, &end, err);
     if (rc < 0 && !stop && err->code == WR_ESTATE && from > WR_WAL_HEADER) {
         wr_log("%s; reading the log again from the start", err->msg);
         pthread_mutex_lock(&P.mu);
         forget();
         pthread_mutex_unlock(&P.mu);
-        c = (replay_ctx){trained, 0, 0};
-        rc = wal_scan_file(path, WR_WAL_HEADER, 0, replay_record, &c, &end, err);
+        c = (replay_ctx){trained, 0, 0, 0};
+        rc = wal_scan_file_all(path, WR_WAL_HEADER, 0, replay_record, replay_item, &c, &end,
+                               err);
     }
     if (rc < 0 && err->code == WR_ENOTFOUND)
         rc = 0; /* no log yet: nothing ingested */
     pthread_mutex_lock(&P.mu);
     if (!stop && rc == 0)
         P.through = end;
-    if (!reset && c.pairs) /* after a reset the caller wakes the thread (overlay_refresh) */
+    if (!reset && (c.pairs || c.deletes)) /* after a reset the caller wakes the thread */
         wake();
     pthread_mutex_unlock(&P.mu);
     if (out)

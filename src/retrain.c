@@ -24,6 +24,7 @@
 #include "walkrec/candidate.h"
 #include "walkrec/churn.h"
 #include "walkrec/generations.h"
+#include "walkrec/hidden.h"
 #include "walkrec/history.h"
 #include "walkrec/index.h"
 #include "walkrec/live.h"
@@ -58,6 +59,7 @@ static struct {
     uint64_t pending;      /* pairs ingested since the last run began, or, after a
                               publication, logged after the live generation's training */
     uint64_t replayed;     /* log position the last replay read to: pending counts it */
+    uint64_t hidden_read;  /* follower: where the reading of item records goes on from */
     double last_run;       /* monotonic time the last run began (or start) */
     state st;
     double st_since;
@@ -408,6 +410,49 @@ out:
     return rc;
 }
 
+/* ---- hidden items ---- */
+
+static int apply_item(void *ud, uint64_t off, int kind, const char *id, size_t len)
+{
+    *(int *)ud |= hidden_apply(kind, id, len, off);
+    return 0;
+}
+
+/* Follower: the item records the trainer logged since the last call into the hidden set,
+ * published when it changed; from the start again when the log was cut or replaced. */
+static void follow_hidden(void)
+{
+    wr_err err;
+    char *path = generations_log(T.dir);
+    int changed = 0, rc = wal_scan_file_all(path, T.hidden_read, 0, NULL, apply_item, &changed,
+                                            &T.hidden_read, &err);
+    if (rc < 0 && err.code == WR_ESTATE) {
+        wr_log("%s; reading the hidden items again from the start", err.msg);
+        hidden_reset();
+        changed = 1;
+        rc = wal_scan_file_all(path, 0, 0, NULL, apply_item, &changed, &T.hidden_read, &err);
+    }
+    free(path);
+    if (rc < 0 && err.code != WR_ENOTFOUND)
+        record_error("follow: hidden items", &err);
+    if (changed)
+        snapshot_publish_hidden();
+}
+
+int retrain_item(int kind, const char *id, size_t len, wr_err *err)
+{
+    uint64_t pos;
+    if (!T.wal)
+        return wr_failc(err, WR_ESTATE, "this instance has no pair log (follower)");
+    if (wal_append_item(T.wal, kind, id, len, &pos, err) < 0)
+        return -1;
+    if (hidden_apply(kind, id, len, pos - WR_WAL_ITEM_RECORD(len)))
+        snapshot_publish_hidden();
+    if (kind == WR_WAL_DELETE)
+        overlay_delete(id, len, pos);
+    return 0;
+}
+
 /* The model to serve at start, or after SIGHUP. */
 static int load_serving(int first, wr_err *err)
 {
@@ -416,6 +461,8 @@ static int load_serving(int first, wr_err *err)
         uint64_t gen = generations_of(model);
         return load_and_publish(model, gen ? gen : live_generation(NULL) + 1, 0, err);
     }
+    if (T.follower)
+        follow_hidden(); /* before the first publication */
     uint64_t gen = generations_serving(T.dir);
     if (!gen) {
         if (T.follower) {
@@ -437,6 +484,7 @@ static int load_serving(int first, wr_err *err)
 static void follow_once(void)
 {
     wr_err err;
+    follow_hidden();
     uint64_t gen = generations_serving(T.dir);
     if (gen && gen == live_generation(NULL)) { /* the trainer's newly logged pairs */
         char *log = generations_log(T.dir);
@@ -587,7 +635,15 @@ int retrain_start(const wr_config *cfg, void (*on_fatal)(void), wr_err *err)
                    (unsigned long long)wi.cut_bytes, (unsigned long long)wi.cut_at, wi.cut_why);
         if (wi.pairs)
             wr_log("pair log: %llu ingested pairs in %llu batches",
-                   (unsigned long long)wi.pairs, (unsigned long long)wi.records);
+                   (unsigned long long)wi.pairs, (unsigned long long)wi.records - wi.items);
+        int changed = 0; /* the hidden set, before anything is published */
+        if (wal_scan_all(T.wal, 0, NULL, apply_item, &changed, NULL, err) < 0) {
+            wal_close(T.wal);
+            return -1;
+        }
+        if (wi.items)
+            wr_log("pair log: %llu item changes, %zu items hidden", (unsigned long long)wi.items,
+                   hidden_count());
         if (history_open(cfg->data_dir, 20, err) < 0) {
             wal_close(T.wal);
             return -1;
@@ -785,6 +841,7 @@ json_t *retrain_status(void)
     json_object_set_new(doc, "rollback_ready", json_boolean(T.previous != NULL));
     json_object_set_new(doc, "pending_pairs", json_integer((json_int_t)T.pending));
     json_object_set_new(doc, "provisional_items", json_integer((json_int_t)overlay_served()));
+    json_object_set_new(doc, "hidden_items", json_integer((json_int_t)hidden_count()));
     json_object_set_new(doc, "runs", json_integer((json_int_t)T.runs));
     json_object_set_new(doc, "published", json_integer((json_int_t)T.published));
     json_object_set_new(doc, "refused", json_integer((json_int_t)T.refused));
@@ -803,10 +860,10 @@ json_t *retrain_status(void)
     if (T.wal) {
         wr_wal_stats ws;
         wal_stats(T.wal, &ws);
-        json_object_set_new(doc, "log", json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "path",
+        json_object_set_new(doc, "log", json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "path",
             wal_path(T.wal), "position", (json_int_t)ws.end, "durable", (json_int_t)ws.durable,
-            "records", (json_int_t)ws.records, "pairs", (json_int_t)ws.pairs, "syncs",
-            (json_int_t)ws.syncs));
+            "records", (json_int_t)ws.records, "pairs", (json_int_t)ws.pairs, "items",
+            (json_int_t)ws.items, "syncs", (json_int_t)ws.syncs));
     }
     uint64_t *g, *c;
     size_t nc, n = generations_list(T.dir, &g, &c, &nc);

@@ -1,16 +1,21 @@
-/* snapshot.c - the published {index, overlay} pair: reading items through it, publishing.
+/* snapshot.c - the published {index, overlay, hidden} triple: reading items through it,
+ * publishing.
  *
  * Reading: an id is looked up in the index first, then in the overlay. Publishing: a
  * snapshot is a small struct owning its overlay; the index is owned by whichever snapshot
  * publishes it and handed back to the publisher of the next index (retrain.c keeps it for
  * a rollback). Snapshots that only change the overlay share the index, so freeing an old
- * snapshot frees its overlay only. */
+ * snapshot frees its overlay only; one that only changes the hidden view shares both. Each
+ * snapshot owns its hidden view, made under the lock from the set as it is then, so the
+ * last publication always holds the last change of the set. The lists hide items through
+ * the filter's hidden bits (index.h); provisional items are checked here. */
 #include "walkrec/snapshot.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "walkrec/hidden.h"
 #include "walkrec/live.h"
 #include "walkrec/metrics.h"
 #include "walkrec/overlay.h"
@@ -62,7 +67,7 @@ static size_t merge_provisional(const wr_snapshot *s, uint32_t row, size_t k, co
         return n;
     uint32_t base = index_info(s->index)->n;
     for (size_t j = 0; j < m; j++) {
-        if (score[j] < f->min_score)
+        if (score[j] < f->min_score || hidden_prov(s->hidden, prov[j]))
             continue;
         wr_hit h = {base + prov[j], score[j]};
         double v = order_of(s, row, h, rank);
@@ -78,13 +83,42 @@ static size_t merge_provisional(const wr_snapshot *s, uint32_t row, size_t k, co
     return n;
 }
 
+/* f with the snapshot's hidden rows. */
+static wr_filter hiding(const wr_snapshot *s, const wr_filter *f)
+{
+    wr_filter g = *f;
+    g.hidden = hidden_rows(s->hidden);
+    return g;
+}
+
 size_t snapshot_neighbors(const wr_snapshot *s, const wr_item *it, size_t k, const wr_filter *f,
                           int rank, wr_hit *out)
 {
+    wr_filter g = hiding(s, f);
     if (it->row < 0)
-        return overlay_neighbors(s->overlay, s->index, (uint32_t)it->prov, k, f, out);
-    size_t n = index_neighbors_by(s->index, (uint32_t)it->row, k, f, rank, out);
-    return s->overlay ? merge_provisional(s, (uint32_t)it->row, k, f, rank, out, n) : n;
+        return overlay_neighbors(s->overlay, s->index, (uint32_t)it->prov, k, &g, out);
+    size_t n = index_neighbors_by(s->index, (uint32_t)it->row, k, &g, rank, out);
+    return s->overlay ? merge_provisional(s, (uint32_t)it->row, k, &g, rank, out, n) : n;
+}
+
+size_t snapshot_neighbors_vec(const wr_snapshot *s, const float *q, size_t k, const wr_filter *f,
+                              wr_hit *out)
+{
+    wr_filter g = hiding(s, f);
+    return index_neighbors_vec(s->index, q, k, &g, out);
+}
+
+size_t snapshot_neighbors_contrast(const wr_snapshot *s, const float *const *pos, size_t np,
+                                   const float *const *neg, size_t nn, size_t k,
+                                   const wr_filter *f, wr_hit *out)
+{
+    wr_filter g = hiding(s, f);
+    return index_neighbors_contrast(s->index, pos, np, neg, nn, k, &g, out);
+}
+
+int snapshot_hidden(const wr_snapshot *s, const char *id, size_t len)
+{
+    return hidden_has(s->hidden, id, len);
 }
 
 const char *snapshot_hit_id(const wr_snapshot *s, uint32_t item)
@@ -119,10 +153,24 @@ static wr_snapshot *swap(wr_index *ix, wr_overlay *ov)
         s = xmalloc(sizeof *s);
         s->index = ix;
         s->overlay = ov;
+        s->hidden = hidden_view(ix, ov);
         s->version = last = now > last ? now : last + 1;
+        metrics_hidden(hidden_size(s->hidden));
     }
     published = s;
     return live_swap(s);
+}
+
+/* Frees what an unpublished snapshot owns beside the index: its hidden view, and its
+ * overlay unless the new snapshot shares it. */
+static void drop(wr_snapshot *old, const wr_overlay *kept)
+{
+    if (!old)
+        return;
+    if (old->overlay != kept)
+        overlay_free(old->overlay);
+    hidden_free(old->hidden);
+    free(old);
 }
 
 wr_index *snapshot_publish_index(wr_index *ix)
@@ -135,9 +183,7 @@ wr_index *snapshot_publish_index(wr_index *ix)
     metrics_model(in->generation, in->n, in->dim, in->build_seconds, now);
     pthread_mutex_unlock(&lock);
     wr_index *prev = old ? old->index : NULL;
-    if (old)
-        overlay_free(old->overlay);
-    free(old);
+    drop(old, NULL);
     return prev == ix ? NULL : prev;
 }
 
@@ -151,9 +197,21 @@ int snapshot_publish_overlay(wr_overlay *ov)
     }
     wr_snapshot *old = swap(published->index, ov);
     pthread_mutex_unlock(&lock);
-    overlay_free(old->overlay);
-    free(old);
+    drop(old, NULL);
     return 0;
+}
+
+void snapshot_publish_hidden(void)
+{
+    pthread_mutex_lock(&lock);
+    if (!published) {
+        pthread_mutex_unlock(&lock);
+        return;
+    }
+    wr_overlay *ov = published->overlay;
+    wr_snapshot *old = swap(published->index, ov);
+    pthread_mutex_unlock(&lock);
+    drop(old, ov);
 }
 
 void snapshot_shutdown(void)
@@ -161,11 +219,9 @@ void snapshot_shutdown(void)
     pthread_mutex_lock(&lock);
     wr_snapshot *old = swap(NULL, NULL);
     pthread_mutex_unlock(&lock);
-    if (old) {
+    if (old)
         index_free(old->index);
-        overlay_free(old->overlay);
-        free(old);
-    }
+    drop(old, NULL);
 }
 
 size_t snapshot_prefix(const wr_snapshot *s, const char *p, size_t len, const char *after,

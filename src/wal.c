@@ -1,5 +1,7 @@
-/* wal.c - the write-ahead log of ingested pairs: encoding, group-committed appends, recovery
- * of a torn tail, scanning. The file format and the recovery rules are in wal.h. */
+/* wal.c - the write-ahead log of ingested pairs and item changes: encoding, group-committed
+ * appends, recovery of a torn tail, scanning. The file format and the recovery rules are
+ * in wal.h. */
+#include "walkrec/dict.h"
 #include "walkrec/text.h"
 #include "walkrec/wal.h"
 
@@ -17,8 +19,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define WAL_VERSION 1
+#define WAL_VERSION 2  /* written before the first item record */
+#define WAL_VERSION_PAIRS 1 /* a log of pair records only: new logs start so */
 #define PAIR_FIXED 8 /* u16 alen, u16 blen, f32 weight */
+#define ITEM_FIXED 8 /* u32 0, u16 kind, u16 len */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -32,6 +36,8 @@ struct wr_wal {
     uint64_t end;          /* where the next record goes */
     uint64_t durable;      /* everything before it is on disk */
     uint64_t records, pairs, appends, syncs;
+    uint64_t items;        /* item records */
+    uint32_t version;      /* of the file header: WAL_VERSION_PAIRS or WAL_VERSION */
     int syncing;           /* a thread is in fdatasync with the mutex released */
     int failed;            /* errno that made the log refuse appends, or 0 */
 };
@@ -74,8 +80,7 @@ static uint32_t crc(const uint8_t *p, size_t n) { return (uint32_t)crc32(0, p, (
 
 /* ---- the rules for one pair ---- */
 
-/* Why an id breaks the rules ("is empty", ...), or NULL. */
-static const char *check_id(const char *s, size_t len)
+const char *wal_check_id(const char *s, size_t len)
 {
     if (len == 0)
         return "is empty";
@@ -112,9 +117,9 @@ int wal_check(const wr_wal_pair *p, size_t n, size_t *bad, wr_err *err)
     for (size_t i = 0; i < n; i++) {
         const char *why, *which = "a";
         *bad = i;
-        if (!(why = check_id(p[i].a, p[i].alen))) {
+        if (!(why = wal_check_id(p[i].a, p[i].alen))) {
             which = "b";
-            why = check_id(p[i].b, p[i].blen);
+            why = wal_check_id(p[i].b, p[i].blen);
         }
         if (why)
             return wr_fail(err, "id %s %s", which, why);
@@ -152,16 +157,56 @@ static uint8_t *encode(const wr_wal_pair *p, size_t n, uint32_t *len)
     return rec;
 }
 
-/* Checks a payload; fills out[0..n) when out is not NULL. NULL, or what is wrong written
- * into why[WHY_MAX]. */
+/* The payload of an item record. */
+static uint8_t *encode_item(int kind, const char *id, size_t len, uint32_t *plen)
+{
+    uint8_t *rec = xmalloc(WR_WAL_RECORD_HEADER + ITEM_FIXED + len),
+            *q = rec + WR_WAL_RECORD_HEADER;
+    put32(q, 0);
+    put16(q + 4, (uint16_t)kind);
+    put16(q + 6, (uint16_t)len);
+    memcpy(q + ITEM_FIXED, id, len);
+    *plen = (uint32_t)(ITEM_FIXED + len);
+    return rec;
+}
+
+/* What the payload of a record says; n = 0 for an item record. */
+typedef struct payload {
+    uint32_t n;
+    int kind;
+    const char *id;
+    size_t len;
+} payload;
+
 #define WHY_MAX 96
-static const char *decode(const uint8_t *p, uint32_t len, wr_wal_pair *out, uint32_t *npairs,
+static const char *decode_item(const uint8_t *p, uint32_t len, payload *out, char *why)
+{
+    if (len < ITEM_FIXED + 1)
+        return "item record cut short";
+    int kind = get16(p + 4);
+    size_t n = get16(p + 6);
+    const char *bad;
+    if (kind < WR_WAL_HIDE || kind > WR_WAL_DELETE)
+        return "item record of an unknown kind";
+    if (n != len - ITEM_FIXED)
+        return "item record's id length differs from the record length";
+    if ((bad = wal_check_id((const char *)p + ITEM_FIXED, n))) {
+        snprintf(why, WHY_MAX, "item record: id %s", bad);
+        return why;
+    }
+    *out = (payload){0, kind, (const char *)p + ITEM_FIXED, n};
+    return NULL;
+}
+
+/* Checks a payload into *rec; fills out[0..n) of a pair record when out is not NULL. NULL,
+ * or what is wrong written into why[WHY_MAX]. */
+static const char *decode(const uint8_t *p, uint32_t len, wr_wal_pair *out, payload *rec,
                           char *why)
 {
     uint32_t n = get32(p);
     size_t at = 4;
-    if (n == 0)
-        return "record holds no pairs";
+    if (n == 0) /* a pair record holds at least one pair: the tag of an item record */
+        return decode_item(p, len, rec, why);
     if (n > (len - at) / (PAIR_FIXED + 2))
         return "pair count does not fit the record length";
     for (uint32_t i = 0; i < n; i++) {
@@ -173,7 +218,7 @@ static const char *decode(const uint8_t *p, uint32_t len, wr_wal_pair *out, uint
         if (alen + blen > len - at)
             return "pair runs past the end of the record";
         const char *a = (const char *)p + at, *b = a + alen, *bad;
-        if ((bad = check_id(a, alen)) || (bad = check_id(b, blen))) {
+        if ((bad = wal_check_id(a, alen)) || (bad = wal_check_id(b, blen))) {
             snprintf(why, WHY_MAX, "pair %u: id %s", i, bad);
             return why;
         }
@@ -187,7 +232,7 @@ static const char *decode(const uint8_t *p, uint32_t len, wr_wal_pair *out, uint
     }
     if (at != len)
         return "bytes after the last pair of the record";
-    *npairs = n;
+    *rec = (payload){n, 0, NULL, 0};
     return NULL;
 }
 
@@ -198,7 +243,8 @@ typedef struct view {
 } view;
 
 typedef struct rec_info {
-    uint32_t len, n;
+    uint32_t len;
+    payload pl;     /* pl.n pairs, or an item record */
     uint64_t durable;
     int sum_ok; /* the checksum matched: a bad record is then corruption, never a torn write */
     int cut;    /* the file ends inside the record: it may still be being written */
@@ -227,7 +273,7 @@ static const char *check_record(const view *v, uint64_t off, rec_info *r)
         return "stored offset differs from the record's position";
     if (r->durable > off || r->durable < WR_WAL_HEADER)
         return "stored durable position is impossible";
-    return decode(h + WR_WAL_RECORD_HEADER, r->len, NULL, &r->n, r->why);
+    return decode(h + WR_WAL_RECORD_HEADER, r->len, NULL, &r->pl, r->why);
 }
 
 /* A cheap filter before check_record when hunting for records at arbitrary offsets. */
@@ -260,10 +306,10 @@ static uint64_t durable_successor(const view *v, uint64_t x)
 
 /* ---- opening and recovery ---- */
 
-static void make_header(uint8_t h[WR_WAL_HEADER])
+static void make_header(uint8_t h[WR_WAL_HEADER], uint32_t version)
 {
     memcpy(h, wal_magic, 8);
-    put32(h + 8, WAL_VERSION);
+    put32(h + 8, version);
     put32(h + 12, crc(h, 12));
 }
 
@@ -312,7 +358,7 @@ static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 static int create_log(int fd, const char *path, wr_err *err)
 {
     uint8_t h[WR_WAL_HEADER];
-    make_header(h);
+    make_header(h, WAL_VERSION_PAIRS);
     if (pwrite_all(fd, h, sizeof h, 0) < 0)
         return wr_fail(err, "%s: write: %s", path, strerror(errno));
     if (fsync(fd) < 0)
@@ -320,12 +366,13 @@ static int create_log(int fd, const char *path, wr_err *err)
     return parent_fsync(path, err);
 }
 
-/* 1 if the file needs a header (empty or a torn one), 0 if its header is good, -1 if bad. */
-static int check_header(int fd, const char *path, uint64_t size, wr_err *err)
+/* 1 if the file needs a header (empty or a torn one), 0 if its header is good (*version),
+ * -1 if bad. */
+static int check_header(int fd, const char *path, uint64_t size, uint32_t *version, wr_err *err)
 {
     uint8_t want[WR_WAL_HEADER], h[WR_WAL_HEADER];
     size_t n = size < WR_WAL_HEADER ? (size_t)size : WR_WAL_HEADER;
-    make_header(want);
+    make_header(want, WAL_VERSION_PAIRS);
     if (pread(fd, h, n, 0) != (ssize_t)n)
         return wr_fail(err, "%s: read: %s", path, strerror(errno));
     if (n < WR_WAL_HEADER) {
@@ -336,9 +383,10 @@ static int check_header(int fd, const char *path, uint64_t size, wr_err *err)
     }
     if (memcmp(h, wal_magic, 8))
         return wr_fail(err, "%s: not a walkrec pair log (bad magic)", path);
-    if (get32(h + 8) != WAL_VERSION)
-        return wr_fail(err, "%s: pair log format version %u; this build reads version %d", path,
-                       get32(h + 8), WAL_VERSION);
+    *version = get32(h + 8);
+    if (*version != WAL_VERSION && *version != WAL_VERSION_PAIRS)
+        return wr_fail(err, "%s: pair log format version %u; this build reads versions %d and "
+                       "%d", path, *version, WAL_VERSION_PAIRS, WAL_VERSION);
     if (get32(h + 12) != crc(h, 12))
         return wr_fail(err, "%s: file header checksum mismatch", path);
     return 0;
@@ -362,7 +410,8 @@ static int recover(int fd, const char *path, uint64_t size, int flags, wr_wal_in
     while (off < size && !(why = check_record(&v, off, &r))) {
         off += WR_WAL_RECORD_HEADER + r.len;
         info->records++;
-        info->pairs += r.n;
+        info->pairs += r.pl.n;
+        info->items += !r.pl.n;
     }
     int rc = 0;
     if (off < size) {
@@ -393,7 +442,8 @@ static int recover(int fd, const char *path, uint64_t size, int flags, wr_wal_in
     return rc;
 }
 
-static int open_log(const char *path, int flags, wr_wal_info *info, uint64_t *end, wr_err *err)
+static int open_log(const char *path, int flags, wr_wal_info *info, uint64_t *end,
+                    uint32_t *version, wr_err *err)
 {
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -406,8 +456,9 @@ static int open_log(const char *path, int flags, wr_wal_info *info, uint64_t *en
                                            : strerror(errno));
     else if (fstat(fd, &st) < 0)
         rc = wr_fail(err, "%s: %s", path, strerror(errno));
-    else if ((rc = check_header(fd, path, (uint64_t)st.st_size, err)) == 1) {
+    else if ((rc = check_header(fd, path, (uint64_t)st.st_size, version, err)) == 1) {
         info->created = 1;
+        *version = WAL_VERSION_PAIRS;
         *end = WR_WAL_HEADER;
         rc = create_log(fd, path, err);
     } else if (rc == 0) {
@@ -432,7 +483,8 @@ wr_wal *wal_open(const char *dir, int flags, wr_wal_info *info, wr_err *err)
     char *path = xmalloc(len);
     snprintf(path, len, "%s/%s", dir, WR_WAL_FILE);
     uint64_t end = WR_WAL_HEADER;
-    int fd = open_log(path, flags, info, &end, err);
+    uint32_t version = WAL_VERSION_PAIRS;
+    int fd = open_log(path, flags, info, &end, &version, err);
     if (fd < 0) {
         free(path);
         return NULL;
@@ -446,6 +498,8 @@ wr_wal *wal_open(const char *dir, int flags, wr_wal_info *info, wr_err *err)
     w->end = w->durable = end;
     w->records = info->records;
     w->pairs = info->pairs;
+    w->items = info->items;
+    w->version = version;
     return w;
 }
 
@@ -496,14 +550,30 @@ static int wait_durable(wr_wal *w, uint64_t pos, wr_err *err)
     return w->durable >= pos ? 0 : refuse(w, err);
 }
 
-int wal_append(wr_wal *w, const wr_wal_pair *p, size_t n, uint64_t *pos, wr_err *err)
+/* A log of version 1 says version 2 before its first item record, so that a build that
+ * reads only version 1 refuses the log by its version instead of calling the record
+ * corrupt. The 16 bytes sit in the file's first sector: the write is whole or not at all.
+ * With the mutex held. */
+static int upgrade(wr_wal *w, wr_err *err)
 {
-    size_t bad;
-    wr_err e;
-    if (wal_check(p, n, &bad, &e) < 0)
-        return n ? wr_fail(err, "pair %zu: %s", bad, e.msg) : wr_fail(err, "%s", e.msg);
-    uint32_t len;
-    uint8_t *rec = encode(p, n, &len);
+    uint8_t h[WR_WAL_HEADER];
+    if (w->version == WAL_VERSION)
+        return 0;
+    make_header(h, WAL_VERSION);
+    if (pwrite_all(w->fd, h, sizeof h, 0) < 0 || fdatasync(w->fd) < 0) {
+        w->failed = errno;
+        return wr_fail(err, "%s: writing the version %d header: %s", w->path, WAL_VERSION,
+                       strerror(errno));
+    }
+    w->version = WAL_VERSION;
+    return 0;
+}
+
+/* Appends rec (a record of len payload bytes behind its header, freed here) and waits until
+ * it is durable. npairs: its pairs, 0 for an item record. */
+static int write_record(wr_wal *w, uint8_t *rec, uint32_t len, size_t npairs, uint64_t *pos,
+                        wr_err *err)
+{
     uint32_t body = crc(rec + WR_WAL_RECORD_HEADER, len);
     size_t total = WR_WAL_RECORD_HEADER + (size_t)len;
     int rc;
@@ -513,6 +583,8 @@ int wal_append(wr_wal *w, const wr_wal_pair *p, size_t n, uint64_t *pos, wr_err 
         rc = refuse(w, err);
         goto out;
     }
+    if (!npairs && (rc = upgrade(w, err)) < 0)
+        goto out;
     at = w->end;
     put32(rec + 4, len);
     put64(rec + 8, at);
@@ -526,7 +598,8 @@ int wal_append(wr_wal *w, const wr_wal_pair *p, size_t n, uint64_t *pos, wr_err 
     }
     w->end = at + total;
     w->records++;
-    w->pairs += n;
+    w->pairs += npairs;
+    w->items += !npairs;
     w->appends++;
     rc = wait_durable(w, at + total, err);
 out:
@@ -537,10 +610,35 @@ out:
     return rc;
 }
 
+int wal_append(wr_wal *w, const wr_wal_pair *p, size_t n, uint64_t *pos, wr_err *err)
+{
+    size_t bad;
+    wr_err e;
+    if (wal_check(p, n, &bad, &e) < 0)
+        return n ? wr_fail(err, "pair %zu: %s", bad, e.msg) : wr_fail(err, "%s", e.msg);
+    uint32_t len;
+    uint8_t *rec = encode(p, n, &len);
+    return write_record(w, rec, len, n, pos, err);
+}
+
+int wal_append_item(wr_wal *w, int kind, const char *id, size_t len, uint64_t *pos,
+                    wr_err *err)
+{
+    const char *why = wal_check_id(id, len);
+    if (why)
+        return wr_fail(err, "id %s", why);
+    if (kind < WR_WAL_HIDE || kind > WR_WAL_DELETE)
+        return wr_fail(err, "unknown item record kind %d", kind);
+    uint32_t plen;
+    uint8_t *rec = encode_item(kind, id, len, &plen);
+    return write_record(w, rec, plen, 0, pos, err);
+}
+
 void wal_stats(wr_wal *w, wr_wal_stats *st)
 {
     pthread_mutex_lock(&w->mu);
-    *st = (wr_wal_stats){w->end, w->durable, w->records, w->pairs, w->appends, w->syncs};
+    *st = (wr_wal_stats){w->end, w->durable, w->records, w->pairs, w->items, w->appends,
+                         w->syncs};
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -550,7 +648,7 @@ void wal_stats(wr_wal *w, wr_wal_stats *st)
  * (being written by the process that appends) or any bad record after the first ends the
  * scan quietly; a bad first one means `from` is no longer a record boundary. */
 static int scan(int fd, const char *path, uint64_t from, uint64_t stop, int tail, wr_wal_fn fn,
-                void *ud, uint64_t *end, wr_err *err)
+                wr_wal_item_fn item_fn, void *ud, uint64_t *end, wr_err *err)
 {
     if (from < WR_WAL_HEADER)
         from = WR_WAL_HEADER;
@@ -583,14 +681,17 @@ static int scan(int fd, const char *path, uint64_t from, uint64_t stop, int tail
                          off == from && from != WR_WAL_HEADER ? " (is the start a record boundary?)" : "");
             break;
         }
-        if (r.n > cap) {
-            cap = r.n;
+        uint32_t n = r.pl.n; /* check_record decoded the record once: 0 for an item */
+        if (n > cap) {
+            cap = n;
             pp = xrealloc(pp, cap * sizeof *pp);
         }
-        decode(v.p + (off - lo) + WR_WAL_RECORD_HEADER, r.len, pp, &r.n, r.why);
+        payload pl;
+        decode(v.p + (off - lo) + WR_WAL_RECORD_HEADER, r.len, n ? pp : NULL, &pl, r.why);
         uint64_t at = off;
         off += WR_WAL_RECORD_HEADER + r.len;
-        if ((rc = fn(ud, at, pp, r.n)))
+        if (n ? fn && (rc = fn(ud, at, pp, n))
+              : item_fn && (rc = item_fn(ud, at, pl.kind, pl.id, pl.len)))
             break;
     }
     if (end)
@@ -600,12 +701,18 @@ static int scan(int fd, const char *path, uint64_t from, uint64_t stop, int tail
     return rc;
 }
 
-int wal_scan(wr_wal *w, uint64_t from, wr_wal_fn fn, void *ud, uint64_t *end, wr_err *err)
+int wal_scan_all(wr_wal *w, uint64_t from, wr_wal_fn fn, wr_wal_item_fn item_fn, void *ud,
+                 uint64_t *end, wr_err *err)
 {
     pthread_mutex_lock(&w->mu);
     uint64_t stop = w->durable;
     pthread_mutex_unlock(&w->mu);
-    return scan(w->fd, w->path, from, stop, 0, fn, ud, end, err);
+    return scan(w->fd, w->path, from, stop, 0, fn, item_fn, ud, end, err);
+}
+
+int wal_scan(wr_wal *w, uint64_t from, wr_wal_fn fn, void *ud, uint64_t *end, wr_err *err)
+{
+    return wal_scan_all(w, from, fn, NULL, ud, end, err);
 }
 
 static int add_pairs(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
@@ -621,8 +728,8 @@ int wal_load(wr_wal *w, uint64_t from, wr_pairs *out, uint64_t *end, wr_err *err
     return wal_scan(w, from, add_pairs, out, end, err);
 }
 
-int wal_scan_file(const char *path, uint64_t from, uint64_t stop, wr_wal_fn fn, void *ud,
-                  uint64_t *end, wr_err *err)
+int wal_scan_file_all(const char *path, uint64_t from, uint64_t stop, wr_wal_fn fn,
+                      wr_wal_item_fn item_fn, void *ud, uint64_t *end, wr_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -639,12 +746,73 @@ int wal_scan_file(const char *path, uint64_t from, uint64_t stop, wr_wal_fn fn, 
         stop = (uint64_t)st.st_size;
     }
     if (rc == 0)
-        rc = scan(fd, path, from, stop, tail, fn, ud, end, err);
+        rc = scan(fd, path, from, stop, tail, fn, item_fn, ud, end, err);
     close(fd);
     return rc;
 }
 
-int wal_load_file(const char *path, uint64_t stop, wr_pairs *out, wr_err *err)
+int wal_scan_file(const char *path, uint64_t from, uint64_t stop, wr_wal_fn fn, void *ud,
+                  uint64_t *end, wr_err *err)
 {
-    return wal_scan_file(path, WR_WAL_HEADER, stop, add_pairs, out, NULL, err);
+    return wal_scan_file_all(path, from, stop, fn, NULL, ud, end, err);
+}
+
+/* ---- deletions: what training leaves out ---- */
+
+static int note_delete(void *ud, uint64_t off, int kind, const char *id, size_t len)
+{
+    wr_wal_deletes *d = ud;
+    if (kind != WR_WAL_DELETE)
+        return 0;
+    uint32_t i = dict_intern(d->ids, id, len);
+    if (i >= d->cap) {
+        d->cap = d->cap ? 2 * d->cap : 16;
+        d->at = xrealloc(d->at, d->cap * sizeof *d->at);
+    }
+    d->at[i] = off; /* records come in order: the last delete of the item wins */
+    return 0;
+}
+
+int wal_deletes_file(const char *path, uint64_t stop, wr_wal_deletes *out, wr_err *err)
+{
+    *out = (wr_wal_deletes){dict_new(16), NULL, 0};
+    int rc = wal_scan_file_all(path, WR_WAL_HEADER, stop, NULL, note_delete, out, NULL, err);
+    if (rc < 0)
+        wal_deletes_free(out);
+    return rc;
+}
+
+void wal_deletes_free(wr_wal_deletes *d)
+{
+    dict_free(d->ids);
+    free(d->at);
+    *d = (wr_wal_deletes){0};
+}
+
+int wal_deleted_after(const wr_wal_deletes *d, const char *id, size_t len, uint64_t off)
+{
+    int64_t i = d && d->ids ? dict_find(d->ids, id, len) : -1;
+    return i >= 0 && d->at[i] > off;
+}
+
+typedef struct load_ctx {
+    wr_pairs *out;
+    const wr_wal_deletes *del;
+} load_ctx;
+
+static int add_kept(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
+{
+    load_ctx *c = ud;
+    for (size_t i = 0; i < n; i++)
+        if (!wal_deleted_after(c->del, p[i].a, p[i].alen, off) &&
+            !wal_deleted_after(c->del, p[i].b, p[i].blen, off))
+            pairs_add(c->out, p[i].a, p[i].alen, p[i].b, p[i].blen, (float)p[i].w);
+    return 0;
+}
+
+int wal_load_file(const char *path, uint64_t stop, const wr_wal_deletes *del, wr_pairs *out,
+                  wr_err *err)
+{
+    load_ctx c = {out, del};
+    return wal_scan_file(path, WR_WAL_HEADER, stop, add_kept, &c, NULL, err);
 }

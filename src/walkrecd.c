@@ -29,6 +29,7 @@
 
 #include "walkrec/blas.h"
 #include "walkrec/config.h"
+#include "walkrec/hidden.h"
 #include "walkrec/http.h"
 #include "walkrec/metrics.h"
 #include "walkrec/overlay.h"
@@ -116,6 +117,7 @@ int main(int argc, char **argv)
     const wr_service svc = {
         .follower = retrain_is_follower(),
         .ingest = retrain_ingest,
+        .item = retrain_item,
         .retrain = retrain_request,
         .publish = retrain_force_publish,
         .rollback = retrain_rollback,
@@ -160,6 +162,7 @@ int main(int argc, char **argv)
     }
     overlay_stop();
     snapshot_shutdown();
+    hidden_free_all(); /* after the last view was made from it */
     config_free(&c);
     wr_log("stopped");
     return fatal;

@@ -26,11 +26,14 @@ typedef struct wr_route {
     const char *path; /* "{id}" matches one path segment */
     wr_handler get;   /* also HEAD */
     wr_handler post;
-    int needs_model;  /* 503 no_model while nothing is published */
-    int access;       /* WR_OPEN, WR_READ or WR_ADMIN */
-    int writer;       /* changes state: runs outside any read section; 409 on a follower */
+    int needs_model;  /* its reads answer 503 no_model while nothing is published */
+    int access;       /* WR_OPEN, WR_READ or WR_ADMIN (its reads; writes are WR_ADMIN) */
+    int writer;       /* its POST changes state (and its GET reaches the trainer): they run
+                         outside any read section */
     const char *params; /* the query parameters it reads, comma-separated (strict_params
                            refuses others); NULL: not checked (pages, probes) */
+    wr_handler put;   /* PUT and DELETE always change state: writes, as writer's POST */
+    wr_handler del;
 } wr_route;
 
 /* The routes in matching order; *n of them. */
@@ -38,13 +41,23 @@ const wr_route *api_routes(size_t *n);
 /* The route of a path (still percent-encoded), with its raw {id} segment (or NULL); NULL
  * when no route matches. */
 const wr_route *api_route(const char *path, const char **id, size_t *id_len);
-/* "GET, HEAD, POST, OPTIONS"-style list of the route's methods into buf. */
+/* "GET, HEAD, POST, PUT, DELETE, OPTIONS"-style list of the route's methods into buf. */
 void api_allow(const wr_route *rt, char *buf, size_t n);
-/* On a follower, a writer route answers 409 naming trainer_url, whatever its body: returns
- * 1 with the reply set; else 0. */
+/* The route's handler for a WR_M_* method, or NULL. */
+wr_handler api_handler(const wr_route *rt, int method);
+/* 1 when the call writes: POST to a writer route, PUT or DELETE. A write needs the admin
+ * token (when one is set), runs outside any read section with no snapshot, needs no model,
+ * and a follower refuses it. */
+int api_writes(const wr_route *rt, int method);
+/* 1 when the call runs outside a read section: writes, and every call of a writer route. */
+int api_unlocked(const wr_route *rt, int method);
+/* On a follower, a write (api_writes) answers 409 naming trainer_url, whatever its body:
+ * returns 1 with the reply set; else 0. */
 int api_refuse_follower(const wr_route *rt, const wr_request *rq, wr_reply *rp);
-/* Runs the route's handler for rq->method (GET and HEAD: get, POST: post; else 405 with
- * the allowed methods named), 503 no_model when it needs a model and s is NULL. */
+/* Runs the route's handler for rq->method (GET and HEAD: get, POST: post, PUT: put,
+ * DELETE: del; else 405 with the allowed methods named), 503 no_model when a read needs a
+ * model and s is NULL. An answer that depends on the model while items are hidden names
+ * the hidden set in its ETag (wr_reply.overlay). */
 void api_call(const wr_route *rt, const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 
 /* The handlers (src/api.c: reads; src/api_admin.c: writes and the trainer's status;
@@ -65,6 +78,10 @@ void api_admin_publish(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 void api_admin_rollback(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_admin_candidates(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_admin_status(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+/* src/api_items.c: PUT and DELETE /v1/items/{id}/hidden, DELETE /v1/items/{id}. */
+void api_item_hide(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_item_unhide(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_item_delete(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 
 /* Answers the query handlers write as JSON text (api.c): api_begin starts a model-dependent
  * answer {"generation":g and sets the reply's ETag parts, api_answer ends it (400

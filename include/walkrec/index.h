@@ -137,13 +137,22 @@ typedef struct wr_filter {
     float min_score;          /* drop neighbours scoring below; -INFINITY = keep all */
     uint32_t category;        /* only this category (index_category); UINT32_MAX = any */
     wr_budget *budget;        /* exact scans allowed; NULL = any */
+    const uint64_t *hidden;   /* a bit per row: rows never returned, and a list they shorten
+                                 is answered short rather than by a scan (NULL = none;
+                                 snapshot.h sets it from the snapshot's hidden items) */
 } wr_filter;
 
 wr_filter index_filter_none(void);
+/* 1 when the filter hides row r. */
+static inline int index_filter_hidden(const wr_filter *f, uint32_t r)
+{
+    return f->hidden && (f->hidden[r >> 6] >> (r & 63) & 1);
+}
 
 /* The k best rows other than `row` that pass f, best first (equal scores: lower row
  * first), into out[0..k); returns how many were found (fewer than k only when fewer items
- * pass the filter). */
+ * pass the filter, or when hidden rows of the precomputed list shortened it: hiding never
+ * turns a list's answer into an exact scan). */
 size_t index_neighbors(const wr_index *ix, uint32_t row, size_t k, const wr_filter *f,
                        wr_hit *out);
 /* The same for a unit query vector of index_info()->dim floats (no row is left out unless

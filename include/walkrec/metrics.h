@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { WR_M_GET, WR_M_HEAD, WR_M_POST, WR_M_OPTIONS, WR_M_OTHER, WR_M_NMETHODS };
+enum { WR_M_GET, WR_M_HEAD, WR_M_POST, WR_M_PUT, WR_M_DELETE, WR_M_OPTIONS, WR_M_OTHER,
+       WR_M_NMETHODS };
 
 /* Method name -> WR_M_*. */
 int metrics_method(const char *name);
@@ -36,6 +37,8 @@ void metrics_model(uint64_t generation, uint32_t items, uint32_t dim, double bui
 /* The churn the gate measured last: overlap@10 and RBO of the candidate's lists with the
  * live ones (churn.h); NaN ones are not shown. Any thread. */
 void metrics_churn(double overlap, double rbo);
+/* Items hidden in the published snapshot (hidden.h). Any thread. */
+void metrics_hidden(size_t n);
 
 /* The text exposition format (version 0.0.4); caller frees. Any thread. */
 char *metrics_render(size_t *len);

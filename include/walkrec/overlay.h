@@ -35,6 +35,11 @@ void overlay_stop(void);
  * position after their record (wal_append), so that a replay that read it already does not
  * count it twice; 0 when they are not from the log. */
 void overlay_note(const wr_wal_pair *p, size_t n, uint64_t pos);
+/* A deleted item (wal.h; any thread, after its record is durable): its pairs noted so far
+ * are forgotten, as training leaves them out, so it is no provisional item and no partner
+ * of one; pairs noted later count again. pos as for overlay_note. A replay does the same
+ * at each delete record. */
+void overlay_delete(const char *id, size_t len, uint64_t pos);
 
 /* What a replay read. */
 typedef struct wr_overlay_replay {
@@ -65,7 +70,7 @@ size_t overlay_served(void);
 int64_t overlay_find(const wr_overlay *ov, const char *id, size_t len);
 const float *overlay_vector(const wr_overlay *ov, uint32_t row);
 /* The row's list (best first, at most k entries of rows of ix, the index ov was built over)
- * passed through the filter. */
+ * passed through the filter (its hidden rows shorten the stored list, as index.h's). */
 size_t overlay_neighbors(const wr_overlay *ov, const wr_index *ix, uint32_t row, size_t k,
                          const wr_filter *f, wr_hit *out);
 /* How many partners the vector was averaged from. */

@@ -67,6 +67,9 @@ typedef struct wr_service {
     int (*submit)(const char *path, wr_err *err);
     json_t *(*status)(void);
     char *(*metrics)(size_t *len); /* Prometheus text, new (free) */
+    /* an item record (WR_WAL_HIDE, _UNHIDE, _DELETE; wal.h) logged, then served; NULL: the
+     * item routes answer 409 */
+    int (*item)(int kind, const char *id, size_t len, wr_err *err);
 } wr_service;
 
 /* One request as a handler sees it; everything is borrowed for the handler's call. */
@@ -94,7 +97,8 @@ typedef struct wr_reply {
     uint64_t generation;      /* 0 = not model-dependent: no ETag */
     uint64_t model_id;        /* the served model's content (index_info()->identity) */
     uint64_t overlay;         /* answers that include provisional items: the snapshot's
-                                 version (snapshot.h); 0 otherwise */
+                                 version (snapshot.h); else, while items are hidden, the
+                                 hidden set's stamp (hidden.h); 0 otherwise */
     int heavy;                /* no answer yet: the request needs an exact scan or answers
                                  many neighbours, and rq->pooled was 0. Call the handler
                                  again with rq->pooled = 1 (http.c does, on the scan pool) */

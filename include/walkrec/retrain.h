@@ -20,7 +20,13 @@
  * it (also after a rollback); the last keep_generations published files are kept.
  *
  * A follower (`follow` = DIR) runs no trainer: it polls DIR/CURRENT (else the newest
- * model file there) and publishes each new generation it finds. */
+ * model file there) and publishes each new generation it finds.
+ *
+ * Hidden items (hidden.h) are daemon state beside the generations: the trainer reads the
+ * log's item records at start, before its first publication; a follower reads the
+ * trainer's log at each poll, before it publishes what it found. Every publication (new
+ * generation, rollback, reload) makes its hidden view from that set, so hiding survives
+ * all of them. */
 #ifndef WALKREC_RETRAIN_H
 #define WALKREC_RETRAIN_H
 
@@ -50,6 +56,10 @@ int retrain_is_follower(void);
  * trigger is due. */
 int retrain_ingest(const wr_wal_pair *p, size_t n, uint64_t *pos, uint64_t *pending,
                    wr_err *err);
+/* Hides, unhides or deletes an item (WR_WAL_HIDE, _UNHIDE, _DELETE; an id that passes
+ * wal_check_id): appends the item record to the log, returns once it is on disk and the
+ * hidden set is published (snapshot_publish_hidden). WR_ESTATE on a follower. */
+int retrain_item(int kind, const char *id, size_t len, wr_err *err);
 /* POST /v1/admin/retrain: a run as soon as the trainer is free. */
 void retrain_request(void);
 /* POST /v1/admin/publish?generation=N: queue publication of model-N.wr or candidate-N.wr.

@@ -1,4 +1,5 @@
-/* snapshot.h - what walkrecd serves: one immutable {index, overlay} pair behind one pointer.
+/* snapshot.h - what walkrecd serves: one immutable {index, overlay, hidden} triple behind one
+ * pointer.
  *
  * The index is a generation's model with its neighbour lists (index.h); the overlay holds
  * the provisional items known from pairs ingested since (overlay.h), placed over that very
@@ -6,7 +7,11 @@
  * so an answer never mixes an overlay with an index it was not built for. A new snapshot is
  * published whenever either part changes: the trainer publishes a new index (with no
  * overlay; the overlay thread then builds one over it), the overlay thread a new overlay
- * over the published index. Publication is serialised here; all RCU is in live.c. */
+ * over the published index. Every snapshot also carries a view of the hidden items made for
+ * its index and overlay (hidden.h), remade at each publication and whenever the hidden set
+ * changes (snapshot_publish_hidden); the reading functions below leave hidden items out of
+ * every list they answer (an item's own list and its pair scores are still answered).
+ * Publication is serialised here; all RCU is in live.c. */
 #ifndef WALKREC_SNAPSHOT_H
 #define WALKREC_SNAPSHOT_H
 
@@ -21,6 +26,7 @@ struct wr_overlay;
 typedef struct wr_snapshot {
     wr_index *index;            /* never NULL */
     struct wr_overlay *overlay; /* NULL when no provisional item is known */
+    struct wr_hidden *hidden;   /* NULL when no item is hidden */
     uint64_t version;           /* unique to this snapshot, also across restarts (the time
                                  of its publication in microseconds, made to grow): what
                                  the ETags of answers with provisional items name */
@@ -47,6 +53,14 @@ float snapshot_score(const wr_snapshot *s, const wr_item *a, const wr_item *b);
  * rows plus index_info(s->index)->n: read them with snapshot_hit_id. */
 size_t snapshot_neighbors(const wr_snapshot *s, const wr_item *it, size_t k, const wr_filter *f,
                           int rank, wr_hit *out);
+/* index_neighbors_vec and index_neighbors_contrast (index.h) without the hidden items. */
+size_t snapshot_neighbors_vec(const wr_snapshot *s, const float *q, size_t k, const wr_filter *f,
+                              wr_hit *out);
+size_t snapshot_neighbors_contrast(const wr_snapshot *s, const float *const *pos, size_t np,
+                                   const float *const *neg, size_t nn, size_t k,
+                                   const wr_filter *f, wr_hit *out);
+/* 1 when the id is hidden (whether or not the snapshot knows it). */
+int snapshot_hidden(const wr_snapshot *s, const char *id, size_t len);
 /* The id of a hit of snapshot_neighbors, and its probability with index row `row` (NaN for
  * an uncalibrated model). */
 const char *snapshot_hit_id(const wr_snapshot *s, uint32_t item);
@@ -70,6 +84,9 @@ wr_index *snapshot_publish_index(wr_index *ix);
 /* Publishes ov (takes ownership) beside the published index when ov was built over that
  * index (overlay_serial); otherwise frees ov and returns -1. */
 int snapshot_publish_overlay(struct wr_overlay *ov);
+/* Publishes the published index and overlay again with a new view of the hidden set
+ * (hidden.h), after it changed; nothing before the first publication. */
+void snapshot_publish_hidden(void);
 /* Unpublishes and frees everything (at shutdown, after the readers stopped). */
 void snapshot_shutdown(void);
 

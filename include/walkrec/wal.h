@@ -1,15 +1,17 @@
-/* wal.h - the write-ahead log of ingested pairs: append-only, checksummed, durable.
+/* wal.h - the write-ahead log of ingested pairs and item changes: append-only, checksummed,
+ * durable.
  *
- * One file, <dir>/pairs.wal, holds every accepted batch of pairs as one record.
- * wal_append returns only once its record is on disk (fdatasync), so the ingestion handler
- * may acknowledge the batch as soon as it returns; on restart the base pairs plus every
- * record of the log are the training data.
+ * One file, <dir>/pairs.wal, holds every accepted batch of pairs as one record, and every
+ * hide, unhide and delete of an item as one item record. wal_append and wal_append_item
+ * return only once their record is on disk (fdatasync), so a handler may acknowledge as
+ * soon as they return; on restart the base pairs plus every record of the log are the
+ * training data, and the item records in log order say which items are hidden.
  *
  * File format, all integers little-endian:
  *
  *   file header, 16 bytes
  *     0   8  magic "WRPAIRS\n"
- *     8   4  u32 version, 1
+ *     8   4  u32 version: 1 or 2 (below)
  *    12   4  u32 crc32 of bytes 0..12
  *   records, back to back to the end of the file, each
  *     0   4  u32 crc32 of the rest of the record: bytes 4 .. 24+len
@@ -17,8 +19,19 @@
  *     8   8  u64 off, the byte offset of this record in the file
  *    16   8  u64 durable, how much of the log was known to be on disk when this record was
  *            written (<= off; equal to off unless other appends were waiting for one fsync)
- *    24 len  payload: u32 n >= 1 pairs, then n times
+ *    24 len  payload, one of
+ *            a pair record: u32 n >= 1 pairs, then n times
  *              u16 alen, u16 blen, f32 weight, alen bytes of id a, blen bytes of id b
+ *            an item record: u32 0 (no pair record has zero pairs: the tag), u16 kind
+ *              (WR_WAL_HIDE 1, WR_WAL_UNHIDE 2, WR_WAL_DELETE 3), u16 len, len bytes of id
+ *
+ * Versions. Version 1 logs hold pair records only; item records came with version 2, and
+ * nothing else changed. A new log starts as version 1 and its header is rewritten as
+ * version 2 (one 16-byte write in the first sector, synced) just before its first item
+ * record, so a build that reads only version 1 refuses such a log by its version rather
+ * than calling the item record corrupt, and a log without item records still opens there.
+ * This build reads both versions, and item records wherever they are. A follower of an
+ * older build reading a newer trainer's log stops at the first item record.
  *
  * Ids are 1..WR_ID_MAX bytes of UTF-8 without NUL, tab, CR or LF (so that every stored id
  * can be written to a pair TSV file); weights are finite, > 0 and fit a float. A record whose
@@ -59,8 +72,11 @@
 #define WR_WAL_FILE "pairs.wal"
 #define WR_WAL_HEADER 16                 /* bytes of the file header: the first record's offset */
 #define WR_WAL_RECORD_HEADER 24
-#define WR_WAL_PAYLOAD_MIN 14            /* one pair of one-byte ids */
+#define WR_WAL_PAYLOAD_MIN 9             /* an item record of a one-byte id (a pair record
+                                            of two one-byte ids: 14) */
 #define WR_WAL_RECORD_MAX (64u << 20)    /* payload bytes of one record (one batch) */
+/* The bytes of an item record of a len-byte id, header included. */
+#define WR_WAL_ITEM_RECORD(len) (WR_WAL_RECORD_HEADER + 8 + (uint64_t)(len))
 
 /* One pair, as given to wal_append and as handed back by wal_scan (where a and b point into
  * the log, are not NUL-terminated and stay valid during the callback only). */
@@ -72,13 +88,21 @@ typedef struct wr_wal_pair {
 
 typedef struct wr_wal wr_wal;
 
+/* The kinds of item records. A hide takes the item out of every answer until an unhide; a
+ * delete hides it the same way and also leaves out of training every pair of the item that
+ * comes before the delete in the log, the base pairs included (wal_load_file): pairs
+ * ingested after it train again. An unhide ends the hiding of either, and brings back no
+ * pair a delete left out. */
+enum { WR_WAL_HIDE = 1, WR_WAL_UNHIDE = 2, WR_WAL_DELETE = 3 };
+
 /* wal_open flags */
 #define WR_WAL_REPAIR 1 /* cut the log at a corrupt record instead of failing */
 
 /* What wal_open found. */
 typedef struct wr_wal_info {
     int created;               /* the file was new (or empty, or only part of a header) */
-    uint64_t records, pairs;   /* whole records kept */
+    uint64_t records, pairs;   /* whole records kept (pair and item records), pairs in them */
+    uint64_t items;            /* item records among them */
     uint64_t end;              /* log position after recovery */
     uint64_t cut_at;           /* offset the file was truncated at, or 0 */
     uint64_t cut_bytes;        /* bytes removed there (a torn tail, or with WR_WAL_REPAIR) */
@@ -100,6 +124,8 @@ const char *wal_path(const wr_wal *w);
  * batch gives *bad = 0; an oversized one the index of the pair that crosses
  * WR_WAL_RECORD_MAX. Self pairs (a == b) are allowed: reading drops them. */
 int wal_check(const wr_wal_pair *p, size_t n, size_t *bad, wr_err *err);
+/* Why an id breaks the rules ("is empty", "contains NUL, tab, CR or LF", ...), or NULL. */
+const char *wal_check_id(const char *id, size_t len);
 
 /* Appends the batch as one record and returns once it is on disk, with *pos (may be NULL)
  * the log position after it. A batch that fails wal_check writes nothing. After a failed
@@ -107,6 +133,11 @@ int wal_check(const wr_wal_pair *p, size_t n, size_t *bad, wr_err *err);
  * reopening re-reads what is really there). A failed append may still have reached the
  * disk: an unacknowledged batch can appear in the log after a restart (at-least-once). */
 int wal_append(wr_wal *w, const wr_wal_pair *p, size_t n, uint64_t *pos, wr_err *err);
+/* Appends an item record (WR_WAL_HIDE, _UNHIDE or _DELETE of the id, which must follow the
+ * rules for ids) as wal_append does a batch; the first one of a version 1 log rewrites its
+ * header first. */
+int wal_append_item(wr_wal *w, int kind, const char *id, size_t len, uint64_t *pos,
+                    wr_err *err);
 
 /* Calls fn for each record that starts at or after `from` (0 or WR_WAL_HEADER: the first
  * record; else a position returned by wal_append, wal_scan or wal_open) and is on disk when
@@ -115,6 +146,12 @@ int wal_append(wr_wal *w, const wr_wal_pair *p, size_t n, uint64_t *pos, wr_err 
  * after. Runs concurrently with appends; each record's checksum is verified again. */
 typedef int (*wr_wal_fn)(void *ud, uint64_t off, const wr_wal_pair *p, size_t n);
 int wal_scan(wr_wal *w, uint64_t from, wr_wal_fn fn, void *ud, uint64_t *end, wr_err *err);
+/* wal_scan of every record: pair records to fn, item records to item_fn (its id points into
+ * the log, not NUL-terminated, valid during the call); either may be NULL to skip them.
+ * wal_scan skips item records. */
+typedef int (*wr_wal_item_fn)(void *ud, uint64_t off, int kind, const char *id, size_t len);
+int wal_scan_all(wr_wal *w, uint64_t from, wr_wal_fn fn, wr_wal_item_fn item_fn, void *ud,
+                 uint64_t *end, wr_err *err);
 
 /* Adds the pairs of every record from `from` on to *out (with pairs_add: self pairs dropped,
  * not merged). *end as for wal_scan. */
@@ -130,17 +167,38 @@ int wal_load(wr_wal *w, uint64_t from, wr_pairs *out, uint64_t *end, wr_err *err
  * the start), WR_ECORRUPT, WR_EIO. */
 int wal_scan_file(const char *path, uint64_t from, uint64_t stop, wr_wal_fn fn, void *ud,
                   uint64_t *end, wr_err *err);
+/* The same with item records to item_fn, as wal_scan_all. */
+int wal_scan_file_all(const char *path, uint64_t from, uint64_t stop, wr_wal_fn fn,
+                      wr_wal_item_fn item_fn, void *ud, uint64_t *end, wr_err *err);
+
+/* The items deleted in a log: each with the log position of its last delete record. */
+typedef struct wr_wal_deletes {
+    wr_dict *ids;
+    uint64_t *at;     /* per id of ids: the offset of its last WR_WAL_DELETE record */
+    size_t cap;
+} wr_wal_deletes;
+/* Reads the deletes of the log file at path up to stop (as wal_load_file) into *out, which
+ * the caller frees with wal_deletes_free (also on error: then empty). */
+int wal_deletes_file(const char *path, uint64_t stop, wr_wal_deletes *out, wr_err *err);
+void wal_deletes_free(wr_wal_deletes *d);
+/* 1 when d (may be NULL) deletes the id after log offset off: a pair at off, or a base
+ * pair (off 0), is left out of training. */
+int wal_deleted_after(const wr_wal_deletes *d, const char *id, size_t len, uint64_t off);
 
 /* wal_load from the first record to `stop` (a durable position the log's owner read with
  * wal_stats) of the log file at path, without the wr_wal: for a process that does not hold
  * the log open, such as walkrecd's trainer process, which must take no lock of the
- * daemon's. The records before stop are never rewritten, so no lock is needed. */
-int wal_load_file(const char *path, uint64_t stop, wr_pairs *out, wr_err *err);
+ * daemon's. The records before stop are never rewritten, so no lock is needed. With del
+ * (wal_deletes_file of the same log and stop; may be NULL), a pair is left out when one of
+ * its items is deleted later in the log: the training data of a log with deletes. */
+int wal_load_file(const char *path, uint64_t stop, const wr_wal_deletes *del, wr_pairs *out,
+                  wr_err *err);
 
 typedef struct wr_wal_stats {
     uint64_t end;             /* log position of the last written record */
     uint64_t durable;         /* log position known to be on disk */
     uint64_t records, pairs;  /* in the log, recovered ones included */
+    uint64_t items;           /* item records among the records */
     uint64_t appends, syncs;  /* by this process: appends/syncs > 1 means group commits */
 } wr_wal_stats;
 

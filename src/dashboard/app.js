@@ -2,7 +2,8 @@
 //
 // Reads GET /v1/model (the published model; the learning curve lives in its metadata),
 // GET /v1/admin/status (the trainer: state, progress, last run with the gate's decision),
-// GET /v1/items?prefix= (search suggestions), /v1/items/{id} and /v1/items/{id}/neighbors.
+// GET /v1/items?prefix= (search suggestions), /v1/items/{id} and /v1/items/{id}/neighbors;
+// PUT and DELETE /v1/items/{id}/hidden (the item's Hide / Unhide button).
 // A 401 opens the token panel; the token is kept in sessionStorage only. No libraries: the
 // daemon's Content-Security-Policy allows this script and the page's style sheet, nothing else.
 'use strict';
@@ -98,13 +99,15 @@
     }
   }
 
-  async function api(path) {
+  // A write (PUT, DELETE) says its (absent) body is JSON, as writes without the token must.
+  async function api(path, method = 'GET') {
     for (;;) {
       const token = sessionStorage.getItem(TOKEN_KEY);
       const headers = token ? { Authorization: 'Bearer ' + token } : {};
+      if (method !== 'GET') headers['Content-Type'] = 'application/json';
       let r;
       try {
-        r = await fetch(path, { headers, cache: 'no-cache' });
+        r = await fetch(path, { method, headers, cache: 'no-cache' });
       } catch (e) {
         $('conn').hidden = false;
         throw new ApiError(0, 'network', 'the daemon does not answer');
@@ -310,10 +313,12 @@
       ['Runs', `${int(s.runs)} (${int(s.published)} published, ${int(s.refused)} refused)`],
       ['Pairs pending', int(s.pending_pairs)],
       ['Provisional items', int(s.provisional_items)],
+      ['Hidden items', int(s.hidden_items)],
       ['Retrain mode', s.retrain_mode],
       ['Generations kept', gens || 'none'],
       ['Rollback ready', s.rollback_ready ? 'yes' : 'no'],
-      s.log ? ['Pair log', `${int(s.log.pairs)} pairs in ${int(s.log.records)} batches`]
+      s.log ? ['Pair log', `${int(s.log.pairs)} pairs in ${int(s.log.records - (s.log.items || 0))}` +
+        ` batches` + (s.log.items ? `, ${int(s.log.items)} item changes` : '')]
         : ['Pair log', undefined],
       s.last_error ? ['Last error', el('span', { class: 'error',
         text: `${s.last_error.message} (${when(s.last_error.at)})` })] : ['Last error', undefined],
@@ -574,6 +579,20 @@
     $('item-id').textContent = id;
     $('item-title').textContent = titleOf(info.side);
     $('item-side').replaceWith(Object.assign(tagList(sideTags(info)), { id: 'item-side' }));
+    // hiding: a write, so not on a follower (PUT / DELETE /v1/items/{id}/hidden)
+    $('item-hidden').hidden = !info.hidden;
+    const hide = $('item-hide');
+    hide.hidden = !!status && status.role === 'follower';
+    hide.textContent = info.hidden ? 'Unhide' : 'Hide from every list';
+    hide.onclick = async () => {
+      try {
+        await api(`/v1/items/${enc(id)}/hidden`, info.hidden ? 'DELETE' : 'PUT');
+      } catch (e) {
+        $('search-msg').textContent = `Cannot change ${id}: ${e.message}`;
+        return;
+      }
+      showItem(id, false);
+    };
     renderTrail();
     const tb = table.tBodies[0];
     tb.replaceChildren();

@@ -5,8 +5,9 @@
  * request, minus libmicrohttpd: api_route(), the {id} segment decoded with the same
  * limits, the query split into parameters as libmicrohttpd 0.9.75 splits it (at '&', then
  * at the first '=', '+' turned into ' ', nothing percent-decoded: keep_escaped), then the
- * route's GET handler (its POST handler, body-less, for POST-only routes) through
- * api_call(), on the published fixture snapshot. The replies must pass daemon_check_reply.
+ * route's GET handler (its POST handler, body-less, for POST-only routes; PUT or DELETE
+ * when the input starts "PUT " or "DELETE ") through api_call(), on the published fixture
+ * snapshot. The replies must pass daemon_check_reply.
  * rest_decode and rest_etag_matches also get the raw input. */
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +84,7 @@ static void split_query(char *q, params *p)
     }
 }
 
-static void serve(const char *url, char *query, const char *what)
+static void serve(int method, const char *url, char *query, const char *what)
 {
     const char *raw_id;
     size_t raw_len;
@@ -95,7 +96,9 @@ static void serve(const char *url, char *query, const char *what)
         daemon_check_reply(&rp, what);
         return;
     }
-    wr_request rq = {.method = rt->get ? WR_M_GET : WR_M_POST, .cfg = cfg, .svc = svc};
+    if (!method) /* as the route takes it: GET, else body-less POST */
+        method = rt->get ? WR_M_GET : WR_M_POST;
+    wr_request rq = {.method = method, .cfg = cfg, .svc = svc};
     if (raw_id) { /* as dispatch() */
         long n = -1;
         if (raw_len <= 3 * WR_ID_MAX) {
@@ -115,7 +118,7 @@ static void serve(const char *url, char *query, const char *what)
     split_query(query, &p);
     rq.query = p.v;
     rq.nquery = p.n;
-    if (rt->writer) {
+    if (api_unlocked(rt, method)) {
         api_call(rt, &rq, NULL, &rp);
     } else {
         api_call(rt, &rq, live_acquire(), &rp);
@@ -141,10 +144,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     url[len] = 0;
     check_decode(url, len);
     rest_etag_matches(url, "\"7\"");
-    char *query = strchr(url, '?');
+    /* "PUT " or "DELETE " before the target: that method (the item changes) */
+    int method = !strncmp(url, "PUT ", 4) ? WR_M_PUT : !strncmp(url, "DELETE ", 7) ? WR_M_DELETE : 0;
+    char *target = url + (method == WR_M_PUT ? 4 : method ? 7 : 0);
+    char *query = strchr(target, '?');
     if (query)
         *query++ = 0;
-    serve(url, query, "GET or POST by URL");
+    serve(method, target, query, method ? "PUT or DELETE" : "GET or POST by URL");
     free(url);
     return 0;
 }

@@ -1,5 +1,6 @@
 /* fuzz_wal.c - the write-ahead log reader: wal_open on a directory whose pairs.wal is the
- * input, then wal_load.
+ * input, then wal_scan_all (pair and item records), wal_load and the deletes training
+ * applies (wal_deletes_file, wal_load_file).
  *
  * What wal.h promises: an open either fails (with a reason) or recovers a log whose kept
  * records all scan back; a corrupt middle is refused unless WR_WAL_REPAIR, which then
@@ -32,8 +33,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 typedef struct tally {
-    uint64_t records, pairs;
+    uint64_t records, pairs, items;
 } tally;
+
+static int count_item(void *ud, uint64_t off, int kind, const char *id, size_t len)
+{
+    tally *t = ud;
+    if (kind < WR_WAL_HIDE || kind > WR_WAL_DELETE || !fuzz_valid_id(id, len))
+        fuzz_bug("item record at %llu breaks the log's rules", (unsigned long long)off);
+    t->records++;
+    t->items++;
+    return 0;
+}
 
 static int count(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
 {
@@ -56,9 +67,10 @@ static void check_scan(wr_wal *w, const wr_wal_info *in)
     tally t = {0};
     uint64_t end;
     wr_err err;
-    if (wal_scan(w, 0, count, &t, &end, &err) < 0)
+    if (wal_scan_all(w, 0, count, count_item, &t, &end, &err) < 0)
         fuzz_bug("an opened log does not scan: %s", err.msg);
-    if (t.records != in->records || t.pairs != in->pairs || end != in->end)
+    if (t.records != in->records || t.pairs != in->pairs || t.items != in->items ||
+        end != in->end)
         fuzz_bug("open reported %llu records, %llu pairs, end %llu; the scan found %llu, "
                  "%llu, %llu", (unsigned long long)in->records, (unsigned long long)in->pairs,
                  (unsigned long long)in->end, (unsigned long long)t.records,
@@ -67,6 +79,17 @@ static void check_scan(wr_wal *w, const wr_wal_info *in)
     pairs_init(&p);
     if (wal_load(w, 0, &p, NULL, &err) < 0)
         fuzz_bug("wal_load: %s", err.msg);
+    size_t all = p.n;
+    pairs_free(&p);
+    wr_wal_deletes del;
+    pairs_init(&p);
+    if (wal_deletes_file(log_path, in->end, &del, &err) < 0 ||
+        wal_load_file(log_path, in->end, &del, &p, &err) < 0)
+        fuzz_bug("training's reading of an opened log: %s", err.msg);
+    if (p.n > all || (!dict_size(del.ids) && p.n != all))
+        fuzz_bug("deletes kept %zu of %zu pairs (%u items deleted)", p.n, all,
+                 dict_size(del.ids));
+    wal_deletes_free(&del);
     pairs_free(&p);
 }
 
@@ -95,13 +118,14 @@ static void open_log(const uint8_t *data, size_t size)
                  (unsigned long long)again.cut_at);
     wr_wal_pair p = {"a", "b", 1, 1, 2.5};
     uint64_t pos;
-    if (wal_append(w, &p, 1, &pos, &err) < 0)
+    if (wal_append(w, &p, 1, &pos, &err) < 0 || wal_append_item(w, WR_WAL_HIDE, "a", 1, &pos,
+                                                                  &err) < 0)
         fuzz_bug("a recovered log refuses an append: %s", err.msg);
     wal_close(w);
     if (!(w = wal_open(dir, 0, &again, &err)))
         fuzz_bug("the log does not open after an append: %s", err.msg);
-    if (again.records != in.records + 1 || again.end != pos || again.cut_at)
-        fuzz_bug("after one append at %llu, the log has %llu records (before: %llu), end %llu",
+    if (again.records != in.records + 2 || again.end != pos || again.cut_at)
+        fuzz_bug("after two appends at %llu, the log has %llu records (before: %llu), end %llu",
                  (unsigned long long)in.end, (unsigned long long)again.records,
                  (unsigned long long)in.records, (unsigned long long)again.end);
     check_scan(w, &again);

@@ -106,6 +106,12 @@ def wal_record(off, pairs, durable=None):
     return struct.pack("<I", zlib.crc32(rest)) + rest
 
 
+def wal_item(off, kind, ident, durable=None):
+    payload = struct.pack("<IHH", 0, kind, len(ident)) + ident
+    rest = struct.pack("<IQQ", len(payload), off, off if durable is None else durable) + payload
+    return struct.pack("<I", zlib.crc32(rest)) + rest
+
+
 def wal():
     hdr = b"WRPAIRS\n" + struct.pack("<I", 1)
     hdr += struct.pack("<I", zlib.crc32(hdr))
@@ -120,6 +126,13 @@ def wal():
     r3 = wal_record(16 + len(r1) + len(r2), [(b"D", b"E", 1.0)], durable=16 + len(r1) + len(r2))
     write("wal", "corrupt-middle", hdr + bytes(bad) + r2 + r3)
     write("wal", "self-pair", hdr + wal_record(16, [(b"A", b"A", 1.0), (b"A", b"B", 3.0)]))
+    hdr2 = b"WRPAIRS\n" + struct.pack("<I", 2)
+    hdr2 += struct.pack("<I", zlib.crc32(hdr2))
+    i1 = wal_item(16 + len(r1), 1, b"B1")
+    i2 = wal_item(16 + len(r1) + len(i1), 3, b"caf\xc3\xa9")
+    i3 = wal_item(16 + len(r1) + len(i1) + len(i2), 2, b"B1")
+    write("wal", "item-records", hdr2 + r1 + i1 + i2 + i3)
+    write("wal", "item-torn", hdr2 + r1 + i1 + i2[:-2])
 
 
 def config():
@@ -166,6 +179,9 @@ def url():
         "ui": "/ui/app.js",
         "unknown": "/v2/nothing?x",
         "keys-only": "/v1/score?a&b=&=c&&",
+        "hide": "PUT /v1/items/P0020/hidden",
+        "unhide": "DELETE /v1/items/P0020/hidden",
+        "delete": "DELETE /v1/items/new-1",
     }.items():
         write("url", name, target)
 

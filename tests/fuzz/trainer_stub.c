@@ -13,7 +13,9 @@
 
 #include "daemon.h"
 #include "fuzz.h"
+#include "walkrec/hidden.h"
 #include "walkrec/metrics.h"
+#include "walkrec/snapshot.h"
 
 #define CHECK_EVERY 32
 
@@ -118,6 +120,16 @@ static int submit(const char *path, wr_err *err)
     return wr_failc(err, WR_ENOTFOUND, "%s: no such model", path);
 }
 
+/* Item changes go to the real hidden set and are published, as retrain_item does after
+ * its log append: later inputs read through the hidden view. */
+static int item(int kind, const char *id, size_t len, wr_err *err)
+{
+    static uint64_t off = WR_WAL_HEADER;
+    if (hidden_apply(kind, id, len, off += WR_WAL_ITEM_RECORD(len)))
+        snapshot_publish_hidden();
+    return 0;
+}
+
 static json_t *status(void)
 {
     return json_pack("{s:s,s:I}", "state", "idle", "generation", (json_int_t)FUZZ_GENERATION);
@@ -133,6 +145,7 @@ const wr_service *stub_service(void)
         .submit = submit,
         .status = status,
         .metrics = metrics_render,
+        .item = item,
     };
     return &svc;
 }

@@ -126,11 +126,18 @@ def attack(b, daemon, own, other):
                "e => 'blocked: ' + e.name)" % (json.dumps(own), body))
     assert got.startswith("blocked"), got
     print("a JSON fetch from %s: %s by the browser (no CORS for that origin)" % (other, got))
+    # PUT and DELETE always need a preflight (no-cors refuses them outright): never sent
+    for method in ("PUT", "DELETE"):
+        got = b.js("fetch(%s + '/v1/items/P0000001/hidden', {method: '%s'}).then(r => "
+                   "'status ' + r.status, e => 'blocked: ' + e.name)" % (json.dumps(own), method))
+        assert got.startswith("blocked"), (method, got)
+    print("a hide or unhide fetch from %s: blocked by the browser" % other)
     time.sleep(0.5)
     s = status(daemon)
     assert s["log"]["records"] == before, ("pairs ingested from another site", s["log"])
     assert s["runs"] == runs and s["state"] == "idle", ("a retrain from another site", s)
     assert daemon.get("/v1/items/CROSS-SITE-ITEM").status == 404
+    assert daemon.get("/v1/items/P0000001").json()["hidden"] is False
     assert refused(daemon) == want, (refused(daemon), want)
 
 

@@ -13,6 +13,7 @@ browser download). Then, as an operator would:
 - typing part of an id lists the ids the API gives for that prefix; clicking one shows its
   neighbours, the same items and scores as the API, with their titles;
 - clicking a neighbour walks on: the list becomes that item's neighbours; Back returns;
+- the item view's Hide button hides the item (gone from the lists), Unhide brings it back;
 - a retraining run (from scratch, 0 epochs: the gate refuses it) shows its numbers;
 - no script error and no Content-Security-Policy violation was reported.
 
@@ -312,6 +313,11 @@ def main():
         b.screenshot(out)
         print("screenshot: %s" % out)
     except AssertionError:
+        # whether the daemon was still there, and what it said last
+        code = daemon.proc.poll()
+        print("walkrecd at the failure: %s; its log ends:\n%s" % (
+            "running" if code is None else "exited with %d" % code,
+            "\n".join(daemon.log().splitlines()[-15:])))
         out = os.path.join(shots, "dashboard-failed.png")
         try:
             b.screenshot(out)
@@ -382,6 +388,23 @@ def run_page(b, daemon, url, model, titles):
     check_neighbours(b, daemon, nxt, titles)
     print("clicked %s: the list followed (%s ...); Back and Forward too" %
           (nxt, " ".join(second[:4])))
+
+    # Hide the item shown (PUT /v1/items/{id}/hidden with the kept token), then unhide it.
+    b.wait("document.getElementById('item-hide').textContent === 'Hide from every list'",
+           "the Hide button")
+    b.click("#item-hide")
+    b.wait("!document.getElementById('item-hidden').hidden && "
+           "document.getElementById('item-hide').textContent === 'Unhide'", "the item hidden")
+    assert get_json(daemon, "/v1/items/%s" % nxt)["hidden"] is True
+    listed = [n["item"] for n in
+              get_json(daemon, "/v1/items/%s/neighbors?k=10" % ITEM)["neighbors"]]
+    assert nxt not in listed, (nxt, listed)
+    b.click("#item-hide")
+    b.wait("document.getElementById('item-hidden').hidden && "
+           "document.getElementById('item-hide').textContent === 'Hide from every list'",
+           "the item unhidden")
+    assert get_json(daemon, "/v1/items/%s" % nxt)["hidden"] is False
+    print("hid %s from the item view (gone from %s's list), then unhid it" % (nxt, ITEM))
 
     # A retraining run the gate refuses: its numbers appear in the evaluation card.
     r = daemon.post("/v1/admin/retrain", {}, headers={"Authorization": "Bearer " + TOKEN})

@@ -33,6 +33,14 @@ K8S = os.path.join(DEPLOY, "k8s")
 TOKEN = "deploy-test-token"
 
 
+def wait_for(pred, timeout, what):
+    end = time.time() + timeout
+    while not pred():
+        if time.time() > end:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.1)
+
+
 def load_all(path):
     with open(path) as f:
         return [d for d in yaml.safe_load_all(f) if d is not None]
@@ -182,6 +190,8 @@ class Static(unittest.TestCase):
         self.assertTrue(any(p.startswith("/v1/admin/") for p in paths))
         self.assertIn("location = /v1/pairs", self.nginx)
         self.assertIn("location /v1/admin/", self.nginx)
+        self.assertIn("location ~ ^/v1/items/[^/]+/hidden$", self.nginx)
+        self.assertIn("/v1/items/{id}/hidden", paths)
 
     # ---- volumes, secrets, images, files ----
 
@@ -388,6 +398,18 @@ class Topology(unittest.TestCase):
         r = self.followers[0].post("/v1/pairs", body, headers=auth)
         self.assertEqual(r.status, 409, r)
         self.assertIn("http://localhost:8080", r.json()["error"]["message"])
+        # hiding through nginx reaches the trainer; the followers take it from its log, and
+        # an item's GET stays a read on them
+        hide = "/v1/items/P0000009/hidden"
+        self.assertEqual(self.lb.request("PUT", hide).status, 401)
+        self.assertEqual(self.lb.request("PUT", hide, headers=auth).status, 204)
+        for f in self.followers:
+            wait_for(lambda f=f: f.get("/v1/items/P0000009").json()["hidden"], 30,
+                     "a follower hiding P0000009")
+        self.assertTrue(self.lb.get("/v1/items/P0000009").json()["hidden"])
+        self.assertEqual(self.lb.request("DELETE", hide, headers=auth).status, 204)
+        self.assertEqual(self.lb.request("DELETE", "/v1/items/NO-SUCH-ITEM",
+                                         headers=auth).status, 204)
         self.assertIn(self.lb.post("/v1/admin/retrain", {}, headers=auth).status, (200, 202))
         for f in self.followers:
             f.wait_ready(generation=2, timeout=120)

@@ -7,7 +7,8 @@
  * of the published snapshot (writers outside one). The snapshot is a 20-item model in two
  * clusters with side information, and an overlay with one provisional item; the trainer
  * behind the write routes is a fake wr_service whose answers the cases choose by their
- * arguments, so every library error code is seen mapped to its status. */
+ * arguments, so every library error code is seen mapped to its status; its item changes go
+ * to the real hidden set (hidden.h), so test_hidden sees hidden items leave every answer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "walkrec/api.h"
+#include "walkrec/hidden.h"
 #include "walkrec/live.h"
 #include "walkrec/metrics.h"
 #include "walkrec/overlay.h"
@@ -82,10 +84,21 @@ static char *metrics(size_t *len)
     return s;
 }
 
+/* As retrain_item without the log: applied at growing offsets, then published. */
+static int item(int kind, const char *id, size_t len, wr_err *err)
+{
+    static uint64_t off = 16;
+    if (len == 4 && !memcmp(id, "fail", 4))
+        return wr_failc(err, WR_EIO, "pairs.wal: write failed: No space left on device");
+    if (hidden_apply(kind, id, len, off += 40))
+        snapshot_publish_hidden();
+    return 0;
+}
+
 static const wr_service trainer = {0, ingest, retrain, publish, rollback, submit, status,
-                                   metrics};
+                                   metrics, item};
 static const wr_service follower = {1, ingest, retrain, publish, rollback, submit, status,
-                                    metrics};
+                                    metrics, item};
 
 /* ---- the snapshot ---- */
 
@@ -197,7 +210,7 @@ static json_t *serve(int method, const char *target, const char *body, const wr_
         assert_true(n >= 0);
         rq.id = raw_id ? id : NULL;
         rq.id_len = (size_t)n;
-        if (rt->writer || !with_model) {
+        if (api_unlocked(rt, method) || !with_model) {
             api_call(rt, &rq, NULL, &rp);
         } else {
             api_call(rt, &rq, live_acquire(), &rp);
@@ -325,7 +338,7 @@ static int prometheus(const json_t *d) { return !strcmp(json_string_value(d), "w
 
 static int html(const json_t *d) { return !strncmp(json_string_value(d), "<!", 2); }
 
-enum { GET = WR_M_GET, POST = WR_M_POST };
+enum { GET = WR_M_GET, POST = WR_M_POST, PUT = WR_M_PUT, DEL = WR_M_DELETE };
 
 static const struct {
     int method;
@@ -435,6 +448,23 @@ static const struct {
      "{\"error\":{\"code\":\"bad_request\"}}", NULL, NULL, 0},
     {POST, "/v1/admin/candidates", "{\"model\":\"/models/ok.wr\"}", 409,
      "{\"error\":{\"code\":\"follower\"}}", NULL, &follower, 0},
+    /* item changes: any id (known or not), 409 on a follower, 400 for ids the log refuses,
+     * 503 when the log fails; test_hidden follows what they do to answers */
+    {PUT, "/v1/items/NOT-YET/hidden", NULL, 204, NULL, NULL, NULL, 0},
+    {DEL, "/v1/items/NOT-YET/hidden", NULL, 204, NULL, NULL, NULL, 1},
+    {DEL, "/v1/items/NOT-YET/hidden", NULL, 204, NULL, NULL, NULL, 0},
+    {PUT, "/v1/items/P01/hidden", NULL, 409, "{\"error\":{\"code\":\"follower\"}}", NULL,
+     &follower, 0},
+    {DEL, "/v1/items/P01", NULL, 409, "{\"error\":{\"code\":\"follower\"}}", NULL,
+     &follower, 0},
+    {PUT, "/v1/items/a%09b/hidden", NULL, 400, "{\"error\":{\"code\":\"bad_request\"}}",
+     NULL, NULL, 0},
+    {PUT, "/v1/items/fail/hidden", NULL, 503, "{\"error\":{\"code\":\"unavailable\"}}",
+     NULL, NULL, 0},
+    {GET, "/v1/items/P01/hidden", NULL, 405,
+     "{\"error\":{\"code\":\"method_not_allowed\"}}", NULL, NULL, 0},
+    {POST, "/v1/items/P01", "{}", 405, "{\"error\":{\"code\":\"method_not_allowed\"}}",
+     NULL, NULL, 0},
     {GET, "/metrics", NULL, 200, NULL, prometheus, NULL, 0},
     {GET, "/", NULL, 200, NULL, html, NULL, 0},
     {GET, "/ui/app.js", NULL, 200, NULL, NULL, NULL, 0},
@@ -453,8 +483,8 @@ static void test_routes(void **state)
                             &ctype);
         char *text = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
         if (status != cases[i].status)
-            fail_msg("%s %s: status %u, expected %u: %.300s", cases[i].body ? "POST" : "GET",
-                     cases[i].target, status, cases[i].status, text);
+            fail_msg("case %zu, %s: status %u, expected %u: %.300s", i, cases[i].target,
+                     status, cases[i].status, text);
         if (cases[i].want) {
             json_t *want = json_loads(cases[i].want, 0, NULL);
             if (!want)
@@ -563,6 +593,102 @@ static const char *hit_ids(const json_t *nb, char *buf, size_t cap)
         at += (size_t)snprintf(buf + at, cap - at, "%s%s", i ? " " : "",
                                json_string_value(json_object_get(json_array_get(nb, i), "item")));
     return buf;
+}
+
+/* 1 when any list of the answer holds id: a hit {"item": id, "score": ...}. */
+static int lists_hold(const json_t *doc, const char *id)
+{
+    char *text = json_dumps(doc, JSON_COMPACT), want[64];
+    snprintf(want, sizeof want, "{\"item\":\"%s\",\"score\"", id);
+    int in = strstr(text, want) != NULL;
+    free(text);
+    return in;
+}
+
+static void change(int method, const char *target)
+{
+    unsigned status;
+    char *ctype;
+    json_t *doc = serve(method, target, NULL, &trainer, 1, &status, &ctype);
+    if (status != 204)
+        fail_msg("%s: status %u", target, status);
+    json_decref(doc);
+    free(ctype);
+}
+
+/* Hidden items leave every kind of answer (lists, scans, each, queries, baskets of both
+ * strategies, a provisional item's place in model lists), while their own lists and
+ * scores still answer, and come back when unhidden. */
+static void test_hidden(void **state)
+{
+    (void)state;
+    static const struct {
+        int method;
+        const char *target, *body;
+    } reads[] = {
+        {GET, "/v1/items/P00/neighbors?k=3", NULL},      /* the precomputed list */
+        {GET, "/v1/items/P00/neighbors?k=5", NULL},      /* the whole list, shortened */
+        {GET, "/v1/items/P00/neighbors?k=12", NULL},     /* an exact scan */
+        {GET, "/v1/items/P02/neighbors?k=3&exclude=P03,P04", NULL},
+        {GET, "/v1/items/NEW/neighbors?k=3", NULL},      /* a provisional item's list */
+        {GET, "/v1/items/NEW/neighbors?k=3&min_score=-1", NULL}, /* ... by a scan */
+        {POST, "/v1/neighbors", "{\"items\":[\"P00\",\"P02\"],\"k\":3}"},
+        {POST, "/v1/neighbors", "{\"queries\":[{\"item\":\"P02\",\"k\":4},{\"item\":\"P00\","
+                                "\"k\":15}]}"},
+        {POST, "/v1/neighbors", "{\"items\":[\"P00\",\"P02\"],\"mode\":\"basket\",\"k\":3}"},
+        {POST, "/v1/neighbors", "{\"items\":[\"P02\"],\"mode\":\"basket\",\"strategy\":"
+                                "\"best_score\",\"k\":3}"},
+    };
+    const char *hide[] = {"P01", "NEW"};
+    json_t *doc;
+    /* before: every read holds P01 or NEW somewhere (else the test proves nothing) */
+    for (size_t i = 0; i < sizeof reads / sizeof *reads; i++) {
+        doc = ok(reads[i].method, reads[i].target, reads[i].body);
+        if (!lists_hold(doc, "P01") && !lists_hold(doc, "NEW"))
+            fail_msg("%s %s: holds neither P01 nor NEW before hiding", reads[i].target,
+                     reads[i].body ? reads[i].body : "");
+        json_decref(doc);
+    }
+    change(PUT, "/v1/items/P01/hidden");
+    change(PUT, "/v1/items/NEW/hidden");
+    change(PUT, "/v1/items/NEW/hidden"); /* twice: the same */
+    for (size_t i = 0; i < sizeof reads / sizeof *reads; i++) {
+        doc = ok(reads[i].method, reads[i].target, reads[i].body);
+        for (size_t h = 0; h < 2; h++)
+            if (lists_hold(doc, hide[h]))
+                fail_msg("%s %s: still holds hidden %s", reads[i].target,
+                         reads[i].body ? reads[i].body : "", hide[h]);
+        json_decref(doc);
+    }
+    /* the list shortened by a hidden item answers short rather than scanning */
+    doc = ok(GET, "/v1/items/P00/neighbors?k=5", NULL);
+    assert_true(json_array_size(json_object_get(doc, "neighbors")) <= 5);
+    json_decref(doc);
+    /* hidden items say so, and still answer for themselves */
+    doc = ok(GET, "/v1/items/P01", NULL);
+    assert_true(json_is_true(json_object_get(doc, "hidden")));
+    json_decref(doc);
+    doc = ok(GET, "/v1/items/P00", NULL);
+    assert_true(json_is_false(json_object_get(doc, "hidden")));
+    json_decref(doc);
+    doc = ok(GET, "/v1/items/P01/neighbors?k=3", NULL);
+    assert_int_equal(json_array_size(json_object_get(doc, "neighbors")), 3);
+    json_decref(doc);
+    doc = ok(GET, "/v1/score?a=P00&b=P01", NULL);
+    assert_true(json_number_value(json_object_get(doc, "score")) > 0.9);
+    json_decref(doc);
+    /* a delete hides too; unhiding it and P01 and NEW brings every one back */
+    change(DEL, "/v1/items/P02");
+    doc = ok(GET, "/v1/items/P00/neighbors?k=12", NULL);
+    assert_false(lists_hold(doc, "P02"));
+    json_decref(doc);
+    change(DEL, "/v1/items/P02/hidden");
+    change(DEL, "/v1/items/P01/hidden");
+    change(DEL, "/v1/items/NEW/hidden");
+    doc = ok(GET, "/v1/items/P00/neighbors?k=12", NULL);
+    assert_true(lists_hold(doc, "P01") && lists_hold(doc, "P02") && lists_hold(doc, "NEW"));
+    json_decref(doc);
+    assert_int_equal(hidden_count(), 0);
 }
 
 /* Pages: offset on neighbour lists (GET, POST each and basket) and the cursor of /v1/items
@@ -835,6 +961,7 @@ int main(void)
         cmocka_unit_test(test_cost),
         cmocka_unit_test(test_strict),
         cmocka_unit_test(test_pages),
+        cmocka_unit_test(test_hidden),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

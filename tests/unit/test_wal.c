@@ -1,6 +1,8 @@
 /* test_wal.c - the pair write-ahead log: round trips, reopening, torn tails cut at every byte,
  * corrupt middles named by offset, group-commit windows, bad headers, bad batches, concurrent
- * appends, and a writer killed with SIGKILL at random moments. */
+ * appends, a writer killed with SIGKILL at random moments, and item records (hide, unhide,
+ * delete): their round trip, a version 1 log taking its first one, their damage, and the
+ * pairs a delete leaves out of training. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -130,11 +132,19 @@ static int same_batch(const batch *b, const wr_wal_pair *p, size_t n)
 /* (tag, k) of a record from its first id, "t<tag>-k<k>-...". */
 static int batch_key(const wr_wal_pair *p, uint32_t *tag, uint32_t *k)
 {
-    char s[64];
+    char s[64], *e;
+    *tag = *k = UINT32_MAX;
     size_t l = p[0].alen < sizeof s - 1 ? p[0].alen : sizeof s - 1;
     memcpy(s, p[0].a, l);
     s[l] = 0;
-    return sscanf(s, "t%u-k%u-", tag, k) == 2 ? 0 : -1;
+    if (s[0] != 't')
+        return -1;
+    *tag = (uint32_t)strtoul(s + 1, &e, 10);
+    if (e == s + 1 || e[0] != '-' || e[1] != 'k')
+        return -1;
+    const char *kp = e + 2;
+    *k = (uint32_t)strtoul(kp, &e, 10);
+    return e != kp && *e == '-' ? 0 : -1;
 }
 
 static size_t size_of(uint32_t k) { return 1 + (k * 37) % 60; }
@@ -252,20 +262,20 @@ static void test_round_trip(void **state)
 
     /* by path, as the trainer process reads it: up to a position, the same pairs */
     pairs_init(&p);
-    assert_int_equal(wal_load_file(logpath, st.durable, &p, &err), 0);
+    assert_int_equal(wal_load_file(logpath, st.durable, NULL, &p, &err), 0);
     assert_int_equal(p.n, total);
     pairs_free(&p);
     uint64_t first10 = 0;
     for (uint32_t k = 0; k < 10; k++)
         first10 += size_of(k);
     pairs_init(&p);
-    assert_int_equal(wal_load_file(logpath, pos[9], &p, &err), 0);
+    assert_int_equal(wal_load_file(logpath, pos[9], NULL, &p, &err), 0);
     assert_int_equal(p.n, first10);
     pairs_free(&p);
     pairs_init(&p);
-    assert_int_equal(wal_load_file(logpath, pos[9] - 1, &p, &err), -1); /* not a boundary */
+    assert_int_equal(wal_load_file(logpath, pos[9] - 1, NULL, &p, &err), -1); /* not a boundary */
     assert_non_null(strstr(err.msg, logpath));
-    assert_int_equal(wal_load_file("/nonexistent/pairs.wal", pos[9], &p, &err), -1);
+    assert_int_equal(wal_load_file("/nonexistent/pairs.wal", pos[9], NULL, &p, &err), -1);
     assert_non_null(strstr(err.msg, "/nonexistent/pairs.wal"));
     pairs_free(&p);
 
@@ -544,7 +554,8 @@ static void craft(uint8_t *buf, size_t *len, uint32_t k, uint64_t durable)
 
 static void craft_header(uint8_t *h, uint32_t version)
 {
-    memcpy(h, "WRPAIRS\n", 8);
+    static const uint8_t magic[8] = {'W', 'R', 'P', 'A', 'I', 'R', 'S', '\n'};
+    memcpy(h, magic, sizeof magic);
     le(h + 8, version, 4);
     le(h + 12, crc32(0, h, 12), 4);
 }
@@ -719,8 +730,8 @@ static void test_bad_header(void **state)
     craft_header(cases[0].h, 1);
     memcpy(cases[0].h, "WRPAIRZ\n", 8);
     cases[0].why = "bad magic";
-    craft_header(cases[1].h, 2);
-    cases[1].why = "version 2";
+    craft_header(cases[1].h, 3);
+    cases[1].why = "version 3";
     craft_header(cases[2].h, 1);
     cases[2].h[13] ^= 1;
     cases[2].why = "header checksum";
@@ -987,8 +998,7 @@ static void test_kill9(void **state)
     scratch(1);
     uint64_t *ack = calloc((size_t)RUNS * MAX_ACKS, sizeof *ack);
     uint32_t acked[RUNS] = {0}, cuts = 0, total_acked = 0;
-    unsigned seed = (unsigned)time(NULL);
-    srand(seed);
+    unsigned seed = (unsigned)time(NULL), draw = seed;
     /* each run checks the records added since the last one; a full check at the end */
     kill_check c = {0, 0, ack, acked, 0};
     uint64_t verified = 0;
@@ -1003,7 +1013,8 @@ static void test_kill9(void **state)
             writer(run, fds[1]);
         }
         close(fds[1]);
-        struct timespec ts = {0, (long)(5 + rand() % 120) * 1000000L};
+        draw = draw * 1103515245u + 12345u; /* a small LCG: the seed repeats a run */
+        struct timespec ts = {0, (long)(5 + (draw >> 16) % 120) * 1000000L};
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
         int status;
@@ -1011,9 +1022,15 @@ static void test_kill9(void **state)
         if (!WIFSIGNALED(status))
             fail_msg("run %u: writer exited with %d", run, WEXITSTATUS(status));
         FILE *f = fdopen(fds[0], "r");
-        unsigned r, k;
+        unsigned long r, k;
         unsigned long long pos;
-        while (fscanf(f, "%u %u %llu\n", &r, &k, &pos) == 3) {
+        char line[96], *e;
+        while (fgets(line, sizeof line, f) && strchr(line, '\n')) { /* whole lines (atomic
+                                                                      writes to a pipe) */
+            r = strtoul(line, &e, 10);
+            k = strtoul(e, &e, 10);
+            pos = strtoull(e, &e, 10);
+            assert_true(*e == '\n');
             assert_int_equal(r, run);
             assert_int_equal(k, acked[run]);
             assert_true(k < MAX_ACKS);
@@ -1050,6 +1067,307 @@ static void test_kill9(void **state)
     scratch_done();
 }
 
+/* ---- item records ---- */
+
+/* Appends an item record (kind, id) at *len by the format alone. */
+static void craft_item(uint8_t *buf, size_t *len, int kind, const char *id, size_t n,
+                       uint64_t durable)
+{
+    uint8_t *r = buf + *len;
+    le(r + 24, 0, 4);
+    le(r + 28, (uint64_t)kind, 2);
+    le(r + 30, n, 2);
+    memcpy(r + 32, id, n);
+    uint32_t plen = (uint32_t)(8 + n);
+    le(r + 4, plen, 4);
+    le(r + 8, *len, 8);
+    le(r + 16, durable, 8);
+    le(r, crc32(0, r + 4, 20 + plen), 4);
+    *len += 24 + plen;
+}
+
+/* What a scan of every record saw: pair records as 'P', items as their kind digit and id. */
+typedef struct trace {
+    char text[4096];
+    uint64_t items, pair_records;
+    uint64_t last_item_off;
+} trace;
+
+static int seen_pairs(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
+{
+    trace *s = ud;
+    (void)off, (void)p, (void)n;
+    s->pair_records++;
+    size_t at = strlen(s->text);
+    snprintf(s->text + at, sizeof s->text - at, "P ");
+    return 0;
+}
+
+static int seen_item(void *ud, uint64_t off, int kind, const char *id, size_t len)
+{
+    trace *s = ud;
+    size_t at = strlen(s->text);
+    snprintf(s->text + at, sizeof s->text - at, "%d:%.*s ", kind, (int)len, id);
+    s->items++;
+    s->last_item_off = off;
+    return 0;
+}
+
+static uint32_t header_version(void)
+{
+    size_t len;
+    uint8_t *b = slurp(logpath, &len);
+    uint32_t v = (uint32_t)rd(b + 8, 4);
+    assert_int_equal(rd(b + 12, 4), crc32(0, b, 12));
+    free(b);
+    return v;
+}
+
+/* Hides, unhides and deletes written and read back in log order beside pair batches; a new
+ * log stays version 1 until its first item record. */
+static void test_item_round_trip(void **state)
+{
+    (void)state;
+    scratch(0);
+    wr_err err;
+    wr_wal_info info;
+    wr_wal *w = wal_open(dir, 0, NULL, &err);
+    assert_non_null(w);
+    uint64_t pos[4], ipos[3];
+    append_range(w, 9, 0, 2, pos);
+    wal_close(w);
+    assert_int_equal(header_version(), 1);
+    w = wal_open(dir, 0, NULL, &err);
+    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "P0000001", 8, &ipos[0], &err), 0);
+    assert_int_equal(header_version(), 2);
+    append_range(w, 9, 2, 3, pos);
+    assert_int_equal(wal_append_item(w, WR_WAL_UNHIDE, "P0000001", 8, &ipos[1], &err), 0);
+    assert_int_equal(wal_append_item(w, WR_WAL_DELETE, "caf\xc3\xa9", 5, &ipos[2], &err), 0);
+    assert_true(ipos[0] < pos[2] && pos[2] < ipos[1] && ipos[1] < ipos[2]);
+    wr_wal_stats st;
+    wal_stats(w, &st);
+    assert_int_equal(st.records, 6);
+    assert_int_equal(st.items, 3);
+    /* wal_scan reads the pair records only, as before */
+    expect e = {9, 0, NULL, 0};
+    assert_int_equal(wal_scan(w, 0, check_next, &e, NULL, &err), 0);
+    assert_int_equal(e.next, 3);
+    trace sn = {{0}, 0, 0, 0};
+    uint64_t end;
+    assert_int_equal(wal_scan_all(w, 0, seen_pairs, seen_item, &sn, &end, &err), 0);
+    assert_string_equal(sn.text, "P P 1:P0000001 P 2:P0000001 3:caf\xc3\xa9 ");
+    assert_int_equal(end, ipos[2]);
+    /* from a position between records, and items only */
+    sn = (trace){{0}, 0, 0, 0};
+    assert_int_equal(wal_scan_all(w, pos[2], NULL, seen_item, &sn, NULL, &err), 0);
+    assert_string_equal(sn.text, "2:P0000001 3:caf\xc3\xa9 ");
+    /* bad items write nothing */
+    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "a\tb", 3, NULL, &err), -1);
+    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "", 0, NULL, &err), -1);
+    assert_int_equal(wal_append_item(w, 7, "x", 1, NULL, &err), -1);
+    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "\xff", 1, NULL, &err), -1);
+    wal_stats(w, &st);
+    assert_int_equal(st.end, ipos[2]);
+    wal_close(w);
+    /* reopened: counted, and read the same from the file */
+    w = wal_open(dir, 0, &info, &err);
+    assert_non_null(w);
+    assert_int_equal(info.records, 6);
+    assert_int_equal(info.items, 3);
+    assert_int_equal(info.pairs, size_of(0) + size_of(1) + size_of(2));
+    assert_int_equal(info.cut_bytes, 0);
+    wal_close(w);
+    sn = (trace){{0}, 0, 0, 0};
+    assert_int_equal(wal_scan_file_all(logpath, 0, 0, seen_pairs, seen_item, &sn, &end, &err), 0);
+    assert_string_equal(sn.text, "P P 1:P0000001 P 2:P0000001 3:caf\xc3\xa9 ");
+    scratch_done();
+}
+
+/* A version 1 log made by hand (the format before item records) opens, scans, takes pairs,
+ * and takes an item record after its header says version 2. */
+static void test_item_old_log(void **state)
+{
+    (void)state;
+    scratch(0);
+    uint8_t *buf = malloc(1 << 20);
+    uint64_t e[4];
+    wr_err err;
+    wr_wal_info info;
+    size_t len = window_log(buf, e, 1);
+    spit(logpath, buf, len);
+    wr_wal *w = wal_open(dir, 0, &info, &err);
+    if (!w)
+        fail_msg("%s", err.msg);
+    assert_int_equal(info.records, 4);
+    assert_int_equal(info.items, 0);
+    expect ex = {4, 0, e, 0};
+    assert_int_equal(wal_scan(w, 0, check_next, &ex, NULL, &err), 0);
+    assert_int_equal(ex.next, 4);
+    append_range(w, 5, 0, 1, NULL);
+    assert_int_equal(header_version(), 1);
+    uint64_t at;
+    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "X", 1, &at, &err), 0);
+    assert_int_equal(header_version(), 2);
+    wal_close(w);
+    size_t n2;
+    uint8_t *b = slurp(logpath, &n2);
+    assert_memory_equal(b + 16, buf + 16, len - 16); /* the old records are untouched */
+    free(b);
+    w = wal_open(dir, 0, &info, &err);
+    assert_non_null(w);
+    assert_int_equal(info.records, 6);
+    assert_int_equal(info.items, 1);
+    assert_int_equal(info.end, at);
+    wal_close(w);
+    free(buf);
+    scratch_done();
+}
+
+/* Damaged item records are told apart like damaged pair records: any flipped byte in the
+ * middle of the log is corruption named by offset; a right checksum over wrong content is
+ * corruption even at the tail; a torn last one is cut. */
+static void test_item_corrupt(void **state)
+{
+    (void)state;
+    scratch(0);
+    uint8_t *buf = malloc(1 << 16), *bad = malloc(1 << 16);
+    wr_err err;
+    wr_wal_info info;
+    size_t len = 16;
+    uint64_t e[3];
+    craft_header(buf, 2);
+    craft(buf, &len, 0, 16), e[0] = len;
+    craft_item(buf, &len, WR_WAL_HIDE, "P0000042", 8, e[0]), e[1] = len;
+    craft(buf, &len, 1, e[1]), e[2] = len;
+    spit(logpath, buf, len);
+    wr_wal *w = wal_open(dir, 0, &info, &err);
+    if (!w)
+        fail_msg("%s", err.msg);
+    assert_int_equal(info.records, 3);
+    assert_int_equal(info.items, 1);
+    wal_close(w);
+    char want[64];
+    snprintf(want, sizeof want, "byte offset %llu:", (unsigned long long)e[0]);
+    for (uint64_t j = e[0]; j < e[1]; j++) {
+        memcpy(bad, buf, len);
+        bad[j] ^= 0x21;
+        spit(logpath, bad, len);
+        assert_null(wal_open(dir, 0, &info, &err));
+        if (!strstr(err.msg, want))
+            fail_msg("byte %llu: %s", (unsigned long long)j, err.msg);
+        assert_int_equal(info.corrupt_at, e[0]);
+        assert_int_equal(file_size(logpath), len);
+    }
+    /* well-checksummed item records that break the rules, as the last record */
+    struct {
+        int kind;
+        const char *id, *why;
+        int fix_len; /* a stored id length other than the record's */
+    } cases[] = {
+        {9, "P1", "unknown kind", 0},
+        {0, "P1", "unknown kind", 0},
+        {WR_WAL_DELETE, "a\tb", "contains NUL, tab", 0},
+        {WR_WAL_HIDE, "\xc3", "UTF-8", 0},
+        {WR_WAL_HIDE, "P1", "id length differs", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t l = e[0];
+        memcpy(bad, buf, l);
+        craft_item(bad, &l, cases[i].kind, cases[i].id, strlen(cases[i].id), e[0]);
+        if (cases[i].fix_len) {
+            le(bad + e[0] + 30, 1, 2);
+            le(bad + e[0], crc32(0, bad + e[0] + 4, (uInt)(l - e[0] - 4)), 4);
+        }
+        spit(logpath, bad, l);
+        assert_null(wal_open(dir, 0, &info, &err));
+        if (!strstr(err.msg, cases[i].why))
+            fail_msg("case %zu: %s", i, err.msg);
+        assert_int_equal(info.corrupt_at, e[0]);
+    }
+    /* an item record with no room for an id: its length is out of range */
+    size_t l = e[0];
+    memcpy(bad, buf, l);
+    craft_item(bad, &l, WR_WAL_HIDE, "", 0, e[0]);
+    craft(bad, &l, 1, l);
+    spit(logpath, bad, l);
+    assert_null(wal_open(dir, 0, &info, &err));
+    assert_int_equal(info.corrupt_at, e[0]);
+    /* torn at every byte of a last item record: cut there, the rest kept */
+    for (size_t cut = e[0] + 1; cut < e[1]; cut++) {
+        spit(logpath, buf, cut);
+        w = wal_open(dir, 0, &info, &err);
+        if (!w)
+            fail_msg("cut at %zu: %s", cut, err.msg);
+        assert_int_equal(info.records, 1);
+        assert_int_equal(info.cut_at, e[0]);
+        wal_close(w);
+    }
+    free(bad);
+    free(buf);
+    scratch_done();
+}
+
+static int count_pairs(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
+{
+    (void)off, (void)p;
+    *(size_t *)ud += n;
+    return 0;
+}
+
+/* Training's view of deletes: a pair is left out when one of its items is deleted later in
+ * the log; pairs logged after the delete are kept; an unhide brings none back. */
+static void test_item_deletes(void **state)
+{
+    (void)state;
+    scratch(0);
+    wr_err err;
+    wr_wal *w = wal_open(dir, 0, NULL, &err);
+    assert_non_null(w);
+    wr_wal_pair b1[] = {{"D", "A", 1, 1, 1.0}, {"A", "B", 1, 1, 1.0}},
+                b2[] = {{"B", "D", 1, 1, 2.0}, {"C", "A", 1, 1, 1.0}},
+                b3[] = {{"D", "C", 1, 1, 4.0}};
+    uint64_t del1, del2, stop;
+    assert_int_equal(wal_append(w, b1, 2, NULL, &err), 0);
+    assert_int_equal(wal_append_item(w, WR_WAL_DELETE, "D", 1, &del1, &err), 0);
+    assert_int_equal(wal_append(w, b2, 2, NULL, &err), 0);
+    assert_int_equal(wal_append_item(w, WR_WAL_DELETE, "C", 1, NULL, &err), 0);
+    assert_int_equal(wal_append_item(w, WR_WAL_UNHIDE, "C", 1, NULL, &err), 0);
+    assert_int_equal(wal_append_item(w, WR_WAL_DELETE, "B", 1, &del2, &err), 0);
+    assert_int_equal(wal_append(w, b3, 1, &stop, &err), 0);
+    wal_close(w);
+    wr_wal_deletes del;
+    assert_int_equal(wal_deletes_file(logpath, stop, &del, &err), 0);
+    assert_int_equal(dict_size(del.ids), 3);
+    /* D deleted once, before b2: its pair in b2 and b3 count, b1's does not */
+    assert_true(wal_deleted_after(&del, "D", 1, 0));
+    assert_false(wal_deleted_after(&del, "D", 1, del1));
+    assert_true(wal_deleted_after(&del, "B", 1, del1));
+    assert_false(wal_deleted_after(&del, "A", 1, 0));
+    assert_false(wal_deleted_after(NULL, "D", 1, 0));
+    wr_pairs p;
+    pairs_init(&p);
+    assert_int_equal(wal_load_file(logpath, stop, &del, &p, &err), 0);
+    /* kept: only D-C of b3 (A-B: B deleted later; B-D: B deleted later; C-A: C deleted) */
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.v[0].w, 4.0f);
+    pairs_free(&p);
+    /* up to a stop before the later deletes, they do not count */
+    wal_deletes_free(&del);
+    assert_int_equal(wal_deletes_file(logpath, del1, &del, &err), 0);
+    assert_int_equal(dict_size(del.ids), 1);
+    pairs_init(&p);
+    assert_int_equal(wal_load_file(logpath, del1, &del, &p, &err), 0);
+    assert_int_equal(p.n, 1); /* A-B */
+    pairs_free(&p);
+    wal_deletes_free(&del);
+    size_t n = 0;
+    assert_int_equal(wal_scan_file(logpath, 0, stop, count_pairs, &n, NULL, &err), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(wal_deletes_file("/nonexistent/pairs.wal", 100, &del, &err), -1);
+    wal_deletes_free(&del);
+    scratch_done();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1064,6 +1382,10 @@ int main(void)
         cmocka_unit_test(test_bad_batch),
         cmocka_unit_test(test_concurrent_appends),
         cmocka_unit_test(test_kill9),
+        cmocka_unit_test(test_item_round_trip),
+        cmocka_unit_test(test_item_old_log),
+        cmocka_unit_test(test_item_corrupt),
+        cmocka_unit_test(test_item_deletes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
