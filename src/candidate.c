@@ -202,14 +202,22 @@ void candidate_index_opts(const wr_config *c, wr_index_opts *o)
 }
 
 /* The lists the daemon will serve, into the model (and their description into res). */
-/* For each row of cand, the first ANCHOR_K rows of live's stored list for the same item, as
- * rows of cand (UINT32_MAX: none): what lists_anchor keeps where it can. NULL when live has
- * no lists. */
+/* For each row of cand, the first ANCHOR_K rows of the live generation's stored list for
+ * the same item, as rows of cand (UINT32_MAX: none): what lists_anchor keeps where it can.
+ * The live file is mapped only for this, once training and evaluation are done, and
+ * unmapped before the candidate's lists are built (a copy-loaded model has no lists). NULL
+ * when it has no lists or cannot be mapped (then nothing is anchored). */
 #define ANCHOR_K 10
-static uint32_t *incumbents(const wr_model *cand, const wr_model *live)
+static uint32_t *incumbents(const wr_model *cand, const char *live_path)
 {
-    if (!live || live->list_k < ANCHOR_K)
+    wr_err e;
+    wr_model *live = *live_path ? model_map(live_path, &e) : NULL;
+    if (*live_path && !live)
+        trainproc_log("lists not anchored: %s", e.msg);
+    if (!live || live->list_k < ANCHOR_K) {
+        model_free(live);
         return NULL;
+    }
     uint32_t *inc = xmalloc(((size_t)cand->n * ANCHOR_K + 1) * sizeof *inc);
     for (uint32_t r = 0; r < cand->n; r++) {
         uint32_t *out = inc + (size_t)r * ANCHOR_K;
@@ -220,6 +228,7 @@ static uint32_t *incumbents(const wr_model *cand, const wr_model *live)
             out[i] = cr < 0 ? UINT32_MAX : (uint32_t)cr;
         }
     }
+    model_free(live);
     return inc;
 }
 
@@ -276,7 +285,7 @@ static int run_job(void *arg, wr_bytes *out, wr_err *err)
     res.val_pairs = val.n;
     trainproc_log("%s: %zu training pairs, %zu validation pairs",
                   j->gate ? "retraining" : "training", train.n, val.n);
-    if (*j->live_path && !(live = model_map(j->live_path, err)))
+    if (*j->live_path && !(live = model_load(j->live_path, err)))
         goto out;
     trainproc_state(WR_CANDIDATE_TRAINING);
     double t1 = wr_now();
@@ -315,9 +324,9 @@ static int run_job(void *arg, wr_bytes *out, wr_err *err)
                    res.cand_auc_all >= res.live_auc_all - cfg->gate_max_auc_drop;
         res.seconds[WR_STAGE_GATE] = wr_now() - t1;
     }
-    uint32_t *inc = incumbents(cand, live);
     model_free(live); /* the file needs the memory more */
     live = NULL;
+    uint32_t *inc = cfg->anchor_margin > 0 && j->gate ? incumbents(cand, j->live_path) : NULL;
     /* the generation carries its lists, refused or not (a forced publication maps them) */
     trainproc_state(WR_CANDIDATE_INDEXING);
     t1 = wr_now();
