@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "walkrec/eval.h"
+#include "walkrec/diverse.h"
 #include "walkrec/knn.h"
 #include "walkrec/lines.h"
 #include "walkrec/lists.h"
@@ -801,6 +802,41 @@ static void model_topk(const wr_model *m, const model_score *ms, const wr_eval_o
     free(base);
 }
 
+/* model_topk, diversified when the opts ask for it (diverse.h), and the lists' intra-list
+ * similarity and attribute entropy into r. */
+static void diverse_topk(const wr_model *m, const model_score *ms, const wr_eval_opts *o,
+                         wr_eval_result *r, const adjacency *train, wr_hit *top)
+{
+    size_t nq = r->queries, k = o->k;
+    int diverse = o->diversity > 0 || o->max_per;
+    wr_eval_opts po = *o;
+    if (diverse)
+        po.k = k * 5 > 50 ? k * 5 : 50;
+    wr_hit *pool = diverse ? xmalloc(nq * po.k * sizeof *pool) : top;
+    model_topk(m, ms, &po, r, train, pool);
+    float *unit = model_normalized(m);
+    double ils = 0, ent = 0;
+    size_t ni = 0, ne = 0;
+    for (size_t q = 0; q < nq; q++) {
+        wr_hit *l = top + q * k;
+        if (diverse) {
+            size_t got = diverse_pick(pool + q * po.k, po.k, k, o->diversity, unit, m->dim,
+                                      o->group, o->max_per, l);
+            for (size_t i = got; i < k; i++)
+                l[i] = (wr_hit){.item = UINT32_MAX, .score = -INFINITY};
+        }
+        double s = diverse_ils(l, k, unit, m->dim), e = o->group ? diverse_entropy(l, k, o->group)
+                                                                 : NAN;
+        ils += isfinite(s) ? s : 0, ni += isfinite(s);
+        ent += isfinite(e) ? e : 0, ne += isfinite(e);
+    }
+    r->ils = ni ? ils / (double)ni : NAN;
+    r->attr_entropy = ne ? ent / (double)ne : NAN;
+    free(unit);
+    if (diverse)
+        free(pool);
+}
+
 static double catalogue_log_degree(uint32_t n, const uint32_t *deg_row)
 {
     double s = 0;
@@ -816,6 +852,7 @@ static void retrieval(const wr_model *m, const model_score *ms, const wr_labeled
     const wr_eval_lists none = {NAN, NAN, NAN, NAN};
     r->popularity_lists = none;
     r->recall_at_k = r->ndcg_at_k = r->coverage_at_k = r->mean_log_degree = NAN;
+    r->ils = r->attr_entropy = NAN;
     r->catalogue_log_degree = NAN;
     adjacency train = {0}, pos;
     uint32_t *deg_row = NULL;
@@ -832,7 +869,7 @@ static void retrieval(const wr_model *m, const model_score *ms, const wr_labeled
     if (r->queries > 0) {
         size_t nq = r->queries, k = o->k;
         wr_hit *top = xmalloc(nq * k * sizeof *top);
-        model_topk(m, ms, o, r, &train, top);
+        diverse_topk(m, ms, o, r, &train, top);
         r->query_recall = xmalloc(nq * sizeof *r->query_recall);
         wr_eval_lists l = list_metrics(top, nq, k, &pos, r->query_rows, m->n, deg_row,
                                        r->query_recall);

@@ -525,6 +525,14 @@ static void counts_table(FILE *f, const wr_report *rep, const wr_eval_result *r)
             (unsigned long long)rep->o->seed, (unsigned long long)rep->o->seed);
     fputs("<th scope=\"row\">pairs with an unseen item</th>", f);
     td_text(f, "unseen", eval_unseen_name(r->unseen));
+    fputs("</tr>\n<tr><th scope=\"row\">MMR lambda</th>", f);
+    td_real(f, "diversity.", "lambda", rep->o->diversity, 2);
+    fputs("<th scope=\"row\">at most per value</th>", f);
+    td_count(f, "diversity.max_per", rep->o->max_per);
+    fputs("<th scope=\"row\">intra-list similarity</th>", f);
+    td_real(f, "diversity.", "ils", r->ils, 4);
+    fputs("</tr>\n<tr><th scope=\"row\">attribute entropy (bits)</th>", f);
+    td_real(f, "diversity.", "attribute_entropy", r->attr_entropy, 4);
     fputs("</tr>\n</table>\n", f);
 }
 

@@ -127,6 +127,12 @@ typedef struct wr_eval_opts {
     int from_lists;      /* rank from the lists the model carries (lists.h), as served:
                             each query's stored list minus its training neighbours, its first
                             k; the order is theirs (rank is ignored) */
+    /* diverse lists (diverse.h): each list picked from its first max(5k, 50) by MMR with
+     * this lambda (0: none) and at most max_per items per value of group (model row ->
+     * value id, UINT32_MAX for none; max_per 0: no cap). group also gives attr_entropy. */
+    double diversity;
+    uint32_t max_per;
+    const uint32_t *group;
 } wr_eval_opts;
 
 
@@ -158,6 +164,8 @@ size_t eval_query_budget(size_t n, double comparisons, size_t lo, size_t hi);
 typedef struct wr_eval_result {
     double auc_all, auc_seen;
     double recall_at_k, ndcg_at_k;
+    double ils, attr_entropy; /* the lists' mean intra-list similarity and attribute entropy
+                                 (bits; NaN without opts group), diverse.h */
     size_t pairs_seen, pairs_unseen, queries;
     size_t query_items;   /* items that could be queries (queries is all of them or a sample) */
     double *scores;       /* per validation pair, median filled in for unseen (owned) */

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "walkrec/eval.h"
+#include "walkrec/side.h"
 #include "walkrec/file.h"
 #include "walkrec/rank.h"
 #include "walkrec/report.h"
@@ -37,6 +38,11 @@ static void usage(FILE *f)
             "                      original protocol: the median of the seen pairs' scores)\n"
             "                      or zero (cosine 0; popularity and probability by its\n"
             "                      training degree); one rule for every row\n"
+            "  --diversity L       re-rank each list from its first max(5k, 50) by MMR with\n"
+            "                      lambda L in [0, 1] (0: as ranked; include/walkrec/diverse.h)\n"
+            "  --items FILE        an items file, with --attribute COLUMN: the attribute whose\n"
+            "  --attribute COLUMN  entropy in the lists is reported, and that --max-per caps\n"
+            "  --max-per N         at most N items per value of the attribute in a list\n"
             "  --rank R            rank the model's lists by cosine or probability (calibrated\n"
             "                      models only) (default: for a calibrated model the order\n"
             "                      chosen on its calibration slice when it was trained,\n"
@@ -200,6 +206,12 @@ static void print_json(const wr_model *m, const wr_eval_opts *o, size_t n, const
         jset(j, "degree_negatives", json_aucs(r->deg_auc_all, r->deg_auc_seen));
     jset(j, "popularity", json_popularity(o, r));
     jset(j, "probability", json_probability(r));
+    json_t *dv = json_object();
+    jset(dv, "lambda", json_real(o->diversity));
+    jset(dv, "max_per", json_integer((json_int_t)o->max_per));
+    jset(dv, "ils", json_number(r->ils));
+    jset(dv, "attribute_entropy", json_number(r->attr_entropy));
+    jset(j, "diversity", dv);
     json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
     putchar('\n');
     json_decref(j);
@@ -261,6 +273,9 @@ static void print_table(const wr_model *m, const wr_eval_opts *o, size_t n, cons
     if (isfinite(r->catalogue_log_degree))
         printf("; catalogue mean log-degree %.6f", r->catalogue_log_degree);
     printf(")\n");
+    printf("%-12s intra-list similarity %.4f, attribute entropy %.4f bits (MMR lambda %g, at "
+           "most %u per value; 0: none)\n", "diversity", r->ils, r->attr_entropy, o->diversity,
+           o->max_per);
     json_t *ew = edge_weighting(m), *c = json_object_get(ew, "edge_weight_choice");
     json_t *auc = json_object_get(c, "slice_cosine_auc");
     if (json_object_get(ew, "edge_weight"))
@@ -401,6 +416,28 @@ static void report(const char *out, const char **paths, size_t n, const wr_model
     free(rm);
 }
 
+/* Every model row's value of the items file's column, as a number per distinct value
+ * (UINT32_MAX: none), for --attribute. */
+static uint32_t *attribute_groups(const wr_model *m, const char *path, const char *column)
+{
+    wr_err err;
+    wr_side *s = side_load(path, m->ids, &err);
+    if (!s)
+        die("%s", err.msg);
+    int64_t col = side_column(s, column);
+    if (col < 0)
+        die("--attribute: %s has no column '%s'", path, column);
+    wr_dict *values = dict_new(16);
+    uint32_t *g = xmalloc(((size_t)m->n + 1) * sizeof *g);
+    for (uint32_t r = 0; r < m->n; r++) {
+        const char *v = side_value(s, r, (size_t)col);
+        g[r] = v ? (uint32_t)dict_intern(values, v, strlen(v)) : UINT32_MAX;
+    }
+    dict_free(values);
+    side_free(s);
+    return g;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -409,13 +446,16 @@ int cmd_eval(int argc, char **argv)
         {"scores", required_argument, NULL, 'S'}, {"queries-out", required_argument, NULL, 'Q'},
         {"rank", required_argument, NULL, 'R'}, {"report", required_argument, NULL, 'P'},
         {"compare", required_argument, NULL, 'C'}, {"lists", no_argument, NULL, 'L'},
-        {"unseen", required_argument, NULL, 'U'},
+        {"unseen", required_argument, NULL, 'U'}, {"diversity", required_argument, NULL, 'D'},
+        {"max-per", required_argument, NULL, 'M'}, {"items", required_argument, NULL, 'I'},
+        {"attribute", required_argument, NULL, 'A'},
         {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     wr_eval_opts eo;
     eval_default_opts(&eo);
     const char *train_path = NULL, *scores_path = NULL, *queries_path = NULL, *report_path = NULL;
+    const char *items_path = NULL, *attribute = NULL;
     const char **models = xmalloc(sizeof *models); /* MODEL, then the --compare ones */
     size_t n_models = 1;
     int json = 0, c;
@@ -442,6 +482,10 @@ int cmd_eval(int argc, char **argv)
             if ((eo.unseen = eval_unseen_parse(optarg)) < 0)
                 die("--unseen: expected median or zero, got '%s'", optarg);
             break;
+        case 'D': eo.diversity = cli_double("--diversity", optarg, 0, 1); break;
+        case 'M': eo.max_per = (uint32_t)cli_uint("--max-per", optarg, 1, UINT32_MAX); break;
+        case 'I': items_path = optarg; break;
+        case 'A': attribute = optarg; break;
         case 'j': json = 1; break;
         case 'q': wr_quiet = 1; break;
         case 'h': usage(stdout); return 0;
@@ -454,12 +498,18 @@ int cmd_eval(int argc, char **argv)
     }
     if (n_models > 1 && !report_path)
         die("--compare overlays models in the report: it needs --report PATH");
+    if (!items_path != !attribute || (eo.max_per && !attribute))
+        die("--items FILE and --attribute COLUMN go together (and --max-per needs them)");
+    if (attribute && n_models > 1)
+        die("--attribute describes the rows of one model: not with --compare");
     models[0] = argv[optind];
 
     wr_err err;
     wr_model *m = eo.from_lists ? model_map(argv[optind], &err) : model_load(argv[optind], &err);
     if (!m)
         die("%s", err.msg);
+    uint32_t *group = attribute ? attribute_groups(m, items_path, attribute) : NULL;
+    eo.group = group;
     wr_labeled v;
     if (eval_labeled_read(&v, argv[optind + 1], &err) < 0)
         die("%s", err.msg);
@@ -491,6 +541,7 @@ int cmd_eval(int argc, char **argv)
         print_table(m, &eo, v.n, &r);
 
     eval_result_free(&r);
+    free(group);
     if (train_path)
         pairs_free(&train);
     eval_labeled_free(&v);

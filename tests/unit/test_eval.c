@@ -271,6 +271,28 @@ static void test_retrieval(void **state)
     model_free(p);
     eval_result_free(&r);
 
+    /* diverse lists: k 3 from the pool; at most one per group leaves lists of distinct
+     * groups (entropy log2 of their length); MMR lowers the intra-list similarity */
+    const uint32_t group[6] = {0, 0, 1, 1, 2, 2};
+    o.k = 3;
+    o.group = group;
+    assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
+    double plain = r.ils;
+    assert_true(isfinite(plain) && isfinite(r.attr_entropy));
+    eval_result_free(&r);
+    o.max_per = 1;
+    assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
+    assert_true(fabs(r.attr_entropy - log2(3.0)) < 1e-12);
+    eval_result_free(&r);
+    o.max_per = 0;
+    o.diversity = 0.9;
+    assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
+    assert_true(r.ils <= plain);
+    eval_result_free(&r);
+    o.diversity = 0;
+    o.group = NULL;
+    o.k = 2;
+
     /* max_queries 0: AUC only (the training learning curve relies on it) */
     o.max_queries = 0;
     assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
