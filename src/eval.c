@@ -802,6 +802,23 @@ static void model_topk(const wr_model *m, const model_score *ms, const wr_eval_o
     free(base);
 }
 
+typedef struct rows_src {
+    const float *unit;
+    uint32_t dim;
+    const char *const *values;
+} rows_src;
+
+static const float *row_vector(const void *ctx, uint32_t item)
+{
+    const rows_src *c = ctx;
+    return c->unit + (size_t)item * c->dim;
+}
+
+static const char *row_value(const void *ctx, uint32_t item)
+{
+    return ((const rows_src *)ctx)->values[item];
+}
+
 /* model_topk, diversified when the opts ask for it (diverse.h), and the lists' intra-list
  * similarity and attribute entropy into r. */
 static void diverse_topk(const wr_model *m, const model_score *ms, const wr_eval_opts *o,
@@ -814,25 +831,24 @@ static void diverse_topk(const wr_model *m, const model_score *ms, const wr_eval
         po.k = k * 5 > 50 ? k * 5 : 50;
     wr_hit *pool = diverse ? xmalloc(nq * po.k * sizeof *pool) : top;
     model_topk(m, ms, &po, r, train, pool);
-    float *unit = model_normalized(m);
+    rows_src rs = {model_normalized(m), m->dim, o->values};
+    wr_diverse_src src = {row_vector, o->values ? row_value : NULL, &rs, m->dim};
     double ils = 0, ent = 0;
     size_t ni = 0, ne = 0;
     for (size_t q = 0; q < nq; q++) {
         wr_hit *l = top + q * k;
         if (diverse) {
-            size_t got = diverse_pick(pool + q * po.k, po.k, k, o->diversity, unit, m->dim,
-                                      o->group, o->max_per, l);
+            size_t got = diverse_pick(pool + q * po.k, po.k, k, o->diversity, o->max_per, &src, l);
             for (size_t i = got; i < k; i++)
                 l[i] = (wr_hit){.item = UINT32_MAX, .score = -INFINITY};
         }
-        double s = diverse_ils(l, k, unit, m->dim), e = o->group ? diverse_entropy(l, k, o->group)
-                                                                 : NAN;
+        double s = diverse_ils(l, k, &src), e = o->values ? diverse_entropy(l, k, &src) : NAN;
         ils += isfinite(s) ? s : 0, ni += isfinite(s);
         ent += isfinite(e) ? e : 0, ne += isfinite(e);
     }
     r->ils = ni ? ils / (double)ni : NAN;
     r->attr_entropy = ne ? ent / (double)ne : NAN;
-    free(unit);
+    free((float *)rs.unit);
     if (diverse)
         free(pool);
 }

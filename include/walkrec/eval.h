@@ -128,11 +128,11 @@ typedef struct wr_eval_opts {
                             each query's stored list minus its training neighbours, its first
                             k; the order is theirs (rank is ignored) */
     /* diverse lists (diverse.h): each list picked from its first max(5k, 50) by MMR with
-     * this lambda (0: none) and at most max_per items per value of group (model row ->
-     * value id, UINT32_MAX for none; max_per 0: no cap). group also gives attr_entropy. */
+     * this lambda (0: none) and at most max_per items per value of values (model row ->
+     * its value, NULL for none; max_per 0: no cap). values also gives attr_entropy. */
     double diversity;
     uint32_t max_per;
-    const uint32_t *group;
+    const char *const *values;
 } wr_eval_opts;
 
 

@@ -416,9 +416,10 @@ static void report(const char *out, const char **paths, size_t n, const wr_model
     free(rm);
 }
 
-/* Every model row's value of the items file's column, as a number per distinct value
- * (UINT32_MAX: none), for --attribute. */
-static uint32_t *attribute_groups(const wr_model *m, const char *path, const char *column)
+/* Every model row's value of the items file's column (NULL: none; borrowed from *table,
+ * which the caller frees), for --attribute. */
+static const char **attribute_values(const wr_model *m, const char *path, const char *column,
+                                     wr_side **table)
 {
     wr_err err;
     wr_side *s = side_load(path, m->ids, &err);
@@ -427,15 +428,11 @@ static uint32_t *attribute_groups(const wr_model *m, const char *path, const cha
     int64_t col = side_column(s, column);
     if (col < 0)
         die("--attribute: %s has no column '%s'", path, column);
-    wr_dict *values = dict_new(16);
-    uint32_t *g = xmalloc(((size_t)m->n + 1) * sizeof *g);
-    for (uint32_t r = 0; r < m->n; r++) {
-        const char *v = side_value(s, r, (size_t)col);
-        g[r] = v ? (uint32_t)dict_intern(values, v, strlen(v)) : UINT32_MAX;
-    }
-    dict_free(values);
-    side_free(s);
-    return g;
+    const char **v = xmalloc(((size_t)m->n + 1) * sizeof *v);
+    for (uint32_t r = 0; r < m->n; r++)
+        v[r] = side_value(s, r, (size_t)col);
+    *table = s;
+    return v;
 }
 
 int cmd_eval(int argc, char **argv)
@@ -508,8 +505,9 @@ int cmd_eval(int argc, char **argv)
     wr_model *m = eo.from_lists ? model_map(argv[optind], &err) : model_load(argv[optind], &err);
     if (!m)
         die("%s", err.msg);
-    uint32_t *group = attribute ? attribute_groups(m, items_path, attribute) : NULL;
-    eo.group = group;
+    wr_side *table = NULL;
+    const char **values = attribute ? attribute_values(m, items_path, attribute, &table) : NULL;
+    eo.values = values;
     wr_labeled v;
     if (eval_labeled_read(&v, argv[optind + 1], &err) < 0)
         die("%s", err.msg);
@@ -541,7 +539,8 @@ int cmd_eval(int argc, char **argv)
         print_table(m, &eo, v.n, &r);
 
     eval_result_free(&r);
-    free(group);
+    free(values);
+    side_free(table);
     if (train_path)
         pairs_free(&train);
     eval_labeled_free(&v);

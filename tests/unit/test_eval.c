@@ -273,9 +273,9 @@ static void test_retrieval(void **state)
 
     /* diverse lists: k 3 from the pool; at most one per group leaves lists of distinct
      * groups (entropy log2 of their length); MMR lowers the intra-list similarity */
-    const uint32_t group[6] = {0, 0, 1, 1, 2, 2};
+    const char *const group[6] = {"a", "a", "b", "b", "c", "c"};
     o.k = 3;
-    o.group = group;
+    o.values = group;
     assert_int_equal(eval_model(m, &v, &o, &r, &err), 0);
     double plain = r.ils;
     assert_true(isfinite(plain) && isfinite(r.attr_entropy));
@@ -290,7 +290,7 @@ static void test_retrieval(void **state)
     assert_true(r.ils <= plain);
     eval_result_free(&r);
     o.diversity = 0;
-    o.group = NULL;
+    o.values = NULL;
     o.k = 2;
 
     /* max_queries 0: AUC only (the training learning curve relies on it) */
