@@ -492,9 +492,11 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
     const char *rv = rest_param(rq, "rank");
     int rank;
     size_t off;
+    api_diverse dv;
     if (query_k(rq, &k, rp) < 0 || query_filter(rq, ix, &x, rp) < 0 ||
         parse_rank(ix, rv, rv ? strlen(rv) : 0, &rank, rp) < 0 ||
-        page_offset(rq, rest_param(rq, "offset"), NULL, k, &off, rp) < 0)
+        page_offset(rq, rest_param(rq, "offset"), NULL, k, &off, rp) < 0 ||
+        api_diverse_params(rq, ix, &dv, rp) < 0)
         goto out;
     wr_item it;
     if (!snapshot_find(s, rq->id, rq->id_len, &it)) {
@@ -502,18 +504,25 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
         goto out;
     }
     k += off; /* the page's hits are those after the first `off` */
-    wr_hit *hits = xmalloc(k * sizeof *hits);
+    size_t pk = api_diverse_pool(&dv, k); /* the list to pick the page from */
+    wr_hit *hits = xmalloc(pk * sizeof *hits);
     if (it.prov >= 0)
         rank = WR_RANK_COSINE; /* a provisional item has no degree yet */
     wr_filter *f = filt_done(&x);
     uint64_t scans = 0;
-    size_t n = x.nothing ? 0 : neighbors_of(s, &it, k, f, rank, hits, &scans);
-    if (afford(rq, ix, scans, scans ? k : n, rp) < 0) {
+    size_t n = x.nothing ? 0 : neighbors_of(s, &it, pk, f, rank, hits, &scans);
+    if (afford(rq, ix, scans, scans ? pk : n, rp) < 0) {
         free(hits);
         goto out;
     }
     if (scans)
-        n = neighbors_of(s, &it, k, f, rank, hits, NULL);
+        n = neighbors_of(s, &it, pk, f, rank, hits, NULL);
+    if (dv.on) {
+        wr_hit *page = xmalloc(k * sizeof *page);
+        n = api_diverse_pick(s, &it, rank, &dv, hits, n, k, page);
+        free(hits);
+        hits = page;
+    }
     wbuf o = {0};
     api_begin(&o, ix, rp);
     put_lit(&o, ",\"item\":");

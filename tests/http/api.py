@@ -6,6 +6,7 @@ force over that file. Further daemons serve the same file with other settings (C
 limits, no side information, ids that need percent-encoding)."""
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -55,6 +56,44 @@ class Routes(unittest.TestCase):
         self.assertEqual((r.status, r.json()), (200, {"status": "ok"}))
         r = D.get("/readyz")
         self.assertEqual((r.status, r.json()), (200, {"status": "ready", "generation": 1}))
+
+    def test_diverse_neighbors(self):
+        """diversity and max_per: the page is MMR over the list's first 50 with at most N
+        per category, recomputed here from the model file and its side file; bad values and
+        an unknown column are 400s naming them."""
+        def mmr(item, k, lam, cap):
+            pool = M.neighbors(item, 50)
+            lo, hi = min(s for _, s in pool), max(s for _, s in pool)
+            picked, near = [], {i: -math.inf for i, _ in pool}
+            left = dict(pool)
+            while len(picked) < k and left:
+                def value(i):
+                    rel = (left[i] - lo) / (hi - lo) if hi > lo else 1
+                    return (1 - lam) * rel - (lam * near[i] if picked and lam > 0 else 0)
+                best = max(left, key=lambda i: (value(i), -M.row[i]))
+                del left[best]
+                cat = SIDE[best].get("category")
+                if cap and cat and sum(SIDE[p].get("category") == cat for p in picked) >= cap:
+                    continue
+                picked.append(best)
+                for i in left:
+                    near[i] = max(near[i], M.score(i, best))
+            return picked
+        for item in M.ids[:5]:
+            r = D.get("/v1/items/%s/neighbors?k=10&diversity=0.3&max_per=category:2" % q(item))
+            self.assertEqual(r.status, 200, r)
+            got = [h["item"] for h in r.json()["neighbors"]]
+            self.assertEqual(got, mmr(item, 10, 0.3, 2), item)
+            cats = [SIDE[i].get("category") for i in got]
+            self.assertLessEqual(max(cats.count(c) for c in cats), 2)
+            plain = D.get("/v1/items/%s/neighbors?k=10" % q(item)).json()["neighbors"]
+            self.assertEqual(got[0], plain[0]["item"])  # the best one always leads
+        for bad, says in (("diversity=2", "diversity"), ("diversity=x", "diversity"),
+                          ("max_per=category", "max_per"), ("max_per=category:0", "max_per"),
+                          ("max_per=nosuch:3", "'nosuch'")):
+            body = self.error(D.get("/v1/items/%s/neighbors?%s" % (q(M.ids[0]), bad)), 400,
+                              "bad_request")
+            self.assertIn(says, body["error"]["message"])
 
     def test_neighbors_match_brute_force(self):
         for item in M.ids[:3] + M.ids[-2:]:
