@@ -740,6 +740,7 @@ typedef struct query {
     size_t k, off;  /* k counts the skipped `off` hits too */
     filt *x;        /* the batch's filter, or own */
     filt own;
+    api_diverse dv;
 } query;
 
 /* Reads queries[i] into q; -1 with a 400 naming the query. */
@@ -753,7 +754,8 @@ static int read_query(const wr_request *rq, const wr_snapshot *s, const json_t *
     int ranked;
     q->k = 0;
     if (!json_is_object(j) ||
-        api_unknown_field(rq, j, "item,k,offset,exclude,min_score,category,rank", where, rp) < 0)
+        api_unknown_field(rq, j, "item,k,offset,exclude,min_score,category,rank,diversity,"
+                          "max_per", where, rp) < 0 || api_diverse_json(s->index, j, &q->dv, rp) < 0)
         goto bad;
     if (!api_is_id(id)) {
         rest_reply_error(rp, WR_E_BAD_REQUEST, "item: expected an id of 1 to %d bytes",
@@ -791,14 +793,16 @@ static void lists_each(const wr_request *rq, const wr_snapshot *s, query *q, siz
     wbuf o = {0};
     uint64_t scans = 0, answered = 0;
     for (i = 0; i < nq; i++)
-        kmax = q[i].k > kmax ? q[i].k : kmax;
-    wr_hit *hits = xmalloc(kmax * sizeof *hits);
+        kmax = api_diverse_pool(&q[i].dv, q[i].k) > kmax ? api_diverse_pool(&q[i].dv, q[i].k)
+                                                          : kmax;
+    wr_hit *hits = xmalloc(kmax * sizeof *hits), *page = xmalloc(kmax * sizeof *page);
     for (i = 0; i < nq; i++) {
         uint64_t before = scans;
+        size_t pk = api_diverse_pool(&q[i].dv, q[i].k);
         if (!q[i].known || q[i].x->nothing)
             continue;
-        size_t n = neighbors_of(s, &q[i].it, q[i].k, &q[i].x->f, q[i].rank, hits, &scans);
-        answered += scans > before ? q[i].k : n;
+        size_t n = neighbors_of(s, &q[i].it, pk, &q[i].x->f, q[i].rank, hits, &scans);
+        answered += scans > before ? pk : n;
     }
     if (afford(rq, ix, scans, answered, rp) < 0)
         goto out;
@@ -818,10 +822,16 @@ static void lists_each(const wr_request *rq, const wr_snapshot *s, query *q, siz
                 put_lit(&o, ",\"provisional\":true");
             if (rank < 0)
                 put_rank(&o, q[i].rank);
-            size_t n = q[i].x->nothing ? 0 : neighbors_of(s, &q[i].it, q[i].k, &q[i].x->f,
+            size_t pk = api_diverse_pool(&q[i].dv, q[i].k);
+            size_t n = q[i].x->nothing ? 0 : neighbors_of(s, &q[i].it, pk, &q[i].x->f,
                                                           q[i].rank, hits, NULL);
+            wr_hit *h = hits;
+            if (q[i].dv.on) {
+                n = api_diverse_pick(s, &q[i].it, q[i].rank, &q[i].dv, hits, n, q[i].k, page);
+                h = page;
+            }
             put_lit(&o, ",\"neighbors\":");
-            put_hits(&o, s, q[i].it.row, hits + q[i].off, n > q[i].off ? n - q[i].off : 0);
+            put_hits(&o, s, q[i].it.row, h + q[i].off, n > q[i].off ? n - q[i].off : 0);
         }
         put(&o, "}", 1);
         if (too_large(rq, &o, rp))
@@ -833,18 +843,19 @@ static void lists_each(const wr_request *rq, const wr_snapshot *s, query *q, siz
     api_answer(&o, rq, rp);
 out:
     free(hits);
+    free(page);
 }
 
 /* POST /v1/neighbors {"items": [...], k, offset, rank, filter}: one parameter set for all. */
 static void each(const wr_request *rq, const wr_snapshot *s, json_t *items, size_t k,
-                 size_t off, filt *x, int rank, wr_reply *rp)
+                 size_t off, filt *x, int rank, const api_diverse *dv, wr_reply *rp)
 {
     size_t nq = json_array_size(items), i;
     query *q = xcalloc(nq, sizeof *q);
     json_t *e;
     filt_done(x);
     json_array_foreach(items, i, e) {
-        q[i] = (query){.id = e, .rank = rank, .k = k, .off = off, .x = x};
+        q[i] = (query){.id = e, .rank = rank, .k = k, .off = off, .x = x, .dv = *dv};
         q[i].known = snapshot_find(s, json_string_value(e), json_string_length(e), &q[i].it);
         if (q[i].known && q[i].it.prov >= 0)
             q[i].rank = WR_RANK_COSINE; /* a provisional item has no degree yet */
@@ -854,7 +865,7 @@ static void each(const wr_request *rq, const wr_snapshot *s, json_t *items, size
 }
 
 /* POST /v1/neighbors {"queries": [{"item", "k", "offset", "exclude", "min_score",
- * "category", "rank"}, ...]}: mode each, with parameters per query. */
+ * "category", "rank", "diversity", "max_per"}, ...]}: mode each, parameters per query. */
 static void queries(const wr_request *rq, const wr_snapshot *s, json_t *list, wr_reply *rp)
 {
     size_t nq = json_array_size(list), ready = 0, i;
@@ -876,7 +887,8 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     static const char fields[] =
-        "items,queries,negative,strategy,k,offset,mode,rank,exclude,min_score,category";
+        "items,queries,negative,strategy,k,offset,mode,rank,exclude,min_score,category,"
+        "diversity,max_per";
     json_t *doc = api_parse_body(rq, fields, rp), *items, *v;
     size_t k, off;
     int rank, ranked;
@@ -926,10 +938,18 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     }
     if (neg && ids_only(neg, "negative", rp) < 0)
         goto out;
+    api_diverse dv;
+    if (api_diverse_json(ix, doc, &dv, rp) < 0)
+        goto out;
+    if (dv.on && !strcmp(mode, "basket")) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "diversity and max_per: not for baskets yet "
+                         "(mode each, or GET /v1/items/{id}/neighbors)");
+        goto out;
+    }
     if (!strcmp(mode, "basket"))
         basket(rq, s, items, neg, sv && !strcmp(sv, "best_score"), k + off, off, &x, rp);
     else
-        each(rq, s, items, k + off, off, &x, rank, rp);
+        each(rq, s, items, k + off, off, &x, rank, &dv, rp);
 out:
     filt_free(&x);
     json_decref(doc);

@@ -33,39 +33,70 @@ static const char *hit_value(const void *ctx, uint32_t item)
                : NULL;
 }
 
+/* max_per's COLUMN:N into d; -1 with a 400. */
+static int set_max_per(const wr_index *ix, const char *mp, api_diverse *d, wr_reply *rp)
+{
+    const char *colon = strrchr(mp, ':');
+    char *end = NULL;
+    unsigned long n = colon ? strtoul(colon + 1, &end, 10) : 0;
+    if (!colon || colon == mp || end == colon + 1 || *end || n < 1 || n > 1000) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "max_per: expected COLUMN:N, N 1 to 1000 "
+                         "(brand:3: at most 3 items per brand)");
+        return -1;
+    }
+    for (size_t c = 0; c < index_side_columns(ix) && d->col < 0; c++) {
+        const char *name = index_side_name(ix, c);
+        if (strlen(name) == (size_t)(colon - mp) && !memcmp(name, mp, (size_t)(colon - mp)))
+            d->col = (int64_t)c;
+    }
+    if (d->col < 0) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "max_per: the items have no attribute '%.*s'",
+                         (int)(colon - mp), mp);
+        return -1;
+    }
+    d->max_per = (uint32_t)n;
+    return 0;
+}
+
+static int set_lambda(double v, api_diverse *d, wr_reply *rp)
+{
+    if (!(v >= 0 && v <= 1)) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "diversity: expected a number in [0, 1]");
+        return -1;
+    }
+    d->lambda = v;
+    return 0;
+}
+
 int api_diverse_params(const wr_request *rq, const wr_index *ix, api_diverse *d, wr_reply *rp)
 {
     memset(d, 0, sizeof *d);
     d->col = -1;
     const char *l = rest_param(rq, "diversity"), *mp = rest_param(rq, "max_per");
     char *end;
-    if (l) {
-        d->lambda = strtod(l, &end);
-        if (end == l || *end || !(d->lambda >= 0 && d->lambda <= 1)) {
-            rest_reply_error(rp, WR_E_BAD_REQUEST, "diversity: expected a number in [0, 1]");
-            return -1;
-        }
+    if (l && set_lambda(strtod(l, &end), d, rp) < 0)
+        return -1;
+    if (l && (end == l || *end))
+        return set_lambda(NAN, d, rp);
+    if (mp && set_max_per(ix, mp, d, rp) < 0)
+        return -1;
+    d->on = d->lambda > 0 || d->max_per;
+    return 0;
+}
+
+int api_diverse_json(const wr_index *ix, const json_t *obj, api_diverse *d, wr_reply *rp)
+{
+    memset(d, 0, sizeof *d);
+    d->col = -1;
+    const json_t *l = json_object_get(obj, "diversity"), *mp = json_object_get(obj, "max_per");
+    if (l && set_lambda(json_is_number(l) ? json_number_value(l) : NAN, d, rp) < 0)
+        return -1;
+    if (mp && !json_is_string(mp)) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "max_per: expected a string COLUMN:N");
+        return -1;
     }
-    if (mp) {
-        const char *colon = strrchr(mp, ':');
-        unsigned long n = colon ? strtoul(colon + 1, &end, 10) : 0;
-        if (!colon || colon == mp || end == colon + 1 || *end || n < 1 || n > 1000) {
-            rest_reply_error(rp, WR_E_BAD_REQUEST, "max_per: expected COLUMN:N, N 1 to 1000 "
-                             "(brand:3: at most 3 items per brand)");
-            return -1;
-        }
-        for (size_t c = 0; c < index_side_columns(ix) && d->col < 0; c++) {
-            const char *name = index_side_name(ix, c);
-            if (strlen(name) == (size_t)(colon - mp) && !memcmp(name, mp, (size_t)(colon - mp)))
-                d->col = (int64_t)c;
-        }
-        if (d->col < 0) {
-            rest_reply_error(rp, WR_E_BAD_REQUEST, "max_per: the items have no attribute "
-                             "'%.*s'", (int)(colon - mp), mp);
-            return -1;
-        }
-        d->max_per = (uint32_t)n;
-    }
+    if (mp && set_max_per(ix, json_string_value(mp), d, rp) < 0)
+        return -1;
     d->on = d->lambda > 0 || d->max_per;
     return 0;
 }

@@ -78,8 +78,9 @@ void api_admin_publish(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 void api_admin_rollback(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_admin_candidates(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_admin_status(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
-/* src/api_diverse.c: diversity=L and max_per=COLUMN:N of a neighbour request (d->on 0
- * when neither is given; -1 with a 400 reply on a bad value or an unknown column); the
+/* src/api_diverse.c: diversity=L and max_per=COLUMN:N of a neighbour request, from the
+ * query string or a JSON object's members (d->on 0 when neither is given; -1 with a 400
+ * reply on a bad value or an unknown column); the
  * pool a page of k is picked from; the pick (out: at most k hits, scores the pool's). */
 typedef struct api_diverse {
     int on;
@@ -88,6 +89,7 @@ typedef struct api_diverse {
     int64_t col;
 } api_diverse;
 int api_diverse_params(const wr_request *rq, const wr_index *ix, api_diverse *d, wr_reply *rp);
+int api_diverse_json(const wr_index *ix, const json_t *obj, api_diverse *d, wr_reply *rp);
 size_t api_diverse_pool(const api_diverse *d, size_t k);
 size_t api_diverse_pick(const wr_snapshot *s, const wr_item *it, int rank, const api_diverse *d,
                         const wr_hit *pool, size_t n, size_t k, wr_hit *out);

@@ -88,6 +88,25 @@ class Routes(unittest.TestCase):
             self.assertLessEqual(max(cats.count(c) for c in cats), 2)
             plain = D.get("/v1/items/%s/neighbors?k=10" % q(item)).json()["neighbors"]
             self.assertEqual(got[0], plain[0]["item"])  # the best one always leads
+        # the same in a batch: one set for all items, or per query; not for baskets
+        items = M.ids[:3]
+        want = [[h["item"] for h in D.get("/v1/items/%s/neighbors?k=10&diversity=0.3&max_per="
+                                           "category:2" % q(i)).json()["neighbors"]]
+                for i in items]
+        r = D.post("/v1/neighbors", {"items": items, "k": 10, "diversity": 0.3,
+                                     "max_per": "category:2"}).json()
+        self.assertEqual([[h["item"] for h in x["neighbors"]] for x in r["results"]], want)
+        r = D.post("/v1/neighbors", {"queries": [{"item": i, "k": 10, "diversity": 0.3,
+                                                  "max_per": "category:2"} for i in items]})
+        self.assertEqual([[h["item"] for h in x["neighbors"]] for x in r.json()["results"]],
+                         want)
+        body = self.error(D.post("/v1/neighbors", {"items": items, "mode": "basket",
+                                                   "diversity": 0.3}), 400, "bad_request")
+        self.assertIn("not for baskets", body["error"]["message"])
+        body = self.error(D.post("/v1/neighbors", {"queries": [{"item": items[0],
+                                                                "max_per": "nosuch:2"}]}),
+                          400, "bad_request")
+        self.assertIn("queries[0]: max_per", body["error"]["message"])
         for bad, says in (("diversity=2", "diversity"), ("diversity=x", "diversity"),
                           ("max_per=category", "max_per"), ("max_per=category:0", "max_per"),
                           ("max_per=nosuch:3", "'nosuch'")):
