@@ -633,13 +633,14 @@ static void put_list(wbuf *o, const char *name, const wbuf *l)
  * "best_score": every item by its best cosine with an item minus its best with a negative,
  * scored by that difference. */
 static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, json_t *negative,
-                   int best, size_t k, size_t off, filt *x, wr_reply *rp)
+                   int best, size_t k, size_t off, filt *x, const api_diverse *dv, wr_reply *rp)
 {
     const wr_index *ix = s->index;
     size_t dim = index_info(ix)->dim, nneg = negative ? json_array_size(negative) : 0;
     const float **vecs = xmalloc((json_array_size(items) + nneg) * sizeof *vecs);
     float *q = xmalloc(dim * sizeof *q + 1), *mix = xcalloc(dim + 1, sizeof *mix);
-    wr_hit *hits = xmalloc(k * sizeof *hits);
+    size_t pk = api_diverse_pool(dv, k); /* the list to pick the page from */
+    wr_hit *hits = xmalloc(pk * sizeof *hits);
     wbuf known = {0}, unknown = {0}, negs = {0}, o = {0};
     size_t n = 0;
     int prov = 0;
@@ -650,13 +651,13 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, js
                     json_array_size(items));
         goto out;
     }
-    if (!x->nothing && afford(rq, ix, best ? np + nn : 1, k, rp) < 0)
+    if (!x->nothing && afford(rq, ix, best ? np + nn : 1, pk, rp) < 0)
         goto out;
     if (prov) /* the answer depends on the overlay too */
         rp->overlay = s->version;
     if (x->nothing) {
     } else if (best) {
-        n = snapshot_neighbors_contrast(s, vecs, np, vecs + np, nn, k, filt_done(x), hits);
+        n = snapshot_neighbors_contrast(s, vecs, np, vecs + np, nn, pk, filt_done(x), hits);
     } else {
         for (size_t i = 0; i < np + nn; i++) /* 2 mean(items) - mean(negatives) */
             for (size_t j = 0; j < dim; j++)
@@ -664,7 +665,14 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, js
                                  : -vecs[i][j] / (float)nn;
         const float *m = mix;
         if (index_basket(ix, &m, 1, q) == 0)
-            n = snapshot_neighbors_vec(s, q, k, filt_done(x), hits);
+            n = snapshot_neighbors_vec(s, q, pk, filt_done(x), hits);
+    }
+    if (dv->on) { /* the basket's own score is the relevance */
+        wr_hit *page = xmalloc(k * sizeof *page);
+        wr_item none = {-1, -1};
+        n = api_diverse_pick(s, &none, WR_RANK_COSINE, dv, hits, n, k, page);
+        free(hits);
+        hits = page;
     }
     api_begin(&o, ix, rp);
     put_lit(&o, ",\"mode\":\"basket\",\"strategy\":");
@@ -941,13 +949,8 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     api_diverse dv;
     if (api_diverse_json(ix, doc, &dv, rp) < 0)
         goto out;
-    if (dv.on && !strcmp(mode, "basket")) {
-        rest_reply_error(rp, WR_E_BAD_REQUEST, "diversity and max_per: not for baskets yet "
-                         "(mode each, or GET /v1/items/{id}/neighbors)");
-        goto out;
-    }
     if (!strcmp(mode, "basket"))
-        basket(rq, s, items, neg, sv && !strcmp(sv, "best_score"), k + off, off, &x, rp);
+        basket(rq, s, items, neg, sv && !strcmp(sv, "best_score"), k + off, off, &x, &dv, rp);
     else
         each(rq, s, items, k + off, off, &x, rank, &dv, rp);
 out:

@@ -61,8 +61,8 @@ class Routes(unittest.TestCase):
         """diversity and max_per: the page is MMR over the list's first 50 with at most N
         per category, recomputed here from the model file and its side file; bad values and
         an unknown column are 400s naming them."""
-        def mmr(item, k, lam, cap):
-            pool = M.neighbors(item, 50)
+        def mmr(item, k, lam, cap, pool=None):
+            pool = pool or M.neighbors(item, 50)
             lo, hi = min(s for _, s in pool), max(s for _, s in pool)
             picked, near = [], {i: -math.inf for i, _ in pool}
             left = dict(pool)
@@ -100,9 +100,12 @@ class Routes(unittest.TestCase):
                                                   "max_per": "category:2"} for i in items]})
         self.assertEqual([[h["item"] for h in x["neighbors"]] for x in r.json()["results"]],
                          want)
-        body = self.error(D.post("/v1/neighbors", {"items": items, "mode": "basket",
-                                                   "diversity": 0.3}), 400, "bad_request")
-        self.assertIn("not for baskets", body["error"]["message"])
+        # a basket's list, its own score the relevance
+        r = D.post("/v1/neighbors", {"items": items, "mode": "basket", "k": 10,
+                                     "diversity": 0.3, "max_per": "category:2"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual([h["item"] for h in r.json()["neighbors"]],
+                         mmr(None, 10, 0.3, 2, pool=M.basket(items, 50)))
         body = self.error(D.post("/v1/neighbors", {"queries": [{"item": items[0],
                                                                 "max_per": "nosuch:2"}]}),
                           400, "bad_request")
