@@ -775,8 +775,10 @@ static void stored_topk(const wr_model *m, const wr_eval_result *r, size_t k, ex
     }
 }
 
-static void model_topk(const wr_model *m, const model_score *ms, const wr_eval_opts *o,
-                       const wr_eval_result *r, const adjacency *train, wr_hit *top)
+/* base: the model's unit vectors (model_normalized), for the cosine and the probability. */
+static void model_topk(const wr_model *m, const float *base, const model_score *ms,
+                       const wr_eval_opts *o, const wr_eval_result *r, const adjacency *train,
+                       wr_hit *top)
 {
     size_t nq = r->queries, dim = m->dim, k = o->k;
     int threads = o->threads > 0 ? o->threads : wr_cpu_count();
@@ -789,7 +791,6 @@ static void model_topk(const wr_model *m, const model_score *ms, const wr_eval_o
         dot_topk(m, ms, r->query_rows, nq, k, exclude_seen, &ctx, threads, top);
         return;
     }
-    float *base = model_normalized(m);
     if (r->rank == WR_RANK_PROBABILITY) {
         calib_topk(m, base, &r->calib, r->query_rows, nq, k, exclude_seen, &ctx, threads, top);
     } else {
@@ -799,7 +800,6 @@ static void model_topk(const wr_model *m, const model_score *ms, const wr_eval_o
         knn_topk(base, m->n, dim, qv, nq, k, exclude_seen, &ctx, threads, top);
         free(qv);
     }
-    free(base);
 }
 
 typedef struct rows_src {
@@ -830,8 +830,8 @@ static void diverse_topk(const wr_model *m, const model_score *ms, const wr_eval
     if (diverse)
         po.k = k * 5 > 50 ? k * 5 : 50;
     wr_hit *pool = diverse ? xmalloc(nq * po.k * sizeof *pool) : top;
-    model_topk(m, ms, &po, r, train, pool);
-    rows_src rs = {model_normalized(m), m->dim, o->values};
+    rows_src rs = {model_normalized(m), m->dim, o->values}; /* for the lists and the measures */
+    model_topk(m, rs.unit, ms, &po, r, train, pool);
     wr_diverse_src src = {row_vector, o->values ? row_value : NULL, &rs, m->dim};
     double ils = 0, ent = 0;
     size_t ni = 0, ne = 0;
