@@ -13,35 +13,21 @@
 # lists generation 2 serves (`walkrec eval --lists`) and of generation 1's from the held-out
 # third. One markdown table; OUT/results.md keeps it. Needs wrk.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$ROOT/build OUT=/var/tmp/walkrec-churn MARGINS="0 0.5" NEW=0.05
-DATA=${WALKREC_DATA:-$ROOT/../shared/data}
-SETS="snap-amazon0302-prefix groceries amazon-gift-cards-2018 amazon-magazine-subscriptions-2018 online-retail"
+. "$(dirname "$0")/sets.sh"
+OUT=/var/tmp/walkrec-churn MARGINS="0 0.5" NEW=0.05
 while [ $# -gt 0 ]; do
     case $1 in
-    --build) BUILD=$2; shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    --sets) SETS=$2; shift 2 ;;
-    --data) DATA=$2; shift 2 ;;
-    --margins) MARGINS=$2; shift 2 ;;
-    --new) NEW=$2; shift 2 ;;
-    -h | --help) sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
-    *) echo "churn.sh: unknown option $1" >&2; exit 2 ;;
+    --margins) MARGINS=$2 ;;
+    --new) NEW=$2 ;;
+    *) set_option "$1" "${2:-}" ;;
     esac
+    shift 2
 done
-BUILD=$(cd "$BUILD" && pwd)
-W=$BUILD/walkrec
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-echo "# $(date -u +%FT%TZ) commit $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores," \
-    "$(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)," \
-    "$NEW of the training pairs ingested" >"$OUT/header.txt"
+start_run "$NEW of the training pairs ingested"
 port=18170
 for set in $SETS; do
     d=$OUT/$set
-    mkdir -p "$d"
-    [ -f "$d/val.tsv" ] || "$W" split "$DATA/$set/pairs.tsv" --seed 42 --train "$d/train.tsv" \
-        --val "$d/val.tsv" --quiet
+    split_set "$set" "$d"
     for m in $MARGINS; do
         port=$((port + 1))
         (cd "$ROOT" && BENCH_WORK="$d/m$m" BENCH_PORT=$port BENCH_FLAGS="--anchor-margin $m" \

@@ -3,36 +3,25 @@
 # and attribute entropy of walkrec's lists as ranked, with MMR (lambda 0.3), with at most 3
 # items per attribute value, and with both, on the shared sets with an items file.
 #
-# usage: bench/diversity.sh [--build DIR] [--out DIR] [--data DIR]
+# usage: bench/diversity.sh [--build DIR] [--out DIR] [--data DIR] [--sets "SET:COLUMN ..."]
 #
 # Per set: `walkrec split PAIRS --seed 42`, `walkrec train --seed 1 --threads 2` (defaults),
 # then `walkrec eval MODEL VAL --train TRAIN --items ITEMS --attribute COL [--diversity 0.3]
 # [--max-per 3] --json`; COL is brand on the Amazon sets and price_mode on online-retail
 # (it has no brand). One markdown table; OUT/results.md keeps it.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$ROOT/build OUT=/var/tmp/walkrec-diversity
-DATA=${WALKREC_DATA:-$ROOT/../shared/data}
-while [ $# -gt 0 ]; do
-    case $1 in
-    --build) BUILD=$2; shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    --data) DATA=$2; shift 2 ;;
-    -h | --help) sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
-    *) echo "diversity.sh: unknown option $1" >&2; exit 2 ;;
-    esac
-done
-W=$BUILD/walkrec
-mkdir -p "$OUT"
-cd "$OUT"
-echo "# $(date -u +%FT%TZ) commit $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores," \
-    "$(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)" >header.txt
+. "$(dirname "$0")/sets.sh"
+OUT=/var/tmp/walkrec-diversity
 SETS="amazon-gift-cards-2018:brand amazon-magazine-subscriptions-2018:brand online-retail:price_mode"
+while [ $# -gt 0 ]; do
+    set_option "$1" "${2:-}"
+    shift 2
+done
+start_run
+cd "$OUT"
 for sc in $SETS; do
     set=${sc%%:*} col=${sc#*:}
-    mkdir -p "$set"
-    [ -f "$set/val.tsv" ] || "$W" split "$DATA/$set/pairs.tsv" --seed 42 --train "$set/train.tsv" \
-        --val "$set/val.tsv" --quiet
+    split_set "$set" "$set"
     [ -f "$set/model.wr" ] || "$W" train "$set/train.tsv" -o "$set/model.wr" --seed 1 --threads 2 --quiet
     i=0
     for args in "" "--diversity 0.3" "--max-per 3" "--diversity 0.3 --max-per 3"; do

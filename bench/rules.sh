@@ -12,30 +12,17 @@
 # --queries 2000 against every query item (the default within its budget). One markdown
 # table; OUT/results.md keeps it.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$ROOT/build OUT=/var/tmp/walkrec-rules
-DATA=${WALKREC_DATA:-$ROOT/../shared/data}
-SETS="snap-amazon0302-prefix groceries amazon-gift-cards-2018 amazon-magazine-subscriptions-2018 online-retail"
+. "$(dirname "$0")/sets.sh"
+OUT=/var/tmp/walkrec-rules
 while [ $# -gt 0 ]; do
-    case $1 in
-    --build) BUILD=$2; shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    --sets) SETS=$2; shift 2 ;;
-    --data) DATA=$2; shift 2 ;;
-    -h | --help) sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
-    *) echo "rules.sh: unknown option $1" >&2; exit 2 ;;
-    esac
+    set_option "$1" "${2:-}"
+    shift 2
 done
-W=$BUILD/walkrec
-mkdir -p "$OUT"
+start_run "gensim $(/usr/bin/python3 -c 'import gensim; print(gensim.__version__)')"
 cd "$OUT"
-echo "# $(date -u +%FT%TZ) commit $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores," \
-    "$(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)," \
-    "gensim $(/usr/bin/python3 -c 'import gensim; print(gensim.__version__)')" >header.txt
 for set in $SETS; do
-    mkdir -p "$set"
+    split_set "$set" "$set"
     cd "$set"
-    [ -f val.tsv ] || "$W" split "$DATA/$set/pairs.tsv" --seed 42 --train train.tsv --val val.tsv --quiet
     "$W" train train.tsv -o walkrec.wr --seed 1 --threads 2 --walks-out walks.txt --quiet
     /usr/bin/python3 "$ROOT/bench/trainer.py" gensim walks.txt vectors.bin --sg 1 --seed 1 \
         --threads 2 >/dev/null

@@ -14,32 +14,20 @@
 # apart); for the cosine and the probability; plus recall@10 and the share of validation
 # pairs the model has no vector for. One markdown table; OUT/results.md keeps it.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$ROOT/build OUT=/var/tmp/walkrec-side
-DATA=${WALKREC_DATA:-$ROOT/../shared/data}
+. "$(dirname "$0")/sets.sh"
+OUT=/var/tmp/walkrec-side
 SETS="amazon-gift-cards-2018 amazon-magazine-subscriptions-2018 online-retail"
 POPULARITY_COLUMNS="rank n_invoices"
 while [ $# -gt 0 ]; do
-    case $1 in
-    --build) BUILD=$2; shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    --sets) SETS=$2; shift 2 ;;
-    --data) DATA=$2; shift 2 ;;
-    -h | --help) sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
-    *) echo "side.sh: unknown option $1" >&2; exit 2 ;;
-    esac
+    set_option "$1" "${2:-}"
+    shift 2
 done
-W=$BUILD/walkrec
-mkdir -p "$OUT"
+start_run
 cd "$OUT"
-echo "# $(date -u +%FT%TZ) commit $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores," \
-    "$(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)" >header.txt
 for set in $SETS; do
     items=$DATA/$set/items.tsv
-    mkdir -p "$set"
+    split_set "$set" "$set" --negatives both
     cd "$set"
-    [ -f val.tsv ] || "$W" split "$DATA/$set/pairs.tsv" --seed 42 --negatives both --train train.tsv \
-        --val val.tsv --quiet
     cols=$(head -1 "$items" | tr '\t' '\n' | tail -n +2 | grep -vxF -f <(tr ' ' '\n' <<<"$POPULARITY_COLUMNS") |
         paste -sd,)
     "$W" train train.tsv -o plain.wr --seed 1 --threads 2 --quiet

@@ -18,36 +18,23 @@
 #   edge weighting: the pick, both slice AUCs, cosine and probability AUC and recall@10
 #     under each scheme, training seconds (wall, neighbour lists included)
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$ROOT/build OUT=/var/tmp/walkrec-slice BEFORE="" SEED=1
-DATA=${WALKREC_DATA:-$ROOT/../shared/data}
-SETS="snap-amazon0302-prefix groceries amazon-gift-cards-2018 amazon-magazine-subscriptions-2018 online-retail"
+. "$(dirname "$0")/sets.sh"
+OUT=/var/tmp/walkrec-slice BEFORE="" SEED=1
 while [ $# -gt 0 ]; do
     case $1 in
-    --build) BUILD=$2; shift 2 ;;
-    --before) BEFORE=$2; shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    --sets) SETS=$2; shift 2 ;;
-    --data) DATA=$2; shift 2 ;;
-    --seed) SEED=$2; shift 2 ;;
-    -h | --help) sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
-    *) echo "slice.sh: unknown option $1" >&2; exit 2 ;;
+    --before) BEFORE=$2 ;;
+    --seed) SEED=$2 ;;
+    *) set_option "$1" "${2:-}" ;;
     esac
+    shift 2
 done
-W=$BUILD/walkrec
-mkdir -p "$OUT"
+start_run
 cd "$OUT"
-{
-    echo "# $(date -u +%FT%TZ) commit $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores," \
-        "$(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-    [ -z "$BEFORE" ] || echo "# before: $BEFORE (sha256 $(sha256sum "$BEFORE" | cut -c1-12))"
-} >header.txt
+[ -z "$BEFORE" ] || echo "# before: $BEFORE (sha256 $(sha256sum "$BEFORE" | cut -c1-12))" >>header.txt
 runs="auto:$W:auto lift:$W:lift raw:$W:raw"
 [ -z "$BEFORE" ] || runs="before:$BEFORE:auto $runs"
 for set in $SETS; do
-    mkdir -p "$set"
-    [ -f "$set/val.tsv" ] || "$W" split "$DATA/$set/pairs.tsv" --seed 42 --train "$set/train.tsv" \
-        --val "$set/val.tsv" --quiet
+    split_set "$set" "$set"
     for run in $runs; do
         IFS=: read -r tag bin ew <<<"$run"
         t0=$(date +%s.%N)
