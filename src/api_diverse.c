@@ -111,9 +111,7 @@ size_t api_diverse_pick(const wr_snapshot *s, const wr_item *it, int rank, const
 {
     src_ctx c = {s, d->col};
     wr_diverse_src src = {hit_vector, hit_value, &c, index_info(s->index)->dim};
-    wr_hit *scored = malloc((n + 1) * sizeof *scored);
-    if (!scored)
-        abort();
+    wr_hit *scored = xmalloc((n + 1) * sizeof *scored);
     for (size_t i = 0; i < n; i++) { /* relevance in the list's order */
         scored[i] = pool[i];
         if (rank == WR_RANK_PROBABILITY && it->row >= 0)

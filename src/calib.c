@@ -46,13 +46,20 @@ static double prior_shift(const wr_calib *c)
     return pi > 0 && pi < 1 ? log(pi / (1 - pi)) : 0;
 }
 
+/* The five-term logit of one feature row, before scale and prior. */
+static double linear(const double *coef, const double *x)
+{
+    double z = 0;
+    for (int j = 0; j < NF; j++)
+        z += coef[j] * x[j];
+    return z;
+}
+
 double calib_logit(const wr_calib *c, double cos, double la, double lb, double hub_ab)
 {
-    double x[NF], z = 0;
+    double x[NF];
     calib_features(cos, la, lb, hub_ab, x);
-    for (int i = 0; i < NF; i++)
-        z += c->coef[i] * x[i];
-    return (c->scale_a > 0 ? c->scale_a : 1) * z + c->scale_b + prior_shift(c);
+    return (c->scale_a > 0 ? c->scale_a : 1) * linear(c->coef, x) + c->scale_b + prior_shift(c);
 }
 
 /* The logistic function without overflow for large |z|. */
@@ -128,9 +135,7 @@ static double objective(const double *coef, const double *x, const uint8_t *y, c
 {
     double ll = 0;
     for (size_t i = 0; i < n; i++) {
-        double z = 0;
-        for (int j = 0; j < NF; j++)
-            z += coef[j] * x[i * NF + j];
+        double z = linear(coef, x + i * NF);
         /* log sigmoid(+-z) computed stably */
         double m = y[i] ? -z : z;
         ll -= w[i] * (m > 0 ? m + log1p(exp(-m)) : log1p(exp(m)));
@@ -147,10 +152,7 @@ static int newton_step(const double *coef, const double *x, const uint8_t *y, co
     double g[NF] = {0}, h[NF][NF] = {{0}};
     for (size_t i = 0; i < n; i++) {
         const double *xi = x + i * NF;
-        double z = 0;
-        for (int j = 0; j < NF; j++)
-            z += coef[j] * xi[j];
-        double p = sigmoid(z), r = w[i] * ((y[i] != 0) - p), v = w[i] * p * (1 - p);
+        double p = sigmoid(linear(coef, xi)), r = w[i] * ((y[i] != 0) - p), v = w[i] * p * (1 - p);
         for (int j = 0; j < NF; j++) {
             g[j] += r * xi[j];
             for (int k = 0; k <= j; k++)
@@ -173,10 +175,7 @@ static void fit_brier(wr_calib *c, const double *x, const uint8_t *y, const doub
     for (size_t i = 0; i < n; i++) {
         sc += w[i] * x[i * NF + 1];
         sh += w[i] * x[i * NF + 4];
-        double z = 0;
-        for (int j = 0; j < NF; j++)
-            z += c->coef[j] * x[i * NF + j];
-        double e = sigmoid(z) - (y[i] != 0);
+        double e = sigmoid(linear(c->coef, x + i * NF)) - (y[i] != 0);
         b += w[i] * e * e;
         sw += w[i];
         swy += w[i] * (y[i] != 0);
@@ -281,9 +280,7 @@ static void fit_scale(wr_calib *c, const double *x, const uint8_t *kind, size_t 
     for (size_t i = 0; i < n; i++) {
         if (kind[i] > 1)
             continue;
-        z[m] = 0;
-        for (int j = 0; j < NF; j++)
-            z[m] += c->coef[j] * x[i * NF + j];
+        z[m] = linear(c->coef, x + i * NF);
         y[m] = kind[i] == 0;
         w[m++] = 1.0 / (double)count[kind[i]];
     }
