@@ -17,6 +17,7 @@
 
 #include "walkrec/bytes.h"
 #include "walkrec/dict.h"
+#include "walkrec/filter.h"
 #include "walkrec/text.h"
 #include "walkrec/rank.h"
 
@@ -85,12 +86,14 @@ static int page_offset(const wr_request *rq, const char *v, const json_t *j, siz
     return 0;
 }
 
-/* A neighbour filter under construction: excluded rows, min_score, category. */
+/* A neighbour filter under construction: excluded rows, min_score, and the attribute
+ * filter (filter.h) of the `filter` and `category` parameters, all of whose clauses hold. */
 typedef struct filt {
     wr_filter f;
     uint32_t *rows;
     size_t n, cap;
-    int nothing; /* a category no item has: nothing can match */
+    json_t *clauses; /* NULL: none */
+    wr_match *match;
 } filt;
 
 static void filt_init(filt *x)
@@ -99,7 +102,37 @@ static void filt_init(filt *x)
     x->f = index_filter_none();
 }
 
-static void filt_free(filt *x) { free(x->rows); }
+static void filt_free(filt *x)
+{
+    free(x->rows);
+    json_decref(x->clauses);
+    filter_free(x->match);
+}
+
+static void filt_clause(filt *x, json_t *clause)
+{
+    if (!x->clauses)
+        x->clauses = json_array();
+    json_array_append_new(x->clauses, clause);
+}
+
+/* The clauses compiled for the snapshot; -1 with a 400 naming what is wrong. */
+static int filt_compile(filt *x, const wr_snapshot *s, wr_reply *rp)
+{
+    char why[256];
+    if (!x->clauses)
+        return 0;
+    json_t *all = json_pack("{sO}", "all", x->clauses);
+    x->match = filter_compile(all, s->index, s->attrs, why, sizeof why);
+    json_decref(all);
+    if (!x->match) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "%s", why);
+        return -1;
+    }
+    x->f.accept = filter_accept;
+    x->f.accept_ctx = x->match;
+    return 0;
+}
 
 /* Ids the model does not have cannot be returned anyway, so they are skipped. */
 static void filt_exclude(filt *x, const wr_index *ix, const char *id, size_t len)
@@ -114,18 +147,6 @@ static void filt_exclude(filt *x, const wr_index *ix, const char *id, size_t len
     x->rows[x->n++] = (uint32_t)row;
 }
 
-static int filt_category(filt *x, const wr_index *ix, const char *name, wr_reply *rp)
-{
-    if (!index_has_categories(ix)) {
-        rest_reply_error(rp, WR_E_BAD_REQUEST,
-                    "category: the model has no side information with a category column "
-                    "(setting items_file)");
-        return -1;
-    }
-    x->f.category = index_category(ix, name, strlen(name));
-    x->nothing = x->f.category == UINT32_MAX;
-    return 0;
-}
 
 static int filt_min_score(filt *x, double v, wr_reply *rp)
 {
@@ -153,9 +174,10 @@ static wr_filter *filt_done(filt *x)
 }
 
 /* exclude=a,b,c (each id percent-encoded on its own, so %2C is a comma inside an id),
- * min_score=0.2, category=name. */
-static int query_filter(const wr_request *rq, const wr_index *ix, filt *x, wr_reply *rp)
+ * min_score=0.2, category=name (filter=category:name), filter=clauses (filter.h). */
+static int query_filter(const wr_request *rq, const wr_snapshot *s, filt *x, wr_reply *rp)
 {
+    const wr_index *ix = s->index;
     const char *raw = rest_param(rq, "exclude");
     int rc = -1;
     char *v = NULL;
@@ -196,10 +218,18 @@ static int query_filter(const wr_request *rq, const wr_index *ix, filt *x, wr_re
     if (rest_param(rq, "category")) {
         if (!(v = api_param(rq, "category", rp)))
             return -1;
-        if (filt_category(x, ix, v, rp) < 0)
-            goto out;
+        filt_clause(x, json_pack("{ss}", "category", v));
     }
-    rc = 0;
+    if ((raw = rest_param(rq, "filter"))) {
+        char why[256];
+        json_t *f = filter_parse_query(raw, ix, s->attrs, why, sizeof why);
+        if (!f) {
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "%s", why);
+            goto out;
+        }
+        filt_clause(x, f);
+    }
+    rc = filt_compile(x, s, rp);
 out:
     free(v);
     return rc;
@@ -316,8 +346,7 @@ json_t *api_error_json(wr_code code, const char *message)
     return json_pack("{s:s,s:s}", "code", rest_code_str(code), "message", message);
 }
 
-/* The document for a model-dependent answer built with jansson. */
-static json_t *model_doc(const wr_index *ix, wr_reply *rp)
+json_t *api_model_doc(const wr_index *ix, wr_reply *rp)
 {
     rp->generation = index_info(ix)->generation;
     rp->model_id = index_info(ix)->identity;
@@ -363,10 +392,11 @@ json_t *api_body_array(const wr_request *rq, json_t *doc, const char *key, wr_re
     return a;
 }
 
-/* Optional body fields shared with the GET filter: exclude, min_score, category. */
-static int body_filter(const wr_request *rq, const wr_index *ix, json_t *doc, filt *x,
+/* Optional body fields shared with the GET filter: exclude, min_score, category, filter. */
+static int body_filter(const wr_request *rq, const wr_snapshot *s, json_t *doc, filt *x,
                        wr_reply *rp)
 {
+    const wr_index *ix = s->index;
     json_t *v = json_object_get(doc, "exclude");
     if (v) {
         size_t i;
@@ -398,10 +428,11 @@ static int body_filter(const wr_request *rq, const wr_index *ix, json_t *doc, fi
             rest_reply_error(rp, WR_E_BAD_REQUEST, "category: expected a string");
             return -1;
         }
-        if (filt_category(x, ix, json_string_value(v), rp) < 0)
-            return -1;
+        filt_clause(x, json_pack("{sO}", "category", v));
     }
-    return 0;
+    if ((v = json_object_get(doc, "filter")))
+        filt_clause(x, json_incref(v));
+    return filt_compile(x, s, rp);
 }
 
 /* The calibrated probability of a pair with at least one model item, else null. */
@@ -493,7 +524,7 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
     int rank;
     size_t off;
     api_diverse dv;
-    if (query_k(rq, &k, rp) < 0 || query_filter(rq, ix, &x, rp) < 0 ||
+    if (query_k(rq, &k, rp) < 0 || query_filter(rq, s, &x, rp) < 0 ||
         parse_rank(ix, rv, rv ? strlen(rv) : 0, &rank, rp) < 0 ||
         page_offset(rq, rest_param(rq, "offset"), NULL, k, &off, rp) < 0 ||
         api_diverse_params(rq, ix, &dv, rp) < 0)
@@ -510,7 +541,7 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
         rank = WR_RANK_COSINE; /* a provisional item has no degree yet */
     wr_filter *f = filt_done(&x);
     uint64_t scans = 0;
-    size_t n = x.nothing ? 0 : neighbors_of(s, &it, pk, f, rank, hits, &scans);
+    size_t n = neighbors_of(s, &it, pk, f, rank, hits, &scans);
     if (afford(rq, ix, scans, scans ? pk : n, rp) < 0) {
         free(hits);
         goto out;
@@ -544,44 +575,6 @@ out:
     filt_free(&x);
 }
 
-void api_item(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
-{
-    const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
-    wr_item it;
-    if (!snapshot_find(s, rq->id, rq->id_len, &it)) {
-        rest_reply_error(rp, WR_E_UNKNOWN_ITEM, "unknown item '%s'", rq->id);
-        return;
-    }
-    json_t *doc = model_doc(ix, rp), *side = json_object(), *degree = json_null();
-    json_object_set_new(doc, "item", json_string(rq->id));
-    json_object_set_new(doc, "hidden", json_boolean(snapshot_hidden(s, rq->id, rq->id_len)));
-    if (it.prov >= 0) { /* known from ingested pairs only */
-        rp->overlay = s->version;
-        json_object_set_new(doc, "provisional", json_true());
-        json_object_set_new(doc, "partners", json_integer(snapshot_partners(s, &it)));
-        json_object_set_new(doc, "degree", degree);
-        json_object_set_new(doc, "side", side);
-        rest_reply_json(rp, 200, doc);
-        return;
-    }
-    int64_t row = it.row;
-    for (size_t c = 0; c < index_side_columns(ix); c++) {
-        const char *name = index_side_name(ix, c), *v = index_side_value(ix, (uint32_t)row, c);
-        uint64_t d;
-        if (!v)
-            continue;
-        if (!strcmp(name, "degree") && text_parse_u64(v, &d) == 0) {
-            json_decref(degree);
-            degree = json_integer((json_int_t)d);
-        } else {
-            json_object_set_new(side, name, json_string(v));
-        }
-    }
-    json_object_set_new(doc, "degree", degree);
-    json_object_set_new(doc, "side", side);
-    rest_reply_json(rp, 200, doc);
-}
-
 /* An item id in a body: a string of 1 to WR_ID_MAX bytes, like a path's {id}. */
 int api_is_id(const json_t *s)
 {
@@ -597,13 +590,29 @@ static void put_json_str(wbuf *o, const json_t *s)
 /* The known ids of a basket's list into vecs (their vectors; model rows also excluded
  * from the answer), known and unknown ones listed as JSON into the two buffers. Returns how
  * many are known; *prov |= 1 when one is provisional. */
+/* One side of a basket (its items, or its negatives) into vecs: the known items' vectors,
+ * and the raw vectors given (ids_only checked them) normalised into buf, counted in
+ * *raw. */
 static size_t basket_side(const wr_snapshot *s, const json_t *ids, filt *x, const float **vecs,
-                          wbuf *known, wbuf *unknown, int *prov)
+                          float *buf, size_t *raw, wbuf *known, wbuf *unknown, int *prov)
 {
-    size_t i, n = 0;
+    size_t i, n = 0, dim = index_info(s->index)->dim;
     json_t *e;
     json_array_foreach(ids, i, e) {
         wr_item it;
+        if (json_is_array(e)) { /* a raw vector, used as a unit vector */
+            float *v = buf + (*raw)++ * dim;
+            double ss = 0;
+            for (size_t j = 0; j < dim; j++) {
+                v[j] = (float)json_number_value(json_array_get(e, j));
+                ss += (double)v[j] * v[j];
+            }
+            for (size_t j = 0; ss > 0 && j < dim; j++)
+                v[j] = (float)(v[j] / sqrt(ss));
+            if (ss > 0)
+                vecs[n++] = v;
+            continue;
+        }
         int found = json_is_string(e) &&
                     snapshot_find(s, json_string_value(e), json_string_length(e), &it);
         wbuf *list = found ? known : unknown;
@@ -639,24 +648,27 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, js
     size_t dim = index_info(ix)->dim, nneg = negative ? json_array_size(negative) : 0;
     const float **vecs = xmalloc((json_array_size(items) + nneg) * sizeof *vecs);
     float *q = xmalloc(dim * sizeof *q + 1), *mix = xcalloc(dim + 1, sizeof *mix);
+    float *raw = xmalloc(((json_array_size(items) + nneg) * dim + 1) * sizeof *raw);
+    size_t nraw = 0, praw;
     size_t pk = api_diverse_pool(dv, k); /* the list to pick the page from */
     wr_hit *hits = xmalloc(pk * sizeof *hits);
     wbuf known = {0}, unknown = {0}, negs = {0}, o = {0};
     size_t n = 0;
     int prov = 0;
-    size_t np = basket_side(s, items, x, vecs, &known, &unknown, &prov);
-    size_t nn = negative ? basket_side(s, negative, x, vecs + np, &negs, &unknown, &prov) : 0;
+    size_t np = basket_side(s, items, x, vecs, raw, &nraw, &known, &unknown, &prov);
+    praw = nraw;
+    size_t nn = negative ? basket_side(s, negative, x, vecs + np, raw, &nraw, &negs, &unknown,
+                                       &prov) : 0;
     if (np == 0) {
-        rest_reply_error(rp, WR_E_UNKNOWN_ITEM, "none of the %zu items is known to the model",
-                    json_array_size(items));
+        rest_reply_error(rp, WR_E_UNKNOWN_ITEM, "none of the %zu items is known to the model "
+                         "(or a non-zero vector)", json_array_size(items));
         goto out;
     }
-    if (!x->nothing && afford(rq, ix, best ? np + nn : 1, pk, rp) < 0)
+    if (afford(rq, ix, best ? np + nn : 1, pk, rp) < 0)
         goto out;
     if (prov) /* the answer depends on the overlay too */
         rp->overlay = s->version;
-    if (x->nothing) {
-    } else if (best) {
+    if (best) {
         n = snapshot_neighbors_contrast(s, vecs, np, vecs + np, nn, pk, filt_done(x), hits);
     } else {
         for (size_t i = 0; i < np + nn; i++) /* 2 mean(items) - mean(negatives) */
@@ -681,6 +693,13 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, js
     if (negative)
         put_list(&o, ",\"negative\":", &negs);
     put_list(&o, ",\"unknown\":", &unknown);
+    if (nraw) { /* how many raw vectors each side took */
+        put_lit(&o, ",\"vectors\":{\"items\":");
+        bytes_put_u64(&o, praw);
+        put_lit(&o, ",\"negative\":");
+        bytes_put_u64(&o, nraw - praw);
+        put(&o, "}", 1);
+    }
     put_lit(&o, ",\"neighbors\":");
     put_hits(&o, s, -1, hits + off, n > off ? n - off : 0);
     api_answer(&o, rq, rp);
@@ -691,19 +710,38 @@ out:
     free(hits);
     free(q);
     free(mix);
+    free(raw);
     free(vecs);
 }
 
 
-/* 0 when every entry of arr is an item id; else -1 with a 400 naming name[i]. */
-static int ids_only(const json_t *arr, const char *name, wr_reply *rp)
+/* 1 when e is an array of dim finite numbers. */
+static int is_vector(const json_t *e, size_t dim)
+{
+    size_t j;
+    json_t *x;
+    if (!dim || json_array_size(e) != dim)
+        return 0;
+    json_array_foreach(e, j, x)
+        if (!json_is_number(x) || !isfinite(json_number_value(x)))
+            return 0;
+    return 1;
+}
+
+/* 0 when every entry of arr is an item id, or with dim > 0 (a basket) a vector of dim
+ * numbers; else -1 with a 400 naming name[i]. */
+static int ids_only(const json_t *arr, const char *name, size_t dim, wr_reply *rp)
 {
     size_t i;
     json_t *e;
     json_array_foreach(arr, i, e) {
-        if (!api_is_id(e)) {
-            rest_reply_error(rp, WR_E_BAD_REQUEST, "%s[%zu]: expected an id of 1 to %d bytes",
-                             name, i, WR_ID_MAX);
+        if (!api_is_id(e) && !is_vector(e, dim)) {
+            if (dim)
+                rest_reply_error(rp, WR_E_BAD_REQUEST, "%s[%zu]: expected an id of 1 to %d "
+                                 "bytes or a vector of %zu numbers", name, i, WR_ID_MAX, dim);
+            else
+                rest_reply_error(rp, WR_E_BAD_REQUEST, "%s[%zu]: expected an id of 1 to %d "
+                                 "bytes", name, i, WR_ID_MAX);
             return -1;
         }
     }
@@ -712,7 +750,7 @@ static int ids_only(const json_t *arr, const char *name, wr_reply *rp)
 
 /* The list parameters of a JSON object (a POST /v1/neighbors body, or one of its queries):
  * k, offset, rank (*ranked: given, not the default) and the filter into x; -1 with a 400. */
-static int list_params(const wr_request *rq, const wr_index *ix, const json_t *obj, size_t *k,
+static int list_params(const wr_request *rq, const wr_snapshot *s, const json_t *obj, size_t *k,
                        size_t *off, int *rank, int *ranked, filt *x, wr_reply *rp)
 {
     json_t *v = json_object_get(obj, "k");
@@ -733,9 +771,9 @@ static int list_params(const wr_request *rq, const wr_index *ix, const json_t *o
         return -1;
     }
     *ranked = v != NULL;
-    return parse_rank(ix, json_string_value(v), v ? json_string_length(v) : 0, rank, rp) < 0 ||
+    return parse_rank(s->index, json_string_value(v), v ? json_string_length(v) : 0, rank, rp) < 0 ||
                    page_offset(rq, NULL, json_object_get(obj, "offset"), *k, off, rp) < 0 ||
-                   body_filter(rq, ix, (json_t *)obj, x, rp) < 0
+                   body_filter(rq, s, (json_t *)obj, x, rp) < 0
                ? -1
                : 0;
 }
@@ -762,7 +800,7 @@ static int read_query(const wr_request *rq, const wr_snapshot *s, const json_t *
     int ranked;
     q->k = 0;
     if (!json_is_object(j) ||
-        api_unknown_field(rq, j, "item,k,offset,exclude,min_score,category,rank,diversity,"
+        api_unknown_field(rq, j, "item,k,offset,exclude,min_score,category,filter,rank,diversity,"
                           "max_per", where, rp) < 0 || api_diverse_json(s->index, j, &q->dv, rp) < 0)
         goto bad;
     if (!api_is_id(id)) {
@@ -771,7 +809,7 @@ static int read_query(const wr_request *rq, const wr_snapshot *s, const json_t *
         goto bad;
     }
     q->x = &q->own;
-    if (list_params(rq, s->index, j, &k, &q->off, &q->rank, &ranked, q->x, rp) < 0)
+    if (list_params(rq, s, j, &k, &q->off, &q->rank, &ranked, q->x, rp) < 0)
         goto bad;
     q->id = id;
     q->k = k + q->off;
@@ -807,7 +845,7 @@ static void lists_each(const wr_request *rq, const wr_snapshot *s, query *q, siz
     for (i = 0; i < nq; i++) {
         uint64_t before = scans;
         size_t pk = api_diverse_pool(&q[i].dv, q[i].k);
-        if (!q[i].known || q[i].x->nothing)
+        if (!q[i].known)
             continue;
         size_t n = neighbors_of(s, &q[i].it, pk, &q[i].x->f, q[i].rank, hits, &scans);
         answered += scans > before ? pk : n;
@@ -831,8 +869,7 @@ static void lists_each(const wr_request *rq, const wr_snapshot *s, query *q, siz
             if (rank < 0)
                 put_rank(&o, q[i].rank);
             size_t pk = api_diverse_pool(&q[i].dv, q[i].k);
-            size_t n = q[i].x->nothing ? 0 : neighbors_of(s, &q[i].it, pk, &q[i].x->f,
-                                                          q[i].rank, hits, NULL);
+            size_t n = neighbors_of(s, &q[i].it, pk, &q[i].x->f, q[i].rank, hits, NULL);
             wr_hit *h = hits;
             if (q[i].dv.on) {
                 n = api_diverse_pick(s, &q[i].it, q[i].rank, &q[i].dv, hits, n, q[i].k, page);
@@ -895,7 +932,7 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     static const char fields[] =
-        "items,queries,negative,strategy,k,offset,mode,rank,exclude,min_score,category,"
+        "items,queries,negative,strategy,k,offset,mode,rank,exclude,min_score,category,filter,"
         "diversity,max_per";
     json_t *doc = api_parse_body(rq, fields, rp), *items, *v;
     size_t k, off;
@@ -912,8 +949,7 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
         }
         goto out;
     }
-    if (!doc || !(items = api_body_array(rq, doc, "items", rp)) ||
-        ids_only(items, "items", rp) < 0)
+    if (!doc || !(items = api_body_array(rq, doc, "items", rp)))
         goto out;
     if ((v = json_object_get(doc, "mode"))) {
         mode = json_string_value(v);
@@ -922,7 +958,10 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
             goto out;
         }
     }
-    if (list_params(rq, ix, doc, &k, &off, &rank, &ranked, &x, rp) < 0)
+    size_t vdim = strcmp(mode, "basket") ? 0 : index_info(ix)->dim; /* baskets take vectors */
+    if (ids_only(items, "items", vdim, rp) < 0)
+        goto out;
+    if (list_params(rq, s, doc, &k, &off, &rank, &ranked, &x, rp) < 0)
         goto out;
     if (!strcmp(mode, "basket") && ranked && rank == WR_RANK_PROBABILITY) {
         rest_reply_error(rp, WR_E_BAD_REQUEST, "rank probability: a basket has no single item to "
@@ -944,7 +983,7 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
                          "(max_batch)", rq->cfg->max_batch);
         goto out;
     }
-    if (neg && ids_only(neg, "negative", rp) < 0)
+    if (neg && ids_only(neg, "negative", vdim, rp) < 0)
         goto out;
     api_diverse dv;
     if (api_diverse_json(ix, doc, &dv, rp) < 0)

@@ -105,8 +105,12 @@ void api_model(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     /* no file paths for anonymous readers (an imported model names its source file); the
      * served file is in /v1/admin/status */
     json_object_del(json_object_get(meta, "source"), "file");
-    for (size_t c = 0; c < index_side_columns(ix); c++)
+    json_t *types = json_object();
+    for (size_t c = 0; c < index_side_columns(ix); c++) {
         json_array_append_new(cols, json_string(index_side_name(ix, c)));
+        json_object_set_new(types, index_side_name(ix, c),
+                            json_string(side_type_name(index_side_type(ix, c))));
+    }
     /* Evaluation results: recorded as such, else the learning curve's last point (the
      * trained model against the validation pairs). */
     json_t *eval = json_object_get(meta, "eval");
@@ -143,7 +147,7 @@ void api_model(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
                                       "recall_sample", (json_int_t)in->recall_sample));
     json_object_set_new(doc, "index", index);
     json_object_set_new(doc, "side_info",
-                        json_pack("{s:o,s:I,s:I}", "columns", cols, "rows",
+                        json_pack("{s:o,s:o,s:I,s:I}", "columns", cols, "types", types, "rows",
                                   (json_int_t)in->side_rows, "unmatched",
                                   (json_int_t)in->side_unmatched));
     json_object_set_new(doc, "training_seconds", training_seconds(meta));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "walkrec/dashboard.h"
+#include "walkrec/attrs.h"
 #include "walkrec/hidden.h"
 #include "walkrec/metrics.h"
 
@@ -43,25 +44,25 @@ int api_unknown_field(const wr_request *rq, const json_t *obj, const char *field
 
 static const wr_route routes[] = {
     {"/v1/items/{id}/neighbors", api_item_neighbors, NULL, 1, WR_READ, 0,
-     "k,offset,exclude,min_score,category,rank,diversity,max_per", NULL, NULL},
-    {"/v1/items/{id}/hidden", NULL, NULL, 0, WR_ADMIN, 1, "", api_item_hide, api_item_unhide},
-    {"/v1/items/{id}", api_item, NULL, 1, WR_READ, 0, "", NULL, api_item_delete},
-    {"/v1/items", api_items_prefix, NULL, 1, WR_READ, 0, "prefix,limit,cursor", NULL, NULL},
-    {"/v1/neighbors", NULL, api_neighbors, 1, WR_READ, 0, "", NULL, NULL},
-    {"/v1/score", api_score, api_score_batch, 1, WR_READ, 0, "a,b", NULL, NULL},
-    {"/v1/model", api_model, NULL, 1, WR_READ, 0, "", NULL, NULL},
-    {"/v1/pairs", NULL, api_ingest, 0, WR_ADMIN, 1, "", NULL, NULL},
-    {"/v1/admin/retrain", NULL, api_admin_retrain, 0, WR_ADMIN, 1, "", NULL, NULL},
-    {"/v1/admin/publish", NULL, api_admin_publish, 0, WR_ADMIN, 1, "generation", NULL, NULL},
-    {"/v1/admin/rollback", NULL, api_admin_rollback, 0, WR_ADMIN, 1, "", NULL, NULL},
-    {"/v1/admin/candidates", NULL, api_admin_candidates, 0, WR_ADMIN, 1, "", NULL, NULL},
-    {"/v1/admin/status", api_admin_status, NULL, 0, WR_ADMIN, 1, "", NULL, NULL},
-    {"/healthz", api_healthz, NULL, 0, WR_OPEN, 0, NULL, NULL, NULL},
-    {"/readyz", api_readyz, NULL, 0, WR_OPEN, 0, NULL, NULL, NULL},
-    {"/metrics", api_metrics, NULL, 0, WR_OPEN, 0, NULL, NULL, NULL},
-    {"/", dashboard_page, NULL, 0, WR_OPEN, 0, NULL, NULL, NULL},
-    {"/ui/{id}", dashboard_file, NULL, 0, WR_OPEN, 0, NULL, NULL, NULL},
-    {"/openapi.yaml", dashboard_openapi, NULL, 0, WR_OPEN, 0, NULL, NULL, NULL},
+     "k,offset,exclude,min_score,category,filter,rank,diversity,max_per", NULL, NULL, NULL},
+    {"/v1/items/{id}/hidden", NULL, NULL, 0, WR_ADMIN, 1, "", api_item_hide, api_item_unhide, NULL},
+    {"/v1/items/{id}", api_item, NULL, 1, WR_READ, 0, "", NULL, api_item_delete, api_item_patch},
+    {"/v1/items", api_items_prefix, NULL, 1, WR_READ, 0, "prefix,limit,cursor", NULL, NULL, NULL},
+    {"/v1/neighbors", NULL, api_neighbors, 1, WR_READ, 0, "", NULL, NULL, NULL},
+    {"/v1/score", api_score, api_score_batch, 1, WR_READ, 0, "a,b", NULL, NULL, NULL},
+    {"/v1/model", api_model, NULL, 1, WR_READ, 0, "", NULL, NULL, NULL},
+    {"/v1/pairs", NULL, api_ingest, 0, WR_ADMIN, 1, "", NULL, NULL, NULL},
+    {"/v1/admin/retrain", NULL, api_admin_retrain, 0, WR_ADMIN, 1, "", NULL, NULL, NULL},
+    {"/v1/admin/publish", NULL, api_admin_publish, 0, WR_ADMIN, 1, "generation", NULL, NULL, NULL},
+    {"/v1/admin/rollback", NULL, api_admin_rollback, 0, WR_ADMIN, 1, "", NULL, NULL, NULL},
+    {"/v1/admin/candidates", NULL, api_admin_candidates, 0, WR_ADMIN, 1, "", NULL, NULL, NULL},
+    {"/v1/admin/status", api_admin_status, NULL, 0, WR_ADMIN, 1, "", NULL, NULL, NULL},
+    {"/healthz", api_healthz, NULL, 0, WR_OPEN, 0, NULL, NULL, NULL, NULL},
+    {"/readyz", api_readyz, NULL, 0, WR_OPEN, 0, NULL, NULL, NULL, NULL},
+    {"/metrics", api_metrics, NULL, 0, WR_OPEN, 0, NULL, NULL, NULL, NULL},
+    {"/", dashboard_page, NULL, 0, WR_OPEN, 0, NULL, NULL, NULL, NULL},
+    {"/ui/{id}", dashboard_file, NULL, 0, WR_OPEN, 0, NULL, NULL, NULL, NULL},
+    {"/openapi.yaml", dashboard_openapi, NULL, 0, WR_OPEN, 0, NULL, NULL, NULL, NULL},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -100,8 +101,8 @@ const wr_route *api_route(const char *path, const char **id, size_t *id_len)
 
 void api_allow(const wr_route *rt, char *buf, size_t n)
 {
-    snprintf(buf, n, "%s%s%s%sOPTIONS", rt->get ? "GET, HEAD, " : "", rt->post ? "POST, " : "",
-             rt->put ? "PUT, " : "", rt->del ? "DELETE, " : "");
+    snprintf(buf, n, "%s%s%s%s%sOPTIONS", rt->get ? "GET, HEAD, " : "", rt->post ? "POST, " : "",
+             rt->put ? "PUT, " : "", rt->del ? "DELETE, " : "", rt->patch ? "PATCH, " : "");
 }
 
 wr_handler api_handler(const wr_route *rt, int method)
@@ -112,13 +113,15 @@ wr_handler api_handler(const wr_route *rt, int method)
     case WR_M_POST: return rt->post;
     case WR_M_PUT: return rt->put;
     case WR_M_DELETE: return rt->del;
+    case WR_M_PATCH: return rt->patch;
     default: return NULL;
     }
 }
 
 int api_writes(const wr_route *rt, int method)
 {
-    return method == WR_M_PUT || method == WR_M_DELETE || (method == WR_M_POST && rt->writer);
+    return method == WR_M_PUT || method == WR_M_DELETE || method == WR_M_PATCH ||
+           (method == WR_M_POST && rt->writer);
 }
 
 int api_unlocked(const wr_route *rt, int method) { return rt->writer || api_writes(rt, method); }
@@ -151,8 +154,11 @@ void api_call(const wr_route *rt, const wr_request *rq, const wr_snapshot *s, wr
         rest_reply_error(rp, WR_E_NO_MODEL, "no model published yet (loading or training)");
     } else if (known_params(rt, rq, rp) == 0) {
         fn(rq, s, rp);
-        /* hidden items change what model answers hold: their tag names the hidden set */
-        if (s && s->hidden && rp->generation && !rp->overlay)
-            rp->overlay = hidden_stamp(s->hidden);
+        /* hidden items and attributes set at run time change what model answers hold:
+         * their tag names the last change of either (both are log offsets) */
+        if (s && (s->hidden || s->attrs) && rp->generation && !rp->overlay) {
+            uint64_t h = hidden_stamp(s->hidden), a = attrs_stamp(s->attrs);
+            rp->overlay = h > a ? h : a;
+        }
     }
 }

@@ -43,12 +43,7 @@ int hidden_apply(int kind, const char *id, size_t len, uint64_t off)
     if (!S.ids)
         S.ids = dict_new(64);
     uint32_t i = dict_intern(S.ids, id, len);
-    if (i >= S.cap) {
-        size_t cap = S.cap ? 2 * S.cap : 64;
-        S.st = xrealloc(S.st, cap * sizeof *S.st);
-        memset(S.st + S.cap, 0, (cap - S.cap) * sizeof *S.st);
-        S.cap = cap;
-    }
+    S.st = xgrow(S.st, &S.cap, i, sizeof *S.st);
     state *s = &S.st[i];
     if (off >= s->off) {
         changed = s->hidden != hide;

@@ -589,7 +589,7 @@ static enum MHD_Result dispatch(wr_http *h, struct MHD_Connection *c, req *q, co
                          (unsigned long long)h->cfg->max_body_bytes);
         return send_reply(h, c, q, &rp, NULL);
     }
-    if (q->method == WR_M_POST &&
+    if ((q->method == WR_M_POST || q->method == WR_M_PATCH) &&
         !access_json_or_none(header(c, MHD_HTTP_HEADER_CONTENT_TYPE))) {
         rest_reply_error(&rp, WR_E_MEDIA_TYPE, "bodies are JSON: send Content-Type: "
                          "application/json (curl --json) or none");

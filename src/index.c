@@ -31,12 +31,19 @@
 #include "walkrec/rank.h"
 #include "walkrec/side.h"
 
-/* Side information (side.h, rows = the model's items) and its category column coded for
- * filters. */
+/* A column of the side information read once for filters (filter.h): numbers and
+ * booleans as doubles, strings as codes of their values. */
+typedef struct column {
+    wr_side_type type;
+    double *num;    /* NUMBER, BOOL: per row, NaN = none */
+    uint32_t *code; /* STRING: per row, the value's code in vals, UINT32_MAX = none */
+    wr_dict *vals;
+} column;
+
+/* Side information (side.h, rows = the model's items) and its typed columns. */
 typedef struct side_info {
-    wr_side *t;     /* NULL without side information */
-    uint32_t *cat;  /* per row: code in cats, UINT32_MAX = none; NULL without a category column */
-    wr_dict *cats;
+    wr_side *t;  /* NULL without side information */
+    column *col; /* per column of t */
 } side_info;
 
 struct wr_index {
@@ -70,7 +77,7 @@ void index_default_opts(wr_index_opts *o)
 
 wr_filter index_filter_none(void)
 {
-    return (wr_filter){NULL, 0, -INFINITY, UINT32_MAX, NULL, NULL};
+    return (wr_filter){NULL, 0, -INFINITY, NULL, NULL, NULL, NULL};
 }
 
 /* ---- side information ---- */
@@ -84,9 +91,31 @@ static uint64_t mix(uint64_t h, const char *v)
     return h;
 }
 
+static void read_column(column *c, const wr_side *t, size_t col, uint32_t n)
+{
+    c->type = side_type(t, col);
+    if (c->type == WR_SIDE_NUMBER || c->type == WR_SIDE_BOOL) {
+        c->num = xmalloc((n ? n : 1) * sizeof *c->num);
+        for (uint32_t r = 0; r < n; r++) {
+            int b;
+            if (c->type == WR_SIDE_BOOL)
+                c->num[r] = side_bool(t, r, col, &b) == 0 ? b : NAN;
+            else if (side_number(t, r, col, &c->num[r]) < 0)
+                c->num[r] = NAN;
+        }
+    } else if (c->type == WR_SIDE_STRING) {
+        c->vals = dict_new(1024);
+        c->code = xmalloc((n ? n : 1) * sizeof *c->code);
+        for (uint32_t r = 0; r < n; r++) {
+            const char *v = side_value(t, r, col);
+            c->code[r] = v ? dict_intern(c->vals, v, strlen(v)) : UINT32_MAX;
+        }
+    }
+}
+
 /* The generation's sidecar, then the items file over it (side.h: its values win), both
- * over the model's ids; the "category" column coded for filters. The values are part of
- * what answers say, so part of the identity (the ETag) too. */
+ * over the model's ids; every column typed for filters. The values are part of what
+ * answers say, so part of the identity (the ETag) too. */
 static int load_side(wr_index *ix, const wr_index_opts *o, wr_err *err)
 {
     side_info *s = &ix->side;
@@ -118,23 +147,22 @@ static int load_side(wr_index *ix, const wr_index_opts *o, wr_err *err)
         ix->info.side_rows += any;
     }
     ix->info.identity = h;
-    int64_t c = side_column(s->t, "category");
-    if (c >= 0) {
-        s->cats = dict_new(1024);
-        s->cat = xmalloc((ix->info.n ? ix->info.n : 1) * sizeof *s->cat);
-        for (uint32_t r = 0; r < ix->info.n; r++) {
-            const char *v = side_value(s->t, r, (size_t)c);
-            s->cat[r] = v ? dict_intern(s->cats, v, strlen(v)) : UINT32_MAX;
-        }
-    }
+    s->col = xcalloc(ncol ? ncol : 1, sizeof *s->col);
+    for (size_t c = 0; c < ncol; c++)
+        read_column(&s->col[c], s->t, c, ix->info.n);
     return 0;
 }
 
 static void side_info_free(side_info *s)
 {
+    size_t ncol = s->t ? side_columns(s->t) : 0;
+    for (size_t c = 0; c < ncol; c++) {
+        free(s->col[c].num);
+        free(s->col[c].code);
+        dict_free(s->col[c].vals);
+    }
+    free(s->col);
     side_free(s->t);
-    free(s->cat);
-    dict_free(s->cats);
 }
 
 /* ---- filters ---- */
@@ -157,7 +185,7 @@ static int rejected(const wr_index *ix, const wr_filter *f, uint32_t item)
 {
     if (index_filter_hidden(f, item))
         return 1;
-    if (f->category != UINT32_MAX && (!ix->side.cat || ix->side.cat[item] != f->category))
+    if (f->accept && !f->accept(f->accept_ctx, item, 0))
         return 1;
     return f->n_exclude && bsearch(&item, f->exclude, f->n_exclude, sizeof item, cmp_u32);
 }
@@ -444,7 +472,7 @@ static size_t scan(const wr_index *ix, const float *q, uint32_t self, size_t k,
     if (!afford(ix, f))
         return 0;
     reject_ctx c = {ix, f, self, 0};
-    int filtered = self != UINT32_MAX || f->n_exclude || f->category != UINT32_MAX || f->hidden;
+    int filtered = self != UINT32_MAX || f->n_exclude || f->accept || f->hidden;
     knn_topk(ix->vecs, ix->info.n, ix->info.dim, q, 1, k, filtered ? reject_query : NULL, &c,
              1, out);
     size_t got = 0;
@@ -602,10 +630,37 @@ const char *index_side_value(const wr_index *ix, uint32_t row, size_t col)
     return side_value(ix->side.t, row, col);
 }
 
-int index_has_categories(const wr_index *ix) { return ix->side.cat != NULL; }
-
-uint32_t index_category(const wr_index *ix, const char *name, size_t len)
+int64_t index_side_column(const wr_index *ix, const char *name)
 {
-    int64_t c = ix->side.cats ? dict_find(ix->side.cats, name, len) : -1;
-    return c < 0 ? UINT32_MAX : (uint32_t)c;
+    return ix->side.t ? side_column(ix->side.t, name) : -1;
+}
+
+wr_side_type index_side_type(const wr_index *ix, size_t col) { return ix->side.col[col].type; }
+
+int index_side_number(const wr_index *ix, uint32_t row, size_t col, double *out)
+{
+    const column *c = &ix->side.col[col];
+    if (!c->num || isnan(c->num[row]))
+        return -1;
+    *out = c->num[row];
+    return 0;
+}
+
+uint32_t index_side_code(const wr_index *ix, uint32_t row, size_t col)
+{
+    const column *c = &ix->side.col[col];
+    return c->code ? c->code[row] : UINT32_MAX;
+}
+
+uint32_t index_side_find_code(const wr_index *ix, size_t col, const char *v, size_t len)
+{
+    const column *c = &ix->side.col[col];
+    int64_t i = c->vals ? dict_find(c->vals, v, len) : -1;
+    return i < 0 ? UINT32_MAX : (uint32_t)i;
+}
+
+size_t index_side_list(const wr_index *ix, uint32_t row, size_t col, wr_side_span *out,
+                       size_t max)
+{
+    return side_list(ix->side.t, row, col, out, max);
 }

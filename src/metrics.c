@@ -20,8 +20,8 @@ static const double bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0
                                 0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
 #define NBUCKETS (sizeof bounds / sizeof bounds[0] + 1) /* the last is +Inf */
 
-static const char *const method_names[WR_M_NMETHODS] = {"GET", "HEAD", "POST", "PUT",
-                                                        "DELETE", "OPTIONS", "OTHER"};
+static const char *const method_names[WR_M_NMETHODS] = {"GET",    "HEAD",    "POST", "PUT",
+                                                        "DELETE", "PATCH", "OPTIONS", "OTHER"};
 
 typedef struct timing {
     uint64_t bucket[NBUCKETS]; /* not cumulative; summed when rendered */

@@ -113,7 +113,7 @@ size_t overlay_prefix(const wr_overlay *ov, const char *p, size_t len, const cha
 
 static int no_filter(const wr_filter *f)
 {
-    return !f->n_exclude && f->category == UINT32_MAX && isinf(f->min_score) && f->min_score < 0;
+    return !f->n_exclude && !f->accept && isinf(f->min_score) && f->min_score < 0;
 }
 
 size_t overlay_neighbors(const wr_overlay *ov, const wr_index *ix, uint32_t row, size_t k,
@@ -276,9 +276,11 @@ static int replay_record(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
     return 0;
 }
 
-static int replay_item(void *ud, uint64_t off, int kind, const char *id, size_t len)
+static int replay_item(void *ud, uint64_t off, int kind, const char *id, size_t len,
+                       const char *data, size_t dlen)
 {
     replay_ctx *c = ud;
+    (void)data, (void)dlen;
     if (kind != WR_WAL_DELETE)
         return 0;
     pthread_mutex_lock(&P.mu);

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "walkrec/attrs.h"
 #include "walkrec/candidate.h"
 #include "walkrec/churn.h"
 #include "walkrec/generations.h"
@@ -410,16 +411,19 @@ out:
     return rc;
 }
 
-/* ---- hidden items ---- */
+/* ---- hidden items and attributes ---- */
 
-static int apply_item(void *ud, uint64_t off, int kind, const char *id, size_t len)
+static int apply_item(void *ud, uint64_t off, int kind, const char *id, size_t len,
+                      const char *data, size_t dlen)
 {
-    *(int *)ud |= hidden_apply(kind, id, len, off);
+    *(int *)ud |= kind == WR_WAL_ATTRS ? attrs_apply(id, len, data, dlen, off)
+                                       : hidden_apply(kind, id, len, off);
     return 0;
 }
 
-/* Follower: the item records the trainer logged since the last call into the hidden set,
- * published when it changed; from the start again when the log was cut or replaced. */
+/* Follower: the item records the trainer logged since the last call into the hidden set
+ * and the attributes, published when they changed; from the start again when the log was
+ * cut or replaced. */
 static void follow_hidden(void)
 {
     wr_err err;
@@ -427,8 +431,9 @@ static void follow_hidden(void)
     int changed = 0, rc = wal_scan_file_all(path, T.hidden_read, 0, NULL, apply_item, &changed,
                                             &T.hidden_read, &err);
     if (rc < 0 && err.code == WR_ESTATE) {
-        wr_log("%s; reading the hidden items again from the start", err.msg);
+        wr_log("%s; reading the hidden items and attributes again from the start", err.msg);
         hidden_reset();
+        attrs_reset();
         changed = 1;
         rc = wal_scan_file_all(path, 0, 0, NULL, apply_item, &changed, &T.hidden_read, &err);
     }
@@ -439,14 +444,17 @@ static void follow_hidden(void)
         snapshot_publish_hidden();
 }
 
-int retrain_item(int kind, const char *id, size_t len, wr_err *err)
+int retrain_item(int kind, const char *id, size_t len, const char *data, size_t dlen,
+                 wr_err *err)
 {
     uint64_t pos;
+    int changed = 0;
     if (!T.wal)
         return wr_failc(err, WR_ESTATE, "this instance has no pair log (follower)");
-    if (wal_append_item(T.wal, kind, id, len, &pos, err) < 0)
+    if (wal_append_item(T.wal, kind, id, len, data, dlen, &pos, err) < 0)
         return -1;
-    if (hidden_apply(kind, id, len, pos - WR_WAL_ITEM_RECORD(len)))
+    apply_item(&changed, pos - WR_WAL_ITEM_RECORD(len + dlen), kind, id, len, data, dlen);
+    if (changed)
         snapshot_publish_hidden();
     if (kind == WR_WAL_DELETE)
         overlay_delete(id, len, pos);
@@ -642,8 +650,8 @@ int retrain_start(const wr_config *cfg, void (*on_fatal)(void), wr_err *err)
             return -1;
         }
         if (wi.items)
-            wr_log("pair log: %llu item changes, %zu items hidden", (unsigned long long)wi.items,
-                   hidden_count());
+            wr_log("pair log: %llu item changes, %zu items hidden, %zu with attributes set",
+                   (unsigned long long)wi.items, hidden_count(), attrs_count());
         if (history_open(cfg->data_dir, 20, err) < 0) {
             wal_close(T.wal);
             return -1;

@@ -446,7 +446,7 @@ static void infer_types(wr_side *s)
         }
         s->type[c] = !filled                ? WR_SIDE_STRING
                      : bools == filled      ? WR_SIDE_BOOL
-                     : numbers == filled    ? WR_SIDE_NUMBER
+                     : (uint64_t)numbers * 20 >= (uint64_t)filled * 19 ? WR_SIDE_NUMBER
                      : 2 * lists > filled   ? WR_SIDE_LIST
                                             : WR_SIDE_STRING;
     }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "walkrec/attrs.h"
 #include "walkrec/hidden.h"
 #include "walkrec/live.h"
 #include "walkrec/metrics.h"
@@ -63,11 +64,12 @@ static size_t merge_provisional(const wr_snapshot *s, uint32_t row, size_t k, co
     const uint32_t *prov;
     const float *score;
     size_t m = overlay_near(s->overlay, row, &prov, &score);
-    if (!m || f->category != UINT32_MAX) /* a provisional item has no category yet */
+    if (!m)
         return n;
     uint32_t base = index_info(s->index)->n;
     for (size_t j = 0; j < m; j++) {
-        if (score[j] < f->min_score || hidden_prov(s->hidden, prov[j]))
+        if (score[j] < f->min_score || hidden_prov(s->hidden, prov[j]) ||
+            (f->accept && !f->accept(f->accept_ctx, prov[j], 1)))
             continue;
         wr_hit h = {base + prov[j], score[j]};
         double v = order_of(s, row, h, rank);
@@ -154,6 +156,7 @@ static wr_snapshot *swap(wr_index *ix, wr_overlay *ov)
         s->index = ix;
         s->overlay = ov;
         s->hidden = hidden_view(ix, ov);
+        s->attrs = attrs_view(ix, ov);
         s->version = last = now > last ? now : last + 1;
         metrics_hidden(hidden_size(s->hidden));
     }
@@ -170,6 +173,7 @@ static void drop(wr_snapshot *old, const wr_overlay *kept)
     if (old->overlay != kept)
         overlay_free(old->overlay);
     hidden_free(old->hidden);
+    attrs_free(old->attrs);
     free(old);
 }
 

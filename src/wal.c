@@ -19,7 +19,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define WAL_VERSION 2  /* written before the first item record */
+#define WAL_VERSION 3  /* written before the first attribute record */
+#define WAL_VERSION_ITEMS 2 /* written before the first hide, unhide or delete */
 #define WAL_VERSION_PAIRS 1 /* a log of pair records only: new logs start so */
 #define PAIR_FIXED 8 /* u16 alen, u16 blen, f32 weight */
 #define ITEM_FIXED 8 /* u32 0, u16 kind, u16 len */
@@ -37,7 +38,7 @@ struct wr_wal {
     uint64_t durable;      /* everything before it is on disk */
     uint64_t records, pairs, appends, syncs;
     uint64_t items;        /* item records */
-    uint32_t version;      /* of the file header: WAL_VERSION_PAIRS or WAL_VERSION */
+    uint32_t version;      /* of the file header: WAL_VERSION_PAIRS .. WAL_VERSION */
     int syncing;           /* a thread is in fdatasync with the mutex released */
     int failed;            /* errno that made the log refuse appends, or 0 */
 };
@@ -157,16 +158,19 @@ static uint8_t *encode(const wr_wal_pair *p, size_t n, uint32_t *len)
     return rec;
 }
 
-/* The payload of an item record. */
-static uint8_t *encode_item(int kind, const char *id, size_t len, uint32_t *plen)
+/* The payload of an item record: its id, then the data of an attribute record. */
+static uint8_t *encode_item(int kind, const char *id, size_t len, const char *data, size_t dlen,
+                            uint32_t *plen)
 {
-    uint8_t *rec = xmalloc(WR_WAL_RECORD_HEADER + ITEM_FIXED + len),
+    uint8_t *rec = xmalloc(WR_WAL_RECORD_HEADER + ITEM_FIXED + len + dlen),
             *q = rec + WR_WAL_RECORD_HEADER;
     put32(q, 0);
     put16(q + 4, (uint16_t)kind);
     put16(q + 6, (uint16_t)len);
     memcpy(q + ITEM_FIXED, id, len);
-    *plen = (uint32_t)(ITEM_FIXED + len);
+    if (dlen)
+        memcpy(q + ITEM_FIXED + len, data, dlen);
+    *plen = (uint32_t)(ITEM_FIXED + len + dlen);
     return rec;
 }
 
@@ -176,6 +180,8 @@ typedef struct payload {
     int kind;
     const char *id;
     size_t len;
+    const char *data; /* an attribute record's */
+    size_t dlen;
 } payload;
 
 #define WHY_MAX 96
@@ -186,15 +192,16 @@ static const char *decode_item(const uint8_t *p, uint32_t len, payload *out, cha
     int kind = get16(p + 4);
     size_t n = get16(p + 6);
     const char *bad;
-    if (kind < WR_WAL_HIDE || kind > WR_WAL_DELETE)
+    if (kind < WR_WAL_HIDE || kind > WR_WAL_ATTRS)
         return "item record of an unknown kind";
-    if (n != len - ITEM_FIXED)
+    if (kind == WR_WAL_ATTRS ? n >= len - ITEM_FIXED : n != len - ITEM_FIXED)
         return "item record's id length differs from the record length";
     if ((bad = wal_check_id((const char *)p + ITEM_FIXED, n))) {
         snprintf(why, WHY_MAX, "item record: id %s", bad);
         return why;
     }
-    *out = (payload){0, kind, (const char *)p + ITEM_FIXED, n};
+    *out = (payload){0, kind, (const char *)p + ITEM_FIXED, n,
+                     (const char *)p + ITEM_FIXED + n, len - ITEM_FIXED - n};
     return NULL;
 }
 
@@ -232,7 +239,7 @@ static const char *decode(const uint8_t *p, uint32_t len, wr_wal_pair *out, payl
     }
     if (at != len)
         return "bytes after the last pair of the record";
-    *rec = (payload){n, 0, NULL, 0};
+    *rec = (payload){n, 0, NULL, 0, NULL, 0};
     return NULL;
 }
 
@@ -384,8 +391,8 @@ static int check_header(int fd, const char *path, uint64_t size, uint32_t *versi
     if (memcmp(h, wal_magic, 8))
         return wr_fail(err, "%s: not a walkrec pair log (bad magic)", path);
     *version = get32(h + 8);
-    if (*version != WAL_VERSION && *version != WAL_VERSION_PAIRS)
-        return wr_fail(err, "%s: pair log format version %u; this build reads versions %d and "
+    if (*version < WAL_VERSION_PAIRS || *version > WAL_VERSION)
+        return wr_fail(err, "%s: pair log format version %u; this build reads versions %d to "
                        "%d", path, *version, WAL_VERSION_PAIRS, WAL_VERSION);
     if (get32(h + 12) != crc(h, 12))
         return wr_fail(err, "%s: file header checksum mismatch", path);
@@ -550,29 +557,30 @@ static int wait_durable(wr_wal *w, uint64_t pos, wr_err *err)
     return w->durable >= pos ? 0 : refuse(w, err);
 }
 
-/* A log of version 1 says version 2 before its first item record, so that a build that
- * reads only version 1 refuses the log by its version instead of calling the record
- * corrupt. The 16 bytes sit in the file's first sector: the write is whole or not at all.
- * With the mutex held. */
-static int upgrade(wr_wal *w, wr_err *err)
+/* A log says version 2 before its first hide, unhide or delete record, and version 3 before
+ * its first attribute record, so that an older build refuses the log by its version instead
+ * of calling the record corrupt. The 16 bytes sit in the file's first sector: the write is
+ * whole or not at all. With the mutex held. */
+static int upgrade(wr_wal *w, uint32_t version, wr_err *err)
 {
     uint8_t h[WR_WAL_HEADER];
-    if (w->version == WAL_VERSION)
+    if (w->version >= version)
         return 0;
-    make_header(h, WAL_VERSION);
+    make_header(h, version);
     if (pwrite_all(w->fd, h, sizeof h, 0) < 0 || fdatasync(w->fd) < 0) {
         w->failed = errno;
-        return wr_fail(err, "%s: writing the version %d header: %s", w->path, WAL_VERSION,
+        return wr_fail(err, "%s: writing the version %u header: %s", w->path, version,
                        strerror(errno));
     }
-    w->version = WAL_VERSION;
+    w->version = version;
     return 0;
 }
 
 /* Appends rec (a record of len payload bytes behind its header, freed here) and waits until
- * it is durable. npairs: its pairs, 0 for an item record. */
-static int write_record(wr_wal *w, uint8_t *rec, uint32_t len, size_t npairs, uint64_t *pos,
-                        wr_err *err)
+ * it is durable. npairs: its pairs, 0 for an item record; version: the log's version it
+ * needs. */
+static int write_record(wr_wal *w, uint8_t *rec, uint32_t len, size_t npairs, uint32_t version,
+                        uint64_t *pos, wr_err *err)
 {
     uint32_t body = crc(rec + WR_WAL_RECORD_HEADER, len);
     size_t total = WR_WAL_RECORD_HEADER + (size_t)len;
@@ -583,7 +591,7 @@ static int write_record(wr_wal *w, uint8_t *rec, uint32_t len, size_t npairs, ui
         rc = refuse(w, err);
         goto out;
     }
-    if (!npairs && (rc = upgrade(w, err)) < 0)
+    if ((rc = upgrade(w, version, err)) < 0)
         goto out;
     at = w->end;
     put32(rec + 4, len);
@@ -618,20 +626,25 @@ int wal_append(wr_wal *w, const wr_wal_pair *p, size_t n, uint64_t *pos, wr_err 
         return n ? wr_fail(err, "pair %zu: %s", bad, e.msg) : wr_fail(err, "%s", e.msg);
     uint32_t len;
     uint8_t *rec = encode(p, n, &len);
-    return write_record(w, rec, len, n, pos, err);
+    return write_record(w, rec, len, n, WAL_VERSION_PAIRS, pos, err);
 }
 
-int wal_append_item(wr_wal *w, int kind, const char *id, size_t len, uint64_t *pos,
-                    wr_err *err)
+int wal_append_item(wr_wal *w, int kind, const char *id, size_t len, const char *data,
+                    size_t dlen, uint64_t *pos, wr_err *err)
 {
     const char *why = wal_check_id(id, len);
     if (why)
         return wr_fail(err, "id %s", why);
-    if (kind < WR_WAL_HIDE || kind > WR_WAL_DELETE)
+    if (kind < WR_WAL_HIDE || kind > WR_WAL_ATTRS)
         return wr_fail(err, "unknown item record kind %d", kind);
+    if ((kind == WR_WAL_ATTRS) != (dlen > 0) ||
+        ITEM_FIXED + len + dlen > WR_WAL_RECORD_MAX)
+        return wr_fail(err, "an attribute record takes 1 to %u bytes of data, other item "
+                       "records none", (unsigned)(WR_WAL_RECORD_MAX - ITEM_FIXED - len));
     uint32_t plen;
-    uint8_t *rec = encode_item(kind, id, len, &plen);
-    return write_record(w, rec, plen, 0, pos, err);
+    uint8_t *rec = encode_item(kind, id, len, data, dlen, &plen);
+    return write_record(w, rec, plen, 0, kind == WR_WAL_ATTRS ? WAL_VERSION : WAL_VERSION_ITEMS,
+                        pos, err);
 }
 
 void wal_stats(wr_wal *w, wr_wal_stats *st)
@@ -691,7 +704,7 @@ static int scan(int fd, const char *path, uint64_t from, uint64_t stop, int tail
         uint64_t at = off;
         off += WR_WAL_RECORD_HEADER + r.len;
         if (n ? fn && (rc = fn(ud, at, pp, n))
-              : item_fn && (rc = item_fn(ud, at, pl.kind, pl.id, pl.len)))
+              : item_fn && (rc = item_fn(ud, at, pl.kind, pl.id, pl.len, pl.data, pl.dlen)))
             break;
     }
     if (end)
@@ -759,8 +772,10 @@ int wal_scan_file(const char *path, uint64_t from, uint64_t stop, wr_wal_fn fn, 
 
 /* ---- deletions: what training leaves out ---- */
 
-static int note_delete(void *ud, uint64_t off, int kind, const char *id, size_t len)
+static int note_delete(void *ud, uint64_t off, int kind, const char *id, size_t len,
+                       const char *data, size_t dlen)
 {
+    (void)data, (void)dlen;
     wr_wal_deletes *d = ud;
     if (kind != WR_WAL_DELETE)
         return 0;

@@ -32,8 +32,9 @@ typedef struct wr_route {
                          outside any read section */
     const char *params; /* the query parameters it reads, comma-separated (strict_params
                            refuses others); NULL: not checked (pages, probes) */
-    wr_handler put;   /* PUT and DELETE always change state: writes, as writer's POST */
+    wr_handler put;   /* PUT, DELETE and PATCH always change state: writes, as writer's POST */
     wr_handler del;
+    wr_handler patch;
 } wr_route;
 
 /* The routes in matching order; *n of them. */
@@ -41,7 +42,7 @@ const wr_route *api_routes(size_t *n);
 /* The route of a path (still percent-encoded), with its raw {id} segment (or NULL); NULL
  * when no route matches. */
 const wr_route *api_route(const char *path, const char **id, size_t *id_len);
-/* "GET, HEAD, POST, PUT, DELETE, OPTIONS"-style list of the route's methods into buf. */
+/* "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS"-style list of the route's methods into buf. */
 void api_allow(const wr_route *rt, char *buf, size_t n);
 /* The route's handler for a WR_M_* method, or NULL. */
 wr_handler api_handler(const wr_route *rt, int method);
@@ -60,8 +61,9 @@ int api_refuse_follower(const wr_route *rt, const wr_request *rq, wr_reply *rp);
  * the hidden set in its ETag (wr_reply.overlay). */
 void api_call(const wr_route *rt, const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 
-/* The handlers (src/api.c: reads; src/api_admin.c: writes and the trainer's status;
- * src/dashboard.c: the page and its files). */
+/* The handlers (src/api.c: reads; src/api_items.c: an item and its changes;
+ * src/api_admin.c: writes and the trainer's status; src/dashboard.c: the page and its
+ * files). */
 void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_item(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_items_prefix(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
@@ -97,13 +99,17 @@ size_t api_diverse_pick(const wr_snapshot *s, const wr_item *it, int rank, const
 void api_item_hide(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_item_unhide(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_item_delete(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+/* PATCH /v1/items/{id}: sets attributes (attrs.h). */
+void api_item_patch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 
 /* Answers the query handlers write as JSON text (api.c): api_begin starts a model-dependent
  * answer {"generation":g and sets the reply's ETag parts, api_answer ends it (400
  * response_too_large past max_response_bytes); api_put_probability writes a pair's
  * calibrated probability or null. api_param: a query parameter percent-decoded into a new
  * string, NULL with a 400 when malformed. api_is_id: a JSON string of 1 to WR_ID_MAX bytes.
- * api_error_json: the error object of a code and message. */
+ * api_error_json: the error object of a code and message. api_model_doc: the document of a
+ * model-dependent answer built with jansson, {"generation": g}, the reply's ETag parts set. */
+json_t *api_model_doc(const wr_index *ix, wr_reply *rp);
 void api_begin(wr_bytes *o, const wr_index *ix, wr_reply *rp);
 void api_answer(wr_bytes *o, const wr_request *rq, wr_reply *rp);
 void api_put_probability(wr_bytes *o, const wr_snapshot *s, const wr_item *a, const wr_item *b);

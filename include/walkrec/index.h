@@ -17,6 +17,7 @@
 #include "walkrec/lists.h"
 #include "walkrec/model.h"
 #include "walkrec/rank.h"
+#include "walkrec/side.h"
 #include "walkrec/util.h"
 
 typedef struct wr_index wr_index;
@@ -135,7 +136,10 @@ typedef struct wr_filter {
     const uint32_t *exclude;  /* rows never returned, sorted ascending (may be NULL) */
     size_t n_exclude;
     float min_score;          /* drop neighbours scoring below; -INFINITY = keep all */
-    uint32_t category;        /* only this category (index_category); UINT32_MAX = any */
+    /* only rows it accepts: accept(accept_ctx, row, 0) for an index row, (.., row, 1) for
+     * an overlay row (filter.h's filter_accept); NULL = any */
+    int (*accept)(const void *ctx, uint32_t row, int prov);
+    const void *accept_ctx;
     wr_budget *budget;        /* exact scans allowed; NULL = any */
     const uint64_t *hidden;   /* a bit per row: rows never returned, and a list they shorten
                                  is answered short rather than by a scan (NULL = none;
@@ -180,9 +184,16 @@ size_t index_side_columns(const wr_index *ix);
 const char *index_side_name(const wr_index *ix, size_t col);
 /* The value of a column for a row, or NULL when the row has none (borrowed). */
 const char *index_side_value(const wr_index *ix, uint32_t row, size_t col);
-/* 1 when the side information has a `category` column. */
-int index_has_categories(const wr_index *ix);
-/* The code of a category name for wr_filter.category; UINT32_MAX when no item has it. */
-uint32_t index_category(const wr_index *ix, const char *name, size_t len);
+/* The column of that name, or -1; its type (side_type over the column's values). */
+int64_t index_side_column(const wr_index *ix, const char *name);
+wr_side_type index_side_type(const wr_index *ix, size_t col);
+/* Typed values, read once when the index is made: a number or boolean (1/0) column's value
+ * (0, or -1 when the row has none); the code of a string column's value (UINT32_MAX: none),
+ * and the code of a string (UINT32_MAX when no row has it); a list's items (side_list). */
+int index_side_number(const wr_index *ix, uint32_t row, size_t col, double *out);
+uint32_t index_side_code(const wr_index *ix, uint32_t row, size_t col);
+uint32_t index_side_find_code(const wr_index *ix, size_t col, const char *v, size_t len);
+size_t index_side_list(const wr_index *ix, uint32_t row, size_t col, wr_side_span *out,
+                       size_t max);
 
 #endif

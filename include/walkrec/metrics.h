@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { WR_M_GET, WR_M_HEAD, WR_M_POST, WR_M_PUT, WR_M_DELETE, WR_M_OPTIONS, WR_M_OTHER,
+enum { WR_M_GET, WR_M_HEAD, WR_M_POST, WR_M_PUT, WR_M_DELETE, WR_M_PATCH, WR_M_OPTIONS, WR_M_OTHER,
        WR_M_NMETHODS };
 
 /* Method name -> WR_M_*. */

@@ -84,8 +84,9 @@ typedef enum wr_side_type {
 } wr_side_type;
 
 /* A column's type from all its values: BOOL when every value is a boolean, else NUMBER
- * when every value is a number, else LIST when more than half the values hold a list
- * separator, else STRING (also for a column without values). */
+ * when at least 95% of the values are numbers (scraped metadata holds stray text in price
+ * columns: side_number reads such a value as none), else LIST when more than half the
+ * values hold a list separator, else STRING (also for a column without values). */
 wr_side_type side_type(const wr_side *s, size_t col);
 /* "string", "number", "list", "boolean". */
 const char *side_type_name(wr_side_type t);

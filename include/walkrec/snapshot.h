@@ -1,5 +1,5 @@
-/* snapshot.h - what walkrecd serves: one immutable {index, overlay, hidden} triple behind one
- * pointer.
+/* snapshot.h - what walkrecd serves: one immutable {index, overlay, hidden, attributes}
+ * snapshot behind one pointer.
  *
  * The index is a generation's model with its neighbour lists (index.h); the overlay holds
  * the provisional items known from pairs ingested since (overlay.h), placed over that very
@@ -7,10 +7,11 @@
  * so an answer never mixes an overlay with an index it was not built for. A new snapshot is
  * published whenever either part changes: the trainer publishes a new index (with no
  * overlay; the overlay thread then builds one over it), the overlay thread a new overlay
- * over the published index. Every snapshot also carries a view of the hidden items made for
- * its index and overlay (hidden.h), remade at each publication and whenever the hidden set
- * changes (snapshot_publish_hidden); the reading functions below leave hidden items out of
- * every list they answer (an item's own list and its pair scores are still answered).
+ * over the published index. Every snapshot also carries views of the hidden items and of the
+ * attributes set at run time made for its index and overlay (hidden.h, attrs.h), remade at
+ * each publication and whenever either set changes (snapshot_publish_hidden); the reading
+ * functions below leave hidden items out of every list they answer (an item's own list and
+ * its pair scores are still answered), and filters read the attributes view.
  * Publication is serialised here; all RCU is in live.c. */
 #ifndef WALKREC_SNAPSHOT_H
 #define WALKREC_SNAPSHOT_H
@@ -27,6 +28,7 @@ typedef struct wr_snapshot {
     wr_index *index;            /* never NULL */
     struct wr_overlay *overlay; /* NULL when no provisional item is known */
     struct wr_hidden *hidden;   /* NULL when no item is hidden */
+    struct wr_attrs *attrs;     /* NULL when no attribute was set at run time */
     uint64_t version;           /* unique to this snapshot, also across restarts (the time
                                  of its publication in microseconds, made to grow): what
                                  the ETags of answers with provisional items name */
@@ -49,7 +51,7 @@ float snapshot_score(const wr_snapshot *s, const wr_item *a, const wr_item *b);
 /* The item's k best neighbours by rank (WR_RANK_*; a provisional item's own list ranks by
  * cosine) through the filter, as index_neighbors_by. A model item's list also takes in the
  * provisional items near it (overlay_near) where their score in that order earns a place
- * (not with a category filter: they have none yet). Hits are index rows, or provisional
+ * (through the filter: they have run-time attributes only). Hits are index rows, or provisional
  * rows plus index_info(s->index)->n: read them with snapshot_hit_id. */
 size_t snapshot_neighbors(const wr_snapshot *s, const wr_item *it, size_t k, const wr_filter *f,
                           int rank, wr_hit *out);
@@ -84,8 +86,8 @@ wr_index *snapshot_publish_index(wr_index *ix);
 /* Publishes ov (takes ownership) beside the published index when ov was built over that
  * index (overlay_serial); otherwise frees ov and returns -1. */
 int snapshot_publish_overlay(struct wr_overlay *ov);
-/* Publishes the published index and overlay again with a new view of the hidden set
- * (hidden.h), after it changed; nothing before the first publication. */
+/* Publishes the published index and overlay again with new views of the hidden set and the
+ * attributes (hidden.h, attrs.h), after one changed; nothing before the first publication. */
 void snapshot_publish_hidden(void);
 /* Unpublishes and frees everything (at shutdown, after the readers stopped). */
 void snapshot_shutdown(void);

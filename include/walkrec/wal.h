@@ -2,7 +2,8 @@
  * durable.
  *
  * One file, <dir>/pairs.wal, holds every accepted batch of pairs as one record, and every
- * hide, unhide and delete of an item as one item record. wal_append and wal_append_item
+ * hide, unhide, delete and attribute change of an item as one item record. wal_append and
+ * wal_append_item
  * return only once their record is on disk (fdatasync), so a handler may acknowledge as
  * soon as they return; on restart the base pairs plus every record of the log are the
  * training data, and the item records in log order say which items are hidden.
@@ -11,7 +12,7 @@
  *
  *   file header, 16 bytes
  *     0   8  magic "WRPAIRS\n"
- *     8   4  u32 version: 1 or 2 (below)
+ *     8   4  u32 version: 1, 2 or 3 (below)
  *    12   4  u32 crc32 of bytes 0..12
  *   records, back to back to the end of the file, each
  *     0   4  u32 crc32 of the rest of the record: bytes 4 .. 24+len
@@ -23,15 +24,18 @@
  *            a pair record: u32 n >= 1 pairs, then n times
  *              u16 alen, u16 blen, f32 weight, alen bytes of id a, blen bytes of id b
  *            an item record: u32 0 (no pair record has zero pairs: the tag), u16 kind
- *              (WR_WAL_HIDE 1, WR_WAL_UNHIDE 2, WR_WAL_DELETE 3), u16 len, len bytes of id
+ *              (WR_WAL_HIDE 1, WR_WAL_UNHIDE 2, WR_WAL_DELETE 3, WR_WAL_ATTRS 4), u16 len,
+ *              len bytes of id; an attribute record then its data (a JSON object, attrs.h)
+ *              to the end of the payload, at least one byte
  *
- * Versions. Version 1 logs hold pair records only; item records came with version 2, and
- * nothing else changed. A new log starts as version 1 and its header is rewritten as
- * version 2 (one 16-byte write in the first sector, synced) just before its first item
- * record, so a build that reads only version 1 refuses such a log by its version rather
- * than calling the item record corrupt, and a log without item records still opens there.
- * This build reads both versions, and item records wherever they are. A follower of an
- * older build reading a newer trainer's log stops at the first item record.
+ * Versions. Version 1 logs hold pair records only; hide, unhide and delete records came
+ * with version 2, attribute records with version 3, and nothing else changed. A new log
+ * starts as version 1 and its header is rewritten as version 2 (or 3; one 16-byte write in
+ * the first sector, synced) just before its first record that needs it, so a build that
+ * reads only older versions refuses such a log by its version rather than calling the
+ * record corrupt, and a log without such records still opens there. This build reads all
+ * three versions, and every kind of record wherever it is. A follower of an older build
+ * reading a newer trainer's log stops at the first record it does not know.
  *
  * Ids are 1..WR_ID_MAX bytes of UTF-8 without NUL, tab, CR or LF (so that every stored id
  * can be written to a pair TSV file); weights are finite, > 0 and fit a float. A record whose
@@ -75,7 +79,7 @@
 #define WR_WAL_PAYLOAD_MIN 9             /* an item record of a one-byte id (a pair record
                                             of two one-byte ids: 14) */
 #define WR_WAL_RECORD_MAX (64u << 20)    /* payload bytes of one record (one batch) */
-/* The bytes of an item record of a len-byte id, header included. */
+/* The bytes of an item record of a len-byte id (and data), header included. */
 #define WR_WAL_ITEM_RECORD(len) (WR_WAL_RECORD_HEADER + 8 + (uint64_t)(len))
 
 /* One pair, as given to wal_append and as handed back by wal_scan (where a and b point into
@@ -92,8 +96,8 @@ typedef struct wr_wal wr_wal;
  * delete hides it the same way and also leaves out of training every pair of the item that
  * comes before the delete in the log, the base pairs included (wal_load_file): pairs
  * ingested after it train again. An unhide ends the hiding of either, and brings back no
- * pair a delete left out. */
-enum { WR_WAL_HIDE = 1, WR_WAL_UNHIDE = 2, WR_WAL_DELETE = 3 };
+ * pair a delete left out. An attribute record sets attributes of the item (attrs.h). */
+enum { WR_WAL_HIDE = 1, WR_WAL_UNHIDE = 2, WR_WAL_DELETE = 3, WR_WAL_ATTRS = 4 };
 
 /* wal_open flags */
 #define WR_WAL_REPAIR 1 /* cut the log at a corrupt record instead of failing */
@@ -133,11 +137,12 @@ const char *wal_check_id(const char *id, size_t len);
  * reopening re-reads what is really there). A failed append may still have reached the
  * disk: an unacknowledged batch can appear in the log after a restart (at-least-once). */
 int wal_append(wr_wal *w, const wr_wal_pair *p, size_t n, uint64_t *pos, wr_err *err);
-/* Appends an item record (WR_WAL_HIDE, _UNHIDE or _DELETE of the id, which must follow the
- * rules for ids) as wal_append does a batch; the first one of a version 1 log rewrites its
- * header first. */
-int wal_append_item(wr_wal *w, int kind, const char *id, size_t len, uint64_t *pos,
-                    wr_err *err);
+/* Appends an item record (WR_WAL_HIDE, _UNHIDE, _DELETE or _ATTRS of the id, which must
+ * follow the rules for ids) as wal_append does a batch; the first one a log's version does
+ * not allow rewrites its header first. data: dlen bytes for WR_WAL_ATTRS (at least one;
+ * the log stores them as given), none (0) for the others. */
+int wal_append_item(wr_wal *w, int kind, const char *id, size_t len, const char *data,
+                    size_t dlen, uint64_t *pos, wr_err *err);
 
 /* Calls fn for each record that starts at or after `from` (0 or WR_WAL_HEADER: the first
  * record; else a position returned by wal_append, wal_scan or wal_open) and is on disk when
@@ -146,10 +151,11 @@ int wal_append_item(wr_wal *w, int kind, const char *id, size_t len, uint64_t *p
  * after. Runs concurrently with appends; each record's checksum is verified again. */
 typedef int (*wr_wal_fn)(void *ud, uint64_t off, const wr_wal_pair *p, size_t n);
 int wal_scan(wr_wal *w, uint64_t from, wr_wal_fn fn, void *ud, uint64_t *end, wr_err *err);
-/* wal_scan of every record: pair records to fn, item records to item_fn (its id points into
- * the log, not NUL-terminated, valid during the call); either may be NULL to skip them.
- * wal_scan skips item records. */
-typedef int (*wr_wal_item_fn)(void *ud, uint64_t off, int kind, const char *id, size_t len);
+/* wal_scan of every record: pair records to fn, item records to item_fn (its id and data
+ * point into the log, not NUL-terminated, valid during the call; dlen 0 but for
+ * WR_WAL_ATTRS); either may be NULL to skip them. wal_scan skips item records. */
+typedef int (*wr_wal_item_fn)(void *ud, uint64_t off, int kind, const char *id, size_t len,
+                              const char *data, size_t dlen);
 int wal_scan_all(wr_wal *w, uint64_t from, wr_wal_fn fn, wr_wal_item_fn item_fn, void *ud,
                  uint64_t *end, wr_err *err);
 

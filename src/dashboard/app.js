@@ -516,11 +516,19 @@
     return k ? side[k] : '';
   }
 
+  // An item's attributes as filters see them (typed, with values set at run time), else
+  // the items file's text.
   function sideTags(info) {
     const out = [];
     if (!info) return out;
-    for (const [k, v] of Object.entries(info.side || {})) {
-      if (!TITLE_COLUMNS.includes(k)) out.push([k, v]);
+    for (const [k, v] of Object.entries(info.attributes || info.side || {})) {
+      if (TITLE_COLUMNS.includes(k) || k === 'degree') continue;
+      // a list as the file wrote it, unless a value set at run time replaced it
+      const text = info.side && info.side[k];
+      const same = Array.isArray(v) && text &&
+        text.split(text.includes(' > ') ? ' > ' : '|').map((x) => x.trim()).join('\n') === v.join('\n');
+      out.push([k, Array.isArray(v) ? (same ? text : v.join(', '))
+        : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v)]);
     }
     if (isNum(info.degree)) out.push(['degree', int(info.degree)]);
     return out;

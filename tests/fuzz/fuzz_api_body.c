@@ -1,9 +1,9 @@
-/* fuzz_api_body.c - JSON request bodies of every POST route that reads one: POST
- * /v1/neighbors (api_neighbors), POST /v1/score (api_score_batch), POST /v1/pairs
- * (api_ingest).
+/* fuzz_api_body.c - JSON request bodies of every route that reads one: POST /v1/neighbors
+ * (api_neighbors, filters included), POST /v1/score (api_score_batch), POST /v1/pairs
+ * (api_ingest), PATCH /v1/items/{id} (api_item_patch).
  *
- * Each input is the body of all three, called as http.c calls them: the read routes inside
- * a read section of the published fixture snapshot (daemon.c), ingestion outside one. Every
+ * Each input is the body of all four, called as http.c calls them: the read routes inside
+ * a read section of the published fixture snapshot (daemon.c), the writes outside one. Every
  * reply must pass daemon_check_reply: above all, the JSON the query routes write by hand
  * must parse. Ingestion runs into a real log behind trainer_stub.c, which checks that
  * every batch acknowledged reads back. (The admin POST routes read no body: fuzz_url.c
@@ -27,8 +27,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void post(wr_handler fn, int writer, const char *body, size_t len, const char *what)
 {
-    wr_request rq = {.method = WR_M_POST, .body = body, .body_len = len, .cfg = cfg,
-                     .svc = svc};
+    wr_request rq = {.method = writer == 2 ? WR_M_PATCH : WR_M_POST, .body = body,
+                     .body_len = len, .cfg = cfg, .svc = svc, .id = "P0001", .id_len = 5};
     wr_reply rp = {0};
     const wr_snapshot *s = writer ? NULL : live_acquire();
     fn(&rq, s, &rp);
@@ -54,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     post(api_neighbors, 0, body, size, "POST /v1/neighbors");
     post(api_score_batch, 0, body, size, "POST /v1/score");
     post(api_ingest, 1, body, size, "POST /v1/pairs");
+    post(api_item_patch, 2, body, size, "PATCH /v1/items/{id}");
     free(body);
     return 0;
 }

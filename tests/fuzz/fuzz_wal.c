@@ -36,10 +36,13 @@ typedef struct tally {
     uint64_t records, pairs, items;
 } tally;
 
-static int count_item(void *ud, uint64_t off, int kind, const char *id, size_t len)
+static int count_item(void *ud, uint64_t off, int kind, const char *id, size_t len,
+                      const char *data, size_t dlen)
 {
     tally *t = ud;
-    if (kind < WR_WAL_HIDE || kind > WR_WAL_DELETE || !fuzz_valid_id(id, len))
+    (void)data;
+    if (kind < WR_WAL_HIDE || kind > WR_WAL_ATTRS || !fuzz_valid_id(id, len) ||
+        (kind == WR_WAL_ATTRS) != (dlen > 0))
         fuzz_bug("item record at %llu breaks the log's rules", (unsigned long long)off);
     t->records++;
     t->items++;
@@ -118,8 +121,8 @@ static void open_log(const uint8_t *data, size_t size)
                  (unsigned long long)again.cut_at);
     wr_wal_pair p = {"a", "b", 1, 1, 2.5};
     uint64_t pos;
-    if (wal_append(w, &p, 1, &pos, &err) < 0 || wal_append_item(w, WR_WAL_HIDE, "a", 1, &pos,
-                                                                  &err) < 0)
+    if (wal_append(w, &p, 1, &pos, &err) < 0 || wal_append_item(w, WR_WAL_HIDE, "a", 1, NULL, 0,
+                                                                  &pos, &err) < 0)
         fuzz_bug("a recovered log refuses an append: %s", err.msg);
     wal_close(w);
     if (!(w = wal_open(dir, 0, &again, &err)))

@@ -13,6 +13,7 @@
 
 #include "daemon.h"
 #include "fuzz.h"
+#include "walkrec/attrs.h"
 #include "walkrec/hidden.h"
 #include "walkrec/metrics.h"
 #include "walkrec/snapshot.h"
@@ -122,10 +123,13 @@ static int submit(const char *path, wr_err *err)
 
 /* Item changes go to the real hidden set and are published, as retrain_item does after
  * its log append: later inputs read through the hidden view. */
-static int item(int kind, const char *id, size_t len, wr_err *err)
+static int item(int kind, const char *id, size_t len, const char *data, size_t dlen,
+                wr_err *err)
 {
     static uint64_t off = WR_WAL_HEADER;
-    if (hidden_apply(kind, id, len, off += WR_WAL_ITEM_RECORD(len)))
+    off += WR_WAL_ITEM_RECORD(len + dlen);
+    if (kind == WR_WAL_ATTRS ? attrs_apply(id, len, data, dlen, off)
+                             : hidden_apply(kind, id, len, off))
         snapshot_publish_hidden();
     return 0;
 }

@@ -299,6 +299,32 @@ class Routes(unittest.TestCase):
                     {"mode": "basket", "negative": [3]}):
             self.error(D.post("/v1/neighbors", dict({"items": items}, **bad)), 400, "bad_request")
 
+    def test_basket_vectors(self):
+        """Raw vectors in a basket, beside ids: each counts as the unit vector of its direction
+        (so 3 x an item's vector as that item), and is not an item to leave out."""
+        a, b, c = M.ids[20], M.ids[21], M.ids[22]
+        va, vc = [3 * x for x in M.unit[M.row[a]]], M.unit[M.row[c]]
+        for strategy in ("average", "best_score"):
+            r = D.post("/v1/neighbors", {"items": [va, b], "negative": [vc], "k": 10,
+                                         "mode": "basket", "strategy": strategy})
+            self.assertEqual(r.status, 200, r)
+            body = r.json()
+            self.assertEqual((body["items"], body["negative"], body["vectors"]),
+                             ([b], [], {"items": 1, "negative": 1}))
+            wrd.same_ranking(body["neighbors"], M.basket([va, b], 10, [vc], strategy), strategy)
+            got = [h["item"] for h in body["neighbors"]]
+            ids = [h["item"] for h in D.post("/v1/neighbors", {
+                "items": [a, b], "negative": [c], "k": 12, "mode": "basket",
+                "strategy": strategy}).json()["neighbors"]]
+            self.assertEqual([i for i in got if i not in (a, c)], ids[:len(got) - (a in got) -
+                                                                    (c in got)], strategy)
+        for bad in ([[1.0] * (M.dim - 1)], [[1.0] * M.dim + ["x"]], [[0.0] * M.dim]):
+            r = D.post("/v1/neighbors", {"items": bad, "mode": "basket"})
+            self.assertEqual(r.status, 400 if len(bad[0]) != M.dim or "x" in bad[0] else 404, r)
+        r = D.post("/v1/neighbors", {"items": [va]})  # lists of each item take ids only
+        self.assertEqual(r.status, 400)
+        self.assertIn("expected an id", r.json()["error"]["message"])
+
     def test_neighbors_batch_errors(self):
         for bad in ({}, {"items": []}, {"items": "a"}, {"items": [1]}, {"items": ["a"], "k": 0},
                     {"items": ["a"], "k": 1001}, {"items": ["a"], "k": "3"},
@@ -322,6 +348,8 @@ class Routes(unittest.TestCase):
         self.assertEqual(body["training"]["trainer"], M.meta["trainer"])
         self.assertGreater(body["training_seconds"], 0)
         self.assertEqual(body["side_info"], {"columns": ["degree", "category"], "rows": M.n,
+                                             "types": {"degree": "number",
+                                                       "category": "string"},
                                              "unmatched": 0})
         self.assertLessEqual(abs(body["published_at"] - time.time()), 600)
 

@@ -221,11 +221,11 @@ def routes_in_source():
         src = f.read()
     table = re.search(r"static const wr_route routes\[\] = \{(.*?)\n\};", src, re.S).group(1)
     out = {}
-    for path, get, post, params, put, delete in re.findall(
-            r'\{"([^"]+)", (\w+), (\w+), \d, \w+, \d,\s*(NULL|"[^"]*"), (\w+), (\w+)\}',
+    for path, get, post, params, put, delete, patch in re.findall(
+            r'\{"([^"]+)", (\w+), (\w+), \d, \w+, \d,\s*(NULL|"[^"]*"), (\w+), (\w+), (\w+)\}',
             table):
         out[path] = {m for m, fn in (("get", get), ("post", post), ("put", put),
-                                     ("delete", delete)) if fn != "NULL"}
+                                     ("delete", delete), ("patch", patch)) if fn != "NULL"}
         PARAMS[path] = None if params == "NULL" else {p for p in params.strip('"').split(",") if p}
     return out
 

@@ -126,11 +126,11 @@ class Daemon:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def request(self, method, path, body=None, headers=None, conn=None):
-        """A POST says its body is JSON unless headers name a Content-Type (None: send
+        """A POST or PATCH says its body is JSON unless headers name a Content-Type (None: send
         none), as walkrecd's writes need without the admin token."""
         c = conn or self.connection()
         headers = dict(headers or {})
-        if method == "POST" and not any(k.lower() == "content-type" for k in headers):
+        if method in ("POST", "PATCH") and not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = "application/json"
         headers = {k: v for k, v in headers.items() if v is not None}
         try:
@@ -230,17 +230,23 @@ class Model:
             r = [t for t in r if t[1] >= min_score]
         return r[:k]
 
-    def basket(self, items, k, negative=(), strategy="average"):
+    def basket(self, items, k, negative=(), strategy="average", keep=None):
         """A basket's list as walkrecd computes it (api.c basket): average, 2 x mean(items)
         - mean(negative) (the sum without negatives); best_score, every item by its best
-        cosine with an item minus its best with a negative."""
-        pos = [self.unit[self.row[i]] for i in items]
-        neg = [self.unit[self.row[i]] for i in negative]
-        skip = set(items) | set(negative)
+        cosine with an item minus its best with a negative; only items `keep` accepts. An
+        entry that is a list is a raw vector, taken as the unit vector of its direction."""
+        def unit(x):
+            if isinstance(x, str):
+                return self.unit[self.row[x]]
+            norm = math.sqrt(sum(v * v for v in x))
+            return [v / norm for v in x]
+        pos = [unit(i) for i in items]
+        neg = [unit(i) for i in negative]
+        skip = {i for i in list(items) + list(negative) if isinstance(i, str)}
         if strategy == "best_score":
             out = []
             for r, v in enumerate(self.unit):
-                if self.ids[r] in skip:
+                if self.ids[r] in skip or (keep and not keep(self.ids[r])):
                     continue
                 best = max(sum(x * y for x, y in zip(p, v)) for p in pos)
                 if neg:
@@ -253,7 +259,7 @@ class Model:
         if neg:
             q = [x - sum(col) / len(neg) for x, col in zip(q, zip(*neg))]
         norm = math.sqrt(sum(x * x for x in q))
-        return self.ranking([x / norm for x in q], skip)[:k]
+        return self.ranking([x / norm for x in q], skip, keep)[:k]
 
 
 def same_ranking(got, want, what):

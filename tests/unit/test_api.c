@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "walkrec/api.h"
+#include "walkrec/attrs.h"
 #include "walkrec/hidden.h"
 #include "walkrec/live.h"
 #include "walkrec/metrics.h"
@@ -85,12 +86,15 @@ static char *metrics(size_t *len)
 }
 
 /* As retrain_item without the log: applied at growing offsets, then published. */
-static int item(int kind, const char *id, size_t len, wr_err *err)
+static int item(int kind, const char *id, size_t len, const char *data, size_t dlen,
+                wr_err *err)
 {
     static uint64_t off = 16;
     if (len == 4 && !memcmp(id, "fail", 4))
         return wr_failc(err, WR_EIO, "pairs.wal: write failed: No space left on device");
-    if (hidden_apply(kind, id, len, off += 40))
+    off += 40;
+    if (kind == WR_WAL_ATTRS ? attrs_apply(id, len, data, dlen, off)
+                             : hidden_apply(kind, id, len, off))
         snapshot_publish_hidden();
     return 0;
 }

@@ -73,6 +73,19 @@ static int by_score(const void *a, const void *b)
     return x->item < y->item ? -1 : x->item > y->item;
 }
 
+/* A filter's accept callback: the rows of one category (a code of the side column). */
+typedef struct in_cat {
+    const wr_index *ix;
+    size_t col;
+    uint32_t code;
+} in_cat;
+
+static int accept_cat(const void *ctx, uint32_t row, int prov)
+{
+    const in_cat *c = ctx;
+    return !prov && index_side_code(c->ix, row, c->col) == c->code;
+}
+
 /* Brute force over the index's own unit vectors: every row but self passing f, sorted. */
 static size_t brute(const wr_index *ix, const float *q, uint32_t self, size_t k,
                     const wr_filter *f, wr_hit *out)
@@ -221,11 +234,14 @@ static void test_neighbors_table(void **state)
             f.exclude = excl;
             f.n_exclude = ne;
             f.min_score = cases[c].min_score;
+            in_cat cat = {ix, 0, 0};
             if (cases[c].category >= 0) {
                 char name[16];
                 snprintf(name, sizeof name, "c%d", cases[c].category);
-                f.category = index_category(ix, name, strlen(name));
-                assert_int_not_equal(f.category, UINT32_MAX);
+                cat.code = index_side_find_code(ix, 0, name, strlen(name));
+                assert_int_not_equal(cat.code, UINT32_MAX);
+                f.accept = accept_cat;
+                f.accept_ctx = &cat;
             }
             size_t nw = brute(ix, ix->vecs + row * dim, row, k, &f, want);
             size_t ng = index_neighbors(ix, row, k, &f, got);
@@ -347,12 +363,20 @@ static void test_side_information(void **state)
                          got ? got : "(none)", v[c] ? v[c] : "(none)");
         }
     }
-    assert_true(index_has_categories(ix));
-    uint32_t c1 = index_category(ix, "c0001", 5);
-    assert_int_not_equal(c1, UINT32_MAX);
-    assert_int_equal(index_category(ix, "c0009", 5), UINT32_MAX);
+    assert_int_equal(index_side_column(ix, "category"), 1);
+    assert_int_equal(index_side_column(ix, "colour"), -1);
+    assert_int_equal(index_side_type(ix, 0), WR_SIDE_NUMBER);
+    assert_int_equal(index_side_type(ix, 1), WR_SIDE_STRING);
+    double d;
+    assert_int_equal(index_side_number(ix, 2, 0, &d), 0);
+    assert_true(d == 7);
+    assert_int_equal(index_side_number(ix, 3, 0, &d), -1);
+    in_cat c1 = {ix, 1, index_side_find_code(ix, 1, "c0001", 5)};
+    assert_int_not_equal(c1.code, UINT32_MAX);
+    assert_int_equal(index_side_find_code(ix, 1, "c0009", 5), UINT32_MAX);
     wr_filter f = index_filter_none();
-    f.category = c1;
+    f.accept = accept_cat;
+    f.accept_ctx = &c1;
     wr_hit got[5];
     size_t n = index_neighbors(ix, 2, 5, &f, got);
     assert_int_equal(n, 2); /* rows 0 and 1 are the only c0001 items */
@@ -366,7 +390,7 @@ static void test_side_information(void **state)
     o.sidecar = "/nonexistent/model.items.tsv";
     ix = index_build(random_model(4, 4, 1, 99), 1, "mem", &o, &err);
     assert_non_null(ix);
-    assert_false(index_has_categories(ix));
+    assert_int_equal(index_side_column(ix, "category"), -1);
     assert_int_equal(index_side_columns(ix), 0);
     index_free(ix);
     o.items_file = "/nonexistent/items.tsv";

@@ -201,6 +201,21 @@ static void test_typed_values(void **state)
     assert_int_equal(side_type(s, 0), WR_SIDE_NUMBER);
     assert_int_equal(side_type(s, 1), WR_SIDE_STRING); /* no values */
     side_free(s);
+
+    /* a number column may hold stray text: 20 numbers and 1 junk value is still numbers
+     * (the junk reads as none), 19 and 2 is text */
+    char text[2048] = "item\tprice\tcost\n";
+    for (int i = 0; i < 21; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "i%d\t%s\t%s\n", i,
+                 i == 20 ? "<div>" : "$1.50", i >= 19 ? "n/a" : "2");
+    s = side_load(tmpdir_write("junk.tsv", text, 0), NULL, &err);
+    assert_non_null(s);
+    assert_int_equal(side_type(s, 0), WR_SIDE_NUMBER);
+    assert_int_equal(side_type(s, 1), WR_SIDE_STRING);
+    double x;
+    assert_int_equal(side_number(s, 20, 0, &x), -1);
+    assert_int_equal(side_number(s, 3, 0, &x), 0);
+    side_free(s);
 }
 
 /* A gzip file reads like the plain one; a cut-off one is refused. */

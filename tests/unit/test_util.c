@@ -208,9 +208,27 @@ static void test_afile(void **state)
     assert_non_null(strstr(err.msg, "/nonexistent-dir/x"));
 }
 
+/* xgrow: the index fits, the old elements stay, the new ones are zero. */
+static void test_grow(void **state)
+{
+    (void)state;
+    size_t cap = 0;
+    int *a = xgrow(NULL, &cap, 0, sizeof *a);
+    assert_int_equal(cap, 64);
+    a[63] = 7;
+    assert_ptr_equal(xgrow(a, &cap, 63, sizeof *a), a);
+    a = xgrow(a, &cap, 300, sizeof *a);
+    assert_int_equal(cap, 512);
+    assert_int_equal(a[63], 7);
+    for (size_t i = 64; i < cap; i++)
+        assert_int_equal(a[i], 0);
+    free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grow),
         cmocka_unit_test(test_lines_plain),  cmocka_unit_test(test_lines_long),
         cmocka_unit_test(test_lines_gzip_truncated), cmocka_unit_test(test_parse),
         cmocka_unit_test(test_utf8),         cmocka_unit_test(test_split_fields),

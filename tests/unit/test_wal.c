@@ -730,8 +730,8 @@ static void test_bad_header(void **state)
     craft_header(cases[0].h, 1);
     memcpy(cases[0].h, "WRPAIRZ\n", 8);
     cases[0].why = "bad magic";
-    craft_header(cases[1].h, 3);
-    cases[1].why = "version 3";
+    craft_header(cases[1].h, 4);
+    cases[1].why = "version 4";
     craft_header(cases[2].h, 1);
     cases[2].h[13] ^= 1;
     cases[2].why = "header checksum";
@@ -1103,11 +1103,13 @@ static int seen_pairs(void *ud, uint64_t off, const wr_wal_pair *p, size_t n)
     return 0;
 }
 
-static int seen_item(void *ud, uint64_t off, int kind, const char *id, size_t len)
+static int seen_item(void *ud, uint64_t off, int kind, const char *id, size_t len,
+                     const char *data, size_t dlen)
 {
     trace *s = ud;
     size_t at = strlen(s->text);
-    snprintf(s->text + at, sizeof s->text - at, "%d:%.*s ", kind, (int)len, id);
+    snprintf(s->text + at, sizeof s->text - at, "%d:%.*s%s%.*s ", kind, (int)len, id,
+             dlen ? "=" : "", (int)dlen, data);
     s->items++;
     s->last_item_off = off;
     return 0;
@@ -1138,11 +1140,11 @@ static void test_item_round_trip(void **state)
     wal_close(w);
     assert_int_equal(header_version(), 1);
     w = wal_open(dir, 0, NULL, &err);
-    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "P0000001", 8, &ipos[0], &err), 0);
+    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "P0000001", 8, NULL, 0, &ipos[0], &err), 0);
     assert_int_equal(header_version(), 2);
     append_range(w, 9, 2, 3, pos);
-    assert_int_equal(wal_append_item(w, WR_WAL_UNHIDE, "P0000001", 8, &ipos[1], &err), 0);
-    assert_int_equal(wal_append_item(w, WR_WAL_DELETE, "caf\xc3\xa9", 5, &ipos[2], &err), 0);
+    assert_int_equal(wal_append_item(w, WR_WAL_UNHIDE, "P0000001", 8, NULL, 0, &ipos[1], &err), 0);
+    assert_int_equal(wal_append_item(w, WR_WAL_DELETE, "caf\xc3\xa9", 5, NULL, 0, &ipos[2], &err), 0);
     assert_true(ipos[0] < pos[2] && pos[2] < ipos[1] && ipos[1] < ipos[2]);
     wr_wal_stats st;
     wal_stats(w, &st);
@@ -1162,24 +1164,44 @@ static void test_item_round_trip(void **state)
     assert_int_equal(wal_scan_all(w, pos[2], NULL, seen_item, &sn, NULL, &err), 0);
     assert_string_equal(sn.text, "2:P0000001 3:caf\xc3\xa9 ");
     /* bad items write nothing */
-    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "a\tb", 3, NULL, &err), -1);
-    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "", 0, NULL, &err), -1);
-    assert_int_equal(wal_append_item(w, 7, "x", 1, NULL, &err), -1);
-    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "\xff", 1, NULL, &err), -1);
+    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "a\tb", 3, NULL, 0, NULL, &err), -1);
+    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "", 0, NULL, 0, NULL, &err), -1);
+    assert_int_equal(wal_append_item(w, 7, "x", 1, NULL, 0, NULL, &err), -1);
+    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "\xff", 1, NULL, 0, NULL, &err), -1);
+    assert_int_equal(wal_append_item(w, WR_WAL_ATTRS, "x", 1, NULL, 0, NULL, &err), -1);
+    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "x", 1, "{}", 2, NULL, &err), -1);
     wal_stats(w, &st);
     assert_int_equal(st.end, ipos[2]);
+    /* an attribute record carries its data, and makes the log version 3 */
+    assert_int_equal(header_version(), 2);
+    const char *patch = "{\"price\":5}";
+    uint64_t apos;
+    assert_int_equal(wal_append_item(w, WR_WAL_ATTRS, "P0000001", 8, patch, strlen(patch), &apos,
+                                     &err), 0);
+    assert_int_equal(apos - ipos[2], WR_WAL_ITEM_RECORD(8 + strlen(patch)));
+    assert_int_equal(header_version(), 3);
+    sn = (trace){{0}, 0, 0, 0};
+    assert_int_equal(wal_scan_all(w, ipos[2], NULL, seen_item, &sn, NULL, &err), 0);
+    assert_string_equal(sn.text, "4:P0000001={\"price\":5} ");
+    wal_close(w);
+    assert_non_null(w = wal_open(dir, 0, &info, &err));
+    sn = (trace){{0}, 0, 0, 0};
+    assert_int_equal(wal_scan_all(w, ipos[2], NULL, seen_item, &sn, NULL, &err), 0);
+    assert_string_equal(sn.text, "4:P0000001={\"price\":5} ");
+    ipos[2] = apos;
     wal_close(w);
     /* reopened: counted, and read the same from the file */
     w = wal_open(dir, 0, &info, &err);
     assert_non_null(w);
-    assert_int_equal(info.records, 6);
-    assert_int_equal(info.items, 3);
+    assert_int_equal(info.records, 7);
+    assert_int_equal(info.items, 4);
     assert_int_equal(info.pairs, size_of(0) + size_of(1) + size_of(2));
     assert_int_equal(info.cut_bytes, 0);
     wal_close(w);
     sn = (trace){{0}, 0, 0, 0};
     assert_int_equal(wal_scan_file_all(logpath, 0, 0, seen_pairs, seen_item, &sn, &end, &err), 0);
-    assert_string_equal(sn.text, "P P 1:P0000001 P 2:P0000001 3:caf\xc3\xa9 ");
+    assert_string_equal(sn.text, "P P 1:P0000001 P 2:P0000001 3:caf\xc3\xa9 "
+                                 "4:P0000001={\"price\":5} ");
     scratch_done();
 }
 
@@ -1206,7 +1228,7 @@ static void test_item_old_log(void **state)
     append_range(w, 5, 0, 1, NULL);
     assert_int_equal(header_version(), 1);
     uint64_t at;
-    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "X", 1, &at, &err), 0);
+    assert_int_equal(wal_append_item(w, WR_WAL_HIDE, "X", 1, NULL, 0, &at, &err), 0);
     assert_int_equal(header_version(), 2);
     wal_close(w);
     size_t n2;
@@ -1328,11 +1350,11 @@ static void test_item_deletes(void **state)
                 b3[] = {{"D", "C", 1, 1, 4.0}};
     uint64_t del1, del2, stop;
     assert_int_equal(wal_append(w, b1, 2, NULL, &err), 0);
-    assert_int_equal(wal_append_item(w, WR_WAL_DELETE, "D", 1, &del1, &err), 0);
+    assert_int_equal(wal_append_item(w, WR_WAL_DELETE, "D", 1, NULL, 0, &del1, &err), 0);
     assert_int_equal(wal_append(w, b2, 2, NULL, &err), 0);
-    assert_int_equal(wal_append_item(w, WR_WAL_DELETE, "C", 1, NULL, &err), 0);
-    assert_int_equal(wal_append_item(w, WR_WAL_UNHIDE, "C", 1, NULL, &err), 0);
-    assert_int_equal(wal_append_item(w, WR_WAL_DELETE, "B", 1, &del2, &err), 0);
+    assert_int_equal(wal_append_item(w, WR_WAL_DELETE, "C", 1, NULL, 0, NULL, &err), 0);
+    assert_int_equal(wal_append_item(w, WR_WAL_UNHIDE, "C", 1, NULL, 0, NULL, &err), 0);
+    assert_int_equal(wal_append_item(w, WR_WAL_DELETE, "B", 1, NULL, 0, &del2, &err), 0);
     assert_int_equal(wal_append(w, b3, 1, &stop, &err), 0);
     wal_close(w);
     wr_wal_deletes del;
