@@ -156,6 +156,13 @@ def api_body():
                              {"a": "A", "b": "B", "relationship": "also_bought"}]},
         "ingest-bad": {"pairs": [{"a": "A", "b": "B", "weight": -1}]},
         "wrong-types": {"items": "P0020", "pairs": [1, [2]], "k": "3", "mode": 1},
+        "neighbors-filter": {"items": ["P0001", "P0002"], "k": 5, "category": "Books",
+                             "filter": {"any": [{"brand": ["Brand 1", "Brand 2"]},
+                                                {"not": {"degree": {"gte": 7, "lt": 100}}}]}},
+        "patch": {"queries": [{"item": "P0003", "filter": {"price": {"gt": 1}}}], "price": 2,
+                  "brand": "x", "tags": ["a", "b"], "on": True, "degree": None},
+        "patch-good": {"price": 2.5, "brand": "Brand 9", "tags": ["a", "b"], "on_sale": True,
+                       "category": None},
     }
     for name, doc in bodies.items():
         write("api_body", name, json.dumps(doc, ensure_ascii=False))
@@ -168,6 +175,8 @@ def url():
         "neighbors": "/v1/items/P0020/neighbors?k=5&exclude=P0021,a%2Cb&min_score=0.1",
         "neighbors-category": "/v1/items/caf%C3%A9/neighbors?category=Toys+%26+Games&k=20",
         "neighbors-provisional": "/v1/items/new-1/neighbors",
+        "neighbors-filter": "/v1/items/P0003/neighbors?k=12&filter=brand:Brand%201|Brand%202,"
+                            "degree:7..,!category:a%2Cb,colour%3Ared",
         "item": "/v1/items/a%2Cb",
         "item-bad-escape": "/v1/items/%zz/neighbors",
         "score": "/v1/score?a=P0020&b=new%202",
