@@ -26,7 +26,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "model files are littl
 #define SEC_ENTRY 24
 #define MAX_SECTIONS 64
 #define ALIGN 64
-#define NSEC (WR_SEC_LIST_SCORES + 1) /* sections known to this build, indexed by type */
+#define NSEC (WR_SEC_CTX + 1) /* sections known to this build, indexed by type */
 
 static const char model_magic[8] = "WALKREC";
 
@@ -79,6 +79,7 @@ void model_free(wr_model *m)
     } else {
         free(m->vecs);
         free(m->bias);
+        free(m->ctx);
         free(m->unit);
         free(m->list_item);
         free(m->list_score);
@@ -192,6 +193,9 @@ static int save_check(const wr_model *m, wr_err *err)
     if (m->bias && (bad = first_nonfinite(m->bias, m->n)) < m->n)
         return wr_fail(err, "bias of row %zu (%s) is not finite", bad,
                        dict_str(m->ids, (uint32_t)bad));
+    if (m->ctx && (bad = first_nonfinite(m->ctx, nv)) < nv)
+        return wr_fail(err, "context vector of row %zu (%s) has a non-finite value", bad / m->dim,
+                       dict_str(m->ids, (uint32_t)(bad / m->dim)));
     char why[256];
     int at;
     if (meta_check(m->meta_json, strlen(m->meta_json), why, sizeof why, &at) < 0)
@@ -214,7 +218,7 @@ int model_save(const wr_model *m, const char *path, wr_err *err)
     int lists = m->unit && m->list_k && m->list_item && m->list_score && m->lists_json;
     /* in file order; the ids are written from the dict */
     typedef struct { uint32_t type; const void *data; uint64_t off, len; } out_section;
-    out_section sec[8] = {
+    out_section sec[9] = {
         {WR_SEC_META, m->meta_json, 0, strlen(m->meta_json)},
         {WR_SEC_IDS, NULL, 0, ids_len},
         {WR_SEC_VECS, m->vecs, 0, nv * sizeof(float)},
@@ -222,6 +226,8 @@ int model_save(const wr_model *m, const char *path, wr_err *err)
     uint32_t nsec = 3;
     if (m->bias)
         sec[nsec++] = (out_section){WR_SEC_BIAS, m->bias, 0, (uint64_t)m->n * sizeof(float)};
+    if (m->ctx)
+        sec[nsec++] = (out_section){WR_SEC_CTX, m->ctx, 0, nv * sizeof(float)};
     if (lists) {
         sec[nsec++] = (out_section){WR_SEC_UNIT, m->unit, 0, nv * sizeof(float)};
         sec[nsec++] = (out_section){WR_SEC_LIST_META, m->lists_json, 0, strlen(m->lists_json)};
@@ -287,6 +293,7 @@ static const char *sec_name(uint32_t t)
     case WR_SEC_IDS: return "ids";
     case WR_SEC_VECS: return "vectors";
     case WR_SEC_BIAS: return "bias";
+    case WR_SEC_CTX: return "context vectors";
     case WR_SEC_UNIT: return "unit vectors";
     case WR_SEC_LIST_META: return "list description";
     case WR_SEC_LIST_ITEMS: return "list items";
@@ -465,6 +472,11 @@ static int verify(const uint8_t *p, size_t len, const uint32_t *body_crc, int li
                        "floats need %llu", name, (unsigned long long)sec[WR_SEC_VECS].off,
                        (unsigned long long)sec[WR_SEC_VECS].len, n, dim,
                        (unsigned long long)(n * row));
+    if (sec[WR_SEC_CTX].present && sec[WR_SEC_CTX].len != sec[WR_SEC_VECS].len)
+        return wr_fail(err, "%s: offset %llu: the context vectors section has %llu bytes, the "
+                       "vectors %llu", name, (unsigned long long)sec[WR_SEC_CTX].off,
+                       (unsigned long long)sec[WR_SEC_CTX].len,
+                       (unsigned long long)sec[WR_SEC_VECS].len);
     if (sec[WR_SEC_BIAS].present && sec[WR_SEC_BIAS].len != (uint64_t)n * sizeof(float))
         return wr_fail(err, "%s: offset %llu: the bias section has %llu bytes, %u items need %llu",
                        name, (unsigned long long)sec[WR_SEC_BIAS].off,
@@ -528,6 +540,11 @@ static wr_model *load_mem(const void *data, size_t len, const uint32_t *body_crc
         if (read_floats(p, &sec[WR_SEC_BIAS], m->bias, n, 1, name, err) < 0)
             goto fail;
     }
+    if (sec[WR_SEC_CTX].present) {
+        m->ctx = xmalloc_aligned(n ? (size_t)n * dim * sizeof(float) : ALIGN);
+        if (read_floats(p, &sec[WR_SEC_CTX], m->ctx, (size_t)n * dim, dim, name, err) < 0)
+            goto fail;
+    }
     return m;
 fail:
     model_free(m);
@@ -571,6 +588,14 @@ wr_model *model_map(const char *path, wr_err *err)
             goto fail;
         }
     }
+    if (sec[WR_SEC_CTX].present) {
+        m->ctx = (float *)(p + sec[WR_SEC_CTX].off);
+        if ((bad = first_nonfinite(m->ctx, nv)) < nv) {
+            wr_fail(err, "%s: offset %llu: row %zu of the context vectors is not finite", path,
+                    (unsigned long long)(sec[WR_SEC_CTX].off + bad * 4), bad / dim);
+            goto fail;
+        }
+    }
     if (sec[WR_SEC_LIST_ITEMS].present) {
         m->unit = (float *)(p + sec[WR_SEC_UNIT].off);
         m->list_k = (uint32_t)(sec[WR_SEC_LIST_ITEMS].len / 4 / n);
@@ -584,7 +609,7 @@ wr_model *model_map(const char *path, wr_err *err)
 fail:
     mark_corrupt(err, path);
     if (m) {
-        m->vecs = m->bias = m->unit = NULL;
+        m->vecs = m->bias = m->ctx = m->unit = NULL;
         m->list_item = NULL;
         m->list_score = NULL;
         model_free(m);

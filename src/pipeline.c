@@ -64,12 +64,13 @@ static int check(const wr_pipeline_opts *o, int corpus, wr_err *err)
                            "cbow (%s anneals by cosine each epoch)", name);
         if (o->labels == WR_MF_CONTINUOUS && o->algo == WR_ALGO_MF_SEQ)
             return wr_fail(err, "continuous labels need pair weights; mf-seq trains on walks");
-        if (o->walks_out || o->side_info)
-            return wr_fail(err, "walks_out and side information are for sgns and cbow");
+        if (o->walks_out || o->side_info || o->keep_context)
+            return wr_fail(err, "walks_out, keep_context and side information are for sgns and "
+                           "cbow");
     }
-    if (o->side_info && (corpus || o->algo != WR_ALGO_SGNS || o->walks_out))
+    if (o->side_info && (corpus || o->algo != WR_ALGO_SGNS || o->walks_out || o->keep_context))
         return wr_fail(err, "side information trains sgns on the walks over the pairs (not on "
-                       "sequences, with walks_out or another algorithm)");
+                       "sequences, with walks_out, keep_context or another algorithm)");
     if (o->side_columns && !o->side_info)
         return wr_fail(err, "side_columns needs side_info");
     if (corpus && (o->walks_out || o->edge_weight))
@@ -105,6 +106,7 @@ static void resolve_train(const wr_pipeline_opts *o, wr_train_opts *t)
     t->on_point = o->on_point;
     t->point_ctx = o->point_ctx;
     t->walks_out = o->walks_out;
+    t->keep_context = o->keep_context;
 }
 
 static void resolve_mf(const wr_pipeline_opts *o, const wr_train_opts *t, wr_mf_opts *m)

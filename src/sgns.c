@@ -697,6 +697,9 @@ int sgns_train(const wr_corpus *c, uint32_t vocab, const wr_sgns_opts *o, float 
     hogwild_run(&s.h);
 
     copy_out(&s);
+    for (uint32_t v = 0; o->ctx_out && v < vocab; v++)
+        memcpy(o->ctx_out + (size_t)v * o->dim, s.syn1 + (size_t)v * s.stride,
+               o->dim * sizeof(float));
     free(s.syn0);
     for (int t = 0; t < n; t++)
         worker_free(&s.w[t]);

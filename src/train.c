@@ -128,6 +128,8 @@ static wr_model *train_core(const wr_corpus *c, const wr_dict *ids, const wr_tra
     for (uint32_t i = 0; i < n; i++)
         dict_intern(m->ids, dict_str(ids, i), dict_strlen(ids, i));
     wr_sgns_opts so = o->sgns;
+    if (o->keep_context)
+        m->ctx = so.ctx_out = xmalloc_aligned(((size_t)n * so.dim + 1) * sizeof(float));
     int threads = so.threads > 0 ? so.threads : wr_cpu_count();
     curve cv = {.o = o, .ids = ids, .n = n, .dim = so.dim, .threads = threads,
                 .points = json_array()};

@@ -18,6 +18,9 @@
  *                  UTF-8, no duplicates
  *     WR_SEC_VECS  n_items x dim float32, row-major, all finite
  *     WR_SEC_BIAS  n_items float32 (optional, per-item bias)
+ *     WR_SEC_CTX   n_items x dim float32 (optional): skip-gram's output (context) vectors,
+ *                  all finite; an item's vector against another's context vector scores how
+ *                  the two go together rather than how alike they are (index.h's relation)
  *   and, when the file carries its neighbour lists (lists.h), all four of:
  *     WR_SEC_UNIT        n_items x dim float32: the vectors scaled to unit length
  *     WR_SEC_LIST_META   JSON object: how the lists were built (lists_describe)
@@ -42,7 +45,7 @@
 #define WR_MODEL_VERSION 1
 
 enum { WR_SEC_META = 1, WR_SEC_IDS = 2, WR_SEC_VECS = 3, WR_SEC_BIAS = 4, WR_SEC_UNIT = 5,
-       WR_SEC_LIST_META = 6, WR_SEC_LIST_ITEMS = 7, WR_SEC_LIST_SCORES = 8 };
+       WR_SEC_LIST_META = 6, WR_SEC_LIST_ITEMS = 7, WR_SEC_LIST_SCORES = 8, WR_SEC_CTX = 9 };
 
 typedef struct wr_model {
     uint32_t n, dim;
@@ -52,6 +55,7 @@ typedef struct wr_model {
     wr_dict *ids;       /* index i <-> id of row i */
     float *vecs;        /* n x dim, 64-byte aligned, owned (free()) */
     float *bias;        /* n or NULL, owned (free()) */
+    float *ctx;         /* n x dim output vectors or NULL, 64-byte aligned, owned (free()) */
     char *meta_json;    /* NUL-terminated JSON object text, owned (free()); "{}" when none */
     /* the neighbour lists, when the model carries them (all set, or all NULL / 0): */
     float *unit;        /* n x dim unit vectors */

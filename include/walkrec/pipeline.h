@@ -87,6 +87,7 @@ typedef struct wr_pipeline_opts {
     void (*on_stage)(const char *stage, void *ctx);
     void *stage_ctx;
     const char *walks_out;  /* write the walks here (sgns, cbow) */
+    int keep_context;       /* keep skip-gram's output vectors in the model (sgns, cbow) */
     double load_seconds;    /* the caller's time reading the pairs, recorded as times.load */
 } wr_pipeline_opts;
 

@@ -37,6 +37,7 @@ typedef struct wr_sgns_opts {
     void *eval_ctx;
     uint32_t evals;
     const float *init;  /* optional warm start: vocab x dim input vectors */
+    float *ctx_out;     /* optional: vocab x dim, gets the output (context) vectors */
 } wr_sgns_opts;
 
 void sgns_default_opts(wr_sgns_opts *o);

@@ -20,6 +20,7 @@ typedef struct wr_train_opts {
                      void *ctx);
     void *point_ctx;
     const char *walks_out;  /* optional: write the walks here, one per line, ids space-separated */
+    int keep_context;       /* the model keeps the output (context) vectors (model.h) */
 } wr_train_opts;
 
 void train_default_opts(wr_train_opts *o);

@@ -50,6 +50,8 @@ static void usage(FILE *f)
             );
     fprintf(f,
             "  --walks-out FILE        write the generated walks as text, one per line\n"
+            "  --keep-context          keep skip-gram's output (context) vectors in the model\n"
+            "                          (sgns, cbow; bench/direction.sh reads them)\n"
             "  --dim N                 vector dimension (default 128)\n"
             "  --walks-per-item N      walks started from each item (default 10)\n"
             "  --walk-length N         items per walk (default 10)\n"
@@ -115,10 +117,11 @@ static void parse(int argc, char **argv, args *a, wr_pipeline_opts *o)
     enum { O_SEQ = 256, O_WALKS_OUT, O_DIM, O_WPI, O_LEN, O_P, O_Q, O_MODE, O_WINDOW, O_NEG,
            O_EPOCHS, O_SUB, O_LR, O_MINLR, O_SCHED, O_THREADS, O_SEED, O_VAL, O_EVERY, O_JSON,
            O_QUIET, O_EDGE, O_CALIB, O_PRATE, O_ALGO, O_BIAS, O_LABELS, O_L2, O_SIDE, O_SIDE_COLS,
-           O_OPTIMIZER, O_INIT };
+           O_OPTIMIZER, O_INIT, O_CONTEXT };
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"sequences", required_argument, NULL, O_SEQ},
         {"walks-out", required_argument, NULL, O_WALKS_OUT},
+        {"keep-context", no_argument, NULL, O_CONTEXT},
         {"dim", required_argument, NULL, O_DIM}, {"walks-per-item", required_argument, NULL, O_WPI},
         {"walk-length", required_argument, NULL, O_LEN}, {"p", required_argument, NULL, O_P},
         {"q", required_argument, NULL, O_Q}, {"mode", required_argument, NULL, O_MODE},
@@ -156,6 +159,7 @@ static void parse(int argc, char **argv, args *a, wr_pipeline_opts *o)
         case 'o': a->out = optarg; break;
         case O_SEQ: a->sequences = optarg; break;
         case O_WALKS_OUT: o->walks_out = optarg; break;
+        case O_CONTEXT: o->keep_context = 1; break;
         case O_DIM: o->dim = (uint32_t)cli_uint("--dim", optarg, 1, 65536); break;
         case O_WPI: o->walks_per_item = (uint32_t)cli_uint("--walks-per-item", optarg, 1, 1000000); break;
         case O_LEN: o->walk_length = (uint32_t)cli_uint("--walk-length", optarg, 1, 1000000); break;

@@ -372,6 +372,54 @@ static void test_save_refuses(void **state)
     assert_non_null(strstr(err.msg, "missing.wrm"));
 }
 
+/* Context vectors: saved, loaded and mapped as they were; a section of the wrong size, a
+ * non-finite value in it, refused. */
+static void test_context(void **state)
+{
+    (void)state;
+    wr_err err;
+    wr_model *m = sample(1);
+    m->ctx = xmalloc_aligned(N * DIM * sizeof(float));
+    for (uint32_t i = 0; i < N * DIM; i++)
+        m->ctx[i] = 0.5f - (float)i;
+    assert_int_equal(model_save(m, path_of("c.wrm"), &err), 0);
+    wr_model *r = model_load(path_of("c.wrm"), &err), *mm = model_map(path_of("c.wrm"), &err);
+    assert_non_null(r);
+    assert_non_null(mm);
+    assert_memory_equal(r->ctx, m->ctx, N * DIM * sizeof(float));
+    assert_memory_equal(mm->ctx, m->ctx, N * DIM * sizeof(float));
+    assert_memory_equal(r->bias, m->bias, N * sizeof(float));
+    model_free(r);
+    model_free(mm);
+    size_t len;
+    uint8_t *b = slurp(path_of("c.wrm"), &len);
+    uint64_t off, slen;
+    for (uint32_t s = 0;; s++) { /* the context section's entry */
+        uint32_t type;
+        memcpy(&type, b + 64 + 24 * s, 4);
+        if (type != WR_SEC_CTX)
+            continue;
+        memcpy(&off, b + 64 + 24 * s + 8, 8);
+        memcpy(&slen, b + 64 + 24 * s + 16, 8);
+        uint64_t shorter = slen - 4;
+        memcpy(b + 64 + 24 * s + 16, &shorter, 8);
+        refix(b, len);
+        expect_error(b, len, "context vectors section has");
+        memcpy(b + 64 + 24 * s + 16, &slen, 8);
+        break;
+    }
+    float nan = NAN;
+    memcpy(b + off + 8, &nan, 4);
+    refix(b, len);
+    expect_error(b, len, "not finite");
+    free(b);
+    m->ctx[5] = INFINITY;
+    assert_int_equal(model_save(m, path_of("r.wrm"), &err), -1);
+    assert_non_null(strstr(err.msg, "context vector of row 1"));
+    model_free(m);
+    unlink(path_of("c.wrm"));
+}
+
 static void test_normalized(void **state)
 {
     (void)state;
@@ -394,7 +442,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_layout),
         cmocka_unit_test(test_every_bit_flip), cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_version_and_magic), cmocka_unit_test(test_hostile_structure),
-        cmocka_unit_test(test_save_refuses),   cmocka_unit_test(test_normalized),
+        cmocka_unit_test(test_save_refuses), cmocka_unit_test(test_context),   cmocka_unit_test(test_normalized),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

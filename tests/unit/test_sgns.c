@@ -237,6 +237,40 @@ static void test_learns_rings(void **state)
     free_corpus(&c);
 }
 
+/* ctx_out gets the output vectors: an item's input vector meets the output vectors of items
+ * on its own ring (which it co-occurs with) more than those of the other ring, and the
+ * input vectors are the same as without ctx_out. */
+static void test_context_out(void **state)
+{
+    (void)state;
+    wr_corpus c;
+    ring_corpus(&c, 40, 2000, 10, 9);
+    wr_sgns_opts o = small_opts();
+    o.threads = 1;
+    float *v = xmalloc_aligned(40 * 32 * sizeof(float)), *w = xmalloc_aligned(40 * 32 * sizeof(float));
+    float *ctx = xcalloc(40 * 32, sizeof(float));
+    wr_err err;
+    assert_int_equal(sgns_train(&c, 40, &o, v, &err), 0);
+    o.ctx_out = ctx;
+    assert_int_equal(sgns_train(&c, 40, &o, w, &err), 0);
+    assert_memory_equal(v, w, 40 * o.dim * sizeof(float));
+    double same = 0, other = 0;
+    for (uint32_t a = 0; a < 40; a++)
+        for (uint32_t b = 0; b < 40; b++) {
+            double cs = cosine(v + (size_t)a * o.dim, ctx + (size_t)b * o.dim, o.dim);
+            if ((a < 20) == (b < 20))
+                same += cs / (20.0 * 40);
+            else
+                other += cs / (20.0 * 40);
+        }
+    if (!(same - other > 0.2))
+        fail_msg("input against output: same ring %.3f, other ring %.3f", same, other);
+    free(v);
+    free(w);
+    free(ctx);
+    free_corpus(&c);
+}
+
 typedef struct evals {
     int calls;
     double progress[8];
@@ -346,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_kernels_match_scalar),
         cmocka_unit_test(test_repeatable),
         cmocka_unit_test(test_learns_rings),
+        cmocka_unit_test(test_context_out),
         cmocka_unit_test(test_eval_callback),
         cmocka_unit_test(test_unused_tokens_and_warm_start),
         cmocka_unit_test(test_errors),
