@@ -10,7 +10,9 @@
 # pairs. The raw data's direction: SNAP's edge list for snap-amazon0302-prefix (kind
 # "edge": a customer who bought a also bought b), and for the Amazon 2018 sets each
 # product's also_buy and also_view lists from its metadata (kinds also_buy, also_view). The
-# other sets have no direction. One JSON line per set in OUT/SET.json; a table on stdout.
+# other sets have no direction. Beside them, the recall@10 of the lists as walkrecd serves
+# them (`walkrec eval`: by calibrated probability). One JSON line per set in OUT/SET.json,
+# the eval in OUT/SET.eval.json; a table on stdout.
 set -euo pipefail
 source "$(dirname "$0")/sets.sh"
 OUT=${TMPDIR:-/tmp}/walkrec-direction
@@ -55,19 +57,21 @@ for set in $SETS; do
     else
         $PY "$ROOT/bench/direction.py" "$d/model.wr" "$d/train.tsv" "$d/val.tsv"
     fi >"$OUT/$set.json"
+    "$W" eval "$d/model.wr" "$d/val.tsv" --train "$d/train.tsv" --json >"$OUT/$set.eval.json"
 done
 
 $PY - "$OUT" $SETS <<'PY'
 import json, os, sys
 out, sets = sys.argv[1], sys.argv[2:]
-print("| set | queries | similar | complement | a->b | b->a |")
-print("|---|---:|---:|---:|---:|---:|")
+print("| set | queries | similar | complement | a->b | b->a | served (walkrec eval) |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 kinds = []
 for s in sets:
     r = json.load(open(os.path.join(out, s + ".json")))
     rc = r["recall_at_10"]
-    print("| %s | %d | %.4f | %.4f | %.4f | %.4f |" % (s, r["queries"], rc["similar"],
-          rc["complement"], rc["a->b"], rc["b->a"]))
+    e = json.load(open(os.path.join(out, s + ".eval.json")))
+    print("| %s | %d | %.4f | %.4f | %.4f | %.4f | %.4f (%s) |" % (s, r["queries"], rc["similar"],
+          rc["complement"], rc["a->b"], rc["b->a"], e["recall_at_10"], e["rank"]))
     for kd in sorted(r.get("by_kind", {}).get("similar", {})):
         kinds.append((s, kd, {n: r["by_kind"][n][kd] for n in r["by_kind"]}))
 if kinds:

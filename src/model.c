@@ -648,7 +648,7 @@ static int64_t stream_crc(int fd, uint64_t size)
     return (int64_t)(uint32_t)c;
 }
 
-/* Loads what training and evaluation read (metadata, ids, vectors, bias) without mapping
+/* Loads what training and evaluation read (metadata, ids, vectors, bias, context) without mapping
  * the lists' sections: a model that carries hundreds of megabytes of lists costs their
  * address space only to the reader that serves them (model_map). The whole body is still
  * checksummed, read in blocks. Pipes and other unmappable files are read whole. */
@@ -679,7 +679,7 @@ wr_model *model_load(const char *path, wr_err *err)
             const uint8_t *e = head + HDR_SIZE + s * SEC_ENTRY;
             uint32_t type = get32(e);
             uint64_t end = get64(e + 8) + get64(e + 16);
-            if (type < WR_SEC_UNIT && end > prefix && end <= size)
+            if ((type < WR_SEC_UNIT || type == WR_SEC_CTX) && end > prefix && end <= size)
                 prefix = end;
         }
         if (prefix > size)

@@ -417,6 +417,21 @@ static void test_context(void **state)
     assert_int_equal(model_save(m, path_of("r.wrm"), &err), -1);
     assert_non_null(strstr(err.msg, "context vector of row 1"));
     model_free(m);
+    /* a model of many pages: model_load reads the context vectors with the vectors, not
+     * only the sections before the lists' */
+    m = model_new(4000, 16);
+    m->ctx = xmalloc_aligned(4000 * 16 * sizeof(float));
+    for (uint32_t i = 0; i < 4000; i++) {
+        char id[16];
+        dict_intern(m->ids, id, (size_t)snprintf(id, sizeof id, "i%u", i));
+        for (uint32_t j = 0; j < 16; j++)
+            m->ctx[i * 16 + j] = (float)(i + j);
+    }
+    assert_int_equal(model_save(m, path_of("c.wrm"), &err), 0);
+    assert_non_null(r = model_load(path_of("c.wrm"), &err));
+    assert_memory_equal(r->ctx, m->ctx, 4000 * 16 * sizeof(float));
+    model_free(r);
+    model_free(m);
     unlink(path_of("c.wrm"));
 }
 
