@@ -105,7 +105,8 @@ double mf_lr(const wr_mf_opts *o)
 
 int mf_holds_out(const wr_mf_opts *o)
 {
-    return o->source == WR_MF_PAIRS && o->epochs > 1 &&
+    return o->source == WR_MF_PAIRS && o->epochs > 1 && !o->bias &&
+           o->labels == WR_MF_BINARY &&
            !(mf_optimizer(o) == WR_MF_ADAM && o->init == WR_MF_INIT_NORMAL);
 }
 

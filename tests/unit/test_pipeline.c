@@ -230,9 +230,10 @@ static void test_mf(void **state)
     model_free(m);
 }
 
-/* mf over more than one epoch: a first training with a slice held out chooses the number
- * of epochs (bestepoch.h), a second one on every pair runs that many; the choice is in the
- * metadata. Without a slice (calibration < 0) neither. */
+/* Plain mf over more than one epoch: a first training with a slice held out chooses the
+ * number of epochs (bestepoch.h), a second one on every pair runs that many; the choice is
+ * in the metadata. Without a slice (calibration < 0) neither, nor for mf --bias by
+ * default. */
 static void test_mf_best_epoch(void **state)
 {
     (void)state;
@@ -256,16 +257,19 @@ static void test_mf_best_epoch(void **state)
     assert_int_equal(m->n, dict_size(catalogue.ids)); /* every item, the slice's too */
     json_decref(meta);
     model_free(m);
-    o.calibration = -1;
-    m = pipeline_train(&catalogue, &o, &r, &err);
-    assert_non_null(m);
-    meta = meta_of(m);
-    assert_null(json_object_get(meta, "best_epoch"));
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(meta, "trainer"),
-                                                        "epochs")),
-                     3);
-    json_decref(meta);
-    model_free(m);
+    for (int i = 0; i < 2; i++) { /* none without a slice, none for mf --bias unless asked */
+        o.calibration = i ? 0 : -1;
+        o.bias = i;
+        m = pipeline_train(&catalogue, &o, &r, &err);
+        assert_non_null(m);
+        meta = meta_of(m);
+        assert_null(json_object_get(meta, "best_epoch"));
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(meta, "trainer"),
+                                                            "epochs")),
+                         3);
+        json_decref(meta);
+        model_free(m);
+    }
 }
 
 /* Options of another family of trainers are errors, table-driven. */
