@@ -239,8 +239,8 @@ static const setting table[] = {
      NULL, 0, 0, edge_names},
     {"calibration", T_F64, F(calibration), "0.05", 0, 0, NULL, "X",
      "Share of the training pairs the daemon's training holds out to fit the calibrated "
-     "pair probability (as walkrec train --calibration; mf and mf-seq have none); 0 = no "
-     "probability.", NULL, 0, 0.5, NULL},
+     "pair probability, or for mf to choose its number of epochs (as walkrec train "
+     "--calibration; mf-seq has neither); 0 = neither.", NULL, 0, 0.5, NULL},
     {"positive_rate", T_F64, F(positive_rate), "0.5", 0, 0, NULL, "P",
      "Share of related pairs among the pairs the probability is asked about (as walkrec "
      "train --positive-rate): 0.5, the default, is one related pair per random one, the "

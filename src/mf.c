@@ -23,11 +23,13 @@
 #include <jansson.h>
 
 #include "walkrec/alias.h"
+#include "walkrec/bestepoch.h"
 #include "walkrec/hogwild.h"
 #include "walkrec/rng.h"
 
 #define CHUNK 4096 /* units (mf) or tokens (mf-seq) per step of the driver */
 #define BATCH 128  /* the posts' recipe: left items per mini-batch */
+#define MAX_POINTS 1000000 /* evaluation points of a run with val and held-out pairs */
 
 /* The default learning rates (mf_lr), measured on the shared data sets (docs/baselines.md):
  * one step per pair wants a far smaller Adam step than the posts' batches; the posts' own
@@ -101,6 +103,13 @@ double mf_lr(const wr_mf_opts *o)
     return opt >= WR_MF_ADAM && opt <= WR_MF_SGD ? lr[opt] : SGD_LR;
 }
 
+int mf_holds_out(const wr_mf_opts *o)
+{
+    return o->source == WR_MF_PAIRS && o->epochs > 1 && !o->bias &&
+           o->labels == WR_MF_BINARY &&
+           !(mf_optimizer(o) == WR_MF_ADAM && o->init == WR_MF_INIT_NORMAL);
+}
+
 const char *mf_algo_name(const wr_mf_opts *o)
 {
     return o->source == WR_MF_WALKS ? "mf-seq" : "mf";
@@ -135,6 +144,10 @@ static int check_opts(const wr_pairs *p, const wr_mf_opts *o, wr_err *err)
     if (o->source == WR_MF_WALKS && (o->window < 1 || o->window > WR_SGNS_MAX_WINDOW))
         return wr_fail(err, "mf-seq: window must be 1..%d, got %u", WR_SGNS_MAX_WINDOW,
                        o->window);
+    if (o->holdout && o->val && o->eval_every &&
+        (uint64_t)o->eval_every * o->epochs > MAX_POINTS)
+        return wr_fail(err, "mf: eval_every x epochs must be at most %d with held-out pairs",
+                       MAX_POINTS);
     if (p->n == 0)
         return wr_fail(err, "mf: no training pairs");
     if (p->n >= 1ull << 31)
@@ -210,6 +223,8 @@ typedef struct shared {
     json_t *points;
     int threads;
     double eval_seconds;
+    uint32_t curve_evals;     /* the learning curve's points (o->eval_every; 0 without val) */
+    wr_best_epoch best;       /* with o->holdout */
 } shared;
 
 typedef struct worker {
@@ -626,6 +641,46 @@ static void curve_point(void *ctx, double progress, uint32_t epoch)
     s->eval_seconds += wr_now() - t0;
 }
 
+/* ---- the best epoch on held-out pairs ------------------------------------------------ */
+
+/* The score eval gives the pair of rows a and b (mf.h), from the training's rows. */
+static double score_rows(const void *ctx, uint32_t a, uint32_t b)
+{
+    const shared *s = ctx;
+    float d;
+    float *y = s->vec + (size_t)b * s->stride;
+    s->k->dots(s->vec + (size_t)a * s->stride, &y, 1, &d, s->stride);
+    if (!s->bias)
+        return d;
+    return (double)d + s->bias[a] + s->bias[b] + atomic_load(&s->gbias);
+}
+
+/* The driver's evaluation points: the learning curve's and the ends of the epochs, both
+ * among lcm(curve points, epochs) evenly spaced points. 0 for neither. */
+static uint32_t points_of_run(const shared *s)
+{
+    uint64_t e = s->o->epochs, c = s->curve_evals ? s->curve_evals : 1, a = e, b = c;
+    if (!s->best.aucs)
+        return s->curve_evals;
+    while (b) {
+        uint64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return (uint32_t)(c / a * e);
+}
+
+/* Point j of h.evals: a point of the curve, the end of an epoch, or both. */
+static void at_point(void *ctx, double progress, uint32_t epoch)
+{
+    shared *s = ctx;
+    uint64_t evals = s->h.evals, j = (uint64_t)llround(progress * (double)evals);
+    if (s->best.aucs && j * s->o->epochs % evals == 0)
+        best_epoch_check(&s->best, (uint32_t)(j * s->o->epochs / evals), score_rows, s);
+    if (s->points && j * s->curve_evals % evals == 0)
+        curve_point(s, progress, epoch);
+}
+
 /* ---- setup -------------------------------------------------------------------------- */
 
 /* Rows uniform with variance 0.01 / dim per coordinate, so |v| is about 0.1: measured on
@@ -717,6 +772,8 @@ static char *model_meta(const shared *s, json_t *meta, const wr_train_times *t, 
         jset(times, "learning_curve", json_real(t->eval));
     if (curve)
         json_object_set(meta, "learning_curve", curve);
+    if (s->best.aucs)
+        jset(meta, "best_epoch", best_epoch_meta(&s->best));
     char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(17));
     json_decref(meta);
     if (!text)
@@ -840,12 +897,15 @@ wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr
     }
 
     if (o->val && o->eval_every) {
-        s.h.evals = o->eval_every;
-        s.h.pause = curve_point;
+        s.curve_evals = o->eval_every;
         s.ids = p->ids;
         s.points = json_array();
         s.snap = xmalloc_aligned((size_t)n * o->dim * sizeof(float) + 64);
     }
+    if (o->holdout)
+        best_epoch_init(&s.best, o->holdout, p, o->seed);
+    s.h.evals = points_of_run(&s);
+    s.h.pause = s.h.evals ? at_point : NULL;
     double t0 = wr_now();
     hogwild_run(&s.h);
     t->eval = s.eval_seconds;
@@ -864,6 +924,7 @@ wr_model *mf_train(const wr_pairs *p, const wr_mf_opts *o, wr_train_times *t, wr
 
     json_decref(s.points);
     free(s.snap);
+    best_epoch_free(&s.best);
     for (int i = 0; i < nw; i++) {
         free(w[i].grad);
         free(w[i].gb);

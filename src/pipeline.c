@@ -56,9 +56,9 @@ static int check(const wr_pipeline_opts *o, int corpus, wr_err *err)
     if (is_mf(o->algo)) {
         if (corpus)
             return wr_fail(err, "%s trains on pairs, not on sequences", name);
-        if (o->calibration > 0)
-            return wr_fail(err, "the calibration fits the cosine of sgns and cbow; %s has a "
-                           "score of its own", name);
+        if (o->calibration > 0 && o->algo == WR_ALGO_MF_SEQ)
+            return wr_fail(err, "the calibration fits the cosine of sgns and cbow, and mf "
+                           "chooses its epochs on the slice; mf-seq has neither");
         if (o->subsample || o->lr_schedule)
             return wr_fail(err, "subsampling and the learning-rate schedule are for sgns and "
                            "cbow (%s anneals by cosine each epoch)", name);
@@ -250,7 +250,7 @@ static int calibrate(wr_model *m, const wr_calib_data *cd, const wr_pipeline_opt
 /* ---- the edge weighting choice ---- */
 
 static wr_model *train(const wr_pairs *tp, const wr_pipeline_opts *o, wr_train_opts *t,
-                       wr_pipeline_result *res, wr_err *err);
+                       const wr_labeled *held, wr_pipeline_result *res, wr_err *err);
 
 /* The cosine's AUC over the slice's related pairs against its uniform negatives, both
  * items in m (NaN when it cannot be computed). */
@@ -320,7 +320,7 @@ static wr_model *train_choosing(wr_pairs *wp, const wr_pipeline_opts *o, wr_trai
         ct.on_point = NULL;
         ct.walks_out = NULL;
         wr_pipeline_result r = *res;
-        wr_model *m = train(&cand, o, &ct, &r, err);
+        wr_model *m = train(&cand, o, &ct, NULL, &r, err);
         pairs_free(&cand);
         if (!m) {
             model_free(best);
@@ -346,7 +346,7 @@ static wr_model *train_choosing(wr_pairs *wp, const wr_pipeline_opts *o, wr_trai
     edgeweight_apply(wp, scheme[win]);
     if (t->val || t->walks_out) {
         model_free(best);
-        best = train(wp, o, t, res, err);
+        best = train(wp, o, t, NULL, res, err);
     }
     return best;
 }
@@ -411,15 +411,17 @@ static void result_init(wr_pipeline_result *res, const wr_pipeline_opts *o)
     res->rank_recall_cosine = res->rank_recall_probability = NAN;
 }
 
-/* The trainer on prepared pairs (re-weighted, slice held out). */
+/* The trainer on prepared pairs (re-weighted, slice held out); held: the slice's pairs,
+ * by which mf keeps its best epoch (NULL: none). */
 static wr_model *train(const wr_pairs *tp, const wr_pipeline_opts *o, wr_train_opts *t,
-                       wr_pipeline_result *res, wr_err *err)
+                       const wr_labeled *held, wr_pipeline_result *res, wr_err *err)
 {
     if (o->untrained)
         return random_model(tp->ids, t->sgns.dim, t->sgns.seed);
     if (is_mf(o->algo)) {
         wr_mf_opts mo;
         resolve_mf(o, t, &mo);
+        mo.holdout = held;
         return mf_train(tp, &mo, &res->times, err);
     }
     float *init = NULL;
@@ -441,6 +443,51 @@ static wr_model *train(const wr_pairs *tp, const wr_pipeline_opts *o, wr_train_o
     return m;
 }
 
+/* mf with a slice: a training on the rest finds the number of epochs that ranks the
+ * slice's pairs best (mf.h, bestepoch.h); a second one trains that many on all of p,
+ * re-weighted by ew, with the learning curve if asked. The first one's choice goes into
+ * the model's metadata, "best_epoch", its time into "times". */
+static wr_model *train_stopped(const wr_pairs *p, const wr_calib_data *cd, int ew,
+                               const wr_pipeline_opts *o, wr_train_opts *t,
+                               wr_pipeline_result *res, wr_err *err)
+{
+    wr_labeled held;
+    eval_labeled_view(&held, &cd->held, cd->train.ids);
+    wr_train_opts first = *t;
+    first.val = NULL;
+    first.on_point = NULL;
+    wr_model *m = train(&cd->train, o, &first, &held, res, err);
+    eval_labeled_release(&held);
+    if (!m)
+        return NULL;
+    json_t *meta = json_loads(m->meta_json, 0, NULL);
+    json_t *best = json_incref(json_object_get(meta, "best_epoch"));
+    json_decref(meta);
+    model_free(m);
+    double seconds = res->times.train;
+    json_int_t e = json_integer_value(json_object_get(best, "epoch"));
+    if (e >= 1)
+        t->sgns.epochs = (uint32_t)e;
+    wr_pairs all;
+    pairs_copy(&all, p);
+    edgeweight_apply(&all, ew);
+    stage(o, "training");
+    m = train(&all, o, t, NULL, res, err);
+    pairs_free(&all);
+    if (m && best) {
+        meta = json_loads(m->meta_json, 0, NULL);
+        jset(best, "seconds", json_real(seconds));
+        json_object_set(meta, "best_epoch", best);
+        free(m->meta_json);
+        m->meta_json = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        json_decref(meta);
+        if (!m->meta_json)
+            abort();
+    }
+    json_decref(best);
+    return m;
+}
+
 wr_model *pipeline_train(const wr_pairs *p, const wr_pipeline_opts *o, wr_pipeline_result *res,
                          wr_err *err)
 {
@@ -455,8 +502,12 @@ wr_model *pipeline_train(const wr_pairs *p, const wr_pipeline_opts *o, wr_pipeli
     }
     wr_train_opts t;
     resolve_train(o, &t);
-    double frac = o->calibration < 0 ? 0 : OR(o->calibration, is_mf(o->algo) ? 0 : 0.05);
-    if (o->untrained)
+    wr_mf_opts mo;
+    resolve_mf(o, &t, &mo);
+    double frac = OR(o->calibration, !is_mf(o->algo)   ? 0.05
+                                     : mf_holds_out(&mo) ? WR_MF_HOLDOUT
+                                                         : 0);
+    if (o->untrained || o->calibration < 0)
         frac = 0;
 
     /* 1. the slice; without one the pairs are copied, as re-weighting changes them */
@@ -464,12 +515,12 @@ wr_model *pipeline_train(const wr_pairs *p, const wr_pipeline_opts *o, wr_pipeli
     wr_pairs copy = {0};
     const wr_pairs *tp = p;
     double t0 = wr_now();
-    int calibrated = frac > 0;
+    int calibrated = frac > 0; /* sgns and cbow fit the probability on the slice, mf stops */
     if (calibrated) {
-        stage(o, "calibration slice");
+        stage(o, is_mf(o->algo) ? "held-out slice" : "calibration slice");
         if (calib_prepare(p, frac, t.walk.seed, &cd, err) < 0) {
-            snprintf(res->warning, sizeof res->warning, "no calibrated probability: %.400s",
-                     err->msg);
+            snprintf(res->warning, sizeof res->warning, "%s: %.400s",
+                     is_mf(o->algo) ? "no best epoch" : "no calibrated probability", err->msg);
             calib_data_free(&cd);
             memset(&cd, 0, sizeof cd);
             calibrated = 0;
@@ -491,13 +542,14 @@ wr_model *pipeline_train(const wr_pairs *p, const wr_pipeline_opts *o, wr_pipeli
     } else {
         res->edge_weight = edgeweight_name(ew);
         edgeweight_apply(wp, ew);
-        stage(o, "training");
-        m = train(tp, o, &t, res, err);
+        stage(o, calibrated && is_mf(o->algo) ? "best epoch" : "training");
+        m = calibrated && is_mf(o->algo) ? train_stopped(p, &cd, ew, o, &t, res, err)
+                                         : train(tp, o, &t, NULL, res, err);
     }
 
     /* 4, 5. fit and rank */
     t0 = wr_now();
-    if (m && calibrated && calibrate(m, &cd, o, t.sgns.threads, res, err) < 0) {
+    if (m && calibrated && !is_mf(o->algo) && calibrate(m, &cd, o, t.sgns.threads, res, err) < 0) {
         model_free(m);
         m = NULL;
     }

@@ -15,18 +15,10 @@
 #include "walkrec/mf.h"
 #include "walkrec/rng.h"
 
+#include "labeled.h"
+
 #define CLIQUE 8
 #define TINY_ADAM_LR 0.003
-
-static void add_label(wr_labeled *v, const char *a, const char *b, uint8_t label)
-{
-    v->a = xrealloc(v->a, (v->n + 1) * sizeof *v->a);
-    v->b = xrealloc(v->b, (v->n + 1) * sizeof *v->b);
-    v->label = xrealloc(v->label, v->n + 1);
-    v->a[v->n] = xstrdup(a);
-    v->b[v->n] = xstrdup(b);
-    v->label[v->n++] = label;
-}
 
 /* Held out of the cliques: i - (i + 1) for even i. */
 static int held_out(int i, int j) { return j == i + 1 && i % 2 == 0; }

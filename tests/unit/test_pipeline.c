@@ -230,6 +230,48 @@ static void test_mf(void **state)
     model_free(m);
 }
 
+/* Plain mf over more than one epoch: a first training with a slice held out chooses the
+ * number of epochs (bestepoch.h), a second one on every pair runs that many; the choice is
+ * in the metadata. Without a slice (calibration < 0) neither, nor for mf --bias by
+ * default. */
+static void test_mf_best_epoch(void **state)
+{
+    (void)state;
+    wr_pipeline_opts o = small();
+    o.algo = WR_ALGO_MF;
+    o.epochs = 3;
+    wr_pipeline_result r;
+    wr_err err;
+    wr_model *m = pipeline_train(&catalogue, &o, &r, &err);
+    assert_non_null(m);
+    assert_false(r.calibrated);
+    json_t *meta = meta_of(m), *best = json_object_get(meta, "best_epoch");
+    assert_non_null(best);
+    json_int_t e = json_integer_value(json_object_get(best, "epoch"));
+    assert_true(e >= 1 && e <= 3);
+    assert_int_equal(json_array_size(json_object_get(best, "auc")), 3);
+    assert_true(json_integer_value(json_object_get(best, "positives")) > 0);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(meta, "trainer"),
+                                                        "epochs")),
+                     e);
+    assert_int_equal(m->n, dict_size(catalogue.ids)); /* every item, the slice's too */
+    json_decref(meta);
+    model_free(m);
+    for (int i = 0; i < 2; i++) { /* none without a slice, none for mf --bias unless asked */
+        o.calibration = i ? 0 : -1;
+        o.bias = i;
+        m = pipeline_train(&catalogue, &o, &r, &err);
+        assert_non_null(m);
+        meta = meta_of(m);
+        assert_null(json_object_get(meta, "best_epoch"));
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(meta, "trainer"),
+                                                            "epochs")),
+                         3);
+        json_decref(meta);
+        model_free(m);
+    }
+}
+
 /* Options of another family of trainers are errors, table-driven. */
 static void test_bad_options(void **state)
 {
@@ -242,7 +284,7 @@ static void test_bad_options(void **state)
     } bad[] = {
         {WR_ALGO_SGNS, 1, 0, 0, 0, 0, NULL, "bias"},
         {WR_ALGO_CBOW, 0, 0, 0, 0, 1e-3, NULL, "l2"},
-        {WR_ALGO_MF, 0, 0, 0.05, 0, 0, NULL, "calibration"},
+        {WR_ALGO_MF_SEQ, 0, 0, 0.05, 0, 0, NULL, "calibration"},
         {WR_ALGO_MF, 0, 0, 0, 1e-4, 0, NULL, "subsampling"},
         {WR_ALGO_MF_SEQ, 0, WR_MF_CONTINUOUS, 0, 0, 0, NULL, "continuous"},
         {WR_ALGO_SGNS, 0, 0, 0, 0, 0, "brand", "side_columns"},
@@ -290,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_repeatable),
         cmocka_unit_test(test_warm_and_untrained),
         cmocka_unit_test(test_mf),
+        cmocka_unit_test(test_mf_best_epoch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,6 +14,8 @@
 
 #include "walkrec/train.h"
 
+#include "labeled.h"
+
 #define CLIQUE 8
 
 /* Two cliques of CLIQUE items ("a0".."a7", "b0".."b7") joined by the edge a0 - b0. */
@@ -113,16 +115,6 @@ static void test_repeatable(void **state)
     model_free(a);
     model_free(b);
     pairs_free(&p);
-}
-
-static void add_label(wr_labeled *v, const char *a, const char *b, uint8_t label)
-{
-    v->a = xrealloc(v->a, (v->n + 1) * sizeof *v->a);
-    v->b = xrealloc(v->b, (v->n + 1) * sizeof *v->b);
-    v->label = xrealloc(v->label, v->n + 1);
-    v->a[v->n] = xstrdup(a);
-    v->b[v->n] = xstrdup(b);
-    v->label[v->n++] = label;
 }
 
 typedef struct points {
