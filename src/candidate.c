@@ -140,7 +140,8 @@ static void pipeline_opts(const wr_config *c, wr_pipeline_opts *o, const wr_mode
     /* auto chooses on the first training; a retrain keeps its live generation's scheme
      * rather than pay a second training each time (pipeline.h) */
     o->edge_weight = c->edge_weight || !live ? c->edge_weight : pipeline_model_edge_weight(live);
-    o->calibration = c->calibration > 0 ? c->calibration : -1;
+    /* mf-seq has no slice to hold out (pipeline.c refuses one): its models rank by cosine */
+    o->calibration = c->calibration > 0 && o->algo != WR_ALGO_MF_SEQ ? c->calibration : -1;
     o->positive_rate = c->positive_rate;
     o->walks_per_item = c->walks_per_item;
     o->walk_length = c->walk_length;
