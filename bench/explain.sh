@@ -9,7 +9,8 @@
 # $BENCH_WORK (default a new temp dir): MODEL is linked there as model.wr, and
 # `walkrec graph` writes model.graph beside it (timed, with its peak RSS).
 #
-# walkrecd (one HTTP thread) serves the model on core 0; wrk (one thread, BENCH_CONNECTIONS
+# walkrecd (one HTTP thread) is started once without the graph (its RSS at ready), then
+# with it, and serves the model on core 0; wrk (one thread, BENCH_CONNECTIONS
 # connections, default 8) asks on core 1 for the neighbours of random items of the model,
 # then for the scores of random pairs, each BENCH_DURATION seconds (default 10), without
 # and with explain=1, in turn (plain, explain, plain, explain, ...) so that a change of the
@@ -17,8 +18,8 @@
 # second, p50 and p99, the answers' mean size, and the daemon's CPU time per answer (utime +
 # stime from /proc over the requests wrk completed: other jobs on a shared machine change
 # the rate far more than the CPU an answer takes) with the ratio explain / plain of each
-# round; the daemon's RSS (file-backed and anonymous) at ready, after the
-# plain runs and after the explain runs; the machine and its load average.
+# round; the daemon's RSS (file-backed and anonymous) at ready without the graph file and
+# with it, after the first plain and explain runs and at the end; the machine and its load.
 set -euo pipefail
 [ $# -ge 3 ] || { sed -n '2,/^$/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 BUILD=$(cd "$1" && pwd)
@@ -38,6 +39,28 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load $(load)"
 echo "commit: $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 ln -sf "$MODEL" "$W/model.wr"
+rm -f "$W/model.graph"
+start() { # the daemon on the model, stderr in $W/$1.log; sets DPID, PORT
+    "$BUILD/walkrecd" --port 0 --data-dir "$W/var" --model "$W/model.wr" --threads 1 \
+        ${ITEMS:+--items-file "$ITEMS"} 2>"$W/$1.log" &
+    DPID=$!
+    PORT=""
+    until [ -n "$PORT" ]; do
+        sleep 0.2
+        kill -0 $DPID || { cat "$W/$1.log" >&2; exit 1; }
+        PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/$1.log" | cut -d: -f3 || true)
+    done
+    until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do
+        sleep 0.5
+        kill -0 $DPID || { cat "$W/$1.log" >&2; exit 1; }
+    done
+}
+rss() { awk '/^(VmRSS|RssAnon|RssFile):/ {printf "%s %d MiB  ", $1, $2 / 1024}' /proc/$DPID/status; }
+start nograph
+echo "RSS at ready, no graph:  $(rss)"
+kill $DPID
+wait $DPID || true
+DPID=""
 /usr/bin/time -f "graph written in %e s, peak RSS %M KiB" \
     "$BUILD/walkrec" graph "$W/model.wr" "$PAIRS" 2>&1 | sed 's/^/walkrec graph: /'
 echo "graph file: $(stat -c %s "$W/model.graph") bytes"
@@ -58,22 +81,9 @@ with open(sys.argv[2], "wb") as out:
     out.write(b"\n".join(ids) + b"\n")
 PY
 
-"$BUILD/walkrecd" --port 0 --data-dir "$W/var" --model "$W/model.wr" --threads 1 \
-    ${ITEMS:+--items-file "$ITEMS"} 2>"$W/walkrecd.log" &
-DPID=$!
-PORT=""
-until [ -n "$PORT" ]; do
-    sleep 0.2
-    kill -0 $DPID || { cat "$W/walkrecd.log" >&2; exit 1; }
-    PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/walkrecd.log" | cut -d: -f3 || true)
-done
-until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do
-    sleep 0.5
-    kill -0 $DPID || { cat "$W/walkrecd.log" >&2; exit 1; }
-done
+start walkrecd
 grep -E "graph|explanations" "$W/walkrecd.log" || true
-rss() { awk '/^(VmRSS|RssAnon|RssFile):/ {printf "%s %d MiB  ", $1, $2 / 1024}' /proc/$DPID/status; }
-echo "RSS at ready:            $(rss)"
+echo "RSS at ready, graph:     $(rss)"
 taskset -a -p -c 0 $DPID >/dev/null
 
 for what in neighbors score; do

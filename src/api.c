@@ -220,7 +220,7 @@ static void put(wbuf *o, const char *s, size_t n) { bytes_put(o, s, n); }
 static void put_lit(wbuf *o, const char *s) { bytes_puts(o, s); }
 
 /* Hits as [{"item", "score" (the cosine), "probability" (calibrated models, when the
- * query is a model row)}]. */
+ * query is a model row), "explain" (when asked: api_explain.c)}]. */
 static void put_hits(wbuf *o, const wr_snapshot *s, int64_t row, const wr_hit *h, size_t n,
                      int explain)
 {
