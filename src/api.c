@@ -220,9 +220,9 @@ static void put(wbuf *o, const char *s, size_t n) { bytes_put(o, s, n); }
 static void put_lit(wbuf *o, const char *s) { bytes_puts(o, s); }
 
 /* Hits as [{"item", "score" (the cosine), "probability" (calibrated models, when the
- * query is a model row), "explain" (when asked: api_explain.c)}]. */
+ * query is a model row), "explain" (with `explain`, the query's item: api_explain.c)}]. */
 static void put_hits(wbuf *o, const wr_snapshot *s, int64_t row, const wr_hit *h, size_t n,
-                     int explain)
+                     const wr_item *explain)
 {
     int prob = row >= 0 && index_info(s->index)->calibrated;
     put(o, "[", 1);
@@ -237,7 +237,7 @@ static void put_hits(wbuf *o, const wr_snapshot *s, int64_t row, const wr_hit *h
             bytes_put_score(o, (float)snapshot_hit_probability(s, (uint32_t)row, h[i].item));
         }
         if (explain)
-            api_put_explain_hit(o, s, row, h[i].item);
+            api_put_explain_hit(o, s, explain, h[i].item);
         put(o, "}", 1);
     }
     put(o, "]", 1);
@@ -542,7 +542,7 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
         bytes_put_u64(&o, off);
     }
     put_lit(&o, ",\"neighbors\":");
-    put_hits(&o, s, it.row, hits + off, n > off ? n - off : 0, explain);
+    put_hits(&o, s, it.row, hits + off, n > off ? n - off : 0, explain ? &it : NULL);
     api_answer(&o, rq, rp);
     free(hits);
 out:
@@ -687,7 +687,7 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, js
         put_list(&o, ",\"negative\":", &negs);
     put_list(&o, ",\"unknown\":", &unknown);
     put_lit(&o, ",\"neighbors\":");
-    put_hits(&o, s, -1, hits + off, n > off ? n - off : 0, 0);
+    put_hits(&o, s, -1, hits + off, n > off ? n - off : 0, NULL);
     api_answer(&o, rq, rp);
 out:
     free(known.p);
@@ -846,7 +846,7 @@ static void lists_each(const wr_request *rq, const wr_snapshot *s, query *q, siz
             }
             put_lit(&o, ",\"neighbors\":");
             put_hits(&o, s, q[i].it.row, h + q[i].off, n > q[i].off ? n - q[i].off : 0,
-                     q[i].explain);
+                     q[i].explain ? &q[i].it : NULL);
         }
         put(&o, "}", 1);
         if (too_large(rq, &o, rp))

@@ -270,6 +270,23 @@ static unsigned log2u(uint64_t x)
     return l;
 }
 
+void explain_ingested(const wr_explain_graph *g, const uint32_t *rows, const float *w, size_t n,
+                      uint32_t b, wr_explain *e)
+{
+    memset(e, 0, sizeof *e);
+    e->deg_a = (uint32_t)n;
+    e->deg_b = explain_graph_degree(g, b);
+    uint64_t j = g->off[b], je = g->off[b + 1];
+    for (size_t i = 0; i < n; i++) { /* both sorted by row: a merge */
+        if (rows[i] == b)
+            e->weight = w[i];
+        while (j < je && g->adj[j].to < rows[i])
+            j++;
+        if (j < je && g->adj[j].to == rows[i])
+            shared(g, e, rows[i], w[i], g->adj[j].w, 0, 0);
+    }
+}
+
 void explain_pair(const wr_explain_graph *g, uint32_t a, uint32_t b, wr_explain *e)
 {
     memset(e, 0, sizeof *e);

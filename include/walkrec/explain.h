@@ -76,5 +76,10 @@ typedef struct wr_explain {
 
 /* The evidence for rows a and b (< the graph's n). O(deg a + deg b). Any thread. */
 void explain_pair(const wr_explain_graph *g, uint32_t a, uint32_t b, wr_explain *out);
+/* The same for an item a the graph does not have, known from n ingested pairs with rows
+ * rows[0..n) (ascending) of weights w, and row b: weight, shared partners (weight_a the
+ * ingested weight) and deg_a = n; no walk steps (a has no row to walk from): all 0. */
+void explain_ingested(const wr_explain_graph *g, const uint32_t *rows, const float *w, size_t n,
+                      uint32_t b, wr_explain *out);
 
 #endif

@@ -553,21 +553,25 @@
   // partners, a walk's steps, the agreeing columns, the probability's parts.
   function whyLines(a, b, e) {
     if (!e) return ['No explanation.'];
-    if (e.provisional) return ['Known from ingested pairs only: explained after the next retrain.'];
     const pct = (x) => `${(100 * x).toPrecision(2)}%`, sign = (x) => (x >= 0 ? '+' : '') + x.toFixed(2);
     const out = [];
-    if (!e.graph) out.push('This model has no pair graph beside it: no pair evidence.');
-    else {
+    if (e.provisional) out.push('Known from pairs ingested since the model was trained.');
+    if (!e.graph && !e.provisional) out.push('This model has no pair graph beside it: no pair evidence.');
+    if (e.graph) {
       out.push(e.pair ? `Paired directly, weight ${e.pair.weight}.` : 'Never paired directly.');
       const top = e.shared.top.map((t) => `${t.item} (${t.weight_a} / ${t.weight_b})`).join(', ');
       out.push(`${int(e.shared.count)} shared partners (${a} has ${int(e.partners.a)}, ${b} ` +
         `${int(e.partners.b)})${top ? ': ' + top : ''}.`);
+    }
+    if (e.walk) {
       out.push(`A walk at ${a} is at ${b} after one step ${pct(e.walk.one_step)}, after two ` +
         `${pct(e.walk.two_steps)}; the other way ${pct(e.walk.one_step_back)}, ` +
         `${pct(e.walk.two_steps_back)}.`);
     }
-    const same = Object.entries(e.attributes || {}).map(([k, v]) => `${k} ${v}`).join('; ');
-    out.push(same ? `Same ${same}.` : 'No side-information value in common.');
+    if (e.attributes) {
+      const same = Object.entries(e.attributes).map(([k, v]) => `${k} ${v}`).join('; ');
+      out.push(same ? `Same ${same}.` : 'No side-information value in common.');
+    }
     if (e.logit) {
       const l = e.logit;
       out.push(`Probability logit ${l.total.toFixed(2)} = cosine ${sign(l.cosine)}, popularity ` +

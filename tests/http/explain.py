@@ -5,13 +5,14 @@ model (include/walkrec/explain.h). Every explanation is recomputed here from the
 itself, over the model's items: the direct pair's weight, each item's partners, the shared
 partners and the best three, a walk's one- and two-step chances, the side information's
 agreeing columns, and the logit's terms, which must add up to the probability answered. A
-model served without its graph says so; a provisional item is explained as one; malformed
-values and a basket are refused."""
+model served without its graph says so; an item known from ingested pairs only is explained
+by those pairs; malformed values and a basket are refused."""
 
 import math
 import os
 import shutil
 import sys
+import time
 import unittest
 from collections import defaultdict
 
@@ -158,20 +159,49 @@ class Explain(unittest.TestCase):
             r = D.post("/v1/neighbors", body)
             self.assertEqual(r.status, 400, (body, r))
 
+    def check_ingested(self, got, ingested, m, prov_b):
+        """An explanation of a provisional item (ingested pairs: {row id: weight}) and model
+        item m, the provisional one being b when prov_b."""
+        wm = W.get(m, {})
+        shared = sorted(set(ingested) & set(wm),
+                        key=lambda c: (-min(ingested[c], wm[c]), -(ingested[c] + wm[c]),
+                                       M.row[c]))
+        self.assertEqual((got["provisional"], got["graph"]), (True, True), got)
+        self.assertEqual(got["pair"], {"weight": ingested[m]} if m in ingested else None, got)
+        sides = (len(wm), len(ingested)) if prov_b else (len(ingested), len(wm))
+        self.assertEqual(got["partners"], {"a": sides[0], "b": sides[1]}, got)
+        self.assertEqual(got["shared"]["count"], len(shared), got)
+        top = [{"item": c, "weight_a": wm[c] if prov_b else ingested[c],
+                "weight_b": ingested[c] if prov_b else wm[c]} for c in shared[:3]]
+        self.assertEqual(len(got["shared"]["top"]), len(top))
+        for g, w in zip(got["shared"]["top"], top):
+            self.assertEqual(g["item"], w["item"], got)
+            self.assertAlmostEqual(g["weight_a"], w["weight_a"], 4)
+            self.assertAlmostEqual(g["weight_b"], w["weight_b"], 4)
+        self.assertNotIn("walk", got)
+
     def test_provisional(self):
-        """An item known from ingested pairs only is explained as provisional."""
-        a = M.ids[3]
-        r = D.post("/v1/pairs", {"pairs": [{"a": "NEWITEM1", "b": a, "weight": 1}]})
+        """An item known from ingested pairs only is explained by those pairs against the
+        model item's pairs in the graph, both ways."""
+        a, a2 = M.ids[3], M.ids[4]
+        ingested = {a: 1.0, a2: 2.5}
+        r = D.post("/v1/pairs", {"pairs": [{"a": "NEWITEM1", "b": a, "weight": 1},
+                                           {"a": a2, "b": "NEWITEM1", "weight": 2.5}]})
         self.assertEqual(r.status, 202, r)
         for _ in range(200):
-            r = D.get("/v1/items/NEWITEM1/neighbors?k=3&explain=1")
+            r = D.get("/v1/items/NEWITEM1/neighbors?k=10&explain=1")
             if r.status == 200:
                 break
-            import time
             time.sleep(0.05)
         self.assertEqual(r.status, 200, r)
-        for h in r.json()["neighbors"]:
-            self.assertEqual(h["explain"], {"provisional": True})
+        hits = r.json()["neighbors"]
+        self.assertTrue(hits)
+        for h in hits:
+            self.check_ingested(h["explain"], ingested, h["item"], False)
+        self.assertTrue(any(h["explain"]["pair"] for h in hits), hits)  # a partner listed
+        for m in (a, hits[-1]["item"]):
+            j = D.get("/v1/score?a=%s&b=NEWITEM1&explain=1" % m).json()
+            self.check_ingested(j["explain"], ingested, m, True)
 
     def test_without_graph(self):
         """A model file without its graph beside it: the graph's part is left out."""

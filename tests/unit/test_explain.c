@@ -102,6 +102,21 @@ static void test_by_hand(void **state)
     explain_pair(g, B, A, &e); /* the other way round: the same, mirrored */
     assert_true(e.weight == 2 && fabs(e.step1_ab - 2.0 / 6) < 1e-12);
     assert_true(e.top[0].wa == 1 && e.top[0].wb == 4);
+    /* an item known from ingested pairs only: A 2 and C 0.5 (rows ascending) */
+    uint32_t prow[2] = {C < A ? C : A, C < A ? A : C};
+    float pw[2] = {prow[0] == A ? 2.0f : 0.5f, prow[1] == A ? 2.0f : 0.5f};
+    explain_ingested(g, prow, pw, 2, B, &e); /* no pair with B; A and C shared */
+    assert_true(e.weight == 0 && e.deg_a == 2 && e.deg_b == 3);
+    assert_int_equal(e.shared, 2);
+    assert_int_equal(e.top[0].row, A); /* min(2, 2) before min(0.5, 3) */
+    assert_true(e.top[0].wa == 2 && e.top[0].wb == 2);
+    assert_true(e.top[1].wa == 0.5f && e.top[1].wb == 3);
+    assert_true(e.step1_ab == 0 && e.step2_ab == 0 && e.step2_ba == 0);
+    explain_ingested(g, prow, pw, 2, A, &e); /* the pair with A; C shared (A's partner) */
+    assert_true(e.weight == 2);
+    assert_int_equal(e.shared, 1);
+    assert_int_equal(e.top[0].row, C);
+    assert_true(e.top[0].wa == 0.5f && e.top[0].wb == 1);
     explain_graph_free(g);
     dict_free(rows);
     pairs_free(&p);
