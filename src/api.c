@@ -250,8 +250,9 @@ static void put(wbuf *o, const char *s, size_t n) { bytes_put(o, s, n); }
 static void put_lit(wbuf *o, const char *s) { bytes_puts(o, s); }
 
 /* Hits as [{"item", "score" (the cosine), "probability" (calibrated models, when the
- * query is a model row)}]. */
-static void put_hits(wbuf *o, const wr_snapshot *s, int64_t row, const wr_hit *h, size_t n)
+ * query is a model row), "explain" (with `explain`, the query's item: api_explain.c)}]. */
+static void put_hits(wbuf *o, const wr_snapshot *s, int64_t row, const wr_hit *h, size_t n,
+                     const wr_item *explain)
 {
     int prob = row >= 0 && index_info(s->index)->calibrated;
     put(o, "[", 1);
@@ -265,6 +266,8 @@ static void put_hits(wbuf *o, const wr_snapshot *s, int64_t row, const wr_hit *h
             put_lit(o, ",\"probability\":");
             bytes_put_score(o, (float)snapshot_hit_probability(s, (uint32_t)row, h[i].item));
         }
+        if (explain)
+            api_put_explain_hit(o, s, explain, h[i].item);
         put(o, "}", 1);
     }
     put(o, "]", 1);
@@ -524,7 +527,9 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
     int rank;
     size_t off;
     api_diverse dv;
+    int explain;
     if (query_k(rq, &k, rp) < 0 || query_filter(rq, s, &x, rp) < 0 ||
+        api_explain_param(rq, &explain, rp) < 0 ||
         parse_rank(ix, rv, rv ? strlen(rv) : 0, &rank, rp) < 0 ||
         page_offset(rq, rest_param(rq, "offset"), NULL, k, &off, rp) < 0 ||
         api_diverse_params(rq, ix, &dv, rp) < 0)
@@ -568,7 +573,7 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
         bytes_put_u64(&o, off);
     }
     put_lit(&o, ",\"neighbors\":");
-    put_hits(&o, s, it.row, hits + off, n > off ? n - off : 0);
+    put_hits(&o, s, it.row, hits + off, n > off ? n - off : 0, explain ? &it : NULL);
     api_answer(&o, rq, rp);
     free(hits);
 out:
@@ -701,7 +706,7 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, js
         put(&o, "}", 1);
     }
     put_lit(&o, ",\"neighbors\":");
-    put_hits(&o, s, -1, hits + off, n > off ? n - off : 0);
+    put_hits(&o, s, -1, hits + off, n > off ? n - off : 0, NULL);
     api_answer(&o, rq, rp);
 out:
     free(known.p);
@@ -782,7 +787,7 @@ static int list_params(const wr_request *rq, const wr_snapshot *s, const json_t 
 typedef struct query {
     const json_t *id;
     wr_item it;
-    int known, rank;
+    int known, rank, explain;
     size_t k, off;  /* k counts the skipped `off` hits too */
     filt *x;        /* the batch's filter, or own */
     filt own;
@@ -801,7 +806,8 @@ static int read_query(const wr_request *rq, const wr_snapshot *s, const json_t *
     q->k = 0;
     if (!json_is_object(j) ||
         api_unknown_field(rq, j, "item,k,offset,exclude,min_score,category,filter,rank,diversity,"
-                          "max_per", where, rp) < 0 || api_diverse_json(s->index, j, &q->dv, rp) < 0)
+                          "max_per,explain", where, rp) < 0 ||
+        api_diverse_json(s->index, j, &q->dv, rp) < 0 || api_explain_json(j, &q->explain, rp) < 0)
         goto bad;
     if (!api_is_id(id)) {
         rest_reply_error(rp, WR_E_BAD_REQUEST, "item: expected an id of 1 to %d bytes",
@@ -876,7 +882,8 @@ static void lists_each(const wr_request *rq, const wr_snapshot *s, query *q, siz
                 h = page;
             }
             put_lit(&o, ",\"neighbors\":");
-            put_hits(&o, s, q[i].it.row, h + q[i].off, n > q[i].off ? n - q[i].off : 0);
+            put_hits(&o, s, q[i].it.row, h + q[i].off, n > q[i].off ? n - q[i].off : 0,
+                     q[i].explain ? &q[i].it : NULL);
         }
         put(&o, "}", 1);
         if (too_large(rq, &o, rp))
@@ -893,14 +900,15 @@ out:
 
 /* POST /v1/neighbors {"items": [...], k, offset, rank, filter}: one parameter set for all. */
 static void each(const wr_request *rq, const wr_snapshot *s, json_t *items, size_t k,
-                 size_t off, filt *x, int rank, const api_diverse *dv, wr_reply *rp)
+                 size_t off, filt *x, int rank, const api_diverse *dv, int explain, wr_reply *rp)
 {
     size_t nq = json_array_size(items), i;
     query *q = xcalloc(nq, sizeof *q);
     json_t *e;
     filt_done(x);
     json_array_foreach(items, i, e) {
-        q[i] = (query){.id = e, .rank = rank, .k = k, .off = off, .x = x, .dv = *dv};
+        q[i] = (query){.id = e, .rank = rank, .k = k, .off = off, .x = x, .dv = *dv,
+                       .explain = explain};
         q[i].known = snapshot_find(s, json_string_value(e), json_string_length(e), &q[i].it);
         if (q[i].known && q[i].it.prov >= 0)
             q[i].rank = WR_RANK_COSINE; /* a provisional item has no degree yet */
@@ -933,7 +941,7 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     static const char fields[] =
         "items,queries,negative,strategy,k,offset,mode,rank,exclude,min_score,category,filter,"
-        "diversity,max_per";
+        "diversity,max_per,explain";
     json_t *doc = api_parse_body(rq, fields, rp), *items, *v;
     size_t k, off;
     int rank, ranked;
@@ -986,12 +994,18 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     if (neg && ids_only(neg, "negative", vdim, rp) < 0)
         goto out;
     api_diverse dv;
-    if (api_diverse_json(ix, doc, &dv, rp) < 0)
+    int explain;
+    if (api_diverse_json(ix, doc, &dv, rp) < 0 || api_explain_json(doc, &explain, rp) < 0)
         goto out;
+    if (explain && !strcmp(mode, "basket")) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "explain: for lists of items (mode each); a "
+                         "basket's list has no single item to explain it by");
+        goto out;
+    }
     if (!strcmp(mode, "basket"))
         basket(rq, s, items, neg, sv && !strcmp(sv, "best_score"), k + off, off, &x, &dv, rp);
     else
-        each(rq, s, items, k + off, off, &x, rank, &dv, rp);
+        each(rq, s, items, k + off, off, &x, rank, &dv, explain, rp);
 out:
     filt_free(&x);
     json_decref(doc);

@@ -1,5 +1,6 @@
 /* api_score.c - walkrecd's pair scores: GET /v1/score?a=&b= and POST /v1/score, the
- * cosine and the calibrated probability of pairs, provisional items included (api.h). */
+ * cosine and the calibrated probability of pairs, provisional items included, and with
+ * explain=1 the evidence for each pair (api_explain.c) (api.h). */
 #include "walkrec/api.h"
 
 #include <stdio.h>
@@ -12,6 +13,9 @@ void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     char *a = NULL, *b = NULL;
+    int explain;
+    if (api_explain_param(rq, &explain, rp) < 0)
+        return;
     if (!rest_param(rq, "a") || !rest_param(rq, "b")) {
         rest_reply_error(rp, WR_E_BAD_REQUEST, "expected the parameters a and b (item ids)");
         return;
@@ -44,6 +48,10 @@ void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     bytes_puts(&o, ",\"probability\":");
     api_put_probability(&o, s, &ia, &ib);
     bytes_puts(&o, ",\"known\":{\"a\":true,\"b\":true}");
+    if (explain) {
+        bytes_puts(&o, ",\"explain\":");
+        api_put_explain(&o, s, &ia, &ib);
+    }
     if (ia.prov >= 0 || ib.prov >= 0) {
         rp->overlay = s->version;
         bytes_puts(&o, ia.prov >= 0 ? ",\"provisional\":{\"a\":true"
@@ -59,14 +67,18 @@ out:
 void api_score_batch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
-    json_t *doc = api_parse_body(rq, "pairs", rp), *pairs, *p;
+    json_t *doc = api_parse_body(rq, "pairs,explain", rp), *pairs, *p;
     size_t i;
-    wr_bytes o = {0}, probs = {0}; /* "probabilities" in parallel with "scores" */
-    if (!doc || !(pairs = api_body_array(rq, doc, "pairs", rp)))
+    /* "probabilities" and "explanations" in parallel with "scores" */
+    wr_bytes o = {0}, probs = {0}, why = {0};
+    int explain;
+    if (!doc || !(pairs = api_body_array(rq, doc, "pairs", rp)) ||
+        api_explain_json(doc, &explain, rp) < 0)
         goto out;
     api_begin(&o, ix, rp);
     bytes_puts(&o, ",\"scores\":[");
     bytes_puts(&probs, ",\"probabilities\":[");
+    bytes_puts(&why, ",\"explanations\":[");
     json_array_foreach(pairs, i, p) {
         if (!json_is_array(p) || json_array_size(p) != 2 || !api_is_id(json_array_get(p, 0)) ||
             !api_is_id(json_array_get(p, 1))) {
@@ -80,21 +92,30 @@ void api_score_batch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
         if (i) {
             bytes_put(&o, ",", 1);
             bytes_put(&probs, ",", 1);
+            bytes_put(&why, ",", 1);
         }
         if (!snapshot_find(s, json_string_value(ja), json_string_length(ja), &a) ||
             !snapshot_find(s, json_string_value(jb), json_string_length(jb), &b)) {
             bytes_puts(&o, "null");
             bytes_puts(&probs, "null");
+            bytes_puts(&why, "null");
         } else {
             bytes_put_score(&o, snapshot_score(s, &a, &b));
             api_put_probability(&probs, s, &a, &b);
+            if (explain)
+                api_put_explain(&why, s, &a, &b);
         }
     }
     bytes_put(&o, "]", 1);
     bytes_put(&o, probs.p, probs.n);
     bytes_put(&o, "]", 1);
+    if (explain) {
+        bytes_put(&o, why.p, why.n);
+        bytes_put(&o, "]", 1);
+    }
     api_answer(&o, rq, rp);
 out:
+    free(why.p);
     free(probs.p);
     json_decref(doc);
 }

@@ -62,6 +62,16 @@ double calib_logit(const wr_calib *c, double cos, double la, double lb, double h
     return (c->scale_a > 0 ? c->scale_a : 1) * linear(c->coef, x) + c->scale_b + prior_shift(c);
 }
 
+void calib_terms(const wr_calib *c, double cos, double la, double lb, double hub_ab,
+                 double terms[NF])
+{
+    double x[NF], a = c->scale_a > 0 ? c->scale_a : 1;
+    calib_features(cos, la, lb, hub_ab, x);
+    for (int j = 0; j < NF; j++)
+        terms[j] = a * c->coef[j] * x[j];
+    terms[0] += c->scale_b + prior_shift(c);
+}
+
 /* The logistic function without overflow for large |z|. */
 static double sigmoid(double z)
 {

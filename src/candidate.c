@@ -12,6 +12,7 @@
 #include "walkrec/file.h"
 #include "walkrec/generations.h"
 #include "walkrec/side.h"
+#include "walkrec/explain.h"
 #include "walkrec/index.h"
 #include "walkrec/knn.h"
 #include "walkrec/lists.h"
@@ -347,10 +348,14 @@ static int run_job(void *arg, wr_bytes *out, wr_err *err)
         free(side);
         goto out;
     }
+    /* the pairs behind the model, for the answers' explanations (explain.h) */
+    char *graph = explain_graph_path(path);
     rc = generations_write_sidecar(side, &all, cat, ncat, items, err) < 0 ||
+                 explain_graph_write(graph, &all, cand->ids, err) < 0 ||
                  model_save(cand, path, err) < 0
              ? -1
              : 0;
+    free(graph);
     res.seconds[WR_STAGE_WRITE] = wr_now() - t1;
     side_free(items);
     free(side);
@@ -373,15 +378,16 @@ static void remove_outputs(const wr_candidate_job *j, long pid)
     const char *paths[2] = {j->model_path, j->cand_path};
     size_t n = 0;
     for (int i = 0; i < 2 && (i == 0 || strcmp(paths[0], paths[1])); i++) {
-        char *side = generations_sidecar(paths[i]);
-        const char *files[2] = {paths[i], side};
-        for (int k = 0; k < 2; k++) {
+        char *side = generations_sidecar(paths[i]), *graph = explain_graph_path(paths[i]);
+        const char *files[3] = {paths[i], side, graph};
+        for (int k = 0; k < 3; k++) {
             char *tmp = file_temp_name(files[k], pid);
             n += unlink(files[k]) == 0;
             n += unlink(tmp) == 0;
             free(tmp);
         }
         free(side);
+        free(graph);
     }
     if (n)
         wr_log("removed %zu files left by the failed trainer process", n);

@@ -66,6 +66,17 @@ void file_map_close(wr_filemap *fm)
     memset(fm, 0, sizeof *fm);
 }
 
+char *file_beside(const char *path, const char *ext, const char *with)
+{
+    size_t len = strlen(path), el = strlen(ext), n;
+    if (len > el && !strcmp(path + len - el, ext))
+        len -= el;
+    n = len + strlen(with) + 1;
+    char *p = xmalloc(n);
+    snprintf(p, n, "%.*s%s", (int)len, path, with);
+    return p;
+}
+
 char *file_temp_name(const char *path, long pid)
 {
     size_t n = strlen(path) + 32;

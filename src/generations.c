@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "walkrec/explain.h"
 #include "walkrec/file.h"
 #include "walkrec/wal.h"
 #include "walkrec/text.h"
@@ -30,15 +31,7 @@ char *generations_path(const char *dir, uint64_t gen, int candidate)
 
 char *generations_log(const char *dir) { return join(dir, WR_WAL_FILE); }
 
-char *generations_sidecar(const char *model)
-{
-    size_t len = strlen(model);
-    if (len > 3 && !strcmp(model + len - 3, ".wr"))
-        len -= 3;
-    char *p = xmalloc(len + sizeof ".items.tsv");
-    snprintf(p, len + sizeof ".items.tsv", "%.*s.items.tsv", (int)len, model);
-    return p;
-}
+char *generations_sidecar(const char *model) { return file_beside(model, ".wr", ".items.tsv"); }
 
 /* N of a name "<prefix>N.wr" (N >= 1, digits only), else 0. */
 static uint64_t number_of(const char *name, const char *prefix)
@@ -188,29 +181,37 @@ int generations_move(const char *dir, uint64_t gen, int publish, wr_err *err)
     char *m = generations_path(dir, gen, 0), *c = generations_path(dir, gen, 1);
     const char *from = publish ? c : m, *to = publish ? m : c;
     char *fs = generations_sidecar(from), *ts = generations_sidecar(to);
+    char *fg = explain_graph_path(from), *tg = explain_graph_path(to);
     int rc = 0;
     if (rename(from, to) < 0)
         rc = wr_failc(err, wr_errno_status(errno), "generation %llu: %s: %s",
                       (unsigned long long)gen, from, strerror(errno));
     else if (rename(fs, ts) < 0 && errno != ENOENT)
         wr_log("warning: %s: %s", fs, strerror(errno));
+    else if (rename(fg, tg) < 0 && errno != ENOENT)
+        wr_log("warning: %s: %s", fg, strerror(errno));
     free(m);
     free(c);
     free(fs);
     free(ts);
+    free(fg);
+    free(tg);
     return rc;
 }
 
-/* Deletes a model file and its side file. */
+/* Deletes a model file, its side file and its pair graph. */
 static void delete(const char *dir, uint64_t gen, int candidate, size_t keep)
 {
     char *m = generations_path(dir, gen, candidate), *s = generations_sidecar(m);
+    char *g = explain_graph_path(m);
     if (unlink(m) == 0)
         wr_log("deleted %s %llu (keep_generations = %zu)",
                candidate ? "refused candidate" : "generation", (unsigned long long)gen, keep);
     unlink(s);
+    unlink(g);
     free(m);
     free(s);
+    free(g);
 }
 
 void generations_prune(const char *dir, size_t keep, uint64_t live, uint64_t previous)

@@ -25,6 +25,7 @@
 
 #include "walkrec/lists.h"
 #include "walkrec/calib.h"
+#include "walkrec/explain.h"
 #include "walkrec/dict.h"
 #include "walkrec/progress.h"
 #include "walkrec/rng.h"
@@ -62,6 +63,7 @@ struct wr_index {
     wr_model *mapped;
     float *own_vecs, *own_logdeg;
     int owns_lists;
+    wr_explain_graph *graph; /* the pairs it was made from (explain.h), NULL when absent */
 };
 
 void index_default_opts(wr_index_opts *o)
@@ -151,6 +153,25 @@ static int load_side(wr_index *ix, const wr_index_opts *o, wr_err *err)
     for (size_t c = 0; c < ncol; c++)
         read_column(&s->col[c], s->t, c, ix->info.n);
     return 0;
+}
+
+/* The generation's pair graph, when its file is there and belongs to this model (else the
+ * answers explain without it, and the log says why). Its size is part of the identity. */
+static void load_graph(wr_index *ix, const wr_index_opts *o)
+{
+    wr_err e = {0};
+    if (!o->graph || !*o->graph)
+        return;
+    ix->graph = explain_graph_open(o->graph, ix->ids, &e);
+    if (!ix->graph) {
+        if (e.code != WR_ENOTFOUND)
+            wr_log("warning: explanations without the pair graph: %s", e.msg);
+        return;
+    }
+    char buf[64];
+    snprintf(buf, sizeof buf, "%llu %.17g", (unsigned long long)explain_graph_pairs(ix->graph),
+             explain_graph_weight(ix->graph));
+    ix->info.identity = mix(ix->info.identity, buf);
 }
 
 static void side_info_free(side_info *s)
@@ -361,6 +382,7 @@ wr_index *index_build(wr_model *m, uint64_t generation, const char *source,
 
     if (load_side(ix, o, err) < 0)
         goto fail;
+    load_graph(ix, o);
     ix->by_id = dict_sorted(ix->ids);
 
     if (!stored && k && (in->n <= o->exact_max_items || o->ann_probe > 0) &&
@@ -389,6 +411,7 @@ void index_free(wr_index *ix)
     free(ix->by_id);
     calib_free(&ix->calib);
     side_info_free(&ix->side);
+    explain_graph_free(ix->graph);
     free(ix);
 }
 
@@ -585,6 +608,19 @@ double index_probability(const wr_index *ix, uint32_t a, uint32_t b)
         return NAN;
     return calib_prob_rows(&ix->calib, index_score(ix, a, b), ix->logdeg, a, b);
 }
+
+int index_probability_terms(const wr_index *ix, uint32_t a, uint32_t b,
+                            double terms[WR_CALIB_NFEAT])
+{
+    if (!ix->info.calibrated)
+        return -1;
+    const wr_calib *c = &ix->calib;
+    calib_terms(c, index_score(ix, a, b), ix->logdeg[a], ix->logdeg[b],
+                calib_hub(c, a) * calib_hub(c, b), terms);
+    return 0;
+}
+
+const struct wr_explain_graph *index_graph(const wr_index *ix) { return ix->graph; }
 
 double index_probability_vec(const wr_index *ix, uint32_t a, const float *v, float logdeg)
 {

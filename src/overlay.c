@@ -26,6 +26,10 @@ struct wr_overlay {
     uint32_t *nb;       /* n x k index rows, UINT32_MAX padded */
     float *score;       /* n x k */
     uint32_t *partners; /* known partners each vector was averaged from */
+    uint64_t *poff;     /* n + 1: each row's known partners in prow, pw (by row) ... */
+    uint32_t *prow;     /* ... their index rows ... */
+    float *pw;          /* ... and the summed weights of the ingested pairs (explain.h) */
+    size_t pcap;
     float *logdeg;      /* log1p of the summed weight of each item's ingested pairs */
     /* the way back: for index rows, the provisional items that list them among their
      * first NEAR neighbours, sorted by row, then score */
@@ -79,6 +83,13 @@ const float *overlay_vector(const wr_overlay *ov, uint32_t row)
 }
 
 uint32_t overlay_partners(const wr_overlay *ov, uint32_t row) { return ov->partners[row]; }
+
+size_t overlay_pairs(const wr_overlay *ov, uint32_t row, const uint32_t **rows, const float **w)
+{
+    *rows = ov->prow + ov->poff[row];
+    *w = ov->pw + ov->poff[row];
+    return (size_t)(ov->poff[row + 1] - ov->poff[row]);
+}
 
 float overlay_logdeg(const wr_overlay *ov, uint32_t row) { return ov->logdeg[row]; }
 
@@ -140,6 +151,9 @@ void overlay_free(wr_overlay *ov)
     free(ov->nb);
     free(ov->score);
     free(ov->partners);
+    free(ov->poff);
+    free(ov->prow);
+    free(ov->pw);
     free(ov->logdeg);
     free(ov->inv_row);
     free(ov->inv_prov);
@@ -431,6 +445,32 @@ static size_t listed(const wr_index *ix, const item *it, const float *v, size_t 
     return got;
 }
 
+/* Appends the next row's known partners (n of them) to ov->prow and ov->pw; *rows and *w
+ * then point at their places. */
+static void grow_pairs(wr_overlay *ov, size_t n, uint32_t **rows, float **w)
+{
+    size_t at = ov->poff[ov->n];
+    if (at + n > ov->pcap) {
+        ov->pcap = (at + n) * 2 + 16;
+        ov->prow = xrealloc(ov->prow, ov->pcap * sizeof *ov->prow);
+        ov->pw = xrealloc(ov->pw, ov->pcap * sizeof *ov->pw);
+    }
+    ov->poff[ov->n + 1] = at + n;
+    *rows = ov->prow + at;
+    *w = ov->pw + at;
+}
+
+typedef struct known_pair {
+    uint32_t row;
+    float w;
+} known_pair;
+
+static int by_row(const void *a, const void *b)
+{
+    uint32_t x = ((const known_pair *)a)->row, y = ((const known_pair *)b)->row;
+    return x < y ? -1 : x > y;
+}
+
 /* Row u of the new overlay from the published index ix: 0 when it has a vector, 1 when the
  * index itself knows the item now, -1 when no partner is known. */
 static int place(const wr_index *ix, const char *id, const item *it, wr_overlay *ov)
@@ -439,6 +479,7 @@ static int place(const wr_index *ix, const char *id, const item *it, wr_overlay 
         return 1;
     uint32_t dim = ov->dim, n = ov->n, known = 0;
     float *v = ov->vecs + (size_t)n * dim;
+    known_pair *kp = xmalloc((it->n + 1) * sizeof *kp);
     memset(v, 0, dim * sizeof *v);
     for (size_t i = 0; i < it->n; i++) {
         int64_t r = index_find(ix, it->p[i].id, strlen(it->p[i].id));
@@ -447,13 +488,22 @@ static int place(const wr_index *ix, const char *id, const item *it, wr_overlay 
         const float *x = index_vector(ix, (uint32_t)r);
         for (uint32_t d = 0; d < dim; d++)
             v[d] += (float)it->p[i].w * x[d];
-        known++;
+        kp[known++] = (known_pair){(uint32_t)r, (float)it->p[i].w};
     }
     double ss = 0;
     for (uint32_t d = 0; d < dim; d++)
         ss += (double)v[d] * v[d];
-    if (!known || !(ss > 0))
+    if (!known || !(ss > 0)) {
+        free(kp);
         return -1;
+    }
+    qsort(kp, known, sizeof *kp, by_row);
+    uint32_t *prow;
+    float *pw;
+    grow_pairs(ov, known, &prow, &pw);
+    for (uint32_t i = 0; i < known; i++)
+        prow[i] = kp[i].row, pw[i] = kp[i].w;
+    free(kp);
     for (uint32_t d = 0; d < dim; d++)
         v[d] = (float)(v[d] / sqrt(ss));
     wr_hit *h = xmalloc(ov->k * sizeof *h);
@@ -488,6 +538,14 @@ static void copy_row(wr_overlay *ov, const wr_overlay *src, uint32_t from, const
            ov->k * sizeof *ov->score);
     ov->partners[n] = src->partners[from];
     ov->logdeg[n] = src->logdeg[from];
+    const uint32_t *sr;
+    const float *sw;
+    size_t np = overlay_pairs(src, from, &sr, &sw);
+    uint32_t *prow;
+    float *pw;
+    grow_pairs(ov, np, &prow, &pw);
+    memcpy(prow, sr, np * sizeof *prow);
+    memcpy(pw, sw, np * sizeof *pw);
     dict_intern(ov->ids, id, strlen(id));
     ov->n++;
 }
@@ -559,6 +617,7 @@ static wr_overlay *build(void)
     ov->nb = xmalloc(((size_t)total * P.k + 1) * sizeof *ov->nb);
     ov->score = xmalloc(((size_t)total * P.k + 1) * sizeof *ov->score);
     ov->partners = xmalloc(((size_t)total + 1) * sizeof *ov->partners);
+    ov->poff = xcalloc((size_t)total + 2, sizeof *ov->poff);
     ov->logdeg = xmalloc(((size_t)total + 1) * sizeof *ov->logdeg);
     for (uint32_t u = 0; u < total; u++) {
         pthread_mutex_lock(&P.mu);

@@ -24,6 +24,7 @@
 #include "walkrec/attrs.h"
 #include "walkrec/candidate.h"
 #include "walkrec/churn.h"
+#include "walkrec/explain.h"
 #include "walkrec/generations.h"
 #include "walkrec/hidden.h"
 #include "walkrec/history.h"
@@ -125,10 +126,12 @@ static wr_index *build_index(wr_model *m, const char *path, uint64_t gen, wr_err
 {
     wr_index_opts o;
     candidate_index_opts(T.cfg, &o);
-    char *side = generations_sidecar(path);
+    char *side = generations_sidecar(path), *graph = explain_graph_path(path);
     o.sidecar = side;
+    o.graph = graph;
     wr_index *ix = index_build(m, gen, path, &o, err);
     free(side);
+    free(graph);
     if (ix)
         index_log(ix);
     return ix;

@@ -95,6 +95,14 @@ int api_diverse_json(const wr_index *ix, const json_t *obj, api_diverse *d, wr_r
 size_t api_diverse_pool(const api_diverse *d, size_t k);
 size_t api_diverse_pick(const wr_snapshot *s, const wr_item *it, int rank, const api_diverse *d,
                         const wr_hit *pool, size_t n, size_t k, wr_hit *out);
+/* src/api_explain.c: explain=1 (GET: api_explain_param; a JSON body's "explain":
+ * api_explain_json; both -1 with a 400 when malformed, *on 0 when absent), and the evidence
+ * for a pair written as a JSON object (api_put_explain), or as ,"explain":{...} for a hit of
+ * snapshot_neighbors of item a (api_put_explain_hit). Inside the read section of s. */
+int api_explain_param(const wr_request *rq, int *on, wr_reply *rp);
+int api_explain_json(const json_t *obj, int *on, wr_reply *rp);
+void api_put_explain(wr_bytes *o, const wr_snapshot *s, const wr_item *a, const wr_item *b);
+void api_put_explain_hit(wr_bytes *o, const wr_snapshot *s, const wr_item *a, uint32_t item);
 /* src/api_items.c: PUT and DELETE /v1/items/{id}/hidden, DELETE /v1/items/{id}. */
 void api_item_hide(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_item_unhide(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);

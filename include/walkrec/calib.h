@@ -113,6 +113,10 @@ typedef struct wr_calib {
 void calib_features(double cos, double la, double lb, double hub_ab, double x[WR_CALIB_NFEAT]);
 double calib_logit(const wr_calib *c, double cos, double la, double lb, double hub_ab);
 double calib_prob(const wr_calib *c, double cos, double la, double lb, double hub_ab);
+/* calib_logit split by feature: terms[j] = A w_j x_j, terms[0] also holding B and the prior
+ * shift; they sum to calib_logit (up to rounding). */
+void calib_terms(const wr_calib *c, double cos, double la, double lb, double hub_ab,
+                 double terms[WR_CALIB_NFEAT]);
 /* The probability of model rows a and b of the model c was loaded from, given their cosine
  * and the log degrees of every row (the model's bias section). */
 double calib_prob_rows(const wr_calib *c, double cos, const float *logdeg, uint32_t a,

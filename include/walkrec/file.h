@@ -42,6 +42,10 @@ void file_atomic_abort(wr_atomic_file *a);
 /* The whole of data[0..len) as path, the same way. */
 int file_write_atomic(const char *path, const void *data, size_t len, wr_err *err);
 
+/* A file beside path: path without its ending `ext` (when it ends so), then `with`; a
+ * model's side files (new string). */
+char *file_beside(const char *path, const char *ext, const char *with);
+
 /* The temporary name file_atomic_open uses for path in process pid (caller frees). */
 char *file_temp_name(const char *path, long pid);
 

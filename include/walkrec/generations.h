@@ -3,7 +3,8 @@
  * A directory holds published generations `model-<N>.wr`, refused candidates
  * `candidate-<N>.wr` (N >= 1), beside each the side file `<name>.items.tsv` (side
  * information the trainer wrote: every item's degree, the catalogue's categories, the
- * items file's columns), and
+ * items file's columns) and the pair graph `<name>.graph` (explain.h: the pairs the
+ * generation was made from, for explanations), and
  * `CURRENT`, the number of the generation being served (written atomically, so a restart
  * serves it, also after a rollback). Files are written under temporary names and renamed
  * into place (file.h); a crash leaves only `*.tmp.*` files, which

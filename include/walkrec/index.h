@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "walkrec/calib.h"
 #include "walkrec/knn.h"
 #include "walkrec/lists.h"
 #include "walkrec/model.h"
@@ -40,6 +41,8 @@ typedef struct wr_index_opts {
     const char *items_file;   /* side information TSV, NULL or "" = none */
     const char *sidecar;      /* side information written beside the model by the daemon;
                                  read first, and only when the file exists */
+    const char *graph;        /* the pair graph beside the model (explain.h), mapped when the
+                                 file exists and belongs to the model; NULL or "" = none */
 } wr_index_opts;
 
 void index_default_opts(wr_index_opts *o);
@@ -119,6 +122,13 @@ double index_probability(const wr_index *ix, uint32_t a, uint32_t b);
 /* The same for row a and an item the model has no row for (a provisional one): its unit
  * vector v and log1p of its weighted degree. */
 double index_probability_vec(const wr_index *ix, uint32_t a, const float *v, float logdeg);
+/* index_probability's logit split into its terms (calib_terms); -1 for an uncalibrated
+ * model. */
+int index_probability_terms(const wr_index *ix, uint32_t a, uint32_t b,
+                            double terms[WR_CALIB_NFEAT]);
+/* The pair graph the model was made from (explain.h; borrowed, lives as long as the index),
+ * NULL when the index has none. */
+const struct wr_explain_graph *index_graph(const wr_index *ix);
 
 /* The exact scans a query may make. A scan compares the query with every item, so it costs
  * the catalogue's size; a scan that does not fit in `items` is not made (the query returns

@@ -75,6 +75,9 @@ size_t overlay_neighbors(const wr_overlay *ov, const wr_index *ix, uint32_t row,
                          const wr_filter *f, wr_hit *out);
 /* How many partners the vector was averaged from. */
 uint32_t overlay_partners(const wr_overlay *ov, uint32_t row);
+/* Those partners: their index rows (ascending) into *rows and the summed weights of the
+ * row's ingested pairs with them into *w (both borrowed from ov); returns how many. */
+size_t overlay_pairs(const wr_overlay *ov, uint32_t row, const uint32_t **rows, const float **w);
 /* The row's id (borrowed). */
 const char *overlay_id(const wr_overlay *ov, uint32_t row);
 /* log1p of the summed weight of the row's ingested pairs (its degree, for the probability). */

@@ -14,6 +14,7 @@ int cmd_neighbors(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_index(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
 
 /* Fatal error of a command: prints "walkrec: msg" and exits 1. */
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,5 +1,6 @@
-/* cmd_model.c - `walkrec import`, `export`, `neighbors` and `index`: word2vec interchange,
- * nearest-neighbour lookups and stored neighbour lists of a model file. */
+/* cmd_model.c - `walkrec import`, `export`, `neighbors`, `index` and `graph`: word2vec
+ * interchange, nearest-neighbour lookups, stored neighbour lists and the pair graph of a
+ * model file. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "cli.h"
 #include "walkrec/calib.h"
 #include "walkrec/eval.h"
+#include "walkrec/explain.h"
 #include "walkrec/knn.h"
 #include "walkrec/lists.h"
 #include "walkrec/model.h"
@@ -348,6 +350,64 @@ int cmd_index(int argc, char **argv)
         putchar('\n');
         json_decref(d);
     }
+    model_free(m);
+    return 0;
+}
+
+static void graph_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: walkrec graph MODEL PAIRS [-o OUT] [--quiet]\n\n"
+            "Writes the pair graph of MODEL from PAIRS (the pairs it was trained on) beside\n"
+            "it, as <MODEL without .wr>.graph: what walkrecd's explain=1 answers read (the\n"
+            "direct pair, shared partners, walk steps). walkrecd writes it with every\n"
+            "generation it trains; this is for models trained with walkrec train.\n\n"
+            "  -o, --output PATH  graph file to write instead\n"
+            "  --quiet            no summary on stderr\n"
+            "  -h, --help         this help\n");
+}
+
+int cmd_graph(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    const char *out = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'q': wr_quiet = 1; break;
+        case 'h': graph_usage(stdout); return 0;
+        default: graph_usage(stderr); return 2;
+        }
+    }
+    if (optind + 2 != argc) {
+        graph_usage(stderr);
+        return 2;
+    }
+    wr_err err;
+    wr_model *m = model_map(argv[optind], &err);
+    if (!m)
+        die("%s", err.msg);
+    wr_pairs p;
+    pairs_init(&p);
+    if (pairs_read(&p, argv[optind + 1], NULL, NULL, &err) < 0)
+        die("%s", err.msg);
+    char *path = out ? xstrdup(out) : explain_graph_path(argv[optind]);
+    double t0 = wr_now();
+    if (explain_graph_write(path, &p, m->ids, &err) < 0)
+        die("%s", err.msg);
+    wr_explain_graph *g = explain_graph_open(path, m->ids, &err);
+    if (!g)
+        die("%s", err.msg);
+    if (!wr_quiet)
+        fprintf(stderr, "%s: %llu pairs of %u items in %.2f s\n", path,
+                (unsigned long long)explain_graph_pairs(g), m->n, wr_now() - t0);
+    explain_graph_free(g);
+    free(path);
+    pairs_free(&p);
     model_free(m);
     return 0;
 }

@@ -18,6 +18,7 @@ static const struct {
     {"split", cmd_split, "pairs -> train pairs + validation pairs with negatives"},
     {"train", cmd_train, "pairs (or sequences) -> model: graph, random walks, word2vec"},
     {"index", cmd_index, "model -> model with every item's neighbour list stored"},
+    {"graph", cmd_graph, "model + its pairs -> the pair graph that explanations read"},
     {"eval", cmd_eval, "model + validation pairs -> AUC, recall@10, NDCG@10"},
     {"neighbors", cmd_neighbors, "top-k items of an item by cosine"},
     {"import", cmd_import, "word2vec text/binary vectors (gensim, fastText) -> model"},

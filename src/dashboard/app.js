@@ -557,6 +557,37 @@
     });
   }
 
+  // The evidence for a neighbour (explain=1), in sentences: the direct pair, the shared
+  // partners, a walk's steps, the agreeing columns, the probability's parts.
+  function whyLines(a, b, e) {
+    if (!e) return ['No explanation.'];
+    const pct = (x) => `${(100 * x).toPrecision(2)}%`, sign = (x) => (x >= 0 ? '+' : '') + x.toFixed(2);
+    const out = [];
+    if (e.provisional) out.push('Known from pairs ingested since the model was trained.');
+    if (!e.graph && !e.provisional) out.push('This model has no pair graph beside it: no pair evidence.');
+    if (e.graph) {
+      out.push(e.pair ? `Paired directly, weight ${e.pair.weight}.` : 'Never paired directly.');
+      const top = e.shared.top.map((t) => `${t.item} (${t.weight_a} / ${t.weight_b})`).join(', ');
+      out.push(`${int(e.shared.count)} shared partners (${a} has ${int(e.partners.a)}, ${b} ` +
+        `${int(e.partners.b)})${top ? ': ' + top : ''}.`);
+    }
+    if (e.walk) {
+      out.push(`A walk at ${a} is at ${b} after one step ${pct(e.walk.one_step)}, after two ` +
+        `${pct(e.walk.two_steps)}; the other way ${pct(e.walk.one_step_back)}, ` +
+        `${pct(e.walk.two_steps_back)}.`);
+    }
+    if (e.attributes) {
+      const same = Object.entries(e.attributes).map(([k, v]) => `${k} ${v}`).join('; ');
+      out.push(same ? `Same ${same}.` : 'No side-information value in common.');
+    }
+    if (e.logit) {
+      const l = e.logit;
+      out.push(`Probability logit ${l.total.toFixed(2)} = cosine ${sign(l.cosine)}, popularity ` +
+        `${sign(l.popularity)}, hub ${sign(l.hub)}, constant ${sign(l.constant)}.`);
+    }
+    return out;
+  }
+
   async function showItem(id, scroll) {
     const seq = ++showSeq, k = $('k').value;
     current = id;
@@ -566,7 +597,7 @@
     let info, nb;
     try {
       [info, nb] = await Promise.all([api(`/v1/items/${enc(id)}`),
-        api(`/v1/items/${enc(id)}/neighbors?k=${k}`)]);
+        api(`/v1/items/${enc(id)}/neighbors?k=${k}&explain=1`)]);
     } catch (e) {
       if (seq !== showSeq) return;
       $('search-msg').textContent = e.code === 'unknown_item'
@@ -618,8 +649,19 @@
         el('td', { class: 'prob num', text: n.probability != null ? fmt(n.probability) : '–' }),
         el('td', { class: 'score' }, el('div', { class: 'scorecell' },
           el('span', { class: 'num', text: fmt(n.score) }), bar)));
+      // an expandable row below with the evidence (explain=1)
+      const more = el('button', { type: 'button', class: 'link why', text: 'why ▸' });
+      const detail = el('tr', { class: 'why-row', hidden: '' },
+        el('td', { colspan: 7 }, el('ul', { class: 'why' },
+          ...whyLines(id, n.item, n.explain).map((t) => el('li', { text: t })))));
+      more.addEventListener('click', (ev) => {
+        ev.stopPropagation();
+        detail.hidden = !detail.hidden;
+        more.textContent = detail.hidden ? 'why ▸' : 'why ▾';
+      });
+      tr.append(el('td', {}, more));
       tr.addEventListener('click', () => go(n.item));
-      tb.append(tr);
+      tb.append(tr, detail);
     });
     // a catalogue without titles gets no column of dashes
     table.classList.toggle('no-titles', !sides.some((x) => x && titleOf(x.side)));

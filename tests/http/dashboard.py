@@ -246,6 +246,7 @@ def prepare(d):
     wrd.run(W, "synth", "-o", pairs, "--items-out", cats, "--quiet")
     wrd.run(W, "split", pairs, "--train", train, "--val", val, "--val-frac", "0.1", "--quiet")
     wrd.run(W, "train", train, "-o", model, "--val", val, "--threads", "1", "--quiet")
+    wrd.run(W, "graph", model, train, "--quiet")  # the pairs that explanations read
     header, rows = wrd.read_tsv(cats)
     assert header[:2] == ["item", "category"], header
     titles = {r[0]: title(r[0], r[1]) for r in rows}
@@ -263,7 +264,7 @@ def get_json(daemon, path):
     return r.json()
 
 
-NEIGHBOUR_ROWS = """Array.from(document.querySelectorAll('#neighbors tbody tr')).map(tr => [
+NEIGHBOUR_ROWS = """Array.from(document.querySelectorAll('#neighbors tbody tr[data-id]')).map(tr => [
     tr.dataset.id, parseFloat(tr.querySelector('td.score .num').textContent),
     tr.querySelector('td.title').textContent, tr.querySelector('td.prob').textContent,
     getComputedStyle(tr.querySelector('td.prob')).display !== 'none'])"""
@@ -374,6 +375,19 @@ def run_page(b, daemon, url, model, titles):
     first = check_neighbours(b, daemon, ITEM, titles)
     print("search '%s': %d suggestions; %s has neighbours %s" %
           (ITEM[:-1], len(got), ITEM, " ".join(first[:4]) + " ..."))
+
+    # Why: the second neighbour's evidence row opens without leaving the item, and says what
+    # the API's explanation says.
+    why = '#neighbors tbody tr[data-id="%s"]' % first[1]
+    assert b.js("document.querySelector('%s').nextElementSibling.hidden" % why)
+    b.click(why + " button.why")
+    b.wait("!document.querySelector('%s').nextElementSibling.hidden" % why, "the evidence row")
+    text = b.js("document.querySelector('%s').nextElementSibling.textContent" % why)
+    e = get_json(daemon, "/v1/items/%s/neighbors?k=10&explain=1" % ITEM)["neighbors"][1]["explain"]
+    assert "%s shared partners" % "{:,}".format(e["shared"]["count"]) in text, (text, e)
+    assert ("Paired directly, weight" in text) == (e["pair"] is not None), (text, e)
+    assert b.js("document.getElementById('neighbors').dataset.item") == ITEM
+    print("why %s: %s" % (first[1], text[:120]))
 
     # Walk on: click the third neighbour; Back returns; Forward again.
     nxt = first[2]

@@ -211,7 +211,8 @@ class Exhaustion(unittest.TestCase):
         s, served = self.failed_retrain(d)
         run = s["last_run"]
         gen = run["generation"]
-        self.assertRegex(run["reason"], r"(model|candidate)-%d\.wr" % gen)
+        # the first of its files too large: the pair graph (explain.h) or the model
+        self.assertRegex(run["reason"], r"(model|candidate)-%d\.(graph|wr)" % gen)
         self.assertIn(os.strerror(27), run["reason"])  # EFBIG: File too large
         self.assertEqual(leftovers(data, gen), [])
         self.assertEqual(d.post("/v1/pairs", body).status, 202, "the log is still writable")

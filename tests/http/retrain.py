@@ -414,7 +414,7 @@ class Retraining(unittest.TestCase):
             # refused candidates are pruned like published generations: the newest 2 stay
             cands = sorted(n for n in os.listdir(data) if n.startswith("candidate-"))
             self.assertEqual(cands, ["candidate-%d.%s" % (g, ext) for g in (gen - 1, gen)
-                                     for ext in ("items.tsv", "wr")])
+                                     for ext in ("graph", "items.tsv", "wr")])
             self.assertIn("deleted refused candidate %d" % (gen - 2), d.log())
             self.assertIn({"generation": gen, "state": "refused"}, s["generations"])
             r = d.post("/v1/admin/publish?generation=99", {})

@@ -59,6 +59,15 @@ static void test_features(void **state)
     float logdeg[2] = {1.5f, 4.0f}, hub[2] = {0.75f, 0.5f};
     c.hub = hub;
     assert_true(fabs(calib_prob_rows(&c, 0.25, logdeg, 0, 1) - 1 / (1 + exp(-z))) < 1e-7);
+    /* the terms, scaled, the constant holding B and the prior shift, sum to the logit */
+    wr_calib sc = {.coef = {-1, 2, 0.5, -0.25, -4}, .scale_a = 1.5, .scale_b = 0.25,
+                   .positive_rate = 0.2};
+    double t[NF], zs = calib_logit(&sc, 0.25, 1.5, 4.0, 0.375);
+    calib_terms(&sc, 0.25, 1.5, 4.0, 0.375, t);
+    assert_true(fabs(t[1] - 1.5 * 2 * 0.25) < 1e-12 && fabs(t[4] - 1.5 * -4 * 0.375) < 1e-12);
+    assert_true(fabs(t[2] + t[3] - 1.5 * (0.5 * 5.5 - 0.25 * 2.5)) < 1e-12);
+    assert_true(fabs(t[0] - (1.5 * -1 + 0.25 + log(0.2 / 0.8))) < 1e-12);
+    assert_true(fabs(t[0] + t[1] + t[2] + t[3] + t[4] - zs) < 1e-12);
     /* no overflow far out */
     wr_calib big = {.coef = {800, 0, 0, 0, 0}}, small = {.coef = {-800, 0, 0, 0, 0}};
     assert_true(calib_prob(&big, 0, 0, 0, 0) == 1.0);
