@@ -86,155 +86,6 @@ static int page_offset(const wr_request *rq, const char *v, const json_t *j, siz
     return 0;
 }
 
-/* A neighbour filter under construction: excluded rows, min_score, and the attribute
- * filter (filter.h) of the `filter` and `category` parameters, all of whose clauses hold. */
-typedef struct filt {
-    wr_filter f;
-    uint32_t *rows;
-    size_t n, cap;
-    json_t *clauses; /* NULL: none */
-    wr_match *match;
-} filt;
-
-static void filt_init(filt *x)
-{
-    memset(x, 0, sizeof *x);
-    x->f = index_filter_none();
-}
-
-static void filt_free(filt *x)
-{
-    free(x->rows);
-    json_decref(x->clauses);
-    filter_free(x->match);
-}
-
-static void filt_clause(filt *x, json_t *clause)
-{
-    if (!x->clauses)
-        x->clauses = json_array();
-    json_array_append_new(x->clauses, clause);
-}
-
-/* The clauses compiled for the snapshot; -1 with a 400 naming what is wrong. */
-static int filt_compile(filt *x, const wr_snapshot *s, wr_reply *rp)
-{
-    char why[256];
-    if (!x->clauses)
-        return 0;
-    json_t *all = json_pack("{sO}", "all", x->clauses);
-    x->match = filter_compile(all, s->index, s->attrs, why, sizeof why);
-    json_decref(all);
-    if (!x->match) {
-        rest_reply_error(rp, WR_E_BAD_REQUEST, "%s", why);
-        return -1;
-    }
-    x->f.accept = filter_accept;
-    x->f.accept_ctx = x->match;
-    return 0;
-}
-
-/* Ids the model does not have cannot be returned anyway, so they are skipped. */
-static void filt_exclude(filt *x, const wr_index *ix, const char *id, size_t len)
-{
-    int64_t row = index_find(ix, id, len);
-    if (row < 0)
-        return;
-    if (x->n == x->cap) {
-        x->cap = x->cap ? 2 * x->cap : 16;
-        x->rows = xrealloc(x->rows, x->cap * sizeof *x->rows);
-    }
-    x->rows[x->n++] = (uint32_t)row;
-}
-
-
-static int filt_min_score(filt *x, double v, wr_reply *rp)
-{
-    if (!isfinite(v)) {
-        rest_reply_error(rp, WR_E_BAD_REQUEST, "min_score: expected a finite number");
-        return -1;
-    }
-    x->f.min_score = (float)v;
-    return 0;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static wr_filter *filt_done(filt *x)
-{
-    if (x->n)
-        qsort(x->rows, x->n, sizeof *x->rows, cmp_u32);
-    x->f.exclude = x->rows;
-    x->f.n_exclude = x->n;
-    return &x->f;
-}
-
-/* exclude=a,b,c (each id percent-encoded on its own, so %2C is a comma inside an id),
- * min_score=0.2, category=name (filter=category:name), filter=clauses (filter.h). */
-static int query_filter(const wr_request *rq, const wr_snapshot *s, filt *x, wr_reply *rp)
-{
-    const wr_index *ix = s->index;
-    const char *raw = rest_param(rq, "exclude");
-    int rc = -1;
-    char *v = NULL;
-    if (raw && *raw) {
-        size_t count = 0;
-        while (*raw) {
-            size_t len = strcspn(raw, ",");
-            char *id = xmalloc(len + 1);
-            long n = rest_decode(raw, len, 1, id);
-            if (n > 0)
-                filt_exclude(x, ix, id, (size_t)n);
-            free(id);
-            if (n < 0) {
-                rest_reply_error(rp, WR_E_BAD_REQUEST, "exclude: bad percent-encoding or invalid UTF-8");
-                return -1;
-            }
-            if (++count > rq->cfg->max_batch) {
-                rest_reply_error(rp, WR_E_BATCH_TOO_LARGE, "exclude: more than %u ids (max_batch)",
-                            rq->cfg->max_batch);
-                return -1;
-            }
-            raw += len + (raw[len] == ',');
-        }
-    }
-    if (rest_param(rq, "min_score")) {
-        double d;
-        if (!(v = api_param(rq, "min_score", rp)))
-            return -1;
-        if (text_parse_double(v, &d) < 0) {
-            rest_reply_error(rp, WR_E_BAD_REQUEST, "min_score: expected a number");
-            goto out;
-        }
-        if (filt_min_score(x, d, rp) < 0)
-            goto out;
-        free(v);
-        v = NULL;
-    }
-    if (rest_param(rq, "category")) {
-        if (!(v = api_param(rq, "category", rp)))
-            return -1;
-        filt_clause(x, json_pack("{ss}", "category", v));
-    }
-    if ((raw = rest_param(rq, "filter"))) {
-        char why[256];
-        json_t *f = filter_parse_query(raw, ix, s->attrs, why, sizeof why);
-        if (!f) {
-            rest_reply_error(rp, WR_E_BAD_REQUEST, "%s", why);
-            goto out;
-        }
-        filt_clause(x, f);
-    }
-    rc = filt_compile(x, s, rp);
-out:
-    free(v);
-    return rc;
-}
-
 /* ---- answers ----
  *
  * The query routes write their JSON text directly. Built with jansson, a k=10 neighbours
@@ -395,49 +246,6 @@ json_t *api_body_array(const wr_request *rq, json_t *doc, const char *key, wr_re
     return a;
 }
 
-/* Optional body fields shared with the GET filter: exclude, min_score, category, filter. */
-static int body_filter(const wr_request *rq, const wr_snapshot *s, json_t *doc, filt *x,
-                       wr_reply *rp)
-{
-    const wr_index *ix = s->index;
-    json_t *v = json_object_get(doc, "exclude");
-    if (v) {
-        size_t i;
-        json_t *e;
-        if (!json_is_array(v) || json_array_size(v) > rq->cfg->max_batch) {
-            rest_reply_error(rp, WR_E_BAD_REQUEST,
-                        "exclude: expected an array of at most %u ids (max_batch)",
-                        rq->cfg->max_batch);
-            return -1;
-        }
-        json_array_foreach(v, i, e) {
-            if (!json_is_string(e)) {
-                rest_reply_error(rp, WR_E_BAD_REQUEST, "exclude[%zu]: expected a string", i);
-                return -1;
-            }
-            filt_exclude(x, ix, json_string_value(e), json_string_length(e));
-        }
-    }
-    if ((v = json_object_get(doc, "min_score"))) {
-        if (!json_is_number(v)) {
-            rest_reply_error(rp, WR_E_BAD_REQUEST, "min_score: expected a number");
-            return -1;
-        }
-        if (filt_min_score(x, json_number_value(v), rp) < 0)
-            return -1;
-    }
-    if ((v = json_object_get(doc, "category"))) {
-        if (!json_is_string(v)) {
-            rest_reply_error(rp, WR_E_BAD_REQUEST, "category: expected a string");
-            return -1;
-        }
-        filt_clause(x, json_pack("{sO}", "category", v));
-    }
-    if ((v = json_object_get(doc, "filter")))
-        filt_clause(x, json_incref(v));
-    return filt_compile(x, s, rp);
-}
-
 /* The calibrated probability of a pair with at least one model item, else null. */
 void api_put_probability(wbuf *o, const wr_snapshot *s, const wr_item *a, const wr_item *b)
 {
@@ -521,14 +329,14 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
 {
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     size_t k;
-    filt x;
-    filt_init(&x);
+    api_filt x;
+    api_filt_init(&x);
     const char *rv = rest_param(rq, "rank");
     int rank;
     size_t off;
     api_diverse dv;
     int explain;
-    if (query_k(rq, &k, rp) < 0 || query_filter(rq, s, &x, rp) < 0 ||
+    if (query_k(rq, &k, rp) < 0 || api_query_filter(rq, s, &x, rp) < 0 ||
         api_explain_param(rq, &explain, rp) < 0 ||
         parse_rank(ix, rv, rv ? strlen(rv) : 0, &rank, rp) < 0 ||
         page_offset(rq, rest_param(rq, "offset"), NULL, k, &off, rp) < 0 ||
@@ -544,7 +352,7 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
     wr_hit *hits = xmalloc(pk * sizeof *hits);
     if (it.prov >= 0)
         rank = WR_RANK_COSINE; /* a provisional item has no degree yet */
-    wr_filter *f = filt_done(&x);
+    wr_filter *f = api_filt_done(&x);
     uint64_t scans = 0;
     size_t n = neighbors_of(s, &it, pk, f, rank, hits, &scans);
     if (afford(rq, ix, scans, scans ? pk : n, rp) < 0) {
@@ -577,7 +385,7 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
     api_answer(&o, rq, rp);
     free(hits);
 out:
-    filt_free(&x);
+    api_filt_free(&x);
 }
 
 /* An item id in a body: a string of 1 to WR_ID_MAX bytes, like a path's {id}. */
@@ -598,7 +406,7 @@ static void put_json_str(wbuf *o, const json_t *s)
 /* One side of a basket (its items, or its negatives) into vecs: the known items' vectors,
  * and the raw vectors given (ids_only checked them) normalised into buf, counted in
  * *raw. */
-static size_t basket_side(const wr_snapshot *s, const json_t *ids, filt *x, const float **vecs,
+static size_t basket_side(const wr_snapshot *s, const json_t *ids, api_filt *x, const float **vecs,
                           float *buf, size_t *raw, wbuf *known, wbuf *unknown, int *prov)
 {
     size_t i, n = 0, dim = index_info(s->index)->dim;
@@ -628,7 +436,7 @@ static size_t basket_side(const wr_snapshot *s, const json_t *ids, filt *x, cons
         vecs[n++] = snapshot_vector(s, &it);
         *prov |= it.row < 0;
         if (it.row >= 0)
-            filt_exclude(x, s->index, json_string_value(e), json_string_length(e));
+            api_filt_exclude(x, s->index, json_string_value(e), json_string_length(e));
     }
     return n;
 }
@@ -647,7 +455,7 @@ static void put_list(wbuf *o, const char *name, const wbuf *l)
  * "best_score": every item by its best cosine with an item minus its best with a negative,
  * scored by that difference. */
 static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, json_t *negative,
-                   int best, size_t k, size_t off, filt *x, const api_diverse *dv, wr_reply *rp)
+                   int best, size_t k, size_t off, api_filt *x, const api_diverse *dv, wr_reply *rp)
 {
     const wr_index *ix = s->index;
     size_t dim = index_info(ix)->dim, nneg = negative ? json_array_size(negative) : 0;
@@ -674,7 +482,7 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, js
     if (prov) /* the answer depends on the overlay too */
         rp->overlay = s->version;
     if (best) {
-        n = snapshot_neighbors_contrast(s, vecs, np, vecs + np, nn, pk, filt_done(x), hits);
+        n = snapshot_neighbors_contrast(s, vecs, np, vecs + np, nn, pk, api_filt_done(x), hits);
     } else {
         for (size_t i = 0; i < np + nn; i++) /* 2 mean(items) - mean(negatives) */
             for (size_t j = 0; j < dim; j++)
@@ -682,7 +490,7 @@ static void basket(const wr_request *rq, const wr_snapshot *s, json_t *items, js
                                  : -vecs[i][j] / (float)nn;
         const float *m = mix;
         if (index_basket(ix, &m, 1, q) == 0)
-            n = snapshot_neighbors_vec(s, q, pk, filt_done(x), hits);
+            n = snapshot_neighbors_vec(s, q, pk, api_filt_done(x), hits);
     }
     if (dv->on) { /* the basket's own score is the relevance */
         wr_hit *page = xmalloc(k * sizeof *page);
@@ -756,7 +564,7 @@ static int ids_only(const json_t *arr, const char *name, size_t dim, wr_reply *r
 /* The list parameters of a JSON object (a POST /v1/neighbors body, or one of its queries):
  * k, offset, rank (*ranked: given, not the default) and the filter into x; -1 with a 400. */
 static int list_params(const wr_request *rq, const wr_snapshot *s, const json_t *obj, size_t *k,
-                       size_t *off, int *rank, int *ranked, filt *x, wr_reply *rp)
+                       size_t *off, int *rank, int *ranked, api_filt *x, wr_reply *rp)
 {
     json_t *v = json_object_get(obj, "k");
     *k = rq->cfg->default_k;
@@ -778,7 +586,7 @@ static int list_params(const wr_request *rq, const wr_snapshot *s, const json_t 
     *ranked = v != NULL;
     return parse_rank(s->index, json_string_value(v), v ? json_string_length(v) : 0, rank, rp) < 0 ||
                    page_offset(rq, NULL, json_object_get(obj, "offset"), *k, off, rp) < 0 ||
-                   body_filter(rq, s, (json_t *)obj, x, rp) < 0
+                   api_body_filter(rq, s, (json_t *)obj, x, rp) < 0
                ? -1
                : 0;
 }
@@ -789,8 +597,8 @@ typedef struct query {
     wr_item it;
     int known, rank, explain;
     size_t k, off;  /* k counts the skipped `off` hits too */
-    filt *x;        /* the batch's filter, or own */
-    filt own;
+    api_filt *x;        /* the batch's filter, or own */
+    api_filt own;
     api_diverse dv;
 } query;
 
@@ -900,12 +708,12 @@ out:
 
 /* POST /v1/neighbors {"items": [...], k, offset, rank, filter}: one parameter set for all. */
 static void each(const wr_request *rq, const wr_snapshot *s, json_t *items, size_t k,
-                 size_t off, filt *x, int rank, const api_diverse *dv, int explain, wr_reply *rp)
+                 size_t off, api_filt *x, int rank, const api_diverse *dv, int explain, wr_reply *rp)
 {
     size_t nq = json_array_size(items), i;
     query *q = xcalloc(nq, sizeof *q);
     json_t *e;
-    filt_done(x);
+    api_filt_done(x);
     json_array_foreach(items, i, e) {
         q[i] = (query){.id = e, .rank = rank, .k = k, .off = off, .x = x, .dv = *dv,
                        .explain = explain};
@@ -924,15 +732,15 @@ static void queries(const wr_request *rq, const wr_snapshot *s, json_t *list, wr
     size_t nq = json_array_size(list), ready = 0, i;
     query *q = xcalloc(nq, sizeof *q);
     for (i = 0; i < nq; i++, ready++) {
-        filt_init(&q[i].own);
+        api_filt_init(&q[i].own);
         if (read_query(rq, s, json_array_get(list, i), i, &q[i], rp) < 0)
             goto out;
-        filt_done(&q[i].own);
+        api_filt_done(&q[i].own);
     }
     lists_each(rq, s, q, nq, -1, rp);
 out:
     for (i = 0; i < ready + (ready < nq); i++)
-        filt_free(&q[i].own);
+        api_filt_free(&q[i].own);
     free(q);
 }
 
@@ -946,8 +754,8 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     size_t k, off;
     int rank, ranked;
     const char *mode = "each";
-    filt x;
-    filt_init(&x);
+    api_filt x;
+    api_filt_init(&x);
     if (doc && json_object_get(doc, "queries")) { /* parameters per query */
         if (json_object_size(doc) != 1) {
             rest_reply_error(rp, WR_E_BAD_REQUEST, "queries: give every parameter inside each "
@@ -1007,6 +815,6 @@ void api_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     else
         each(rq, s, items, k + off, off, &x, rank, &dv, explain, rp);
 out:
-    filt_free(&x);
+    api_filt_free(&x);
     json_decref(doc);
 }

@@ -110,6 +110,28 @@ void api_item_delete(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 /* PATCH /v1/items/{id}: sets attributes (attrs.h). */
 void api_item_patch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 
+/* src/api_filter.c: a request's neighbour filter, under construction: rows excluded,
+ * min_score, and the attribute filter of `category` and `filter`. Init, then fill it from
+ * the GET parameters (api_query_filter: exclude=a,b, min_score, category, filter) or a body
+ * object (api_body_filter: the same fields), which compile the attribute filter for the
+ * snapshot (-1 with a 400 naming what is wrong); api_filt_done sorts the excluded rows and
+ * returns the filter to pass on; api_filt_free at the end. */
+typedef struct api_filt {
+    wr_filter f;
+    uint32_t *rows;
+    size_t n, cap;
+    json_t *clauses;        /* NULL: none */
+    struct wr_match *match;
+} api_filt;
+void api_filt_init(api_filt *x);
+void api_filt_free(api_filt *x);
+/* Excludes an id (ids the model does not have cannot be returned anyway: skipped). */
+void api_filt_exclude(api_filt *x, const wr_index *ix, const char *id, size_t len);
+wr_filter *api_filt_done(api_filt *x);
+int api_query_filter(const wr_request *rq, const wr_snapshot *s, api_filt *x, wr_reply *rp);
+int api_body_filter(const wr_request *rq, const wr_snapshot *s, json_t *doc, api_filt *x,
+                    wr_reply *rp);
+
 /* Answers the query handlers write as JSON text (api.c): api_begin starts a model-dependent
  * answer {"generation":g and sets the reply's ETag parts, api_answer ends it (400
  * response_too_large past max_response_bytes); api_put_probability writes a pair's
