@@ -469,8 +469,8 @@ class Retraining(unittest.TestCase):
 
     def test_anchoring_keeps_lists(self):
         """The same warm retrain (one thread: the same candidate) with anchor_margin 0 and
-        the default 0.5: anchoring keeps more of the live lists, and every list still holds
-        the candidate's own best neighbour or an incumbent first."""
+        0.5: anchoring keeps more of the live lists, and every list still holds the
+        candidate's own best neighbour or an incumbent first."""
         overlap = {}
         for margin in ("0", "0.5"):
             data = data_dir_with_model()
