@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "walkrec/bytes.h"
 #include "walkrec/dict.h"
 #include "walkrec/overlay.h"
 
@@ -178,7 +179,9 @@ int attrs_apply(const char *id, size_t len, const char *data, size_t dlen, uint6
     if (!S.ids)
         S.ids = dict_new(64);
     uint32_t i = dict_intern(S.ids, id, len);
-    S.e = xgrow(S.e, &S.cap, i, sizeof *S.e);
+    size_t cap0 = S.cap;
+    S.e = bytes_grow(S.e, &S.cap, (size_t)i + 1, sizeof *S.e);
+    memset(S.e + cap0, 0, (S.cap - cap0) * sizeof *S.e);
     entry *e = &S.e[i];
     json_t *vals = e->vals ? json_copy(e->vals) : json_object();
     if (!e->offs)

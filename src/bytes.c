@@ -1,6 +1,8 @@
 /* bytes.c - the growable byte buffer of bytes.h. */
 #include "walkrec/bytes.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "walkrec/util.h"
@@ -84,7 +86,16 @@ void bytes_put_u64(wr_bytes *o, uint64_t v)
 
 void bytes_put_score(wr_bytes *o, float s)
 {
+    if (!isfinite(s)) { /* JSON has no NaN or infinity */
+        bytes_put(o, "null", 4);
+        return;
+    }
     double v = s < 0 ? -(double)s : s;
+    if (v >= 1e11) { /* past what x below holds with 7 decimals */
+        char t[32];
+        bytes_put(o, t, (size_t)snprintf(t, sizeof t, "%.9g", (double)s));
+        return;
+    }
     uint64_t x = (uint64_t)(v * 1e7 + 0.5), frac = x % 10000000;
     if (s < 0 && x)
         bytes_put(o, "-", 1);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "walkrec/bytes.h"
 #include "walkrec/dict.h"
 #include "walkrec/overlay.h"
 #include "walkrec/wal.h"
@@ -43,7 +44,9 @@ int hidden_apply(int kind, const char *id, size_t len, uint64_t off)
     if (!S.ids)
         S.ids = dict_new(64);
     uint32_t i = dict_intern(S.ids, id, len);
-    S.st = xgrow(S.st, &S.cap, i, sizeof *S.st);
+    size_t was = S.cap;
+    S.st = bytes_grow(S.st, &S.cap, (size_t)i + 1, sizeof *S.st);
+    memset(S.st + was, 0, (S.cap - was) * sizeof *S.st);
     state *s = &S.st[i];
     if (off >= s->off) {
         changed = s->hidden != hide;

@@ -100,19 +100,6 @@ void *xrealloc(void *p, size_t n)
     return p;
 }
 
-void *xgrow(void *p, size_t *cap, size_t i, size_t size)
-{
-    if (i < *cap)
-        return p;
-    size_t n = *cap ? *cap : 64;
-    while (n <= i)
-        n *= 2;
-    p = xrealloc(p, n * size);
-    memset((char *)p + *cap * size, 0, (n - *cap) * size);
-    *cap = n;
-    return p;
-}
-
 char *xstrndup(const char *s, size_t n)
 {
     char *d = xmalloc(n + 1);

@@ -22,7 +22,8 @@ int bytes_take_str(const char **p, const char *end, const char **s, uint32_t *le
 
 /* JSON text, for answers written without a JSON library (api.c): a string, quoted and
  * escaped (s is UTF-8); an unsigned integer; a score with at most 7 decimals (absolute error
- * below 5e-8 for cosines), trailing zeros left out. */
+ * below 5e-8 for cosines), trailing zeros left out, null for NaN and infinities, 9
+ * significant digits from 1e11 on. */
 void bytes_put_json_str(wr_bytes *b, const char *s, size_t n);
 void bytes_put_u64(wr_bytes *b, uint64_t v);
 void bytes_put_score(wr_bytes *b, float s);

@@ -81,9 +81,6 @@ wr_status wr_errno_status(int e);
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
-/* p, an array of *cap elements of size bytes, grown (doubling, from 64) to hold index i;
- * the new elements are zero. */
-void *xgrow(void *p, size_t *cap, size_t i, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* 64-byte aligned allocation, freed with free(). */

@@ -5,11 +5,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "walkrec/bytes.h"
 #include "walkrec/file.h"
 #include "walkrec/lines.h"
 #include "walkrec/rng.h"
@@ -208,27 +210,31 @@ static void test_afile(void **state)
     assert_non_null(strstr(err.msg, "/nonexistent-dir/x"));
 }
 
-/* xgrow: the index fits, the old elements stay, the new ones are zero. */
-static void test_grow(void **state)
+/* Scores as answers write them: 7 decimals at most, no trailing zeros, null for what JSON
+ * cannot say, large values in full. */
+static void test_score(void **state)
 {
     (void)state;
-    size_t cap = 0;
-    int *a = xgrow(NULL, &cap, 0, sizeof *a);
-    assert_int_equal(cap, 64);
-    a[63] = 7;
-    assert_ptr_equal(xgrow(a, &cap, 63, sizeof *a), a);
-    a = xgrow(a, &cap, 300, sizeof *a);
-    assert_int_equal(cap, 512);
-    assert_int_equal(a[63], 7);
-    for (size_t i = 64; i < cap; i++)
-        assert_int_equal(a[i], 0);
-    free(a);
+    static const struct {
+        float v;
+        const char *want;
+    } cases[] = {{0.5f, "0.5"}, {-0.25f, "-0.25"}, {1, "1"}, {0, "0"}, {-1e-9f, "0"},
+                 {0.12345678f, "0.1234568"}, {NAN, "null"}, {INFINITY, "null"},
+                 {-INFINITY, "null"}, {2e12f, "1.99999999e+12"}, {123456.5f, "123456.5"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        wr_bytes b = {0};
+        bytes_put_score(&b, cases[i].v);
+        bytes_put(&b, "", 1);
+        if (strcmp(b.p, cases[i].want))
+            fail_msg("%g: '%s', expected '%s'", (double)cases[i].v, b.p, cases[i].want);
+        free(b.p);
+    }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_grow),
+        cmocka_unit_test(test_score),
         cmocka_unit_test(test_lines_plain),  cmocka_unit_test(test_lines_long),
         cmocka_unit_test(test_lines_gzip_truncated), cmocka_unit_test(test_parse),
         cmocka_unit_test(test_utf8),         cmocka_unit_test(test_split_fields),
