@@ -19,6 +19,26 @@
 #include "walkrec/rank.h"
 #include "walkrec/w2v.h"
 
+/* The options of import and graph: -o PATH into *out, --quiet, -h. -1 to go on, else the
+ * exit status. */
+static int out_options(int argc, char **argv, void (*usage)(FILE *), const char **out)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': *out = optarg; break;
+        case 'q': wr_quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    return -1;
+}
+
 static void import_usage(FILE *f)
 {
     fprintf(f,
@@ -43,20 +63,10 @@ static char *source_format(const wr_model *m)
 
 int cmd_import(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
-    };
     const char *out = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': out = optarg; break;
-        case 'q': wr_quiet = 1; break;
-        case 'h': import_usage(stdout); return 0;
-        default: import_usage(stderr); return 2;
-        }
-    }
+    int rc = out_options(argc, argv, import_usage, &out);
+    if (rc >= 0)
+        return rc;
     if (optind + 1 != argc || !out) {
         import_usage(stderr);
         return 2;
@@ -369,20 +379,10 @@ static void graph_usage(FILE *f)
 
 int cmd_graph(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
-    };
     const char *out = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': out = optarg; break;
-        case 'q': wr_quiet = 1; break;
-        case 'h': graph_usage(stdout); return 0;
-        default: graph_usage(stderr); return 2;
-        }
-    }
+    int rc = out_options(argc, argv, graph_usage, &out);
+    if (rc >= 0)
+        return rc;
     if (optind + 2 != argc) {
         graph_usage(stderr);
         return 2;
