@@ -64,25 +64,34 @@ void api_item(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     rest_reply_json(rp, 200, doc);
 }
 
-static void change(const wr_request *rq, int kind, const char *data, size_t dlen, wr_reply *rp)
+/* Logs and publishes n item records of one kind (ids checked by the caller): 204, or the
+ * error. */
+static void log_items(const wr_request *rq, int kind, const wr_wal_item *it, size_t n,
+                      wr_reply *rp)
 {
     wr_err err;
-    const char *why = wal_check_id(rq->id, rq->id_len);
-    if (why) { /* the log's rule for ids: every stored id can be written to a pair file */
-        rest_reply_error(rp, WR_E_BAD_REQUEST, "item id %s", why);
-        return;
-    }
-    if (!rq->svc->item) { /* a service without a log (api.h's tests may give none) */
+    if (!rq->svc->items) { /* a service without a log (api.h's tests may give none) */
         rest_reply_error(rp, WR_E_FOLLOWER, "this instance takes no item changes");
         return;
     }
-    if (rq->svc->item(kind, rq->id, rq->id_len, data, dlen, &err) < 0) {
+    if (rq->svc->items(kind, it, n, &err) < 0) {
         /* the log's failures (a full disk, a write error) are the server's */
         rest_reply_error(rp, WR_E_UNAVAILABLE, "the pair log did not take the change: %s",
                          err.msg);
         return;
     }
     rp->status = 204;
+}
+
+static void change(const wr_request *rq, int kind, const char *data, size_t dlen, wr_reply *rp)
+{
+    const char *why = wal_check_id(rq->id, rq->id_len);
+    if (why) { /* the log's rule for ids: every stored id can be written to a pair file */
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "item id %s", why);
+        return;
+    }
+    wr_wal_item it = {rq->id, rq->id_len, data, dlen};
+    log_items(rq, kind, &it, 1, rp);
 }
 
 void api_item_hide(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
@@ -132,4 +141,46 @@ void api_item_patch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
                                 : json_object());
     live_release();
     rest_reply_json(rp, 200, out);
+}
+
+void api_items_patch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
+{
+    char why[256];
+    const char *id;
+    json_t *change, *doc = api_parse_body(rq, "items", rp), *items;
+    (void)s;
+    if (!doc)
+        return;
+    items = json_object_get(doc, "items");
+    size_t n = json_object_size(items), i = 0;
+    if (!json_is_object(items) || n == 0 || n > rq->cfg->max_batch) {
+        rest_reply_error(rp, n > rq->cfg->max_batch ? WR_E_BATCH_TOO_LARGE : WR_E_BAD_REQUEST,
+                         "items: expected an object of 1 to %u item ids (max_batch), each to "
+                         "its attributes", rq->cfg->max_batch);
+        json_decref(doc);
+        return;
+    }
+    wr_wal_item *it = xcalloc(n, sizeof *it);
+    const wr_snapshot *now = live_acquire();
+    json_object_foreach(items, id, change) { /* every change checked before any is logged */
+        const char *bad = wal_check_id(id, strlen(id));
+        if (bad || attrs_check(change, now ? now->index : NULL, why, sizeof why) < 0) {
+            rest_reply_error(rp, WR_E_BAD_REQUEST, "items[\"%.64s\"]: %s%s", id,
+                             bad ? "id " : "", bad ? bad : why);
+            break;
+        }
+        it[i].data = json_dumps(change, JSON_COMPACT);
+        it[i] = (wr_wal_item){id, strlen(id), it[i].data, strlen(it[i].data)};
+        i++;
+    }
+    live_release();
+    if (i == n) {
+        log_items(rq, WR_WAL_ATTRS, it, n, rp);
+        if (rp->status == 204)
+            rest_reply_json(rp, 200, json_pack("{s:I}", "items", (json_int_t)n));
+    }
+    for (size_t j = 0; j < i; j++)
+        free((char *)it[j].data);
+    free(it);
+    json_decref(doc);
 }

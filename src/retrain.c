@@ -447,20 +447,24 @@ static void follow_hidden(void)
         snapshot_publish_hidden();
 }
 
-int retrain_item(int kind, const char *id, size_t len, const char *data, size_t dlen,
-                 wr_err *err)
+int retrain_items(int kind, const wr_wal_item *it, size_t n, wr_err *err)
 {
-    uint64_t pos;
     int changed = 0;
     if (!T.wal)
         return wr_failc(err, WR_ESTATE, "this instance has no pair log (follower)");
-    if (wal_append_item(T.wal, kind, id, len, data, dlen, &pos, err) < 0)
+    uint64_t *pos = xmalloc((n + 1) * sizeof *pos);
+    if (wal_append_items(T.wal, kind, it, n, pos, err) < 0) {
+        free(pos);
         return -1;
-    apply_item(&changed, pos - WR_WAL_ITEM_RECORD(len + dlen), kind, id, len, data, dlen);
-    if (changed)
+    }
+    for (size_t i = 0; i < n; i++)
+        apply_item(&changed, pos[i] - WR_WAL_ITEM_RECORD(it[i].len + it[i].dlen), kind, it[i].id,
+                   it[i].len, it[i].data, it[i].dlen);
+    if (changed) /* one publication for the batch */
         snapshot_publish_hidden();
-    if (kind == WR_WAL_DELETE)
-        overlay_delete(id, len, pos);
+    for (size_t i = 0; kind == WR_WAL_DELETE && i < n; i++)
+        overlay_delete(it[i].id, it[i].len, pos[i]);
+    free(pos);
     return 0;
 }
 

@@ -576,16 +576,15 @@ static int upgrade(wr_wal *w, uint32_t version, wr_err *err)
     return 0;
 }
 
-/* Appends rec (a record of len payload bytes behind its header, freed here) and waits until
- * it is durable. npairs: its pairs, 0 for an item record; version: the log's version it
- * needs. */
-static int write_record(wr_wal *w, uint8_t *rec, uint32_t len, size_t npairs, uint32_t version,
-                        uint64_t *pos, wr_err *err)
+/* Appends k records back to back (recs[i]: len[i] payload bytes behind its header, freed
+ * here) and waits once until they are durable, pos[i] (pos may be NULL) the position after
+ * record i. npairs: the pairs of a pair record (k 1), 0 for item records; version: the
+ * log's version they need. A failed write drops the record it cut; the records of the
+ * batch before it stay, unacknowledged (at-least-once, as a failed append). */
+static int write_records(wr_wal *w, uint8_t **recs, const uint32_t *len, size_t k,
+                         size_t npairs, uint32_t version, uint64_t *pos, wr_err *err)
 {
-    uint32_t body = crc(rec + WR_WAL_RECORD_HEADER, len);
-    size_t total = WR_WAL_RECORD_HEADER + (size_t)len;
     int rc;
-    uint64_t at = 0;
     pthread_mutex_lock(&w->mu);
     if (w->failed) {
         rc = refuse(w, err);
@@ -593,28 +592,35 @@ static int write_record(wr_wal *w, uint8_t *rec, uint32_t len, size_t npairs, ui
     }
     if ((rc = upgrade(w, version, err)) < 0)
         goto out;
-    at = w->end;
-    put32(rec + 4, len);
-    put64(rec + 8, at);
-    put64(rec + 16, w->durable);
-    put32(rec, (uint32_t)crc32_combine(crc(rec + 4, WR_WAL_RECORD_HEADER - 4), body, (z_off_t)len));
-    if (pwrite_all(w->fd, rec, total, at) < 0) {
-        rc = wr_fail(err, "%s: write: %s", w->path, strerror(errno));
-        if (ftruncate(w->fd, (off_t)at) < 0) /* drop the partial record */
-            w->failed = errno;
-        goto out;
+    for (size_t i = 0; i < k; i++) {
+        uint8_t *rec = recs[i];
+        uint32_t body = crc(rec + WR_WAL_RECORD_HEADER, len[i]);
+        size_t total = WR_WAL_RECORD_HEADER + (size_t)len[i];
+        uint64_t at = w->end;
+        put32(rec + 4, len[i]);
+        put64(rec + 8, at);
+        put64(rec + 16, w->durable);
+        put32(rec, (uint32_t)crc32_combine(crc(rec + 4, WR_WAL_RECORD_HEADER - 4), body,
+                                           (z_off_t)len[i]));
+        if (pwrite_all(w->fd, rec, total, at) < 0) {
+            rc = wr_fail(err, "%s: write: %s", w->path, strerror(errno));
+            if (ftruncate(w->fd, (off_t)at) < 0) /* drop the partial record */
+                w->failed = errno;
+            goto out;
+        }
+        w->end = at + total;
+        w->records++;
+        w->pairs += npairs;
+        w->items += !npairs;
+        if (pos)
+            pos[i] = w->end;
     }
-    w->end = at + total;
-    w->records++;
-    w->pairs += npairs;
-    w->items += !npairs;
     w->appends++;
-    rc = wait_durable(w, at + total, err);
+    rc = wait_durable(w, w->end, err);
 out:
     pthread_mutex_unlock(&w->mu);
-    free(rec);
-    if (rc == 0 && pos)
-        *pos = at + total;
+    for (size_t i = 0; i < k; i++)
+        free(recs[i]);
     return rc;
 }
 
@@ -626,25 +632,39 @@ int wal_append(wr_wal *w, const wr_wal_pair *p, size_t n, uint64_t *pos, wr_err 
         return n ? wr_fail(err, "pair %zu: %s", bad, e.msg) : wr_fail(err, "%s", e.msg);
     uint32_t len;
     uint8_t *rec = encode(p, n, &len);
-    return write_record(w, rec, len, n, WAL_VERSION_PAIRS, pos, err);
+    return write_records(w, &rec, &len, 1, n, WAL_VERSION_PAIRS, pos, err);
+}
+
+int wal_append_items(wr_wal *w, int kind, const wr_wal_item *it, size_t n, uint64_t *pos,
+                     wr_err *err)
+{
+    if (kind < WR_WAL_HIDE || kind > WR_WAL_ATTRS)
+        return wr_fail(err, "unknown item record kind %d", kind);
+    for (size_t i = 0; i < n; i++) {
+        const char *why = wal_check_id(it[i].id, it[i].len);
+        if (why)
+            return wr_fail(err, "id %s", why);
+        if ((kind == WR_WAL_ATTRS) != (it[i].dlen > 0) ||
+            ITEM_FIXED + it[i].len + it[i].dlen > WR_WAL_RECORD_MAX)
+            return wr_fail(err, "an attribute record takes 1 to %u bytes of data, other item "
+                           "records none", (unsigned)(WR_WAL_RECORD_MAX - ITEM_FIXED - it[i].len));
+    }
+    uint8_t **recs = xmalloc((n + 1) * sizeof *recs);
+    uint32_t *plen = xmalloc((n + 1) * sizeof *plen);
+    for (size_t i = 0; i < n; i++)
+        recs[i] = encode_item(kind, it[i].id, it[i].len, it[i].data, it[i].dlen, &plen[i]);
+    int rc = write_records(w, recs, plen, n, 0,
+                           kind == WR_WAL_ATTRS ? WAL_VERSION : WAL_VERSION_ITEMS, pos, err);
+    free(recs);
+    free(plen);
+    return rc;
 }
 
 int wal_append_item(wr_wal *w, int kind, const char *id, size_t len, const char *data,
                     size_t dlen, uint64_t *pos, wr_err *err)
 {
-    const char *why = wal_check_id(id, len);
-    if (why)
-        return wr_fail(err, "id %s", why);
-    if (kind < WR_WAL_HIDE || kind > WR_WAL_ATTRS)
-        return wr_fail(err, "unknown item record kind %d", kind);
-    if ((kind == WR_WAL_ATTRS) != (dlen > 0) ||
-        ITEM_FIXED + len + dlen > WR_WAL_RECORD_MAX)
-        return wr_fail(err, "an attribute record takes 1 to %u bytes of data, other item "
-                       "records none", (unsigned)(WR_WAL_RECORD_MAX - ITEM_FIXED - len));
-    uint32_t plen;
-    uint8_t *rec = encode_item(kind, id, len, data, dlen, &plen);
-    return write_record(w, rec, plen, 0, kind == WR_WAL_ATTRS ? WAL_VERSION : WAL_VERSION_ITEMS,
-                        pos, err);
+    wr_wal_item it = {id, len, data, dlen};
+    return wal_append_items(w, kind, &it, 1, pos, err);
 }
 
 void wal_stats(wr_wal *w, wr_wal_stats *st)

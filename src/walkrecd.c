@@ -117,7 +117,7 @@ int main(int argc, char **argv)
     const wr_service svc = {
         .follower = retrain_is_follower(),
         .ingest = retrain_ingest,
-        .item = retrain_item,
+        .items = retrain_items,
         .retrain = retrain_request,
         .publish = retrain_force_publish,
         .rollback = retrain_rollback,

@@ -107,8 +107,10 @@ void api_put_explain_hit(wr_bytes *o, const wr_snapshot *s, const wr_item *a, ui
 void api_item_hide(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_item_unhide(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 void api_item_delete(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
-/* PATCH /v1/items/{id}: sets attributes (attrs.h). */
+/* PATCH /v1/items/{id}: sets attributes (attrs.h); PATCH /v1/items {"items": {ID: {...}}}:
+ * those of up to max_batch items at once, checked first, logged and published together. */
 void api_item_patch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
+void api_items_patch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp);
 
 /* src/api_filter.c: a request's neighbour filter, under construction: rows excluded,
  * min_score, and the attribute filter of `category` and `filter`. Init, then fill it from

@@ -67,10 +67,9 @@ typedef struct wr_service {
     int (*submit)(const char *path, wr_err *err);
     json_t *(*status)(void);
     char *(*metrics)(size_t *len); /* Prometheus text, new (free) */
-    /* an item record (WR_WAL_HIDE, _UNHIDE, _DELETE, _ATTRS with its data; wal.h) logged,
-     * then served; NULL: the item routes answer 409 */
-    int (*item)(int kind, const char *id, size_t len, const char *data, size_t dlen,
-                wr_err *err);
+    /* item records of one kind (WR_WAL_HIDE, _UNHIDE, _DELETE, _ATTRS with their data;
+     * wal.h) logged, then served; NULL: the item routes answer 409 */
+    int (*items)(int kind, const wr_wal_item *it, size_t n, wr_err *err);
 } wr_service;
 
 /* One request as a handler sees it; everything is borrowed for the handler's call. */

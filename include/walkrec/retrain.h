@@ -56,12 +56,12 @@ int retrain_is_follower(void);
  * trigger is due. */
 int retrain_ingest(const wr_wal_pair *p, size_t n, uint64_t *pos, uint64_t *pending,
                    wr_err *err);
-/* Hides, unhides or deletes an item, or sets its attributes (WR_WAL_HIDE, _UNHIDE, _DELETE,
- * _ATTRS with data, the JSON text of a change attrs_check took; an id that passes
- * wal_check_id): appends the item record to the log, returns once it is on disk and the
- * change is published (snapshot_publish_hidden). WR_ESTATE on a follower. */
-int retrain_item(int kind, const char *id, size_t len, const char *data, size_t dlen,
-                 wr_err *err);
+/* Hides, unhides or deletes items, or sets their attributes (WR_WAL_HIDE, _UNHIDE, _DELETE,
+ * _ATTRS with data, the JSON text of a change attrs_check took; ids that pass
+ * wal_check_id): appends the n item records to the log (wal_append_items), returns once
+ * they are on disk and the changes are published, once for all of them
+ * (snapshot_publish_hidden). WR_ESTATE on a follower. */
+int retrain_items(int kind, const wr_wal_item *it, size_t n, wr_err *err);
 /* POST /v1/admin/retrain: a run as soon as the trainer is free. */
 void retrain_request(void);
 /* POST /v1/admin/publish?generation=N: queue publication of model-N.wr or candidate-N.wr.

@@ -143,6 +143,17 @@ int wal_append(wr_wal *w, const wr_wal_pair *p, size_t n, uint64_t *pos, wr_err 
  * the log stores them as given), none (0) for the others. */
 int wal_append_item(wr_wal *w, int kind, const char *id, size_t len, const char *data,
                     size_t dlen, uint64_t *pos, wr_err *err);
+/* Several item records of one kind, back to back, with one wait for the disk: pos[i] (pos
+ * may be NULL) the position after record i. Nothing is written when one of them breaks the
+ * rules. */
+typedef struct wr_wal_item {
+    const char *id;
+    size_t len;
+    const char *data; /* WR_WAL_ATTRS only */
+    size_t dlen;
+} wr_wal_item;
+int wal_append_items(wr_wal *w, int kind, const wr_wal_item *it, size_t n, uint64_t *pos,
+                     wr_err *err);
 
 /* Calls fn for each record that starts at or after `from` (0 or WR_WAL_HEADER: the first
  * record; else a position returned by wal_append, wal_scan or wal_open) and is on disk when

@@ -1,8 +1,8 @@
 /* fuzz_api_body.c - JSON request bodies of every route that reads one: POST /v1/neighbors
  * (api_neighbors, filters included), POST /v1/score (api_score_batch), POST /v1/pairs
- * (api_ingest), PATCH /v1/items/{id} (api_item_patch).
+ * (api_ingest), PATCH /v1/items/{id} and /v1/items (api_item_patch, api_items_patch).
  *
- * Each input is the body of all four, called as http.c calls them: the read routes inside
+ * Each input is the body of all five, called as http.c calls them: the read routes inside
  * a read section of the published fixture snapshot (daemon.c), the writes outside one. Every
  * reply must pass daemon_check_reply: above all, the JSON the query routes write by hand
  * must parse. Ingestion runs into a real log behind trainer_stub.c, which checks that
@@ -55,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     post(api_score_batch, 0, body, size, "POST /v1/score");
     post(api_ingest, 1, body, size, "POST /v1/pairs");
     post(api_item_patch, 2, body, size, "PATCH /v1/items/{id}");
+    post(api_items_patch, 2, body, size, "PATCH /v1/items");
     free(body);
     return 0;
 }

@@ -163,6 +163,8 @@ def api_body():
                   "brand": "x", "tags": ["a", "b"], "on": True, "degree": None},
         "patch-good": {"price": 2.5, "brand": "Brand 9", "tags": ["a", "b"], "on_sale": True,
                        "category": None},
+        "patch-items": {"items": {"P0001": {"price": 3}, "new-9": {"tags": ["x"]},
+                                  "a\tb": {"price": 1}}},
     }
     for name, doc in bodies.items():
         write("api_body", name, json.dumps(doc, ensure_ascii=False))

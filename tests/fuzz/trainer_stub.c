@@ -123,13 +123,18 @@ static int submit(const char *path, wr_err *err)
 
 /* Item changes go to the real hidden set and are published, as retrain_item does after
  * its log append: later inputs read through the hidden view. */
-static int item(int kind, const char *id, size_t len, const char *data, size_t dlen,
-                wr_err *err)
+static int item(int kind, const wr_wal_item *it, size_t n, wr_err *err)
 {
     static uint64_t off = WR_WAL_HEADER;
-    off += WR_WAL_ITEM_RECORD(len + dlen);
-    if (kind == WR_WAL_ATTRS ? attrs_apply(id, len, data, dlen, off)
-                             : hidden_apply(kind, id, len, off))
+    int changed = 0;
+    (void)err;
+    for (size_t i = 0; i < n; i++) {
+        off += WR_WAL_ITEM_RECORD(it[i].len + it[i].dlen);
+        changed |= kind == WR_WAL_ATTRS ? attrs_apply(it[i].id, it[i].len, it[i].data,
+                                                      it[i].dlen, off)
+                                        : hidden_apply(kind, it[i].id, it[i].len, off);
+    }
+    if (changed)
         snapshot_publish_hidden();
     return 0;
 }
@@ -149,7 +154,7 @@ const wr_service *stub_service(void)
         .submit = submit,
         .status = status,
         .metrics = metrics_render,
-        .item = item,
+        .items = item,
     };
     return &svc;
 }

@@ -218,6 +218,25 @@ class Patch(unittest.TestCase):
             patch(d, {"item": "x"}, 400)
             r = d.request("PATCH", "/v1/items/" + x, body={"price": 1})
             self.assertEqual(r.status, 401)
+            # many items at once: every change checked before any is logged, then one batch
+            near = [i for i, _ in M.neighbors(a, 80) if i != x and not price_in(C, 20, 30)(i)][:6]
+
+            def in_range(daemon):
+                r = daemon.get("/v1/items/%s/neighbors?k=100&filter=%s" % (a, rng))
+                return {h["item"] for h in r.json()["neighbors"]}
+            bad = {i: {"price": 22} for i in near}
+            bad["zz-unknown"] = {"price": "cheap"}
+            r = d.request("PATCH", "/v1/items", body={"items": bad}, headers=AUTH)
+            self.assertEqual(r.status, 400, r)
+            self.assertIn('items["zz-unknown"]: price', r.json()["error"]["message"])
+            self.assertFalse(in_range(d) & set(near))
+            r = d.request("PATCH", "/v1/items", body={"items": {i: {"price": 22} for i in near}},
+                          headers=AUTH)
+            self.assertEqual((r.status, r.json()), (200, {"items": len(near)}), r)
+            self.assertLessEqual(set(near), in_range(d))
+            wait_for(lambda: set(near) <= in_range(f), 30, "the follower taking the batch")
+            self.assertEqual(f.request("PATCH", "/v1/items", body={"items": {x: {"price": 1}}},
+                                       headers=AUTH).status, 409)
             # a name the items file lacks becomes an attribute to filter on
             patch(d, {"colour": "red"})
             r = d.get("/v1/items/%s/neighbors?k=10&filter=colour:red" % a).json()

@@ -222,7 +222,7 @@ def routes_in_source():
     table = re.search(r"static const wr_route routes\[\] = \{(.*?)\n\};", src, re.S).group(1)
     out = {}
     for path, get, post, params, put, delete, patch in re.findall(
-            r'\{"([^"]+)", (\w+), (\w+), \d, \w+, \d,\s*(NULL|"[^"]*"), (\w+), (\w+), (\w+)\}',
+            r'\{"([^"]+)", (\w+), (\w+), \d, \w+, \d,\s*(NULL|"[^"]*"),\s*(\w+),\s*(\w+),\s*(\w+)\}',
             table):
         out[path] = {m for m, fn in (("get", get), ("post", post), ("put", put),
                                      ("delete", delete), ("patch", patch)) if fn != "NULL"}

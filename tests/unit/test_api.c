@@ -86,15 +86,20 @@ static char *metrics(size_t *len)
 }
 
 /* As retrain_item without the log: applied at growing offsets, then published. */
-static int item(int kind, const char *id, size_t len, const char *data, size_t dlen,
-                wr_err *err)
+static int item(int kind, const wr_wal_item *it, size_t n, wr_err *err)
 {
     static uint64_t off = 16;
-    if (len == 4 && !memcmp(id, "fail", 4))
-        return wr_failc(err, WR_EIO, "pairs.wal: write failed: No space left on device");
-    off += 40;
-    if (kind == WR_WAL_ATTRS ? attrs_apply(id, len, data, dlen, off)
-                             : hidden_apply(kind, id, len, off))
+    int changed = 0;
+    for (size_t i = 0; i < n; i++)
+        if (it[i].len == 4 && !memcmp(it[i].id, "fail", 4))
+            return wr_failc(err, WR_EIO, "pairs.wal: write failed: No space left on device");
+    for (size_t i = 0; i < n; i++) {
+        off += 40;
+        changed |= kind == WR_WAL_ATTRS ? attrs_apply(it[i].id, it[i].len, it[i].data,
+                                                      it[i].dlen, off)
+                                        : hidden_apply(kind, it[i].id, it[i].len, off);
+    }
+    if (changed)
         snapshot_publish_hidden();
     return 0;
 }

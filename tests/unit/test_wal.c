@@ -1188,20 +1188,39 @@ static void test_item_round_trip(void **state)
     sn = (trace){{0}, 0, 0, 0};
     assert_int_equal(wal_scan_all(w, ipos[2], NULL, seen_item, &sn, NULL, &err), 0);
     assert_string_equal(sn.text, "4:P0000001={\"price\":5} ");
+    /* several attribute records with one wait: in order, positions growing; one bad id
+     * writes none of them */
+    wr_wal_item three[3] = {{"A", 1, "{\"x\":1}", 7}, {"B", 1, "{\"x\":2}", 7},
+                            {"a\tb", 3, "{}", 2}};
+    uint64_t bpos[3];
+    wal_stats(w, &st);
+    assert_int_equal(wal_append_items(w, WR_WAL_ATTRS, three, 3, bpos, &err), -1);
+    wr_wal_stats st2;
+    wal_stats(w, &st2);
+    assert_int_equal(st2.end, st.end);
+    assert_int_equal(wal_append_items(w, WR_WAL_ATTRS, three, 2, bpos, &err), 0);
+    assert_int_equal(bpos[0], apos + WR_WAL_ITEM_RECORD(1 + 7));
+    assert_int_equal(bpos[1], bpos[0] + WR_WAL_ITEM_RECORD(1 + 7));
+    sn = (trace){{0}, 0, 0, 0};
+    assert_int_equal(wal_scan_all(w, apos, NULL, seen_item, &sn, NULL, &err), 0);
+    assert_string_equal(sn.text, "4:A={\"x\":1} 4:B={\"x\":2} ");
+    wal_stats(w, &st2);
+    assert_int_equal(st2.appends, st.appends + 1); /* one append, one wait */
+    apos = bpos[1];
     ipos[2] = apos;
     wal_close(w);
     /* reopened: counted, and read the same from the file */
     w = wal_open(dir, 0, &info, &err);
     assert_non_null(w);
-    assert_int_equal(info.records, 7);
-    assert_int_equal(info.items, 4);
+    assert_int_equal(info.records, 9);
+    assert_int_equal(info.items, 6);
     assert_int_equal(info.pairs, size_of(0) + size_of(1) + size_of(2));
     assert_int_equal(info.cut_bytes, 0);
     wal_close(w);
     sn = (trace){{0}, 0, 0, 0};
     assert_int_equal(wal_scan_file_all(logpath, 0, 0, seen_pairs, seen_item, &sn, &end, &err), 0);
     assert_string_equal(sn.text, "P P 1:P0000001 P 2:P0000001 3:caf\xc3\xa9 "
-                                 "4:P0000001={\"price\":5} ");
+                                 "4:P0000001={\"price\":5} 4:A={\"x\":1} 4:B={\"x\":2} ");
     scratch_done();
 }
 
