@@ -13,11 +13,14 @@
 #include "walkrec/api.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "walkrec/attrs.h"
 #include "walkrec/bytes.h"
 #include "walkrec/calib.h"
 #include "walkrec/explain.h"
+#include "walkrec/filter.h"
 #include "walkrec/overlay.h"
 
 /* "1"/"true" or "0"/"false"; anything else a 400. */
@@ -125,11 +128,43 @@ static void put_ingested(wr_bytes *o, const wr_snapshot *s, uint32_t p, uint32_t
     bytes_putc(o, '}');
 }
 
-/* The side information's columns on which a and b have the same value (not the trainer's
- * degree column). */
-static void put_attributes(wr_bytes *o, const wr_index *ix, uint32_t a, uint32_t b)
+/* The attributes on which a and b agree, when either has values set at run time (attrs.h):
+ * typed, as filters see them. */
+static void put_runtime_attributes(wr_bytes *o, const wr_snapshot *s, uint32_t a, uint32_t b)
 {
+    const wr_index *ix = s->index;
+    json_t *va = filter_values(ix, s->attrs, a, index_id(ix, a), strlen(index_id(ix, a))),
+           *vb = filter_values(ix, s->attrs, b, index_id(ix, b), strlen(index_id(ix, b))), *v;
+    const char *name;
     int first = 1;
+    bytes_puts(o, ",\"attributes\":{");
+    json_object_foreach(va, name, v) {
+        if (strcmp(name, "degree") && json_equal(v, json_object_get(vb, name))) {
+            char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (!first)
+                bytes_putc(o, ',');
+            first = 0;
+            bytes_put_json_str(o, name, strlen(name));
+            bytes_putc(o, ':');
+            bytes_puts(o, text);
+            free(text);
+        }
+    }
+    bytes_putc(o, '}');
+    json_decref(va);
+    json_decref(vb);
+}
+
+/* The side information's columns on which a and b have the same value (not the trainer's
+ * degree column); with values set at run time for either, put_runtime_attributes. */
+static void put_attributes(wr_bytes *o, const wr_snapshot *s, uint32_t a, uint32_t b)
+{
+    const wr_index *ix = s->index;
+    int first = 1;
+    if (attrs_row(s->attrs, a) || attrs_row(s->attrs, b)) {
+        put_runtime_attributes(o, s, a, b);
+        return;
+    }
     bytes_puts(o, ",\"attributes\":{");
     for (size_t c = 0; c < index_side_columns(ix); c++) {
         const char *name = index_side_name(ix, c), *va = index_side_value(ix, a, c),
@@ -180,7 +215,7 @@ void api_put_explain(wr_bytes *o, const wr_snapshot *s, const wr_item *a, const 
     bytes_puts(o, g ? "{\"graph\":true" : "{\"graph\":false");
     if (g)
         put_graph(o, ix, g, ra, rb);
-    put_attributes(o, ix, ra, rb);
+    put_attributes(o, s, ra, rb);
     put_logit(o, ix, ra, rb);
     bytes_putc(o, '}');
 }

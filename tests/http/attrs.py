@@ -237,8 +237,15 @@ class Patch(unittest.TestCase):
             wait_for(lambda: set(near) <= in_range(f), 30, "the follower taking the batch")
             self.assertEqual(f.request("PATCH", "/v1/items", body={"items": {x: {"price": 1}}},
                                        headers=AUTH).status, 409)
-            # a name the items file lacks becomes an attribute to filter on
+            # a name the items file lacks becomes an attribute to filter on, and explanations
+            # name the values two items share, run-time ones included
             patch(d, {"colour": "red"})
+            r = d.request("PATCH", "/v1/items/" + a, body={"colour": "red", "price": 21.5},
+                          headers=AUTH)
+            self.assertEqual(r.status, 200, r)
+            ex = d.get("/v1/score?a=%s&b=%s&explain=1" % (a, x)).json()["explain"]
+            self.assertEqual((ex["attributes"]["colour"], ex["attributes"]["price"]),
+                             ("red", 21.5), ex)
             r = d.get("/v1/items/%s/neighbors?k=10&filter=colour:red" % a).json()
             self.assertEqual([h["item"] for h in r["neighbors"]], [x])
         with wrd.Daemon(*ARGS, "--items-file", C.path, data_dir=data, env=ENV) as d:
