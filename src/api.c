@@ -323,6 +323,24 @@ static int afford(const wr_request *rq, const wr_index *ix, uint64_t scans, uint
     return 0;
 }
 
+/* relation=similar (the default) or complement (index.h's index_complement): 0, or -1
+ * with a 400. */
+int api_relation(const wr_request *rq, const wr_index *ix, int *complement, wr_reply *rp)
+{
+    const char *v = rest_param(rq, "relation");
+    *complement = v && !strcmp(v, "complement");
+    if (v && !*complement && strcmp(v, "similar")) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "relation: expected similar or complement");
+        return -1;
+    }
+    if (*complement && !index_has_context(ix)) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "relation=complement: this model has no context "
+                         "vectors (walkrec train --keep-context, setting keep_context)");
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- handlers ---- */
 
 void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
@@ -335,16 +353,26 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
     int rank;
     size_t off;
     api_diverse dv;
-    int explain;
+    int explain, complement;
     if (query_k(rq, &k, rp) < 0 || api_query_filter(rq, s, &x, rp) < 0 ||
         api_explain_param(rq, &explain, rp) < 0 ||
         parse_rank(ix, rv, rv ? strlen(rv) : 0, &rank, rp) < 0 ||
         page_offset(rq, rest_param(rq, "offset"), NULL, k, &off, rp) < 0 ||
-        api_diverse_params(rq, ix, &dv, rp) < 0)
+        api_diverse_params(rq, ix, &dv, rp) < 0 || api_relation(rq, ix, &complement, rp) < 0)
         goto out;
+    if (complement && (rv || dv.on)) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "relation=complement ranks by its own score: "
+                         "rank, diversity and max_per are for relation=similar");
+        goto out;
+    }
     wr_item it;
     if (!snapshot_find(s, rq->id, rq->id_len, &it)) {
         rest_reply_error(rp, WR_E_UNKNOWN_ITEM, "unknown item '%s'", rq->id);
+        goto out;
+    }
+    if (complement && it.row < 0) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "relation=complement: a provisional item has no "
+                         "context vector until it is trained");
         goto out;
     }
     k += off; /* the page's hits are those after the first `off` */
@@ -353,13 +381,15 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
     if (it.prov >= 0)
         rank = WR_RANK_COSINE; /* a provisional item has no degree yet */
     wr_filter *f = api_filt_done(&x);
-    uint64_t scans = 0;
-    size_t n = neighbors_of(s, &it, pk, f, rank, hits, &scans);
+    uint64_t scans = complement; /* complement lists are always a scan */
+    size_t n = complement ? 0 : neighbors_of(s, &it, pk, f, rank, hits, &scans);
     if (afford(rq, ix, scans, scans ? pk : n, rp) < 0) {
         free(hits);
         goto out;
     }
-    if (scans)
+    if (complement)
+        n = snapshot_neighbors_complement(s, &it, pk, f, hits);
+    else if (scans)
         n = neighbors_of(s, &it, pk, f, rank, hits, NULL);
     if (dv.on) {
         wr_hit *page = xmalloc(k * sizeof *page);
@@ -371,7 +401,10 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
     api_begin(&o, ix, rp);
     put_lit(&o, ",\"item\":");
     bytes_put_json_str(&o, rq->id, rq->id_len);
-    put_rank(&o, rank);
+    if (complement)
+        put_lit(&o, ",\"relation\":\"complement\"");
+    else
+        put_rank(&o, rank);
     if (it.prov >= 0)
         put_lit(&o, ",\"provisional\":true");
     if (snapshot_provisional(s)) /* the list may hold provisional items: the overlay's version */
@@ -381,7 +414,8 @@ void api_item_neighbors(const wr_request *rq, const wr_snapshot *s, wr_reply *rp
         bytes_put_u64(&o, off);
     }
     put_lit(&o, ",\"neighbors\":");
-    put_hits(&o, s, it.row, hits + off, n > off ? n - off : 0, explain ? &it : NULL);
+    put_hits(&o, s, complement ? -1 : it.row, hits + off, n > off ? n - off : 0,
+             explain ? &it : NULL);
     api_answer(&o, rq, rp);
     free(hits);
 out:

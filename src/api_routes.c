@@ -44,13 +44,15 @@ int api_unknown_field(const wr_request *rq, const json_t *obj, const char *field
 
 static const wr_route routes[] = {
     {"/v1/items/{id}/neighbors", api_item_neighbors, NULL, 1, WR_READ, 0,
-     "k,offset,exclude,min_score,category,filter,rank,diversity,max_per,explain", NULL, NULL, NULL},
+     "k,offset,exclude,min_score,category,filter,rank,diversity,max_per,explain,relation", NULL,
+     NULL, NULL},
     {"/v1/items/{id}/hidden", NULL, NULL, 0, WR_ADMIN, 1, "", api_item_hide, api_item_unhide, NULL},
     {"/v1/items/{id}", api_item, NULL, 1, WR_READ, 0, "", NULL, api_item_delete, api_item_patch},
     {"/v1/items", api_items_prefix, NULL, 1, WR_READ, 0, "prefix,limit,cursor", NULL, NULL,
      api_items_patch},
     {"/v1/neighbors", NULL, api_neighbors, 1, WR_READ, 0, "", NULL, NULL, NULL},
-    {"/v1/score", api_score, api_score_batch, 1, WR_READ, 0, "a,b,explain", NULL, NULL, NULL},
+    {"/v1/score", api_score, api_score_batch, 1, WR_READ, 0, "a,b,explain,relation", NULL, NULL,
+     NULL},
     {"/v1/model", api_model, NULL, 1, WR_READ, 0, "", NULL, NULL, NULL},
     {"/v1/pairs", NULL, api_ingest, 0, WR_ADMIN, 1, "", NULL, NULL, NULL},
     {"/v1/admin/retrain", NULL, api_admin_retrain, 0, WR_ADMIN, 1, "", NULL, NULL, NULL},

@@ -1,5 +1,6 @@
 /* api_score.c - walkrecd's pair scores: GET /v1/score?a=&b= and POST /v1/score, the
- * cosine and the calibrated probability of pairs, provisional items included, and with
+ * cosine and the calibrated probability of pairs, provisional items included, with
+ * relation=complement the "goes with" score beside them (index_complement), and with
  * explain=1 the evidence for each pair (api_explain.c) (api.h). */
 #include "walkrec/api.h"
 
@@ -13,8 +14,8 @@ void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     const wr_index *ix = s->index; /* routes that need a model get one (api_call) */
     char *a = NULL, *b = NULL;
-    int explain;
-    if (api_explain_param(rq, &explain, rp) < 0)
+    int explain, complement;
+    if (api_explain_param(rq, &explain, rp) < 0 || api_relation(rq, ix, &complement, rp) < 0)
         return;
     if (!rest_param(rq, "a") || !rest_param(rq, "b")) {
         rest_reply_error(rp, WR_E_BAD_REQUEST, "expected the parameters a and b (item ids)");
@@ -37,6 +38,11 @@ void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
                                       ra >= 0, "b", rb >= 0));
         goto out;
     }
+    if (complement && (ia.row < 0 || ib.row < 0)) {
+        rest_reply_error(rp, WR_E_BAD_REQUEST, "relation=complement: a provisional item has no "
+                         "context vector until it is trained");
+        goto out;
+    }
     wr_bytes o = {0};
     api_begin(&o, ix, rp);
     bytes_puts(&o, ",\"a\":");
@@ -48,6 +54,10 @@ void api_score(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     bytes_puts(&o, ",\"probability\":");
     api_put_probability(&o, s, &ia, &ib);
     bytes_puts(&o, ",\"known\":{\"a\":true,\"b\":true}");
+    if (complement) {
+        bytes_puts(&o, ",\"relation\":\"complement\",\"complement\":");
+        bytes_put_score(&o, index_complement(ix, (uint32_t)ia.row, (uint32_t)ib.row));
+    }
     if (explain) {
         bytes_puts(&o, ",\"explain\":");
         api_put_explain(&o, s, &ia, &ib);

@@ -144,6 +144,7 @@ static void pipeline_opts(const wr_config *c, wr_pipeline_opts *o, const wr_mode
     /* mf-seq has no slice to hold out (pipeline.c refuses one): its models rank by cosine */
     o->calibration = c->calibration > 0 && o->algo != WR_ALGO_MF_SEQ ? c->calibration : -1;
     o->positive_rate = c->positive_rate;
+    o->keep_context = c->keep_context && (c->algo == WR_ALGO_SGNS || c->algo == WR_ALGO_CBOW);
     o->walks_per_item = c->walks_per_item;
     o->walk_length = c->walk_length;
     o->dim = c->dim;

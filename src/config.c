@@ -262,6 +262,10 @@ static const setting table[] = {
      "A candidate whose validation AUC is below the live model's by more than this is not "
      "published (kept as candidate-<generation>.wr; POST /v1/admin/publish can force it).",
      NULL, 0, 1, NULL},
+    {"keep_context", T_U32, F(keep_context), "0", 0, 1, NULL, "0|1",
+     "1: models the daemon trains (sgns, cbow) keep skip-gram's context vectors, for "
+     "relation=complement (\"goes with\" rather than \"alike\"; docs/daemon.md). They double "
+     "the vectors' share of a model and of the index's memory.", NULL, 0, 0, NULL},
     {"anchor_margin", T_F64, F(anchor_margin), "1", 0, 0, NULL, "X",
      "A retrain keeps the live lists' first 10 neighbours of an item in its new list unless "
      "a newcomer outranks one by more than X on the probability's logit scale (for lists "

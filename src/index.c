@@ -62,6 +62,7 @@ struct wr_index {
      * the lists point into it), else the arrays taken from it or built. */
     wr_model *mapped;
     float *own_vecs, *own_logdeg;
+    float *ctx;          /* n x dim unit context vectors (model.h's WR_SEC_CTX), or NULL */
     int owns_lists;
     wr_explain_graph *graph; /* the pairs it was made from (explain.h), NULL when absent */
 };
@@ -328,6 +329,12 @@ static int build_lists(wr_index *ix, uint32_t k, int rank, const wr_index_opts *
  * stays with the index), taken over from one in memory. */
 static void take_vectors(wr_index *ix, wr_model *m)
 {
+    if (m->ctx) { /* the "goes with" relation's: a unit copy (a mapping is read-only) */
+        size_t nv = (size_t)m->n * m->dim;
+        ix->ctx = xmalloc_aligned((nv + 1) * sizeof *ix->ctx);
+        memcpy(ix->ctx, m->ctx, nv * sizeof *ix->ctx);
+        normalize_rows(ix->ctx, m->n, m->dim);
+    }
     if (m->map) {
         ix->mapped = m;
         ix->logdeg = m->bias;
@@ -403,6 +410,7 @@ void index_free(wr_index *ix)
     dict_free(ix->ids);
     free(ix->own_vecs);
     free(ix->own_logdeg);
+    free(ix->ctx);
     if (ix->owns_lists || !ix->mapped) {
         free((void *)ix->nb_item);
         free((void *)ix->nb_score);
@@ -556,6 +564,35 @@ static size_t scan_probability(const wr_index *ix, uint32_t row, size_t k, const
             out[got++] = (wr_hit){out[i].item, cos};
     }
     return got;
+}
+
+int index_has_context(const wr_index *ix) { return ix->ctx != NULL; }
+
+float index_complement(const wr_index *ix, uint32_t a, uint32_t b)
+{
+    size_t d = ix->info.dim;
+    return 0.5f * (index_dot(ix, ix->vecs + a * d, ix->ctx + b * d) +
+                   index_dot(ix, ix->ctx + a * d, ix->vecs + b * d));
+}
+
+size_t index_neighbors_complement(const wr_index *ix, uint32_t row, size_t k,
+                                  const wr_filter *f, wr_hit *out)
+{
+    if (k == 0 || !ix->ctx || !afford(ix, f))
+        return 0;
+    wr_hit *h = xmalloc(k * sizeof *h);
+    size_t hn = 0;
+    float worst = -INFINITY;
+    for (uint32_t j = 0; j < ix->info.n; j++) {
+        if (j == row)
+            continue;
+        float s = index_complement(ix, row, j);
+        if (s > worst && s >= f->min_score && !rejected(ix, f, j))
+            worst = knn_heap_offer(h, &hn, k, (wr_hit){j, s});
+    }
+    knn_heap_drain(h, hn, k, out);
+    free(h);
+    return hn;
 }
 
 size_t index_neighbors(const wr_index *ix, uint32_t row, size_t k, const wr_filter *f,

@@ -118,6 +118,13 @@ size_t snapshot_neighbors_contrast(const wr_snapshot *s, const float *const *pos
     return index_neighbors_contrast(s->index, pos, np, neg, nn, k, &g, out);
 }
 
+size_t snapshot_neighbors_complement(const wr_snapshot *s, const wr_item *it, size_t k,
+                                     const wr_filter *f, wr_hit *out)
+{
+    wr_filter g = hiding(s, f);
+    return it->row >= 0 ? index_neighbors_complement(s->index, (uint32_t)it->row, k, &g, out) : 0;
+}
+
 int snapshot_hidden(const wr_snapshot *s, const char *id, size_t len)
 {
     return hidden_has(s->hidden, id, len);

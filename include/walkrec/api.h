@@ -142,6 +142,9 @@ int api_body_filter(const wr_request *rq, const wr_snapshot *s, json_t *doc, api
  * api_error_json: the error object of a code and message. api_model_doc: the document of a
  * model-dependent answer built with jansson, {"generation": g}, the reply's ETag parts set. */
 json_t *api_model_doc(const wr_index *ix, wr_reply *rp);
+/* relation=similar (default) or complement (index_complement; the model must have context
+ * vectors): *complement, or -1 with a 400. */
+int api_relation(const wr_request *rq, const wr_index *ix, int *complement, wr_reply *rp);
 void api_begin(wr_bytes *o, const wr_index *ix, wr_reply *rp);
 void api_answer(wr_bytes *o, const wr_request *rq, wr_reply *rp);
 void api_put_probability(wr_bytes *o, const wr_snapshot *s, const wr_item *a, const wr_item *b);

@@ -76,6 +76,7 @@ typedef struct wr_config {
     uint64_t validation_seed;
     double gate_max_auc_drop;
     double gate_max_churn;
+    uint32_t keep_context;            /* 1 = trained models keep the context vectors */
     double anchor_margin;             /* lists_anchor's margin on retrains, 0 = none */            /* refuse above this 1 - overlap@10 (1: never) */
     uint32_t keep_generations;
     char *follow;                     /* "" = trainer; else follow this directory */

@@ -113,6 +113,12 @@ size_t index_prefix(const wr_index *ix, const char *p, size_t len, const char *a
 /* Cosine similarity of two rows; index_dot: of two unit vectors of the index's dim (rows'
  * index_vector, or provisional items'), summed in double. */
 float index_score(const wr_index *ix, uint32_t a, uint32_t b);
+/* "Goes with" rather than "alike", for a model with context vectors (walkrec train
+ * --keep-context): the mean of the cosines of a's vector with b's context vector and of a's
+ * context vector with b's vector (docs/evaluation.md#similar-against-goes-with). 1 when
+ * the index has them. */
+int index_has_context(const wr_index *ix);
+float index_complement(const wr_index *ix, uint32_t a, uint32_t b);
 float index_dot(const wr_index *ix, const float *x, const float *y);
 /* The unit vector of a row (index_info()->dim floats, borrowed). */
 const float *index_vector(const wr_index *ix, uint32_t row);
@@ -178,6 +184,11 @@ size_t index_neighbors_vec(const wr_index *ix, const float *q, size_t k, const w
  * scan. The hits' scores are cosines either way; min_score filters on the cosine. */
 size_t index_neighbors_by(const wr_index *ix, uint32_t row, size_t k, const wr_filter *f,
                           int rank, wr_hit *out);
+/* The k rows other than `row` best by index_complement that pass f (min_score on that
+ * score), best first: always an exact scan, counted by the filter's budget. 0 without
+ * context vectors. */
+size_t index_neighbors_complement(const wr_index *ix, uint32_t row, size_t k,
+                                  const wr_filter *f, wr_hit *out);
 /* "More like these, not like those", best score: every item by its best cosine with the np
  * unit vectors pos minus its best with the nn vectors neg (nothing subtracted without
  * neg), the k best through the filter into out (scores: that difference; min_score applies

@@ -61,6 +61,9 @@ size_t snapshot_neighbors_vec(const wr_snapshot *s, const float *q, size_t k, co
 size_t snapshot_neighbors_contrast(const wr_snapshot *s, const float *const *pos, size_t np,
                                    const float *const *neg, size_t nn, size_t k,
                                    const wr_filter *f, wr_hit *out);
+/* index_neighbors_complement of a model item (it->row >= 0) without the hidden items. */
+size_t snapshot_neighbors_complement(const wr_snapshot *s, const wr_item *it, size_t k,
+                                     const wr_filter *f, wr_hit *out);
 /* 1 when the id is hidden (whether or not the snapshot knows it). */
 int snapshot_hidden(const wr_snapshot *s, const char *id, size_t len);
 /* The id of a hit of snapshot_neighbors, and its probability with index row `row` (NaN for

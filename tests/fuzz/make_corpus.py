@@ -177,6 +177,7 @@ def url():
         "neighbors": "/v1/items/P0020/neighbors?k=5&exclude=P0021,a%2Cb&min_score=0.1",
         "neighbors-category": "/v1/items/caf%C3%A9/neighbors?category=Toys+%26+Games&k=20",
         "neighbors-provisional": "/v1/items/new-1/neighbors",
+        "neighbors-relation": "/v1/items/P0020/neighbors?relation=complement&k=3",
         "neighbors-filter": "/v1/items/P0003/neighbors?k=12&filter=brand:Brand%201|Brand%202,"
                             "degree:7..,!category:a%2Cb,colour%3Ared",
         "item": "/v1/items/a%2Cb",

@@ -299,6 +299,42 @@ class Routes(unittest.TestCase):
                     {"mode": "basket", "negative": [3]}):
             self.error(D.post("/v1/neighbors", dict({"items": items}, **bad)), 400, "bad_request")
 
+    def test_relation_complement(self):
+        """relation=complement: lists and pair scores by the context vectors, as recomputed
+        from the model file; refused without them, with rank or diversity, for provisional
+        items, and for a value other than similar or complement."""
+        path = os.path.join(wrd.tmpdir(), "ctx.wr")
+        wrd.small_model(path, "--keep-context")
+        C = wrd.Model(path)
+        self.assertIsNotNone(C.ctx)
+        with wrd.Daemon("--model", path) as d:
+            for item in C.ids[:5]:
+                want = sorted(((j, C.complement(item, j)) for j in C.ids if j != item),
+                              key=lambda t: (-t[1], C.row[t[0]]))
+                r = d.get("/v1/items/%s/neighbors?k=10&relation=complement" % item)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.json()["relation"], "complement")
+                self.assertNotIn("probability", r.json()["neighbors"][0])
+                wrd.same_ranking(r.json()["neighbors"], want[:10], "complement " + item)
+                r = d.get("/v1/items/%s/neighbors?k=5&offset=5&relation=complement&exclude=%s"
+                          % (item, want[0][0]))
+                wrd.same_ranking(r.json()["neighbors"], want[6:11], "page, exclude " + item)
+                r = d.get("/v1/score?a=%s&b=%s&relation=complement" % (item, C.ids[9])).json()
+                self.assertAlmostEqual(r["complement"], C.complement(item, C.ids[9]), places=5)
+                self.assertAlmostEqual(r["score"], C.score(item, C.ids[9]), places=5)
+            # similar stays the default, and the lists by similarity are not the same
+            sim = [h["item"] for h in d.get("/v1/items/%s/neighbors?k=10&relation=similar"
+                                            % C.ids[0]).json()["neighbors"]]
+            self.assertEqual(sim, [h["item"] for h in d.get("/v1/items/%s/neighbors?k=10"
+                                                            % C.ids[0]).json()["neighbors"]])
+            for q in ("relation=complement&rank=cosine", "relation=complement&diversity=0.3",
+                      "relation=opposite"):
+                r = d.get("/v1/items/%s/neighbors?%s" % (C.ids[0], q))
+                self.assertEqual(r.status, 400, q)
+        r = D.get("/v1/items/%s/neighbors?relation=complement" % M.ids[0])  # no context here
+        self.assertEqual(r.status, 400)
+        self.assertIn("keep-context", r.json()["error"]["message"])
+
     def test_basket_vectors(self):
         """Raw vectors in a basket, beside ids: each counts as the unit vector of its direction
         (so 3 x an item's vector as that item), and is not an item to leave out."""

@@ -202,12 +202,23 @@ class Model:
         self.meta = json.loads(sections[1])
         self.ids = [s.decode() for s in sections[2].split(b"\0")[:n]]
         self.row = {s: i for i, s in enumerate(self.ids)}
-        flat = struct.unpack("<%df" % (n * dim), sections[3])
-        self.unit = []
-        for i in range(n):
-            v = flat[i * dim:(i + 1) * dim]
-            norm = math.sqrt(sum(x * x for x in v))
-            self.unit.append([x / norm for x in v] if norm > 0 else [0.0] * dim)
+        def units(raw):
+            flat = struct.unpack("<%df" % (n * dim), raw)
+            out = []
+            for i in range(n):
+                v = flat[i * dim:(i + 1) * dim]
+                norm = math.sqrt(sum(x * x for x in v))
+                out.append([x / norm for x in v] if norm > 0 else [0.0] * dim)
+            return out
+        self.unit = units(sections[3])
+        self.ctx = units(sections[9]) if 9 in sections else None  # context vectors
+
+    def complement(self, a, b):
+        """walkrecd's relation=complement: the mean of a's vector against b's context vector
+        and a's context vector against b's vector, all unit length."""
+        ua, ca, ub, cb = (self.unit[self.row[a]], self.ctx[self.row[a]], self.unit[self.row[b]],
+                          self.ctx[self.row[b]])
+        return (sum(x * y for x, y in zip(ua, cb)) + sum(x * y for x, y in zip(ca, ub))) / 2
 
     def score(self, a, b):
         return sum(x * y for x, y in zip(self.unit[self.row[a]], self.unit[self.row[b]]))

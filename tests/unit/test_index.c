@@ -484,10 +484,70 @@ static void test_prefix(void **state)
     index_free(ix);
 }
 
+/* relation=complement: index_complement against a recomputation from the raw vectors, and
+ * its scan through a filter and min_score against brute force; nothing without context
+ * vectors. */
+static void test_complement(void **state)
+{
+    (void)state;
+    const uint32_t n = 60, dim = 8;
+    wr_model *m = random_model(n, dim, 5, UINT32_MAX);
+    wr_model *plain = random_model(n, dim, 5, UINT32_MAX);
+    float *raw_in = xmalloc(n * dim * sizeof(float)), *raw_ctx = xmalloc(n * dim * sizeof(float));
+    memcpy(raw_in, m->vecs, n * dim * sizeof(float));
+    m->ctx = xmalloc_aligned(n * dim * sizeof(float));
+    wr_rng r;
+    rng_seed(&r, 77);
+    for (uint32_t i = 0; i < n * dim; i++)
+        m->ctx[i] = raw_ctx[i] = rng_float(&r) * 2 - 1;
+    wr_index *ix = build(m, 10, 1000, NULL, NULL), *no = build(plain, 10, 1000, NULL, NULL);
+    assert_true(index_has_context(ix));
+    assert_false(index_has_context(no));
+    wr_hit got[12], none[1];
+    wr_filter f = index_filter_none();
+    assert_int_equal(index_neighbors_complement(no, 0, 5, &f, none), 0);
+    double *want = xmalloc(n * sizeof *want);
+    for (uint32_t a = 0; a < n; a += 7) {
+        for (uint32_t b = 0; b < n; b++) { /* cos(u_a, c_b) and cos(c_a, u_b), averaged */
+            const float *ua = raw_in + a * dim, *ca = raw_ctx + a * dim, *ub = raw_in + b * dim,
+                        *cb = raw_ctx + b * dim;
+            double d1 = 0, d2 = 0, nua = 0, nca = 0, nub = 0, ncb = 0;
+            for (uint32_t j = 0; j < dim; j++) {
+                d1 += (double)ua[j] * cb[j];
+                d2 += (double)ca[j] * ub[j];
+                nua += (double)ua[j] * ua[j], nca += (double)ca[j] * ca[j];
+                nub += (double)ub[j] * ub[j], ncb += (double)cb[j] * cb[j];
+            }
+            want[b] = (d1 / sqrt(nua * ncb) + d2 / sqrt(nca * nub)) / 2;
+            assert_true(fabs(index_complement(ix, a, b) - want[b]) < 1e-5);
+        }
+        uint32_t excl[1] = {(a + 1) % n};
+        f = index_filter_none();
+        f.exclude = excl;
+        f.n_exclude = 1;
+        f.min_score = 0.05f;
+        size_t ng = index_neighbors_complement(ix, a, 12, &f, got);
+        /* brute force: every other row but the excluded, at or above min_score, best first */
+        wr_hit all[60];
+        size_t na = 0;
+        for (uint32_t b = 0; b < n; b++)
+            if (b != a && b != excl[0] && want[b] >= 0.05)
+                all[na++] = (wr_hit){b, (float)want[b]};
+        qsort(all, na, sizeof *all, by_score);
+        same_hits(all, na < 12 ? na : 12, got, ng, "complement", a);
+    }
+    free(want);
+    free(raw_in);
+    free(raw_ctx);
+    index_free(ix);
+    index_free(no);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_neighbors_table),
+        cmocka_unit_test(test_complement),
         cmocka_unit_test(test_basket_and_score),
         cmocka_unit_test(test_side_information),
         cmocka_unit_test(test_prefix),
