@@ -27,15 +27,9 @@
 char *api_param(const wr_request *rq, const char *key, wr_reply *rp)
 {
     const char *raw = rest_param(rq, key);
-    if (!raw)
-        return NULL;
-    size_t len = strlen(raw);
-    char *v = xmalloc(len + 1);
-    if (rest_decode(raw, len, 1, v) < 0) {
+    char *v = raw ? rest_decoded(raw, strlen(raw)) : NULL;
+    if (raw && !v)
         rest_reply_error(rp, WR_E_BAD_REQUEST, "%s: bad percent-encoding or invalid UTF-8", key);
-        free(v);
-        return NULL;
-    }
     return v;
 }
 

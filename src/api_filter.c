@@ -100,12 +100,11 @@ int api_query_filter(const wr_request *rq, const wr_snapshot *s, api_filt *x, wr
         size_t count = 0;
         while (*raw) {
             size_t len = strcspn(raw, ",");
-            char *id = xmalloc(len + 1);
-            long n = rest_decode(raw, len, 1, id);
-            if (n > 0)
-                api_filt_exclude(x, ix, id, (size_t)n);
+            char *id = rest_decoded(raw, len);
+            if (id && *id)
+                api_filt_exclude(x, ix, id, strlen(id));
             free(id);
-            if (n < 0) {
+            if (!id) {
                 rest_reply_error(rp, WR_E_BAD_REQUEST, "exclude: bad percent-encoding or invalid UTF-8");
                 return -1;
             }

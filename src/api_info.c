@@ -18,9 +18,8 @@
 static long id_param(const wr_request *rq, const char *key, char *out, wr_reply *rp)
 {
     const char *raw = rest_param(rq, key);
-    size_t len = raw ? strlen(raw) : 0;
-    char *buf = xmalloc(len + 1);
-    long n = rest_decode(raw ? raw : "", len, 1, buf);
+    char *buf = rest_decoded(raw ? raw : "", raw ? strlen(raw) : 0);
+    long n = buf ? (long)strlen(buf) : -1;
     if (n < 0)
         rest_reply_error(rp, WR_E_BAD_REQUEST, "%s: bad percent-encoding or invalid UTF-8", key);
     else if (n > WR_ID_MAX)

@@ -109,6 +109,15 @@ void api_item_delete(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     change(rq, WR_WAL_DELETE, NULL, 0, rp);
 }
 
+/* A change checked against the types the names have (attrs_check) and written as the
+ * compact JSON text the log keeps (free()); NULL with why set. */
+static char *checked(const json_t *change, const wr_snapshot *now, char *why, size_t n)
+{
+    return attrs_check(change, now ? now->index : NULL, why, n) < 0
+               ? NULL
+               : json_dumps(change, JSON_COMPACT);
+}
+
 void api_item_patch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
 {
     json_error_t e;
@@ -121,11 +130,10 @@ void api_item_patch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
         return;
     }
     const wr_snapshot *now = live_acquire();
-    int bad = attrs_check(doc, now ? now->index : NULL, why, sizeof why);
+    char *text = checked(doc, now, why, sizeof why);
     live_release();
-    char *text = bad ? NULL : json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
-    if (bad) {
+    if (!text) {
         rest_reply_error(rp, WR_E_BAD_REQUEST, "%s", why);
         return;
     }
@@ -164,14 +172,13 @@ void api_items_patch(const wr_request *rq, const wr_snapshot *s, wr_reply *rp)
     const wr_snapshot *now = live_acquire();
     json_object_foreach(items, id, change) { /* every change checked before any is logged */
         const char *bad = wal_check_id(id, strlen(id));
-        if (bad || attrs_check(change, now ? now->index : NULL, why, sizeof why) < 0) {
+        char *text = bad ? NULL : checked(change, now, why, sizeof why);
+        if (!text) {
             rest_reply_error(rp, WR_E_BAD_REQUEST, "items[\"%.64s\"]: %s%s", id,
                              bad ? "id " : "", bad ? bad : why);
             break;
         }
-        it[i].data = json_dumps(change, JSON_COMPACT);
-        it[i] = (wr_wal_item){id, strlen(id), it[i].data, strlen(it[i].data)};
-        i++;
+        it[i++] = (wr_wal_item){id, strlen(id), text, strlen(text)};
     }
     live_release();
     if (i == n) {

@@ -73,12 +73,12 @@ static int new_node(cc *c, int op)
 static int compile(cc *c, const json_t *f, int depth);
 
 /* The type of an attribute, -1 when nothing names it. */
-static int type_of(const wr_match *m, const char *name, int64_t *col)
+static int type_of(const wr_index *ix, const wr_attrs *av, const char *name, int64_t *col)
 {
-    *col = index_side_column(m->ix, name);
+    *col = index_side_column(ix, name);
     if (*col >= 0)
-        return (int)index_side_type(m->ix, (size_t)*col);
-    return attrs_type(m->av, name);
+        return (int)index_side_type(ix, (size_t)*col);
+    return attrs_type(av, name);
 }
 
 static int count_values(cc *c, size_t n)
@@ -164,7 +164,7 @@ static int values(cc *c, int i, const char *name, const json_t *v)
 static int test(cc *c, const char *name, const json_t *v)
 {
     int64_t col;
-    int type = type_of(c->m, name, &col);
+    int type = type_of(c->m->ix, c->m->av, name, &col);
     if (type < 0)
         return fail(c, "filter: unknown attribute '%s' (no column of the items file, setting "
                     "items_file, and no value set with PATCH /v1/items/{id})%s", name, "");
@@ -393,22 +393,9 @@ int filter_accept(const void *ctx, uint32_t row, int prov)
 
 /* ---- the GET form ---- */
 
-/* Percent-decodes raw[0..len) into a new string; NULL when malformed. */
-static char *decode(const char *raw, size_t len)
-{
-    char *s = xmalloc(len + 1);
-    long n = rest_decode(raw, len, 1, s);
-    if (n < 0) {
-        free(s);
-        return NULL;
-    }
-    s[n] = 0;
-    return s;
-}
-
 static json_t *number(const char *raw, size_t len)
 {
-    char *s = decode(raw, len), *end;
+    char *s = rest_decoded(raw, len), *end;
     double d = s && *s ? strtod(s, &end) : NAN;
     json_t *v = s && *s && !*end && isfinite(d) ? json_real(d) : NULL;
     free(s);
@@ -443,7 +430,7 @@ static json_t *clause_value(const char *raw, size_t len, int t)
             v = n == 4 && !memcmp(raw + at, "true", 4) ? json_true()
               : n == 5 && !memcmp(raw + at, "false", 5) ? json_false() : NULL;
         } else {
-            v = (s = decode(raw + at, n)) ? json_string(s) : NULL;
+            v = (s = rest_decoded(raw + at, n)) ? json_string(s) : NULL;
             free(s);
         }
         if (!v) {
@@ -476,14 +463,13 @@ json_t *filter_parse_query(const char *raw, const wr_index *ix, const wr_attrs *
                            size_t why_size)
 {
     json_t *all = json_array();
-    wr_match m = {.ix = ix, .av = av};
     while (*raw) {
         size_t len = strcspn(raw, ","), colon = name_end(raw, len), vat;
         int neg = *raw == '!';
-        char *name = colon < len ? decode(raw + neg, colon - neg) : NULL;
+        char *name = colon < len ? rest_decoded(raw + neg, colon - neg) : NULL;
         vat = colon + (raw[colon] == ':' ? 1 : 3); /* where the value starts */
         int64_t col;
-        int t = name ? type_of(&m, name, &col) : -1;
+        int t = name ? type_of(ix, av, name, &col) : -1;
         json_t *v = NULL;
         if (!name || !*name)
             snprintf(why, why_size, "filter: expected name:value clauses separated by commas, "

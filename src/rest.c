@@ -168,6 +168,15 @@ long rest_decode(const char *in, size_t len, int plus_is_space, char *out)
     return text_utf8_valid(out, o) ? (long)o : -1;
 }
 
+char *rest_decoded(const char *in, size_t len)
+{
+    char *s = xmalloc(len + 1);
+    if (rest_decode(in, len, 1, s) >= 0)
+        return s;
+    free(s);
+    return NULL;
+}
+
 int rest_etag_matches(const char *inm, const char *tag)
 {
     size_t tl = strlen(tag);

@@ -126,6 +126,9 @@ const char *rest_param(const wr_request *rq, const char *key);
  * bytes, NUL-terminated); returns the decoded length, or -1 for a bad escape, a NUL byte
  * or invalid UTF-8. */
 long rest_decode(const char *in, size_t len, int plus_is_space, char *out);
+/* rest_decode of in[0..len), '+' a space, into a new string (free()); NULL when it is
+ * malformed. */
+char *rest_decoded(const char *in, size_t len);
 
 /* 1 when an If-None-Match value holds "*" or tag (weakly or strongly). */
 int rest_etag_matches(const char *if_none_match, const char *tag);
